@@ -1,0 +1,83 @@
+//! Dispatch: one action → one handler. The async runtime is built only by handlers that go
+//! to the network, so offline commands never start one.
+
+use crate::cli::{Action, Cli};
+use crate::commands::{api_key, status};
+use crate::context::Context;
+use crate::error::AuthError;
+use crate::output::Outcome;
+use crate::prompt::read_stdin;
+use crate::secret::Secret;
+use std::future::Future;
+
+/// Runs the action `cli` asks for.
+///
+/// # Errors
+/// Whatever the handler reports; rendered once by `main`.
+pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
+    let action = cli.action();
+    if let Action::Unavailable(flag) = action {
+        return Err(AuthError::not_implemented(flag));
+    }
+    let flag_key = flag_key(cli, &action)?;
+    let ctx = Context::from_cli(cli, flag_key)?;
+    match action {
+        Action::AuthStatus => Ok(status::run(&ctx)),
+        Action::SetApiKey(arg) => api_key::set(&ctx, arg.as_deref()),
+        Action::RemoveApiKey => api_key::remove(&ctx),
+        Action::TestApiKey => api_key::test(&ctx),
+        Action::ValidateKey(arg) => api_key::validate(&ctx, &arg),
+        Action::RotateKey(arg) => api_key::rotate(&ctx, arg.as_deref()),
+        Action::Unavailable(flag) => Err(AuthError::not_implemented(flag)),
+    }
+}
+
+/// The `--api-key` value for this call; `-` reads stdin, unless the action needs stdin.
+fn flag_key(cli: &Cli, action: &Action) -> Result<Option<Secret<String>>, AuthError> {
+    let Some(value) = cli.api_key.as_deref() else {
+        return Ok(None);
+    };
+    if value != "-" {
+        if !cli.quiet {
+            eprintln!(
+                "warning: `--api-key` puts the key in argv, where other users can see it (`ps`); \
+                 prefer ANTHROPIC_API_KEY or `--api-key -` with the key on stdin"
+            );
+        }
+        return Ok(Some(Secret::new(value.to_string())));
+    }
+    let stdin_taken = matches!(
+        action,
+        Action::SetApiKey(None | Some(_))
+            | Action::RotateKey(None | Some(_))
+            | Action::ValidateKey(_)
+    ) && action_reads_stdin(action);
+    if stdin_taken {
+        return Err(
+            AuthError::usage("`--api-key -` and the action both want to read stdin").with_hint(
+                "give one of them its value another way (ANTHROPIC_API_KEY for the key in force)",
+            ),
+        );
+    }
+    read_stdin("--api-key", "API key").map(Some)
+}
+
+fn action_reads_stdin(action: &Action) -> bool {
+    match action {
+        Action::SetApiKey(arg) | Action::RotateKey(arg) => arg.as_deref().is_none_or(|a| a == "-"),
+        Action::ValidateKey(arg) => arg == "-",
+        _ => false,
+    }
+}
+
+/// Runs `future` on a current-thread runtime built for this one call.
+///
+/// # Errors
+/// `internal` when the runtime cannot be built.
+pub fn block_on<F: Future>(future: F) -> Result<F::Output, AuthError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AuthError::internal("cannot start the async runtime").caused_by(e))?;
+    Ok(runtime.block_on(future))
+}

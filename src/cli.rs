@@ -1,0 +1,256 @@
+//! The command line: every action is a flag, one action per call (a clap `ArgGroup`).
+
+use clap::{ArgAction, ArgGroup, Parser};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  claude --auth-status                      what is in force, from where, what it shadows
+  claude --set-api-key                      store a key (hidden prompt), after checking it
+  echo \"$KEY\" | claude --set-api-key -      the same from a script
+  claude --test-api-key                     check the key in force against the API
+  claude --rotate-key                       replace the stored key with a new, checked one
+  claude --auth-status --json               the same facts as one JSON document
+
+Exit codes: 0 ok, 2 usage, 3 config, 4 not authenticated, 5 invalid key, 7 permissions,
+8 rate limited, 9 network, 11 storage, 12 keychain unavailable (docs/exit-codes.md).";
+
+/// `claude`: log in, store and check credentials for Claude.
+#[derive(Debug, Parser)]
+#[command(
+    name = "claude",
+    version,
+    about = "Manage Claude credentials: API keys, logins, providers and policy",
+    after_help = EXAMPLES,
+    arg_required_else_help = true,
+    disable_help_subcommand = true,
+    max_term_width = 100
+)]
+#[command(group(ArgGroup::new("action").multiple(false).args([
+    "slash", "auth_status", "set_api_key", "remove_api_key", "test_api_key", "validate_key",
+    "rotate_key", "login", "logout", "list_sessions", "print_token", "subscription_status",
+    "manage_subscription", "enable_mfa", "show_auth_logs", "test_auth", "check_permissions",
+    "reset_auth", "debug_auth",
+])))]
+pub struct Cli {
+    /// Slash command: `/upgrade`, `/cost` or `/install-github-app`
+    #[arg(value_name = "COMMAND", value_parser = ["/upgrade", "/cost", "/install-github-app"])]
+    pub slash: Option<String>,
+
+    /// Show the credential in force, where it came from and what it shadows (offline)
+    #[arg(long, help_heading = "Status")]
+    pub auth_status: bool,
+
+    /// Store an API key after checking it; no value: hidden prompt (TTY) or stdin; `-`: stdin
+    #[arg(long, value_name = "KEY", num_args = 0..=1, help_heading = "API keys")]
+    pub set_api_key: Option<Option<String>>,
+    /// Forget the stored API key
+    #[arg(long, help_heading = "API keys")]
+    pub remove_api_key: bool,
+    /// Check the API key in force against the API and say where it came from
+    #[arg(long, help_heading = "API keys")]
+    pub test_api_key: bool,
+    /// Check a key's format offline, then against the API, without storing it (`-`: stdin)
+    #[arg(long, value_name = "KEY", help_heading = "API keys")]
+    pub validate_key: Option<String>,
+    /// Replace the stored key with a new one, checked before the swap (no value: prompt/stdin)
+    #[arg(long, value_name = "KEY", num_args = 0..=1, help_heading = "API keys")]
+    pub rotate_key: Option<Option<String>>,
+
+    /// Log in with OAuth 2.0 (browser, or paste/device code without one)
+    #[arg(long, help_heading = "Login and sessions")]
+    pub login: bool,
+    /// Log out of the current session (`--all`: every session)
+    #[arg(long, help_heading = "Login and sessions")]
+    pub logout: bool,
+    /// List sessions
+    #[arg(long, help_heading = "Login and sessions")]
+    pub list_sessions: bool,
+    /// Print the access token or key in force, for another program
+    #[arg(long, help_heading = "Login and sessions")]
+    pub print_token: bool,
+    /// With `--login`/`--logout`: `anthropic`, `github` or a configured provider
+    #[arg(long, value_name = "NAME", help_heading = "Login and sessions")]
+    pub provider: Option<String>,
+    /// With `--login`: space-separated scopes, e.g. "read write"
+    #[arg(
+        long,
+        value_name = "SCOPES",
+        requires = "login",
+        help_heading = "Login and sessions"
+    )]
+    pub scopes: Option<String>,
+    /// With `--logout`: every session
+    #[arg(long, requires = "logout", help_heading = "Login and sessions")]
+    pub all: bool,
+
+    /// Show plan, status and usage
+    #[arg(long, help_heading = "Subscription")]
+    pub subscription_status: bool,
+    /// Open the subscription management page
+    #[arg(long, help_heading = "Subscription")]
+    pub manage_subscription: bool,
+    /// With `/upgrade`: upgrade to Claude Max
+    #[arg(long, help_heading = "Subscription")]
+    pub claude_max: bool,
+    /// With `/cost`: per-model breakdown
+    #[arg(long, help_heading = "Subscription")]
+    pub detailed: bool,
+
+    /// Enroll a TOTP second factor
+    #[arg(long, help_heading = "Security")]
+    pub enable_mfa: bool,
+    /// Show the audit log
+    #[arg(long, help_heading = "Security")]
+    pub show_auth_logs: bool,
+    /// With `--show-auth-logs`: entries newer than this (e.g. `1h`, `7d`)
+    #[arg(
+        long,
+        value_name = "AGE",
+        requires = "show_auth_logs",
+        help_heading = "Security"
+    )]
+    pub since: Option<String>,
+
+    /// Test authentication end to end, step by step
+    #[arg(long, help_heading = "Troubleshooting")]
+    pub test_auth: bool,
+    /// Compare required and granted permissions
+    #[arg(long, help_heading = "Troubleshooting")]
+    pub check_permissions: bool,
+    /// Remove stored keys, tokens and sessions (keeps config)
+    #[arg(long, help_heading = "Troubleshooting")]
+    pub reset_auth: bool,
+    /// `--test-auth` with a trace of every step and HTTP exchange (secrets redacted)
+    #[arg(long, help_heading = "Troubleshooting")]
+    pub debug_auth: bool,
+
+    /// Use this API key for this call (`-`: read it from stdin; argv is visible in `ps`)
+    #[arg(
+        long,
+        value_name = "KEY",
+        global = true,
+        help_heading = "Global options"
+    )]
+    pub api_key: Option<String>,
+    /// Configuration file [default: $CLAUDE_CONFIG_DIR/config.json; env: CLAUDE_CONFIG]
+    #[arg(
+        long,
+        value_name = "PATH",
+        global = true,
+        help_heading = "Global options"
+    )]
+    pub config: Option<PathBuf>,
+    /// Environment from `environments` in the config [env: CLAUDE_ENV]
+    #[arg(
+        long = "env",
+        value_name = "NAME",
+        global = true,
+        help_heading = "Global options"
+    )]
+    pub environment: Option<String>,
+    /// Machine-readable output: one JSON document on stdout
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub json: bool,
+    /// Answer yes to confirmation prompts
+    #[arg(long, short = 'y', global = true, help_heading = "Global options")]
+    pub yes: bool,
+    /// Never open a browser
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub no_browser: bool,
+    /// More detail on stderr (repeatable)
+    #[arg(long, short = 'v', action = ArgAction::Count, global = true, help_heading = "Global options")]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(
+        long,
+        short = 'q',
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
+    pub quiet: bool,
+}
+
+/// The one thing a call does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    AuthStatus,
+    SetApiKey(Option<String>),
+    RemoveApiKey,
+    TestApiKey,
+    ValidateKey(String),
+    RotateKey(Option<String>),
+    /// A flag that parses but whose feature this version does not have yet.
+    Unavailable(&'static str),
+}
+
+impl Cli {
+    /// The action the user asked for (clap guarantees there is exactly one).
+    pub fn action(&self) -> Action {
+        if self.auth_status {
+            return Action::AuthStatus;
+        }
+        if let Some(arg) = &self.set_api_key {
+            return Action::SetApiKey(arg.clone());
+        }
+        if self.remove_api_key {
+            return Action::RemoveApiKey;
+        }
+        if self.test_api_key {
+            return Action::TestApiKey;
+        }
+        if let Some(arg) = &self.validate_key {
+            return Action::ValidateKey(arg.clone());
+        }
+        if let Some(arg) = &self.rotate_key {
+            return Action::RotateKey(arg.clone());
+        }
+        let later: [(bool, &'static str); 13] = [
+            (self.login, "--login"),
+            (self.logout, "--logout"),
+            (self.list_sessions, "--list-sessions"),
+            (self.print_token, "--print-token"),
+            (self.subscription_status, "--subscription-status"),
+            (self.manage_subscription, "--manage-subscription"),
+            (self.enable_mfa, "--enable-mfa"),
+            (self.show_auth_logs, "--show-auth-logs"),
+            (self.test_auth, "--test-auth"),
+            (self.check_permissions, "--check-permissions"),
+            (self.reset_auth, "--reset-auth"),
+            (self.debug_auth, "--debug-auth"),
+            (self.slash.is_some(), "slash command"),
+        ];
+        let flag = later.iter().find(|(set, _)| *set).map(|(_, flag)| *flag);
+        match (flag, &self.slash) {
+            (Some("slash command"), Some(slash)) => Action::Unavailable(match slash.as_str() {
+                "/upgrade" => "/upgrade",
+                "/cost" => "/cost",
+                _ => "/install-github-app",
+            }),
+            (Some(flag), _) => Action::Unavailable(flag),
+            (None, _) => Action::AuthStatus,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn two_actions_are_a_usage_error_naming_both() {
+        let err = Cli::try_parse_from(["claude", "--login", "--logout"]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("--login") && text.contains("--logout"),
+            "{text}"
+        );
+    }
+}

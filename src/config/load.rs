@@ -1,0 +1,190 @@
+//! Reads the configuration file: syntax errors with line:column, type errors with the JSON
+//! path, unknown keys as warnings with a suggestion, then `${VAR}` interpolation.
+
+use super::interpolate::interpolate;
+use super::introspect::{known_keys, suggest};
+use super::schema::Config;
+use crate::error::AuthError;
+use std::path::Path;
+
+/// A parsed file and what the user should hear about it.
+pub struct Parsed {
+    pub config: Config,
+    pub warnings: Vec<String>,
+    /// JSON paths holding a credential written literally (not through `${VAR}`).
+    pub literal_secrets: Vec<String>,
+}
+
+/// Parses `text` (the contents of `path`), resolving `${VAR}` with `lookup`.
+///
+/// # Errors
+/// `config_error` naming the file and line:column (syntax), the JSON path (types) or the
+/// variable and path (interpolation).
+pub fn parse(
+    path: &Path,
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Parsed, AuthError> {
+    let shown = path.display();
+    let mut raw: serde_json::Value = serde_json::from_str(text).map_err(|err| {
+        AuthError::config(format!(
+            "{shown}:{}:{}: invalid JSON: {}",
+            err.line(),
+            err.column(),
+            bare_message(&err)
+        ))
+        .with_hint("fix the file at that line and column (a trailing comma or a missing quote is the usual cause)")
+    })?;
+    if !raw.is_object() {
+        return Err(AuthError::config(format!(
+            "{shown}: the configuration must be a JSON object `{{…}}`"
+        )));
+    }
+
+    // Types are checked on the text itself so that errors carry line:column as well as path.
+    let mut unknown = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut track = |path: serde_ignored::Path<'_>| unknown.push(segments(&path));
+    let ignoring = serde_ignored::Deserializer::new(&mut de, &mut track);
+    serde_path_to_error::deserialize::<_, Config>(ignoring).map_err(|err| {
+        let inner = err.inner();
+        AuthError::config(format!(
+            "{shown}:{}:{}: `{}`: {}",
+            inner.line(),
+            inner.column(),
+            err.path(),
+            bare_message(inner)
+        ))
+        .with_hint("see docs/configuration.md for the type of every key")
+    })?;
+
+    let literal_secrets = literal_secret_paths(&raw);
+    interpolate(&mut raw, lookup, &mut Vec::new()).map_err(|err| {
+        AuthError::config(format!("{shown}: {}", err.message()))
+            .with_hint(err.hint().unwrap_or_default())
+    })?;
+    // Interpolation only rewrites string contents, so the typed parse above still holds.
+    let config: Config = serde_json::from_value(raw).map_err(|err| {
+        AuthError::config(format!("{shown}: after `${{VAR}}` interpolation: {err}"))
+    })?;
+
+    let warnings = unknown
+        .iter()
+        .map(|path| unknown_key_warning(&shown.to_string(), path))
+        .collect();
+    Ok(Parsed {
+        config,
+        warnings,
+        literal_secrets,
+    })
+}
+
+/// "unknown key `authentication.retryAttempt` … (did you mean `retryAttempts`?)"
+fn unknown_key_warning(file: &str, path: &[String]) -> String {
+    let (key, parent) = path
+        .split_last()
+        .expect("serde_ignored reports non-empty paths");
+    let mut text = format!("{file}: unknown key `{}` is ignored", path.join("."));
+    if let Some(better) = suggest(key, known_keys(parent)) {
+        text.push_str(&format!(" (did you mean `{better}`?)"));
+    }
+    text
+}
+
+/// serde_ignored's path as its segments.
+fn segments(path: &serde_ignored::Path<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = path;
+    loop {
+        match current {
+            serde_ignored::Path::Root => break,
+            serde_ignored::Path::Seq { parent, index } => {
+                out.push(index.to_string());
+                current = parent;
+            }
+            serde_ignored::Path::Map { parent, key } => {
+                out.push(key.clone());
+                current = parent;
+            }
+            serde_ignored::Path::Some { parent }
+            | serde_ignored::Path::NewtypeStruct { parent }
+            | serde_ignored::Path::NewtypeVariant { parent } => current = parent,
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// serde_json's message without its trailing " at line L column C".
+fn bare_message(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// Paths of `apiKey` values written in the file rather than taken from `${VAR}`.
+fn literal_secret_paths(raw: &serde_json::Value) -> Vec<String> {
+    let literal = |value: Option<&serde_json::Value>| {
+        value
+            .and_then(|v| v.as_str())
+            .is_some_and(|s| !s.contains("${"))
+    };
+    let mut paths = Vec::new();
+    if literal(raw.get("apiKey")) {
+        paths.push("apiKey".to_string());
+    }
+    if let Some(envs) = raw.get("environments").and_then(|v| v.as_object()) {
+        for (name, env) in envs {
+            if literal(env.get("apiKey")) {
+                paths.push(format!("environments.{name}.apiKey"));
+            }
+        }
+    }
+    paths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Parsed, AuthError> {
+        parse(Path::new("c.json"), text, &|_| None)
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_column() {
+        let err = parse_str("{\n  \"model\": \"x\",\n}").err().unwrap();
+        assert!(
+            err.message().starts_with("c.json:3:1: invalid JSON"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn type_error_names_the_json_path() {
+        let err = parse_str(r#"{"authentication": {"timeout": "30s"}}"#)
+            .err()
+            .unwrap();
+        assert!(
+            err.message().contains("`authentication.timeout`"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn unknown_key_warns_with_suggestion() {
+        let parsed = parse_str(r#"{"authentication": {"retryAttempt": 2}}"#)
+            .ok()
+            .unwrap();
+        assert_eq!(parsed.warnings.len(), 1);
+        assert!(
+            parsed.warnings[0].contains("did you mean `retryAttempts`"),
+            "{}",
+            parsed.warnings[0]
+        );
+    }
+}

@@ -1,0 +1,243 @@
+//! The typed configuration file: every block of the seed document, with defaults.
+
+use crate::secret::Secret;
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+
+/// The whole configuration file (docs/configuration.md documents every key).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Config {
+    /// An Anthropic API key; `${VAR}` keeps it out of the file.
+    #[serde(deserialize_with = "optional_secret")]
+    pub api_key: Option<Secret<String>>,
+    pub model: Option<String>,
+    pub provider: Option<Provider>,
+    pub region: Option<String>,
+    pub project: Option<String>,
+    pub location: Option<String>,
+    pub oauth: OAuthConfig,
+    pub github: GithubConfig,
+    pub authentication: AuthenticationConfig,
+    pub session: SessionConfig,
+    pub security: SecurityConfig,
+    pub environments: BTreeMap<String, EnvironmentConfig>,
+    pub permissions: Vec<String>,
+    pub compliance: ComplianceConfig,
+    /// The seed's subscription snapshot; accepted and kept for `--subscription-status`.
+    pub subscription: Option<serde_json::Value>,
+}
+
+/// Where API requests go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provider {
+    Anthropic,
+    Bedrock,
+    Vertex,
+}
+
+impl Provider {
+    /// The name used in config and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Anthropic => "anthropic",
+            Provider::Bedrock => "bedrock",
+            Provider::Vertex => "vertex",
+        }
+    }
+}
+
+/// How a credential is obtained (`authentication.method`, `fallback`, an environment's
+/// `authentication`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    ApiKey,
+    Oauth,
+    Bedrock,
+    Vertex,
+}
+
+impl Method {
+    /// The name used in config and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::ApiKey => "api-key",
+            Method::Oauth => "oauth",
+            Method::Bedrock => "bedrock",
+            Method::Vertex => "vertex",
+        }
+    }
+}
+
+/// The `oauth` block.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OAuthConfig {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scopes: Vec<String>,
+    pub token_endpoint: Option<String>,
+    pub auth_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
+    pub issuer: Option<String>,
+}
+
+/// The `github` block.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GithubConfig {
+    pub client_id: Option<String>,
+    pub web_url: Option<String>,
+    pub api_url: Option<String>,
+    pub permissions: BTreeMap<String, String>,
+    pub repositories: Vec<String>,
+}
+
+/// The `authentication` block.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AuthenticationConfig {
+    pub method: Option<Method>,
+    pub provider: Option<String>,
+    pub fallback: Option<Method>,
+    /// Budget for one online operation, retries included, in milliseconds.
+    pub timeout: u64,
+    /// How many times a rate-limited or failed request is retried.
+    pub retry_attempts: u32,
+    pub auto_refresh: bool,
+    pub storage: StorageConfig,
+}
+
+impl Default for AuthenticationConfig {
+    fn default() -> Self {
+        AuthenticationConfig {
+            method: None,
+            provider: None,
+            fallback: None,
+            timeout: 30_000,
+            retry_attempts: 3,
+            auto_refresh: true,
+            storage: StorageConfig::default(),
+        }
+    }
+}
+
+/// `authentication.storage`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StorageConfig {
+    #[serde(rename = "type")]
+    pub kind: StorageKind,
+    /// `user-derived-key` (Argon2id of a passphrase) or absent (a random key in the keychain).
+    pub encryption_key: Option<String>,
+}
+
+/// Storage backends for secrets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StorageKind {
+    #[default]
+    Keychain,
+    EncryptedFile,
+}
+
+impl StorageKind {
+    /// The name used in config and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageKind::Keychain => "keychain",
+            StorageKind::EncryptedFile => "encrypted-file",
+        }
+    }
+}
+
+/// The `session` block (seconds).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SessionConfig {
+    pub timeout: Option<u64>,
+    pub auto_extend: bool,
+    pub max_duration: Option<u64>,
+}
+
+/// The `security` block.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SecurityConfig {
+    pub mfa: MfaConfig,
+    pub ip_restrictions: Vec<String>,
+    pub audit_logging: bool,
+    pub session_encryption: bool,
+    pub key_rotation: KeyRotationConfig,
+}
+
+/// `security.mfa`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MfaConfig {
+    pub enabled: bool,
+    pub methods: Vec<MfaMethod>,
+}
+
+/// Second factors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MfaMethod {
+    Totp,
+    Sms,
+}
+
+/// `security.keyRotation`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KeyRotationConfig {
+    pub enabled: bool,
+    /// Maximum key age in seconds before status says rotation is due.
+    pub interval: Option<u64>,
+}
+
+/// One entry of `environments`: its fields override the top level.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvironmentConfig {
+    /// The only method this environment allows (`api-key`, `oauth`, `bedrock`, `vertex`).
+    pub authentication: Option<Method>,
+    #[serde(deserialize_with = "optional_secret")]
+    pub api_key: Option<Secret<String>>,
+    #[serde(rename = "requireMFA")]
+    pub require_mfa: bool,
+    pub provider: Option<Provider>,
+    pub model: Option<String>,
+    pub region: Option<String>,
+    pub project: Option<String>,
+    pub location: Option<String>,
+}
+
+/// The `compliance` block.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ComplianceConfig {
+    pub audit_logging: bool,
+    /// Days of audit log to keep.
+    pub log_retention: Option<u32>,
+    pub sso_integration: SsoConfig,
+    pub data_residency: Option<String>,
+    pub encryption_at_rest: bool,
+    pub encryption_in_transit: bool,
+}
+
+/// `compliance.ssoIntegration`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SsoConfig {
+    pub enabled: bool,
+    pub provider: Option<String>,
+    pub domain: Option<String>,
+}
+
+/// Wraps a config string the moment it is read: it is a credential.
+fn optional_secret<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Secret<String>>, D::Error> {
+    Ok(Option::<String>::deserialize(de)?.map(Secret::new))
+}

@@ -1,0 +1,285 @@
+//! The one HTTP client (rustls, no redirects, capped bodies) and the retry policy:
+//! 429 waits for `Retry-After` (capped), 5xx and connection failures back off, all within
+//! `authentication.timeout`.
+
+use crate::envvars;
+use crate::error::AuthError;
+use crate::redact::safe_url;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Client, StatusCode, Url};
+use std::time::{Duration, Instant};
+
+/// Largest response body read; anything bigger is hostile or a wrong endpoint.
+const MAX_BODY: usize = 1 << 20;
+/// Longest wait honoured from one `Retry-After`.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(30);
+
+/// Time and attempt budget of one logical request.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    pub total: Duration,
+    pub retries: u32,
+}
+
+/// A finished exchange.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub elapsed: Duration,
+    pub attempts: u32,
+}
+
+impl Reply {
+    /// The `Content-Type` without parameters, lower case.
+    pub fn content_type(&self) -> String {
+        self.headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The client every command uses: TLS through rustls (plus `CLAUDE_CA_BUNDLE`), no
+/// redirects, no proxies' credentials in logs.
+///
+/// # Errors
+/// `config_error` when `CLAUDE_CA_BUNDLE` cannot be used.
+pub fn client() -> Result<Client, AuthError> {
+    let mut builder = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("claude-auth/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(path) = envvars::get(envvars::CLAUDE_CA_BUNDLE) {
+        let pem = std::fs::read(&path).map_err(|e| {
+            AuthError::config(format!("cannot read CLAUDE_CA_BUNDLE {path}")).caused_by(e)
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            AuthError::config(format!(
+                "CLAUDE_CA_BUNDLE {path} holds no usable PEM certificate"
+            ))
+            .caused_by(e)
+        })?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| AuthError::internal("cannot build the HTTP client").caused_by(e))
+}
+
+/// Refuses plain HTTP except to loopback: credentials never cross a network in clear.
+///
+/// # Errors
+/// `config_error` naming `setting`.
+pub fn require_secure(url: &Url, setting: &str) -> Result<(), AuthError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if crate::redact::is_loopback(url) => Ok(()),
+        _ => Err(AuthError::config(format!(
+            "refusing to send credentials to {} over {}",
+            safe_url(url),
+            url.scheme()
+        ))
+        .with_hint(format!(
+            "use an https:// URL in {setting} (plain http is allowed only for localhost)"
+        ))),
+    }
+}
+
+/// GETs `url` with `headers`, retrying per `budget`.
+///
+/// # Errors
+/// `rate_limited` when 429 persists, `network_error` when the server fails or cannot be
+/// reached within the budget. Other statuses are returned for the caller to judge.
+pub async fn get(
+    client: &Client,
+    url: &Url,
+    headers: &[(HeaderName, HeaderValue)],
+    budget: Budget,
+) -> Result<Reply, AuthError> {
+    let started = Instant::now();
+    let deadline = started + budget.total;
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let outcome = tokio::time::timeout(remaining, exchange(client, url, headers)).await;
+        let retry_in = match outcome {
+            Err(_) => {
+                return Err(AuthError::network(format!(
+                    "no answer from {} within {} ms",
+                    safe_url(url),
+                    budget.total.as_millis()
+                ))
+                .with_hint("check your connection, or raise `authentication.timeout` (milliseconds) in the config"))
+            }
+            Ok(Ok((status, headers, body))) => {
+                let reply = Reply { status, headers, body, elapsed: started.elapsed(), attempts: attempt };
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    let wait = retry_after(&reply.headers).unwrap_or_else(|| backoff(attempt));
+                    if attempt > budget.retries || Instant::now() + wait > deadline {
+                        return Err(rate_limited(url, &reply, wait));
+                    }
+                    wait
+                } else if status.is_server_error() {
+                    let wait = backoff(attempt);
+                    if attempt > budget.retries || Instant::now() + wait > deadline {
+                        return Err(AuthError::network(format!(
+                            "{} answered HTTP {} after {attempt} attempts",
+                            safe_url(url),
+                            status.as_u16()
+                        ))
+                        .with_hint("the service is having trouble; try again in a minute"));
+                    }
+                    wait
+                } else {
+                    return Ok(reply);
+                }
+            }
+            Ok(Err(err)) => {
+                let wait = backoff(attempt);
+                if attempt > budget.retries || Instant::now() + wait > deadline {
+                    return Err(err);
+                }
+                wait
+            }
+        };
+        tokio::time::sleep(retry_in).await;
+    }
+}
+
+/// One request: status, headers and a body of at most 1 MiB.
+async fn exchange(
+    client: &Client,
+    url: &Url,
+    headers: &[(HeaderName, HeaderValue)],
+) -> Result<(StatusCode, HeaderMap, Vec<u8>), AuthError> {
+    let mut request = client.get(url.clone());
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let mut response = request
+        .send()
+        .await
+        .map_err(|err| connection_error(url, &err))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| connection_error(url, &err))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(AuthError::provider(format!(
+                "{} sent more than 1 MiB; refusing to read it",
+                safe_url(url)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, headers, body))
+}
+
+/// A connection-level failure, without reqwest's URL (which could carry a query).
+fn connection_error(url: &Url, err: &reqwest::Error) -> AuthError {
+    let what = if err.is_connect() {
+        "cannot connect to"
+    } else if err.is_timeout() {
+        "timed out talking to"
+    } else {
+        "the connection failed with"
+    };
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    AuthError::network(format!("{what} {}", safe_url(url)))
+        .caused_by(cause)
+        .with_hint("check your network and the API URL (ANTHROPIC_BASE_URL)")
+}
+
+fn rate_limited(url: &Url, reply: &Reply, wait: Duration) -> AuthError {
+    AuthError::rate_limited(format!(
+        "{} is rate limiting requests (HTTP 429, {} attempts)",
+        safe_url(url),
+        reply.attempts
+    ))
+    .with_hint(format!(
+        "wait {} s and try again, or raise `authentication.retryAttempts`",
+        wait.as_secs().max(1)
+    ))
+}
+
+/// `Retry-After` as seconds or an HTTP date, capped.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    };
+    Some(wait.min(RETRY_AFTER_CAP))
+}
+
+/// 250 ms, 500 ms, 1 s, … capped at 4 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(250u64 << attempt.saturating_sub(1).min(4))
+}
+
+/// A 3xx is never followed: it means a wrong URL or something in the way.
+pub fn redirect_error(url: &Url, reply: &Reply, setting: &str) -> AuthError {
+    let location = reply
+        .headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| url.join(v).ok())
+        .map(|target| format!(" to {}", safe_url(&target)))
+        .unwrap_or_default();
+    AuthError::provider(format!(
+        "{} answered HTTP {} (a redirect{location}); redirects are not followed with credentials",
+        safe_url(url),
+        reply.status.as_u16()
+    ))
+    .with_hint(format!(
+        "check {setting}: it should point straight at the API"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_capped() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            HeaderValue::from_static("3600"),
+        );
+        assert_eq!(retry_after(&headers), Some(RETRY_AFTER_CAP));
+        headers.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(require_secure(&Url::parse("http://127.0.0.1:9/").unwrap(), "X").is_ok());
+        assert!(require_secure(&Url::parse("http://api.example.com/").unwrap(), "X").is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! claude-auth: the library behind the `claude` binary. An index of modules, nothing else.
+
+pub mod apikey;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod envvars;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod output;
+pub mod prompt;
+pub mod providers;
+pub mod redact;
+pub mod resolve;
+pub mod secret;
+pub mod storage;

@@ -1,0 +1,47 @@
+//! `claude`: parse, run, render the outcome or the error once, exit with its code.
+
+use clap::Parser;
+use claude_auth::cli::Cli;
+use claude_auth::error::AuthError;
+use claude_auth::{app, output};
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => usage_error(err),
+    };
+    let code = match app::run(&cli) {
+        Ok(outcome) => {
+            output::emit(&outcome, cli.json);
+            outcome.exit_code
+        }
+        Err(err) => {
+            output::emit_error(&err, cli.json);
+            err.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
+
+/// clap's errors, as one JSON document when `--json` was asked for.
+fn usage_error(err: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let wants_json = std::env::args().any(|a| a == "--json");
+    let is_output = matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    if wants_json && !is_output {
+        let text = err.render().to_string();
+        let message = text
+            .lines()
+            .next()
+            .unwrap_or("invalid usage")
+            .trim_start_matches("error: ")
+            .to_string();
+        let usage = AuthError::usage(message).with_hint("run `claude --help`");
+        output::emit_error(&usage, true);
+        std::process::exit(usage.exit_code());
+    }
+    err.exit()
+}

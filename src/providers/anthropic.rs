@@ -1,0 +1,134 @@
+//! The Anthropic API: where it is, and the one cheap call that proves a key works
+//! (`GET /v1/models`).
+
+use crate::apikey::ApiKey;
+use crate::context::Context;
+use crate::envvars;
+use crate::error::AuthError;
+use crate::http::{self, Budget};
+use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::{StatusCode, Url};
+use std::time::Duration;
+
+/// The API host unless `ANTHROPIC_BASE_URL` says otherwise.
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+/// The API version sent with every request.
+pub const API_VERSION: &str = "2023-06-01";
+
+/// What the API said about a key.
+pub struct KeyCheck {
+    /// Models the key can see on the first page.
+    pub models: usize,
+    pub elapsed: Duration,
+    pub attempts: u32,
+}
+
+/// `{ANTHROPIC_BASE_URL}/v1/models`, refusing plain HTTP to anything but loopback.
+///
+/// # Errors
+/// `config_error` for an unusable URL.
+pub fn models_url() -> Result<Url, AuthError> {
+    let base =
+        envvars::get(envvars::ANTHROPIC_BASE_URL).unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+    let base = Url::parse(&base).map_err(|e| {
+        AuthError::config("ANTHROPIC_BASE_URL is not a valid URL")
+            .caused_by(e)
+            .with_hint("e.g. https://api.anthropic.com")
+    })?;
+    http::require_secure(&base, "ANTHROPIC_BASE_URL")?;
+    let path = format!("{}/v1/models", base.path().trim_end_matches('/'));
+    let mut url = base;
+    url.set_path(&path);
+    url.set_query(None);
+    Ok(url)
+}
+
+/// The retry budget from `authentication.timeout` and `retryAttempts`.
+pub fn budget(ctx: &Context) -> Budget {
+    let auth = &ctx.loaded.config.authentication;
+    Budget {
+        total: Duration::from_millis(auth.timeout.max(1)),
+        retries: auth.retry_attempts,
+    }
+}
+
+/// Asks the API whether `key` works.
+///
+/// # Errors
+/// `invalid_api_key` (401), `insufficient_permissions` (403), `rate_limited`,
+/// `network_error`, `provider_error` (redirects, non-JSON answers, other statuses).
+pub async fn check_key(
+    client: &reqwest::Client,
+    key: &ApiKey,
+    budget: Budget,
+) -> Result<KeyCheck, AuthError> {
+    let url = models_url()?;
+    let mut key_header = HeaderValue::from_str(key.secret().expose())
+        .map_err(|_| AuthError::invalid_api_key("the key cannot be sent in an HTTP header"))?;
+    key_header.set_sensitive(true);
+    let headers = [
+        (HeaderName::from_static("x-api-key"), key_header),
+        (
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(API_VERSION),
+        ),
+    ];
+    let reply = http::get(client, &url, &headers, budget).await?;
+    let fingerprint = key.fingerprint();
+    match reply.status {
+        StatusCode::OK => {
+            if reply.content_type() != "application/json" {
+                return Err(not_the_api(&url, &reply.content_type()));
+            }
+            let doc: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|_| not_the_api(&url, "malformed JSON"))?;
+            let models = doc.get("data").and_then(|d| d.as_array()).map(Vec::len).ok_or_else(|| not_the_api(&url, "JSON without `data`"))?;
+            Ok(KeyCheck { models, elapsed: reply.elapsed, attempts: reply.attempts })
+        }
+        StatusCode::UNAUTHORIZED => Err(AuthError::invalid_api_key(format!(
+            "the API rejected the key {fingerprint} (HTTP 401{})",
+            error_type(&reply.body)
+        ))
+        .with_hint("the key is wrong, disabled or deleted: create a new one at https://console.anthropic.com/settings/keys")),
+        StatusCode::FORBIDDEN => Err(AuthError::insufficient_permissions(format!(
+            "the key {fingerprint} is valid but not allowed to use the API (HTTP 403{})",
+            error_type(&reply.body)
+        ))
+        .with_hint("check the key's workspace and the organization's permissions in the Console")),
+        status if status.is_redirection() => Err(http::redirect_error(&url, &reply, "ANTHROPIC_BASE_URL")),
+        status => Err(AuthError::provider(format!(
+            "{} answered HTTP {}{}",
+            crate::redact::safe_url(&url),
+            status.as_u16(),
+            error_type(&reply.body)
+        ))
+        .with_hint("check ANTHROPIC_BASE_URL; if it is right, try again later")),
+    }
+}
+
+/// `, authentication_error` from an API error body: its type only, never its message,
+/// which could echo what was sent.
+fn error_type(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|doc| {
+            doc.pointer("/error/type")
+                .and_then(|t| t.as_str())
+                .map(str::to_string)
+        })
+        .filter(|t| t.len() < 64 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .map(|t| format!(", {t}"))
+        .unwrap_or_default()
+}
+
+fn not_the_api(url: &Url, got: &str) -> AuthError {
+    let got = if got.is_empty() {
+        "no content type"
+    } else {
+        got
+    };
+    AuthError::provider(format!(
+        "{} did not answer like the Anthropic API (expected JSON, got {got})",
+        crate::redact::safe_url(url)
+    ))
+    .with_hint("a proxy, captive portal or wrong ANTHROPIC_BASE_URL is in the way")
+}

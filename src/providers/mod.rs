@@ -1,0 +1,3 @@
+//! The services credentials are checked against.
+
+pub mod anthropic;

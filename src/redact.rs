@@ -1,0 +1,41 @@
+//! Printable forms of things that may carry credentials: URLs lose userinfo and query.
+
+use reqwest::Url;
+
+/// `scheme://host[:port]/path` of `url`, without userinfo, query or fragment.
+pub fn safe_url(url: &Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
+}
+
+/// True for `localhost`, 127.0.0.0/8 and ::1: hosts where plain HTTP never leaves the machine.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_url_drops_userinfo_and_query() {
+        let url = Url::parse("https://user:pw@api.example.com:8443/v1/models?key=abc#x").unwrap();
+        assert_eq!(safe_url(&url), "https://api.example.com:8443/v1/models");
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback(&Url::parse("http://127.0.0.1:1/").unwrap()));
+        assert!(is_loopback(&Url::parse("http://[::1]:1/").unwrap()));
+        assert!(!is_loopback(&Url::parse("http://10.0.0.1/").unwrap()));
+    }
+}

@@ -1,0 +1,127 @@
+//! `Secret<T>` (a value that cannot be printed and is wiped on drop) and key fingerprints.
+
+use std::fmt;
+use zeroize::Zeroize;
+
+/// A secret value: prints `[redacted]`, zeroizes its memory on drop and has no `PartialEq`.
+///
+/// # Security
+/// The only way to the plaintext is [`Secret::expose`]; call it where the secret leaves the
+/// process (an HTTP header, a keychain write, an AEAD seal), nowhere else.
+pub struct Secret<T: Zeroize>(T);
+
+impl<T: Zeroize> Secret<T> {
+    /// Wraps `value`; from here on it is only reachable through [`Secret::expose`].
+    pub fn new(value: T) -> Self {
+        Secret(value)
+    }
+
+    /// The plaintext. Keep the borrow short and never format it.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl From<String> for Secret<String> {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl<T: Zeroize + Clone> Clone for Secret<T> {
+    fn clone(&self) -> Self {
+        Secret(self.0.clone())
+    }
+}
+
+impl<T: Zeroize> Drop for Secret<T> {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl<T: Zeroize> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl<T: Zeroize> fmt::Display for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// A printable stand-in for a secret: its kind prefix and last four characters,
+/// e.g. `sk-ant-api03-…WXYZ`. Safe for output, logs and audit entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    /// Fingerprint of an Anthropic-style key (`sk-ant-KIND-…`) or of any other token
+    /// (first four characters at most, never more than a quarter of the value).
+    pub fn of(secret: &str) -> Fingerprint {
+        let chars: Vec<char> = secret.chars().collect();
+        let tail: String = if chars.len() >= 16 {
+            chars[chars.len() - 4..].iter().collect()
+        } else {
+            String::new()
+        };
+        let prefix = match anthropic_prefix(secret) {
+            Some(prefix) => prefix.to_string(),
+            None if chars.len() >= 16 => chars[..4].iter().collect(),
+            None => String::new(),
+        };
+        Fingerprint(format!("{prefix}…{tail}"))
+    }
+
+    /// Rebuilds a fingerprint read back from non-secret metadata.
+    pub fn from_stored(text: String) -> Fingerprint {
+        Fingerprint(text)
+    }
+
+    /// The fingerprint text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `sk-ant-api03-` for `sk-ant-api03-…`: the public part that names the key's kind.
+fn anthropic_prefix(secret: &str) -> Option<&str> {
+    let rest = secret.strip_prefix("sk-ant-")?;
+    let kind_len = rest.find('-')?;
+    let kind = &rest[..kind_len];
+    if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some(&secret[.."sk-ant-".len() + kind_len + 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints_its_value() {
+        let secret = Secret::from("sk-ant-api03-supersecretvalue".to_string());
+        assert_eq!(format!("{secret}"), "[redacted]");
+        assert_eq!(format!("{secret:?}"), "[redacted]");
+    }
+
+    #[test]
+    fn fingerprint_keeps_kind_and_last_four() {
+        let fp = Fingerprint::of("sk-ant-api03-abcdefghijklmnopWXYZ");
+        assert_eq!(fp.as_str(), "sk-ant-api03-…WXYZ");
+    }
+
+    #[test]
+    fn fingerprint_of_short_value_reveals_nothing() {
+        assert_eq!(Fingerprint::of("short").as_str(), "…");
+    }
+}

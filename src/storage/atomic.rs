@@ -1,0 +1,200 @@
+//! Private files done right: a cross-process lock, atomic durable writes, and reads that
+//! refuse symlinks and files other users can read.
+
+use crate::error::AuthError;
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a command waits for another `claude` process to finish a write.
+const LOCK_WAIT: Duration = Duration::from_secs(15);
+
+/// An exclusive lock on the state directory, held until dropped.
+///
+/// Writes take `&FileLock` so that no read-modify-write can run without it.
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    /// Takes the lock `DIR/.lock`, waiting up to 15 s for another process to release it.
+    ///
+    /// # Errors
+    /// `storage_error` when the lock file cannot be opened or stays held.
+    pub fn acquire(dir: &Path) -> Result<FileLock, AuthError> {
+        ensure_private_dir(dir)?;
+        let path = dir.join(".lock");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|err| storage_io("cannot open the lock file", &path, err))?;
+        let started = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(FileLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(AuthError::storage(format!(
+                        "another claude process has held {} for {} s",
+                        path.display(),
+                        LOCK_WAIT.as_secs()
+                    ))
+                    .with_hint("wait for it to finish, or end it if it is stuck"))
+                }
+                Err(std::fs::TryLockError::Error(err)) => {
+                    return Err(storage_io("cannot lock", &path, err))
+                }
+            }
+        }
+    }
+}
+
+/// Creates `dir` (and parents) with mode 0700 when it does not exist.
+///
+/// # Errors
+/// `storage_error` when it cannot be created.
+pub fn ensure_private_dir(dir: &Path) -> Result<(), AuthError> {
+    match std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
+        Ok(()) => Ok(()),
+        Err(err) => Err(storage_io("cannot create the state directory", dir, err)),
+    }
+}
+
+/// Replaces `path` with `bytes` atomically: a 0600 temp file in the same directory
+/// (exclusive create), fsync, rename over `path`, fsync the directory.
+///
+/// # Errors
+/// `storage_error`; `path` then still holds its previous contents.
+pub fn write_atomic(path: &Path, bytes: &[u8], _lock: &FileLock) -> Result<(), AuthError> {
+    let dir = parent_of(path);
+    let mut temp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(&dir)
+        .map_err(|err| storage_io("cannot create a temporary file in", &dir, err))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|err| storage_io("cannot write", temp.path(), err))?;
+    temp.persist(path)
+        .map_err(|err| storage_io("cannot replace", path, err.error))?;
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|err| storage_io("cannot sync the directory", &dir, err))
+}
+
+/// Reads a private file; `None` when it does not exist.
+///
+/// # Errors
+/// `storage_error` for a symlink, a file other users can read (with a `chmod` hint) or an
+/// I/O failure.
+pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
+    let mut file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(AuthError::storage(format!(
+                "{} is a symbolic link; credential files must be regular files",
+                path.display()
+            ))
+            .with_hint(format!("remove the link: `rm {}`", path.display())))
+        }
+        Err(err) => return Err(storage_io("cannot open", path, err)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|err| storage_io("cannot stat", path, err))?;
+    refuse_shared(path, meta.mode())?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|err| storage_io("cannot read", path, err))?;
+    Ok(Some(bytes))
+}
+
+/// Checks that no other user can read or write `path`.
+///
+/// # Errors
+/// `storage_error` with a `chmod 600` hint.
+pub fn check_private(path: &Path) -> Result<(), AuthError> {
+    let meta = std::fs::metadata(path).map_err(|err| storage_io("cannot stat", path, err))?;
+    refuse_shared(path, meta.mode())
+}
+
+fn refuse_shared(path: &Path, mode: u32) -> Result<(), AuthError> {
+    if mode & 0o077 != 0 {
+        return Err(AuthError::storage(format!(
+            "{} is readable by other users (mode {:03o}); refusing to use it",
+            path.display(),
+            mode & 0o777
+        ))
+        .with_hint(format!("run `chmod 600 {}`", path.display())));
+    }
+    Ok(())
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A `storage_error` for an I/O failure on `path`.
+pub fn storage_io(what: &str, path: &Path, err: std::io::Error) -> AuthError {
+    AuthError::storage(format!("{what} {}", path.display())).caused_by(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_files_are_private_and_readable_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = FileLock::acquire(dir.path()).unwrap();
+        let path = dir.path().join("f");
+        write_atomic(&path, b"one", &lock).unwrap();
+        write_atomic(&path, b"two", &lock).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(read_private(&path).unwrap().unwrap(), b"two");
+    }
+
+    #[test]
+    fn shared_file_is_refused_with_chmod_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"x").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = read_private(&path).unwrap_err();
+        assert!(err.hint().unwrap().contains("chmod 600"));
+    }
+
+    #[test]
+    fn symlinks_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t");
+        std::fs::write(&target, b"x").unwrap();
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(read_private(&link)
+            .unwrap_err()
+            .message()
+            .contains("symbolic link"));
+    }
+}

@@ -1,0 +1,415 @@
+//! `encrypted-file` storage: one file, sealed with XChaCha20-Poly1305 under a key from
+//! Argon2id (a passphrase) or a random master key kept in the keychain.
+//!
+//! Format (version 1): `CLAUDEAE` · version byte · header length (u32 BE) · header JSON ·
+//! 24-byte nonce · ciphertext. The header (KDF parameters, salt and the non-secret item
+//! metadata) is authenticated as associated data, so any change to any byte fails to open;
+//! it is also what `--auth-status` reads, without running the KDF.
+
+use super::atomic::{read_private, write_atomic, FileLock};
+use super::keychain::Keychain;
+use super::{Index, ItemMeta, SecretStore, StorageKind};
+use crate::envvars;
+use crate::error::AuthError;
+use crate::secret::Secret;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use zeroize::{Zeroize, Zeroizing};
+
+const MAGIC: &[u8; 8] = b"CLAUDEAE";
+const VERSION: u8 = 1;
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+/// Keychain item holding the random master key when no passphrase is used.
+const MASTER_KEY_ITEM: &str = "encrypted-file-master-key";
+/// OWASP's Argon2id baseline: 19 MiB, 2 passes, 1 lane.
+const ARGON2_M_KIB: u32 = 19_456;
+const ARGON2_T: u32 = 2;
+const ARGON2_P: u32 = 1;
+
+/// Where the file's key comes from (`authentication.storage.encryptionKey`).
+pub enum KeySource {
+    /// `user-derived-key`: Argon2id of `CLAUDE_PASSPHRASE` or a hidden prompt.
+    Passphrase,
+    /// Anything else: a random 256-bit key held in the OS keychain.
+    KeychainMasterKey(Keychain),
+}
+
+/// The encrypted credential file `STATE_DIR/credentials.enc`.
+pub struct EncryptedFile {
+    dir: PathBuf,
+    path: PathBuf,
+    key_source: KeySource,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "alg", rename_all = "kebab-case")]
+enum Kdf {
+    Argon2id {
+        m_kib: u32,
+        t: u32,
+        p: u32,
+        salt: String,
+    },
+    KeychainMasterKey,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Header {
+    kdf: Kdf,
+    #[serde(flatten)]
+    index: Index,
+}
+
+/// An opened file: its header, key and secrets.
+struct Opened {
+    header: Header,
+    key: Zeroizing<[u8; 32]>,
+    secrets: BTreeMap<String, Secret<String>>,
+}
+
+impl EncryptedFile {
+    /// The encrypted store of state directory `dir`.
+    pub fn new(dir: &Path, key_source: KeySource) -> EncryptedFile {
+        EncryptedFile {
+            dir: dir.to_path_buf(),
+            path: dir.join("credentials.enc"),
+            key_source,
+        }
+    }
+
+    fn read_header(&self) -> Result<Option<(Header, Vec<u8>, usize)>, AuthError> {
+        let Some(bytes) = read_private(&self.path)? else {
+            return Ok(None);
+        };
+        let (header, body_at) = parse_header(&bytes).map_err(|why| self.damaged(why))?;
+        Ok(Some((header, bytes, body_at)))
+    }
+
+    fn damaged(&self, why: &str) -> AuthError {
+        AuthError::storage(format!("{} cannot be opened: {why}", self.path.display()))
+            .with_hint("the file was left untouched; restore it from a backup, or move it away and store your credentials again")
+    }
+
+    /// Opens the file (running the KDF), or `None` when it does not exist yet.
+    fn open(&self) -> Result<Option<Opened>, AuthError> {
+        let Some((header, bytes, body_at)) = self.read_header()? else {
+            return Ok(None);
+        };
+        if bytes.len() < body_at + NONCE_LEN + TAG_LEN {
+            return Err(self.damaged("it is truncated"));
+        }
+        let key = self.key_for(&header.kdf, false)?;
+        let (aad, body) = bytes.split_at(body_at);
+        let (nonce, ciphertext) = body.split_at(NONCE_LEN);
+        let nonce = XNonce::try_from(nonce).map_err(|_| self.damaged("it is truncated"))?;
+        let plaintext = cipher(&key)
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| {
+                AuthError::storage(format!(
+                    "cannot decrypt {}: wrong passphrase, or the file was modified or truncated",
+                    self.path.display()
+                ))
+                .with_hint(
+                    "check CLAUDE_PASSPHRASE (or what you typed); the file was left untouched",
+                )
+            })?;
+        let plain: BTreeMap<String, String> = serde_json::from_slice(&plaintext)
+            .map_err(|_| self.damaged("its contents are not valid"))?;
+        let secrets = plain
+            .into_iter()
+            .map(|(item, value)| (item, Secret::new(value)))
+            .collect();
+        Ok(Some(Opened {
+            header,
+            key,
+            secrets,
+        }))
+    }
+
+    /// Opens the file or starts a new one, holding `lock` for the read-modify-write.
+    fn open_or_create(&self, _lock: &FileLock) -> Result<Opened, AuthError> {
+        if let Some(opened) = self.open()? {
+            return Ok(opened);
+        }
+        let kdf = match self.key_source {
+            KeySource::Passphrase => Kdf::Argon2id {
+                m_kib: ARGON2_M_KIB,
+                t: ARGON2_T,
+                p: ARGON2_P,
+                salt: hex(&random::<16>()?),
+            },
+            KeySource::KeychainMasterKey(_) => Kdf::KeychainMasterKey,
+        };
+        let key = self.key_for(&kdf, true)?;
+        Ok(Opened {
+            header: Header {
+                kdf,
+                index: Index::default(),
+            },
+            key,
+            secrets: BTreeMap::new(),
+        })
+    }
+
+    fn seal(&self, opened: &Opened, lock: &FileLock) -> Result<(), AuthError> {
+        let header_json = serde_json::to_vec(&opened.header)
+            .map_err(|e| AuthError::internal("cannot encode the header").caused_by(e))?;
+        let mut out = Vec::with_capacity(header_json.len() + 256);
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.extend_from_slice(&(header_json.len() as u32).to_be_bytes());
+        out.extend_from_slice(&header_json);
+        let aad_len = out.len();
+        let nonce = random::<NONCE_LEN>()?;
+        let plain: BTreeMap<&str, &str> = opened
+            .secrets
+            .iter()
+            .map(|(item, secret)| (item.as_str(), secret.expose().as_str()))
+            .collect();
+        let plaintext = Zeroizing::new(
+            serde_json::to_vec(&plain)
+                .map_err(|e| AuthError::internal("cannot encode").caused_by(e))?,
+        );
+        let ciphertext = cipher(&opened.key)
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: &plaintext,
+                    aad: &out[..aad_len],
+                },
+            )
+            .map_err(|_| AuthError::internal("encryption failed"))?;
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        write_atomic(&self.path, &out, lock)
+    }
+
+    fn key_for(&self, kdf: &Kdf, creating: bool) -> Result<Zeroizing<[u8; 32]>, AuthError> {
+        match (kdf, &self.key_source) {
+            (Kdf::Argon2id { m_kib, t, p, salt }, _) => {
+                let passphrase = passphrase(&self.path, creating)?;
+                let salt = unhex(salt).ok_or_else(|| self.damaged("its salt is not valid"))?;
+                let params = argon2::Params::new(*m_kib, *t, *p, Some(32)).map_err(|_| self.damaged("its KDF parameters are not valid"))?;
+                let mut key = Zeroizing::new([0u8; 32]);
+                argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+                    .hash_password_into(passphrase.expose().as_bytes(), &salt, key.as_mut())
+                    .map_err(|_| AuthError::internal("key derivation failed"))?;
+                Ok(key)
+            }
+            (Kdf::KeychainMasterKey, KeySource::KeychainMasterKey(keychain)) => master_key(keychain, creating, &self.path),
+            (Kdf::KeychainMasterKey, KeySource::Passphrase) => Err(AuthError::storage(format!(
+                "{} is sealed with a master key from the keychain, but `encryptionKey` is `user-derived-key`",
+                self.path.display()
+            ))
+            .with_hint("remove `authentication.storage.encryptionKey` from the config to open it")),
+        }
+    }
+}
+
+impl SecretStore for EncryptedFile {
+    fn kind(&self) -> StorageKind {
+        StorageKind::EncryptedFile
+    }
+
+    fn index(&self) -> Result<Index, AuthError> {
+        Ok(self
+            .read_header()?
+            .map(|(header, ..)| header.index)
+            .unwrap_or_default())
+    }
+
+    fn get(&self, item: &str) -> Result<Option<Secret<String>>, AuthError> {
+        match self.read_header()? {
+            Some((header, ..)) if !header.index.items.contains_key(item) => Ok(None),
+            None => Ok(None),
+            Some(_) => Ok(self
+                .open()?
+                .and_then(|mut opened| opened.secrets.remove(item))),
+        }
+    }
+
+    fn put(&self, item: &str, secret: &Secret<String>, meta: ItemMeta) -> Result<(), AuthError> {
+        let lock = FileLock::acquire(&self.dir)?;
+        let mut opened = self.open_or_create(&lock)?;
+        opened.secrets.insert(item.to_string(), secret.clone());
+        opened.header.index.items.insert(item.to_string(), meta);
+        self.seal(&opened, &lock)
+    }
+
+    fn remove(&self, item: &str) -> Result<bool, AuthError> {
+        let lock = FileLock::acquire(&self.dir)?;
+        match self.read_header()? {
+            Some((header, ..)) if header.index.items.contains_key(item) => {}
+            _ => return Ok(false),
+        }
+        let Some(mut opened) = self.open()? else {
+            return Ok(false);
+        };
+        opened.secrets.remove(item);
+        opened.header.index.items.remove(item);
+        self.seal(&opened, &lock)?;
+        Ok(true)
+    }
+}
+
+fn parse_header(bytes: &[u8]) -> Result<(Header, usize), &'static str> {
+    if bytes.len() < MAGIC.len() + 5 || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(
+            if bytes.starts_with(&MAGIC[..bytes.len().min(MAGIC.len())]) {
+                "it is truncated"
+            } else {
+                "it is not a claude-auth encrypted store"
+            },
+        );
+    }
+    let version = bytes[MAGIC.len()];
+    if version != VERSION {
+        return Err("it was written in a newer format; upgrade claude");
+    }
+    let len_at = MAGIC.len() + 1;
+    let len = u32::from_be_bytes(bytes[len_at..len_at + 4].try_into().expect("4 bytes")) as usize;
+    let header_at = len_at + 4;
+    let header_bytes = bytes
+        .get(header_at..header_at + len)
+        .ok_or("it is truncated")?;
+    let header = serde_json::from_slice(header_bytes).map_err(|_| "its header is damaged")?;
+    Ok((header, header_at + len))
+}
+
+/// The passphrase: `CLAUDE_PASSPHRASE`, else a hidden prompt on the terminal.
+fn passphrase(path: &Path, creating: bool) -> Result<Secret<String>, AuthError> {
+    if let Ok(value) = std::env::var(envvars::CLAUDE_PASSPHRASE) {
+        if value.is_empty() {
+            return Err(AuthError::storage("CLAUDE_PASSPHRASE is set but empty")
+                .with_hint("set it to your passphrase, or unset it to be prompted"));
+        }
+        return Ok(Secret::new(value));
+    }
+    if !std::io::stderr().is_terminal() {
+        return Err(AuthError::storage(format!(
+            "{} needs a passphrase and there is no terminal to ask on",
+            path.display()
+        ))
+        .with_hint("set CLAUDE_PASSPHRASE for scripts and CI"));
+    }
+    let ask = |prompt: &str| -> Result<Secret<String>, AuthError> {
+        rpassword::prompt_password(prompt)
+            .map(Secret::new)
+            .map_err(|e| AuthError::cancelled("no passphrase was entered").caused_by(e))
+    };
+    let first = ask("Passphrase for the encrypted credential store: ")?;
+    if first.expose().is_empty() {
+        return Err(AuthError::usage("the passphrase is empty")
+            .with_hint("type a passphrase, or set CLAUDE_PASSPHRASE"));
+    }
+    if creating {
+        let second = ask("Repeat the passphrase: ")?;
+        if second.expose() != first.expose() {
+            return Err(
+                AuthError::usage("the two passphrases differ").with_hint("run the command again")
+            );
+        }
+    }
+    Ok(first)
+}
+
+/// The random master key from the keychain, created with the file.
+fn master_key(
+    keychain: &Keychain,
+    creating: bool,
+    path: &Path,
+) -> Result<Zeroizing<[u8; 32]>, AuthError> {
+    if let Some(stored) = keychain.get(MASTER_KEY_ITEM)? {
+        let bytes = unhex(stored.expose())
+            .filter(|b| b.len() == 32)
+            .ok_or_else(|| AuthError::storage("the master key in the keychain is damaged"))?;
+        let mut key = Zeroizing::new([0u8; 32]);
+        key.copy_from_slice(&bytes);
+        let mut bytes = bytes;
+        bytes.zeroize();
+        return Ok(key);
+    }
+    if !creating {
+        return Err(AuthError::storage(format!(
+            "the master key for {} is missing from the keychain",
+            path.display()
+        ))
+        .with_hint(
+            "restore the keychain item, or move the file away and store your credentials again",
+        ));
+    }
+    let key = Zeroizing::new(random::<32>()?);
+    let meta = ItemMeta {
+        fingerprint: "master-key".into(),
+        created_at: crate::clock::now_unix(),
+        rotated_at: None,
+        previous_fingerprint: None,
+    };
+    keychain.put(MASTER_KEY_ITEM, &Secret::new(hex(key.as_ref())), meta)?;
+    Ok(key)
+}
+
+fn cipher(key: &[u8; 32]) -> XChaCha20Poly1305 {
+    XChaCha20Poly1305::new(&(*key).into())
+}
+
+fn random<const N: usize>() -> Result<[u8; N], AuthError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AuthError::internal("the OS random number generator failed").caused_by(e))?;
+    Ok(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        assert_eq!(
+            unhex(&hex(&[0, 1, 254, 255])).unwrap(),
+            vec![0, 1, 254, 255]
+        );
+        assert!(unhex("abc").is_none());
+    }
+
+    #[test]
+    fn header_parse_rejects_foreign_and_truncated_files() {
+        assert_eq!(
+            parse_header(b"hello world, not ours").unwrap_err(),
+            "it is not a claude-auth encrypted store"
+        );
+        assert_eq!(parse_header(b"CLAUDE").unwrap_err(), "it is truncated");
+        let mut bytes = MAGIC.to_vec();
+        bytes.push(VERSION);
+        bytes.extend_from_slice(&100u32.to_be_bytes());
+        bytes.extend_from_slice(b"{}");
+        assert_eq!(parse_header(&bytes).unwrap_err(), "it is truncated");
+    }
+}

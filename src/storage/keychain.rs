@@ -1,0 +1,205 @@
+//! The OS keychain (Secret Service, macOS Keychain, Windows Credential Manager) through
+//! `keyring-core`, every call bounded by a timeout; its index is a private JSON file.
+
+use super::atomic::{read_private, write_atomic, FileLock};
+use super::{alternatives_hint, Index, ItemMeta, SecretStore, StorageKind};
+use crate::envvars;
+use crate::error::AuthError;
+use crate::secret::Secret;
+use keyring_core::{CredentialStore, Entry, Error as KeyringError};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The keychain service items are stored under, unless `CLAUDE_KEYCHAIN_SERVICE` says otherwise.
+pub const DEFAULT_SERVICE: &str = "claude-auth";
+
+/// Secrets in the OS keychain; metadata in `STATE_DIR/credentials.json`.
+pub struct Keychain {
+    service: String,
+    dir: PathBuf,
+    config_path: PathBuf,
+    timeout: Duration,
+}
+
+impl Keychain {
+    /// A keychain store for the state directory `dir`. Connects lazily, on first use.
+    pub fn new(dir: &Path, config_path: &Path) -> Keychain {
+        let timeout_ms = envvars::get(envvars::CLAUDE_KEYCHAIN_TIMEOUT_MS)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5_000);
+        Keychain {
+            service: envvars::get(envvars::CLAUDE_KEYCHAIN_SERVICE)
+                .unwrap_or_else(|| DEFAULT_SERVICE.to_string()),
+            dir: dir.to_path_buf(),
+            config_path: config_path.to_path_buf(),
+            timeout: Duration::from_millis(timeout_ms),
+        }
+    }
+
+    fn index_path(&self) -> PathBuf {
+        self.dir.join("credentials.json")
+    }
+
+    fn write_index(&self, index: &Index, lock: &FileLock) -> Result<(), AuthError> {
+        let bytes = serde_json::to_vec_pretty(index)
+            .map_err(|e| AuthError::internal("cannot encode the index").caused_by(e))?;
+        write_atomic(&self.index_path(), &bytes, lock)
+    }
+
+    /// Runs `op` on the entry for `item` in a worker thread and gives up after the timeout,
+    /// so a hung keychain daemon cannot hang the command.
+    fn call<T, F>(&self, item: &str, op: F) -> Result<T, AuthError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Entry) -> keyring_core::Result<T> + Send + 'static,
+    {
+        preflight().map_err(|why| self.unavailable(why))?;
+        let (service, user) = (self.service.clone(), item.to_string());
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let result = platform_store()
+                .and_then(|store| Entry::new_in_store(&store, &service, &user))
+                .and_then(|entry| op(&entry));
+            let _ = tx.send(result);
+        });
+        match rx.recv_timeout(self.timeout) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(self.translate(err)),
+            Err(_) => Err(self.unavailable(format!(
+                "the keychain did not answer within {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+
+    fn unavailable(&self, why: String) -> AuthError {
+        AuthError::keychain_unavailable(format!("the OS keychain is unavailable: {why}"))
+            .with_hint(alternatives_hint(&self.config_path))
+    }
+
+    fn translate(&self, err: KeyringError) -> AuthError {
+        match err {
+            KeyringError::NoStorageAccess(cause) => self.unavailable(format!(
+                "the keychain is locked or access was denied ({cause})"
+            )),
+            KeyringError::PlatformFailure(cause) => self.unavailable(format!(
+                "no Secret Service answered on the session bus ({cause})"
+            )),
+            KeyringError::NoDefaultStore | KeyringError::NotSupportedByStore(_) => {
+                self.unavailable("this platform has no supported keychain".to_string())
+            }
+            // Never render the payload of BadEncoding/BadDataFormat: it is the secret.
+            KeyringError::BadEncoding(_) | KeyringError::BadDataFormat(..) => {
+                AuthError::storage("the keychain item is not valid text")
+                    .with_hint("run `claude --remove-api-key` and store the key again")
+            }
+            other => {
+                AuthError::storage("the keychain refused the request").caused_by(describe(&other))
+            }
+        }
+    }
+}
+
+impl SecretStore for Keychain {
+    fn kind(&self) -> StorageKind {
+        StorageKind::Keychain
+    }
+
+    fn index(&self) -> Result<Index, AuthError> {
+        match read_private(&self.index_path())? {
+            None => Ok(Index::default()),
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|err| {
+                AuthError::storage(format!("{} is damaged", self.index_path().display()))
+                    .caused_by(err)
+                    .with_hint("run `claude --remove-api-key` and store the key again")
+            }),
+        }
+    }
+
+    fn get(&self, item: &str) -> Result<Option<Secret<String>>, AuthError> {
+        let found = self.call(item, |entry| match entry.get_password() {
+            Ok(value) => Ok(Some(value)),
+            Err(KeyringError::NoEntry) => Ok(None),
+            Err(err) => Err(err),
+        })?;
+        Ok(found.map(Secret::new))
+    }
+
+    fn put(&self, item: &str, secret: &Secret<String>, meta: ItemMeta) -> Result<(), AuthError> {
+        let lock = FileLock::acquire(&self.dir)?;
+        let mut index = self.index()?;
+        let value = secret.clone();
+        // set_password updates an existing item in place.
+        self.call(item, move |entry| entry.set_password(value.expose()))?;
+        index.items.insert(item.to_string(), meta);
+        self.write_index(&index, &lock)
+    }
+
+    fn remove(&self, item: &str) -> Result<bool, AuthError> {
+        let lock = FileLock::acquire(&self.dir)?;
+        let mut index = self.index()?;
+        let removed = self.call(item, |entry| match entry.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(KeyringError::NoEntry) => Ok(false),
+            Err(err) => Err(err),
+        })?;
+        let indexed = index.items.remove(item).is_some();
+        if indexed {
+            self.write_index(&index, &lock)?;
+        }
+        Ok(removed || indexed)
+    }
+}
+
+/// Why the keychain cannot possibly answer, found without touching it.
+fn preflight() -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        let runtime_bus = envvars::get("XDG_RUNTIME_DIR").map(|dir| Path::new(&dir).join("bus"));
+        let has_bus = envvars::get(envvars::DBUS_SESSION_BUS_ADDRESS).is_some()
+            || runtime_bus.is_some_and(|bus| bus.exists());
+        if !has_bus {
+            return Err(
+                "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service"
+                    .to_string(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A display of a keyring error that never includes secret payloads.
+fn describe(err: &KeyringError) -> String {
+    match err {
+        KeyringError::BadEncoding(_) | KeyringError::BadDataFormat(..) => {
+            "undecodable item".to_string()
+        }
+        KeyringError::Ambiguous(entries) => format!("{} items match", entries.len()),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
+    Ok(store)
+}
+
+#[cfg(target_os = "macos")]
+fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    let store: Arc<CredentialStore> = apple_native_keyring_store::keychain::Store::new()?;
+    Ok(store)
+}
+
+#[cfg(target_os = "windows")]
+fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    let store: Arc<CredentialStore> = windows_native_keyring_store::Store::new()?;
+    Ok(store)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Err(KeyringError::NoDefaultStore)
+}

@@ -1,0 +1,74 @@
+//! Secret storage: the `SecretStore` trait, its non-secret index, and choosing a backend.
+
+pub mod atomic;
+pub mod encrypted_file;
+pub mod keychain;
+
+pub use crate::config::schema::StorageKind;
+use crate::error::AuthError;
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The item name of the stored Anthropic API key.
+pub const API_KEY_ITEM: &str = "api-key";
+
+/// What may be known about a stored secret without unlocking anything.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemMeta {
+    pub fingerprint: String,
+    /// Unix seconds when this value was first stored.
+    pub created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_fingerprint: Option<String>,
+}
+
+/// The non-secret index of a store: item name → metadata.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Index {
+    #[serde(default)]
+    pub items: BTreeMap<String, ItemMeta>,
+}
+
+/// A place secrets live. Implementations report "not found" as `Ok(None)` / `Ok(false)`,
+/// apart from failures, and never hang.
+pub trait SecretStore {
+    /// Which backend this is.
+    fn kind(&self) -> StorageKind;
+
+    /// The metadata of every stored item. Never unlocks the keychain or runs the KDF.
+    ///
+    /// # Errors
+    /// `storage_error` when the index exists but cannot be read.
+    fn index(&self) -> Result<Index, AuthError>;
+
+    /// The secret stored as `item`.
+    ///
+    /// # Errors
+    /// `storage_error` / `keychain_unavailable` when the backend fails.
+    fn get(&self, item: &str) -> Result<Option<Secret<String>>, AuthError>;
+
+    /// Stores `secret` as `item` with `meta`, replacing any previous value atomically.
+    ///
+    /// # Errors
+    /// `storage_error` / `keychain_unavailable`; the previous value is then kept.
+    fn put(&self, item: &str, secret: &Secret<String>, meta: ItemMeta) -> Result<(), AuthError>;
+
+    /// Forgets `item`; `false` when there was nothing to forget.
+    ///
+    /// # Errors
+    /// `storage_error` / `keychain_unavailable`.
+    fn remove(&self, item: &str) -> Result<bool, AuthError>;
+}
+
+/// The hint every "cannot store" error ends with: the alternatives.
+pub fn alternatives_hint(config_path: &std::path::Path) -> String {
+    format!(
+        "set `authentication.storage.type` to `encrypted-file` in {} (with CLAUDE_PASSPHRASE for \
+         `encryptionKey: \"user-derived-key\"`), or use ANTHROPIC_API_KEY",
+        config_path.display()
+    )
+}
