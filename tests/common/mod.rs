@@ -1,0 +1,182 @@
+//! Shared test support: a `claude` runner with an isolated home, state directory and
+//! keychain service, and assertions that secrets never leak.
+#![allow(dead_code)]
+
+pub mod servers;
+
+use assert_cmd::Command;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+/// Obviously fake keys (short, never shaped like a real key).
+pub const KEY_A: &str = "sk-ant-api03-TESTKEYAAAAAAAAAAAAAAA-a1A1";
+pub const KEY_B: &str = "sk-ant-api03-TESTKEYBBBBBBBBBBBBBBB-b2B2";
+pub const KEY_C: &str = "sk-ant-api03-TESTKEYCCCCCCCCCCCCCCC-c3C3";
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+/// An isolated user: own HOME, CLAUDE_CONFIG_DIR and keychain service name.
+pub struct TestEnv {
+    pub home: TempDir,
+    pub vars: Vec<(String, String)>,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let home = tempfile::tempdir().expect("temp home");
+        let state = home.path().join(".claude");
+        let service = format!("claude-auth-test-{}-{}", std::process::id(), unique());
+        let vars = vec![
+            ("HOME".into(), home.path().display().to_string()),
+            ("CLAUDE_CONFIG_DIR".into(), state.display().to_string()),
+            ("CLAUDE_KEYCHAIN_SERVICE".into(), service),
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("CLAUDE_KEYCHAIN_TIMEOUT_MS".into(), "10000".into()),
+        ];
+        TestEnv { home, vars }
+    }
+
+    /// A user whose secrets go to `encrypted-file` with a passphrase.
+    pub fn encrypted() -> TestEnv {
+        let env = TestEnv::new().with("CLAUDE_PASSPHRASE", PASSPHRASE);
+        env.write_config(r#"{"authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}"#);
+        env
+    }
+
+    /// Adds or replaces an environment variable for every later run.
+    pub fn with(mut self, name: &str, value: &str) -> TestEnv {
+        self.set(name, value);
+        self
+    }
+
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.vars.retain(|(n, _)| n != name);
+        self.vars.push((name.into(), value.into()));
+    }
+
+    pub fn unset(&mut self, name: &str) {
+        self.vars.retain(|(n, _)| n != name);
+    }
+
+    /// Points the Anthropic API at a stand-in.
+    pub fn api(self, base: &str) -> TestEnv {
+        self.with("ANTHROPIC_BASE_URL", base)
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.home.path().join(".claude")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.state_dir().join("config.json")
+    }
+
+    /// Writes the config file (0600, directory 0700).
+    pub fn write_config(&self, json: &str) {
+        std::fs::create_dir_all(self.state_dir()).unwrap();
+        std::fs::set_permissions(self.state_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::write(self.config_path(), json).unwrap();
+        std::fs::set_permissions(self.config_path(), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+    }
+
+    /// `claude` with nothing from the outer environment but what this user has.
+    pub fn claude(&self) -> Command {
+        let mut cmd = Command::cargo_bin("claude").expect("binary built");
+        cmd.env_clear();
+        for (name, value) in &self.vars {
+            cmd.env(name, value);
+        }
+        cmd.timeout(std::time::Duration::from_secs(60));
+        cmd
+    }
+
+    /// The same as a std `Command`, for tests that kill or race processes.
+    pub fn std_command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("claude"));
+        cmd.env_clear();
+        for (name, value) in &self.vars {
+            cmd.env(name, value);
+        }
+        cmd
+    }
+
+    /// Passes the session bus of the test process through (for the real keychain).
+    pub fn with_session_bus(mut self) -> TestEnv {
+        for name in ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"] {
+            if let Ok(value) = std::env::var(name) {
+                self.set(name, &value);
+            }
+        }
+        self
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    nanos * 1000 + NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Stdout and stderr of a finished run, as text.
+pub fn text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Fails when `secret` (or its distinctive middle) appears in the output.
+pub fn assert_no_secret(output: &std::process::Output, secret: &str) {
+    let all = text(output);
+    assert!(!all.contains(secret), "secret leaked into output:\n{all}");
+    let middle = &secret[13..secret.len() - 4];
+    assert!(
+        !all.contains(middle),
+        "part of the secret leaked into output:\n{all}"
+    );
+}
+
+/// Fails when `secret` appears in plaintext in any file under `dir`.
+pub fn assert_no_secret_in_files(dir: &Path, secret: &str) {
+    for path in files_under(dir) {
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        let hay = String::from_utf8_lossy(&bytes);
+        assert!(
+            !hay.contains(secret),
+            "secret in plaintext in {}",
+            path.display()
+        );
+    }
+}
+
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Parses stdout as the one JSON document `--json` promises.
+pub fn json_stdout(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
