@@ -351,13 +351,7 @@ fn master_key(
         ));
     }
     let key = Zeroizing::new(random::<32>()?);
-    let meta = ItemMeta {
-        fingerprint: "master-key".into(),
-        created_at: crate::clock::now_unix(),
-        rotated_at: None,
-        previous_fingerprint: None,
-    };
-    keychain.put(MASTER_KEY_ITEM, &Secret::new(hex(key.as_ref())), meta)?;
+    keychain.put_unindexed(MASTER_KEY_ITEM, &Secret::new(hex(key.as_ref())))?;
     Ok(key)
 }
 

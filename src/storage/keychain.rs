@@ -74,6 +74,13 @@ impl Keychain {
         }
     }
 
+    /// Stores `secret` as `item` without listing it in the index (for the encrypted file's
+    /// master key, written while the caller already holds the state lock).
+    pub fn put_unindexed(&self, item: &str, secret: &Secret<String>) -> Result<(), AuthError> {
+        let value = secret.clone();
+        self.call(item, move |entry| entry.set_password(value.expose()))
+    }
+
     fn unavailable(&self, why: String) -> AuthError {
         AuthError::keychain_unavailable(format!("the OS keychain is unavailable: {why}"))
             .with_hint(alternatives_hint(&self.config_path))

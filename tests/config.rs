@@ -1,0 +1,205 @@
+//! Configuration errors a user can make, and environments.
+
+mod common;
+
+use common::servers::Server;
+use common::*;
+use std::os::unix::fs::PermissionsExt;
+
+#[test]
+fn malformed_json_names_file_line_and_column() {
+    let env = TestEnv::new();
+    env.write_config(
+        "{\n  \"model\": \"claude\",\n  \"authentication\": {\"timeout\": 30000,}\n}\n",
+    );
+    let out = env.claude().arg("--auth-status").output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("config.json:3:"), "{stderr}");
+    assert!(stderr.contains("invalid JSON"), "{stderr}");
+}
+
+#[test]
+fn wrong_type_names_the_json_path() {
+    let env = TestEnv::new();
+    env.write_config(r#"{"authentication": {"timeout": "30s"}}"#);
+    let out = env
+        .claude()
+        .args(["--auth-status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let doc = json_stdout(&out);
+    assert_eq!(doc["error"]["code"], "config_error");
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(message.contains("`authentication.timeout`"), "{message}");
+    assert!(message.contains(":1:"), "line:column expected in {message}");
+}
+
+#[test]
+fn unknown_storage_type_lists_the_allowed_ones() {
+    let env = TestEnv::new();
+    env.write_config(r#"{"authentication": {"storage": {"type": "plaintext"}}}"#);
+    let out = env.claude().arg("--auth-status").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("authentication.storage.type") && stderr.contains("encrypted-file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_key_warns_with_a_suggestion_and_still_works() {
+    let env = TestEnv::new().with("ANTHROPIC_API_KEY", KEY_A);
+    env.write_config(r#"{"authentication": {"retryAttempt": 2}, "modle": "x"}"#);
+    let out = env.claude().arg("--auth-status").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`authentication.retryAttempt`")
+            && stderr.contains("did you mean `retryAttempts`?"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `model`?"), "{stderr}");
+}
+
+#[test]
+fn undefined_variable_is_an_error_naming_it_and_its_path() {
+    let env = TestEnv::new().with("CLAUDE_ENV", "development");
+    env.write_config(r#"{"environments": {"development": {"authentication": "api-key", "apiKey": "${DEV_API_KEY}"}}}"#);
+    let out = env.claude().arg("--auth-status").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`DEV_API_KEY`") && stderr.contains("environments.development.apiKey"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn environment_key_comes_from_the_interpolated_variable() {
+    let env = TestEnv::new()
+        .with("CLAUDE_ENV", "development")
+        .with("DEV_API_KEY", KEY_B);
+    env.write_config(r#"{"apiKey": "${TOP_KEY}", "environments": {"development": {"authentication": "api-key", "apiKey": "${DEV_API_KEY}"}}}"#);
+    let env = env.with("TOP_KEY", KEY_C);
+    let out = env
+        .claude()
+        .args(["--auth-status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc = json_stdout(&out);
+    assert_eq!(doc["source"], "environment:development");
+    assert_eq!(doc["environment"], "development");
+    assert_eq!(doc["fingerprint"], "sk-ant-api03-…b2B2");
+    assert_eq!(doc["shadowed"], serde_json::json!(["config"]));
+    assert_no_secret(&out, KEY_B);
+}
+
+#[test]
+fn dollar_escape_keeps_a_literal() {
+    let env = TestEnv::new().with("ANTHROPIC_API_KEY", KEY_A);
+    env.write_config(r#"{"model": "$${NOT_A_VAR}"}"#);
+    env.claude().arg("--auth-status").assert().success();
+}
+
+#[test]
+fn unknown_environment_lists_the_known_ones() {
+    let env = TestEnv::new();
+    env.write_config(r#"{"environments": {"staging": {"authentication": "bedrock", "region": "us-west-2"}, "production": {"authentication": "oauth"}}}"#);
+    let out = env
+        .claude()
+        .args(["--auth-status", "--env", "prod"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown environment `prod`") && stderr.contains("production, staging"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn oauth_only_environment_refuses_the_env_key_and_says_why() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::new()
+        .api(&api.url())
+        .with("CLAUDE_ENV", "production")
+        .with("ANTHROPIC_API_KEY", KEY_A);
+    env.write_config(
+        r#"{"environments": {"production": {"authentication": "oauth", "requireMFA": true}}}"#,
+    );
+
+    let status = env
+        .claude()
+        .args(["--auth-status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(4), "{}", text(&status));
+    let doc = json_stdout(&status);
+    assert_eq!(doc["authenticated"], false);
+    assert_eq!(doc["credentials"][0]["source"], "env:ANTHROPIC_API_KEY");
+    assert_eq!(doc["credentials"][0]["state"], "refused");
+    assert!(doc["credentials"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("production"));
+
+    let out = env.claude().arg("--test-api-key").output().unwrap();
+    assert_eq!(out.status.code(), Some(16), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("allows only `oauth`"));
+    assert!(api.requests().is_empty(), "a refused key must not be sent");
+    assert_no_secret(&out, KEY_A);
+}
+
+#[test]
+fn missing_explicit_config_is_an_error() {
+    let env = TestEnv::new();
+    let out = env
+        .claude()
+        .args(["--auth-status", "--config", "/nonexistent/claude.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out).contains("/nonexistent/claude.json"));
+}
+
+#[test]
+fn config_with_a_literal_key_that_others_can_read_is_refused() {
+    let env = TestEnv::new();
+    env.write_config(&format!(r#"{{"apiKey": "{KEY_A}"}}"#));
+    std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.claude().arg("--auth-status").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out).contains("chmod 600"), "{}", text(&out));
+    assert_no_secret(&out, KEY_A);
+
+    std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let doc = json_stdout(
+        &env.claude()
+            .args(["--auth-status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(doc["source"], "config");
+}
+
+#[test]
+fn every_seed_block_loads_without_warnings() {
+    let env = TestEnv::new().with("DEV_API_KEY", KEY_A);
+    env.write_config(include_str!("fixtures/seed-config.json"));
+    let out = env
+        .claude()
+        .args(["--auth-status", "--env", "development"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "{}",
+        text(&out)
+    );
+}

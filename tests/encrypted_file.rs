@@ -1,0 +1,191 @@
+//! `encrypted-file` storage: round trip, wrong passphrase, tampering, truncation, modes.
+
+mod common;
+
+use common::servers::Server;
+use common::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+fn stored_env(api: &Server) -> TestEnv {
+    let env = TestEnv::encrypted().api(&api.url());
+    env.claude()
+        .args(["--set-api-key", "-"])
+        .write_stdin(KEY_A)
+        .assert()
+        .success();
+    env
+}
+
+fn store_file(env: &TestEnv) -> std::path::PathBuf {
+    env.state_dir().join("credentials.enc")
+}
+
+/// The stored key is used only after a successful decrypt; the stand-in sees which one.
+fn assert_unreadable_and_untouched(env: &TestEnv, api: &Server, before: &[u8]) {
+    let requests = api.requests().len();
+    let out = env.claude().arg("--test-api-key").output().unwrap();
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("untouched"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        api.requests().len(),
+        requests,
+        "nothing may be sent when the store cannot be opened"
+    );
+    assert_eq!(
+        std::fs::read(store_file(env)).unwrap(),
+        before,
+        "a failed read must not rewrite the file"
+    );
+    assert_no_secret(&out, KEY_A);
+}
+
+#[test]
+fn round_trip_uses_the_stored_key() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = stored_env(&api);
+    let out = env
+        .claude()
+        .args(["--test-api-key", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(json_stdout(&out)["source"], "encrypted-file");
+    assert_eq!(
+        api.requests().last().unwrap().header("x-api-key"),
+        Some(KEY_A)
+    );
+    assert_no_secret_in_files(env.home.path(), KEY_A);
+}
+
+#[test]
+fn files_are_private_at_creation() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::new()
+        .with("CLAUDE_PASSPHRASE", PASSPHRASE)
+        .api(&api.url());
+    // Config outside the state directory, so that claude creates the directory itself.
+    let config = env.home.path().join("claude.json");
+    std::fs::write(&config, r#"{"authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}"#).unwrap();
+    env.claude()
+        .args(["--set-api-key", "-", "--config"])
+        .arg(&config)
+        .write_stdin(KEY_A)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::metadata(env.state_dir()).unwrap().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(
+        std::fs::metadata(store_file(&env)).unwrap().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn status_reads_metadata_without_the_passphrase() {
+    let api = Server::anthropic(&[KEY_A]);
+    let mut env = stored_env(&api);
+    env.unset("CLAUDE_PASSPHRASE");
+    let out = env
+        .claude()
+        .args(["--auth-status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json_stdout(&out)["fingerprint"], "sk-ant-api03-…a1A1");
+    let test = env.claude().arg("--test-api-key").output().unwrap();
+    assert_eq!(
+        test.status.code(),
+        Some(11),
+        "using the key needs the passphrase: {}",
+        text(&test)
+    );
+    assert!(text(&test).contains("CLAUDE_PASSPHRASE"));
+}
+
+#[test]
+fn wrong_passphrase_is_a_storage_error_and_the_file_is_untouched() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = stored_env(&api);
+    let before = std::fs::read(store_file(&env)).unwrap();
+    let env = env.with("CLAUDE_PASSPHRASE", "not the passphrase");
+    assert_unreadable_and_untouched(&env, &api, &before);
+    // Writing with the wrong passphrase must not replace the store either.
+    let out = env
+        .claude()
+        .args(["--set-api-key", "-"])
+        .write_stdin(KEY_A)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    assert_eq!(std::fs::read(store_file(&env)).unwrap(), before);
+}
+
+#[test]
+fn one_flipped_byte_anywhere_is_detected() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = stored_env(&api);
+    let original = std::fs::read(store_file(&env)).unwrap();
+    // A byte in the header (authenticated data), one in the nonce, one in the ciphertext.
+    let header_len = u32::from_be_bytes(original[9..13].try_into().unwrap()) as usize;
+    for at in [20, 13 + header_len + 3, original.len() - 5] {
+        let mut tampered = original.clone();
+        tampered[at] ^= 0x01;
+        std::fs::write(store_file(&env), &tampered).unwrap();
+        assert_unreadable_and_untouched(&env, &api, &tampered);
+    }
+}
+
+#[test]
+fn truncated_file_is_detected() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = stored_env(&api);
+    let original = std::fs::read(store_file(&env)).unwrap();
+    for len in [original.len() - 1, original.len() / 2, 10, 0] {
+        std::fs::write(store_file(&env), &original[..len]).unwrap();
+        assert_unreadable_and_untouched(&env, &api, &original[..len]);
+    }
+}
+
+#[test]
+fn store_that_others_can_read_is_refused_with_a_chmod_hint() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = stored_env(&api);
+    std::fs::set_permissions(store_file(&env), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.claude().arg("--test-api-key").output().unwrap();
+    assert_eq!(out.status.code(), Some(11));
+    assert!(text(&out).contains("chmod 600"), "{}", text(&out));
+}
+
+#[test]
+fn symlinked_store_is_refused() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = stored_env(&api);
+    let moved = env.home.path().join("elsewhere.enc");
+    std::fs::rename(store_file(&env), &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, store_file(&env)).unwrap();
+    let out = env.claude().arg("--test-api-key").output().unwrap();
+    assert_eq!(out.status.code(), Some(11));
+    assert!(text(&out).contains("symbolic link"), "{}", text(&out));
+}
+
+#[test]
+fn no_passphrase_and_no_terminal_says_what_to_set() {
+    let api = Server::anthropic(&[KEY_A]);
+    let mut env = TestEnv::encrypted().api(&api.url());
+    env.unset("CLAUDE_PASSPHRASE");
+    let out = env
+        .claude()
+        .args(["--set-api-key", "-"])
+        .write_stdin(KEY_A)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    assert!(text(&out).contains("CLAUDE_PASSPHRASE"));
+    assert!(!store_file(&env).exists());
+}
