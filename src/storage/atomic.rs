@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 /// How long a command waits for another `claude` process to finish a write.
 const LOCK_WAIT: Duration = Duration::from_secs(15);
+/// Name prefix of the temp files behind atomic writes.
+const TEMP_PREFIX: &str = ".tmp-";
 
 /// An exclusive lock on the state directory, held until dropped.
 ///
@@ -38,7 +40,10 @@ impl FileLock {
         let started = Instant::now();
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(FileLock { _file: file }),
+                Ok(()) => {
+                    remove_orphaned_temp_files(dir);
+                    return Ok(FileLock { _file: file });
+                }
                 Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
                     std::thread::sleep(Duration::from_millis(10));
                 }
@@ -54,6 +59,17 @@ impl FileLock {
                     return Err(storage_io("cannot lock", &path, err))
                 }
             }
+        }
+    }
+}
+
+/// Every writer holds the lock while its temp file exists, so a temp file seen under the
+/// lock was left by a writer that died mid-write: remove it (it may hold sealed secrets).
+fn remove_orphaned_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }
@@ -81,7 +97,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), AuthError> {
 pub fn write_atomic(path: &Path, bytes: &[u8], _lock: &FileLock) -> Result<(), AuthError> {
     let dir = parent_of(path);
     let mut temp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(TEMP_PREFIX)
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(&dir)
         .map_err(|err| storage_io("cannot create a temporary file in", &dir, err))?;

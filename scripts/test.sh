@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit and integration tests, with the keychain
+# tests against a real Secret Service (gnome-keyring on a private D-Bus session bus).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v dbus-run-session >/dev/null || need+=(dbus)
+command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing ${need[*]} for the keychain tests" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "the keychain tests need: ${need[*]} (Debian: sudo apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+fi
+
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo build --locked --tests --bins
+
+# A private session bus and an unlocked keyring; both end with the command.
+dbus-run-session -- sh -c '
+  set -e
+  export XDG_DATA_HOME="$(mktemp -d)"
+  printf %s "ci-keyring-pass" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  CLAUDE_TEST_REQUIRE_KEYCHAIN=1 cargo test --locked
+'
