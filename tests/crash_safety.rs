@@ -14,7 +14,10 @@ struct Jitter(u64);
 
 impl Jitter {
     fn new() -> Jitter {
-        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
         eprintln!("jitter seed {seed}");
         Jitter(seed | 1)
     }
@@ -35,17 +38,41 @@ fn spawn_set(env: &TestEnv, key: &str) -> std::process::Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(key.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(key.as_bytes())
+        .unwrap();
     child
 }
 
 /// The key the store yields now, as the API stand-in saw it, checked against the status.
 fn stored_key(env: &TestEnv, api: &Server) -> String {
-    let out = env.claude().args(["--test-api-key", "--json"]).output().unwrap();
+    let out = env
+        .claude()
+        .args(["--test-api-key", "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "store unreadable: {}", text(&out));
-    let sent = api.requests().last().unwrap().header("x-api-key").unwrap().to_string();
-    let status = json_stdout(&env.claude().args(["--auth-status", "--json"]).output().unwrap());
-    assert_eq!(json_stdout(&out)["fingerprint"], status["fingerprint"], "metadata and secret disagree");
+    let sent = api
+        .requests()
+        .last()
+        .unwrap()
+        .header("x-api-key")
+        .unwrap()
+        .to_string();
+    let status = json_stdout(
+        &env.claude()
+            .args(["--auth-status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        json_stdout(&out)["fingerprint"],
+        status["fingerprint"],
+        "metadata and secret disagree"
+    );
     sent
 }
 
@@ -53,7 +80,11 @@ fn stored_key(env: &TestEnv, api: &Server) -> String {
 fn set_api_key_killed_at_random_moments_never_leaves_a_torn_store() {
     let api = Server::anthropic(&[KEY_A, KEY_B]);
     let env = TestEnv::encrypted().api(&api.url());
-    env.claude().args(["--set-api-key", "-"]).write_stdin(KEY_A).assert().success();
+    env.claude()
+        .args(["--set-api-key", "-"])
+        .write_stdin(KEY_A)
+        .assert()
+        .success();
     let mut jitter = Jitter::new();
     let mut current = KEY_A.to_string();
     let (mut old_seen, mut new_seen) = (0, 0);
@@ -64,7 +95,10 @@ fn set_api_key_killed_at_random_moments_never_leaves_a_torn_store() {
         let _ = child.kill();
         child.wait().unwrap();
         let now = stored_key(&env, &api);
-        assert!(now == current || now == next, "round {round}: the store holds neither the old nor the new key");
+        assert!(
+            now == current || now == next,
+            "round {round}: the store holds neither the old nor the new key"
+        );
         if now == next {
             new_seen += 1;
         } else {
@@ -75,11 +109,24 @@ fn set_api_key_killed_at_random_moments_never_leaves_a_torn_store() {
     eprintln!("kept old key {old_seen} times, new key {new_seen} times");
     let leftovers: Vec<_> = files_under(&env.state_dir())
         .into_iter()
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".tmp-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".tmp-")
+        })
         .collect();
-    env.claude().args(["--set-api-key", "-"]).write_stdin(KEY_A).assert().success();
+    env.claude()
+        .args(["--set-api-key", "-"])
+        .write_stdin(KEY_A)
+        .assert()
+        .success();
     for orphan in leftovers {
-        assert!(!orphan.exists(), "orphaned temp file {} survived the next write", orphan.display());
+        assert!(
+            !orphan.exists(),
+            "orphaned temp file {} survived the next write",
+            orphan.display()
+        );
     }
 }
 
@@ -87,14 +134,24 @@ fn set_api_key_killed_at_random_moments_never_leaves_a_torn_store() {
 fn concurrent_set_api_key_calls_leave_one_of_the_two_keys_intact() {
     let api = Server::anthropic(&[KEY_A, KEY_B, KEY_C]);
     let env = TestEnv::encrypted().api(&api.url());
-    env.claude().args(["--set-api-key", "-"]).write_stdin(KEY_C).assert().success();
+    env.claude()
+        .args(["--set-api-key", "-"])
+        .write_stdin(KEY_C)
+        .assert()
+        .success();
     for round in 0..10 {
         let first = spawn_set(&env, KEY_A);
         let second = spawn_set(&env, KEY_B);
         for mut child in [first, second] {
-            assert!(child.wait().unwrap().success(), "round {round}: a writer failed");
+            assert!(
+                child.wait().unwrap().success(),
+                "round {round}: a writer failed"
+            );
         }
         let now = stored_key(&env, &api);
-        assert!(now == KEY_A || now == KEY_B, "round {round}: neither racing key was kept");
+        assert!(
+            now == KEY_A || now == KEY_B,
+            "round {round}: neither racing key was kept"
+        );
     }
 }

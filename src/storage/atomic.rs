@@ -66,7 +66,9 @@ impl FileLock {
 /// Every writer holds the lock while its temp file exists, so a temp file seen under the
 /// lock was left by a writer that died mid-write: remove it (it may hold sealed secrets).
 fn remove_orphaned_temp_files(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
             let _ = std::fs::remove_file(entry.path());
