@@ -43,7 +43,10 @@ impl Source {
             Source::Env => "the ANTHROPIC_API_KEY environment variable".to_string(),
             Source::Environment(name) => format!("`environments.{name}.apiKey` in the config"),
             Source::Config => "`apiKey` in the config".to_string(),
-            Source::Stored(kind) => format!("the key stored in the {}", kind.as_str()),
+            Source::Stored(StorageKind::Keychain) => "the keychain".to_string(),
+            Source::Stored(StorageKind::EncryptedFile) => {
+                "the encrypted credential file".to_string()
+            }
         }
     }
 }

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Startup, memory and syscall figures of the release binary, side by side with a bare clap
+# binary, curl and (when installed) gh / aws / gcloud. Loopback only. Needs hyperfine,
+# strace, openssl, python3 and GNU time (Debian: hyperfine strace openssl time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bins --example bare_clap
+bin=target/release/claude
+bare=target/release/examples/bare_clap
+
+work=$(mktemp -d)
+server_pid=
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+# A loopback HTTPS stand-in for the Anthropic API, with its own throwaway CA.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=bench-ca -keyout "$work/ca.key" -out "$work/ca.pem" \
+  -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$work/srv.key" -out "$work/srv.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > "$work/ext"
+openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 1 \
+  -extfile "$work/ext" -out "$work/srv.pem" 2>/dev/null
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 - "$work" "$port" <<'PY' &
+import http.server, ssl, sys
+work, port = sys.argv[1], int(sys.argv[2])
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = b'{"data":[{"id":"claude-sonnet-4-5","type":"model"}],"has_more":false}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(f"{work}/srv.pem", f"{work}/srv.key")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+PY
+server_pid=$!
+for _ in $(seq 50); do curl -s --cacert "$work/ca.pem" "https://127.0.0.1:$port/v1/models" >/dev/null && break; sleep 0.1; done
+
+key=sk-ant-api03-BENCHMARKBENCHMARK00-WXYZ
+export CLAUDE_CA_BUNDLE="$work/ca.pem" ANTHROPIC_BASE_URL="https://127.0.0.1:$port"
+# Two state directories: a key in the encrypted file, and nothing stored.
+mkdir -p "$work/enc" "$work/empty" && chmod 700 "$work/enc" "$work/empty"
+echo '{"authentication":{"storage":{"type":"encrypted-file","encryptionKey":"user-derived-key"}}}' > "$work/enc/config.json"
+chmod 600 "$work/enc/config.json"
+echo "$key" | CLAUDE_CONFIG_DIR="$work/enc" CLAUDE_PASSPHRASE=bench "$bin" --set-api-key - -q
+
+env_status="env -u CLAUDE_PASSPHRASE CLAUDE_CONFIG_DIR=$work/empty ANTHROPIC_API_KEY=$key $bin --auth-status"
+enc_status="env -u CLAUDE_PASSPHRASE CLAUDE_CONFIG_DIR=$work/enc $bin --auth-status"
+test_key="env CLAUDE_CONFIG_DIR=$work/empty ANTHROPIC_API_KEY=$key $bin --test-api-key"
+curl_cmd="curl -s --cacert $work/ca.pem -H x-api-key:$key https://127.0.0.1:$port/v1/models"
+
+echo "== binary size"
+ls -l "$bin" | awk '{printf "%s bytes (%.1f MiB)\n", $5, $5/1048576}'
+
+echo "== startup (hyperfine)"
+cmds=("$bare --auth-status" "$env_status" "$enc_status" "$bin --help" "$test_key" "$curl_cmd")
+command -v gh >/dev/null && cmds+=("gh auth status")
+command -v aws >/dev/null && aws --version >/dev/null 2>&1 && cmds+=("aws configure list")
+command -v gcloud >/dev/null && cmds+=("gcloud auth list")
+hyperfine -N --warmup 5 --min-runs 50 -i --export-markdown "$work/bench.md" "${cmds[@]}" >/dev/null
+cat "$work/bench.md"
+
+echo "== peak RSS (GNU time, KiB)"
+for c in "${cmds[@]}"; do
+  rss=$(/usr/bin/time -f %M sh -c "exec $c >/dev/null 2>&1" 2>&1 | tail -1)
+  printf '%8s  %s\n' "$rss" "${c//$work/\$TMP}"
+done
+
+echo "== syscalls of --auth-status (socket/connect must be 0; no certificate files opened)"
+for c in "$env_status" "$enc_status"; do
+  strace -f -qq -e trace=socket,connect,openat -o "$work/trace" sh -c "exec $c" >/dev/null 2>&1 || true
+  sockets=$(grep -cE 'socket\(|connect\(' "$work/trace" || true)
+  certs=$(grep -ciE 'cert|\.pem|ssl' "$work/trace" || true)
+  printf 'socket/connect: %s, certificate opens: %s  (%s)\n' "$sockets" "$certs" "${c//$work/\$TMP}"
+done
