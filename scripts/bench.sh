@@ -26,6 +26,7 @@ import http.server, ssl, sys
 work, port = sys.argv[1], int(sys.argv[2])
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else delayed ACKs add 40 ms to every answer
     def do_GET(self):
         body = b'{"data":[{"id":"claude-sonnet-4-5","type":"model"}],"has_more":false}'
         self.send_response(200)

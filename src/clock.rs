@@ -21,7 +21,7 @@ impl Clock for SystemClock {
 /// Now, in Unix seconds (see [`SystemClock`]).
 pub fn now_unix() -> u64 {
     if cfg!(debug_assertions) {
-        if let Some(now) = std::env::var("CLAUDE_TEST_NOW")
+        if let Some(now) = std::env::var(crate::envvars::CLAUDE_TEST_NOW)
             .ok()
             .and_then(|v| v.parse().ok())
         {

@@ -18,8 +18,10 @@ pub const CLAUDE_KEYCHAIN_SERVICE: &str = "CLAUDE_KEYCHAIN_SERVICE";
 pub const CLAUDE_KEYCHAIN_TIMEOUT_MS: &str = "CLAUDE_KEYCHAIN_TIMEOUT_MS";
 /// PEM file of extra root certificates to trust (corporate proxies, local test servers).
 pub const CLAUDE_CA_BUNDLE: &str = "CLAUDE_CA_BUNDLE";
-/// Disables colour when set (https://no-color.org).
-pub const NO_COLOR: &str = "NO_COLOR";
+/// Debug builds only: the clock's "now" in Unix seconds, so tests can age keys.
+pub const CLAUDE_TEST_NOW: &str = "CLAUDE_TEST_NOW";
+/// Per-user runtime directory; its `bus` socket is the session bus when the address is unset.
+pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// Home directory, for the default state directory.
 pub const HOME: &str = "HOME";
 /// D-Bus session bus address; without it the Secret Service keychain cannot be reached.

@@ -5,7 +5,8 @@
 //! (e.g. OAuth-only production) and `authentication.method: oauth` without an `api-key`
 //! fallback refuse every key, and the refusal says why.
 
-use crate::config::schema::{Method, StorageKind};
+use crate::apikey::ApiKey;
+use crate::config::schema::{Method, Provider, StorageKind};
 use crate::context::Context;
 use crate::envvars;
 use crate::error::AuthError;
@@ -61,6 +62,15 @@ pub struct Candidate {
     pub meta: Option<ItemMeta>,
     /// Why policy forbids this key, when it does.
     pub refused: Option<String>,
+    /// Why the value cannot be an API key (offline format check), when it cannot.
+    pub problem: Option<String>,
+}
+
+/// Why policy allows no API key here, and what the user can do instead.
+#[derive(Clone, Debug)]
+pub struct Refusal {
+    pub reason: String,
+    pub next_step: String,
 }
 
 /// Every key present, in resolution order.
@@ -68,6 +78,8 @@ pub struct Resolution {
     pub candidates: Vec<Candidate>,
     /// Problems met while looking (e.g. a store that cannot be read); shown as warnings.
     pub problems: Vec<AuthError>,
+    /// Set when policy refuses every API key.
+    pub policy: Option<Refusal>,
 }
 
 impl Resolution {
@@ -91,9 +103,9 @@ impl Resolution {
             .map(|(_, c)| c)
     }
 
-    /// The first refusal, explaining why no key is in force.
-    pub fn refusal(&self) -> Option<&str> {
-        self.candidates.iter().find_map(|c| c.refused.as_deref())
+    /// Why policy refuses every key, when it does.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        self.policy.as_ref()
     }
 }
 
@@ -105,12 +117,19 @@ pub fn api_keys(ctx: &Context) -> Resolution {
     let environment = ctx.loaded.environment.as_ref();
     let mut add = |source: Source, secret: &Secret<String>| {
         let value = Secret::new(secret.expose().trim().to_string());
+        if value.expose().is_empty() {
+            return;
+        }
+        let problem = ApiKey::parse(value.clone())
+            .err()
+            .map(|err| err.message().to_string());
         candidates.push(Candidate {
             source,
             fingerprint: Fingerprint::of(value.expose()),
             secret: Some(value),
             meta: None,
             refused: None,
+            problem,
         });
     };
     if let Some(key) = &ctx.flag_key {
@@ -137,59 +156,87 @@ pub fn api_keys(ctx: &Context) -> Resolution {
                     secret: None,
                     meta: Some(meta.clone()),
                     refused: None,
+                    problem: None,
                 });
             }
         }
         Err(err) => problems.push(err),
     }
-    if let Some(reason) = refusal_reason(ctx) {
+    let policy = refusal(ctx);
+    if let Some(refusal) = &policy {
         for candidate in &mut candidates {
-            candidate.refused = Some(reason.clone());
+            candidate.refused = Some(refusal.reason.clone());
         }
     }
     Resolution {
         candidates,
         problems,
+        policy,
     }
 }
 
 /// Why no API key may be used under the current policy, if that is so.
-fn refusal_reason(ctx: &Context) -> Option<String> {
-    if let Some(env) = ctx
+fn refusal(ctx: &Context) -> Option<Refusal> {
+    let config = &ctx.loaded.config;
+    let pinned = ctx
         .loaded
         .environment
         .as_ref()
-        .filter(|env| env.forbids_api_keys())
-    {
-        let method = env.method.map(Method::as_str).unwrap_or_default();
-        return Some(format!(
-            "environment `{}` allows only `{method}` authentication (environments.{}.authentication), so API keys are refused",
-            env.name, env.name
-        ));
+        .filter(|env| env.forbids_api_keys());
+    let provider = config.provider.unwrap_or(Provider::Anthropic);
+    if provider != Provider::Anthropic {
+        let origin = match pinned {
+            Some(env) => format!("environment `{}` uses", env.name),
+            None => "the config selects".to_string(),
+        };
+        return Some(Refusal {
+            reason: format!(
+                "{origin} the `{}` provider, which does not take Anthropic API keys",
+                provider.as_str()
+            ),
+            next_step: format!(
+                "this version cannot check {} credentials yet; use the Anthropic API by removing `provider` or choosing another environment with `--env`",
+                provider.as_str()
+            ),
+        });
     }
-    let auth = &ctx.loaded.config.authentication;
+    if let Some(env) = pinned {
+        let method = env.method.map(Method::as_str).unwrap_or_default();
+        return Some(Refusal {
+            reason: format!(
+                "environment `{}` allows only `{method}` authentication (environments.{}.authentication), so API keys are refused",
+                env.name, env.name
+            ),
+            next_step: "this environment needs an OAuth login (`claude --login`), which this version cannot do yet; choose an environment that allows API keys with `--env`".to_string(),
+        });
+    }
+    let auth = &config.authentication;
     match auth.method {
         Some(Method::ApiKey) | None => None,
         Some(_) if auth.fallback == Some(Method::ApiKey) => None,
-        Some(method) => Some(format!(
-            "`authentication.method` is `{}` without `fallback: \"api-key\"`, so API keys are not used",
-            method.as_str()
-        )),
+        Some(method) => Some(Refusal {
+            reason: format!(
+                "`authentication.method` is `{}` without `fallback: \"api-key\"`, so API keys are not used",
+                method.as_str()
+            ),
+            next_step: "set `authentication.fallback` to `api-key` in the config to use API keys until OAuth login is available".to_string(),
+        }),
     }
 }
 
 /// The key in force with its value, unlocking the store when the stored key is the one.
 ///
 /// # Errors
-/// `not_authenticated` when there is none (saying why when policy refused one);
+/// `not_authenticated` when there is none; `policy_violation` (saying why) when policy
+/// refuses every key;
 /// storage errors when the stored key cannot be read.
 pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint), AuthError> {
     let resolution = api_keys(ctx);
     let Some(active) = resolution.active() else {
-        if let Some(reason) = resolution.refusal() {
-            return Err(AuthError::policy(reason.to_string()).with_hint(
-                "use `claude --login`, or choose another environment with `--env` / CLAUDE_ENV",
-            ));
+        if let Some(refusal) = resolution.refusal() {
+            return Err(
+                AuthError::policy(refusal.reason.clone()).with_hint(refusal.next_step.clone())
+            );
         }
         if let Some(problem) = resolution.problems.into_iter().next() {
             return Err(problem);

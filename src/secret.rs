@@ -58,8 +58,9 @@ impl<T: Zeroize> fmt::Display for Secret<T> {
 pub struct Fingerprint(String);
 
 impl Fingerprint {
-    /// Fingerprint of an Anthropic-style key (`sk-ant-KIND-…`) or of any other token
-    /// (first four characters at most, never more than a quarter of the value).
+    /// Fingerprint of an Anthropic-style key (`sk-ant-KIND-…` and its last four characters)
+    /// or of any other token: its last four characters from 16 characters on, and its first
+    /// four as well from 32 on, so that never more than a quarter of a value is shown.
     pub fn of(secret: &str) -> Fingerprint {
         let chars: Vec<char> = secret.chars().collect();
         let tail: String = if chars.len() >= 16 {
@@ -69,7 +70,7 @@ impl Fingerprint {
         };
         let prefix = match anthropic_prefix(secret) {
             Some(prefix) => prefix.to_string(),
-            None if chars.len() >= 16 => chars[..4].iter().collect(),
+            None if chars.len() >= 32 => chars[..4].iter().collect(),
             None => String::new(),
         };
         Fingerprint(format!("{prefix}…{tail}"))

@@ -569,3 +569,34 @@ fn empty_stdin_is_a_usage_error_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("stdin was empty"));
 }
+
+#[test]
+fn status_does_not_call_a_malformed_env_key_authenticated() {
+    let env = TestEnv::new().with("ANTHROPIC_API_KEY", "hello");
+    let out = env
+        .claude()
+        .args(["--auth-status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let doc = json_stdout(&out);
+    assert_eq!(doc["authenticated"], false);
+    assert_eq!(doc["credentials"][0]["state"], "invalid");
+    assert!(doc["nextStep"]
+        .as_str()
+        .unwrap()
+        .contains("unset ANTHROPIC_API_KEY"));
+    assert!(!text(&out).contains("hello"), "the value is not echoed");
+}
+
+#[test]
+fn empty_env_key_is_treated_as_unset() {
+    let env = TestEnv::new().with("ANTHROPIC_API_KEY", "");
+    let doc = json_stdout(
+        &env.claude()
+            .args(["--auth-status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(doc["credentials"], serde_json::json!([]));
+}

@@ -203,3 +203,71 @@ fn every_seed_block_loads_without_warnings() {
         text(&out)
     );
 }
+
+#[test]
+fn seed_config_production_does_not_need_the_development_variable() {
+    // The seed's development environment reads ${DEV_API_KEY}; production must load without it.
+    let env = TestEnv::new().with("CLAUDE_ENV", "production");
+    let seed = include_str!("fixtures/seed-config.json");
+    env.write_config(&seed.replace("\"apiKey\": \"${DEV_API_KEY}\",\n  \"model\"", "\"model\""));
+    let out = env
+        .claude()
+        .args(["--auth-status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let doc = json_stdout(&out);
+    assert_eq!(doc["environment"], "production");
+    assert_eq!(doc["mfa"]["required"], true);
+    assert!(doc["nextStep"].as_str().unwrap().contains("--env"), "{doc}");
+}
+
+#[test]
+fn bedrock_environment_says_api_keys_do_not_apply() {
+    let env = TestEnv::new()
+        .with("CLAUDE_ENV", "staging")
+        .with("ANTHROPIC_API_KEY", KEY_A);
+    env.write_config(
+        r#"{"environments": {"staging": {"authentication": "bedrock", "region": "us-west-2"}}}"#,
+    );
+    let out = env
+        .claude()
+        .args(["--auth-status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let doc = json_stdout(&out);
+    assert_eq!(doc["provider"], "bedrock");
+    assert_eq!(doc["credentials"][0]["state"], "refused");
+    assert!(doc["credentials"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("`bedrock` provider"));
+}
+
+#[test]
+fn malformed_cidr_is_a_config_error_naming_its_path() {
+    let env = TestEnv::new();
+    env.write_config(r#"{"security": {"ipRestrictions": ["192.168.1.0/24", "10.0.0.0/33"]}}"#);
+    let out = env.claude().arg("--auth-status").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out).contains("security.ipRestrictions[1]"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn unknown_key_warnings_also_reach_the_json_status() {
+    let env = TestEnv::new().with("ANTHROPIC_API_KEY", KEY_A);
+    env.write_config(r#"{"sesion": {"timeout": 3600}}"#);
+    let doc = json_stdout(
+        &env.claude()
+            .args(["--auth-status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains("did you mean `session`?"), "{warnings}");
+}

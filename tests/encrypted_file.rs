@@ -189,3 +189,19 @@ fn no_passphrase_and_no_terminal_says_what_to_set() {
     assert!(text(&out).contains("CLAUDE_PASSPHRASE"));
     assert!(!store_file(&env).exists());
 }
+
+#[test]
+fn state_directory_others_can_write_is_refused() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::encrypted().api(&api.url());
+    std::fs::set_permissions(env.state_dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = env
+        .claude()
+        .args(["--set-api-key", "-"])
+        .write_stdin(KEY_A)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    assert!(text(&out).contains("chmod 700"));
+    assert!(!store_file(&env).exists());
+}

@@ -100,7 +100,8 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
 /// `--test-api-key`: check the key in force against the API and name its source.
 ///
 /// # Errors
-/// `not_authenticated` when no key resolves; the check's errors otherwise.
+/// `not_authenticated` when no key resolves, `policy_violation` when policy refuses every
+/// key, `invalid_api_key` for a malformed one; the check's errors otherwise.
 pub fn test(ctx: &Context) -> Result<Outcome, AuthError> {
     let (secret, source, _) = resolve::active_key(ctx)?;
     let key = ApiKey::parse(secret).map_err(|err| from_source(err, &source))?;

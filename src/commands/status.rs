@@ -6,7 +6,7 @@ use crate::config::schema::Provider;
 use crate::context::Context;
 use crate::error::ErrorCode;
 use crate::output::Outcome;
-use crate::resolve::{self, Resolution};
+use crate::resolve::{self, Candidate, Resolution, Source};
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -16,75 +16,86 @@ const DAY: u64 = 86_400;
 pub fn run(ctx: &Context) -> Outcome {
     let resolution = resolve::api_keys(ctx);
     let config = &ctx.loaded.config;
-    let provider = config.provider.unwrap_or(Provider::Anthropic);
-    let storage = config.authentication.storage.kind.as_str();
-    let environment = ctx.loaded.environment.as_ref().map(|env| env.name.clone());
     let active = resolution.active();
+    let usable = active.filter(|c| c.problem.is_none());
     let rotation = rotation_status(ctx, &resolution);
-    let mut warnings: Vec<String> = resolution
-        .problems
-        .iter()
-        .map(|p| p.message().to_string())
-        .collect();
-    if let Some(r) = &rotation {
-        if r["due"] == true {
-            warnings.push(format!(
-                "the stored key is {} days old; `security.keyRotation.interval` asks for rotation every {} days: run `claude --rotate-key`",
-                r["ageDays"], r["intervalDays"]
-            ));
-        }
-    }
-    let credentials: Vec<Value> = resolution
-        .candidates
-        .iter()
-        .map(|c| {
-            let state = if c.refused.is_some() {
-                "refused"
-            } else if active.is_some_and(|a| std::ptr::eq(a, c)) {
-                "active"
-            } else {
-                "shadowed"
-            };
-            json!({
-                "source": c.source.to_string(),
-                "fingerprint": c.fingerprint.as_str(),
-                "state": state,
-                "reason": c.refused,
-            })
-        })
-        .collect();
-    let shadowed: Vec<String> = resolution
-        .shadowed()
-        .map(|c| c.source.to_string())
-        .collect();
+    let mfa_required = config.security.mfa.enabled
+        || ctx
+            .loaded
+            .environment
+            .as_ref()
+            .is_some_and(|env| env.require_mfa);
     let doc = json!({
-        "authenticated": active.is_some(),
-        "provider": provider.as_str(),
-        "method": active.map(|_| "api-key"),
+        "authenticated": usable.is_some(),
+        "provider": config.provider.unwrap_or(Provider::Anthropic).as_str(),
+        "method": usable.map(|_| "api-key"),
         "source": active.map(|c| c.source.to_string()),
         "fingerprint": active.map(|c| c.fingerprint.as_str()),
-        "billing": active.map(|_| "api"),
-        "shadowed": shadowed,
-        "credentials": credentials,
-        "storage": storage,
-        "environment": environment,
+        "billing": usable.map(|_| "api"),
+        "shadowed": resolution.shadowed().map(|c| c.source.to_string()).collect::<Vec<_>>(),
+        "credentials": resolution.candidates.iter().map(|c| credential_json(c, active)).collect::<Vec<_>>(),
+        "storage": config.authentication.storage.kind.as_str(),
+        "environment": ctx.loaded.environment.as_ref().map(|env| env.name.clone()),
+        "mfa": { "required": mfa_required },
         "configFile": ctx.loaded.path.display().to_string(),
         "configFound": ctx.loaded.file_exists,
         "rotation": rotation,
-        "warnings": warnings,
-        "nextStep": active.is_none().then(|| next_step(&resolution)),
+        "warnings": warnings(ctx, &resolution, rotation.as_ref(), mfa_required),
+        "nextStep": usable.is_none().then(|| next_step(&resolution)),
     });
     let human = render(ctx, &resolution, &doc);
-    let exit_code = if active.is_some() {
-        0
-    } else {
-        ErrorCode::NotAuthenticated.exit_code()
+    let exit_code = match usable {
+        Some(_) => 0,
+        None => ErrorCode::NotAuthenticated.exit_code(),
     };
     Outcome {
         human,
         json: doc,
         exit_code,
     }
+}
+
+fn credential_json(candidate: &Candidate, active: Option<&Candidate>) -> Value {
+    let is_active = active.is_some_and(|a| std::ptr::eq(a, candidate));
+    let state = match (&candidate.refused, &candidate.problem, is_active) {
+        (Some(_), _, _) => "refused",
+        (None, Some(_), true) => "invalid",
+        (None, _, true) => "active",
+        (None, _, false) => "shadowed",
+    };
+    json!({
+        "source": candidate.source.to_string(),
+        "fingerprint": candidate.fingerprint.as_str(),
+        "state": state,
+        "reason": candidate.refused.as_ref().or(candidate.problem.as_ref()),
+    })
+}
+
+fn warnings(
+    ctx: &Context,
+    resolution: &Resolution,
+    rotation: Option<&Value>,
+    mfa_required: bool,
+) -> Vec<String> {
+    let mut warnings = ctx.loaded.warnings.clone();
+    warnings.extend(resolution.problems.iter().map(|p| p.message().to_string()));
+    let stored_usable = resolution
+        .candidates
+        .iter()
+        .any(|c| matches!(c.source, Source::Stored(_)) && c.refused.is_none());
+    if let Some(r) = rotation.filter(|r| r["due"] == true && stored_usable) {
+        warnings.push(format!(
+            "the stored key is {} days old and `security.keyRotation.interval` is {} days: run `claude --rotate-key`",
+            r["ageDays"], r["intervalDays"]
+        ));
+    }
+    if mfa_required {
+        warnings.push(
+            "policy requires MFA for sessions; this version has no OAuth sessions yet, so API keys are used without a second factor"
+                .to_string(),
+        );
+    }
+    warnings
 }
 
 /// Age and due state of the stored key against `security.keyRotation`.
@@ -104,10 +115,14 @@ fn rotation_status(ctx: &Context, resolution: &Resolution) -> Option<Value> {
 }
 
 fn next_step(resolution: &Resolution) -> String {
-    match resolution.refusal() {
-        Some(reason) => format!(
-            "{reason}; log in with `claude --login` or choose another environment with `--env`"
-        ),
+    if let Some(refusal) = resolution.refusal() {
+        return refusal.next_step.clone();
+    }
+    match resolution.active() {
+        Some(active) if active.source == Source::Env => {
+            "ANTHROPIC_API_KEY does not hold an API key: fix it, or `unset ANTHROPIC_API_KEY` to use the next source".to_string()
+        }
+        Some(active) => format!("fix {}: it does not hold an API key", active.source.describe()),
         None => "store a key with `claude --set-api-key` (or export ANTHROPIC_API_KEY)".to_string(),
     }
 }
@@ -121,7 +136,7 @@ fn render(ctx: &Context, resolution: &Resolution, doc: &Value) -> String {
             .unwrap_or_else(|| "none".to_string())
     };
     match resolution.active() {
-        Some(active) => {
+        Some(active) if active.problem.is_none() => {
             let _ = writeln!(out, "✓ Authenticated to {provider} with an API key");
             let _ = writeln!(
                 out,
@@ -132,6 +147,19 @@ fn render(ctx: &Context, resolution: &Resolution, doc: &Value) -> String {
             let _ = writeln!(
                 out,
                 "  billing:      API usage, billed to the key's organization"
+            );
+        }
+        Some(active) => {
+            let _ = writeln!(
+                out,
+                "✗ Not authenticated to {provider}: the key in force is not valid"
+            );
+            let problem = active.problem.as_deref().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  key:          {} (from {}): {problem}",
+                active.fingerprint,
+                active.source.describe()
             );
         }
         None => {
@@ -174,8 +202,8 @@ fn render(ctx: &Context, resolution: &Resolution, doc: &Value) -> String {
             r["ageDays"]
         );
     }
-    if let Some(reason) = resolution.refusal() {
-        let _ = writeln!(out, "  why:          {reason}");
+    if let Some(refusal) = resolution.refusal() {
+        let _ = writeln!(out, "  why:          {}", refusal.reason);
     }
     for warning in doc["warnings"].as_array().into_iter().flatten() {
         let _ = writeln!(out, "  ! {}", label(warning));

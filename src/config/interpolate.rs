@@ -16,13 +16,13 @@ pub fn interpolate(
     match value {
         Value::String(text) if text.contains('$') => {
             *text = expand(text, lookup).map_err(|problem| {
-                AuthError::config(format!("{problem} at `{}`", path.join(".")))
+                AuthError::config(format!("{problem} at `{}`", json_path(path)))
                     .with_hint("export the variable, or write `$${` for a literal `${`")
             })?;
         }
         Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
-                path.push(index.to_string());
+                path.push(format!("[{index}]"));
                 interpolate(item, lookup, path)?;
                 path.pop();
             }
@@ -37,6 +37,18 @@ pub fn interpolate(
         _ => {}
     }
     Ok(())
+}
+
+/// `a.b[2].c` from its segments.
+fn json_path(segments: &[String]) -> String {
+    let mut out = String::new();
+    for segment in segments {
+        if !out.is_empty() && !segment.starts_with('[') {
+            out.push('.');
+        }
+        out.push_str(segment);
+    }
+    out
 }
 
 /// Expands one string.

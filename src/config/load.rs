@@ -24,6 +24,7 @@ pub fn parse(
     path: &Path,
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
+    active_environment: Option<&str>,
 ) -> Result<Parsed, AuthError> {
     let shown = path.display();
     let mut raw: serde_json::Value = serde_json::from_str(text).map_err(|err| {
@@ -59,6 +60,14 @@ pub fn parse(
     })?;
 
     let literal_secrets = literal_secret_paths(&raw);
+    // Only the selected environment is interpolated: production must not need DEV_API_KEY.
+    if let Some(envs) = raw.get_mut("environments").and_then(|v| v.as_object_mut()) {
+        for (name, env) in envs.iter_mut() {
+            if Some(name.as_str()) != active_environment {
+                *env = serde_json::Value::Object(Default::default());
+            }
+        }
+    }
     interpolate(&mut raw, lookup, &mut Vec::new()).map_err(|err| {
         AuthError::config(format!("{shown}: {}", err.message()))
             .with_hint(err.hint().unwrap_or_default())
@@ -68,6 +77,7 @@ pub fn parse(
         AuthError::config(format!("{shown}: after `${{VAR}}` interpolation: {err}"))
     })?;
 
+    validate(&config, &shown.to_string())?;
     let warnings = unknown
         .iter()
         .map(|path| unknown_key_warning(&shown.to_string(), path))
@@ -77,6 +87,21 @@ pub fn parse(
         warnings,
         literal_secrets,
     })
+}
+
+/// Checks what types alone cannot: CIDRs that parse.
+fn validate(config: &Config, file: &str) -> Result<(), AuthError> {
+    for (index, entry) in config.security.ip_restrictions.iter().enumerate() {
+        let valid =
+            entry.parse::<ipnet::IpNet>().is_ok() || entry.parse::<std::net::IpAddr>().is_ok();
+        if !valid {
+            return Err(AuthError::config(format!(
+                "{file}: `security.ipRestrictions[{index}]` is not a CIDR range: \"{entry}\""
+            ))
+            .with_hint("write ranges like \"192.168.1.0/24\" or \"2001:db8::/32\""));
+        }
+    }
+    Ok(())
 }
 
 /// "unknown key `authentication.retryAttempt` … (did you mean `retryAttempts`?)"
@@ -129,7 +154,7 @@ fn literal_secret_paths(raw: &serde_json::Value) -> Vec<String> {
     let literal = |value: Option<&serde_json::Value>| {
         value
             .and_then(|v| v.as_str())
-            .is_some_and(|s| !s.contains("${"))
+            .is_some_and(|s| !s.replace("$${", "").contains("${"))
     };
     let mut paths = Vec::new();
     if literal(raw.get("apiKey")) {
@@ -150,7 +175,7 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<Parsed, AuthError> {
-        parse(Path::new("c.json"), text, &|_| None)
+        parse(Path::new("c.json"), text, &|_| None, None)
     }
 
     #[test]
@@ -173,6 +198,40 @@ mod tests {
             "{}",
             err.message()
         );
+    }
+
+    #[test]
+    fn unselected_environments_are_not_interpolated() {
+        let text = r#"{"environments": {"dev": {"apiKey": "${UNSET_DEV_KEY}"}, "prod": {"authentication": "oauth"}}}"#;
+        let parsed = parse(Path::new("c.json"), text, &|_| None, Some("prod"))
+            .ok()
+            .unwrap();
+        assert!(
+            parsed.config.environments.contains_key("dev"),
+            "known names are kept"
+        );
+        assert!(parse(Path::new("c.json"), text, &|_| None, Some("dev")).is_err());
+    }
+
+    #[test]
+    fn malformed_cidr_is_a_config_error() {
+        let err = parse_str(r#"{"security": {"ipRestrictions": ["10.0.0.0/8", "10.0.0/33"]}}"#)
+            .err()
+            .unwrap();
+        assert!(
+            err.message().contains("ipRestrictions[1]"),
+            "{}",
+            err.message()
+        );
+        assert!(parse_str(r#"{"security": {"ipRestrictions": ["::1", "2001:db8::/32"]}}"#).is_ok());
+    }
+
+    #[test]
+    fn escaped_dollar_is_still_a_literal_secret() {
+        let parsed = parse_str(r#"{"apiKey": "sk-ant-api03-x$${y}"}"#)
+            .ok()
+            .unwrap();
+        assert_eq!(parsed.literal_secrets, vec!["apiKey".to_string()]);
     }
 
     #[test]

@@ -65,9 +65,12 @@ pub fn load(
     };
     let file_exists = text.is_some();
     let lookup = |name: &str| std::env::var(name).ok();
+    let wanted = flag_env
+        .map(str::to_string)
+        .or_else(|| envvars::get(envvars::CLAUDE_ENV));
     let (mut config, warnings) = match &text {
         Some(text) => {
-            let parsed = load::parse(&path, text, &lookup)?;
+            let parsed = load::parse(&path, text, &lookup, wanted.as_deref())?;
             if let Some(secret_path) = parsed.literal_secrets.first() {
                 check_private(&path).map_err(|err| {
                     AuthError::config(format!(
@@ -81,9 +84,6 @@ pub fn load(
         }
         None => (Config::default(), Vec::new()),
     };
-    let wanted = flag_env
-        .map(str::to_string)
-        .or_else(|| envvars::get(envvars::CLAUDE_ENV));
     let environment = environments::select(&mut config, wanted.as_deref(), &path)?;
     Ok(Loaded {
         config,

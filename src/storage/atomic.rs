@@ -76,19 +76,28 @@ fn remove_orphaned_temp_files(dir: &Path) {
     }
 }
 
-/// Creates `dir` (and parents) with mode 0700 when it does not exist.
+/// Creates `dir` (and parents) with mode 0700 when it does not exist, and refuses one that
+/// other users can write.
 ///
 /// # Errors
-/// `storage_error` when it cannot be created.
+/// `storage_error` when it cannot be created or is writable by others (with a `chmod` hint).
 pub fn ensure_private_dir(dir: &Path) -> Result<(), AuthError> {
-    match std::fs::DirBuilder::new()
+    std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-    {
-        Ok(()) => Ok(()),
-        Err(err) => Err(storage_io("cannot create the state directory", dir, err)),
+        .map_err(|err| storage_io("cannot create the state directory", dir, err))?;
+    let meta = std::fs::metadata(dir).map_err(|err| storage_io("cannot stat", dir, err))?;
+    // Others who can write the directory can swap our files; reading names alone is harmless.
+    if meta.mode() & 0o022 != 0 {
+        return Err(AuthError::storage(format!(
+            "{} can be written by other users (mode {:03o}); refusing to keep credentials there",
+            dir.display(),
+            meta.mode() & 0o777
+        ))
+        .with_hint(format!("run `chmod 700 {}`", dir.display())));
     }
+    Ok(())
 }
 
 /// Replaces `path` with `bytes` atomically: a 0600 temp file in the same directory

@@ -30,6 +30,11 @@ const MASTER_KEY_ITEM: &str = "encrypted-file-master-key";
 const ARGON2_M_KIB: u32 = 19_456;
 const ARGON2_T: u32 = 2;
 const ARGON2_P: u32 = 1;
+/// Upper bounds on parameters read from a header, which is only authenticated after the KDF
+/// has run: a crafted file must not make us allocate gigabytes.
+const ARGON2_MAX_M_KIB: u32 = 1 << 20;
+const ARGON2_MAX_T: u32 = 16;
+const ARGON2_MAX_P: u32 = 16;
 
 /// Where the file's key comes from (`authentication.storage.encryptionKey`).
 pub enum KeySource {
@@ -199,6 +204,9 @@ impl EncryptedFile {
     fn key_for(&self, kdf: &Kdf, creating: bool) -> Result<Zeroizing<[u8; 32]>, AuthError> {
         match (kdf, &self.key_source) {
             (Kdf::Argon2id { m_kib, t, p, salt }, _) => {
+                if *m_kib > ARGON2_MAX_M_KIB || *t > ARGON2_MAX_T || *p > ARGON2_MAX_P {
+                    return Err(self.damaged("its KDF parameters are out of range"));
+                }
                 let passphrase = passphrase(&self.path, creating)?;
                 let salt = unhex(salt).ok_or_else(|| self.damaged("its salt is not valid"))?;
                 let params = argon2::Params::new(*m_kib, *t, *p, Some(32)).map_err(|_| self.damaged("its KDF parameters are not valid"))?;

@@ -164,7 +164,8 @@ impl SecretStore for Keychain {
 fn preflight() -> Result<(), String> {
     #[cfg(target_os = "linux")]
     {
-        let runtime_bus = envvars::get("XDG_RUNTIME_DIR").map(|dir| Path::new(&dir).join("bus"));
+        let runtime_bus =
+            envvars::get(envvars::XDG_RUNTIME_DIR).map(|dir| Path::new(&dir).join("bus"));
         let has_bus = envvars::get(envvars::DBUS_SESSION_BUS_ADDRESS).is_some()
             || runtime_bus.is_some_and(|bus| bus.exists());
         if !has_bus {
