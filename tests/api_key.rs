@@ -600,3 +600,15 @@ fn empty_env_key_is_treated_as_unset() {
     );
     assert_eq!(doc["credentials"], serde_json::json!([]));
 }
+
+#[test]
+fn oversized_answer_is_refused_not_buffered() {
+    let huge = format!(r#"{{"data":[],"pad":"{}"}}"#, "x".repeat(2 << 20));
+    let api = Server::scripted(vec![Reply::json(200, &huge)]);
+    let env = TestEnv::new()
+        .api(&api.url())
+        .with("ANTHROPIC_API_KEY", KEY_A);
+    let out = env.claude().arg("--test-api-key").output().unwrap();
+    assert_eq!(out.status.code(), Some(14), "{}", text(&out));
+    assert!(text(&out).contains("more than 1 MiB"));
+}

@@ -170,12 +170,14 @@ fn missing_explicit_config_is_an_error() {
 #[test]
 fn config_with_a_literal_key_that_others_can_read_is_refused() {
     let env = TestEnv::new();
-    env.write_config(&format!(r#"{{"apiKey": "{KEY_A}"}}"#));
+    // The user wrote this key into their own config: the one plaintext copy we allow.
+    const LITERAL: &str = "sk-ant-api03-LITERALCONFIGKEY00000-d4D4";
+    env.write_config(&format!(r#"{{"apiKey": "{LITERAL}"}}"#));
     std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = env.claude().arg("--auth-status").output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out).contains("chmod 600"), "{}", text(&out));
-    assert_no_secret(&out, KEY_A);
+    assert_no_secret(&out, LITERAL);
 
     std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o600)).unwrap();
     let doc = json_stdout(

@@ -112,6 +112,18 @@ impl TestEnv {
     }
 }
 
+/// Whatever a test did, no fixture key may be left in plaintext in the user's files.
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        for key in [KEY_A, KEY_B, KEY_C] {
+            assert_no_secret_in_files(self.home.path(), key);
+        }
+    }
+}
+
 fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
