@@ -61,7 +61,9 @@ echo "== binary size"
 ls -l "$bin" | awk '{printf "%s bytes (%.1f MiB)\n", $5, $5/1048576}'
 
 echo "== startup (hyperfine)"
-cmds=("$bare --auth-status" "$env_status" "$enc_status" "$bin --help" "$test_key" "$curl_cmd")
+# The baseline runs through `env` too, so both pay for the same extra exec.
+bare_cmd="env CLAUDE_CONFIG_DIR=$work/empty $bare --auth-status"
+cmds=("$bare_cmd" "$env_status" "$enc_status" "$bin --help" "$test_key" "$curl_cmd")
 command -v gh >/dev/null && cmds+=("gh auth status")
 command -v aws >/dev/null && aws --version >/dev/null 2>&1 && cmds+=("aws configure list")
 command -v gcloud >/dev/null && cmds+=("gcloud auth list")

@@ -8,7 +8,7 @@ use crate::error::AuthError;
 use crate::secret::Secret;
 use crate::storage::encrypted_file::{EncryptedFile, KeySource};
 use crate::storage::keychain::Keychain;
-use crate::storage::SecretStore;
+use crate::storage::{FileLock, SecretStore};
 use std::path::PathBuf;
 
 /// Output preferences from the global flags.
@@ -76,6 +76,14 @@ impl Context {
                 Box::new(EncryptedFile::new(&self.state_dir, source))
             }
         }
+    }
+
+    /// Takes the state directory's lock, for a read-modify-write of stored credentials.
+    ///
+    /// # Errors
+    /// `storage_error` when the lock cannot be taken within its wait.
+    pub fn lock(&self) -> Result<FileLock, AuthError> {
+        FileLock::acquire(&self.state_dir)
     }
 
     /// Prints `warning: …` on stderr unless `-q`.

@@ -21,6 +21,7 @@ pub fn set(ctx: &Context, arg: Option<&str>) -> Result<Outcome, AuthError> {
     let fingerprint = key.fingerprint();
     let check = check_online(ctx, &key, "input")?;
     let store = ctx.store();
+    let lock = ctx.lock()?;
     let replaced = store
         .index()?
         .items
@@ -32,7 +33,8 @@ pub fn set(ctx: &Context, arg: Option<&str>) -> Result<Outcome, AuthError> {
         rotated_at: None,
         previous_fingerprint: None,
     };
-    store.put(API_KEY_ITEM, key.secret(), meta)?;
+    store.put(API_KEY_ITEM, key.secret(), meta, &lock)?;
+    drop(lock);
     let storage = store.kind().as_str();
     record(
         ctx,
@@ -73,7 +75,9 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
         .items
         .get(API_KEY_ITEM)
         .map(|m| m.fingerprint.clone());
-    let removed = store.remove(API_KEY_ITEM)?;
+    let lock = ctx.lock()?;
+    let removed = store.remove(API_KEY_ITEM, &lock)?;
+    drop(lock);
     if removed {
         record(ctx, &AuthEvent::KeyRemoved { storage });
     }
@@ -168,7 +172,17 @@ pub fn rotate(ctx: &Context, arg: Option<&str>) -> Result<Outcome, AuthError> {
         rotated_at: Some(now),
         previous_fingerprint: Some(old.fingerprint.clone()),
     };
-    store.put(API_KEY_ITEM, key.secret(), meta)?;
+    let lock = ctx.lock()?;
+    // Another process may have replaced the key while this one was checking the new key.
+    let current = store.index()?.items.remove(API_KEY_ITEM);
+    if current.as_ref().map(|m| &m.fingerprint) != Some(&old.fingerprint) {
+        return Err(AuthError::storage(
+            "the stored key changed while the new key was being checked",
+        )
+        .with_hint("run `claude --auth-status` to see the key now stored, then rotate again"));
+    }
+    store.put(API_KEY_ITEM, key.secret(), meta, &lock)?;
+    drop(lock);
     let old_fp = Fingerprint::from_stored(old.fingerprint.clone());
     record(
         ctx,

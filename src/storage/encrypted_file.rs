@@ -46,7 +46,6 @@ pub enum KeySource {
 
 /// The encrypted credential file `STATE_DIR/credentials.enc`.
 pub struct EncryptedFile {
-    dir: PathBuf,
     path: PathBuf,
     key_source: KeySource,
 }
@@ -81,7 +80,6 @@ impl EncryptedFile {
     /// The encrypted store of state directory `dir`.
     pub fn new(dir: &Path, key_source: KeySource) -> EncryptedFile {
         EncryptedFile {
-            dir: dir.to_path_buf(),
             path: dir.join("credentials.enc"),
             key_source,
         }
@@ -248,16 +246,20 @@ impl SecretStore for EncryptedFile {
         }
     }
 
-    fn put(&self, item: &str, secret: &Secret<String>, meta: ItemMeta) -> Result<(), AuthError> {
-        let lock = FileLock::acquire(&self.dir)?;
-        let mut opened = self.open_or_create(&lock)?;
+    fn put(
+        &self,
+        item: &str,
+        secret: &Secret<String>,
+        meta: ItemMeta,
+        lock: &FileLock,
+    ) -> Result<(), AuthError> {
+        let mut opened = self.open_or_create(lock)?;
         opened.secrets.insert(item.to_string(), secret.clone());
         opened.header.index.items.insert(item.to_string(), meta);
-        self.seal(&opened, &lock)
+        self.seal(&opened, lock)
     }
 
-    fn remove(&self, item: &str) -> Result<bool, AuthError> {
-        let lock = FileLock::acquire(&self.dir)?;
+    fn remove(&self, item: &str, lock: &FileLock) -> Result<bool, AuthError> {
         match self.read_header()? {
             Some((header, ..)) if header.index.items.contains_key(item) => {}
             _ => return Ok(false),
@@ -267,7 +269,7 @@ impl SecretStore for EncryptedFile {
         };
         opened.secrets.remove(item);
         opened.header.index.items.remove(item);
-        self.seal(&opened, &lock)?;
+        self.seal(&opened, lock)?;
         Ok(true)
     }
 }

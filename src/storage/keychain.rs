@@ -134,18 +134,22 @@ impl SecretStore for Keychain {
         Ok(found.map(Secret::new))
     }
 
-    fn put(&self, item: &str, secret: &Secret<String>, meta: ItemMeta) -> Result<(), AuthError> {
-        let lock = FileLock::acquire(&self.dir)?;
+    fn put(
+        &self,
+        item: &str,
+        secret: &Secret<String>,
+        meta: ItemMeta,
+        lock: &FileLock,
+    ) -> Result<(), AuthError> {
         let mut index = self.index()?;
         let value = secret.clone();
         // set_password updates an existing item in place.
         self.call(item, move |entry| entry.set_password(value.expose()))?;
         index.items.insert(item.to_string(), meta);
-        self.write_index(&index, &lock)
+        self.write_index(&index, lock)
     }
 
-    fn remove(&self, item: &str) -> Result<bool, AuthError> {
-        let lock = FileLock::acquire(&self.dir)?;
+    fn remove(&self, item: &str, lock: &FileLock) -> Result<bool, AuthError> {
         let mut index = self.index()?;
         let removed = self.call(item, |entry| match entry.delete_credential() {
             Ok(()) => Ok(true),
@@ -154,7 +158,7 @@ impl SecretStore for Keychain {
         })?;
         let indexed = index.items.remove(item).is_some();
         if indexed {
-            self.write_index(&index, &lock)?;
+            self.write_index(&index, lock)?;
         }
         Ok(removed || indexed)
     }

@@ -7,6 +7,7 @@ pub mod keychain;
 pub use crate::config::schema::StorageKind;
 use crate::error::AuthError;
 use crate::secret::Secret;
+pub use atomic::FileLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -34,7 +35,8 @@ pub struct Index {
 }
 
 /// A place secrets live. Implementations report "not found" as `Ok(None)` / `Ok(false)`,
-/// apart from failures, and never hang.
+/// apart from failures, and never hang. Writes take the state lock from the caller, who holds
+/// it across the whole read-modify-write.
 pub trait SecretStore {
     /// Which backend this is.
     fn kind(&self) -> StorageKind;
@@ -55,13 +57,19 @@ pub trait SecretStore {
     ///
     /// # Errors
     /// `storage_error` / `keychain_unavailable`; the previous value is then kept.
-    fn put(&self, item: &str, secret: &Secret<String>, meta: ItemMeta) -> Result<(), AuthError>;
+    fn put(
+        &self,
+        item: &str,
+        secret: &Secret<String>,
+        meta: ItemMeta,
+        lock: &FileLock,
+    ) -> Result<(), AuthError>;
 
     /// Forgets `item`; `false` when there was nothing to forget.
     ///
     /// # Errors
     /// `storage_error` / `keychain_unavailable`.
-    fn remove(&self, item: &str) -> Result<bool, AuthError>;
+    fn remove(&self, item: &str, lock: &FileLock) -> Result<bool, AuthError>;
 }
 
 /// The hint every "cannot store" error ends with: the alternatives.

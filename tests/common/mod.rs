@@ -2,6 +2,7 @@
 //! keychain service, and assertions that secrets never leak.
 #![allow(dead_code)]
 
+pub mod oauth_server;
 pub mod servers;
 
 use assert_cmd::Command;

@@ -8,7 +8,7 @@
 //! | `Server::scripted`  | any              | the n-th scripted `Reply` (the last one repeats)   |
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,6 +21,8 @@ pub struct Request {
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
+    /// The body, read per `Content-Length` (lossy UTF-8; empty when there is none).
+    pub body: String,
 }
 
 impl Request {
@@ -169,10 +171,21 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, handler: &Handler) {
             headers.push((name.trim().to_string(), value.trim().to_string()));
         }
     }
+    let length = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(1 << 20);
+    let mut body = vec![0; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
     let request = Request {
         method,
         path,
         headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
     };
     let index = {
         let mut seen = seen.lock().unwrap();
