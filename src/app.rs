@@ -2,7 +2,7 @@
 //! to the network, so offline commands never start one.
 
 use crate::cli::{Action, Cli};
-use crate::commands::{api_key, status};
+use crate::commands::{api_key, login, sessions, status, token};
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::Outcome;
@@ -28,6 +28,15 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         Action::TestApiKey => api_key::test(&ctx),
         Action::ValidateKey(arg) => api_key::validate(&ctx, &arg),
         Action::RotateKey(arg) => api_key::rotate(&ctx, arg.as_deref()),
+        Action::Login => login::run(
+            &ctx,
+            cli.provider.as_deref(),
+            cli.scopes.as_deref(),
+            cli.no_browser,
+        ),
+        Action::Logout => sessions::logout(&ctx, cli.provider.as_deref(), cli.all),
+        Action::ListSessions => sessions::list(&ctx),
+        Action::PrintToken => token::print(&ctx),
         Action::Unavailable(flag) => Err(AuthError::not_implemented(flag)),
     }
 }

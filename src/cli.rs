@@ -181,6 +181,10 @@ pub enum Action {
     TestApiKey,
     ValidateKey(String),
     RotateKey(Option<String>),
+    Login,
+    Logout,
+    ListSessions,
+    PrintToken,
     /// A flag that parses but whose feature this version does not have yet.
     Unavailable(&'static str),
 }
@@ -206,11 +210,19 @@ impl Cli {
         if let Some(arg) = &self.rotate_key {
             return Action::RotateKey(arg.clone());
         }
-        let later: [(bool, &'static str); 13] = [
-            (self.login, "--login"),
-            (self.logout, "--logout"),
-            (self.list_sessions, "--list-sessions"),
-            (self.print_token, "--print-token"),
+        if self.login {
+            return Action::Login;
+        }
+        if self.logout {
+            return Action::Logout;
+        }
+        if self.list_sessions {
+            return Action::ListSessions;
+        }
+        if self.print_token {
+            return Action::PrintToken;
+        }
+        let later: [(bool, &'static str); 9] = [
             (self.subscription_status, "--subscription-status"),
             (self.manage_subscription, "--manage-subscription"),
             (self.enable_mfa, "--enable-mfa"),

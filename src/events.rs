@@ -23,6 +23,17 @@ pub enum AuthEvent<'a> {
         fingerprint: &'a Fingerprint,
         source: &'a str,
     },
+    LoggedIn {
+        provider: &'a str,
+        account: Option<&'a str>,
+    },
+    LoggedOut {
+        provider: &'a str,
+        revoked: bool,
+    },
+    TokenRefreshed {
+        provider: &'a str,
+    },
     KeyRejected {
         fingerprint: &'a Fingerprint,
         source: &'a str,

@@ -167,6 +167,17 @@ async fn exchange(
     for (name, value) in headers {
         request = request.header(name, value);
     }
+    send_once(request, url).await
+}
+
+/// Sends one request and reads at most 1 MiB of its answer.
+///
+/// # Errors
+/// `network_error` for connection failures; `provider_error` for an oversized body.
+pub async fn send_once(
+    request: reqwest::RequestBuilder,
+    url: &Url,
+) -> Result<(StatusCode, HeaderMap, Vec<u8>), AuthError> {
     let mut response = request
         .send()
         .await

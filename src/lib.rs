@@ -2,6 +2,7 @@
 
 pub mod apikey;
 pub mod app;
+pub mod browser;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -11,10 +12,12 @@ pub mod envvars;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod oauth;
 pub mod output;
 pub mod prompt;
 pub mod providers;
 pub mod redact;
 pub mod resolve;
 pub mod secret;
+pub mod session;
 pub mod storage;

@@ -1,16 +1,19 @@
-//! Which API key is in force, where it came from, and what it shadows (SPEC §3).
+//! Which credential is in force, where it came from, and what it shadows (SPEC §3).
 //!
-//! Order, first usable wins: `--api-key` → `ANTHROPIC_API_KEY` → the environment's
-//! `apiKey` → config `apiKey` → the stored key. An environment pinned to another method
-//! (e.g. OAuth-only production) and `authentication.method: oauth` without an `api-key`
-//! fallback refuse every key, and the refusal says why.
+//! API keys, first usable wins: `--api-key` → `ANTHROPIC_API_KEY` → the environment's
+//! `apiKey` → config `apiKey` → the stored key; then the OAuth session from `--login`.
+//! `authentication.method: "oauth"` puts the session first (keys only with
+//! `fallback: "api-key"`). An environment pinned to one method refuses the others, and a
+//! non-Anthropic provider refuses all of them; every refusal says why.
 
 use crate::apikey::ApiKey;
 use crate::config::schema::{Method, Provider, StorageKind};
 use crate::context::Context;
 use crate::envvars;
 use crate::error::AuthError;
+use crate::oauth::DEFAULT_PROVIDER;
 use crate::secret::{Fingerprint, Secret};
+use crate::session::{self, Session};
 use crate::storage::{ItemMeta, API_KEY_ITEM};
 use std::fmt;
 
@@ -22,6 +25,8 @@ pub enum Source {
     Environment(String),
     Config,
     Stored(StorageKind),
+    /// The OAuth session of this provider.
+    Session(String),
 }
 
 impl fmt::Display for Source {
@@ -32,6 +37,7 @@ impl fmt::Display for Source {
             Source::Environment(name) => write!(f, "environment:{name}"),
             Source::Config => f.write_str("config"),
             Source::Stored(kind) => f.write_str(kind.as_str()),
+            Source::Session(provider) => write!(f, "oauth:{provider}"),
         }
     }
 }
@@ -48,32 +54,40 @@ impl Source {
             Source::Stored(StorageKind::EncryptedFile) => {
                 "the encrypted credential file".to_string()
             }
+            Source::Session(provider) => format!("the {provider} login (`claude --login`)"),
         }
+    }
+
+    /// True for API keys, false for the OAuth session.
+    pub fn is_api_key(&self) -> bool {
+        !matches!(self, Source::Session(_))
     }
 }
 
-/// One API key that is present somewhere.
+/// One credential that is present somewhere.
 pub struct Candidate {
     pub source: Source,
     pub fingerprint: Fingerprint,
-    /// The value, except for a stored key that has not been unlocked.
+    /// The value, except for stored keys and sessions that have not been unlocked.
     pub secret: Option<Secret<String>>,
     /// Metadata of a stored key.
     pub meta: Option<ItemMeta>,
-    /// Why policy forbids this key, when it does.
+    /// Metadata of a session.
+    pub session: Option<Session>,
+    /// Why policy forbids this credential, when it does.
     pub refused: Option<String>,
-    /// Why the value cannot be an API key (offline format check), when it cannot.
+    /// Why it cannot work (malformed key, expired session), when it cannot.
     pub problem: Option<String>,
 }
 
-/// Why policy allows no API key here, and what the user can do instead.
+/// Why policy allows no credential of a kind here, and what the user can do instead.
 #[derive(Clone, Debug)]
 pub struct Refusal {
     pub reason: String,
     pub next_step: String,
 }
 
-/// Every key present, in resolution order.
+/// Every credential present, in resolution order.
 pub struct Resolution {
     pub candidates: Vec<Candidate>,
     /// Problems met while looking (e.g. a store that cannot be read); shown as warnings.
@@ -83,19 +97,14 @@ pub struct Resolution {
 }
 
 impl Resolution {
-    /// The key in force.
+    /// The credential in force.
     pub fn active(&self) -> Option<&Candidate> {
         self.candidates.iter().find(|c| c.refused.is_none())
     }
 
-    /// Index of the key in force.
-    pub fn active_index(&self) -> Option<usize> {
-        self.candidates.iter().position(|c| c.refused.is_none())
-    }
-
-    /// The usable keys behind the active one.
+    /// The usable credentials behind the active one.
     pub fn shadowed(&self) -> impl Iterator<Item = &Candidate> {
-        let active = self.active_index();
+        let active = self.candidates.iter().position(|c| c.refused.is_none());
         self.candidates
             .iter()
             .enumerate()
@@ -109,12 +118,28 @@ impl Resolution {
     }
 }
 
-/// Collects every API key present, without unlocking the store.
-pub fn api_keys(ctx: &Context) -> Resolution {
-    let mut candidates = Vec::new();
+/// The provider whose login counts as a credential for the API.
+pub fn oauth_provider(ctx: &Context) -> String {
+    ctx.loaded
+        .config
+        .authentication
+        .provider
+        .clone()
+        .unwrap_or_else(|| DEFAULT_PROVIDER.to_string())
+}
+
+/// The provider named by a session candidate's source.
+pub fn oauth_provider_of(candidate: &Candidate) -> &str {
+    match &candidate.source {
+        Source::Session(provider) => provider,
+        _ => DEFAULT_PROVIDER,
+    }
+}
+
+/// Collects every credential present, without unlocking anything.
+pub fn credentials(ctx: &Context) -> Resolution {
+    let mut keys = Vec::new();
     let mut problems = Vec::new();
-    let config = &ctx.loaded.config;
-    let environment = ctx.loaded.environment.as_ref();
     let mut add = |source: Source, secret: &Secret<String>| {
         let value = Secret::new(secret.expose().trim().to_string());
         if value.expose().is_empty() {
@@ -123,11 +148,12 @@ pub fn api_keys(ctx: &Context) -> Resolution {
         let problem = ApiKey::parse(value.clone())
             .err()
             .map(|err| err.message().to_string());
-        candidates.push(Candidate {
+        keys.push(Candidate {
             source,
             fingerprint: Fingerprint::of(value.expose()),
             secret: Some(value),
             meta: None,
+            session: None,
             refused: None,
             problem,
         });
@@ -138,23 +164,24 @@ pub fn api_keys(ctx: &Context) -> Resolution {
     if let Some(key) = envvars::get(envvars::ANTHROPIC_API_KEY) {
         add(Source::Env, &Secret::new(key));
     }
-    if let Some(env) = environment {
+    if let Some(env) = ctx.loaded.environment.as_ref() {
         if let Some(key) = &env.api_key {
             add(Source::Environment(env.name.clone()), key);
         }
     }
-    if let Some(key) = &config.api_key {
+    if let Some(key) = &ctx.loaded.config.api_key {
         add(Source::Config, key);
     }
     let store = ctx.store();
     match store.index() {
         Ok(index) => {
             if let Some(meta) = index.items.get(API_KEY_ITEM) {
-                candidates.push(Candidate {
+                keys.push(Candidate {
                     source: Source::Stored(store.kind()),
                     fingerprint: Fingerprint::from_stored(meta.fingerprint.clone()),
                     secret: None,
                     meta: Some(meta.clone()),
+                    session: None,
                     refused: None,
                     problem: None,
                 });
@@ -162,77 +189,139 @@ pub fn api_keys(ctx: &Context) -> Resolution {
         }
         Err(err) => problems.push(err),
     }
-    let policy = refusal(ctx);
-    if let Some(refusal) = &policy {
-        for candidate in &mut candidates {
-            candidate.refused = Some(refusal.reason.clone());
+    let session = match session::load(&ctx.state_dir) {
+        Ok(mut all) => all
+            .sessions
+            .remove(&oauth_provider(ctx))
+            .map(|s| session_candidate(ctx, s)),
+        Err(err) => {
+            problems.push(err);
+            None
         }
+    };
+    let (key_policy, session_policy) = refusals(ctx);
+    for key in &mut keys {
+        key.refused = key_policy.as_ref().map(|r| r.reason.clone());
+    }
+    let mut session = session;
+    if let Some(s) = session.as_mut() {
+        s.refused = session_policy.clone();
+    }
+    let oauth_first = ctx.loaded.config.authentication.method == Some(Method::Oauth);
+    let mut candidates = Vec::new();
+    if oauth_first {
+        candidates.extend(session);
+        candidates.extend(keys);
+    } else {
+        candidates.extend(keys);
+        candidates.extend(session);
     }
     Resolution {
         candidates,
         problems,
-        policy,
+        policy: key_policy,
     }
 }
 
-/// Why no API key may be used under the current policy, if that is so.
-fn refusal(ctx: &Context) -> Option<Refusal> {
+fn session_candidate(ctx: &Context, session: Session) -> Candidate {
+    let now = ctx.clock.now();
+    let problem = session::expiry_problem(ctx, &session, now).or_else(|| {
+        let stale = crate::oauth::refresh::is_stale(&session, now);
+        let refreshable =
+            session.has_refresh_token && ctx.loaded.config.authentication.auto_refresh;
+        (stale && !refreshable)
+            .then(|| "the access token has expired and cannot be refreshed".to_string())
+    });
+    Candidate {
+        source: Source::Session(session.provider.clone()),
+        fingerprint: Fingerprint::from_stored(session.access_fingerprint.clone()),
+        secret: None,
+        meta: None,
+        session: Some(session),
+        refused: None,
+        problem,
+    }
+}
+
+/// Why policy refuses API keys, and why it refuses the OAuth session.
+fn refusals(ctx: &Context) -> (Option<Refusal>, Option<String>) {
     let config = &ctx.loaded.config;
-    let pinned = ctx
-        .loaded
-        .environment
-        .as_ref()
-        .filter(|env| env.forbids_api_keys());
+    let environment = ctx.loaded.environment.as_ref();
     let provider = config.provider.unwrap_or(Provider::Anthropic);
     if provider != Provider::Anthropic {
-        let origin = match pinned {
-            Some(env) => format!("environment `{}` uses", env.name),
-            None => "the config selects".to_string(),
+        let origin = match environment {
+            Some(env) if env.method.is_some() || config.provider.is_some() => {
+                format!("environment `{}` uses", env.name)
+            }
+            _ => "the config selects".to_string(),
         };
-        return Some(Refusal {
-            reason: format!(
-                "{origin} the `{}` provider, which does not take Anthropic API keys",
-                provider.as_str()
-            ),
-            next_step: format!(
-                "this version cannot check {} credentials yet; use the Anthropic API by removing `provider` or choosing another environment with `--env`",
-                provider.as_str()
-            ),
-        });
+        let reason = format!(
+            "{origin} the `{}` provider, which does not take Anthropic credentials",
+            provider.as_str()
+        );
+        let next_step = format!(
+            "this version cannot check {} credentials yet; to use the Anthropic API, choose another environment with `--env` or remove `provider` from the config",
+            provider.as_str()
+        );
+        return (
+            Some(Refusal {
+                reason: reason.clone(),
+                next_step,
+            }),
+            Some(reason),
+        );
     }
-    if let Some(env) = pinned {
-        let method = env.method.map(Method::as_str).unwrap_or_default();
-        return Some(Refusal {
-            reason: format!(
-                "environment `{}` allows only `{method}` authentication (environments.{}.authentication), so API keys are refused",
-                env.name, env.name
-            ),
-            next_step: "this environment needs an OAuth login (`claude --login`), which this version cannot do yet; choose an environment that allows API keys with `--env`".to_string(),
-        });
+    if let Some(env) = environment {
+        match env.method {
+            Some(Method::Oauth) => {
+                let reason = format!(
+                    "environment `{}` allows only `oauth` authentication (environments.{}.authentication), so API keys are refused",
+                    env.name, env.name
+                );
+                let next_step = "log in with `claude --login`, or choose an environment that allows API keys with `--env`".to_string();
+                return (Some(Refusal { reason, next_step }), None);
+            }
+            Some(Method::ApiKey) => {
+                return (
+                    None,
+                    Some(format!(
+                        "environment `{}` allows only `api-key` authentication",
+                        env.name
+                    )),
+                );
+            }
+            _ => {}
+        }
     }
     let auth = &config.authentication;
     match auth.method {
-        Some(Method::ApiKey) | None => None,
-        Some(_) if auth.fallback == Some(Method::ApiKey) => None,
-        Some(method) => Some(Refusal {
-            reason: format!(
-                "`authentication.method` is `{}` without `fallback: \"api-key\"`, so API keys are not used",
-                method.as_str()
-            ),
-            next_step: "set `authentication.fallback` to `api-key` in the config to use API keys until OAuth login is available".to_string(),
-        }),
+        Some(Method::Oauth) if auth.fallback != Some(Method::ApiKey) => {
+            let reason = "`authentication.method` is `oauth` without `fallback: \"api-key\"`, so API keys are not used".to_string();
+            let next_step =
+                "log in with `claude --login`, or set `authentication.fallback` to `api-key`"
+                    .to_string();
+            (Some(Refusal { reason, next_step }), None)
+        }
+        Some(Method::ApiKey) => (
+            None,
+            Some("`authentication.method` is `api-key`".to_string()),
+        ),
+        _ => (None, None),
     }
 }
 
-/// The key in force with its value, unlocking the store when the stored key is the one.
+/// The API key in force with its value, unlocking the store when the stored key is the one.
 ///
 /// # Errors
 /// `not_authenticated` when there is none; `policy_violation` (saying why) when policy
-/// refuses every key;
-/// storage errors when the stored key cannot be read.
+/// refuses every key; storage errors when the stored key cannot be read.
 pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint), AuthError> {
-    let resolution = api_keys(ctx);
-    let Some(active) = resolution.active() else {
+    let resolution = credentials(ctx);
+    let Some(active) = resolution
+        .candidates
+        .iter()
+        .find(|c| c.refused.is_none() && c.source.is_api_key())
+    else {
         if let Some(refusal) = resolution.refusal() {
             return Err(
                 AuthError::policy(refusal.reason.clone()).with_hint(refusal.next_step.clone())

@@ -81,7 +81,7 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
     if removed {
         record(ctx, &AuthEvent::KeyRemoved { storage });
     }
-    let still = resolve::api_keys(ctx);
+    let still = resolve::credentials(ctx);
     if let Some(active) = still.active() {
         ctx.warn(&format!(
             "{} is still in force from {}{}",
@@ -278,7 +278,7 @@ fn unset_hint(source: &Source) -> &'static str {
 
 /// Warns when a key given elsewhere takes precedence over the stored one.
 fn warn_if_shadowed(ctx: &Context) {
-    let resolution = resolve::api_keys(ctx);
+    let resolution = resolve::credentials(ctx);
     if let Some(active) = resolution.active() {
         if !matches!(active.source, Source::Stored(_)) {
             ctx.warn(&format!(

@@ -14,7 +14,7 @@ const DAY: u64 = 86_400;
 
 /// Builds the status. Exit 0 when a usable credential resolves, `not_authenticated` otherwise.
 pub fn run(ctx: &Context) -> Outcome {
-    let resolution = resolve::api_keys(ctx);
+    let resolution = resolve::credentials(ctx);
     let config = &ctx.loaded.config;
     let active = resolution.active();
     let usable = active.filter(|c| c.problem.is_none());
@@ -28,10 +28,11 @@ pub fn run(ctx: &Context) -> Outcome {
     let doc = json!({
         "authenticated": usable.is_some(),
         "provider": config.provider.unwrap_or(Provider::Anthropic).as_str(),
-        "method": usable.map(|_| "api-key"),
+        "method": usable.map(|c| if c.source.is_api_key() { "api-key" } else { "oauth" }),
         "source": active.map(|c| c.source.to_string()),
         "fingerprint": active.map(|c| c.fingerprint.as_str()),
-        "billing": usable.map(|_| "api"),
+        "billing": usable.map(|c| if c.source.is_api_key() { "api" } else { "subscription" }),
+        "session": resolution.candidates.iter().find(|c| c.session.is_some()).map(|c| session_json(c, ctx.clock.now())),
         "shadowed": resolution.shadowed().map(|c| c.source.to_string()).collect::<Vec<_>>(),
         "credentials": resolution.candidates.iter().map(|c| credential_json(c, active)).collect::<Vec<_>>(),
         "storage": config.authentication.storage.kind.as_str(),
@@ -53,6 +54,23 @@ pub fn run(ctx: &Context) -> Outcome {
         json: doc,
         exit_code,
     }
+}
+
+fn session_json(candidate: &Candidate, now: u64) -> Value {
+    let session = candidate.session.as_ref().expect("a session candidate");
+    json!({
+        "provider": session.provider,
+        "account": session.account,
+        "accountEncrypted": session.metadata_encrypted,
+        "scopes": session.scopes,
+        "createdAt": rfc3339(session.created_at),
+        "lastUsedAt": rfc3339(session.last_used_at),
+        "accessTokenExpiresAt": session.access_expires_at.map(rfc3339),
+        "accessTokenExpiresInSeconds": session.access_expires_at.map(|at| at.saturating_sub(now)),
+        "refreshable": session.has_refresh_token,
+        "state": if candidate.problem.is_some() { "expired" } else { "active" },
+        "reason": candidate.problem,
+    })
 }
 
 fn credential_json(candidate: &Candidate, active: Option<&Candidate>) -> Value {
@@ -122,8 +140,11 @@ fn next_step(resolution: &Resolution) -> String {
         Some(active) if active.source == Source::Env => {
             "ANTHROPIC_API_KEY does not hold an API key: fix it, or `unset ANTHROPIC_API_KEY` to use the next source".to_string()
         }
+        Some(active) if !active.source.is_api_key() => {
+            format!("log in again with `claude --login --provider {}`", resolve::oauth_provider_of(active))
+        }
         Some(active) => format!("fix {}: it does not hold an API key", active.source.describe()),
-        None => "store a key with `claude --set-api-key` (or export ANTHROPIC_API_KEY)".to_string(),
+        None => "log in with `claude --login`, or store an API key with `claude --set-api-key` (or export ANTHROPIC_API_KEY)".to_string(),
     }
 }
 
@@ -136,6 +157,34 @@ fn render(ctx: &Context, resolution: &Resolution, doc: &Value) -> String {
             .unwrap_or_else(|| "none".to_string())
     };
     match resolution.active() {
+        Some(active) if active.problem.is_none() && !active.source.is_api_key() => {
+            let session = active.session.as_ref().expect("a session candidate");
+            let account = match (&session.account, session.metadata_encrypted) {
+                (Some(account), _) => account.clone(),
+                (None, true) => "an account (kept encrypted)".to_string(),
+                (None, false) => "an unnamed account".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "✓ Logged in to {} as {account} (OAuth)",
+                session.provider
+            );
+            let _ = writeln!(
+                out,
+                "  token:        {} (from {})",
+                active.fingerprint,
+                active.source.describe()
+            );
+            if let Some(left) = doc["session"]["accessTokenExpiresInSeconds"].as_u64() {
+                let refresh = if session.has_refresh_token {
+                    ", refreshed automatically"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "  expires:      in {} min{refresh}", left / 60);
+            }
+            let _ = writeln!(out, "  billing:      Claude subscription");
+        }
         Some(active) if active.problem.is_none() => {
             let _ = writeln!(out, "✓ Authenticated to {provider} with an API key");
             let _ = writeln!(
@@ -152,7 +201,7 @@ fn render(ctx: &Context, resolution: &Resolution, doc: &Value) -> String {
         Some(active) => {
             let _ = writeln!(
                 out,
-                "✗ Not authenticated to {provider}: the key in force is not valid"
+                "✗ Not authenticated to {provider}: the credential in force cannot be used"
             );
             let problem = active.problem.as_deref().unwrap_or_default();
             let _ = writeln!(

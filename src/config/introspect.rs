@@ -16,6 +16,7 @@ pub fn known_keys(parent: &[String]) -> &'static [&'static str] {
     match parts.as_slice() {
         [] => fields_of::<Config>(),
         ["oauth"] => fields_of::<OAuthConfig>(),
+        ["oauth", "providers", _] => fields_of::<OAuthProviderConfig>(),
         ["github"] => fields_of::<GithubConfig>(),
         ["authentication"] => fields_of::<AuthenticationConfig>(),
         ["authentication", "storage"] => fields_of::<StorageConfig>(),

@@ -81,6 +81,24 @@ pub struct OAuthConfig {
     pub token_endpoint: Option<String>,
     pub auth_endpoint: Option<String>,
     pub revocation_endpoint: Option<String>,
+    /// An OpenID Connect issuer: endpoints come from its discovery document.
+    pub issuer: Option<String>,
+    /// How long `--login` waits for the browser, in seconds (default 300).
+    pub login_timeout: Option<u64>,
+    /// More authorization servers, by name (`--login --provider NAME`).
+    pub providers: BTreeMap<String, OAuthProviderConfig>,
+}
+
+/// One named authorization server in `oauth.providers`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OAuthProviderConfig {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scopes: Vec<String>,
+    pub token_endpoint: Option<String>,
+    pub auth_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
     pub issuer: Option<String>,
 }
 

@@ -2,6 +2,8 @@
 //! keychain service, and assertions that secrets never leak.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod oauth_env;
 pub mod oauth_server;
 pub mod servers;
 

@@ -1,24 +1,37 @@
-//! A strict loopback OAuth 2.0 / OpenID Connect authorization server for the `--login`,
-//! refresh, `--logout` and OIDC tests. Built on `servers::Server` (127.0.0.1:0, a thread
-//! per connection, `Connection: close`, every request recorded, stopped on drop); the
-//! issuer is `url()`. Token-endpoint errors are RFC 6749 JSON
-//! `{"error":"…","error_description":"…"}`, 400 unless noted.
+//! A strict loopback OAuth 2.0 / OpenID Connect authorization server (the issuer is
+//! `url()`), built on `servers::Server`: 127.0.0.1:0, a thread per connection,
+//! `Connection: close`, every request recorded with its body, stopped on drop.
 //!
-//! | route | answer |
-//! |-------|--------|
-//! | `GET /authorize` | 302 `Location: {redirect_uri}?code=…&state=…[&iss=…]`; `?error=access_denied&state=…[&iss=…]` after `deny_next_authorization()`; 400 text when `response_type` ≠ `code`, `client_id` unknown, `redirect_uri` not the registered one (or, with none registered, not loopback `http`), `code_challenge_method` ≠ `S256`, `code_challenge` not 43 base64url chars, `state` missing, or a parameter repeated |
-//! | `POST /token` (any grant) | `TokenMode` first (`Html` 200 `<html>login</html>`, `ServerError` 500 `server_error`, `InvalidGrant` 400, `Slow(d)` sleeps then goes on); Content-Type not form → `invalid_request`; `client_id` missing or unknown → 401 `invalid_client`; unknown `grant_type` → `unsupported_grant_type` |
-//! | `POST /token` `authorization_code` | `code`, `redirect_uri` (as at `/authorize`), `code_verifier` (43–128 unreserved chars, S256 of it = the challenge). Any presentation consumes the code; a consumed code → `invalid_grant` and its grant is revoked; codes expire after 60 s. 200 `{access_token, token_type:"Bearer", expires_in, refresh_token, scope, account:{email_address}[, id_token]}` (`id_token` when scope has `openid`) |
-//! | `POST /token` `refresh_token` | the grant's current refresh token → 200 as above without `id_token` (rotated unless `rotate_refresh_tokens` is off; `refresh_token` omitted, and then not rotated, when `return_refresh_token_on_refresh` is off); a superseded one → `invalid_grant` and the grant is revoked; unknown or revoked → `invalid_grant`; `scope` wider than granted → `invalid_scope` |
-//! | `POST /revoke` | RFC 7009: form `token`[, `token_type_hint`], `client_id` → 200, empty body, for any token; a known token revokes its whole grant. No `token` → 400 `invalid_request`; bad `client_id` → 401 `invalid_client` |
-//! | `GET /.well-known/openid-configuration` | discovery JSON; `issuer` = `url()`, `authorization_response_iss_parameter_supported` = `advertise_iss` |
-//! | `GET /jwks` | `tests/fixtures/oidc-test-jwks.json` (kid `test-key-1`) |
-//! | `GET /userinfo` | `Authorization: Bearer` a live access token → `{"sub":"user-1","email":…}`, else 401 |
-//! | anything else | 404 |
+//! | route                                   | answer                                             |
+//! |-----------------------------------------|----------------------------------------------------|
+//! | `GET /authorize`                        | 302 to `{redirect_uri}?code=…&state=…[&iss=…]`, or `?error=access_denied&state=…[&iss=…]` after `deny_next_authorization()`; 400 text when invalid (1) |
+//! | `POST /token` `authorization_code`      | 200 token JSON (3) for `code`, `redirect_uri`, `client_id`, `code_verifier` (2) |
+//! | `POST /token` `refresh_token`           | 200 token JSON without `id_token` for the grant's current `refresh_token` (4) |
+//! | `POST /revoke`                          | 200, empty body, for any `token`; a known one revokes its whole grant (5) |
+//! | `GET /.well-known/openid-configuration` | discovery JSON, `issuer` = `url()`                 |
+//! | `GET /jwks`                             | `tests/fixtures/oidc-test-jwks.json` (kid `test-key-1`) |
+//! | `GET /userinfo`                         | `{"sub":"user-1","email":…}` for `Bearer` + a live access token, else 401 |
+//! | anything else                           | 404                                                |
 //!
-//! ID tokens: RS256, header `kid` `test-key-1`, claims `iss`, `sub` `user-1`, `aud` =
-//! client id, `iat`, `exp` = `iat` + `access_token_ttl`, `email`, and `nonce` when
-//! `/authorize` had one.
+//! 1. 400 unless: `response_type=code`, the `client_id`, `redirect_uri` equal to the
+//!    registered one (none registered: any loopback `http` URI), `code_challenge_method=S256`,
+//!    a 43-char base64url `code_challenge`, a `state`, and no parameter repeated.
+//! 2. Every `/token` request: the `TokenMode` first (`Html` 200 `<html>login</html>`,
+//!    `ServerError` 500, `InvalidGrant` 400, `Slow(d)` sleeps and goes on); then a form
+//!    Content-Type (else `invalid_request`), our `client_id` (else 401 `invalid_client`).
+//!    Errors are `{"error","error_description"}`, 400 unless said. A code is consumed by any
+//!    presentation and lives 60 s; presenting it again → `invalid_grant` and its grant is
+//!    revoked. `redirect_uri` as at `/authorize`; S256(`code_verifier`) = the challenge
+//!    (else `invalid_grant`; a verifier not 43–128 unreserved chars → `invalid_request`).
+//! 3. `{access_token, token_type:"Bearer", expires_in, refresh_token, scope,
+//!    account:{email_address}}` plus `id_token` when the scope has `openid`: RS256, kid
+//!    `test-key-1`, `iss`, `sub:"user-1"`, `aud` = client id, `iat`, `exp` = `iat` + ttl,
+//!    `email`, and `nonce` when `/authorize` had one.
+//! 4. Rotated (the old one superseded) unless `rotate_refresh_tokens` is off; with
+//!    `return_refresh_token_on_refresh` off, no `refresh_token` and no rotation. A
+//!    superseded one → `invalid_grant` and the grant is revoked; unknown or revoked →
+//!    `invalid_grant`; a `scope` wider than granted → `invalid_scope`.
+//! 5. RFC 7009: form `token`[, `token_type_hint`] and `client_id` (checked as for `/token`).
 #![allow(dead_code)]
 
 use super::servers::{Reply, Request, Server};
@@ -29,12 +42,11 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const KEY_PEM: &str = include_str!("../fixtures/oidc-test-key.pem");
 const JWKS: &str = include_str!("../fixtures/oidc-test-jwks.json");
-const KID: &str = "test-key-1";
 const SUBJECT: &str = "user-1";
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
 
@@ -92,10 +104,7 @@ pub struct AuthorizationSeen {
 
 #[derive(Clone)]
 struct Code {
-    redirect_uri: String,
-    challenge: String,
-    scope: String,
-    nonce: Option<String>,
+    request: AuthorizationSeen,
     issued: Instant,
     used: bool,
     grant: Option<usize>,
@@ -109,8 +118,9 @@ struct Grant {
     revoked: bool,
 }
 
+#[derive(Default)]
 struct State {
-    mode: TokenMode,
+    mode: Option<TokenMode>,
     deny_next: bool,
     codes: HashMap<String, Code>,
     grants: Vec<Grant>,
@@ -126,7 +136,7 @@ struct Shared {
     state: Mutex<State>,
 }
 
-/// A running authorization server; dropping it stops it.
+/// A running authorization server; dropping it stops it (through its `Server`).
 pub struct OAuthServer {
     server: Server,
     shared: Arc<Shared>,
@@ -138,19 +148,11 @@ impl OAuthServer {
             options,
             issuer: OnceLock::new(),
             key: EncodingKey::from_rsa_pem(KEY_PEM.as_bytes()).expect("fixture key"),
-            state: Mutex::new(State {
-                mode: TokenMode::Normal,
-                deny_next: false,
-                codes: HashMap::new(),
-                grants: Vec::new(),
-                last_authorization: None,
-                revoked_tokens: Vec::new(),
-                grant_revoked: false,
-            }),
+            state: Mutex::default(),
         });
         let handler = shared.clone();
         let server = Server::start(move |req, _| handler.route(req));
-        // Nobody knows the port before `start` returns, so no request precedes this.
+        // nobody knows the port before `start` returns, so no request can precede this
         shared.issuer.set(server.url()).unwrap();
         OAuthServer { server, shared }
     }
@@ -176,7 +178,7 @@ impl OAuthServer {
     }
 
     pub fn set_token_mode(&self, mode: TokenMode) {
-        self.shared.state().mode = mode;
+        self.shared.state().mode = Some(mode);
     }
 
     /// The next valid `/authorize` redirects with `error=access_denied`.
@@ -189,12 +191,10 @@ impl OAuthServer {
         self.server.requests()
     }
 
-    /// How many `POST /token` with this `grant_type` arrived (whatever the answer).
+    /// How many `POST /token` with this `grant_type` arrived, whatever the answer.
     pub fn token_requests(&self, grant_type: &str) -> usize {
-        let requests = self.requests();
-        let tokens = requests
-            .iter()
-            .filter(|r| r.method == "POST" && r.path == "/token");
+        let posts = self.requests().into_iter().filter(|r| r.method == "POST");
+        let tokens = posts.filter(|r| r.path == "/token");
         let grants = tokens.filter_map(|r| parse_form(&r.body).ok()?.remove("grant_type"));
         grants.filter(|g| g == grant_type).count()
     }
@@ -204,16 +204,19 @@ impl OAuthServer {
         self.shared.state().revoked_tokens.clone()
     }
 
-    /// True once a grant was revoked because a code or refresh token was reused.
+    /// True once a grant was revoked because a code or a refresh token was reused.
     pub fn grant_revoked(&self) -> bool {
         self.shared.state().grant_revoked
     }
 
-    /// Mints a grant without the browser dance; the same JSON as a code exchange.
+    /// Mints a grant without the browser dance: the JSON of a code exchange (an
+    /// `id_token` without `nonce` when the scope has `openid`).
     pub fn issue_tokens_directly(&self, scope: &str) -> Value {
-        let mut state = self.shared.state();
+        let shared = &self.shared;
+        let id_token = has_openid(scope).then(|| shared.id_token(None));
+        let mut state = shared.state();
         let grant = state.new_grant(scope);
-        self.shared.token_json(&mut state, grant, scope, Some(None))
+        shared.token_json(&mut state, grant, scope, id_token)
     }
 
     pub fn last_authorization(&self) -> Option<AuthorizationSeen> {
@@ -232,20 +235,12 @@ impl State {
         });
         self.grants.len() - 1
     }
-
-    fn grant_of(&self, token: &str) -> Option<usize> {
-        self.grants.iter().position(|g| {
-            g.refresh == token
-                || g.superseded.iter().any(|t| t == token)
-                || g.access.iter().any(|(t, _)| t == token)
-        })
-    }
 }
 
-type Answer = Result<Value, Reply>;
+type Form = HashMap<String, String>;
 
 impl Shared {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+    fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap()
     }
 
@@ -257,19 +252,19 @@ impl Shared {
         let (path, query) = req.path.split_once('?').unwrap_or((&req.path, ""));
         match (req.method.as_str(), path) {
             ("GET", "/authorize") => self.authorize(query),
-            ("POST", "/token") => self.token(req),
-            ("POST", "/revoke") => self.revoke(req),
+            ("POST", "/token") => self.token(req).unwrap_or_else(|e| e),
+            ("POST", "/revoke") => self.revoke(req).unwrap_or_else(|e| e),
             ("GET", "/.well-known/openid-configuration") => self.discovery(),
             ("GET", "/jwks") => Reply::json(200, JWKS),
             ("GET", "/userinfo") => self.userinfo(req),
-            _ => text(404, "not found"),
+            _ => reply(404, &[TEXT], "not found"),
         }
     }
 
     fn authorize(&self, query: &str) -> Reply {
         let params = match parse_form(query) {
             Ok(params) => params,
-            Err(why) => return text(400, &why),
+            Err(why) => return reply(400, &[TEXT], &why),
         };
         let get = |name: &str| params.get(name).cloned().unwrap_or_default();
         let seen = AuthorizationSeen {
@@ -285,17 +280,14 @@ impl Shared {
         let mut state = self.state();
         state.last_authorization = Some(seen.clone());
         if let Err(why) = self.check_authorization(&seen) {
-            return text(400, why);
+            return reply(400, &[TEXT], why);
         }
         let mut answer = if std::mem::take(&mut state.deny_next) {
             vec![("error", "access_denied".to_string())]
         } else {
             let code = random_token("ac_");
             let entry = Code {
-                redirect_uri: seen.redirect_uri.clone(),
-                challenge: seen.code_challenge.clone(),
-                scope: seen.scope.clone(),
-                nonce: seen.nonce.clone(),
+                request: seen.clone(),
                 issued: Instant::now(),
                 used: false,
                 grant: None,
@@ -303,7 +295,7 @@ impl Shared {
             state.codes.insert(code.clone(), entry);
             vec![("code", code)]
         };
-        answer.push(("state", seen.state.clone()));
+        answer.push(("state", seen.state));
         if self.options.advertise_iss {
             answer.push(("iss", self.issuer().to_string()));
         }
@@ -312,18 +304,12 @@ impl Shared {
             .map(|(k, v)| format!("{k}={}", encode(v)))
             .collect();
         let separator = if seen.redirect_uri.contains('?') {
-            '&'
+            "&"
         } else {
-            '?'
+            "?"
         };
-        let location = format!("{}{separator}{}", seen.redirect_uri, query.join("&"));
-        Reply {
-            status: 302,
-            headers: vec![("Location".into(), location)],
-            body: String::new(),
-            delay: Duration::ZERO,
-        }
-        .header("Cache-Control", "no-store")
+        let location = seen.redirect_uri + separator + &query.join("&");
+        reply(302, &[("Location", &location), NO_STORE], "")
     }
 
     fn check_authorization(&self, seen: &AuthorizationSeen) -> Result<(), &'static str> {
@@ -338,7 +324,7 @@ impl Shared {
             Err("response_type must be code")
         } else if seen.code_challenge_method != "S256" {
             Err("code_challenge_method must be S256")
-        } else if seen.code_challenge.len() != 43 || !is_base64url(&seen.code_challenge) {
+        } else if seen.code_challenge.len() != 43 || !seen.code_challenge.bytes().all(is_b64url) {
             Err("code_challenge must be 43 base64url characters")
         } else if seen.state.is_empty() {
             Err("state is required")
@@ -347,62 +333,42 @@ impl Shared {
         }
     }
 
-    fn token(&self, req: &Request) -> Reply {
-        let mode = self.state().mode.clone();
+    fn token(&self, req: &Request) -> Result<Reply, Reply> {
+        let mode = self.state().mode.clone().unwrap_or(TokenMode::Normal);
         match mode {
             TokenMode::Normal => {}
             TokenMode::Slow(delay) => std::thread::sleep(delay),
-            TokenMode::Html => {
-                return text(200, "<html>login</html>").header("Content-Type", "text/html")
-            }
-            TokenMode::ServerError => return oauth_error(500, "server_error", "told to fail"),
-            TokenMode::InvalidGrant => return oauth_error(400, "invalid_grant", "told to refuse"),
+            TokenMode::Html => return Ok(reply(200, &[HTML], "<html>login</html>")),
+            TokenMode::ServerError => return Err(error(500, "server_error", "told to fail")),
+            TokenMode::InvalidGrant => return Err(invalid_grant("told to refuse")),
         }
-        let answer = self.client_form(req).and_then(|form| {
-            let mut state = self.state();
-            match form.get("grant_type").map(String::as_str) {
-                Some("authorization_code") => self.exchange_code(&mut state, &form),
-                Some("refresh_token") => self.refresh(&mut state, &form),
-                Some(_) => Err(oauth_error(400, "unsupported_grant_type", "unknown grant")),
-                None => Err(oauth_error(
-                    400,
-                    "invalid_request",
-                    "grant_type is required",
-                )),
-            }
-        });
-        match answer {
-            Ok(json) => Reply::json(200, &json.to_string())
-                .header("Cache-Control", "no-store")
-                .header("Pragma", "no-cache"),
-            Err(reply) => reply,
-        }
+        let form = self.client_form(req)?;
+        let mut state = self.state();
+        let json = match form.get("grant_type").map(String::as_str) {
+            Some("authorization_code") => self.exchange_code(&mut state, &form)?,
+            Some("refresh_token") => self.refresh(&mut state, &form)?,
+            Some(_) => return Err(error(400, "unsupported_grant_type", "unknown grant")),
+            None => return Err(invalid_request("grant_type is required")),
+        };
+        let headers = [JSON, NO_STORE, ("Pragma", "no-cache")];
+        Ok(reply(200, &headers, &json.to_string()))
     }
 
     /// The form body of a POST from our client, or the RFC 6749 error to answer.
-    fn client_form(&self, req: &Request) -> Result<HashMap<String, String>, Reply> {
-        let media = req.header("content-type").unwrap_or("").split(';').next();
-        if !media
-            .unwrap_or("")
-            .trim()
-            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        {
-            return Err(invalid_request(
-                "Content-Type must be application/x-www-form-urlencoded",
-            ));
+    fn client_form(&self, req: &Request) -> Result<Form, Reply> {
+        let content_type = req.header("content-type").unwrap_or("");
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        if !media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            return Err(invalid_request("Content-Type must be a form"));
         }
         let form = parse_form(&req.body).map_err(|why| invalid_request(&why))?;
         match form.get("client_id") {
             Some(id) if *id == self.options.client_id => Ok(form),
-            _ => Err(oauth_error(
-                401,
-                "invalid_client",
-                "unknown or missing client_id",
-            )),
+            _ => Err(error(401, "invalid_client", "unknown or missing client_id")),
         }
     }
 
-    fn exchange_code(&self, state: &mut State, form: &HashMap<String, String>) -> Answer {
+    fn exchange_code(&self, state: &mut State, form: &Form) -> Result<Value, Reply> {
         let (code, redirect_uri) = (required(form, "code")?, required(form, "redirect_uri")?);
         let verifier = required(form, "code_verifier")?;
         let Some(entry) = state.codes.get_mut(code) else {
@@ -416,61 +382,55 @@ impl Shared {
                 state.grants[grant].revoked = true;
             }
             state.grant_revoked = true;
-            return Err(invalid_grant(
-                "authorization code reused; its grant is revoked",
-            ));
+            return Err(invalid_grant("code reused; its grant is revoked"));
         }
         if seen.issued.elapsed() > CODE_LIFETIME {
             return Err(invalid_grant("authorization code expired"));
         }
-        if seen.redirect_uri != redirect_uri {
-            return Err(invalid_grant(
-                "redirect_uri differs from the authorization request",
-            ));
+        if seen.request.redirect_uri != redirect_uri {
+            return Err(invalid_grant("redirect_uri differs from /authorize"));
         }
         if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(is_unreserved) {
             return Err(invalid_request(
-                "code_verifier must be 43-128 unreserved characters",
+                "code_verifier: 43-128 unreserved characters",
             ));
         }
-        if pkce_challenge(verifier) != seen.challenge {
+        if pkce_challenge(verifier) != seen.request.code_challenge {
             return Err(invalid_grant("PKCE verification failed"));
         }
-        let grant = state.new_grant(&seen.scope);
+        let scope = &seen.request.scope;
+        let id_token = has_openid(scope).then(|| self.id_token(seen.request.nonce.clone()));
+        let grant = state.new_grant(scope);
         state.codes.get_mut(code).unwrap().grant = Some(grant);
-        Ok(self.token_json(state, grant, &seen.scope, Some(seen.nonce)))
+        Ok(self.token_json(state, grant, scope, id_token))
     }
 
-    fn refresh(&self, state: &mut State, form: &HashMap<String, String>) -> Answer {
+    fn refresh(&self, state: &mut State, form: &Form) -> Result<Value, Reply> {
         let token = required(form, "refresh_token")?;
-        let found = state
-            .grants
-            .iter()
-            .position(|g| g.refresh == token || g.superseded.iter().any(|t| t == token));
-        let Some(index) = found.filter(|&i| !state.grants[i].revoked) else {
+        let found = state.grants.iter().position(|g| {
+            !g.revoked && (g.refresh == token || g.superseded.iter().any(|t| t == token))
+        });
+        let Some(index) = found else {
             return Err(invalid_grant("unknown or revoked refresh token"));
         };
-        if state.grants[index].refresh != token {
-            state.grants[index].revoked = true;
+        let grant = &mut state.grants[index];
+        if grant.refresh != token {
+            grant.revoked = true;
             state.grant_revoked = true;
             return Err(invalid_grant("refresh token reused; the grant is revoked"));
         }
-        let granted = state.grants[index].scope.clone();
         let scope = match form.get("scope") {
-            None => granted,
-            Some(asked) if asked.split(' ').all(|s| granted.split(' ').any(|g| g == s)) => {
+            None => grant.scope.clone(),
+            Some(asked)
+                if asked
+                    .split(' ')
+                    .all(|s| grant.scope.split(' ').any(|g| g == s)) =>
+            {
                 asked.clone()
             }
-            Some(_) => {
-                return Err(oauth_error(
-                    400,
-                    "invalid_scope",
-                    "scope wider than granted",
-                ))
-            }
+            Some(_) => return Err(error(400, "invalid_scope", "scope wider than granted")),
         };
         let options = &self.options;
-        let grant = &mut state.grants[index];
         if options.rotate_refresh_tokens && options.return_refresh_token_on_refresh {
             let old = std::mem::replace(&mut grant.refresh, random_token("rt_"));
             grant.superseded.push(old);
@@ -482,19 +442,18 @@ impl Shared {
         Ok(json)
     }
 
-    /// A token answer with a new access token; `id_nonce` is `Some` for a code
-    /// exchange (an ID token when the scope has `openid`), `None` for a refresh.
+    /// A token answer carrying a new access token of the grant.
     fn token_json(
         &self,
         state: &mut State,
         grant: usize,
         scope: &str,
-        id_nonce: Option<Option<String>>,
+        id: Option<String>,
     ) -> Value {
         let ttl = self.options.access_token_ttl;
         let access = random_token("at_");
-        let expiry = Instant::now() + Duration::from_secs(ttl);
         let grant = &mut state.grants[grant];
+        let expiry = Instant::now() + Duration::from_secs(ttl);
         grant.access.push((access.clone(), expiry));
         let mut json = json!({
             "access_token": access,
@@ -504,8 +463,8 @@ impl Shared {
             "scope": scope,
             "account": {"email_address": self.options.account_email},
         });
-        if let Some(nonce) = id_nonce.filter(|_| scope.split(' ').any(|s| s == "openid")) {
-            json["id_token"] = Value::String(self.id_token(nonce));
+        if let Some(id_token) = id {
+            json["id_token"] = Value::String(id_token);
         }
         json
     }
@@ -527,25 +486,22 @@ impl Shared {
             claims["nonce"] = Value::String(nonce);
         }
         let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(KID.into());
+        header.kid = Some("test-key-1".into());
         jsonwebtoken::encode(&header, &claims, &self.key).expect("sign ID token")
     }
 
-    fn revoke(&self, req: &Request) -> Reply {
-        let form = match self.client_form(req) {
-            Ok(form) => form,
-            Err(reply) => return reply,
-        };
-        let token = match required(&form, "token") {
-            Ok(token) => token.to_string(),
-            Err(reply) => return reply,
-        };
+    fn revoke(&self, req: &Request) -> Result<Reply, Reply> {
+        let form = self.client_form(req)?;
+        let token = required(&form, "token")?.to_string();
         let mut state = self.state();
-        if let Some(grant) = state.grant_of(&token) {
-            state.grants[grant].revoked = true;
+        for grant in &mut state.grants {
+            let access = grant.access.iter().any(|(t, _)| *t == token);
+            if access || grant.refresh == token || grant.superseded.contains(&token) {
+                grant.revoked = true;
+            }
         }
         state.revoked_tokens.push(token);
-        text(200, "").header("Cache-Control", "no-store")
+        Ok(reply(200, &[NO_STORE], ""))
     }
 
     fn userinfo(&self, req: &Request) -> Reply {
@@ -555,14 +511,14 @@ impl Shared {
             _ => "",
         };
         let state = self.state();
-        let live = state.grants.iter().filter(|g| !g.revoked).any(|g| {
-            g.access
-                .iter()
-                .any(|(t, expiry)| t == token && *expiry > Instant::now())
-        });
-        if !live {
-            return Reply::json(401, r#"{"error":"invalid_token"}"#)
-                .header("WWW-Authenticate", r#"Bearer error="invalid_token""#);
+        let mut live = state
+            .grants
+            .iter()
+            .filter(|g| !g.revoked)
+            .flat_map(|g| &g.access);
+        if !live.any(|(t, expiry)| t == token && *expiry > Instant::now()) {
+            let challenge = ("WWW-Authenticate", r#"Bearer error="invalid_token""#);
+            return reply(401, &[JSON, challenge], r#"{"error":"invalid_token"}"#);
         }
         let body = json!({"sub": SUBJECT, "email": self.options.account_email});
         Reply::json(200, &body.to_string())
@@ -590,43 +546,13 @@ impl Shared {
     }
 }
 
-/// BASE64URL(SHA256(verifier)), the S256 `code_challenge`.
+/// BASE64URL(SHA256(verifier)): the S256 `code_challenge`.
 pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier))
 }
 
-fn text(status: u16, body: &str) -> Reply {
-    Reply {
-        status,
-        headers: vec![("Content-Type".into(), "text/plain".into())],
-        body: body.into(),
-        delay: Duration::ZERO,
-    }
-}
-
-/// An RFC 6749 §5.2 error answer.
-fn oauth_error(status: u16, error: &str, description: &str) -> Reply {
-    let body = json!({"error": error, "error_description": description});
-    Reply::json(status, &body.to_string()).header("Cache-Control", "no-store")
-}
-
-fn invalid_request(description: &str) -> Reply {
-    oauth_error(400, "invalid_request", description)
-}
-
-fn invalid_grant(description: &str) -> Reply {
-    oauth_error(400, "invalid_grant", description)
-}
-
-fn required<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str, Reply> {
-    match form.get(name) {
-        Some(value) if !value.is_empty() => Ok(value),
-        _ => Err(invalid_request(&format!("{name} is required"))),
-    }
-}
-
-/// `application/x-www-form-urlencoded` (also a query string); a repeated parameter is an
-/// error (RFC 6749 §3.1).
+/// `application/x-www-form-urlencoded`, also for query strings; a repeated parameter is
+/// an error (RFC 6749 §3.1).
 pub fn parse_form(input: &str) -> Result<HashMap<String, String>, String> {
     let mut out = HashMap::new();
     for pair in input.split('&').filter(|p| !p.is_empty()) {
@@ -639,62 +565,96 @@ pub fn parse_form(input: &str) -> Result<HashMap<String, String>, String> {
     Ok(out)
 }
 
-fn decode(input: &str) -> Result<String, String> {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
-                let hex = hex.ok_or("malformed percent-encoding")?;
-                out.push(u8::from_str_radix(std::str::from_utf8(hex).unwrap(), 16).unwrap());
-                i += 2;
-            }
-            byte => out.push(byte),
+/// Percent-encodes all but the unreserved characters (for queries and form bodies).
+pub fn encode(input: &str) -> String {
+    let escape = |b: u8| {
+        if is_unreserved(b) {
+            (b as char).to_string()
+        } else {
+            format!("%{b:02X}")
         }
-        i += 1;
+    };
+    input.bytes().map(escape).collect()
+}
+
+fn decode(input: &str) -> Result<String, String> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut bytes = input.bytes();
+    while let Some(byte) = bytes.next() {
+        out.push(match byte {
+            b'+' => b' ',
+            b'%' => {
+                let hex = [bytes.next(), bytes.next()].map(|b| (b? as char).to_digit(16));
+                match hex {
+                    [Some(high), Some(low)] => (high * 16 + low) as u8,
+                    _ => return Err("malformed percent-encoding".into()),
+                }
+            }
+            byte => byte,
+        });
     }
     String::from_utf8(out).map_err(|_| "parameter is not UTF-8".into())
 }
 
-/// Percent-encodes all but the unreserved characters (for queries and form bodies).
-pub fn encode(input: &str) -> String {
-    let mut out = String::new();
-    for byte in input.bytes() {
-        if is_unreserved(byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
+const TEXT: (&str, &str) = ("Content-Type", "text/plain");
+const HTML: (&str, &str) = ("Content-Type", "text/html");
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+const NO_STORE: (&str, &str) = ("Cache-Control", "no-store");
+
+fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
+    Reply {
+        status,
+        headers: headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+        body: body.into(),
+        delay: Duration::ZERO,
     }
-    out
+}
+
+/// An RFC 6749 §5.2 error answer.
+fn error(status: u16, error: &str, description: &str) -> Reply {
+    let body = json!({"error": error, "error_description": description});
+    reply(status, &[JSON, NO_STORE], &body.to_string())
+}
+
+fn invalid_request(description: &str) -> Reply {
+    error(400, "invalid_request", description)
+}
+
+fn invalid_grant(description: &str) -> Reply {
+    error(400, "invalid_grant", description)
+}
+
+fn required<'a>(form: &'a Form, name: &str) -> Result<&'a str, Reply> {
+    match form.get(name) {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(invalid_request(&format!("{name} is required"))),
+    }
+}
+
+fn has_openid(scope: &str) -> bool {
+    scope.split(' ').any(|s| s == "openid")
 }
 
 fn is_unreserved(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"-._~".contains(&byte)
+    is_b64url(byte) || byte == b'.' || byte == b'~'
 }
 
-fn is_base64url(input: &str) -> bool {
-    input
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+fn is_b64url(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
 }
 
-/// `http://127.0.0.1[:port]/…`, `http://[::1][:port]/…` or `http://localhost[:port]/…`.
+/// `http://127.0.0.1[:port]/…`, `http://[::1][:port]/…` or `http://localhost[:port]/…`,
+/// without a fragment.
 fn is_loopback_http(uri: &str) -> bool {
-    let Some(rest) = uri.strip_prefix("http://") else {
+    let Some(rest) = uri.strip_prefix("http://").filter(|_| !uri.contains('#')) else {
         return false;
     };
-    if uri.contains('#') {
-        return false;
-    }
     let authority = rest.split(['/', '?']).next().unwrap_or("");
     let host = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => authority,
     };
     matches!(host, "127.0.0.1" | "[::1]" | "localhost")

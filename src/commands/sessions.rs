@@ -1,0 +1,144 @@
+//! `--list-sessions` and `--logout [--all] [--provider NAME]`.
+
+use crate::clock::rfc3339;
+use crate::context::Context;
+use crate::error::AuthError;
+use crate::events::{record, AuthEvent};
+use crate::output::Outcome;
+use crate::resolve::{self, Source};
+use crate::session::{self, Session};
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+/// Lists sessions, marking the one in force. Offline.
+///
+/// # Errors
+/// `storage_error` when `sessions.json` cannot be read.
+pub fn list(ctx: &Context) -> Result<Outcome, AuthError> {
+    let all = session::load(&ctx.state_dir)?;
+    let resolution = resolve::credentials(ctx);
+    let current = resolution.active().and_then(|c| match &c.source {
+        Source::Session(provider) => Some(provider.clone()),
+        _ => None,
+    });
+    let now = ctx.clock.now();
+    let rows: Vec<Value> = all
+        .sessions
+        .values()
+        .map(|s| {
+            let problem = session::expiry_problem(ctx, s, now);
+            json!({
+                "current": current.as_deref() == Some(s.provider.as_str()),
+                "id": s.id,
+                "provider": s.provider,
+                "account": s.account,
+                "scopes": s.scopes,
+                "createdAt": rfc3339(s.created_at),
+                "lastUsedAt": rfc3339(s.last_used_at),
+                "accessTokenExpiresAt": s.access_expires_at.map(rfc3339),
+                "state": if problem.is_some() { "expired" } else { "active" },
+                "reason": problem,
+            })
+        })
+        .collect();
+    let mut human = String::new();
+    if rows.is_empty() {
+        human.push_str("No sessions. Log in with `claude --login`.");
+    } else {
+        let _ = writeln!(
+            human,
+            "  {:<12} {:<28} {:<21} {:<21} STATE",
+            "PROVIDER", "ACCOUNT", "CREATED", "LAST USED"
+        );
+        for row in &rows {
+            let mark = if row["current"] == true { "*" } else { " " };
+            let account = row["account"].as_str().unwrap_or("(encrypted)");
+            let _ = writeln!(
+                human,
+                "{mark} {:<12} {:<28} {:<21} {:<21} {}",
+                row["provider"].as_str().unwrap_or(""),
+                account,
+                row["createdAt"].as_str().unwrap_or(""),
+                row["lastUsedAt"].as_str().unwrap_or(""),
+                row["state"].as_str().unwrap_or("")
+            );
+        }
+        if current.is_some() {
+            human.push_str("* in force for API requests\n");
+        }
+    }
+    Ok(Outcome::ok(human, json!({ "sessions": rows })))
+}
+
+/// Logs out: revokes at the provider when it can (RFC 7009), then forgets locally.
+///
+/// # Errors
+/// Storage errors. A failed revocation is reported, and the local session is still removed.
+pub fn logout(ctx: &Context, provider: Option<&str>, all: bool) -> Result<Outcome, AuthError> {
+    let sessions = session::load(&ctx.state_dir)?;
+    let targets: Vec<Session> = if all {
+        sessions.sessions.values().cloned().collect()
+    } else {
+        let name = provider
+            .map(str::to_string)
+            .unwrap_or_else(|| resolve::oauth_provider(ctx));
+        sessions.sessions.get(&name).cloned().into_iter().collect()
+    };
+    if targets.is_empty() {
+        let what = if all {
+            "no sessions".to_string()
+        } else {
+            format!(
+                "no {} session",
+                provider
+                    .map(str::to_string)
+                    .unwrap_or_else(|| resolve::oauth_provider(ctx))
+            )
+        };
+        return Ok(Outcome::ok(
+            format!("There is {what}; nothing to log out of."),
+            json!({ "loggedOut": [] }),
+        ));
+    }
+    let store = ctx.store();
+    let timeout = crate::providers::anthropic::budget(ctx).total;
+    let mut lines = Vec::new();
+    let mut report = Vec::new();
+    for target in targets {
+        let tokens = session::read_tokens(store.as_ref(), &target.provider).unwrap_or(None);
+        let revocation = match &tokens {
+            Some(tokens) => {
+                crate::app::block_on(crate::oauth::revoke::revoke(&target, tokens, timeout))?
+            }
+            None => Ok(false),
+        };
+        let lock = ctx.lock()?;
+        session::forget(ctx, store.as_ref(), &target.provider, &lock)?;
+        drop(lock);
+        let (revoked, line) = match &revocation {
+            Ok(true) => (true, format!("✓ Logged out of {}: the token was revoked at the provider and removed here.", target.provider)),
+            Ok(false) => (false, format!("✓ Logged out of {}: removed here (the provider offers no revocation; its token stays valid until it expires).", target.provider)),
+            Err(err) => (false, format!(
+                "✓ Logged out of {}: removed here, but revocation at the provider failed ({}); the token stays valid there until it expires.",
+                target.provider,
+                err.message()
+            )),
+        };
+        record(
+            ctx,
+            &AuthEvent::LoggedOut {
+                provider: &target.provider,
+                revoked,
+            },
+        );
+        report.push(
+            json!({ "provider": target.provider, "revoked": revoked, "removedLocally": true,
+            "revocationError": revocation.as_ref().err().map(|e| e.code().as_str()) }),
+        );
+        lines.push(line);
+    }
+    Ok(Outcome::ok(
+        lines.join("\n"),
+        json!({ "loggedOut": report }),
+    ))
+}

@@ -1,0 +1,48 @@
+//! `--print-token`: the access token (refreshed first when needed) or API key in force, on
+//! stdout, for another program (`curl -H "Authorization: Bearer $(claude --print-token)"`).
+
+use crate::context::Context;
+use crate::error::AuthError;
+use crate::oauth::refresh;
+use crate::output::Outcome;
+use crate::resolve::{self, Source};
+use serde_json::json;
+
+/// Prints the credential in force.
+///
+/// # Errors
+/// `not_authenticated`, `expired_token`, refresh and storage errors.
+pub fn print(ctx: &Context) -> Result<Outcome, AuthError> {
+    let resolution = resolve::credentials(ctx);
+    let (secret, source, kind) = match resolution.active() {
+        Some(candidate) => match &candidate.source {
+            Source::Session(provider) => {
+                let (token, _) = refresh::access_token(ctx, provider)?;
+                (token, candidate.source.clone(), "oauth-access-token")
+            }
+            _ => {
+                let (key, source, _) = resolve::active_key(ctx)?;
+                (key, source, "api-key")
+            }
+        },
+        None => {
+            if let Some(refusal) = resolution.refusal() {
+                return Err(
+                    AuthError::policy(refusal.reason.clone()).with_hint(refusal.next_step.clone())
+                );
+            }
+            return Err(
+                AuthError::not_authenticated("there is no credential to print").with_hint(
+                    "log in with `claude --login`, or store an API key with `claude --set-api-key`",
+                ),
+            );
+        }
+    };
+    ctx.detail(&format!("printing the {kind} from {}", source.describe()));
+    // The one place a secret is written to stdout on purpose: the user asked for it.
+    let value = secret.expose().clone();
+    Ok(Outcome::ok(
+        value.clone(),
+        json!({ "token": value, "kind": kind, "source": source.to_string() }),
+    ))
+}

@@ -1,0 +1,222 @@
+//! The loopback listener that receives the authorization code (RFC 8252 §7.3).
+//!
+//! It binds only the loopback literal of the redirect URI (for `localhost`: 127.0.0.1 and
+//! ::1) before the browser opens, answers a static page that reflects nothing, rejects a
+//! missing, duplicated or wrong `state` with 400 and keeps waiting, and hands the first
+//! valid callback to the login. Dropping it shuts it down.
+
+use crate::error::{AuthError, ErrorCode};
+use axum::extract::State;
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use reqwest::Url;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// What the browser brought back.
+#[derive(Debug)]
+pub enum Callback {
+    /// The authorization code, and `iss` when the server sent it (RFC 9207).
+    Code { code: String, iss: Option<String> },
+    /// The user (or the server) refused: `error` is e.g. `access_denied`.
+    Refused { error: String, iss: Option<String> },
+}
+
+/// A listening callback server.
+pub struct CallbackServer {
+    redirect_uri: Url,
+    received: mpsc::Receiver<Callback>,
+    shutdowns: Vec<oneshot::Sender<()>>,
+}
+
+struct Shared {
+    expected_state: String,
+    path: String,
+    sender: mpsc::Sender<Callback>,
+}
+
+impl CallbackServer {
+    /// Binds the redirect URI's loopback address(es) and starts answering.
+    ///
+    /// # Errors
+    /// `callback_port_in_use` naming the port and `setting` when the port is taken.
+    pub async fn bind(
+        redirect: &Url,
+        expected_state: &str,
+        setting: &str,
+    ) -> Result<CallbackServer, AuthError> {
+        let port = redirect.port_or_known_default().unwrap_or(80);
+        let addresses: Vec<IpAddr> = match redirect.host() {
+            Some(url::Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
+            Some(url::Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
+            _ => vec![
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ],
+        };
+        let (sender, received) = mpsc::channel(4);
+        let shared = Arc::new(Shared {
+            expected_state: expected_state.to_string(),
+            path: redirect.path().to_string(),
+            sender,
+        });
+        let mut bound_port = port;
+        let mut shutdowns = Vec::new();
+        for (index, ip) in addresses.iter().enumerate() {
+            let listener = match tokio::net::TcpListener::bind(SocketAddr::new(*ip, bound_port)).await {
+                Ok(listener) => listener,
+                // ::1 may be missing (IPv6 disabled); 127.0.0.1 is enough then.
+                Err(_) if index > 0 => continue,
+                Err(err) => {
+                    return Err(AuthError::new(
+                        ErrorCode::CallbackPortInUse,
+                        format!("cannot listen for the login callback on {ip} port {port}: {err}"),
+                    )
+                    .with_hint(format!(
+                        "another program uses port {port}: stop it, or set `{setting}` to another port (port 0 picks a free one)"
+                    )))
+                }
+            };
+            bound_port = listener
+                .local_addr()
+                .map(|a| a.port())
+                .unwrap_or(bound_port);
+            let (stop, stopped) = oneshot::channel::<()>();
+            let app = axum::Router::new()
+                .fallback(answer)
+                .with_state(shared.clone());
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+            shutdowns.push(stop);
+        }
+        let mut redirect_uri = redirect.clone();
+        let _ = redirect_uri.set_port(Some(bound_port));
+        Ok(CallbackServer {
+            redirect_uri,
+            received,
+            shutdowns,
+        })
+    }
+
+    /// The redirect URI to send, with the real port when the configured one was 0.
+    pub fn redirect_uri(&self) -> &Url {
+        &self.redirect_uri
+    }
+
+    /// The next valid callback.
+    pub async fn next(&mut self) -> Option<Callback> {
+        self.received.recv().await
+    }
+}
+
+impl Drop for CallbackServer {
+    fn drop(&mut self) {
+        for stop in self.shutdowns.drain(..) {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn answer(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    if uri.path() != shared.path {
+        return page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "This address is not part of the login.",
+        );
+    }
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let one = |name: &str| -> Option<String> {
+        let mut values = pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone());
+        let first = values.next();
+        if values.next().is_some() {
+            None
+        } else {
+            first
+        }
+    };
+    // Every callback, error callbacks included, must carry this login's state: otherwise any
+    // local page could cancel or hijack the login.
+    let state_ok = one("state")
+        .is_some_and(|state| constant_time_eq(state.as_bytes(), shared.expected_state.as_bytes()));
+    if !state_ok {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Login link not valid",
+            "This callback does not belong to the login running in your terminal. Start again with <code>claude --login</code> if needed.",
+        );
+    }
+    let iss = one("iss");
+    let (callback, reply) = match (one("error"), one("code")) {
+        (Some(error), _) => (
+            Callback::Refused { error, iss },
+            page(
+                StatusCode::OK,
+                "Login cancelled",
+                "The login was not completed. You can close this tab.",
+            ),
+        ),
+        (None, Some(code)) if !code.is_empty() => (
+            Callback::Code { code, iss },
+            page(
+                StatusCode::OK,
+                "Logged in",
+                "You are logged in to claude. You can close this tab and return to your terminal.",
+            ),
+        ),
+        _ => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Login link not valid",
+                "The callback carries no authorization code.",
+            );
+        }
+    };
+    if shared.sender.try_send(callback).is_err() {
+        return page(
+            StatusCode::CONFLICT,
+            "Already done",
+            "This login already received its answer.",
+        );
+    }
+    reply
+}
+
+/// A static page: nothing from the request is reflected, nothing is cached or loaded.
+fn page(status: StatusCode, title: &str, text: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body style=\"font-family:sans-serif;margin:3em\"><h1>{title}</h1><p>{text}</p></body></html>"
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

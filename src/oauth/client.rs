@@ -1,0 +1,145 @@
+//! The `oauth2` crate's client, typed for this product: tokens with the extra fields we read
+//! (`id_token`, `account`), public-client authentication, our HTTP transport and errors.
+
+use super::ProviderSettings;
+use crate::error::{AuthError, ErrorCode};
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenType,
+};
+use oauth2::{
+    AuthType, AuthUrl, Client, ClientId, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, RedirectUrl, RequestTokenError, RevocationUrl, StandardRevocableToken,
+    StandardTokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Token response fields beyond RFC 6749 that the product reads.
+#[derive(Clone, Deserialize, Serialize)]
+pub struct Extras {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<Account>,
+}
+
+/// Anthropic's token responses name the account.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Account {
+    #[serde(default, alias = "email")]
+    pub email_address: Option<String>,
+}
+
+impl fmt::Debug for Extras {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Extras")
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .field("account", &self.account)
+            .finish()
+    }
+}
+
+impl ExtraTokenFields for Extras {}
+
+/// A token endpoint's answer.
+pub type TokenResponse = StandardTokenResponse<Extras, BasicTokenType>;
+
+type Base = Client<
+    BasicErrorResponse,
+    TokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+>;
+
+/// A client for the authorization code flow.
+pub type LoginClient = Client<
+    BasicErrorResponse,
+    TokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointSet,
+>;
+
+/// A client for refresh and revocation (no authorization endpoint needed).
+pub type TokenClient = Client<
+    BasicErrorResponse,
+    TokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointSet,
+>;
+
+/// The client for a login that redirects to `redirect`.
+pub fn login_client(settings: &ProviderSettings, redirect: &reqwest::Url) -> LoginClient {
+    Base::new(ClientId::new(settings.client_id.clone()))
+        .set_auth_type(AuthType::RequestBody)
+        .set_auth_uri(AuthUrl::from_url(settings.auth_url.clone()))
+        .set_token_uri(TokenUrl::from_url(settings.token_url.clone()))
+        .set_revocation_url_option(settings.revocation_url.clone().map(RevocationUrl::from_url))
+        .set_redirect_uri(RedirectUrl::from_url(redirect.clone()))
+}
+
+/// The client for refreshing or revoking a session's tokens.
+pub fn token_client(
+    client_id: &str,
+    token_url: &reqwest::Url,
+    revocation_url: Option<&reqwest::Url>,
+) -> TokenClient {
+    Base::new(ClientId::new(client_id.to_string()))
+        .set_auth_type(AuthType::RequestBody)
+        .set_token_uri(TokenUrl::from_url(token_url.clone()))
+        .set_revocation_url_option(revocation_url.cloned().map(RevocationUrl::from_url))
+}
+
+/// Turns a token endpoint failure into the product's error; `invalid_grant` means the grant
+/// is gone and the user must log in again. Server texts are not echoed: they may quote input.
+pub fn token_error(
+    err: RequestTokenError<AuthError, BasicErrorResponse>,
+    provider: &str,
+) -> AuthError {
+    let login = format!("run `claude --login --provider {provider}`");
+    match err {
+        RequestTokenError::ServerResponse(response) => match response.error() {
+            BasicErrorResponseType::InvalidGrant => AuthError::new(
+                ErrorCode::ExpiredToken,
+                format!("the {provider} login has expired or was revoked (invalid_grant)"),
+            )
+            .with_hint(login),
+            other => AuthError::new(
+                ErrorCode::OauthError,
+                format!(
+                    "the {provider} authorization server refused the request ({})",
+                    other.as_ref()
+                ),
+            )
+            .with_hint(format!("check the `oauth` configuration, then {login}")),
+        },
+        RequestTokenError::Request(err) => err,
+        RequestTokenError::Parse(..) => AuthError::provider(format!(
+            "the {provider} token endpoint did not answer with a token response (JSON)"
+        ))
+        .with_hint("a proxy, captive portal or wrong `oauth.tokenEndpoint` is in the way"),
+        RequestTokenError::Other(text) => AuthError::new(
+            ErrorCode::OauthError,
+            format!("the {provider} token endpoint failed: {text}"),
+        )
+        .with_hint(login),
+    }
+}

@@ -1,0 +1,281 @@
+//! `--login`: authorization code with PKCE (S256, fresh verifier and state), a loopback
+//! callback or a pasted redirect URL, then the code exchange and, for OpenID Connect, the
+//! ID token check.
+
+use super::callback::{Callback, CallbackServer};
+use super::client::{login_client, token_error, TokenResponse};
+use super::{oidc, ProviderSettings};
+use crate::error::{AuthError, ErrorCode};
+use crate::http::Budget;
+use crate::secret::Secret;
+use crate::session::Tokens;
+use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, Scope, TokenResponse as _};
+use reqwest::Url;
+use std::io::IsTerminal;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What a login obtained.
+pub struct Obtained {
+    pub tokens: Tokens,
+    pub expires_in: Option<Duration>,
+    pub settings: ProviderSettings,
+}
+
+/// How the login may reach the user.
+pub struct LoginOptions {
+    pub no_browser: bool,
+    pub wait: Duration,
+    pub budget: Budget,
+}
+
+/// Runs the whole authorization code flow against `settings` (already discovered).
+///
+/// # Errors
+/// `callback_port_in_use` (with nothing to paste), `cancelled` (denied or timed out),
+/// `oauth_error` (state, issuer, ID token), token endpoint errors.
+pub async fn login(
+    http: &reqwest::Client,
+    settings: ProviderSettings,
+    options: &LoginOptions,
+) -> Result<Obtained, AuthError> {
+    let state = CsrfToken::new_random();
+    let nonce = CsrfToken::new_random();
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let setting = format!("{}.redirectUri", settings.config_path);
+    // Bind before anything is shown or opened: a taken port must be known first.
+    let mut server = match CallbackServer::bind(&settings.redirect_uri, state.secret(), &setting)
+        .await
+    {
+        Ok(server) => Some(server),
+        Err(err) if err.code() == ErrorCode::CallbackPortInUse => {
+            eprintln!("warning: {}", err.message());
+            eprintln!("warning: {}; the browser will not reach this terminal, so paste the address it ends on below", err.hint().unwrap_or_default());
+            None
+        }
+        Err(err) => return Err(err),
+    };
+    let redirect = server
+        .as_ref()
+        .map(|s| s.redirect_uri().clone())
+        .unwrap_or_else(|| settings.redirect_uri.clone());
+    let client = login_client(&settings, &redirect);
+    let mut request = client
+        .authorize_url(|| state.clone())
+        .set_pkce_challenge(challenge);
+    for scope in &settings.scopes {
+        request = request.add_scope(Scope::new(scope.clone()));
+    }
+    if settings.issuer.is_some() {
+        request = request.add_extra_param("nonce", nonce.secret().clone());
+    }
+    let (url, _) = request.url();
+    eprintln!(
+        "To log in to {}, open this address in your browser:\n\n  {url}\n",
+        settings.name
+    );
+    let browser_opened = match server {
+        Some(_) => match crate::browser::open(url.as_str(), options.no_browser) {
+            Ok(()) => true,
+            Err(why) => {
+                eprintln!("(No browser opened: {why}.)");
+                false
+            }
+        },
+        None => false,
+    };
+    if !browser_opened {
+        eprintln!("After you approve, paste the full address your browser was sent to (it contains `code=`) and press Enter.");
+    }
+    let callback = wait_for_callback(
+        server.as_mut(),
+        state.secret(),
+        options.wait,
+        browser_opened,
+    )
+    .await;
+    drop(server);
+    let (code, iss) = match callback? {
+        Callback::Code { code, iss } => (code, iss),
+        Callback::Refused { error, .. } if error == "access_denied" => {
+            return Err(AuthError::cancelled(format!(
+                "the login to {} was denied in the browser (access_denied)",
+                settings.name
+            ))
+            .with_hint("run `claude --login` again and approve the request"))
+        }
+        Callback::Refused { error, .. } => {
+            return Err(AuthError::new(
+                ErrorCode::OauthError,
+                format!(
+                    "the authorization server refused the login ({})",
+                    sanitize(&error)
+                ),
+            ))
+        }
+    };
+    check_issuer(&settings, iss.as_deref())?;
+    let exchange = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier);
+    let send = |request| super::transport::send(http, request, options.budget.total);
+    let response: TokenResponse = exchange
+        .request_async(&send)
+        .await
+        .map_err(|e| token_error(e, &settings.name))?;
+    let mut account = response
+        .extra_fields()
+        .account
+        .as_ref()
+        .and_then(|a| a.email_address.clone());
+    if settings.issuer.is_some() {
+        let id_token = response.extra_fields().id_token.as_deref().ok_or_else(|| {
+            AuthError::new(
+                ErrorCode::OauthError,
+                "the OpenID Connect provider returned no ID token",
+            )
+        })?;
+        let claims =
+            oidc::verify(http, &settings, id_token, nonce.secret(), options.budget).await?;
+        account = claims.email.or(account).or(Some(claims.sub));
+    }
+    let scopes = match response.scopes() {
+        Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
+        None => settings.scopes.clone(),
+    };
+    let tokens = Tokens {
+        access: Secret::new(response.access_token().secret().clone()),
+        refresh: response
+            .refresh_token()
+            .map(|r| Secret::new(r.secret().clone())),
+        account,
+        scopes,
+    };
+    Ok(Obtained {
+        tokens,
+        expires_in: response.expires_in(),
+        settings,
+    })
+}
+
+/// RFC 9207: when the server promises `iss`, the callback must carry the expected issuer.
+fn check_issuer(settings: &ProviderSettings, iss: Option<&str>) -> Result<(), AuthError> {
+    let (Some(expected), true) = (&settings.issuer, settings.iss_on_callback) else {
+        return Ok(());
+    };
+    match iss {
+        Some(iss) if iss.trim_end_matches('/') == expected.trim_end_matches('/') => Ok(()),
+        _ => Err(AuthError::new(ErrorCode::OauthError, "the callback's `iss` does not name the expected issuer; refusing the code (mix-up defence)")
+            .with_hint("run `claude --login` again; if it repeats, another authorization server is interfering")),
+    }
+}
+
+/// The first valid callback or pasted URL, within `wait`.
+async fn wait_for_callback(
+    server: Option<&mut CallbackServer>,
+    state: &str,
+    wait: Duration,
+    spinner: bool,
+) -> Result<Callback, AuthError> {
+    let mut pasted = paste_lines();
+    let spin = (spinner && std::io::stderr().is_terminal()).then(|| tokio::spawn(spin()));
+    let deadline = tokio::time::sleep(wait);
+    tokio::pin!(deadline);
+    let mut server = server;
+    let mut stdin_open = true;
+    let result = loop {
+        tokio::select! {
+            Some(callback) = async { match server.as_mut() { Some(s) => s.next().await, None => None } } => break Ok(callback),
+            line = pasted.recv(), if stdin_open => match line {
+                Some(line) => match parse_pasted(&line, state) {
+                    Ok(callback) => break Ok(callback),
+                    Err(why) => eprintln!("{why}; paste the full address again."),
+                },
+                None if server.is_none() => break Err(AuthError::new(ErrorCode::CallbackPortInUse, "the callback port is in use and nothing was pasted")
+                    .with_hint("free the port or change `oauth.redirectUri`, then run `claude --login` again")),
+                None => stdin_open = false,
+            },
+            _ = &mut deadline => break Err(AuthError::cancelled(format!("no login callback arrived within {} s", wait.as_secs()))
+                .with_hint("run `claude --login` again; on a machine without a browser use `--no-browser` and paste the address")),
+        }
+    };
+    if let Some(spin) = spin {
+        spin.abort();
+        eprint!("\r\x1b[2K");
+    }
+    result
+}
+
+/// Lines typed or piped on stdin, read on a plain thread (stdin has no async reader here).
+fn paste_lines() -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel(4);
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut line = String::new();
+        while stdin.read_line(&mut line).unwrap_or(0) > 0 {
+            if !line.trim().is_empty() && tx.blocking_send(line.trim().to_string()).is_err() {
+                return;
+            }
+            line.clear();
+        }
+    });
+    rx
+}
+
+/// A pasted redirect URL (or `CODE#STATE`), accepted only with this login's state.
+fn parse_pasted(text: &str, state: &str) -> Result<Callback, String> {
+    let (code, given_state, error, iss) = if let Ok(url) = Url::parse(text) {
+        let get = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        (get("code"), get("state"), get("error"), get("iss"))
+    } else if let Some((code, given)) = text.split_once('#') {
+        (Some(code.to_string()), Some(given.to_string()), None, None)
+    } else {
+        return Err("that is not the address from the browser (a bare code without its state is not accepted)".into());
+    };
+    if given_state.as_deref() != Some(state) {
+        return Err("that address does not belong to this login (its state differs)".into());
+    }
+    match (error, code) {
+        (Some(error), _) => Ok(Callback::Refused { error, iss }),
+        (None, Some(code)) if !code.is_empty() => Ok(Callback::Code { code, iss }),
+        _ => Err("that address carries no authorization code".into()),
+    }
+}
+
+async fn spin() {
+    const FRAMES: [&str; 4] = ["|", "/", "-", "\\"];
+    let mut tick = tokio::time::interval(Duration::from_millis(120));
+    for frame in FRAMES.iter().cycle() {
+        tick.tick().await;
+        eprint!("\r{frame} Waiting for the browser… (Ctrl-C to cancel)");
+    }
+}
+
+/// Server-provided error codes are printed only when they look like codes.
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_url_needs_the_login_state() {
+        let ok = parse_pasted("http://localhost:8080/callback?code=abc&state=s1", "s1");
+        assert!(matches!(ok, Ok(Callback::Code { ref code, .. }) if code == "abc"));
+        assert!(parse_pasted("http://localhost:8080/callback?code=abc&state=other", "s1").is_err());
+        assert!(parse_pasted("abc", "s1").is_err());
+        assert!(matches!(
+            parse_pasted("abc#s1", "s1"),
+            Ok(Callback::Code { .. })
+        ));
+    }
+}

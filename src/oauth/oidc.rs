@@ -1,0 +1,173 @@
+//! OpenID Connect: discovery (whose `issuer` must be the configured one) and ID token
+//! verification (signature from the JWKS, `iss`, `aud`, `exp`, `nonce`).
+
+use super::ProviderSettings;
+use crate::error::AuthError;
+use crate::http::{self, Budget};
+use crate::redact::safe_url;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use reqwest::{Client, StatusCode, Url};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    revocation_endpoint: Option<String>,
+    jwks_uri: String,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+
+/// The claims of a verified ID token that the product uses.
+#[derive(Debug, Deserialize)]
+pub struct IdClaims {
+    pub sub: String,
+    pub email: Option<String>,
+    nonce: Option<String>,
+}
+
+/// Replaces `settings`' endpoints with those of its issuer's discovery document.
+///
+/// # Errors
+/// `oauth_error` when the document's `issuer` differs from the configured one (mix-up
+/// defence) or it lacks endpoints; `config_error` for insecure URLs; network errors.
+pub async fn discover(
+    client: &Client,
+    settings: &mut ProviderSettings,
+    budget: Budget,
+) -> Result<(), AuthError> {
+    let Some(issuer) = settings.issuer.clone() else {
+        return Ok(());
+    };
+    let issuer_url = Url::parse(&issuer).map_err(|e| {
+        AuthError::config(format!("the issuer `{issuer}` is not a URL")).caused_by(e)
+    })?;
+    http::require_secure(&issuer_url, &format!("`{}.issuer`", settings.config_path))?;
+    let url = Url::parse(&format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    ))
+    .map_err(|e| AuthError::config("bad discovery URL").caused_by(e))?;
+    let reply = http::get(client, &url, &[], budget).await?;
+    if reply.status != StatusCode::OK {
+        return Err(AuthError::new(
+            crate::error::ErrorCode::OauthError,
+            format!("{} answered HTTP {}", safe_url(&url), reply.status.as_u16()),
+        )
+        .with_hint(format!(
+            "check `{}.issuer` (or compliance.ssoIntegration.domain)",
+            settings.config_path
+        )));
+    }
+    let doc: Discovery = serde_json::from_slice(&reply.body).map_err(|_| {
+        AuthError::provider(format!(
+            "{} is not an OpenID Connect discovery document",
+            safe_url(&url)
+        ))
+    })?;
+    if doc.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
+        return Err(AuthError::new(
+            crate::error::ErrorCode::OauthError,
+            format!("the discovery document names issuer `{}`, not the configured `{issuer}`; refusing it", doc.issuer),
+        )
+        .with_hint("an issuer mismatch can mean a mix-up attack; check the issuer URL"));
+    }
+    let endpoint = |text: &str, what: &str| -> Result<Url, AuthError> {
+        let url = Url::parse(text)
+            .map_err(|e| AuthError::provider(format!("discovery: bad {what}")).caused_by(e))?;
+        http::require_secure(&url, &format!("the issuer's {what}"))?;
+        Ok(url)
+    };
+    settings.auth_url = endpoint(&doc.authorization_endpoint, "authorization_endpoint")?;
+    settings.token_url = endpoint(&doc.token_endpoint, "token_endpoint")?;
+    settings.revocation_url = match &doc.revocation_endpoint {
+        Some(text) => Some(endpoint(text, "revocation_endpoint")?),
+        None => settings.revocation_url.take(),
+    };
+    settings.jwks_uri = Some(endpoint(&doc.jwks_uri, "jwks_uri")?);
+    settings.iss_on_callback = doc.authorization_response_iss_parameter_supported;
+    if !settings.scopes.iter().any(|s| s == "openid") {
+        settings.scopes.insert(0, "openid".to_string());
+    }
+    if !settings.scopes.iter().any(|s| s == "email") {
+        settings.scopes.push("email".to_string());
+    }
+    Ok(())
+}
+
+/// Verifies `id_token` against the issuer's keys and the login's `nonce`.
+///
+/// # Errors
+/// `oauth_error` naming what failed (signature, issuer, audience, expiry, nonce).
+pub async fn verify(
+    client: &Client,
+    settings: &ProviderSettings,
+    id_token: &str,
+    nonce: &str,
+    budget: Budget,
+) -> Result<IdClaims, AuthError> {
+    let invalid = |what: String| {
+        AuthError::new(
+            crate::error::ErrorCode::OauthError,
+            format!("the ID token was rejected: {what}"),
+        )
+        .with_hint("log in again; if it persists, check the clock and the issuer configuration")
+    };
+    let (Some(issuer), Some(jwks_uri)) = (&settings.issuer, &settings.jwks_uri) else {
+        return Err(invalid("no issuer keys are known".into()));
+    };
+    let header =
+        jsonwebtoken::decode_header(id_token).map_err(|_| invalid("it is not a JWT".into()))?;
+    let allowed = [
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ];
+    if !allowed.contains(&header.alg) {
+        return Err(invalid(format!(
+            "signature algorithm {:?} is not accepted",
+            header.alg
+        )));
+    }
+    let reply = http::get(client, jwks_uri, &[], budget).await?;
+    let keys: JwkSet = serde_json::from_slice(&reply.body)
+        .map_err(|_| invalid("the issuer's JWKS is not valid".into()))?;
+    let jwk = match &header.kid {
+        Some(kid) => keys.find(kid),
+        None => keys.keys.first(),
+    }
+    .ok_or_else(|| invalid("no key in the issuer's JWKS matches it".into()))?;
+    let key = DecodingKey::from_jwk(jwk)
+        .map_err(|_| invalid("the issuer's key cannot be used".into()))?;
+    let mut validation = Validation::new(header.alg);
+    validation.set_issuer(&[issuer.trim_end_matches('/'), issuer.as_str()]);
+    validation.set_audience(&[&settings.client_id]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.leeway = 60;
+    let data = jsonwebtoken::decode::<IdClaims>(id_token, &key, &validation)
+        .map_err(|err| invalid(describe(&err)))?;
+    if data.claims.nonce.as_deref() != Some(nonce) {
+        return Err(invalid("its nonce does not match this login".into()));
+    }
+    Ok(data.claims)
+}
+
+fn describe(err: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind;
+    match err.kind() {
+        ErrorKind::InvalidSignature => "bad signature".into(),
+        ErrorKind::ExpiredSignature => "it has expired".into(),
+        ErrorKind::InvalidIssuer => "wrong issuer".into(),
+        ErrorKind::InvalidAudience => "wrong audience (not issued to this client)".into(),
+        ErrorKind::MissingRequiredClaim(claim) => format!("claim `{claim}` is missing"),
+        ErrorKind::ImmatureSignature => "it is not valid yet (clock skew?)".into(),
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,122 @@
+//! Access tokens that are fresh when used: refresh when one expires within a minute, safely
+//! across processes (lock, re-read, refresh only if still stale, persist, then use).
+
+use super::client::{token_client, token_error, TokenResponse};
+use crate::context::Context;
+use crate::error::AuthError;
+use crate::secret::Secret;
+use crate::session::{self, Session, Tokens};
+use oauth2::{RefreshToken, TokenResponse as _};
+use reqwest::Url;
+use std::time::Duration;
+
+/// Seconds before expiry at which a token counts as stale.
+const REFRESH_MARGIN: u64 = 60;
+
+/// True when `session`'s access token expires within a minute of `now`.
+pub fn is_stale(session: &Session, now: u64) -> bool {
+    session
+        .access_expires_at
+        .is_some_and(|at| at <= now + REFRESH_MARGIN)
+}
+
+/// A usable access token for `provider`'s session, refreshed first when stale and
+/// `authentication.autoRefresh` is on. Use extends the idle timer when `autoExtend` is on.
+///
+/// # Errors
+/// `not_authenticated` (no session), `expired_token` (session expired, token expired without
+/// refresh, or `invalid_grant`), network and storage errors. A failed refresh never
+/// overwrites the stored token set.
+pub fn access_token(ctx: &Context, provider: &str) -> Result<(Secret<String>, Session), AuthError> {
+    let store = ctx.store();
+    // The whole read-check-refresh-write runs under the lock: refresh tokens are single-use.
+    let lock = ctx.lock()?;
+    let now = ctx.clock.now();
+    let Some(mut current) = session::load(&ctx.state_dir)?.sessions.remove(provider) else {
+        return Err(
+            AuthError::not_authenticated(format!("there is no {provider} session"))
+                .with_hint(format!("run `claude --login --provider {provider}`")),
+        );
+    };
+    if let Some(why) = session::expiry_problem(ctx, &current, now) {
+        return Err(session::expired_error(provider, &why));
+    }
+    let mut tokens = session::read_tokens(store.as_ref(), provider)?.ok_or_else(|| {
+        AuthError::storage(format!(
+            "the {provider} session's tokens are missing from the {}",
+            store.kind().as_str()
+        ))
+        .with_hint(format!("run `claude --login --provider {provider}`"))
+    })?;
+    if is_stale(&current, now) {
+        if !ctx.loaded.config.authentication.auto_refresh {
+            return Err(session::expired_error(
+                provider,
+                "the access token expired and `authentication.autoRefresh` is off",
+            ));
+        }
+        let Some(refresh) = tokens.refresh.as_ref() else {
+            return Err(session::expired_error(
+                provider,
+                "the access token expired and the server gave no refresh token",
+            ));
+        };
+        ctx.detail(&format!("refreshing the {provider} access token"));
+        let (fresh, expires_in) = crate::app::block_on(exchange(ctx, &current, refresh))??;
+        // A response without a refresh token keeps the old one (RFC 6749 §6).
+        tokens = Tokens {
+            refresh: fresh.refresh.or(tokens.refresh.take()),
+            access: fresh.access,
+            account: tokens.account.take(),
+            scopes: if fresh.scopes.is_empty() {
+                std::mem::take(&mut tokens.scopes)
+            } else {
+                fresh.scopes
+            },
+        };
+        current.access_expires_at = expires_in.map(|d| now + d.as_secs());
+        current.last_used_at = now;
+        // Persist before use: the old refresh token is already spent at the server.
+        current = session::save(ctx, store.as_ref(), current, &tokens, &lock)?;
+        crate::events::record(ctx, &crate::events::AuthEvent::TokenRefreshed { provider });
+    } else if ctx.loaded.config.session.auto_extend && current.last_used_at != now {
+        current.last_used_at = now;
+        let mut all = session::load(&ctx.state_dir)?;
+        all.sessions.insert(provider.to_string(), current.clone());
+        session::write(&ctx.state_dir, &all, &lock)?;
+    }
+    Ok((tokens.access, current))
+}
+
+/// One refresh request.
+async fn exchange(
+    ctx: &Context,
+    current: &Session,
+    refresh: &Secret<String>,
+) -> Result<(Tokens, Option<Duration>), AuthError> {
+    let token_url = Url::parse(&current.token_endpoint)
+        .map_err(|e| AuthError::storage("the session's token endpoint is damaged").caused_by(e))?;
+    crate::http::require_secure(&token_url, "the session's token endpoint")?;
+    let client = token_client(&current.client_id, &token_url, None);
+    let http = crate::http::client()?;
+    let budget = crate::providers::anthropic::budget(ctx);
+    let send = |request| super::transport::send(&http, request, budget.total);
+    let token = RefreshToken::new(refresh.expose().clone());
+    let response: TokenResponse = client
+        .exchange_refresh_token(&token)
+        .request_async(&send)
+        .await
+        .map_err(|e| token_error(e, &current.provider))?;
+    let tokens = Tokens {
+        access: Secret::new(response.access_token().secret().clone()),
+        refresh: response
+            .refresh_token()
+            .map(|r| Secret::new(r.secret().clone())),
+        account: None,
+        scopes: response
+            .scopes()
+            .map(|s| s.iter().map(|x| x.to_string()).collect())
+            .unwrap_or_default(),
+    };
+    Ok((tokens, response.expires_in()))
+}

@@ -1,0 +1,227 @@
+//! Sessions: one login per provider. Non-secret metadata lives in `sessions.json` (0600);
+//! the tokens live in the configured secret store as item `session:PROVIDER`. With
+//! `security.sessionEncryption` the account and scopes are kept only with the tokens.
+
+use crate::clock::rfc3339;
+use crate::context::Context;
+use crate::error::{AuthError, ErrorCode};
+use crate::secret::{Fingerprint, Secret};
+use crate::storage::atomic::{read_private, write_atomic};
+use crate::storage::{FileLock, ItemMeta, SecretStore};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One login, as far as it can be known without unlocking anything.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub id: String,
+    pub provider: String,
+    /// The account's email; `None` when unknown or kept encrypted.
+    pub account: Option<String>,
+    pub scopes: Vec<String>,
+    pub created_at: u64,
+    pub last_used_at: u64,
+    /// When the access token expires (Unix seconds), when the server said.
+    pub access_expires_at: Option<u64>,
+    pub has_refresh_token: bool,
+    pub access_fingerprint: String,
+    pub client_id: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: Option<String>,
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub metadata_encrypted: bool,
+}
+
+/// `sessions.json`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Sessions {
+    #[serde(default)]
+    pub sessions: BTreeMap<String, Session>,
+}
+
+/// The secret half of a session.
+pub struct Tokens {
+    pub access: Secret<String>,
+    pub refresh: Option<Secret<String>>,
+    pub account: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TokensOnDisk {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+/// The store item holding `provider`'s tokens.
+pub fn item(provider: &str) -> String {
+    format!("session:{provider}")
+}
+
+fn path(state_dir: &Path) -> PathBuf {
+    state_dir.join("sessions.json")
+}
+
+/// Reads `sessions.json` (empty when absent). Offline, never unlocks anything.
+///
+/// # Errors
+/// `storage_error` when the file is unreadable, shared or damaged.
+pub fn load(state_dir: &Path) -> Result<Sessions, AuthError> {
+    let file = path(state_dir);
+    match read_private(&file)? {
+        None => Ok(Sessions::default()),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            AuthError::storage(format!("{} is damaged", file.display()))
+                .caused_by(e)
+                .with_hint("run `claude --logout --all` and log in again")
+        }),
+    }
+}
+
+/// Writes `sessions.json` atomically under `lock`.
+///
+/// # Errors
+/// `storage_error`.
+pub fn write(state_dir: &Path, sessions: &Sessions, lock: &FileLock) -> Result<(), AuthError> {
+    let bytes = serde_json::to_vec_pretty(sessions)
+        .map_err(|e| AuthError::internal("cannot encode sessions").caused_by(e))?;
+    write_atomic(&path(state_dir), &bytes, lock)
+}
+
+/// The tokens of `provider`'s session (unlocks the store).
+///
+/// # Errors
+/// Storage errors; `storage_error` for a damaged item.
+pub fn read_tokens(store: &dyn SecretStore, provider: &str) -> Result<Option<Tokens>, AuthError> {
+    let Some(blob) = store.get(&item(provider))? else {
+        return Ok(None);
+    };
+    let disk: TokensOnDisk = serde_json::from_str(blob.expose()).map_err(|_| {
+        AuthError::storage(format!("the stored {provider} session is damaged"))
+            .with_hint(format!("run `claude --login --provider {provider}`"))
+    })?;
+    Ok(Some(Tokens {
+        access: Secret::new(disk.access_token),
+        refresh: disk.refresh_token.map(Secret::new),
+        account: disk.account,
+        scopes: disk.scopes,
+    }))
+}
+
+/// Stores `tokens` and `session` (tokens first: the metadata never names tokens that are not
+/// stored). The caller holds `lock` across its whole read-modify-write.
+///
+/// # Errors
+/// Storage errors; the previous session is then kept.
+pub fn save(
+    ctx: &Context,
+    store: &dyn SecretStore,
+    mut session: Session,
+    tokens: &Tokens,
+    lock: &FileLock,
+) -> Result<Session, AuthError> {
+    let disk = TokensOnDisk {
+        access_token: tokens.access.expose().clone(),
+        refresh_token: tokens.refresh.as_ref().map(|r| r.expose().clone()),
+        account: tokens.account.clone(),
+        scopes: tokens.scopes.clone(),
+    };
+    let blob = Secret::new(
+        serde_json::to_string(&disk)
+            .map_err(|e| AuthError::internal("cannot encode tokens").caused_by(e))?,
+    );
+    drop(disk);
+    session.access_fingerprint = Fingerprint::of(tokens.access.expose()).to_string();
+    session.has_refresh_token = tokens.refresh.is_some();
+    session.metadata_encrypted = ctx.loaded.config.security.session_encryption;
+    if session.metadata_encrypted {
+        session.account = None;
+        session.scopes = Vec::new();
+    } else {
+        session.account = tokens.account.clone();
+        session.scopes = tokens.scopes.clone();
+    }
+    let meta = ItemMeta {
+        fingerprint: session.access_fingerprint.clone(),
+        created_at: session.created_at,
+        rotated_at: None,
+        previous_fingerprint: None,
+    };
+    store.put(&item(&session.provider), &blob, meta, lock)?;
+    let mut all = load(&ctx.state_dir)?;
+    all.sessions
+        .insert(session.provider.clone(), session.clone());
+    write(&ctx.state_dir, &all, lock)?;
+    Ok(session)
+}
+
+/// Forgets `provider`'s session locally (metadata, then tokens).
+///
+/// # Errors
+/// Storage errors.
+pub fn forget(
+    ctx: &Context,
+    store: &dyn SecretStore,
+    provider: &str,
+    lock: &FileLock,
+) -> Result<bool, AuthError> {
+    let mut all = load(&ctx.state_dir)?;
+    let had = all.sessions.remove(provider).is_some();
+    if had {
+        write(&ctx.state_dir, &all, lock)?;
+    }
+    let removed = store.remove(&item(provider), lock)?;
+    Ok(had || removed)
+}
+
+/// Why `session` can no longer be used, by `session.timeout` (idle) or `maxDuration`.
+pub fn expiry_problem(ctx: &Context, session: &Session, now: u64) -> Option<String> {
+    let policy = &ctx.loaded.config.session;
+    if let Some(max) = policy.max_duration {
+        if now >= session.created_at.saturating_add(max) {
+            return Some(format!(
+                "the session reached `session.maxDuration` ({max} s) at {}",
+                rfc3339(session.created_at + max)
+            ));
+        }
+    }
+    if let Some(idle) = policy.timeout {
+        // Without autoExtend, use does not push the idle deadline.
+        let base = if policy.auto_extend {
+            session.last_used_at
+        } else {
+            session.created_at
+        };
+        if now >= base.saturating_add(idle) {
+            return Some(format!(
+                "the session was idle longer than `session.timeout` ({idle} s)"
+            ));
+        }
+    }
+    None
+}
+
+/// `expired_token` for a session that outlived its policy.
+pub fn expired_error(provider: &str, why: &str) -> AuthError {
+    AuthError::new(
+        ErrorCode::ExpiredToken,
+        format!("the {provider} session has expired: {why}"),
+    )
+    .with_hint(format!("run `claude --login --provider {provider}`"))
+}
+
+/// A new random session id (64 bits, hex).
+pub fn new_id() -> Result<String, AuthError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AuthError::internal("the OS random number generator failed").caused_by(e))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
