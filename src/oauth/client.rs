@@ -8,9 +8,8 @@ use oauth2::basic::{
     BasicTokenIntrospectionResponse, BasicTokenType,
 };
 use oauth2::{
-    AuthType, AuthUrl, Client, ClientId, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    ExtraTokenFields, RedirectUrl, RequestTokenError, RevocationUrl, StandardRevocableToken,
-    StandardTokenResponse, TokenUrl,
+    AuthType, AuthUrl, Client, ClientId, EndpointNotSet, EndpointSet, ExtraTokenFields,
+    RedirectUrl, RequestTokenError, StandardRevocableToken, StandardTokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -68,11 +67,11 @@ pub type LoginClient = Client<
     EndpointSet,
     EndpointNotSet,
     EndpointNotSet,
-    EndpointMaybeSet,
+    EndpointNotSet,
     EndpointSet,
 >;
 
-/// A client for refresh and revocation (no authorization endpoint needed).
+/// A client for refresh (no authorization endpoint needed).
 pub type TokenClient = Client<
     BasicErrorResponse,
     TokenResponse,
@@ -82,7 +81,7 @@ pub type TokenClient = Client<
     EndpointNotSet,
     EndpointNotSet,
     EndpointNotSet,
-    EndpointMaybeSet,
+    EndpointNotSet,
     EndpointSet,
 >;
 
@@ -92,20 +91,14 @@ pub fn login_client(settings: &ProviderSettings, redirect: &reqwest::Url) -> Log
         .set_auth_type(AuthType::RequestBody)
         .set_auth_uri(AuthUrl::from_url(settings.auth_url.clone()))
         .set_token_uri(TokenUrl::from_url(settings.token_url.clone()))
-        .set_revocation_url_option(settings.revocation_url.clone().map(RevocationUrl::from_url))
         .set_redirect_uri(RedirectUrl::from_url(redirect.clone()))
 }
 
-/// The client for refreshing or revoking a session's tokens.
-pub fn token_client(
-    client_id: &str,
-    token_url: &reqwest::Url,
-    revocation_url: Option<&reqwest::Url>,
-) -> TokenClient {
+/// The client for refreshing a session's tokens.
+pub fn token_client(client_id: &str, token_url: &reqwest::Url) -> TokenClient {
     Base::new(ClientId::new(client_id.to_string()))
         .set_auth_type(AuthType::RequestBody)
         .set_token_uri(TokenUrl::from_url(token_url.clone()))
-        .set_revocation_url_option(revocation_url.cloned().map(RevocationUrl::from_url))
 }
 
 /// Turns a token endpoint failure into the product's error; `invalid_grant` means the grant

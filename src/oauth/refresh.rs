@@ -97,7 +97,7 @@ async fn exchange(
     let token_url = Url::parse(&current.token_endpoint)
         .map_err(|e| AuthError::storage("the session's token endpoint is damaged").caused_by(e))?;
     crate::http::require_secure(&token_url, "the session's token endpoint")?;
-    let client = token_client(&current.client_id, &token_url, None);
+    let client = token_client(&current.client_id, &token_url);
     let http = crate::http::client()?;
     let budget = crate::providers::anthropic::budget(ctx);
     let send = |request| super::transport::send(&http, request, budget.total);
