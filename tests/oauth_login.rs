@@ -349,3 +349,79 @@ fn write_browser_script(body: &str) -> tempfile::TempPath {
     std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     file.into_temp_path()
 }
+
+#[test]
+fn codes_verifiers_and_tokens_never_reach_output_or_files() {
+    let server = server();
+    let env = oauth_env(&server, "", "").with("CLAUDE_TEST_NOW", "1800000000");
+    let mut outputs = vec![browser_login(&env, &["-v"])];
+    let env = env.with("CLAUDE_TEST_NOW", "1800007200");
+    for args in [
+        &["--auth-status", "-v"][..],
+        &["--auth-status", "--json"],
+        &["--list-sessions", "--json"],
+        &["--print-token", "-v"],
+    ] {
+        outputs.push(env.claude().args(args).output().unwrap());
+    }
+    assert_eq!(
+        server.token_requests("refresh_token"),
+        1,
+        "the stale token was refreshed"
+    );
+    // Everything secret the stand-in received: the code, the verifier, the refresh token.
+    let mut secrets = Vec::new();
+    for request in server.requests().iter().filter(|r| r.path == "/token") {
+        let form = common::oauth_server::parse_form(&request.body).unwrap();
+        for field in ["code", "code_verifier", "refresh_token"] {
+            secrets.extend(form.get(field).cloned());
+        }
+    }
+    let printed_token = String::from_utf8(outputs.last().unwrap().stdout.clone()).unwrap();
+    assert_eq!(secrets.len(), 3, "{secrets:?}");
+    for secret in &secrets {
+        for out in &outputs {
+            assert!(
+                !text(out).contains(secret.as_str()),
+                "a secret leaked into output: {}",
+                text(out)
+            );
+        }
+        assert_no_secret_in_files(env.home.path(), secret);
+    }
+    for out in &outputs[..outputs.len() - 1] {
+        assert!(
+            !text(out).contains(printed_token.trim()),
+            "the access token leaked"
+        );
+    }
+    assert_no_secret_in_files(env.home.path(), printed_token.trim());
+}
+
+#[test]
+fn sso_integration_domain_switches_login_to_discovery() {
+    let server = OAuthServer::start(OAuthOptions {
+        account_email: "okta-user@company.example".into(),
+        ..OAuthOptions::default()
+    });
+    let env = TestEnv::encrypted();
+    env.write_config(&format!(
+        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
+            "oauth": {{"clientId": "claude-test-client", "redirectUri": "http://127.0.0.1:0/callback"}},
+            "compliance": {{"ssoIntegration": {{"enabled": true, "provider": "okta", "domain": "{}"}}}}}}"#,
+        server.url()
+    ));
+    let out = browser_login(&env, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(server
+        .requests()
+        .iter()
+        .any(|r| r.path == "/.well-known/openid-configuration"));
+    let doc = json_stdout(
+        &env.claude()
+            .args(["--auth-status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(doc["session"]["account"], "okta-user@company.example");
+}

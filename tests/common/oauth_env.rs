@@ -26,9 +26,12 @@ pub fn oauth_env(server: &OAuthServer, oauth_extra: &str, extra: &str) -> TestEn
 pub fn browser_login(env: &TestEnv, args: &[&str]) -> std::process::Output {
     let mut cmd = env.std_command();
     cmd.arg("--login").arg("--no-browser").args(args);
+    let started = std::time::Instant::now();
     let run = LoginRun::start(cmd);
     let callback = approve(&run.authorize_url());
     let page = get(&callback);
     assert_eq!(page.status, 200, "callback page: {}", page.body);
-    run.finish()
+    let out = run.finish();
+    eprintln!("login round trip (start to exit): {:?}", started.elapsed());
+    out
 }
