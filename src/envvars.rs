@@ -22,6 +22,44 @@ pub const CLAUDE_CA_BUNDLE: &str = "CLAUDE_CA_BUNDLE";
 pub const CLAUDE_TEST_NOW: &str = "CLAUDE_TEST_NOW";
 /// Per-user runtime directory; its `bus` socket is the session bus when the address is unset.
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+/// `1` selects AWS Bedrock as the provider.
+pub const CLAUDE_CODE_USE_BEDROCK: &str = "CLAUDE_CODE_USE_BEDROCK";
+/// `1` selects Google Vertex AI as the provider.
+pub const CLAUDE_CODE_USE_VERTEX: &str = "CLAUDE_CODE_USE_VERTEX";
+/// A Bedrock API key, sent as a bearer token (takes precedence over AWS credentials).
+pub const AWS_BEARER_TOKEN_BEDROCK: &str = "AWS_BEARER_TOKEN_BEDROCK";
+/// AWS access key id (with `AWS_SECRET_ACCESS_KEY`, optionally `AWS_SESSION_TOKEN`).
+pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+/// AWS secret access key.
+pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+/// AWS session token of temporary credentials.
+pub const AWS_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
+/// Profile in the shared AWS credentials file.
+pub const AWS_PROFILE: &str = "AWS_PROFILE";
+/// Path of the shared AWS credentials file (default `~/.aws/credentials`).
+pub const AWS_SHARED_CREDENTIALS_FILE: &str = "AWS_SHARED_CREDENTIALS_FILE";
+/// AWS region (Bedrock needs one).
+pub const AWS_REGION: &str = "AWS_REGION";
+/// AWS region, older name.
+pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+/// Bedrock endpoint override, as in the AWS SDKs.
+pub const AWS_ENDPOINT_URL_BEDROCK: &str = "AWS_ENDPOINT_URL_BEDROCK";
+/// Endpoint override for every AWS service, as in the AWS SDKs.
+pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+/// Bedrock endpoint override, as in Claude Code.
+pub const ANTHROPIC_BEDROCK_BASE_URL: &str = "ANTHROPIC_BEDROCK_BASE_URL";
+/// Google credential file (service account or authorized user JSON).
+pub const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
+/// Google Cloud project.
+pub const GOOGLE_CLOUD_PROJECT: &str = "GOOGLE_CLOUD_PROJECT";
+/// Google Cloud project, as in Claude Code.
+pub const ANTHROPIC_VERTEX_PROJECT_ID: &str = "ANTHROPIC_VERTEX_PROJECT_ID";
+/// Vertex AI region.
+pub const CLOUD_ML_REGION: &str = "CLOUD_ML_REGION";
+/// Vertex AI endpoint override.
+pub const ANTHROPIC_VERTEX_BASE_URL: &str = "ANTHROPIC_VERTEX_BASE_URL";
+/// gcloud's configuration directory (application-default credentials live there).
+pub const CLOUDSDK_CONFIG: &str = "CLOUDSDK_CONFIG";
 /// Home directory, for the default state directory.
 pub const HOME: &str = "HOME";
 /// D-Bus session bus address; without it the Secret Service keychain cannot be reached.

@@ -170,7 +170,8 @@ async fn exchange(
     send_once(request, url).await
 }
 
-/// Sends one request and reads at most 1 MiB of its answer.
+/// Sends one request and reads at most 1 MiB of its answer. Every request of the product
+/// goes through here, so `--debug-auth` traces them all (headers redacted, bodies never).
 ///
 /// # Errors
 /// `network_error` for connection failures; `provider_error` for an oversized body.
@@ -178,8 +179,27 @@ pub async fn send_once(
     request: reqwest::RequestBuilder,
     url: &Url,
 ) -> Result<(StatusCode, HeaderMap, Vec<u8>), AuthError> {
-    let mut response = request
-        .send()
+    let (client, request) = request.build_split();
+    let request = request.map_err(|e| AuthError::internal("cannot build an HTTP request").caused_by(e))?;
+    let started = Instant::now();
+    if crate::trace::enabled() {
+        crate::trace::request(request.method().as_str(), url, request.headers(), request.body().and_then(|b| b.as_bytes()).map_or(0, <[u8]>::len));
+    }
+    let result = read_reply(client.execute(request), url).await;
+    if crate::trace::enabled() {
+        match &result {
+            Ok((status, headers, body)) => crate::trace::response(status.as_u16(), headers, body.len(), started.elapsed()),
+            Err(err) => crate::trace::failure(err, started.elapsed()),
+        }
+    }
+    result
+}
+
+async fn read_reply(
+    pending: impl std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
+    url: &Url,
+) -> Result<(StatusCode, HeaderMap, Vec<u8>), AuthError> {
+    let mut response = pending
         .await
         .map_err(|err| connection_error(url, &err))?;
     let status = response.status();

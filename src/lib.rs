@@ -21,3 +21,4 @@ pub mod resolve;
 pub mod secret;
 pub mod session;
 pub mod storage;
+pub mod trace;

@@ -16,6 +16,12 @@ pub struct Config {
     pub region: Option<String>,
     pub project: Option<String>,
     pub location: Option<String>,
+    /// Bedrock endpoint override (else `ANTHROPIC_BEDROCK_BASE_URL`, `AWS_ENDPOINT_URL_BEDROCK`,
+    /// `AWS_ENDPOINT_URL`, `https://bedrock.REGION.amazonaws.com`).
+    pub bedrock_base_url: Option<String>,
+    /// Vertex AI endpoint override (else `ANTHROPIC_VERTEX_BASE_URL`,
+    /// `https://LOCATION-aiplatform.googleapis.com`).
+    pub vertex_base_url: Option<String>,
     pub oauth: OAuthConfig,
     pub github: GithubConfig,
     pub authentication: AuthenticationConfig,
@@ -107,6 +113,8 @@ pub struct OAuthProviderConfig {
 #[serde(rename_all = "camelCase", default)]
 pub struct GithubConfig {
     pub client_id: Option<String>,
+    /// The GitHub App's slug, for `/install-github-app` (default `claude`).
+    pub app: Option<String>,
     pub web_url: Option<String>,
     pub api_url: Option<String>,
     pub permissions: BTreeMap<String, String>,
