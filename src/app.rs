@@ -2,7 +2,7 @@
 //! to the network, so offline commands never start one.
 
 use crate::cli::{Action, Cli};
-use crate::commands::{api_key, login, sessions, status, token};
+use crate::commands::{api_key, login, permissions, reset, sessions, status, test_auth, token};
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::Outcome;
@@ -37,6 +37,10 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         Action::Logout => sessions::logout(&ctx, cli.provider.as_deref(), cli.all),
         Action::ListSessions => sessions::list(&ctx),
         Action::PrintToken => token::print(&ctx),
+        Action::TestAuth => Ok(test_auth::run(&ctx, false)),
+        Action::DebugAuth => Ok(test_auth::run(&ctx, true)),
+        Action::CheckPermissions => permissions::run(&ctx),
+        Action::ResetAuth => reset::run(&ctx),
         Action::Unavailable(flag) => Err(AuthError::not_implemented(flag)),
     }
 }

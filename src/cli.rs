@@ -185,6 +185,10 @@ pub enum Action {
     Logout,
     ListSessions,
     PrintToken,
+    TestAuth,
+    DebugAuth,
+    CheckPermissions,
+    ResetAuth,
     /// A flag that parses but whose feature this version does not have yet.
     Unavailable(&'static str),
 }
@@ -222,15 +226,23 @@ impl Cli {
         if self.print_token {
             return Action::PrintToken;
         }
-        let later: [(bool, &'static str); 9] = [
+        if self.test_auth {
+            return Action::TestAuth;
+        }
+        if self.debug_auth {
+            return Action::DebugAuth;
+        }
+        if self.check_permissions {
+            return Action::CheckPermissions;
+        }
+        if self.reset_auth {
+            return Action::ResetAuth;
+        }
+        let later: [(bool, &'static str); 5] = [
             (self.subscription_status, "--subscription-status"),
             (self.manage_subscription, "--manage-subscription"),
             (self.enable_mfa, "--enable-mfa"),
             (self.show_auth_logs, "--show-auth-logs"),
-            (self.test_auth, "--test-auth"),
-            (self.check_permissions, "--check-permissions"),
-            (self.reset_auth, "--reset-auth"),
-            (self.debug_auth, "--debug-auth"),
             (self.slash.is_some(), "slash command"),
         ];
         let flag = later.iter().find(|(set, _)| *set).map(|(_, flag)| *flag);

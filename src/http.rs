@@ -180,15 +180,26 @@ pub async fn send_once(
     url: &Url,
 ) -> Result<(StatusCode, HeaderMap, Vec<u8>), AuthError> {
     let (client, request) = request.build_split();
-    let request = request.map_err(|e| AuthError::internal("cannot build an HTTP request").caused_by(e))?;
+    let request =
+        request.map_err(|e| AuthError::internal("cannot build an HTTP request").caused_by(e))?;
     let started = Instant::now();
     if crate::trace::enabled() {
-        crate::trace::request(request.method().as_str(), url, request.headers(), request.body().and_then(|b| b.as_bytes()).map_or(0, <[u8]>::len));
+        crate::trace::request(
+            request.method().as_str(),
+            url,
+            request.headers(),
+            request
+                .body()
+                .and_then(|b| b.as_bytes())
+                .map_or(0, <[u8]>::len),
+        );
     }
     let result = read_reply(client.execute(request), url).await;
     if crate::trace::enabled() {
         match &result {
-            Ok((status, headers, body)) => crate::trace::response(status.as_u16(), headers, body.len(), started.elapsed()),
+            Ok((status, headers, body)) => {
+                crate::trace::response(status.as_u16(), headers, body.len(), started.elapsed())
+            }
             Err(err) => crate::trace::failure(err, started.elapsed()),
         }
     }
@@ -199,9 +210,7 @@ async fn read_reply(
     pending: impl std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
     url: &Url,
 ) -> Result<(StatusCode, HeaderMap, Vec<u8>), AuthError> {
-    let mut response = pending
-        .await
-        .map_err(|err| connection_error(url, &err))?;
+    let mut response = pending.await.map_err(|err| connection_error(url, &err))?;
     let status = response.status();
     let headers = response.headers().clone();
     let mut body = Vec::new();

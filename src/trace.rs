@@ -50,13 +50,20 @@ pub fn request(method: &str, url: &Url, headers: &HeaderMap, body_len: usize) {
 
 /// `← STATUS` with redacted headers, body size and time.
 pub fn response(status: u16, headers: &HeaderMap, body_len: usize, elapsed: Duration) {
-    eprintln!("debug: ← HTTP {status} in {} ms ({body_len} bytes of body, not shown)", elapsed.as_millis());
+    eprintln!(
+        "debug: ← HTTP {status} in {} ms ({body_len} bytes of body, not shown)",
+        elapsed.as_millis()
+    );
     print_headers("←", headers);
 }
 
 /// `← failed: …`.
 pub fn failure(err: &AuthError, elapsed: Duration) {
-    eprintln!("debug: ← failed after {} ms: {}", elapsed.as_millis(), err.message());
+    eprintln!(
+        "debug: ← failed after {} ms: {}",
+        elapsed.as_millis(),
+        err.message()
+    );
 }
 
 fn print_headers(arrow: &str, headers: &HeaderMap) {
@@ -64,7 +71,10 @@ fn print_headers(arrow: &str, headers: &HeaderMap) {
         let shown = if is_secret(name.as_str()) {
             "[redacted]".to_string()
         } else {
-            value.to_str().map(str::to_string).unwrap_or_else(|_| "[binary]".to_string())
+            value
+                .to_str()
+                .map(str::to_string)
+                .unwrap_or_else(|_| "[binary]".to_string())
         };
         eprintln!("debug: {arrow}   {name}: {shown}");
     }

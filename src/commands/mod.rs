@@ -1,7 +1,11 @@
 //! One module per flag family; each handler returns an `Outcome` or an `AuthError`.
 
 pub mod api_key;
+pub mod diagnose;
 pub mod login;
+pub mod permissions;
+pub mod reset;
 pub mod sessions;
 pub mod status;
+pub mod test_auth;
 pub mod token;

@@ -21,6 +21,8 @@ pub struct KeyCheck {
     pub models: usize,
     pub elapsed: Duration,
     pub attempts: u32,
+    /// The server's `Date`, for the clock-skew check.
+    pub server_date: Option<std::time::SystemTime>,
 }
 
 /// `{ANTHROPIC_BASE_URL}/v1/models`, refusing plain HTTP to anything but loopback.
@@ -82,7 +84,7 @@ pub async fn check_key(
             }
             let doc: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|_| not_the_api(&url, "malformed JSON"))?;
             let models = doc.get("data").and_then(|d| d.as_array()).map(Vec::len).ok_or_else(|| not_the_api(&url, "JSON without `data`"))?;
-            Ok(KeyCheck { models, elapsed: reply.elapsed, attempts: reply.attempts })
+            Ok(KeyCheck { models, elapsed: reply.elapsed, attempts: reply.attempts, server_date: super::server_date(&reply.headers) })
         }
         StatusCode::UNAUTHORIZED => Err(AuthError::invalid_api_key(format!(
             "the API rejected the key {fingerprint} (HTTP 401{})",

@@ -41,7 +41,8 @@ pub struct Verdict {
 /// The provider in force: `CLAUDE_CODE_USE_BEDROCK=1` / `CLAUDE_CODE_USE_VERTEX=1`, else the
 /// config (after the environment's overlay), else Anthropic.
 pub fn active(ctx: &Context) -> Provider {
-    let truthy = |name: &str| envvars::get(name).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+    let truthy =
+        |name: &str| envvars::get(name).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
     if truthy(envvars::CLAUDE_CODE_USE_BEDROCK) {
         Provider::Bedrock
     } else if truthy(envvars::CLAUDE_CODE_USE_VERTEX) {

@@ -25,7 +25,7 @@ const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 /// Keychain item holding the random master key when no passphrase is used.
-const MASTER_KEY_ITEM: &str = "encrypted-file-master-key";
+pub const MASTER_KEY_ITEM: &str = "encrypted-file-master-key";
 /// OWASP's Argon2id baseline: 19 MiB, 2 passes, 1 lane.
 const ARGON2_M_KIB: u32 = 19_456;
 const ARGON2_T: u32 = 2;

@@ -81,6 +81,18 @@ impl Keychain {
         self.call(item, move |entry| entry.set_password(value.expose()))
     }
 
+    /// Deletes `item`, which the index does not list; `false` when it was not there.
+    ///
+    /// # Errors
+    /// `keychain_unavailable` / `storage_error`.
+    pub fn remove_unindexed(&self, item: &str) -> Result<bool, AuthError> {
+        self.call(item, |entry| match entry.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(KeyringError::NoEntry) => Ok(false),
+            Err(err) => Err(err),
+        })
+    }
+
     fn unavailable(&self, why: String) -> AuthError {
         AuthError::keychain_unavailable(format!("the OS keychain is unavailable: {why}"))
             .with_hint(alternatives_hint(&self.config_path))
@@ -151,11 +163,7 @@ impl SecretStore for Keychain {
 
     fn remove(&self, item: &str, lock: &FileLock) -> Result<bool, AuthError> {
         let mut index = self.index()?;
-        let removed = self.call(item, |entry| match entry.delete_credential() {
-            Ok(()) => Ok(true),
-            Err(KeyringError::NoEntry) => Ok(false),
-            Err(err) => Err(err),
-        })?;
+        let removed = self.remove_unindexed(item)?;
         let indexed = index.items.remove(item).is_some();
         if indexed {
             self.write_index(&index, lock)?;

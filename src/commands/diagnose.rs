@@ -1,0 +1,105 @@
+//! The individual checks behind `--test-auth`: storage, file permissions, the callback port
+//! and the cloud providers' credentials. Each returns a one-line finding or an error.
+
+use crate::config::schema::{Provider, StorageKind};
+use crate::context::Context;
+use crate::error::AuthError;
+use crate::providers::Verdict;
+use crate::storage::atomic::check_private;
+use std::os::unix::fs::MetadataExt;
+
+/// Whether the configured store answers (the keychain is asked for a probe item).
+pub fn storage(ctx: &Context) -> Result<String, AuthError> {
+    let store = ctx.store();
+    match store.kind() {
+        StorageKind::Keychain => {
+            // A lookup of an item that does not exist proves the keychain answers, unlocked.
+            store.get("reachability-probe")?;
+            Ok("the keychain answers and is unlocked".to_string())
+        }
+        StorageKind::EncryptedFile => {
+            let index = store.index()?;
+            Ok(format!(
+                "the encrypted file is readable ({} items)",
+                index.items.len()
+            ))
+        }
+    }
+}
+
+/// State directory and credential files: owned by the user, nobody else can read them.
+pub fn file_permissions(ctx: &Context) -> Result<String, AuthError> {
+    let dir = &ctx.state_dir;
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return Ok(format!(
+            "{} does not exist yet (it is created 0700 on first write)",
+            dir.display()
+        ));
+    };
+    if meta.mode() & 0o022 != 0 {
+        return Err(AuthError::storage(format!(
+            "{} can be written by other users (mode {:03o})",
+            dir.display(),
+            meta.mode() & 0o777
+        ))
+        .with_hint(format!("run `chmod 700 {}`", dir.display())));
+    }
+    let mut checked = 0;
+    for name in [
+        "credentials.enc",
+        "credentials.json",
+        "sessions.json",
+        "github.json",
+    ] {
+        let path = dir.join(name);
+        if path.exists() {
+            check_private(&path)?;
+            checked += 1;
+        }
+    }
+    Ok(format!(
+        "{} is {:03o}; {checked} credential files are private",
+        dir.display(),
+        meta.mode() & 0o777
+    ))
+}
+
+/// Whether `--login` could listen on the configured redirect URI's port now.
+pub fn callback_port(ctx: &Context) -> Result<String, AuthError> {
+    let settings = crate::oauth::settings(ctx, crate::oauth::DEFAULT_PROVIDER, None)?;
+    let port = settings.redirect_uri.port_or_known_default().unwrap_or(80);
+    if port == 0 {
+        return Ok("an ephemeral port is used (port 0)".to_string());
+    }
+    match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        Ok(_) => Ok(format!("127.0.0.1:{port} is free for the login callback")),
+        Err(err) => Err(AuthError::new(
+            crate::error::ErrorCode::CallbackPortInUse,
+            format!("127.0.0.1:{port} is taken ({err})"),
+        )
+        .with_hint(format!(
+            "stop what listens there, or set `{}.redirectUri` to another port (0 picks a free one)",
+            settings.config_path
+        ))),
+    }
+}
+
+/// The cloud provider's credential, found offline.
+pub fn cloud_credential(_ctx: &Context, provider: Provider) -> Result<String, AuthError> {
+    Err(AuthError::not_implemented(&format!(
+        "--test-auth for {}",
+        provider.as_str()
+    )))
+}
+
+/// One authenticated call to the cloud provider.
+pub fn cloud_verdict(
+    _ctx: &Context,
+    provider: Provider,
+    _http: &reqwest::Client,
+) -> Result<Verdict, AuthError> {
+    Err(AuthError::not_implemented(&format!(
+        "--test-auth for {}",
+        provider.as_str()
+    )))
+}

@@ -1,0 +1,118 @@
+//! `--reset-auth`: forget every stored credential (API key, sessions and their tokens, cached
+//! provider tokens, the encrypted file's master key) after a confirmation or `--yes`. The
+//! configuration is kept.
+
+use crate::config::schema::StorageKind;
+use crate::context::Context;
+use crate::error::AuthError;
+use crate::output::Outcome;
+use crate::session;
+use crate::storage::keychain::Keychain;
+use serde_json::json;
+use std::io::{BufRead, IsTerminal, Write};
+
+/// Files in the state directory that hold credentials or their metadata.
+const CREDENTIAL_FILES: [&str; 4] = [
+    "credentials.enc",
+    "credentials.json",
+    "sessions.json",
+    "github.json",
+];
+
+/// Wipes stored credentials.
+///
+/// # Errors
+/// `usage` without a terminal and without `--yes`; `cancelled` when the user says no;
+/// storage errors (what was removed so far stays removed; running it again finishes).
+pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
+    confirm(ctx)?;
+    let store = ctx.store();
+    let lock = ctx.lock()?;
+    let mut removed = Vec::new();
+    let mut items: Vec<String> = store.index()?.items.into_keys().collect();
+    let sessions = session::load(&ctx.state_dir)?;
+    items.extend(
+        sessions
+            .sessions
+            .keys()
+            .map(|provider| session::item(provider)),
+    );
+    items.extend(["cache:vertex".to_string()]);
+    items.sort();
+    items.dedup();
+    for item in &items {
+        if store.remove(item, &lock)? {
+            removed.push(item.clone());
+        }
+    }
+    if store.kind() == StorageKind::EncryptedFile
+        && ctx
+            .loaded
+            .config
+            .authentication
+            .storage
+            .encryption_key
+            .as_deref()
+            != Some("user-derived-key")
+    {
+        let keychain = Keychain::new(&ctx.state_dir, &ctx.loaded.path);
+        if keychain.remove_unindexed(crate::storage::encrypted_file::MASTER_KEY_ITEM)? {
+            removed.push("encrypted-file master key".to_string());
+        }
+    }
+    for name in CREDENTIAL_FILES {
+        let path = ctx.state_dir.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed.push(name.to_string()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => {
+                return Err(crate::storage::atomic::storage_io(
+                    "cannot remove",
+                    &path,
+                    err,
+                ))
+            }
+        }
+    }
+    drop(lock);
+    let human = if removed.is_empty() {
+        "Nothing was stored; nothing to reset.".to_string()
+    } else {
+        format!(
+            "✓ Removed every stored credential ({}).\n  The configuration ({}) was kept. Sessions were forgotten here, not revoked at their providers.",
+            removed.join(", "),
+            ctx.loaded.path.display()
+        )
+    };
+    Ok(Outcome::ok(
+        human,
+        json!({ "reset": true, "removed": removed, "configKept": ctx.loaded.path.display().to_string() }),
+    ))
+}
+
+fn confirm(ctx: &Context) -> Result<(), AuthError> {
+    if ctx.prefs.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(AuthError::usage(
+            "`--reset-auth` removes every stored credential and needs a confirmation",
+        )
+        .with_hint("run it in a terminal, or add `--yes` in scripts"));
+    }
+    eprint!(
+        "Remove every stored API key, login session and cached token for {}? [y/N] ",
+        ctx.state_dir.display()
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| AuthError::cancelled("no answer").caused_by(e))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
+        Ok(())
+    } else {
+        Err(AuthError::cancelled("nothing was removed"))
+    }
+}

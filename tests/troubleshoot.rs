@@ -1,0 +1,226 @@
+//! `--test-auth`, `--debug-auth`, `--check-permissions` and `--reset-auth`.
+
+mod common;
+
+use common::oauth_env::{browser_login, oauth_env};
+use common::oauth_server::{OAuthOptions, OAuthServer};
+use common::servers::{Reply, Server};
+use common::*;
+
+#[test]
+fn test_auth_on_an_unconfigured_machine_says_what_to_do_next() {
+    let env = TestEnv::new();
+    let out = env.claude().arg("--test-auth").output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("✗ credential"), "{stdout}");
+    assert!(
+        stdout.contains("claude --login") && stdout.contains("claude --set-api-key"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("– server"),
+        "online steps are skipped: {stdout}"
+    );
+}
+
+#[test]
+fn test_auth_passes_every_step_with_a_working_key() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::new()
+        .api(&api.url())
+        .with("ANTHROPIC_API_KEY", KEY_A);
+    let out = env
+        .claude()
+        .args(["--test-auth", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc = json_stdout(&out);
+    assert_eq!(doc["ok"], true);
+    let names: Vec<&str> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "config",
+            "environment",
+            "provider",
+            "credential",
+            "storage",
+            "file permissions",
+            "callback port",
+            "server",
+            "clock"
+        ]
+    );
+    let server = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "server")
+        .unwrap();
+    assert_eq!(server["state"], "ok");
+    assert!(server["detail"].as_str().unwrap().contains("accepted"));
+    assert_no_secret(&out, KEY_A);
+}
+
+#[test]
+fn test_auth_exits_with_the_first_failure() {
+    let api = Server::anthropic(&[]);
+    let env = TestEnv::new()
+        .api(&api.url())
+        .with("ANTHROPIC_API_KEY", KEY_A);
+    let out = env.claude().arg("--test-auth").output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("✗ server"));
+}
+
+#[test]
+fn test_auth_reports_clock_skew_from_the_server_date() {
+    let skewed =
+        httpdate::fmt_http_date(std::time::SystemTime::now() + std::time::Duration::from_secs(900));
+    let api = Server::scripted(vec![Reply::models().header("Date", &skewed)]);
+    let env = TestEnv::new()
+        .api(&api.url())
+        .with("ANTHROPIC_API_KEY", KEY_A);
+    let out = env.claude().arg("--test-auth").output().unwrap();
+    assert_eq!(out.status.code(), Some(14), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("✗ clock") && stdout.contains("behind"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn debug_auth_traces_every_exchange_with_secrets_redacted() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::new()
+        .api(&api.url())
+        .with("ANTHROPIC_API_KEY", KEY_A);
+    let out = env.claude().arg("--debug-auth").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("debug: → GET") && stderr.contains("/v1/models"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("x-api-key: [redacted]"), "{stderr}");
+    assert!(stderr.contains("debug: ← HTTP 200"), "{stderr}");
+    assert!(
+        stderr.contains("candidate env:ANTHROPIC_API_KEY"),
+        "resolution is traced: {stderr}"
+    );
+    assert_no_secret(&out, KEY_A);
+}
+
+#[test]
+fn debug_auth_of_an_oauth_refresh_shows_no_token() {
+    let server = OAuthServer::start(OAuthOptions::default());
+    let env = oauth_env(&server, "", "").with("CLAUDE_TEST_NOW", "1800000000");
+    assert!(browser_login(&env, &[]).status.success());
+    let env = env.with("CLAUDE_TEST_NOW", "1800007200");
+    let out = env.claude().arg("--debug-auth").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(server.token_requests("refresh_token"), 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("debug: → POST") && stderr.contains("/token"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not shown"),
+        "bodies are never printed: {stderr}"
+    );
+    for request in server.requests().iter().filter(|r| r.path == "/token") {
+        let form = common::oauth_server::parse_form(&request.body).unwrap();
+        for field in ["code", "code_verifier", "refresh_token"] {
+            if let Some(secret) = form.get(field) {
+                assert!(!text(&out).contains(secret.as_str()), "{field} leaked");
+            }
+        }
+    }
+    let token =
+        String::from_utf8(env.claude().arg("--print-token").output().unwrap().stdout).unwrap();
+    assert!(!text(&out).contains(token.trim()));
+}
+
+#[test]
+fn check_permissions_lists_what_the_login_lacks() {
+    let server = OAuthServer::start(OAuthOptions::default());
+    let env = oauth_env(&server, "", r#", "permissions": ["read", "basic-write"]"#);
+    assert!(browser_login(&env, &[]).status.success());
+    let out = env
+        .claude()
+        .args(["--check-permissions", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    let doc = json_stdout(&out);
+    assert_eq!(doc["error"]["code"], "insufficient_permissions");
+    assert!(doc["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("basic-write"));
+
+    let ok = browser_login(&env, &["--scopes", "read basic-write"]);
+    assert!(ok.status.success());
+    let out = env
+        .claude()
+        .args(["--check-permissions", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json_stdout(&out)["missing"], serde_json::json!([]));
+}
+
+#[test]
+fn reset_auth_leaves_nothing_but_the_config() {
+    let api = Server::anthropic(&[KEY_A]);
+    let server = OAuthServer::start(OAuthOptions::default());
+    let env = oauth_env(&server, "", "").api(&api.url());
+    env.claude()
+        .args(["--set-api-key", "-"])
+        .write_stdin(KEY_A)
+        .assert()
+        .success();
+    assert!(browser_login(&env, &[]).status.success());
+
+    let refused = env
+        .claude()
+        .arg("--reset-auth")
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "no terminal and no --yes: {}",
+        text(&refused)
+    );
+    env.claude().arg("--auth-status").assert().success();
+
+    let out = env
+        .claude()
+        .args(["--reset-auth", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let mut left: Vec<String> = files_under(&env.state_dir())
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [".lock", "config.json"],
+        "only the config (and the empty lock file) remain"
+    );
+    env.claude().arg("--auth-status").assert().code(4);
+    assert!(std::fs::metadata(env.config_path()).unwrap().len() > 0);
+}
