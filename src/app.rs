@@ -36,7 +36,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         ),
         Action::Logout => sessions::logout(&ctx, cli.provider.as_deref(), cli.all),
         Action::ListSessions => sessions::list(&ctx),
-        Action::PrintToken => token::print(&ctx),
+        Action::PrintToken => token::print(&ctx, cli.provider.as_deref()),
         Action::TestAuth => Ok(test_auth::run(&ctx, false)),
         Action::DebugAuth => Ok(test_auth::run(&ctx, true)),
         Action::CheckPermissions => permissions::run(&ctx),

@@ -12,8 +12,9 @@ Examples:
   claude --rotate-key                       replace the stored key with a new, checked one
   claude --auth-status --json               the same facts as one JSON document
 
-Exit codes: 0 ok, 2 usage, 3 config, 4 not authenticated, 5 invalid key, 7 permissions,
-8 rate limited, 9 network, 11 storage, 12 keychain unavailable (docs/exit-codes.md).";
+Exit codes: 0 ok, 2 usage, 3 config, 4 not authenticated, 5 invalid key, 6 expired login,
+7 permissions, 8 rate limited, 9 network, 11 storage, 12 keychain unavailable, 14 provider,
+15 OAuth, 16 policy, 17 callback port in use, 130 cancelled (docs/exit-codes.md).";
 
 /// `claude`: log in, store and check credentials for Claude.
 #[derive(Debug, Parser)]

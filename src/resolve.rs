@@ -54,7 +54,7 @@ impl Source {
             Source::Stored(StorageKind::EncryptedFile) => {
                 "the encrypted credential file".to_string()
             }
-            Source::Session(provider) => format!("the {provider} login (`claude --login`)"),
+            Source::Session(provider) => format!("the {provider} login"),
         }
     }
 
@@ -207,7 +207,11 @@ pub fn credentials(ctx: &Context) -> Resolution {
     if let Some(s) = session.as_mut() {
         s.refused = session_policy.clone();
     }
-    let oauth_first = ctx.loaded.config.authentication.method == Some(Method::Oauth);
+    let auth = &ctx.loaded.config.authentication;
+    // method oauth + fallback api-key: keys are used only when the session cannot be.
+    let session_unusable = session.as_ref().is_some_and(|s| s.problem.is_some());
+    let oauth_first = auth.method == Some(Method::Oauth)
+        && !(session_unusable && auth.fallback == Some(Method::ApiKey));
     let mut candidates = Vec::new();
     if oauth_first {
         candidates.extend(session);
@@ -247,13 +251,13 @@ fn session_candidate(ctx: &Context, session: Session) -> Candidate {
 fn refusals(ctx: &Context) -> (Option<Refusal>, Option<String>) {
     let config = &ctx.loaded.config;
     let environment = ctx.loaded.environment.as_ref();
-    let provider = config.provider.unwrap_or(Provider::Anthropic);
+    let provider = crate::providers::active(ctx);
     if provider != Provider::Anthropic {
         let origin = match environment {
             Some(env) if env.method.is_some() || config.provider.is_some() => {
                 format!("environment `{}` uses", env.name)
             }
-            _ => "the config selects".to_string(),
+            _ => "the configuration selects".to_string(),
         };
         let reason = format!(
             "{origin} the `{}` provider, which does not take Anthropic credentials",

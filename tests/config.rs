@@ -273,3 +273,17 @@ fn unknown_key_warnings_also_reach_the_json_status() {
     let warnings = doc["warnings"].to_string();
     assert!(warnings.contains("did you mean `session`?"), "{warnings}");
 }
+
+#[test]
+fn method_bedrock_refuses_anthropic_keys() {
+    let env = TestEnv::new().with("ANTHROPIC_API_KEY", KEY_A);
+    env.write_config(r#"{"authentication": {"method": "bedrock"}}"#);
+    let doc = json_stdout(
+        &env.claude()
+            .args(["--auth-status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(doc["provider"], "bedrock");
+    assert_eq!(doc["credentials"][0]["state"], "refused");
+}

@@ -234,3 +234,56 @@ fn method_oauth_puts_the_login_first_and_falls_back_to_keys() {
         "an OAuth-only environment never falls back to the key"
     );
 }
+
+#[test]
+fn method_oauth_with_fallback_uses_the_key_when_the_session_has_expired() {
+    let (_server, env) = logged_in(r#", "session": {"maxDuration": 1000}"#);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    env.write_config(&config.replacen(
+        r#""authentication": {"#,
+        r#""authentication": {"method": "oauth", "fallback": "api-key", "#,
+        1,
+    ));
+    let env = env.with("ANTHROPIC_API_KEY", KEY_A);
+    let fresh = json_stdout(
+        &env.claude()
+            .args(["--auth-status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        fresh["source"], "oauth:anthropic",
+        "the session comes first while it works"
+    );
+    let later = at(env, T0 + 2000);
+    let doc = json_stdout(
+        &later
+            .claude()
+            .args(["--auth-status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(doc["source"], "env:ANTHROPIC_API_KEY", "{doc}");
+    assert_eq!(doc["authenticated"], true);
+}
+
+#[test]
+fn logout_that_cannot_read_the_tokens_changes_nothing() {
+    let (server, env) = logged_in("");
+    let wrong = env.with("CLAUDE_PASSPHRASE", "wrong passphrase");
+    let out = wrong.claude().arg("--logout").output().unwrap();
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    assert!(server.revoked_tokens().is_empty());
+    let list = json_stdout(
+        &wrong
+            .claude()
+            .args(["--list-sessions", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        list["sessions"].as_array().unwrap().len(),
+        1,
+        "the session is kept so that it can still be revoked"
+    );
+}

@@ -62,14 +62,14 @@ pub fn run(
         })
         .unwrap_or_default();
     let human = format!(
-        "✓ Logged in to {} as {account} (scopes: {}){expiry}.\n  Tokens are stored in the {}.",
+        "✓ Logged in to {} as {account} (scopes: {}){expiry}.\n  Tokens are stored in {}.",
         session.provider,
         if session.scopes.is_empty() {
             "kept encrypted".to_string()
         } else {
             session.scopes.join(" ")
         },
-        ctx.store().kind().as_str()
+        crate::resolve::Source::Stored(ctx.store().kind()).describe()
     );
     Ok(Outcome::ok(
         human,

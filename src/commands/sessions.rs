@@ -17,10 +17,13 @@ use std::fmt::Write;
 pub fn list(ctx: &Context) -> Result<Outcome, AuthError> {
     let all = session::load(&ctx.state_dir)?;
     let resolution = resolve::credentials(ctx);
-    let current = resolution.active().and_then(|c| match &c.source {
-        Source::Session(provider) => Some(provider.clone()),
-        _ => None,
-    });
+    let current = resolution
+        .active()
+        .filter(|c| c.problem.is_none())
+        .and_then(|c| match &c.source {
+            Source::Session(provider) => Some(provider.clone()),
+            _ => None,
+        });
     let now = ctx.clock.now();
     let rows: Vec<Value> = all
         .sessions
@@ -105,7 +108,8 @@ pub fn logout(ctx: &Context, provider: Option<&str>, all: bool) -> Result<Outcom
     let mut lines = Vec::new();
     let mut report = Vec::new();
     for target in targets {
-        let tokens = session::read_tokens(store.as_ref(), &target.provider).unwrap_or(None);
+        // Unreadable tokens stop the logout: forgetting them unrevoked would strand a live grant.
+        let tokens = session::read_tokens(store.as_ref(), &target.provider)?;
         let revocation = match &tokens {
             Some(tokens) => {
                 crate::app::block_on(crate::oauth::revoke::revoke(&target, tokens, timeout))?

@@ -2,7 +2,6 @@
 //! Reads only non-secret metadata: it never unlocks the keychain or runs the KDF.
 
 use crate::clock::rfc3339;
-use crate::config::schema::Provider;
 use crate::context::Context;
 use crate::error::ErrorCode;
 use crate::output::Outcome;
@@ -27,7 +26,7 @@ pub fn run(ctx: &Context) -> Outcome {
             .is_some_and(|env| env.require_mfa);
     let doc = json!({
         "authenticated": usable.is_some(),
-        "provider": config.provider.unwrap_or(Provider::Anthropic).as_str(),
+        "provider": crate::providers::active(ctx).as_str(),
         "method": usable.map(|c| if c.source.is_api_key() { "api-key" } else { "oauth" }),
         "source": active.map(|c| c.source.to_string()),
         "fingerprint": active.map(|c| c.fingerprint.as_str()),
@@ -109,7 +108,7 @@ fn warnings(
     }
     if mfa_required {
         warnings.push(
-            "policy requires MFA for sessions; this version has no OAuth sessions yet, so API keys are used without a second factor"
+            "policy requires MFA; second factors cannot be enrolled or checked by this version yet"
                 .to_string(),
         );
     }

@@ -12,7 +12,15 @@ use serde_json::json;
 ///
 /// # Errors
 /// `not_authenticated`, `expired_token`, refresh and storage errors.
-pub fn print(ctx: &Context) -> Result<Outcome, AuthError> {
+pub fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError> {
+    if let Some(provider) = provider {
+        let (token, _) = refresh::access_token(ctx, provider)?;
+        let value = token.expose().clone();
+        return Ok(Outcome::ok(
+            value.clone(),
+            json!({ "token": value, "kind": "oauth-access-token", "source": format!("oauth:{provider}") }),
+        ));
+    }
     let resolution = resolve::credentials(ctx);
     let (secret, source, kind) = match resolution.active() {
         Some(candidate) => match &candidate.source {
@@ -22,6 +30,8 @@ pub fn print(ctx: &Context) -> Result<Outcome, AuthError> {
             }
             _ => {
                 let (key, source, _) = resolve::active_key(ctx)?;
+                // Never hand another program something that cannot be a key.
+                let key = crate::apikey::ApiKey::parse(key)?.secret().clone();
                 (key, source, "api-key")
             }
         },

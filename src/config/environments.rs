@@ -15,13 +15,6 @@ pub struct ActiveEnvironment {
     pub require_mfa: bool,
 }
 
-impl ActiveEnvironment {
-    /// True when this environment allows no API key at all (e.g. production: OAuth only).
-    pub fn forbids_api_keys(&self) -> bool {
-        matches!(self.method, Some(method) if method != Method::ApiKey)
-    }
-}
-
 /// Removes `environments.NAME` from `config`, lays its fields over the top level and returns it.
 ///
 /// # Errors

@@ -107,9 +107,31 @@ pub fn token_error(
     err: RequestTokenError<AuthError, BasicErrorResponse>,
     provider: &str,
 ) -> AuthError {
+    grant_error(err, provider, false)
+}
+
+/// Like [`token_error`] for the code exchange at login, where `invalid_grant` means the code
+/// was refused (reused, expired, or the verifier did not match), not that a login expired.
+pub fn code_error(
+    err: RequestTokenError<AuthError, BasicErrorResponse>,
+    provider: &str,
+) -> AuthError {
+    grant_error(err, provider, true)
+}
+
+fn grant_error(
+    err: RequestTokenError<AuthError, BasicErrorResponse>,
+    provider: &str,
+    exchanging_code: bool,
+) -> AuthError {
     let login = format!("run `claude --login --provider {provider}`");
     match err {
         RequestTokenError::ServerResponse(response) => match response.error() {
+            BasicErrorResponseType::InvalidGrant if exchanging_code => AuthError::new(
+                ErrorCode::OauthError,
+                format!("the {provider} authorization server refused the authorization code (invalid_grant)"),
+            )
+            .with_hint(format!("the code may have expired or been used already; {login}")),
             BasicErrorResponseType::InvalidGrant => AuthError::new(
                 ErrorCode::ExpiredToken,
                 format!("the {provider} login has expired or was revoked (invalid_grant)"),

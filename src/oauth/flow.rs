@@ -3,7 +3,7 @@
 //! ID token check.
 
 use super::callback::{Callback, CallbackServer};
-use super::client::{login_client, token_error, TokenResponse};
+use super::client::{code_error, login_client, TokenResponse};
 use super::{oidc, ProviderSettings};
 use crate::error::{AuthError, ErrorCode};
 use crate::http::Budget;
@@ -122,7 +122,7 @@ pub async fn login(
     let response: TokenResponse = exchange
         .request_async(&send)
         .await
-        .map_err(|e| token_error(e, &settings.name))?;
+        .map_err(|e| code_error(e, &settings.name))?;
     let mut account = response
         .extra_fields()
         .account

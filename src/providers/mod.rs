@@ -8,7 +8,7 @@
 
 pub mod anthropic;
 
-use crate::config::schema::Provider;
+use crate::config::schema::{Method, Provider};
 use crate::context::Context;
 use crate::envvars;
 use std::time::{Duration, SystemTime};
@@ -47,8 +47,14 @@ pub fn active(ctx: &Context) -> Provider {
         Provider::Bedrock
     } else if truthy(envvars::CLAUDE_CODE_USE_VERTEX) {
         Provider::Vertex
+    } else if let Some(provider) = ctx.loaded.config.provider {
+        provider
     } else {
-        ctx.loaded.config.provider.unwrap_or(Provider::Anthropic)
+        match ctx.loaded.config.authentication.method {
+            Some(Method::Bedrock) => Provider::Bedrock,
+            Some(Method::Vertex) => Provider::Vertex,
+            _ => Provider::Anthropic,
+        }
     }
 }
 
