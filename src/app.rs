@@ -41,6 +41,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         Action::DebugAuth => Ok(test_auth::run(&ctx, true)),
         Action::CheckPermissions => permissions::run(&ctx),
         Action::ResetAuth => reset::run(&ctx),
+        Action::InstallGithubApp => crate::commands::github::install_app(&ctx, cli.no_browser),
         Action::Unavailable(flag) => Err(AuthError::not_implemented(flag)),
     }
 }

@@ -190,6 +190,8 @@ pub enum Action {
     DebugAuth,
     CheckPermissions,
     ResetAuth,
+    /// `/install-github-app`.
+    InstallGithubApp,
     /// A flag that parses but whose feature this version does not have yet.
     Unavailable(&'static str),
 }
@@ -238,6 +240,9 @@ impl Cli {
         }
         if self.reset_auth {
             return Action::ResetAuth;
+        }
+        if self.slash.as_deref() == Some("/install-github-app") {
+            return Action::InstallGithubApp;
         }
         let later: [(bool, &'static str); 5] = [
             (self.subscription_status, "--subscription-status"),

@@ -4,7 +4,7 @@
 use crate::config::schema::{Provider, StorageKind};
 use crate::context::Context;
 use crate::error::AuthError;
-use crate::providers::Verdict;
+use crate::providers::{CredentialInfo, Verdict};
 use crate::storage::atomic::check_private;
 use std::os::unix::fs::MetadataExt;
 
@@ -84,22 +84,60 @@ pub fn callback_port(ctx: &Context) -> Result<String, AuthError> {
     }
 }
 
-/// The cloud provider's credential, found offline.
-pub fn cloud_credential(_ctx: &Context, provider: Provider) -> Result<String, AuthError> {
-    Err(AuthError::not_implemented(&format!(
-        "--test-auth for {}",
-        provider.as_str()
-    )))
+/// The cloud provider's credential, found offline: "FINGERPRINT from SOURCE; region=…".
+pub fn cloud_credential(ctx: &Context, provider: Provider) -> Result<String, AuthError> {
+    let info = cloud_info(ctx, provider)?;
+    crate::trace::step(&format!(
+        "{} credential: {} ({})",
+        provider.as_str(),
+        info.source,
+        info.fingerprint.as_deref().unwrap_or("no secret")
+    ));
+    let mut line = match &info.fingerprint {
+        Some(fingerprint) => format!("{fingerprint} from {}", info.description),
+        None => format!("from {}", info.description),
+    };
+    let settings: Vec<String> = info
+        .settings
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !settings.is_empty() {
+        line.push_str(&format!(" ({})", settings.join(", ")));
+    }
+    if !info.shadowed.is_empty() {
+        line.push_str(&format!("; shadows {}", info.shadowed.join(", ")));
+    }
+    Ok(line)
+}
+
+/// The cloud provider's credential details.
+///
+/// # Errors
+/// The provider's configuration and credential errors.
+pub fn cloud_info(ctx: &Context, provider: Provider) -> Result<CredentialInfo, AuthError> {
+    match provider {
+        Provider::Bedrock => crate::providers::bedrock::credential(ctx),
+        Provider::Vertex => crate::providers::vertex::credential(ctx),
+        Provider::Anthropic => Err(AuthError::internal(
+            "the Anthropic credential is resolved by resolve.rs",
+        )),
+    }
 }
 
 /// One authenticated call to the cloud provider.
 pub fn cloud_verdict(
-    _ctx: &Context,
+    ctx: &Context,
     provider: Provider,
-    _http: &reqwest::Client,
+    http: &reqwest::Client,
 ) -> Result<Verdict, AuthError> {
-    Err(AuthError::not_implemented(&format!(
-        "--test-auth for {}",
-        provider.as_str()
-    )))
+    crate::app::block_on(async {
+        match provider {
+            Provider::Bedrock => crate::providers::bedrock::verify(ctx, http).await,
+            Provider::Vertex => crate::providers::vertex::verify(ctx, http).await,
+            Provider::Anthropic => Err(AuthError::internal(
+                "the Anthropic API is checked by test_auth.rs",
+            )),
+        }
+    })?
 }

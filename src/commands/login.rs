@@ -24,9 +24,7 @@ pub fn run(
 ) -> Result<Outcome, AuthError> {
     let name = provider.unwrap_or(DEFAULT_PROVIDER);
     if name == "github" && !ctx.loaded.config.oauth.providers.contains_key("github") {
-        return Err(AuthError::not_implemented(
-            "--login --provider github (the GitHub device flow)",
-        ));
+        return crate::commands::github::login(ctx, scopes, no_browser);
     }
     let mut settings = oauth::settings(ctx, name, scopes)?;
     let http = crate::http::client()?;

@@ -1,7 +1,9 @@
 //! One module per flag family; each handler returns an `Outcome` or an `AuthError`.
 
 pub mod api_key;
+pub mod cloud_status;
 pub mod diagnose;
+pub mod github;
 pub mod login;
 pub mod permissions;
 pub mod reset;

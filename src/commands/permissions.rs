@@ -1,84 +1,126 @@
-//! `--check-permissions`: what the configuration requires (`permissions`, GitHub
-//! `github.permissions`/`repositories`) against what the credential in force was granted.
+//! `--check-permissions`: what the configuration requires (`permissions` against the OAuth
+//! scopes of the login; `github.permissions`/`repositories` against the GitHub App
+//! installation) and what is missing.
 
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::Outcome;
 use crate::resolve::{self, Source};
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// Compares required and granted permissions; `insufficient_permissions` lists what is missing.
 ///
 /// # Errors
-/// `insufficient_permissions` when anything required is missing; `not_authenticated` when no
-/// credential is in force.
+/// `insufficient_permissions` when anything required is missing; `not_authenticated` when a
+/// check needs a credential that is not there.
 pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
-    let required: Vec<String> = ctx.loaded.config.permissions.clone();
-    let resolution = resolve::credentials(ctx);
-    let active = resolution.active().ok_or_else(|| {
-        AuthError::not_authenticated("no credential is in force, so nothing was granted").with_hint(
-            "log in with `claude --login`, or store an API key with `claude --set-api-key`",
-        )
-    })?;
-    let (granted, basis): (Option<Vec<String>>, String) = match &active.source {
-        Source::Session(provider) => {
-            let session = active.session.as_ref().expect("a session candidate");
-            let scopes = if session.metadata_encrypted {
-                let store = ctx.store();
-                crate::session::read_tokens(store.as_ref(), provider)?
-                    .map(|t| t.scopes)
-                    .unwrap_or_default()
-            } else {
-                session.scopes.clone()
-            };
-            (
-                Some(scopes),
-                format!("the OAuth scopes granted to the {provider} login"),
-            )
-        }
-        source => (
-            None,
-            format!(
-                "{} (API keys carry their workspace's permissions, not scopes)",
-                source.describe()
-            ),
-        ),
-    };
-    let missing: Vec<String> = match &granted {
-        Some(scopes) => required
-            .iter()
-            .filter(|r| !scopes.contains(r))
-            .cloned()
-            .collect(),
-        None => Vec::new(),
-    };
     let mut human = String::new();
-    human.push_str(&format!("Checked against {basis}.\n"));
-    for permission in &required {
-        let ok = !missing.contains(permission);
-        human.push_str(&format!("  {} {permission}\n", if ok { "✓" } else { "✗" }));
-    }
-    if required.is_empty() {
-        human.push_str("  (the config's `permissions` list is empty: nothing is required)\n");
-    }
+    let mut missing = Vec::new();
+    let anthropic = anthropic_part(ctx, &mut human, &mut missing)?;
+    let github = github_part(ctx, &mut human, &mut missing)?;
     if !missing.is_empty() {
-        return Err(AuthError::insufficient_permissions(format!(
-            "missing: {}",
-            missing.join(", ")
-        ))
-        .with_hint(format!(
-            "log in again asking for them: `claude --login --scopes \"{}\"`",
-            required.join(" ")
+        let required = ctx.loaded.config.permissions.join(" ");
+        return Err(AuthError::insufficient_permissions(format!("missing: {}", missing.join("; "))).with_hint(format!(
+            "log in again asking for them (`claude --login --scopes \"{required}\"`), or grant the GitHub App what it lacks"
         )));
     }
     Ok(Outcome::ok(
         human,
-        json!({
-            "ok": true,
-            "required": required,
-            "granted": granted,
-            "basis": basis,
-            "missing": missing,
-        }),
+        json!({ "ok": true, "anthropic": anthropic, "github": github, "missing": missing }),
     ))
+}
+
+/// The config's `permissions` against the scopes granted to the login in force.
+fn anthropic_part(
+    ctx: &Context,
+    human: &mut String,
+    missing: &mut Vec<String>,
+) -> Result<Value, AuthError> {
+    let required = ctx.loaded.config.permissions.clone();
+    let resolution = resolve::credentials(ctx);
+    let Some(active) = resolution.active() else {
+        if required.is_empty() {
+            return Ok(Value::Null);
+        }
+        return Err(AuthError::not_authenticated(
+            "no credential is in force, so nothing was granted",
+        )
+        .with_hint(
+            "log in with `claude --login`, or store an API key with `claude --set-api-key`",
+        ));
+    };
+    let granted = match &active.source {
+        Source::Session(provider) => Some(session_scopes(ctx, active.session.as_ref(), provider)?),
+        _ => None,
+    };
+    let basis = match &active.source {
+        Source::Session(provider) => format!("the OAuth scopes granted to the {provider} login"),
+        source => format!(
+            "{} (API keys carry their workspace's permissions, not scopes)",
+            source.describe()
+        ),
+    };
+    human.push_str(&format!("Anthropic: checked against {basis}.\n"));
+    for permission in &required {
+        let ok = granted
+            .as_ref()
+            .is_none_or(|scopes| scopes.contains(permission));
+        human.push_str(&format!("  {} {permission}\n", if ok { "✓" } else { "✗" }));
+        if !ok {
+            missing.push(permission.clone());
+        }
+    }
+    if required.is_empty() {
+        human.push_str("  (the config's `permissions` list is empty: nothing is required)\n");
+    }
+    Ok(json!({ "required": required, "granted": granted, "basis": basis }))
+}
+
+fn session_scopes(
+    ctx: &Context,
+    session: Option<&crate::session::Session>,
+    provider: &str,
+) -> Result<Vec<String>, AuthError> {
+    match session {
+        Some(session) if !session.metadata_encrypted => Ok(session.scopes.clone()),
+        _ => {
+            let store = ctx.store();
+            Ok(crate::session::read_tokens(store.as_ref(), provider)?
+                .map(|t| t.scopes)
+                .unwrap_or_default())
+        }
+    }
+}
+
+/// `github.permissions` and `github.repositories` against the GitHub App installation.
+fn github_part(
+    ctx: &Context,
+    human: &mut String,
+    missing: &mut Vec<String>,
+) -> Result<Value, AuthError> {
+    let github = &ctx.loaded.config.github;
+    if github.permissions.is_empty() && github.repositories.is_empty() {
+        return Ok(Value::Null);
+    }
+    // Refresh first when needed: the check itself runs inside the runtime.
+    crate::providers::github::access_token(ctx)?;
+    let http = crate::http::client()?;
+    let report = crate::app::block_on(crate::providers::github::check_permissions(ctx, &http))??;
+    human.push_str("GitHub: checked against the GitHub App installation.\n");
+    for (name, level) in &report.required {
+        let lacking = report
+            .missing
+            .iter()
+            .any(|m| m.starts_with(&format!("{name}:")));
+        human.push_str(&format!(
+            "  {} {name}: {level}\n",
+            if lacking { "✗" } else { "✓" }
+        ));
+    }
+    for line in report.missing.iter().filter(|m| !m.contains(':')) {
+        human.push_str(&format!("  ✗ {line}\n"));
+    }
+    missing.extend(report.missing.iter().cloned());
+    serde_json::to_value(&report)
+        .map_err(|e| AuthError::internal("cannot encode the report").caused_by(e))
 }

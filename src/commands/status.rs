@@ -14,6 +14,10 @@ const DAY: u64 = 86_400;
 /// Builds the status. Exit 0 when a usable credential resolves, `not_authenticated` otherwise.
 pub fn run(ctx: &Context) -> Outcome {
     let resolution = resolve::credentials(ctx);
+    let provider = crate::providers::active(ctx);
+    if provider != crate::config::schema::Provider::Anthropic {
+        return crate::commands::cloud_status::run(ctx, provider, &resolution);
+    }
     let config = &ctx.loaded.config;
     let active = resolution.active();
     let usable = active.filter(|c| c.problem.is_none());

@@ -21,6 +21,24 @@ pub fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError
             json!({ "token": value, "kind": "oauth-access-token", "source": format!("oauth:{provider}") }),
         ));
     }
+    match crate::providers::active(ctx) {
+        crate::config::schema::Provider::Vertex => {
+            let http = crate::http::client()?;
+            let token = crate::app::block_on(crate::providers::vertex::access_token(ctx, &http))??;
+            let value = token.expose().clone();
+            return Ok(Outcome::ok(
+                value.clone(),
+                json!({ "token": value, "kind": "google-access-token", "source": "vertex" }),
+            ));
+        }
+        crate::config::schema::Provider::Bedrock => {
+            return Err(AuthError::usage(
+                "Bedrock requests are signed per request (SigV4); there is no token to print",
+            )
+            .with_hint("use the AWS credentials or AWS_BEARER_TOKEN_BEDROCK directly"));
+        }
+        crate::config::schema::Provider::Anthropic => {}
+    }
     let resolution = resolve::credentials(ctx);
     let (secret, source, kind) = match resolution.active() {
         Some(candidate) => match &candidate.source {

@@ -7,6 +7,9 @@
 //! `async verify(ctx, http) -> Result<Verdict, AuthError>` (one cheap authenticated call).
 
 pub mod anthropic;
+pub mod bedrock;
+pub mod github;
+pub mod vertex;
 
 use crate::config::schema::{Method, Provider};
 use crate::context::Context;

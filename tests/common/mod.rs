@@ -2,7 +2,10 @@
 //! keychain service, and assertions that secrets never leak.
 #![allow(dead_code)]
 
+pub mod bedrock_server;
 pub mod browser;
+pub mod github_server;
+pub mod google_server;
 pub mod oauth_env;
 pub mod oauth_server;
 pub mod servers;

@@ -1,0 +1,111 @@
+//! `--auth-status` for Bedrock and Vertex: the cloud credential in force (found offline by
+//! the provider module), its settings, and the Anthropic credentials it makes irrelevant.
+
+use crate::config::schema::Provider;
+use crate::context::Context;
+use crate::error::ErrorCode;
+use crate::output::Outcome;
+use crate::resolve::Resolution;
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+/// The status document and text for a cloud provider.
+pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcome {
+    let found = crate::commands::diagnose::cloud_info(ctx, provider);
+    let refused: Vec<Value> = resolution
+        .candidates
+        .iter()
+        .map(|c| json!({ "source": c.source.to_string(), "fingerprint": c.fingerprint.as_str(), "state": "refused", "reason": c.refused }))
+        .collect();
+    let (doc, human) = match &found {
+        Ok(info) => {
+            let settings: serde_json::Map<String, Value> = info
+                .settings
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            let doc = json!({
+                "authenticated": true,
+                "provider": provider.as_str(),
+                "method": provider.as_str(),
+                "source": info.source,
+                "fingerprint": info.fingerprint,
+                "billing": "cloud",
+                "shadowed": info.shadowed,
+                "settings": settings,
+                "credentials": refused,
+                "environment": ctx.loaded.environment.as_ref().map(|e| e.name.clone()),
+                "configFile": ctx.loaded.path.display().to_string(),
+                "configFound": ctx.loaded.file_exists,
+                "warnings": ctx.loaded.warnings,
+                "nextStep": Value::Null,
+            });
+            let mut human = format!("✓ Using {} with {}\n", provider.as_str(), info.description);
+            if let Some(fp) = &info.fingerprint {
+                let _ = writeln!(human, "  credential:   {fp}");
+            }
+            for (key, value) in &info.settings {
+                let _ = writeln!(human, "  {:<13} {value}", format!("{key}:"));
+            }
+            let _ = writeln!(
+                human,
+                "  billing:      your {} account",
+                if provider == Provider::Bedrock {
+                    "AWS"
+                } else {
+                    "Google Cloud"
+                }
+            );
+            for shadowed in &info.shadowed {
+                let _ = writeln!(human, "  shadowed:     {shadowed}");
+            }
+            for c in &resolution.candidates {
+                let _ = writeln!(
+                    human,
+                    "  ignored:      {} from {} (Anthropic credentials are not used with {})",
+                    c.fingerprint,
+                    c.source.describe(),
+                    provider.as_str()
+                );
+            }
+            (doc, human)
+        }
+        Err(err) => {
+            let doc = json!({
+                "authenticated": false,
+                "provider": provider.as_str(),
+                "method": Value::Null,
+                "source": Value::Null,
+                "fingerprint": Value::Null,
+                "billing": Value::Null,
+                "shadowed": [],
+                "credentials": refused,
+                "environment": ctx.loaded.environment.as_ref().map(|e| e.name.clone()),
+                "configFile": ctx.loaded.path.display().to_string(),
+                "configFound": ctx.loaded.file_exists,
+                "warnings": ctx.loaded.warnings,
+                "problem": { "code": err.code().as_str(), "message": err.message() },
+                "nextStep": err.hint(),
+            });
+            let mut human = format!(
+                "✗ Not authenticated to {}: {}\n",
+                provider.as_str(),
+                err.message()
+            );
+            if let Some(hint) = err.hint() {
+                let _ = writeln!(human, "\nNext: {hint}.");
+            }
+            (doc, human)
+        }
+    };
+    let exit_code = if found.is_ok() {
+        0
+    } else {
+        ErrorCode::NotAuthenticated.exit_code()
+    };
+    Outcome {
+        human,
+        json: doc,
+        exit_code,
+    }
+}

@@ -1,0 +1,275 @@
+//! AWS Bedrock: the region, the endpoint, which AWS credential is in force (offline), and the
+//! one cheap authenticated call that proves it works (GetFoundationModel for the configured
+//! model, else ListFoundationModels for Anthropic).
+
+mod answer;
+mod credentials;
+mod signing;
+
+use crate::context::Context;
+use crate::envvars;
+use crate::error::{AuthError, ErrorCode};
+use crate::http::{self, Reply};
+use crate::providers::{CredentialInfo, Verdict};
+use crate::redact::safe_url;
+use credentials::Auth;
+use reqwest::Url;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+/// Where the endpoint came from, for messages.
+const CONFIG_ENDPOINT: &str = "`bedrockBaseUrl` in the config";
+
+/// An endpoint and the setting that chose it.
+struct Endpoint {
+    url: Url,
+    setting: &'static str,
+}
+
+/// The AWS region: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the config's `region` (after
+/// the active environment's overlay).
+///
+/// # Errors
+/// `config_error` when no region is set or it is not a region name.
+pub fn region(ctx: &Context) -> Result<String, AuthError> {
+    let candidates = [
+        (envvars::get(envvars::AWS_REGION), envvars::AWS_REGION),
+        (
+            envvars::get(envvars::AWS_DEFAULT_REGION),
+            envvars::AWS_DEFAULT_REGION,
+        ),
+        (
+            ctx.loaded.config.region.clone().filter(|r| !r.is_empty()),
+            "`region` in the config",
+        ),
+    ];
+    let Some((region, setting)) = candidates.into_iter().find_map(|(v, s)| v.map(|v| (v, s)))
+    else {
+        return Err(AuthError::config("Bedrock needs an AWS region and none is set").with_hint(
+            "export AWS_REGION (e.g. `export AWS_REGION=us-east-1`) or set the `region` key in \
+             the config",
+        ));
+    };
+    // The region becomes part of a host name: letters, digits and hyphens only.
+    let valid = region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !valid {
+        return Err(
+            AuthError::config(format!("{setting} is not an AWS region name"))
+                .with_hint("use a region such as us-east-1 or eu-west-3 (lower case)"),
+        );
+    }
+    Ok(region)
+}
+
+/// The Bedrock control-plane endpoint: `ANTHROPIC_BEDROCK_BASE_URL`, else
+/// `AWS_ENDPOINT_URL_BEDROCK`, else `AWS_ENDPOINT_URL`, else the config's `bedrockBaseUrl`, else
+/// `https://bedrock.REGION.amazonaws.com`.
+///
+/// # Errors
+/// `config_error` for a missing region, an unusable URL, or plain HTTP to a non-loopback host.
+pub fn endpoint(ctx: &Context) -> Result<Url, AuthError> {
+    let region = region(ctx)?;
+    locate(ctx, &region).map(|endpoint| endpoint.url)
+}
+
+fn locate(ctx: &Context, region: &str) -> Result<Endpoint, AuthError> {
+    let overrides = [
+        (
+            envvars::get(envvars::ANTHROPIC_BEDROCK_BASE_URL),
+            envvars::ANTHROPIC_BEDROCK_BASE_URL,
+        ),
+        (
+            envvars::get(envvars::AWS_ENDPOINT_URL_BEDROCK),
+            envvars::AWS_ENDPOINT_URL_BEDROCK,
+        ),
+        (
+            envvars::get(envvars::AWS_ENDPOINT_URL),
+            envvars::AWS_ENDPOINT_URL,
+        ),
+        (
+            ctx.loaded
+                .config
+                .bedrock_base_url
+                .clone()
+                .filter(|u| !u.is_empty()),
+            CONFIG_ENDPOINT,
+        ),
+    ];
+    let default = format!("https://bedrock.{region}.amazonaws.com");
+    let (text, setting) = overrides
+        .into_iter()
+        .find_map(|(v, s)| v.map(|v| (v, s)))
+        .unwrap_or((default.clone(), envvars::AWS_REGION));
+    let mut url = Url::parse(text.trim()).map_err(|e| {
+        AuthError::config(format!("{setting} is not a valid URL"))
+            .caused_by(e)
+            .with_hint(format!("e.g. {default}"))
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            AuthError::config(format!("{setting} must not carry a user name or password"))
+                .with_hint(
+                    "AWS credentials come from AWS_BEARER_TOKEN_BEDROCK, AWS_ACCESS_KEY_ID or a \
+                     profile, never from the URL",
+                ),
+        );
+    }
+    http::require_secure(&url, setting)?;
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(Endpoint { url, setting })
+}
+
+/// The Bedrock credential in force, where it comes from and what it shadows, offline: reads
+/// the environment and the shared credentials file, sends nothing. `settings` holds `region`,
+/// `endpoint` and, when configured, `model`.
+///
+/// # Errors
+/// `config_error` (no region, bad endpoint, half an access key pair, a missing `AWS_PROFILE`);
+/// `not_authenticated` when no AWS credential is present.
+///
+/// # Security
+/// Only fingerprints (of the bearer token or the access key id) leave this function.
+pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
+    let region = region(ctx)?;
+    let endpoint = locate(ctx, &region)?;
+    let resolution = credentials::resolve()?;
+    let mut settings = vec![
+        ("region".to_string(), region),
+        ("endpoint".to_string(), safe_url(&endpoint.url)),
+    ];
+    if let Some(model) = model(ctx) {
+        settings.push(("model".to_string(), model.to_string()));
+    }
+    Ok(CredentialInfo {
+        fingerprint: Some(resolution.found.fingerprint().to_string()),
+        source: resolution.found.source,
+        description: resolution.found.description,
+        shadowed: resolution.shadowed,
+        settings,
+    })
+}
+
+/// One cheap authenticated call: `GET {endpoint}/foundation-models/{model}` when `model` is
+/// configured, else `GET {endpoint}/foundation-models?byProvider=anthropic`, with the bearer
+/// token or a SigV4 signature, within `authentication.timeout`. Not retried.
+///
+/// # Errors
+/// The errors of [`credential`], then: `invalid_api_key` (credentials or signature rejected,
+/// with a clock-skew diagnosis when the server's `Date` is more than 5 minutes off),
+/// `expired_token`, `insufficient_permissions` (AccessDenied), `rate_limited`, `network_error`
+/// (unreachable, timeout, 5xx), `provider_error` (unknown model, redirect, not Bedrock).
+pub async fn verify(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, AuthError> {
+    let region = region(ctx)?;
+    let endpoint = locate(ctx, &region)?;
+    let resolution = credentials::resolve()?;
+    let model = model(ctx);
+    let url = call_url(&endpoint.url, model);
+    let signed_at = UNIX_EPOCH + Duration::from_secs(ctx.clock.now());
+    let found = &resolution.found;
+    crate::trace::step(&format!(
+        "bedrock: {} {} in {region}, {}",
+        found.source,
+        found.fingerprint(),
+        if matches!(found.auth, Auth::Bearer(_)) {
+            "bearer token"
+        } else {
+            "SigV4"
+        }
+    ));
+    let request = signing::get(client, &url, &found.auth, &region, signed_at)?;
+    let budget = Duration::from_millis(ctx.loaded.config.authentication.timeout.max(1));
+    let started = Instant::now();
+    let (status, headers, body) = tokio::time::timeout(budget, http::send_once(request, &url))
+        .await
+        .map_err(|_| timed_out(&url, budget, endpoint.setting))?
+        .map_err(|err| network_hint(err, endpoint.setting))?;
+    let reply = Reply {
+        status,
+        headers,
+        body,
+        elapsed: started.elapsed(),
+        attempts: 1,
+    };
+    let call = answer::Call {
+        url: &url,
+        region: &region,
+        model,
+        source: &found.source,
+        setting: endpoint.setting,
+        bearer: matches!(found.auth, Auth::Bearer(_)),
+        signed_at,
+    };
+    answer::judge(&call, &reply)
+}
+
+/// The configured model, if any.
+fn model(ctx: &Context) -> Option<&str> {
+    ctx.loaded
+        .config
+        .model
+        .as_deref()
+        .filter(|m| !m.trim().is_empty())
+}
+
+/// `{endpoint}/foundation-models/{model}` (the model one percent-encoded path segment) or
+/// `{endpoint}/foundation-models?byProvider=anthropic`.
+fn call_url(endpoint: &Url, model: Option<&str>) -> Url {
+    let mut url = endpoint.clone();
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty().push("foundation-models");
+        if let Some(model) = model {
+            segments.push(model);
+        }
+    }
+    if model.is_none() {
+        url.set_query(Some("byProvider=anthropic"));
+    }
+    url
+}
+
+fn timed_out(url: &Url, budget: Duration, setting: &str) -> AuthError {
+    AuthError::network(format!(
+        "no answer from {} within {} ms",
+        safe_url(url),
+        budget.as_millis()
+    ))
+    .with_hint(format!(
+        "check your connection and {setting}, or raise `authentication.timeout` (milliseconds) \
+         in the config"
+    ))
+}
+
+/// `send_once`'s connection errors name the Anthropic setting; point at Bedrock's instead.
+fn network_hint(err: AuthError, setting: &str) -> AuthError {
+    if err.code() == ErrorCode::NetworkError {
+        err.with_hint(format!(
+            "check your network and the Bedrock endpoint ({setting})"
+        ))
+    } else {
+        err
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_urls_for_a_model_and_for_the_list() {
+        let base = Url::parse("https://bedrock.us-east-1.amazonaws.com").unwrap();
+        assert_eq!(
+            call_url(&base, Some("anthropic.claude-3-5-sonnet-20240620-v1:0")).as_str(),
+            "https://bedrock.us-east-1.amazonaws.com/foundation-models/anthropic.claude-3-5-sonnet-20240620-v1:0"
+        );
+        let proxied = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
+        assert_eq!(
+            call_url(&proxied, None).as_str(),
+            "http://127.0.0.1:9/prefix/foundation-models?byProvider=anthropic"
+        );
+        let arn = call_url(&base, Some("arn:aws:bedrock:us-east-1::foundation-model/x"));
+        assert!(arn.path().ends_with("foundation-model%2Fx"), "{arn}");
+    }
+}

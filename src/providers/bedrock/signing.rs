@@ -1,0 +1,113 @@
+//! Puts the credential on a Bedrock request: `Authorization: Bearer` for an API key, an AWS
+//! Signature Version 4 over the exact method, URL and host sent for access keys.
+
+use super::credentials::{AccessKeys, Auth};
+use crate::error::AuthError;
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use reqwest::{Client, RequestBuilder, Url};
+use std::time::SystemTime;
+use zeroize::Zeroizing;
+
+/// The signing name of the Bedrock control plane.
+pub const SERVICE: &str = "bedrock";
+
+/// A `GET url` request carrying `auth`, signed at `now` for `region`.
+///
+/// # Errors
+/// `internal` when the request cannot be signed (never showing a secret).
+pub(super) fn get(
+    client: &Client,
+    url: &Url,
+    auth: &Auth,
+    region: &str,
+    now: SystemTime,
+) -> Result<RequestBuilder, AuthError> {
+    let request = client.get(url.clone());
+    match auth {
+        Auth::Bearer(token) => {
+            let mut line = Zeroizing::new(String::with_capacity(token.expose().len() + 7));
+            line.push_str("Bearer ");
+            line.push_str(token.expose());
+            let value = sensitive(line.as_str())?;
+            Ok(request.header(AUTHORIZATION, value))
+        }
+        Auth::Keys(keys) => {
+            let mut request = request;
+            for (name, value) in sigv4_headers("GET", url, keys, region, now)? {
+                request = request.header(name, value);
+            }
+            Ok(request)
+        }
+    }
+}
+
+/// The headers SigV4 adds (`x-amz-date`, `authorization`, `x-amz-security-token`) for a
+/// request with no body and no headers of its own but `host`, which the signer takes from
+/// the URL as hyper sends it (no default port).
+fn sigv4_headers(
+    method: &str,
+    url: &Url,
+    keys: &AccessKeys,
+    region: &str,
+    now: SystemTime,
+) -> Result<Vec<(HeaderName, HeaderValue)>, AuthError> {
+    let identity: Identity = Credentials::new(
+        keys.access_key_id.as_str(),
+        keys.secret_access_key.expose().as_str(),
+        keys.session_token.as_ref().map(|t| t.expose().clone()),
+        None,
+        "claude-auth",
+    )
+    .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(SERVICE)
+        .time(now)
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|_| cannot_sign())?
+        .into();
+    let signable = SignableRequest::new(
+        method,
+        url.as_str(),
+        std::iter::empty(),
+        SignableBody::Bytes(&[]),
+    )
+    .map_err(|_| cannot_sign())?;
+    let (instructions, _signature) = sign(signable, &params)
+        .map_err(|_| cannot_sign())?
+        .into_parts();
+    let (headers, _query) = instructions.into_parts();
+    headers
+        .iter()
+        .map(|header| {
+            let name = HeaderName::from_static(header.name());
+            let value = if header.name() == "x-amz-date" {
+                HeaderValue::from_str(header.value()).map_err(|_| cannot_sign())?
+            } else {
+                sensitive(header.value())?
+            };
+            Ok((name, value))
+        })
+        .collect()
+}
+
+/// A header value hidden from `Debug` and HTTP/2 indexing, for values that carry or derive
+/// from a secret.
+fn sensitive(text: &str) -> Result<HeaderValue, AuthError> {
+    let mut value = HeaderValue::from_str(text).map_err(|_| cannot_sign())?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+// The signer's errors are not shown: some describe header values, which could be secrets.
+fn cannot_sign() -> AuthError {
+    AuthError::internal("cannot sign the Bedrock request with the AWS credentials").with_hint(
+        "check that the access key id and session token hold only printable ASCII characters",
+    )
+}

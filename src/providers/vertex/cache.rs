@@ -1,0 +1,107 @@
+//! The Vertex access token cache: item `cache:vertex` in the configured secret store, JSON
+//! `{access_token, expires_at, key}`, used until a minute before expiry and only for the
+//! credential it was issued to. A store that cannot be used means no cache, never a failure.
+
+use crate::context::Context;
+use crate::error::AuthError;
+use crate::secret::{Fingerprint, Secret};
+use crate::storage::ItemMeta;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The store item holding the cached token.
+pub const ITEM: &str = "cache:vertex";
+/// A token this close to expiry is not handed out: it could lapse in flight.
+const MARGIN: u64 = 60;
+
+#[derive(Deserialize)]
+struct Cached {
+    #[serde(deserialize_with = "secret")]
+    access_token: Secret<String>,
+    expires_at: u64,
+    key: String,
+}
+
+#[derive(Serialize)]
+struct ToCache<'a> {
+    access_token: &'a str,
+    expires_at: u64,
+    key: &'a str,
+}
+
+fn secret<'de, D: Deserializer<'de>>(de: D) -> Result<Secret<String>, D::Error> {
+    String::deserialize(de).map(Secret::new)
+}
+
+/// The cached token for the credential `key`, when there is a live one.
+pub fn lookup(ctx: &Context, key: &str) -> Option<Secret<String>> {
+    let stored = match ctx.store().get(ITEM) {
+        Ok(Some(stored)) => stored,
+        Ok(None) => return None,
+        Err(err) => {
+            ctx.detail(&format!(
+                "vertex: token cache not available ({})",
+                err.message()
+            ));
+            return None;
+        }
+    };
+    let Ok(cached) = serde_json::from_str::<Cached>(stored.expose()) else {
+        ctx.detail("vertex: ignoring a damaged token cache");
+        return None;
+    };
+    if cached.key != key || cached.expires_at <= ctx.clock.now() + MARGIN {
+        return None;
+    }
+    crate::trace::step(&format!(
+        "vertex: using the cached access token {} (expires {})",
+        Fingerprint::of(cached.access_token.expose()),
+        crate::clock::rfc3339(cached.expires_at)
+    ));
+    Some(cached.access_token)
+}
+
+/// Caches `token` for the credential `key`; a failure is reported with `-v` and ignored.
+pub fn save(ctx: &Context, key: &str, token: &Secret<String>, expires_at: u64) {
+    if let Err(err) = try_save(ctx, key, token, expires_at) {
+        ctx.detail(&format!(
+            "vertex: access token not cached ({})",
+            err.message()
+        ));
+    }
+}
+
+fn try_save(
+    ctx: &Context,
+    key: &str,
+    token: &Secret<String>,
+    expires_at: u64,
+) -> Result<(), AuthError> {
+    let lock = ctx.lock()?;
+    let value = ToCache {
+        access_token: token.expose(),
+        expires_at,
+        key,
+    };
+    let value = Secret::new(
+        serde_json::to_string(&value)
+            .map_err(|e| AuthError::internal("cannot encode the token cache").caused_by(e))?,
+    );
+    let meta = ItemMeta {
+        fingerprint: Fingerprint::of(token.expose()).to_string(),
+        created_at: ctx.clock.now(),
+        rotated_at: None,
+        previous_fingerprint: None,
+    };
+    ctx.store().put(ITEM, &value, meta, &lock)
+}
+
+/// Drops the cached token (after Google refused it); failures are ignored like in [`save`].
+pub fn forget(ctx: &Context) {
+    let removed = ctx.lock().and_then(|lock| ctx.store().remove(ITEM, &lock));
+    if let Err(err) = removed {
+        ctx.detail(&format!(
+            "vertex: cannot drop the token cache ({})",
+            err.message()
+        ));
+    }
+}

@@ -1,0 +1,336 @@
+//! Google credential files: where they are (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud's
+//! application-default credentials), what they hold, and which of them are accepted.
+
+use super::locate::{self, Found};
+use crate::error::AuthError;
+use crate::redact::{is_loopback, safe_url};
+use crate::secret::{Fingerprint, Secret};
+use reqwest::Url;
+use serde::{Deserialize, Deserializer};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// Google's token endpoint: the default for both credential types.
+pub const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
+/// Every token endpoint Google has put in credential files.
+const GOOGLE_TOKEN_URIS: [&str; 3] = [
+    GOOGLE_TOKEN_URI,
+    "https://accounts.google.com/o/oauth2/token",
+    "https://www.googleapis.com/oauth2/v4/token",
+];
+/// A service account key (`"type": "service_account"`).
+#[derive(Debug)]
+pub struct ServiceAccount {
+    pub client_email: String,
+    pub private_key: Secret<String>,
+    pub private_key_id: Option<String>,
+    pub token_uri: Url,
+    pub project_id: Option<String>,
+}
+
+/// A user's refresh token (`"type": "authorized_user"`, what gcloud writes).
+#[derive(Debug)]
+pub struct AuthorizedUser {
+    pub client_id: String,
+    pub client_secret: Secret<String>,
+    pub refresh_token: Secret<String>,
+    pub quota_project_id: Option<String>,
+    pub token_uri: Url,
+}
+
+/// The two kinds of credential accepted.
+#[derive(Debug)]
+pub enum GoogleCredential {
+    ServiceAccount(ServiceAccount),
+    AuthorizedUser(AuthorizedUser),
+}
+
+/// A credential and the file it came from.
+#[derive(Debug)]
+pub struct CredentialFile {
+    pub found: Found,
+    pub credential: GoogleCredential,
+}
+
+impl CredentialFile {
+    /// The project named in the file, if any.
+    pub fn project(&self) -> Option<&str> {
+        match &self.credential {
+            GoogleCredential::ServiceAccount(sa) => sa.project_id.as_deref(),
+            GoogleCredential::AuthorizedUser(user) => user.quota_project_id.as_deref(),
+        }
+        .filter(|p| !p.is_empty())
+    }
+
+    /// Where tokens come from.
+    pub fn token_uri(&self) -> &Url {
+        match &self.credential {
+            GoogleCredential::ServiceAccount(sa) => &sa.token_uri,
+            GoogleCredential::AuthorizedUser(user) => &user.token_uri,
+        }
+    }
+
+    /// A printable stand-in: the key id of a service account, the refresh token's fingerprint
+    /// for a user.
+    pub fn fingerprint(&self) -> Option<String> {
+        match &self.credential {
+            GoogleCredential::ServiceAccount(sa) => sa
+                .private_key_id
+                .as_deref()
+                .map(|id| Fingerprint::of(id).to_string()),
+            GoogleCredential::AuthorizedUser(user) => {
+                Some(Fingerprint::of(user.refresh_token.expose()).to_string())
+            }
+        }
+    }
+
+    /// Identifies this credential for the token cache: kind, principal, file and a digest of
+    /// the secret, so another file, another key or a new login never reuses a token.
+    pub fn cache_key(&self) -> String {
+        let (kind, principal, secret) = match &self.credential {
+            GoogleCredential::ServiceAccount(sa) => (
+                "service_account",
+                sa.client_email.as_str(),
+                sa.private_key.expose(),
+            ),
+            GoogleCredential::AuthorizedUser(user) => (
+                "authorized_user",
+                user.client_id.as_str(),
+                user.refresh_token.expose(),
+            ),
+        };
+        let digest = Sha256::digest(secret.as_bytes());
+        let digest: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!(
+            "{kind}:{principal}:{}:{}:{digest}",
+            self.found.path.display(),
+            self.token_uri()
+        )
+    }
+}
+
+/// What to do about a credential file that cannot be used.
+const HINT_REPLACE: &str = "use a service account key file, or run `gcloud auth \
+    application-default login` for user credentials";
+
+/// What the JSON may hold; secrets are wrapped as they are read.
+#[derive(Deserialize)]
+struct RawFile {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    client_email: Option<String>,
+    #[serde(default, deserialize_with = "secret")]
+    private_key: Option<Secret<String>>,
+    private_key_id: Option<String>,
+    token_uri: Option<String>,
+    project_id: Option<String>,
+    client_id: Option<String>,
+    #[serde(default, deserialize_with = "secret")]
+    client_secret: Option<Secret<String>>,
+    #[serde(default, deserialize_with = "secret")]
+    refresh_token: Option<Secret<String>>,
+    quota_project_id: Option<String>,
+}
+
+fn secret<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Secret<String>>, D::Error> {
+    Ok(Option::<String>::deserialize(de)?.map(Secret::new))
+}
+
+/// Finds, reads and checks the credential file.
+///
+/// # Errors
+/// `not_authenticated` when there is none; `config_error` for a file that is missing,
+/// shared, unreadable, of an unsupported type, or with a foreign `token_uri` or a bad key.
+pub fn load() -> Result<CredentialFile, AuthError> {
+    let found = locate::locate()?;
+    let bytes = locate::read(&found.path)?;
+    let credential = parse(&found.path, &bytes)?;
+    Ok(CredentialFile { found, credential })
+}
+
+/// Parses and checks the JSON; errors name the file and never quote it.
+fn parse(path: &Path, bytes: &[u8]) -> Result<GoogleCredential, AuthError> {
+    let raw: RawFile = serde_json::from_slice(bytes).map_err(|err| not_json(path, &err))?;
+    match raw.kind.as_deref() {
+        Some("service_account") => service_account(path, raw).map(GoogleCredential::ServiceAccount),
+        Some("authorized_user") => authorized_user(path, raw).map(GoogleCredential::AuthorizedUser),
+        Some(other) => Err(unsupported(path, other)),
+        None => Err(AuthError::config(format!(
+            "{} has no `type`: it is not a Google credential file",
+            path.display()
+        ))
+        .with_hint(HINT_REPLACE)),
+    }
+}
+
+fn service_account(path: &Path, raw: RawFile) -> Result<ServiceAccount, AuthError> {
+    let client_email = required(path, raw.client_email, "client_email")?;
+    let private_key = raw
+        .private_key
+        .ok_or_else(|| missing(path, "private_key"))?;
+    if jsonwebtoken::EncodingKey::from_rsa_pem(private_key.expose().as_bytes()).is_err() {
+        return Err(bad_key(path));
+    }
+    let token_uri = token_uri(path, raw.token_uri.as_deref())?;
+    Ok(ServiceAccount {
+        client_email,
+        private_key,
+        private_key_id: raw.private_key_id,
+        token_uri,
+        project_id: raw.project_id,
+    })
+}
+
+fn authorized_user(path: &Path, raw: RawFile) -> Result<AuthorizedUser, AuthError> {
+    let client_id = required(path, raw.client_id, "client_id")?;
+    let client_secret = raw
+        .client_secret
+        .ok_or_else(|| missing(path, "client_secret"))?;
+    let refresh_token = raw
+        .refresh_token
+        .ok_or_else(|| missing(path, "refresh_token"))?;
+    let token_uri = token_uri(path, raw.token_uri.as_deref())?;
+    Ok(AuthorizedUser {
+        client_id,
+        client_secret,
+        refresh_token,
+        quota_project_id: raw.quota_project_id,
+        token_uri,
+    })
+}
+
+/// Google's token endpoints, or loopback (tests, local emulators); nothing else ever sees a
+/// signed assertion or a refresh token.
+///
+/// # Errors
+/// `config_error` for anything else.
+pub fn token_uri(path: &Path, text: Option<&str>) -> Result<Url, AuthError> {
+    let text = text.unwrap_or(GOOGLE_TOKEN_URI);
+    let url = Url::parse(text).map_err(|_| {
+        AuthError::config(format!(
+            "the token_uri in {} is not a valid URL",
+            path.display()
+        ))
+        .with_hint(format!(
+            "use the file as Google issued it (token_uri {GOOGLE_TOKEN_URI})"
+        ))
+    })?;
+    let loopback = matches!(url.scheme(), "http" | "https")
+        && is_loopback(&url)
+        && url.username().is_empty()
+        && url.password().is_none();
+    if GOOGLE_TOKEN_URIS.contains(&url.as_str()) || loopback {
+        return Ok(url);
+    }
+    Err(AuthError::config(format!(
+        "refusing the token_uri {} in {}: it is not Google's token endpoint, and claude \
+         would send a signed assertion or refresh token to it",
+        safe_url(&url),
+        path.display()
+    ))
+    .with_hint(format!(
+        "use the file as Google issued it (token_uri {GOOGLE_TOKEN_URI}); only Google's \
+         endpoints and loopback are accepted"
+    )))
+}
+
+/// The private key could not be used; the message never holds any of it.
+pub fn bad_key(path: &Path) -> AuthError {
+    AuthError::config(format!(
+        "the private key in {} is not a valid RSA key",
+        path.display()
+    ))
+    .with_hint(
+        "download a new JSON key for the service account \
+         (IAM & Admin → Service Accounts → Keys)",
+    )
+}
+
+fn required(path: &Path, value: Option<String>, field: &str) -> Result<String, AuthError> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| missing(path, field))
+}
+
+fn missing(path: &Path, field: &str) -> AuthError {
+    AuthError::config(format!("{} has no `{field}`", path.display())).with_hint(
+        "the file is incomplete: download it again, or run `gcloud auth application-default login`",
+    )
+}
+
+fn unsupported(path: &Path, kind: &str) -> AuthError {
+    let printable = kind.len() <= 64
+        && kind
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let kind = if printable {
+        format!("`{kind}`")
+    } else {
+        "an unknown type".to_string()
+    };
+    AuthError::config(format!(
+        "{} holds {kind} credentials; claude supports only `service_account` and `authorized_user`",
+        path.display()
+    ))
+    .with_hint(HINT_REPLACE)
+}
+
+/// Where the JSON is wrong, by position only: serde's messages can quote values.
+fn not_json(path: &Path, err: &serde_json::Error) -> AuthError {
+    use serde_json::error::Category;
+    let what = match err.classify() {
+        Category::Syntax | Category::Eof => "is not valid JSON",
+        Category::Data => "is not a Google credential file (a field has the wrong type)",
+        Category::Io => "cannot be read",
+    };
+    AuthError::config(format!(
+        "{} {what} (line {}, column {})",
+        path.display(),
+        err.line(),
+        err.column()
+    ))
+    .with_hint("download the key file again, or run `gcloud auth application-default login`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_uri_accepts_google_and_loopback_only() {
+        let path = Path::new("f.json");
+        for ok in [
+            None,
+            Some("https://accounts.google.com/o/oauth2/token"),
+            Some("http://127.0.0.1:9/token"),
+            Some("https://[::1]/t"),
+            Some("http://localhost:1/t"),
+        ] {
+            assert!(token_uri(path, ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "https://oauth2.googleapis.com.evil.example/token",
+            "http://oauth2.googleapis.com/token",
+            "https://oauth2.googleapis.com/token?x=1",
+            "https://u@oauth2.googleapis.com/token",
+            "http://10.0.0.1/token",
+            "ftp://127.0.0.1/t",
+            "not a url",
+        ] {
+            assert!(token_uri(path, Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn json_errors_never_quote_the_file() {
+        let inputs: [&[u8]; 2] = [
+            br#"{"type":"service_account","client_email":"a@b","private_key":["SECRETVALUE"]}"#,
+            br#"{"type":"service_account","private_key":"SECRETVALUE"#,
+        ];
+        for input in inputs {
+            let err = parse(Path::new("k.json"), input).unwrap_err();
+            assert!(err.message().contains("k.json"));
+            assert!(!format!("{err:?}").contains("SECRETVALUE"));
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! Google Vertex AI: the credential (service account key or application-default
+//! credentials), its access token (cached), and the one call that proves it works
+//! (`GET …/publishers/anthropic/models/MODEL`).
+
+mod cache;
+mod file;
+mod locate;
+mod token;
+
+use crate::context::Context;
+use crate::envvars;
+use crate::error::AuthError;
+use crate::http::{self, Reply};
+use crate::providers::{server_date, CredentialInfo, Verdict};
+use crate::redact::safe_url;
+use crate::secret::Secret;
+use file::{CredentialFile, GoogleCredential};
+use reqwest::header::{HeaderValue, AUTHORIZATION};
+use reqwest::{StatusCode, Url};
+use std::time::Instant;
+use zeroize::Zeroizing;
+
+pub use cache::ITEM as CACHE_ITEM;
+pub use file::GOOGLE_TOKEN_URI;
+pub use token::SCOPE;
+
+/// The model checked when the config names none.
+pub const DEFAULT_MODEL: &str = "claude-3-5-sonnet-v2@20241022";
+
+/// Where requests go and about what.
+struct Target {
+    project: String,
+    location: String,
+    endpoint: Url,
+    endpoint_setting: &'static str,
+}
+
+/// Where the Google credential comes from and the settings in force. Offline: reads the
+/// credential file, never the store or the network.
+///
+/// # Errors
+/// `not_authenticated` without credentials; `config_error` for an unusable credential file,
+/// a missing project or location, or a bad endpoint.
+pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
+    let file = file::load()?;
+    let target = target(ctx, &file)?;
+    let mut settings = vec![
+        ("project".to_string(), target.project.clone()),
+        ("location".to_string(), target.location.clone()),
+        ("endpoint".to_string(), safe_url(&target.endpoint)),
+    ];
+    if let GoogleCredential::ServiceAccount(sa) = &file.credential {
+        settings.push(("account".to_string(), sa.client_email.clone()));
+    }
+    Ok(CredentialInfo {
+        source: file.found.source.clone(),
+        description: describe(&file),
+        fingerprint: file.fingerprint(),
+        shadowed: file.found.shadowed.clone(),
+        settings,
+    })
+}
+
+/// Obtains an access token (from the cache when live) and asks Vertex AI whether the
+/// configured model is available to the project in the location. A cached token Google
+/// refuses is dropped and replaced once.
+///
+/// # Errors
+/// Those of [`credential`] and [`access_token`]; then `invalid_api_key` (401),
+/// `insufficient_permissions` (403), `provider_error` (404, redirects, other answers),
+/// `rate_limited` (429), `network_error` (5xx, unreachable).
+pub async fn verify(ctx: &Context, http: &reqwest::Client) -> Result<Verdict, AuthError> {
+    let file = file::load()?;
+    let target = target(ctx, &file)?;
+    let model = model(ctx);
+    let started = Instant::now();
+    let (token, cached) = obtain(ctx, http, &file).await?;
+    let mut reply = get_model(ctx, http, &target, &model, &token).await?;
+    if reply.status == StatusCode::UNAUTHORIZED && cached {
+        crate::trace::step("vertex: the cached access token was refused; getting a new one");
+        cache::forget(ctx);
+        let fresh = fetch_and_cache(ctx, http, &file).await?;
+        reply = get_model(ctx, http, &target, &model, &fresh).await?;
+    }
+    judge(&target, &model, &reply, started)
+}
+
+/// A Google access token for the credential in force, from the cache while it has more
+/// than a minute left, else from the token endpoint (and then cached).
+///
+/// # Errors
+/// Those of [`credential`] for the file (project and location are not needed); then
+/// `oauth_error`, `invalid_api_key`, `expired_token`, `rate_limited`, `network_error`,
+/// `provider_error` from the token endpoint.
+///
+/// # Security
+/// The token is a bearer credential: expose it only in an `Authorization` header.
+pub async fn access_token(
+    ctx: &Context,
+    http: &reqwest::Client,
+) -> Result<Secret<String>, AuthError> {
+    let file = file::load()?;
+    obtain(ctx, http, &file).await.map(|(token, _)| token)
+}
+
+/// The token and whether it came from the cache.
+async fn obtain(
+    ctx: &Context,
+    http: &reqwest::Client,
+    file: &CredentialFile,
+) -> Result<(Secret<String>, bool), AuthError> {
+    crate::trace::step(&format!("vertex: credential from {}", file.found.source));
+    match cache::lookup(ctx, &file.cache_key()) {
+        Some(token) => Ok((token, true)),
+        None => fetch_and_cache(ctx, http, file)
+            .await
+            .map(|token| (token, false)),
+    }
+}
+
+async fn fetch_and_cache(
+    ctx: &Context,
+    http: &reqwest::Client,
+    file: &CredentialFile,
+) -> Result<Secret<String>, AuthError> {
+    let fresh = token::fetch(ctx, http, file).await?;
+    cache::save(ctx, &file.cache_key(), &fresh.token, fresh.expires_at);
+    Ok(fresh.token)
+}
+
+fn describe(file: &CredentialFile) -> String {
+    let path = file.found.path.display();
+    let origin = if file.found.named_by_env() {
+        format!("{path} (GOOGLE_APPLICATION_CREDENTIALS)")
+    } else {
+        format!("gcloud's application-default credentials at {path}")
+    };
+    match &file.credential {
+        GoogleCredential::ServiceAccount(sa) => {
+            format!("the service account {} from {origin}", sa.client_email)
+        }
+        GoogleCredential::AuthorizedUser(_) => format!("Google user credentials from {origin}"),
+    }
+}
+
+/// Project, location and endpoint, each from the environment, the config, then defaults.
+fn target(ctx: &Context, file: &CredentialFile) -> Result<Target, AuthError> {
+    let config = &ctx.loaded.config;
+    let config_path = ctx.loaded.path.display();
+    let project = envvars::get(envvars::ANTHROPIC_VERTEX_PROJECT_ID)
+        .or_else(|| envvars::get(envvars::GOOGLE_CLOUD_PROJECT))
+        .or_else(|| config.project.clone().filter(|p| !p.is_empty()))
+        .or_else(|| file.project().map(str::to_string))
+        .ok_or_else(|| {
+            AuthError::config("no Google Cloud project for Vertex AI").with_hint(format!(
+                "set ANTHROPIC_VERTEX_PROJECT_ID or GOOGLE_CLOUD_PROJECT, or `project` \
+                     in {config_path}"
+            ))
+        })?;
+    let location = envvars::get(envvars::CLOUD_ML_REGION)
+        .or_else(|| config.location.clone().filter(|l| !l.is_empty()))
+        .ok_or_else(|| {
+            AuthError::config("no Vertex AI location (region)").with_hint(format!(
+                "set CLOUD_ML_REGION (e.g. us-east5 or global), or `location` in {config_path}"
+            ))
+        })?;
+    // The location becomes part of a host name: letters, digits and dashes only.
+    if !location
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(AuthError::config(format!(
+            "the Vertex AI location {location:?} is not a region name"
+        ))
+        .with_hint(
+            "use a region such as us-east5, europe-west1 or global (CLOUD_ML_REGION or `location`)",
+        ));
+    }
+    let (endpoint, endpoint_setting) = endpoint(ctx, &location)?;
+    Ok(Target {
+        project,
+        location,
+        endpoint,
+        endpoint_setting,
+    })
+}
+
+/// `ANTHROPIC_VERTEX_BASE_URL`, else `vertexBaseUrl`, else Google's regional host.
+fn endpoint(ctx: &Context, location: &str) -> Result<(Url, &'static str), AuthError> {
+    let (text, setting) = if let Some(url) = envvars::get(envvars::ANTHROPIC_VERTEX_BASE_URL) {
+        (url, "ANTHROPIC_VERTEX_BASE_URL")
+    } else if let Some(url) = ctx
+        .loaded
+        .config
+        .vertex_base_url
+        .clone()
+        .filter(|u| !u.is_empty())
+    {
+        (url, "`vertexBaseUrl` in the config")
+    } else if location == "global" {
+        (
+            "https://aiplatform.googleapis.com".to_string(),
+            "CLOUD_ML_REGION",
+        )
+    } else {
+        (
+            format!("https://{location}-aiplatform.googleapis.com"),
+            "CLOUD_ML_REGION",
+        )
+    };
+    let url = Url::parse(&text).map_err(|e| {
+        AuthError::config(format!("{setting} is not a valid URL"))
+            .caused_by(e)
+            .with_hint("e.g. https://us-east5-aiplatform.googleapis.com")
+    })?;
+    if url.cannot_be_a_base() {
+        return Err(
+            AuthError::config(format!("{setting} is not a usable base URL"))
+                .with_hint("e.g. https://us-east5-aiplatform.googleapis.com"),
+        );
+    }
+    http::require_secure(&url, setting)?;
+    Ok((url, setting))
+}
+
+fn model(ctx: &Context) -> String {
+    ctx.loaded
+        .config
+        .model
+        .clone()
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| DEFAULT_MODEL.to_string())
+}
+
+/// `{endpoint}/v1/projects/P/locations/L/publishers/anthropic/models/M`, each part a
+/// percent-encoded path segment.
+fn model_url(target: &Target, model: &str) -> Url {
+    let mut url = target.endpoint.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty().extend([
+            "v1",
+            "projects",
+            &target.project,
+            "locations",
+            &target.location,
+            "publishers",
+            "anthropic",
+            "models",
+            model,
+        ]);
+    }
+    url
+}
+
+async fn get_model(
+    ctx: &Context,
+    http: &reqwest::Client,
+    target: &Target,
+    model: &str,
+    token: &Secret<String>,
+) -> Result<Reply, AuthError> {
+    let url = model_url(target, model);
+    let bearer = Zeroizing::new(format!("Bearer {}", token.expose()));
+    let mut value = HeaderValue::from_str(&bearer).map_err(|_| {
+        AuthError::provider("Google issued an access token that cannot be sent in an HTTP header")
+    })?;
+    value.set_sensitive(true);
+    let budget = crate::providers::anthropic::budget(ctx);
+    http::get(http, &url, &[(AUTHORIZATION, value)], budget).await
+}
+
+/// Next step after a 401.
+const HINT_401: &str = "the credential may have been revoked: run `gcloud auth \
+    application-default login` or use a new service account key";
+/// Next step after a 404.
+const HINT_404: &str = "check `model`, the project and the location: enable the model in \
+    Model Garden and use a region that offers it";
+
+/// What Vertex AI's answer about the model means.
+fn judge(
+    target: &Target,
+    model: &str,
+    reply: &Reply,
+    started: Instant,
+) -> Result<Verdict, AuthError> {
+    let (project, location) = (&target.project, &target.location);
+    let url = model_url(target, model);
+    let setting = target.endpoint_setting;
+    let error = match reply.status {
+        StatusCode::OK if reply.content_type().ends_with("json") => {
+            return Ok(Verdict {
+                detail: format!("model {model} is available to project {project} in {location}"),
+                server_date: server_date(&reply.headers),
+                elapsed: started.elapsed(),
+            })
+        }
+        StatusCode::OK => AuthError::provider(format!(
+            "{} did not answer like Vertex AI (expected JSON)",
+            safe_url(&url)
+        ))
+        .with_hint(format!(
+            "a proxy or captive portal is in the way, or {setting} is wrong"
+        )),
+        StatusCode::UNAUTHORIZED => {
+            AuthError::invalid_api_key("Google rejected the access token (HTTP 401)")
+                .with_hint(HINT_401)
+        }
+        StatusCode::FORBIDDEN => AuthError::insufficient_permissions(format!(
+            "the credential may not use model {model} in project {project}, \
+             location {location} (HTTP 403)"
+        ))
+        .with_hint(format!(
+            "grant the principal roles/aiplatform.user on project {project}, and enable \
+             the model in Vertex AI Model Garden"
+        )),
+        StatusCode::NOT_FOUND => AuthError::provider(format!(
+            "Vertex AI has no model {model} for project {project} in {location} (HTTP 404)"
+        ))
+        .with_hint(HINT_404),
+        status if status.is_redirection() => http::redirect_error(&url, reply, setting),
+        status => AuthError::provider(format!(
+            "{} answered HTTP {}",
+            safe_url(&url),
+            status.as_u16()
+        ))
+        .with_hint(format!("check {setting}; if it is right, try again later")),
+    };
+    Err(error)
+}
