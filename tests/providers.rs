@@ -165,3 +165,58 @@ fn staging_environment_selects_bedrock_from_the_config() {
     assert_eq!(doc["authenticated"], true);
     env.claude().arg("--test-auth").assert().success();
 }
+
+mod vertex_binary {
+    use super::common::google_server::{
+        access_token_for, service_account_json, vertex, TokenMode, TokenServer, LOCATION, PROJECT,
+        SA_EMAIL,
+    };
+    use super::common::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn vertex_service_account_status_test_auth_and_print_token() {
+        let google = TokenServer::start(TokenMode::Normal);
+        let token = access_token_for(SA_EMAIL);
+        let api = vertex(vec![token.clone()], 200);
+        let env = TestEnv::encrypted();
+        let key = env.home.path().join("sa.json");
+        std::fs::write(
+            &key,
+            service_account_json(SA_EMAIL, &google.token_uri(), Some(PROJECT)),
+        )
+        .unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let env = env
+            .with("CLAUDE_CODE_USE_VERTEX", "1")
+            .with("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap())
+            .with("CLOUD_ML_REGION", LOCATION)
+            .with("ANTHROPIC_VERTEX_BASE_URL", &api.url());
+
+        let status = env
+            .claude()
+            .args(["--auth-status", "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+        let doc = json_stdout(&status);
+        assert_eq!(doc["provider"], "vertex");
+        assert_eq!(doc["source"], "env:GOOGLE_APPLICATION_CREDENTIALS");
+        assert_eq!(doc["settings"]["project"], PROJECT);
+        assert_eq!(google.hits(), 0, "status is offline");
+
+        let test = env.claude().arg("--debug-auth").output().unwrap();
+        assert_eq!(test.status.code(), Some(0), "{}", text(&test));
+        assert!(String::from_utf8_lossy(&test.stdout).contains("✓ server"));
+        assert!(
+            !text(&test).contains(&token),
+            "the access token leaked into --debug-auth"
+        );
+        assert!(!text(&test).contains("PRIVATE KEY"), "the key leaked");
+
+        let printed = env.claude().arg("--print-token").output().unwrap();
+        assert!(printed.status.success(), "{}", text(&printed));
+        assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), token);
+        assert_eq!(google.hits(), 1, "the cached token is reused");
+    }
+}
