@@ -33,18 +33,23 @@ pub struct Reply {
 impl Reply {
     /// The `Content-Type` without parameters, lower case.
     pub fn content_type(&self) -> String {
-        self.headers
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .unwrap_or_default()
+        content_type(&self.headers)
     }
+}
+
+/// The `Content-Type` of `headers` without parameters, lower case (empty when absent).
+pub fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
 }
 
 /// The client every command uses: TLS through rustls (plus `CLAUDE_CA_BUNDLE`), no

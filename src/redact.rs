@@ -12,6 +12,15 @@ pub fn safe_url(url: &Url) -> String {
     shown
 }
 
+/// An error code sent by a server, reduced to `[A-Za-z0-9_]` and 64 characters: servers may
+/// echo input (codes, tokens) in what they send back.
+pub fn error_code(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect()
+}
+
 /// True for `localhost`, 127.0.0.0/8 and ::1: hosts where plain HTTP never leaves the machine.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {

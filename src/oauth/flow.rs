@@ -109,7 +109,7 @@ pub async fn login(
                 ErrorCode::OauthError,
                 format!(
                     "the authorization server refused the login ({})",
-                    sanitize(&error)
+                    crate::redact::error_code(&error)
                 ),
             ))
         }
@@ -253,14 +253,6 @@ async fn spin() {
         tick.tick().await;
         eprint!("\r{frame} Waiting for the browser… (Ctrl-C to cancel)");
     }
-}
-
-/// Server-provided error codes are printed only when they look like codes.
-fn sanitize(text: &str) -> String {
-    text.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(64)
-        .collect()
 }
 
 #[cfg(test)]

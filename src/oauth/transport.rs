@@ -58,17 +58,7 @@ pub async fn send(
         ))
         .with_hint("the authorization server is having trouble; try again in a minute"));
     }
-    let content_type = headers
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
+    let content_type = crate::http::content_type(&headers);
     if !body.is_empty() && !content_type.ends_with("json") {
         let got = if content_type.is_empty() {
             "no content type".to_string()

@@ -95,7 +95,7 @@ pub async fn request_code(
     let (status, _, body) = post_form(http, &url, &form, budget.total).await?;
     let answer: CodeAnswer = parse_json(&url, &body)?;
     if let Some(error) = answer.error.as_deref() {
-        return Err(code_refused(settings, safe_token(error)));
+        return Err(code_refused(settings, crate::redact::error_code(error)));
     }
     let (Some(device_code), Some(user_code), true) =
         (answer.device_code, answer.user_code, status.is_success())
@@ -252,7 +252,7 @@ pub fn classify(url: &Url, status: StatusCode, body: &[u8]) -> Result<Poll, Auth
             "slow_down" => Poll::SlowDown(answer.interval),
             "access_denied" => Poll::Denied,
             "expired_token" => Poll::Expired,
-            other => Poll::Refused(safe_token(other)),
+            other => Poll::Refused(crate::redact::error_code(other)),
         });
     }
     let bearer = answer
@@ -340,14 +340,6 @@ fn parse_json<T: for<'de> Deserialize<'de>>(url: &Url, body: &[u8]) -> Result<T,
         AuthError::provider(format!("{} did not answer with JSON", safe_url(url)))
             .with_hint("a proxy, captive portal or wrong `github.webUrl` is in the way")
     })
-}
-
-/// An OAuth error code reduced to its safe alphabet (servers may echo input in it).
-fn safe_token(text: &str) -> String {
-    text.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(64)
-        .collect()
 }
 
 #[cfg(test)]

@@ -178,7 +178,7 @@ fn judge(
                 .with_hint("Google's token service is having trouble; try again in a minute"),
         );
     }
-    let content_type = content_type(headers);
+    let content_type = crate::http::content_type(headers);
     if !content_type.ends_with("json") {
         let got = if content_type.is_empty() {
             "no content type"
@@ -308,20 +308,6 @@ fn assertion_rejected(sa: &ServiceAccount, offset: Option<i64>) -> AuthError {
         }
     };
     AuthError::new(ErrorCode::OauthError, message).with_hint(hint)
-}
-
-fn content_type(headers: &HeaderMap) -> String {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default()
 }
 
 fn unix(time: std::time::SystemTime) -> u64 {
