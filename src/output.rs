@@ -25,23 +25,25 @@ impl Outcome {
 /// Prints `outcome` on stdout in the chosen form.
 pub fn emit(outcome: &Outcome, as_json: bool) {
     if as_json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&outcome.json).unwrap_or_default()
-        );
+        print_stdout(&serde_json::to_string_pretty(&outcome.json).unwrap_or_default());
     } else if !outcome.human.is_empty() {
-        println!("{}", outcome.human.trim_end());
+        print_stdout(outcome.human.trim_end());
     }
+}
+
+/// Writes a line to stdout; a closed pipe (`claude --auth-status | head -1`) is not an error
+/// worth a panic.
+fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
 }
 
 /// Prints `err`: `{"error":{…}}` on stdout with `--json`, else `error:`/`caused by:`/`hint:`
 /// on stderr.
 pub fn emit_error(err: &AuthError, as_json: bool) {
     if as_json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&error_document(err)).unwrap_or_default()
-        );
+        print_stdout(&serde_json::to_string_pretty(&error_document(err)).unwrap_or_default());
         return;
     }
     eprintln!("error: {}", err.message());

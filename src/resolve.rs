@@ -251,20 +251,14 @@ fn session_candidate(ctx: &Context, session: Session) -> Candidate {
 fn refusals(ctx: &Context) -> (Option<Refusal>, Option<String>) {
     let config = &ctx.loaded.config;
     let environment = ctx.loaded.environment.as_ref();
-    let provider = crate::providers::active(ctx);
+    let (provider, chosen_by) = crate::providers::selection(ctx);
     if provider != Provider::Anthropic {
-        let origin = match environment {
-            Some(env) if env.method.is_some() || config.provider.is_some() => {
-                format!("environment `{}` uses", env.name)
-            }
-            _ => "the configuration selects".to_string(),
-        };
         let reason = format!(
-            "{origin} the `{}` provider, which does not take Anthropic credentials",
+            "{chosen_by} selects the `{}` provider, which does not take Anthropic credentials",
             provider.as_str()
         );
         let next_step = format!(
-            "this version cannot check {} credentials yet; to use the Anthropic API, choose another environment with `--env` or remove `provider` from the config",
+            "check the {} credentials with `claude --test-auth`; to use the Anthropic API instead, change {chosen_by} or choose another environment with `--env`",
             provider.as_str()
         );
         return (

@@ -97,6 +97,7 @@ impl Scenario {
         let dir = self.env.home.path().join(".aws");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("credentials"), text).unwrap();
+        private(&dir.join("credentials"));
         dir.join("credentials")
     }
 
@@ -301,6 +302,7 @@ fn profile_from_the_shared_credentials_file_is_signed_with() {
         ),
     )
     .unwrap();
+    private(&path);
     s.set("AWS_SHARED_CREDENTIALS_FILE", path.to_str().unwrap())
         .set("AWS_PROFILE", "dev");
     s.set("AWS_REGION", "us-east-1")
@@ -706,4 +708,29 @@ fn amz_date_helper_parses_the_sigv4_timestamp() {
         Some(UNIX_EPOCH + Duration::from_secs(1_704_164_645))
     );
     assert_eq!(bedrock_server::amz_date("2024-01-02"), None);
+}
+
+/// Credential files must be private (0600), like `aws configure` writes them.
+fn private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+#[test]
+fn credentials_file_others_can_read_is_refused() {
+    let s = Scenario::new();
+    let path =
+        s.credentials_file("[default]\naws_access_key_id = AKIA0000\naws_secret_access_key = x\n");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    s.set("AWS_REGION", "us-east-1");
+    let err = s.credential().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigError);
+    assert!(
+        err.hint().unwrap().contains("chmod 600"),
+        "{:?}",
+        err.hint()
+    );
 }

@@ -83,6 +83,10 @@ fn bedrock_sigv4_keys_from_a_profile_pass_test_auth() {
         format!("[dev]\naws_access_key_id = {AWS_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n"),
     )
     .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let env = env
         .with("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap())
         .with("AWS_PROFILE", "dev");

@@ -20,9 +20,16 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
     let github = github_part(ctx, &mut human, &mut missing)?;
     if !missing.is_empty() {
         let required = ctx.loaded.config.permissions.join(" ");
-        return Err(AuthError::insufficient_permissions(format!("missing: {}", missing.join("; "))).with_hint(format!(
-            "log in again asking for them (`claude --login --scopes \"{required}\"`), or grant the GitHub App what it lacks"
-        )));
+        let hint = match (required.is_empty(), github.is_null()) {
+            (true, _) => "grant the GitHub App what it lacks (its settings page on GitHub), then run `claude /install-github-app` again".to_string(),
+            (false, true) => format!("log in again asking for them: `claude --login --scopes \"{required}\"`"),
+            (false, false) => format!("log in again asking for them (`claude --login --scopes \"{required}\"`), and grant the GitHub App what it lacks"),
+        };
+        return Err(AuthError::insufficient_permissions(format!(
+            "missing: {}",
+            missing.join("; ")
+        ))
+        .with_hint(hint));
     }
     Ok(Outcome::ok(
         human,

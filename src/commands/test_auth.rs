@@ -89,7 +89,7 @@ pub fn run(ctx: &Context, debug: bool) -> Outcome {
             .as_ref()
             .map_or("none selected".to_string(), |e| format!("`{}`", e.name)))
     });
-    steps.run("provider", || Ok(provider_step(ctx, provider)));
+    steps.run("provider", || Ok(provider_step(ctx)));
     let credential_ok = steps.run("credential", || credential_step(ctx, provider));
     if uses_store(ctx, provider) {
         steps.run("storage", || crate::commands::diagnose::storage(ctx));
@@ -153,20 +153,8 @@ fn config_step(ctx: &Context) -> Result<String, AuthError> {
     })
 }
 
-fn provider_step(ctx: &Context, provider: Provider) -> String {
-    let why = if crate::envvars::get(crate::envvars::CLAUDE_CODE_USE_BEDROCK).is_some()
-        && provider == Provider::Bedrock
-    {
-        "CLAUDE_CODE_USE_BEDROCK"
-    } else if crate::envvars::get(crate::envvars::CLAUDE_CODE_USE_VERTEX).is_some()
-        && provider == Provider::Vertex
-    {
-        "CLAUDE_CODE_USE_VERTEX"
-    } else if ctx.loaded.config.provider.is_some() {
-        "the config"
-    } else {
-        "the default"
-    };
+fn provider_step(ctx: &Context) -> String {
+    let (provider, why) = providers::selection(ctx);
     format!("{} (from {why})", provider.as_str())
 }
 

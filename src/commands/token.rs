@@ -32,10 +32,14 @@ pub fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError
             ));
         }
         crate::config::schema::Provider::Bedrock => {
-            return Err(AuthError::usage(
-                "Bedrock requests are signed per request (SigV4); there is no token to print",
-            )
-            .with_hint("use the AWS credentials or AWS_BEARER_TOKEN_BEDROCK directly"));
+            if let Some(token) = crate::envvars::get(crate::envvars::AWS_BEARER_TOKEN_BEDROCK) {
+                return Ok(Outcome::ok(
+                    token.clone(),
+                    json!({ "token": token, "kind": "bedrock-bearer-token", "source": "env:AWS_BEARER_TOKEN_BEDROCK" }),
+                ));
+            }
+            return Err(AuthError::usage("Bedrock requests with AWS keys are signed per request (SigV4); there is no token to print")
+                .with_hint("use the AWS credentials directly, or set AWS_BEARER_TOKEN_BEDROCK"));
         }
         crate::config::schema::Provider::Anthropic => {}
     }

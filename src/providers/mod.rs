@@ -42,22 +42,34 @@ pub struct Verdict {
 }
 
 /// The provider in force: `CLAUDE_CODE_USE_BEDROCK=1` / `CLAUDE_CODE_USE_VERTEX=1`, else the
-/// config (after the environment's overlay), else Anthropic.
+/// config's `provider` (after the environment's overlay), else `authentication.method`
+/// `bedrock`/`vertex`, else Anthropic.
 pub fn active(ctx: &Context) -> Provider {
+    selection(ctx).0
+}
+
+/// The provider in force and what chose it, in words.
+pub fn selection(ctx: &Context) -> (Provider, &'static str) {
     let truthy =
         |name: &str| envvars::get(name).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
     if truthy(envvars::CLAUDE_CODE_USE_BEDROCK) {
-        Provider::Bedrock
-    } else if truthy(envvars::CLAUDE_CODE_USE_VERTEX) {
-        Provider::Vertex
-    } else if let Some(provider) = ctx.loaded.config.provider {
-        provider
-    } else {
-        match ctx.loaded.config.authentication.method {
-            Some(Method::Bedrock) => Provider::Bedrock,
-            Some(Method::Vertex) => Provider::Vertex,
-            _ => Provider::Anthropic,
-        }
+        return (Provider::Bedrock, "CLAUDE_CODE_USE_BEDROCK");
+    }
+    if truthy(envvars::CLAUDE_CODE_USE_VERTEX) {
+        return (Provider::Vertex, "CLAUDE_CODE_USE_VERTEX");
+    }
+    if let Some(provider) = ctx.loaded.config.provider {
+        let why = if ctx.loaded.environment.is_some() {
+            "the config and environment"
+        } else {
+            "the config's `provider`"
+        };
+        return (provider, why);
+    }
+    match ctx.loaded.config.authentication.method {
+        Some(Method::Bedrock) => (Provider::Bedrock, "`authentication.method`"),
+        Some(Method::Vertex) => (Provider::Vertex, "`authentication.method`"),
+        _ => (Provider::Anthropic, "the default"),
     }
 }
 
