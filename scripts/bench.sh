@@ -72,7 +72,7 @@ cat "$work/bench.md"
 
 echo "== peak RSS (GNU time, KiB)"
 for c in "${cmds[@]}"; do
-  rss=$(/usr/bin/time -f %M sh -c "exec $c >/dev/null 2>&1" 2>&1 | tail -1)
+  rss=$(/usr/bin/time -f %M sh -c "exec $c >/dev/null 2>&1" 2>&1 | tail -1 || true)
   printf '%8s  %s\n' "$rss" "${c//$work/\$TMP}"
 done
 

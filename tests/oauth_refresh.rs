@@ -161,3 +161,24 @@ fn auto_refresh_off_means_a_stale_token_is_expired() {
     assert!(text(&out).contains("autoRefresh"));
     assert_eq!(server.token_requests("refresh_token"), 0);
 }
+
+#[test]
+fn slow_token_endpoint_is_a_network_error_within_the_timeout() {
+    let (server, env) = logged_in(OAuthOptions::default(), "");
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    env.write_config(&config.replacen(
+        r#""authentication": {"#,
+        r#""authentication": {"timeout": 700, "#,
+        1,
+    ));
+    let env = at(env, T0 + HOUR);
+    server.set_token_mode(TokenMode::Slow(std::time::Duration::from_secs(5)));
+    let started = std::time::Instant::now();
+    let out = print_token(&env);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "the timeout was not enforced"
+    );
+    assert!(text(&out).contains("within 700 ms"), "{}", text(&out));
+}

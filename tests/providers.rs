@@ -69,7 +69,7 @@ fn bedrock_bearer_token_is_selected_shown_and_verified() {
 }
 
 #[test]
-fn bedrock_sigv4_keys_from_a_profile_pass_test_auth() {
+fn bedrock_sigv4_keys_from_a_profile_pass_debug_auth_without_leaking() {
     let server = bedrock_server::start(Accept::Keys {
         access_key_id: AWS_KEY_ID.into(),
         secret_access_key: AWS_SECRET.into(),
@@ -93,10 +93,15 @@ fn bedrock_sigv4_keys_from_a_profile_pass_test_auth() {
     env.write_config(&format!(r#"{{"model": "{MODEL}"}}"#));
     let out = env
         .claude()
-        .args(["--test-auth", "--json"])
+        .args(["--debug-auth", "--json"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("authorization: [redacted]"),
+        "{}",
+        text(&out)
+    );
     let doc = json_stdout(&out);
     let credential = doc["steps"]
         .as_array()
