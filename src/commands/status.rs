@@ -1,5 +1,7 @@
 //! `--auth-status`: offline. What is in force, from where, what it shadows, and what to do.
-//! Reads only non-secret metadata: it never unlocks the keychain or runs the KDF.
+//! Reads only non-secret metadata: it never unlocks the keychain or runs the KDF. The JSON
+//! document is built only for `--json`: the human path stays small, which keeps the
+//! command's start-up cost (and resident memory) down.
 
 use crate::clock::rfc3339;
 use crate::context::Context;
@@ -11,6 +13,36 @@ use std::fmt::Write;
 
 const DAY: u64 = 86_400;
 
+/// The stored key's age against `security.keyRotation`.
+struct Rotation {
+    created_at: u64,
+    rotated_at: Option<u64>,
+    previous_fingerprint: Option<String>,
+    age_days: u64,
+    interval_days: Option<u64>,
+    due: bool,
+}
+
+/// What status reports, before it is rendered one way or the other.
+struct Facts<'a> {
+    resolution: &'a Resolution,
+    rotation: Option<Rotation>,
+    mfa_required: bool,
+    warnings: Vec<String>,
+    next_step: Option<String>,
+    now: u64,
+}
+
+impl Facts<'_> {
+    fn active(&self) -> Option<&Candidate> {
+        self.resolution.active()
+    }
+
+    fn usable(&self) -> Option<&Candidate> {
+        self.active().filter(|c| c.problem.is_none())
+    }
+}
+
 /// Builds the status. Exit 0 when a usable credential resolves, `not_authenticated` otherwise.
 pub fn run(ctx: &Context) -> Outcome {
     let resolution = resolve::credentials(ctx);
@@ -18,45 +50,72 @@ pub fn run(ctx: &Context) -> Outcome {
     if provider != crate::config::schema::Provider::Anthropic {
         return crate::commands::cloud_status::run(ctx, provider, &resolution);
     }
-    let config = &ctx.loaded.config;
-    let active = resolution.active();
-    let usable = active.filter(|c| c.problem.is_none());
     let rotation = rotation_status(ctx, &resolution);
-    let mfa_required = config.security.mfa.enabled
+    let mfa_required = ctx.loaded.config.security.mfa.enabled
         || ctx
             .loaded
             .environment
             .as_ref()
             .is_some_and(|env| env.require_mfa);
-    let doc = json!({
+    let warnings = warnings(ctx, &resolution, rotation.as_ref(), mfa_required);
+    let usable = resolution.active().is_some_and(|c| c.problem.is_none());
+    let next_step = (!usable).then(|| next_step(&resolution));
+    let facts = Facts {
+        resolution: &resolution,
+        rotation,
+        mfa_required,
+        warnings,
+        next_step,
+        now: ctx.clock.now(),
+    };
+    let (human, json) = if ctx.prefs.json {
+        (String::new(), document(ctx, &facts))
+    } else {
+        (render(ctx, &facts), Value::Null)
+    };
+    let exit_code = if usable {
+        0
+    } else {
+        ErrorCode::NotAuthenticated.exit_code()
+    };
+    Outcome {
+        human,
+        json,
+        exit_code,
+    }
+}
+
+fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
+    let (active, usable) = (facts.active(), facts.usable());
+    let rotation = facts.rotation.as_ref().map(|r| {
+        json!({
+            "createdAt": rfc3339(r.created_at),
+            "rotatedAt": r.rotated_at.map(rfc3339),
+            "previousFingerprint": r.previous_fingerprint,
+            "ageDays": r.age_days,
+            "intervalDays": r.interval_days,
+            "due": r.due,
+        })
+    });
+    json!({
         "authenticated": usable.is_some(),
         "provider": crate::providers::active(ctx).as_str(),
         "method": usable.map(|c| if c.source.is_api_key() { "api-key" } else { "oauth" }),
         "source": active.map(|c| c.source.to_string()),
         "fingerprint": active.map(|c| c.fingerprint.as_str()),
         "billing": usable.map(|c| if c.source.is_api_key() { "api" } else { "subscription" }),
-        "session": resolution.candidates.iter().find(|c| c.session.is_some()).map(|c| session_json(c, ctx.clock.now())),
-        "shadowed": resolution.shadowed().map(|c| c.source.to_string()).collect::<Vec<_>>(),
-        "credentials": resolution.candidates.iter().map(|c| credential_json(c, active)).collect::<Vec<_>>(),
-        "storage": config.authentication.storage.kind.as_str(),
+        "session": facts.resolution.candidates.iter().find(|c| c.session.is_some()).map(|c| session_json(c, facts.now)),
+        "shadowed": facts.resolution.shadowed().map(|c| c.source.to_string()).collect::<Vec<_>>(),
+        "credentials": facts.resolution.candidates.iter().map(|c| credential_json(c, active)).collect::<Vec<_>>(),
+        "storage": ctx.loaded.config.authentication.storage.kind.as_str(),
         "environment": ctx.loaded.environment.as_ref().map(|env| env.name.clone()),
-        "mfa": { "required": mfa_required },
+        "mfa": { "required": facts.mfa_required },
         "configFile": ctx.loaded.path.display().to_string(),
         "configFound": ctx.loaded.file_exists,
         "rotation": rotation,
-        "warnings": warnings(ctx, &resolution, rotation.as_ref(), mfa_required),
-        "nextStep": usable.is_none().then(|| next_step(&resolution)),
-    });
-    let human = render(ctx, &resolution, &doc);
-    let exit_code = match usable {
-        Some(_) => 0,
-        None => ErrorCode::NotAuthenticated.exit_code(),
-    };
-    Outcome {
-        human,
-        json: doc,
-        exit_code,
-    }
+        "warnings": facts.warnings,
+        "nextStep": facts.next_step,
+    })
 }
 
 fn session_json(candidate: &Candidate, now: u64) -> Value {
@@ -95,7 +154,7 @@ fn credential_json(candidate: &Candidate, active: Option<&Candidate>) -> Value {
 fn warnings(
     ctx: &Context,
     resolution: &Resolution,
-    rotation: Option<&Value>,
+    rotation: Option<&Rotation>,
     mfa_required: bool,
 ) -> Vec<String> {
     let mut warnings = ctx.loaded.warnings.clone();
@@ -104,10 +163,11 @@ fn warnings(
         .candidates
         .iter()
         .any(|c| matches!(c.source, Source::Stored(_)) && c.refused.is_none());
-    if let Some(r) = rotation.filter(|r| r["due"] == true && stored_usable) {
+    if let Some(r) = rotation.filter(|r| r.due && stored_usable) {
         warnings.push(format!(
             "the stored key is {} days old and `security.keyRotation.interval` is {} days: run `claude --rotate-key`",
-            r["ageDays"], r["intervalDays"]
+            r.age_days,
+            r.interval_days.unwrap_or_default()
         ));
     }
     if mfa_required {
@@ -120,19 +180,19 @@ fn warnings(
 }
 
 /// Age and due state of the stored key against `security.keyRotation`.
-fn rotation_status(ctx: &Context, resolution: &Resolution) -> Option<Value> {
+fn rotation_status(ctx: &Context, resolution: &Resolution) -> Option<Rotation> {
     let meta = resolution.candidates.iter().find_map(|c| c.meta.as_ref())?;
-    let rotation = &ctx.loaded.config.security.key_rotation;
+    let policy = &ctx.loaded.config.security.key_rotation;
     let age = ctx.clock.now().saturating_sub(meta.created_at);
-    let interval = rotation.interval.filter(|_| rotation.enabled);
-    Some(json!({
-        "createdAt": rfc3339(meta.created_at),
-        "rotatedAt": meta.rotated_at.map(rfc3339),
-        "previousFingerprint": meta.previous_fingerprint,
-        "ageDays": age / DAY,
-        "intervalDays": interval.map(|i| i / DAY),
-        "due": interval.is_some_and(|i| age >= i),
-    }))
+    let interval = policy.interval.filter(|_| policy.enabled);
+    Some(Rotation {
+        created_at: meta.created_at,
+        rotated_at: meta.rotated_at,
+        previous_fingerprint: meta.previous_fingerprint.clone(),
+        age_days: age / DAY,
+        interval_days: interval.map(|i| i / DAY),
+        due: interval.is_some_and(|i| age >= i),
+    })
 }
 
 fn next_step(resolution: &Resolution) -> String {
@@ -151,15 +211,75 @@ fn next_step(resolution: &Resolution) -> String {
     }
 }
 
-fn render(ctx: &Context, resolution: &Resolution, doc: &Value) -> String {
+fn render(ctx: &Context, facts: &Facts<'_>) -> String {
     let mut out = String::new();
-    let provider = doc["provider"].as_str().unwrap_or("anthropic");
-    let label = |v: &Value| {
-        v.as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| "none".to_string())
+    let provider = crate::providers::active(ctx).as_str();
+    render_active(&mut out, facts, provider);
+    for c in facts.resolution.shadowed() {
+        let _ = writeln!(
+            out,
+            "  shadowed:     {} from {} (not used while the credential above is set)",
+            c.fingerprint,
+            c.source.describe()
+        );
+    }
+    for c in facts
+        .resolution
+        .candidates
+        .iter()
+        .filter(|c| c.refused.is_some())
+    {
+        let _ = writeln!(
+            out,
+            "  refused:      {} from {}",
+            c.fingerprint,
+            c.source.describe()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  storage:      {}",
+        ctx.loaded.config.authentication.storage.kind.as_str()
+    );
+    let environment = ctx
+        .loaded
+        .environment
+        .as_ref()
+        .map_or("none", |e| e.name.as_str());
+    let _ = writeln!(out, "  environment:  {environment}");
+    let config_state = if ctx.loaded.file_exists {
+        ""
+    } else {
+        " (not present; defaults in use)"
     };
-    match resolution.active() {
+    let _ = writeln!(
+        out,
+        "  config:       {}{config_state}",
+        ctx.loaded.path.display()
+    );
+    if let Some(r) = &facts.rotation {
+        let _ = writeln!(
+            out,
+            "  stored key:   created {}, {} days old",
+            rfc3339(r.created_at),
+            r.age_days
+        );
+    }
+    if let Some(refusal) = facts.resolution.refusal() {
+        let _ = writeln!(out, "  why:          {}", refusal.reason);
+    }
+    // Config warnings were already printed on stderr as `warning:` lines.
+    for warning in facts.warnings.iter().skip(ctx.loaded.warnings.len()) {
+        let _ = writeln!(out, "  ! {warning}");
+    }
+    if let Some(step) = &facts.next_step {
+        let _ = writeln!(out, "\nNext: {step}.");
+    }
+    out
+}
+
+fn render_active(out: &mut String, facts: &Facts<'_>, provider: &str) {
+    match facts.active() {
         Some(active) if active.problem.is_none() && !active.source.is_api_key() => {
             let session = active.session.as_ref().expect("a session candidate");
             let account = match (&session.account, session.metadata_encrypted) {
@@ -178,13 +298,17 @@ fn render(ctx: &Context, resolution: &Resolution, doc: &Value) -> String {
                 active.fingerprint,
                 active.source.describe()
             );
-            if let Some(left) = doc["session"]["accessTokenExpiresInSeconds"].as_u64() {
+            if let Some(at) = session.access_expires_at {
                 let refresh = if session.has_refresh_token {
                     ", refreshed automatically"
                 } else {
                     ""
                 };
-                let _ = writeln!(out, "  expires:      in {} min{refresh}", left / 60);
+                let _ = writeln!(
+                    out,
+                    "  expires:      in {} min{refresh}",
+                    at.saturating_sub(facts.now) / 60
+                );
             }
             let _ = writeln!(out, "  billing:      Claude subscription");
         }
@@ -218,50 +342,4 @@ fn render(ctx: &Context, resolution: &Resolution, doc: &Value) -> String {
             let _ = writeln!(out, "✗ Not authenticated to {provider}");
         }
     }
-    for c in resolution.shadowed() {
-        let _ = writeln!(
-            out,
-            "  shadowed:     {} from {} (not used while the key above is set)",
-            c.fingerprint,
-            c.source.describe()
-        );
-    }
-    for c in resolution.candidates.iter().filter(|c| c.refused.is_some()) {
-        let _ = writeln!(
-            out,
-            "  refused:      {} from {}",
-            c.fingerprint,
-            c.source.describe()
-        );
-    }
-    let _ = writeln!(out, "  storage:      {}", label(&doc["storage"]));
-    let _ = writeln!(out, "  environment:  {}", label(&doc["environment"]));
-    let config_state = if ctx.loaded.file_exists {
-        ""
-    } else {
-        " (not present; defaults in use)"
-    };
-    let _ = writeln!(
-        out,
-        "  config:       {}{config_state}",
-        ctx.loaded.path.display()
-    );
-    if let Some(r) = doc["rotation"].as_object() {
-        let _ = writeln!(
-            out,
-            "  stored key:   created {}, {} days old",
-            label(&r["createdAt"]),
-            r["ageDays"]
-        );
-    }
-    if let Some(refusal) = resolution.refusal() {
-        let _ = writeln!(out, "  why:          {}", refusal.reason);
-    }
-    for warning in doc["warnings"].as_array().into_iter().flatten() {
-        let _ = writeln!(out, "  ! {}", label(warning));
-    }
-    if let Some(step) = doc["nextStep"].as_str() {
-        let _ = writeln!(out, "\nNext: {step}.");
-    }
-    out
 }
