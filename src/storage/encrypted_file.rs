@@ -50,8 +50,11 @@ pub struct EncryptedFile {
     key_source: KeySource,
 }
 
+/// How the file's key is made. On disk it is a flat object with an `alg` field (see
+/// [`KdfOnDisk`]); a plain struct keeps serde's buffering code for tagged enums off the
+/// `--auth-status` path, which reads this header.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "alg", rename_all = "kebab-case")]
+#[serde(try_from = "KdfOnDisk", into = "KdfOnDisk")]
 enum Kdf {
     Argon2id {
         m_kib: u32,
@@ -62,11 +65,62 @@ enum Kdf {
     KeychainMasterKey,
 }
 
+/// `{"alg": "argon2id", "m_kib", "t", "p", "salt"}` or `{"alg": "keychain-master-key"}`.
+#[derive(Clone, Serialize, Deserialize)]
+struct KdfOnDisk {
+    alg: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    m_kib: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    t: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    p: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    salt: Option<String>,
+}
+
+impl TryFrom<KdfOnDisk> for Kdf {
+    type Error = String;
+
+    fn try_from(disk: KdfOnDisk) -> Result<Kdf, String> {
+        match (disk.alg.as_str(), disk.m_kib, disk.t, disk.p, disk.salt) {
+            ("argon2id", Some(m_kib), Some(t), Some(p), Some(salt)) => {
+                Ok(Kdf::Argon2id { m_kib, t, p, salt })
+            }
+            ("keychain-master-key", ..) => Ok(Kdf::KeychainMasterKey),
+            _ => Err("unknown or incomplete key derivation".to_string()),
+        }
+    }
+}
+
+impl From<Kdf> for KdfOnDisk {
+    fn from(kdf: Kdf) -> KdfOnDisk {
+        match kdf {
+            Kdf::Argon2id { m_kib, t, p, salt } => KdfOnDisk {
+                alg: "argon2id".into(),
+                m_kib: Some(m_kib),
+                t: Some(t),
+                p: Some(p),
+                salt: Some(salt),
+            },
+            Kdf::KeychainMasterKey => KdfOnDisk {
+                alg: "keychain-master-key".into(),
+                m_kib: None,
+                t: None,
+                p: None,
+                salt: None,
+            },
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Header {
     kdf: Kdf,
-    #[serde(flatten)]
-    index: Index,
+    /// The non-secret index, as `items` at the top of the header (no `flatten`: its generic
+    /// buffering code would sit on `--auth-status`'s path).
+    #[serde(default)]
+    items: BTreeMap<String, ItemMeta>,
 }
 
 /// An opened file: its header, key and secrets.
@@ -159,7 +213,7 @@ impl EncryptedFile {
         Ok(Opened {
             header: Header {
                 kdf,
-                index: Index::default(),
+                items: BTreeMap::new(),
             },
             key,
             secrets: BTreeMap::new(),
@@ -232,13 +286,15 @@ impl SecretStore for EncryptedFile {
     fn index(&self) -> Result<Index, AuthError> {
         Ok(self
             .read_header()?
-            .map(|(header, ..)| header.index)
+            .map(|(header, ..)| Index {
+                items: header.items,
+            })
             .unwrap_or_default())
     }
 
     fn get(&self, item: &str) -> Result<Option<Secret<String>>, AuthError> {
         match self.read_header()? {
-            Some((header, ..)) if !header.index.items.contains_key(item) => Ok(None),
+            Some((header, ..)) if !header.items.contains_key(item) => Ok(None),
             None => Ok(None),
             Some(_) => Ok(self
                 .open()?
@@ -255,20 +311,20 @@ impl SecretStore for EncryptedFile {
     ) -> Result<(), AuthError> {
         let mut opened = self.open_or_create(lock)?;
         opened.secrets.insert(item.to_string(), secret.clone());
-        opened.header.index.items.insert(item.to_string(), meta);
+        opened.header.items.insert(item.to_string(), meta);
         self.seal(&opened, lock)
     }
 
     fn remove(&self, item: &str, lock: &FileLock) -> Result<bool, AuthError> {
         match self.read_header()? {
-            Some((header, ..)) if header.index.items.contains_key(item) => {}
+            Some((header, ..)) if header.items.contains_key(item) => {}
             _ => return Ok(false),
         }
         let Some(mut opened) = self.open()? else {
             return Ok(false);
         };
         opened.secrets.remove(item);
-        opened.header.index.items.remove(item);
+        opened.header.items.remove(item);
         self.seal(&opened, lock)?;
         Ok(true)
     }
