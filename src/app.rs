@@ -23,11 +23,11 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     let ctx = Context::from_cli(cli, flag_key)?;
     match action {
         Action::AuthStatus => Ok(status::run(&ctx)),
-        Action::SetApiKey(arg) => api_key::set(&ctx, arg.as_deref()),
+        Action::SetApiKey(arg) => api_key::set(&ctx, arg.as_ref()),
         Action::RemoveApiKey => api_key::remove(&ctx),
         Action::TestApiKey => api_key::test(&ctx),
         Action::ValidateKey(arg) => api_key::validate(&ctx, &arg),
-        Action::RotateKey(arg) => api_key::rotate(&ctx, arg.as_deref()),
+        Action::RotateKey(arg) => api_key::rotate(&ctx, arg.as_ref()),
         Action::Login => login::run(
             &ctx,
             cli.provider.as_deref(),
@@ -48,7 +48,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
 
 /// The `--api-key` value for this call; `-` reads stdin, unless the action needs stdin.
 fn flag_key(cli: &Cli, action: &Action) -> Result<Option<Secret<String>>, AuthError> {
-    let Some(value) = cli.api_key.as_deref() else {
+    let Some(value) = cli.api_key.as_ref().map(|v| v.expose().as_str()) else {
         return Ok(None);
     };
     if value != "-" {
@@ -78,8 +78,10 @@ fn flag_key(cli: &Cli, action: &Action) -> Result<Option<Secret<String>>, AuthEr
 
 fn action_reads_stdin(action: &Action) -> bool {
     match action {
-        Action::SetApiKey(arg) | Action::RotateKey(arg) => arg.as_deref().is_none_or(|a| a == "-"),
-        Action::ValidateKey(arg) => arg == "-",
+        Action::SetApiKey(arg) | Action::RotateKey(arg) => {
+            arg.as_ref().is_none_or(|a| a.expose() == "-")
+        }
+        Action::ValidateKey(arg) => arg.expose() == "-",
         _ => false,
     }
 }

@@ -1,5 +1,6 @@
 //! The command line: every action is a flag, one action per call (a clap `ArgGroup`).
 
+use crate::secret::Secret;
 use clap::{ArgAction, ArgGroup, Parser};
 use std::path::PathBuf;
 
@@ -44,7 +45,8 @@ pub struct Cli {
 
     /// Store an API key after checking it; no value: hidden prompt (TTY) or stdin; `-`: stdin
     #[arg(long, value_name = "KEY", num_args = 0..=1, help_heading = "API keys")]
-    pub set_api_key: Option<Option<String>>,
+    #[arg(value_parser = crate::secret::from_arg)]
+    pub set_api_key: Option<Option<Secret<String>>>,
     /// Forget the stored API key
     #[arg(long, help_heading = "API keys")]
     pub remove_api_key: bool,
@@ -53,10 +55,12 @@ pub struct Cli {
     pub test_api_key: bool,
     /// Check a key's format offline, then against the API, without storing it (`-`: stdin)
     #[arg(long, value_name = "KEY", help_heading = "API keys")]
-    pub validate_key: Option<String>,
+    #[arg(value_parser = crate::secret::from_arg)]
+    pub validate_key: Option<Secret<String>>,
     /// Replace the stored key with a new one, checked before the swap (no value: prompt/stdin)
     #[arg(long, value_name = "KEY", num_args = 0..=1, help_heading = "API keys")]
-    pub rotate_key: Option<Option<String>>,
+    #[arg(value_parser = crate::secret::from_arg)]
+    pub rotate_key: Option<Option<Secret<String>>>,
 
     /// Log in with OAuth 2.0 (browser, or paste/device code without one)
     #[arg(long, help_heading = "Login and sessions")]
@@ -133,7 +137,8 @@ pub struct Cli {
         global = true,
         help_heading = "Global options"
     )]
-    pub api_key: Option<String>,
+    #[arg(value_parser = crate::secret::from_arg)]
+    pub api_key: Option<Secret<String>>,
     /// Configuration file [default: $CLAUDE_CONFIG_DIR/config.json; env: CLAUDE_CONFIG]
     #[arg(
         long,
@@ -174,14 +179,14 @@ pub struct Cli {
 }
 
 /// The one thing a call does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Action {
     AuthStatus,
-    SetApiKey(Option<String>),
+    SetApiKey(Option<Secret<String>>),
     RemoveApiKey,
     TestApiKey,
-    ValidateKey(String),
-    RotateKey(Option<String>),
+    ValidateKey(Secret<String>),
+    RotateKey(Option<Secret<String>>),
     Login,
     Logout,
     ListSessions,

@@ -23,16 +23,18 @@ fn main() {
     std::process::exit(code);
 }
 
-/// clap's errors, as one JSON document when `--json` was asked for.
+/// clap's errors, with any key the user typed by mistake reduced to its fingerprint, as one
+/// JSON document when `--json` was asked for.
 fn usage_error(err: clap::Error) -> ! {
     use clap::error::ErrorKind;
-    let wants_json = std::env::args().any(|a| a == "--json");
-    let is_output = matches!(
+    if matches!(
         err.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-    );
-    if wants_json && !is_output {
-        let text = err.render().to_string();
+    ) {
+        err.exit()
+    }
+    let text = claude_auth::redact::scrub_keys(&err.render().to_string());
+    if std::env::args().any(|a| a == "--json") {
         let message = text
             .lines()
             .next()
@@ -43,5 +45,6 @@ fn usage_error(err: clap::Error) -> ! {
         output::emit_error(&usage, true);
         std::process::exit(usage.exit_code());
     }
-    err.exit()
+    eprint!("{text}");
+    std::process::exit(err.exit_code())
 }

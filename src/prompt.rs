@@ -17,11 +17,11 @@ const MAX_INPUT: u64 = 8 * 1024;
 /// `usage` when there is no input; `cancelled` when the prompt is abandoned.
 pub fn read_secret(
     ctx: &Context,
-    arg: Option<&str>,
+    arg: Option<&Secret<String>>,
     flag: &str,
     what: &str,
 ) -> Result<Secret<String>, AuthError> {
-    match arg {
+    match arg.map(|a| a.expose().as_str()) {
         Some("-") => read_stdin(flag, what),
         Some(value) => {
             ctx.warn(&format!(

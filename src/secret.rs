@@ -22,6 +22,12 @@ impl<T: Zeroize> Secret<T> {
     }
 }
 
+/// clap's value parser for flags that take a key: the value is wrapped before clap stores it,
+/// so neither `Cli` nor `Action` can print it.
+pub fn from_arg(value: &str) -> Result<Secret<String>, std::convert::Infallible> {
+    Ok(Secret::new(value.to_string()))
+}
+
 impl From<String> for Secret<String> {
     fn from(value: String) -> Self {
         Secret(value)

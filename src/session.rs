@@ -50,7 +50,8 @@ pub struct Tokens {
     pub scopes: Vec<String>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// The serialized token set; wiped when dropped, like every other copy of a token.
+#[derive(Serialize, Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 struct TokensOnDisk {
     access_token: String,
     #[serde(default)]
@@ -104,15 +105,15 @@ pub fn read_tokens(store: &dyn SecretStore, provider: &str) -> Result<Option<Tok
     let Some(blob) = store.get(&item(provider))? else {
         return Ok(None);
     };
-    let disk: TokensOnDisk = serde_json::from_str(blob.expose()).map_err(|_| {
+    let mut disk: TokensOnDisk = serde_json::from_str(blob.expose()).map_err(|_| {
         AuthError::storage(format!("the stored {provider} session is damaged"))
             .with_hint(format!("run `claude --login --provider {provider}`"))
     })?;
     Ok(Some(Tokens {
-        access: Secret::new(disk.access_token),
-        refresh: disk.refresh_token.map(Secret::new),
-        account: disk.account,
-        scopes: disk.scopes,
+        access: Secret::new(std::mem::take(&mut disk.access_token)),
+        refresh: disk.refresh_token.take().map(Secret::new),
+        account: disk.account.take(),
+        scopes: std::mem::take(&mut disk.scopes),
     }))
 }
 

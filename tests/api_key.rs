@@ -612,3 +612,18 @@ fn oversized_answer_is_refused_not_buffered() {
     assert_eq!(out.status.code(), Some(14), "{}", text(&out));
     assert!(text(&out).contains("more than 1 MiB"));
 }
+
+#[test]
+fn a_key_typed_in_the_wrong_place_is_not_echoed_by_usage_errors() {
+    let env = TestEnv::new();
+    for args in [
+        vec![KEY_A],
+        vec!["--auth-status", KEY_A],
+        vec!["--json", KEY_A],
+    ] {
+        let out = env.claude().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("sk-ant-api03-…a1A1"), "{}", text(&out));
+        assert_no_secret(&out, KEY_A);
+    }
+}

@@ -8,7 +8,7 @@ use crate::output::Outcome;
 use crate::prompt::read_secret;
 use crate::providers::anthropic::{self, KeyCheck};
 use crate::resolve::{self, Source};
-use crate::secret::Fingerprint;
+use crate::secret::{Fingerprint, Secret};
 use crate::storage::{ItemMeta, API_KEY_ITEM};
 use serde_json::json;
 
@@ -16,7 +16,7 @@ use serde_json::json;
 ///
 /// # Errors
 /// `invalid_api_key` and the other check errors before anything is stored; storage errors.
-pub fn set(ctx: &Context, arg: Option<&str>) -> Result<Outcome, AuthError> {
+pub fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
     let key = ApiKey::parse(read_secret(ctx, arg, "--set-api-key", "API key")?)?;
     let fingerprint = key.fingerprint();
     let check = check_online(ctx, &key, "input")?;
@@ -128,7 +128,7 @@ pub fn test(ctx: &Context) -> Result<Outcome, AuthError> {
 ///
 /// # Errors
 /// `invalid_api_key` for a malformed or rejected key; the check's errors otherwise.
-pub fn validate(ctx: &Context, arg: &str) -> Result<Outcome, AuthError> {
+pub fn validate(ctx: &Context, arg: &Secret<String>) -> Result<Outcome, AuthError> {
     let key = ApiKey::parse(read_secret(ctx, Some(arg), "--validate-key", "API key")?)?;
     let fingerprint = key.fingerprint();
     let check = check_online(ctx, &key, "input")?;
@@ -144,7 +144,7 @@ pub fn validate(ctx: &Context, arg: &str) -> Result<Outcome, AuthError> {
 ///
 /// # Errors
 /// `not_authenticated` when no key is stored; check errors (the old key is then kept).
-pub fn rotate(ctx: &Context, arg: Option<&str>) -> Result<Outcome, AuthError> {
+pub fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
     let store = ctx.store();
     let storage = store.kind().as_str();
     let Some(old) = store.index()?.items.remove(API_KEY_ITEM) else {

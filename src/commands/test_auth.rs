@@ -7,7 +7,7 @@ use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
 use crate::output::{error_document, Outcome};
 use crate::providers::{self, anthropic, Verdict};
-use crate::resolve::{self, Source};
+use crate::resolve::{self, Resolution, Source};
 use crate::trace;
 use serde_json::{json, Value};
 use std::time::{Instant, SystemTime};
@@ -90,8 +90,10 @@ pub fn run(ctx: &Context, debug: bool) -> Outcome {
             .map_or("none selected".to_string(), |e| format!("`{}`", e.name)))
     });
     steps.run("provider", || Ok(provider_step(ctx)));
-    let credential_ok = steps.run("credential", || credential_step(ctx, provider));
-    if uses_store(ctx, provider) {
+    // Resolved once: every step below looks at the same facts.
+    let resolution = resolve::credentials(ctx);
+    let credential_ok = steps.run("credential", || credential_step(ctx, provider, &resolution));
+    if uses_store(&resolution, provider) {
         steps.run("storage", || crate::commands::diagnose::storage(ctx));
     } else {
         steps.advise("storage", || crate::commands::diagnose::storage(ctx));
@@ -99,7 +101,7 @@ pub fn run(ctx: &Context, debug: bool) -> Outcome {
     steps.run("file permissions", || {
         crate::commands::diagnose::file_permissions(ctx)
     });
-    if needs_login(ctx, provider) {
+    if needs_login(&resolution, provider) {
         steps.run("callback port", || {
             crate::commands::diagnose::callback_port(ctx)
         });
@@ -110,7 +112,7 @@ pub fn run(ctx: &Context, debug: bool) -> Outcome {
     }
     if credential_ok {
         let started = Instant::now();
-        let verdict = server_verdict(ctx, provider);
+        let verdict = server_verdict(ctx, provider, &resolution);
         let millis = started.elapsed().as_millis();
         let date = verdict.as_ref().ok().and_then(|v| v.server_date);
         steps.0.push(Step {
@@ -129,17 +131,17 @@ pub fn run(ctx: &Context, debug: bool) -> Outcome {
 }
 
 /// Whether the credential in force lives in the configured store.
-fn uses_store(ctx: &Context, provider: Provider) -> bool {
+fn uses_store(resolution: &Resolution, provider: Provider) -> bool {
     provider == Provider::Anthropic
-        && resolve::credentials(ctx)
+        && resolution
             .active()
             .is_none_or(|c| matches!(c.source, Source::Stored(_) | Source::Session(_)))
 }
 
 /// Whether the user needs (or uses) an OAuth login, so the callback port matters.
-fn needs_login(ctx: &Context, provider: Provider) -> bool {
+fn needs_login(resolution: &Resolution, provider: Provider) -> bool {
     provider == Provider::Anthropic
-        && resolve::credentials(ctx)
+        && resolution
             .active()
             .is_none_or(|c| matches!(c.source, Source::Session(_)))
 }
@@ -158,11 +160,14 @@ fn provider_step(ctx: &Context) -> String {
     format!("{} (from {why})", provider.as_str())
 }
 
-fn credential_step(ctx: &Context, provider: Provider) -> Result<String, AuthError> {
+fn credential_step(
+    ctx: &Context,
+    provider: Provider,
+    resolution: &Resolution,
+) -> Result<String, AuthError> {
     if provider != Provider::Anthropic {
         return crate::commands::diagnose::cloud_credential(ctx, provider);
     }
-    let resolution = resolve::credentials(ctx);
     for candidate in &resolution.candidates {
         let state = candidate
             .refused
@@ -214,16 +219,23 @@ fn credential_step(ctx: &Context, provider: Provider) -> Result<String, AuthErro
     ))
 }
 
-fn server_verdict(ctx: &Context, provider: Provider) -> Result<Verdict, AuthError> {
+fn server_verdict(
+    ctx: &Context,
+    provider: Provider,
+    resolution: &Resolution,
+) -> Result<Verdict, AuthError> {
     let http = crate::http::client()?;
     match provider {
-        Provider::Anthropic => anthropic_verdict(ctx, &http),
+        Provider::Anthropic => anthropic_verdict(ctx, &http, resolution),
         other => crate::commands::diagnose::cloud_verdict(ctx, other, &http),
     }
 }
 
-fn anthropic_verdict(ctx: &Context, http: &reqwest::Client) -> Result<Verdict, AuthError> {
-    let resolution = resolve::credentials(ctx);
+fn anthropic_verdict(
+    ctx: &Context,
+    http: &reqwest::Client,
+    resolution: &Resolution,
+) -> Result<Verdict, AuthError> {
     let active = resolution.active().ok_or_else(resolve::no_key_error)?;
     if let Source::Session(provider) = &active.source {
         let started = Instant::now();
