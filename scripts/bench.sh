@@ -4,14 +4,17 @@
 # strace, openssl, python3 and GNU time (Debian: hyperfine strace openssl time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bins --example bare_clap
-bin=target/release/claude
-bare=target/release/examples/bare_clap
-
 work=$(mktemp -d)
 server_pid=
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+
+cargo build --release --quiet --example bare_clap
+# The linker map shows whether perf/symbol-order.txt still names this build's functions
+# (extra `cargo rustc` arguments leave the binary byte for byte as `cargo build` makes it).
+cargo rustc --release --quiet --bin claude -- -C "link-arg=-Wl,-Map=$work/claude.map"
+bin=target/release/claude
+bare=target/release/examples/bare_clap
 
 # A loopback HTTPS stand-in for the Anthropic API, with its own throwaway CA.
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=bench-ca -keyout "$work/ca.key" -out "$work/ca.pem" \
@@ -59,6 +62,15 @@ curl_cmd="curl -s --cacert $work/ca.pem -H x-api-key:$key https://127.0.0.1:$por
 
 echo "== binary size"
 ls -l "$bin" | awk '{printf "%s bytes (%.1f MiB)\n", $5, $5/1048576}'
+
+echo "== offline functions packed together (build.rs, perf/symbol-order.txt)"
+listed=$(grep -vc '^#' perf/symbol-order.txt)
+found=$(grep -o '(\.text\.[^)]*)' "$work/claude.map" | sed -E 's/^\(\.text\.(unlikely\.|hot\.|startup\.)?//; s/\)$//' |
+  grep -cxFf <(grep -v '^#' perf/symbol-order.txt) || true)
+echo "$found of $listed listed functions are in this build"
+if [ "$found" -lt $((listed * 9 / 10)) ]; then
+  echo "warning: the list is stale; run scripts/symbol-order.sh to regenerate it" >&2
+fi
 
 echo "== startup (hyperfine)"
 # The baseline runs through `env` too, so both pay for the same extra exec.

@@ -29,3 +29,13 @@ dbus-run-session -- sh -c '
   printf %s "ci-keyring-pass" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   CLAUDE_TEST_REQUIRE_KEYCHAIN=1 cargo test --locked
 '
+
+# The release build links differently (fat LTO, build.rs's function order): it must link,
+# and an unconfigured machine must get "not authenticated" (exit 4) from it too.
+cargo build --locked --release --bin claude
+status=0
+env -i PATH="$PATH" HOME="$(mktemp -d)" target/release/claude --auth-status >/dev/null || status=$?
+if [ "$status" != 4 ]; then
+  echo "release binary: --auth-status on an unconfigured machine exited $status, expected 4" >&2
+  exit 1
+fi
