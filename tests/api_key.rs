@@ -11,21 +11,12 @@ use std::time::{Duration, Instant};
 fn set_key_from_stdin_then_status_shows_only_its_fingerprint() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::encrypted().api(&api.url());
-    let out = env
-        .claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(format!("{KEY_A}\n"))
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--set-api-key", "-"], &format!("{KEY_A}\n"));
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("sk-ant-api03-…a1A1"));
     assert_no_secret(&out, KEY_A);
 
-    let status = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let status = env.run(&["--auth-status", "--json"]);
     assert_eq!(status.status.code(), Some(0), "{}", text(&status));
     let doc = json_stdout(&status);
     assert_eq!(doc["authenticated"], true);
@@ -40,11 +31,7 @@ fn set_key_from_stdin_then_status_shows_only_its_fingerprint() {
 fn set_key_sends_the_key_and_api_version_headers() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::encrypted().api(&api.url());
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .assert()
-        .success();
+    env.store_key(KEY_A);
     let requests = api.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].path, "/v1/models");
@@ -56,12 +43,7 @@ fn set_key_sends_the_key_and_api_version_headers() {
 fn rejected_key_is_not_stored() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::encrypted().api(&api.url());
-    let out = env
-        .claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_B)
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--set-api-key", "-"], KEY_B);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
     assert!(text(&out).contains("sk-ant-api03-…b2B2"));
     assert_no_secret(&out, KEY_B);
@@ -73,20 +55,10 @@ fn rejected_key_is_not_stored() {
 fn malformed_key_is_refused_offline() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::encrypted().api(&api.url());
-    let out = env
-        .claude()
-        .args(["--validate-key", "-"])
-        .write_stdin("sk-ant-api03-short")
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--validate-key", "-"], "sk-ant-api03-short");
     assert_eq!(out.status.code(), Some(5));
     assert!(text(&out).contains("too short"), "{}", text(&out));
-    let out = env
-        .claude()
-        .args(["--validate-key", "-"])
-        .write_stdin("hello-world-this-is-not-a-key")
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--validate-key", "-"], "hello-world-this-is-not-a-key");
     assert_eq!(out.status.code(), Some(5));
     assert!(text(&out).contains("does not start with `sk-ant-`"));
     assert!(
@@ -101,7 +73,7 @@ fn key_with_a_line_break_never_becomes_a_header() {
     let env = TestEnv::new()
         .api(&api.url())
         .with("ANTHROPIC_API_KEY", &format!("{KEY_A}\nX-Injected: 1"));
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
     assert!(text(&out).contains("line break"));
     assert!(api.requests().is_empty());
@@ -111,11 +83,7 @@ fn key_with_a_line_break_never_becomes_a_header() {
 fn validate_key_from_argv_warns_about_ps() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::new().api(&api.url());
-    let out = env
-        .claude()
-        .args(["--validate-key", KEY_A])
-        .output()
-        .unwrap();
+    let out = env.run(&["--validate-key", KEY_A]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`ps`"));
     assert!(String::from_utf8_lossy(&out.stdout).contains("was not stored"));
@@ -125,19 +93,10 @@ fn validate_key_from_argv_warns_about_ps() {
 #[test]
 fn test_api_key_names_the_source_and_what_it_shadows() {
     let api = Server::anthropic(&[KEY_A, KEY_B]);
-    let mut env = TestEnv::encrypted().api(&api.url());
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .assert()
-        .success();
+    let mut env = TestEnv::with_stored_key(&api.url(), KEY_A);
     env.set("ANTHROPIC_API_KEY", KEY_B);
 
-    let out = env
-        .claude()
-        .args(["--test-api-key", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--test-api-key", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let doc = json_stdout(&out);
     assert_eq!(doc["source"], "env:ANTHROPIC_API_KEY");
@@ -147,15 +106,11 @@ fn test_api_key_names_the_source_and_what_it_shadows() {
         Some(KEY_B)
     );
 
-    let status = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let status = env.run(&["--auth-status", "--json"]);
     let doc = json_stdout(&status);
     assert_eq!(doc["source"], "env:ANTHROPIC_API_KEY");
     assert_eq!(doc["shadowed"], serde_json::json!(["encrypted-file"]));
-    let human = env.claude().arg("--auth-status").output().unwrap();
+    let human = env.run(&["--auth-status"]);
     let human_text = String::from_utf8_lossy(&human.stdout);
     assert!(
         human_text.contains("shadowed:") && human_text.contains("sk-ant-api03-…a1A1"),
@@ -170,22 +125,11 @@ fn test_api_key_names_the_source_and_what_it_shadows() {
 #[test]
 fn api_key_flag_wins_over_everything_and_can_come_from_stdin() {
     let api = Server::anthropic(&[KEY_C]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_B);
-    let out = env
-        .claude()
-        .args(["--test-api-key", "--api-key", "-", "--json"])
-        .write_stdin(KEY_C)
-        .output()
-        .unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_B);
+    let out = env.run_with_stdin(&["--test-api-key", "--api-key", "-", "--json"], KEY_C);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(json_stdout(&out)["source"], "flag");
-    let out = env
-        .claude()
-        .args(["--auth-status", "--api-key", KEY_C])
-        .output()
-        .unwrap();
+    let out = env.run(&["--auth-status", "--api-key", KEY_C]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("argv"));
     assert_no_secret(&out, KEY_C);
 }
@@ -193,10 +137,8 @@ fn api_key_flag_wins_over_everything_and_can_come_from_stdin() {
 #[test]
 fn unauthorized_key_exits_5_and_says_where_it_came_from() {
     let api = Server::anthropic(&[]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(5));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -219,14 +161,8 @@ fn unauthorized_key_exits_5_and_says_where_it_came_from() {
 #[test]
 fn json_error_is_one_document_on_stdout() {
     let api = Server::anthropic(&[]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env
-        .claude()
-        .args(["--test-api-key", "--json"])
-        .output()
-        .unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-api-key", "--json"]);
     assert_eq!(out.status.code(), Some(5));
     let doc = json_stdout(&out);
     assert_eq!(doc["error"]["code"], "invalid_api_key");
@@ -238,14 +174,8 @@ fn json_error_is_one_document_on_stdout() {
 #[test]
 fn forbidden_key_is_insufficient_permissions() {
     let api = Server::scripted(vec![Reply::error(403, "permission_error")]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env
-        .claude()
-        .args(["--test-api-key", "--json"])
-        .output()
-        .unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-api-key", "--json"]);
     assert_eq!(out.status.code(), Some(7));
     assert_eq!(
         json_stdout(&out)["error"]["code"],
@@ -259,15 +189,9 @@ fn rate_limit_waits_for_retry_after_then_succeeds() {
         Reply::error(429, "rate_limit_error").header("Retry-After", "1"),
         Reply::models(),
     ]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
+    let env = TestEnv::env_key(&api.url(), KEY_A);
     let started = Instant::now();
-    let out = env
-        .claude()
-        .args(["--test-api-key", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--test-api-key", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         started.elapsed() >= Duration::from_millis(900),
@@ -282,15 +206,9 @@ fn rate_limit_that_persists_is_rate_limited_after_retry_attempts() {
     let api = Server::scripted(vec![
         Reply::error(429, "rate_limit_error").header("Retry-After", "0")
     ]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
+    let env = TestEnv::env_key(&api.url(), KEY_A);
     env.write_config(r#"{"authentication": {"retryAttempts": 2}}"#);
-    let out = env
-        .claude()
-        .args(["--test-api-key", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--test-api-key", "--json"]);
     assert_eq!(out.status.code(), Some(8), "{}", text(&out));
     assert_eq!(json_stdout(&out)["error"]["code"], "rate_limited");
     assert_eq!(api.requests().len(), 3, "one try and two retries");
@@ -299,10 +217,8 @@ fn rate_limit_that_persists_is_rate_limited_after_retry_attempts() {
 #[test]
 fn server_error_is_retried_with_backoff() {
     let api = Server::scripted(vec![Reply::error(500, "api_error"), Reply::models()]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-api-key"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(api.requests().len(), 2);
 }
@@ -310,14 +226,8 @@ fn server_error_is_retried_with_backoff() {
 #[test]
 fn persistent_server_error_is_a_network_error() {
     let api = Server::scripted(vec![Reply::error(503, "overloaded_error")]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env
-        .claude()
-        .args(["--test-api-key", "--json"])
-        .output()
-        .unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-api-key", "--json"]);
     assert_eq!(out.status.code(), Some(9), "{}", text(&out));
     assert_eq!(json_stdout(&out)["error"]["code"], "network_error");
 }
@@ -325,12 +235,10 @@ fn persistent_server_error_is_a_network_error() {
 #[test]
 fn slow_answer_past_the_timeout_is_a_network_error_in_time() {
     let api = Server::scripted(vec![Reply::models().delayed(Duration::from_secs(5))]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
+    let env = TestEnv::env_key(&api.url(), KEY_A);
     env.write_config(r#"{"authentication": {"timeout": 700}}"#);
     let started = Instant::now();
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(9), "{}", text(&out));
     assert!(
         started.elapsed() < Duration::from_secs(4),
@@ -347,10 +255,8 @@ fn html_answer_is_a_provider_error_not_a_crash() {
         body: "<html><body>Hotel Wi-Fi login</body></html>".into(),
         delay: Duration::ZERO,
     }]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(14), "{}", text(&out));
     assert!(text(&out).contains("got text/html"));
 }
@@ -362,10 +268,8 @@ fn redirect_is_not_followed_with_the_key() {
         "Location",
         &format!("{}/v1/models?token=x", elsewhere.url()),
     )]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(14), "{}", text(&out));
     assert!(text(&out).contains("redirects are not followed"));
     assert!(
@@ -380,10 +284,8 @@ fn redirect_is_not_followed_with_the_key() {
 
 #[test]
 fn plain_http_to_a_remote_host_is_refused() {
-    let env = TestEnv::new()
-        .api("http://api.example.invalid")
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let env = TestEnv::env_key("http://api.example.invalid", KEY_A);
+    let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("https://"));
 }
@@ -391,55 +293,25 @@ fn plain_http_to_a_remote_host_is_refused() {
 #[test]
 fn rotate_checks_the_new_key_before_swapping() {
     let api = Server::anthropic(&[KEY_A, KEY_B]);
-    let env = TestEnv::encrypted().api(&api.url());
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .assert()
-        .success();
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
 
-    let bad = env
-        .claude()
-        .args(["--rotate-key", "-"])
-        .write_stdin(KEY_C)
-        .output()
-        .unwrap();
+    let bad = env.run_with_stdin(&["--rotate-key", "-"], KEY_C);
     assert_eq!(bad.status.code(), Some(5), "{}", text(&bad));
-    let status = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let status = env.status_json();
     assert_eq!(
         status["fingerprint"], "sk-ant-api03-…a1A1",
         "a rejected new key must not replace the old one"
     );
 
-    let same = env
-        .claude()
-        .args(["--rotate-key", "-"])
-        .write_stdin(KEY_A)
-        .output()
-        .unwrap();
+    let same = env.run_with_stdin(&["--rotate-key", "-"], KEY_A);
     assert_eq!(same.status.code(), Some(2), "{}", text(&same));
 
-    let out = env
-        .claude()
-        .args(["--rotate-key", "-", "--json"])
-        .write_stdin(KEY_B)
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--rotate-key", "-", "--json"], KEY_B);
     assert!(out.status.success(), "{}", text(&out));
     let doc = json_stdout(&out);
     assert_eq!(doc["previousFingerprint"], "sk-ant-api03-…a1A1");
     assert_eq!(doc["fingerprint"], "sk-ant-api03-…b2B2");
-    let status = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let status = env.status_json();
     assert_eq!(status["fingerprint"], "sk-ant-api03-…b2B2");
     assert_eq!(
         status["rotation"]["previousFingerprint"],
@@ -457,12 +329,7 @@ fn rotate_checks_the_new_key_before_swapping() {
 #[test]
 fn rotate_without_a_stored_key_says_how_to_store_one() {
     let env = TestEnv::encrypted();
-    let out = env
-        .claude()
-        .args(["--rotate-key", "-"])
-        .write_stdin(KEY_B)
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--rotate-key", "-"], KEY_B);
     assert_eq!(out.status.code(), Some(4));
     assert!(text(&out).contains("--set-api-key"));
 }
@@ -477,23 +344,14 @@ fn status_warns_when_rotation_is_due() {
         r#"{"authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "user-derived-key"}},
             "security": {"keyRotation": {"enabled": true, "interval": 2592000}}}"#,
     );
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .assert()
-        .success();
-    let fresh = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    env.store_key(KEY_A);
+    let fresh = env.status_json();
     assert_eq!(fresh["rotation"]["due"], false);
     let later = env.with(
         "CLAUDE_TEST_NOW",
         &(1_700_000_000u64 + 31 * 86_400).to_string(),
     );
-    let out = later.claude().arg("--auth-status").output().unwrap();
+    let out = later.run(&["--auth-status"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("--rotate-key"),
@@ -505,12 +363,7 @@ fn status_warns_when_rotation_is_due() {
 #[test]
 fn remove_forgets_the_key_and_is_idempotent() {
     let api = Server::anthropic(&[KEY_A]);
-    let env = TestEnv::encrypted().api(&api.url());
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .assert()
-        .success();
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
     env.claude()
         .arg("--remove-api-key")
         .assert()
@@ -529,10 +382,10 @@ fn remove_forgets_the_key_and_is_idempotent() {
 #[test]
 fn no_key_at_all_exits_4_and_says_how_to_get_one() {
     let env = TestEnv::new();
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(4));
     assert!(text(&out).contains("--set-api-key"));
-    let status = env.claude().arg("--auth-status").output().unwrap();
+    let status = env.run(&["--auth-status"]);
     assert_eq!(status.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&status.stdout).contains("claude --set-api-key"));
 }
@@ -548,11 +401,7 @@ fn two_actions_are_a_usage_error_naming_both() {
             predicate::str::contains("--set-api-key")
                 .and(predicate::str::contains("--remove-api-key")),
         );
-    let out = env
-        .claude()
-        .args(["--login", "--logout", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--login", "--logout", "--json"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(json_stdout(&out)["error"]["code"], "usage");
 }
@@ -560,12 +409,7 @@ fn two_actions_are_a_usage_error_naming_both() {
 #[test]
 fn empty_stdin_is_a_usage_error_and_changes_nothing() {
     let env = TestEnv::encrypted();
-    let out = env
-        .claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin("")
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--set-api-key", "-"], "");
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("stdin was empty"));
 }
@@ -573,11 +417,7 @@ fn empty_stdin_is_a_usage_error_and_changes_nothing() {
 #[test]
 fn status_does_not_call_a_malformed_env_key_authenticated() {
     let env = TestEnv::new().with("ANTHROPIC_API_KEY", "hello");
-    let out = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--auth-status", "--json"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let doc = json_stdout(&out);
     assert_eq!(doc["authenticated"], false);
@@ -592,12 +432,7 @@ fn status_does_not_call_a_malformed_env_key_authenticated() {
 #[test]
 fn empty_env_key_is_treated_as_unset() {
     let env = TestEnv::new().with("ANTHROPIC_API_KEY", "");
-    let doc = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let doc = env.status_json();
     assert_eq!(doc["credentials"], serde_json::json!([]));
 }
 
@@ -605,10 +440,8 @@ fn empty_env_key_is_treated_as_unset() {
 fn oversized_answer_is_refused_not_buffered() {
     let huge = format!(r#"{{"data":[],"pad":"{}"}}"#, "x".repeat(2 << 20));
     let api = Server::scripted(vec![Reply::json(200, &huge)]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(14), "{}", text(&out));
     assert!(text(&out).contains("more than 1 MiB"));
 }
@@ -621,7 +454,7 @@ fn a_key_typed_in_the_wrong_place_is_not_echoed_by_usage_errors() {
         vec!["--auth-status", KEY_A],
         vec!["--json", KEY_A],
     ] {
-        let out = env.claude().args(&args).output().unwrap();
+        let out = env.run(&args);
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         assert!(text(&out).contains("sk-ant-api03-…a1A1"), "{}", text(&out));
         assert_no_secret(&out, KEY_A);

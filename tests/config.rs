@@ -12,7 +12,7 @@ fn malformed_json_names_file_line_and_column() {
     env.write_config(
         "{\n  \"model\": \"claude\",\n  \"authentication\": {\"timeout\": 30000,}\n}\n",
     );
-    let out = env.claude().arg("--auth-status").output().unwrap();
+    let out = env.run(&["--auth-status"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("config.json:3:"), "{stderr}");
@@ -23,11 +23,7 @@ fn malformed_json_names_file_line_and_column() {
 fn wrong_type_names_the_json_path() {
     let env = TestEnv::new();
     env.write_config(r#"{"authentication": {"timeout": "30s"}}"#);
-    let out = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--auth-status", "--json"]);
     assert_eq!(out.status.code(), Some(3));
     let doc = json_stdout(&out);
     assert_eq!(doc["error"]["code"], "config_error");
@@ -40,7 +36,7 @@ fn wrong_type_names_the_json_path() {
 fn unknown_storage_type_lists_the_allowed_ones() {
     let env = TestEnv::new();
     env.write_config(r#"{"authentication": {"storage": {"type": "plaintext"}}}"#);
-    let out = env.claude().arg("--auth-status").output().unwrap();
+    let out = env.run(&["--auth-status"]);
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -53,7 +49,7 @@ fn unknown_storage_type_lists_the_allowed_ones() {
 fn unknown_key_warns_with_a_suggestion_and_still_works() {
     let env = TestEnv::new().with("ANTHROPIC_API_KEY", KEY_A);
     env.write_config(r#"{"authentication": {"retryAttempt": 2}, "modle": "x"}"#);
-    let out = env.claude().arg("--auth-status").output().unwrap();
+    let out = env.run(&["--auth-status"]);
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -68,7 +64,7 @@ fn unknown_key_warns_with_a_suggestion_and_still_works() {
 fn undefined_variable_is_an_error_naming_it_and_its_path() {
     let env = TestEnv::new().with("CLAUDE_ENV", "development");
     env.write_config(r#"{"environments": {"development": {"authentication": "api-key", "apiKey": "${DEV_API_KEY}"}}}"#);
-    let out = env.claude().arg("--auth-status").output().unwrap();
+    let out = env.run(&["--auth-status"]);
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -84,11 +80,7 @@ fn environment_key_comes_from_the_interpolated_variable() {
         .with("DEV_API_KEY", KEY_B);
     env.write_config(r#"{"apiKey": "${TOP_KEY}", "environments": {"development": {"authentication": "api-key", "apiKey": "${DEV_API_KEY}"}}}"#);
     let env = env.with("TOP_KEY", KEY_C);
-    let out = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--auth-status", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let doc = json_stdout(&out);
     assert_eq!(doc["source"], "environment:development");
@@ -109,11 +101,7 @@ fn dollar_escape_keeps_a_literal() {
 fn unknown_environment_lists_the_known_ones() {
     let env = TestEnv::new();
     env.write_config(r#"{"environments": {"staging": {"authentication": "bedrock", "region": "us-west-2"}, "production": {"authentication": "oauth"}}}"#);
-    let out = env
-        .claude()
-        .args(["--auth-status", "--env", "prod"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--auth-status", "--env", "prod"]);
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -125,19 +113,12 @@ fn unknown_environment_lists_the_known_ones() {
 #[test]
 fn oauth_only_environment_refuses_the_env_key_and_says_why() {
     let api = Server::anthropic(&[KEY_A]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("CLAUDE_ENV", "production")
-        .with("ANTHROPIC_API_KEY", KEY_A);
+    let env = TestEnv::env_key(&api.url(), KEY_A).with("CLAUDE_ENV", "production");
     env.write_config(
         r#"{"environments": {"production": {"authentication": "oauth", "requireMFA": true}}}"#,
     );
 
-    let status = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let status = env.run(&["--auth-status", "--json"]);
     assert_eq!(status.status.code(), Some(4), "{}", text(&status));
     let doc = json_stdout(&status);
     assert_eq!(doc["authenticated"], false);
@@ -148,7 +129,7 @@ fn oauth_only_environment_refuses_the_env_key_and_says_why() {
         .unwrap()
         .contains("production"));
 
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(16), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("allows only `oauth`"));
     assert!(api.requests().is_empty(), "a refused key must not be sent");
@@ -158,11 +139,7 @@ fn oauth_only_environment_refuses_the_env_key_and_says_why() {
 #[test]
 fn missing_explicit_config_is_an_error() {
     let env = TestEnv::new();
-    let out = env
-        .claude()
-        .args(["--auth-status", "--config", "/nonexistent/claude.json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--auth-status", "--config", "/nonexistent/claude.json"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out).contains("/nonexistent/claude.json"));
 }
@@ -174,18 +151,13 @@ fn config_with_a_literal_key_that_others_can_read_is_refused() {
     const LITERAL: &str = "sk-ant-api03-LITERALCONFIGKEY00000-d4D4";
     env.write_config(&format!(r#"{{"apiKey": "{LITERAL}"}}"#));
     std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = env.claude().arg("--auth-status").output().unwrap();
+    let out = env.run(&["--auth-status"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out).contains("chmod 600"), "{}", text(&out));
     assert_no_secret(&out, LITERAL);
 
     std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o600)).unwrap();
-    let doc = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let doc = env.status_json();
     assert_eq!(doc["source"], "config");
 }
 
@@ -193,11 +165,7 @@ fn config_with_a_literal_key_that_others_can_read_is_refused() {
 fn every_seed_block_loads_without_warnings() {
     let env = TestEnv::new().with("DEV_API_KEY", KEY_A);
     env.write_config(include_str!("fixtures/seed-config.json"));
-    let out = env
-        .claude()
-        .args(["--auth-status", "--env", "development"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--auth-status", "--env", "development"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         !String::from_utf8_lossy(&out.stderr).contains("warning"),
@@ -212,11 +180,7 @@ fn seed_config_production_does_not_need_the_development_variable() {
     let env = TestEnv::new().with("CLAUDE_ENV", "production");
     let seed = include_str!("fixtures/seed-config.json");
     env.write_config(&seed.replace("\"apiKey\": \"${DEV_API_KEY}\",\n  \"model\"", "\"model\""));
-    let out = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--auth-status", "--json"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let doc = json_stdout(&out);
     assert_eq!(doc["environment"], "production");
@@ -232,11 +196,7 @@ fn bedrock_environment_says_api_keys_do_not_apply() {
     env.write_config(
         r#"{"environments": {"staging": {"authentication": "bedrock", "region": "us-west-2"}}}"#,
     );
-    let out = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--auth-status", "--json"]);
     assert_eq!(out.status.code(), Some(4));
     let doc = json_stdout(&out);
     assert_eq!(doc["provider"], "bedrock");
@@ -251,7 +211,7 @@ fn bedrock_environment_says_api_keys_do_not_apply() {
 fn malformed_cidr_is_a_config_error_naming_its_path() {
     let env = TestEnv::new();
     env.write_config(r#"{"security": {"ipRestrictions": ["192.168.1.0/24", "10.0.0.0/33"]}}"#);
-    let out = env.claude().arg("--auth-status").output().unwrap();
+    let out = env.run(&["--auth-status"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
         text(&out).contains("security.ipRestrictions[1]"),
@@ -264,12 +224,7 @@ fn malformed_cidr_is_a_config_error_naming_its_path() {
 fn unknown_key_warnings_also_reach_the_json_status() {
     let env = TestEnv::new().with("ANTHROPIC_API_KEY", KEY_A);
     env.write_config(r#"{"sesion": {"timeout": 3600}}"#);
-    let doc = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let doc = env.status_json();
     let warnings = doc["warnings"].to_string();
     assert!(warnings.contains("did you mean `session`?"), "{warnings}");
 }
@@ -278,12 +233,7 @@ fn unknown_key_warnings_also_reach_the_json_status() {
 fn method_bedrock_refuses_anthropic_keys() {
     let env = TestEnv::new().with("ANTHROPIC_API_KEY", KEY_A);
     env.write_config(r#"{"authentication": {"method": "bedrock"}}"#);
-    let doc = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let doc = env.status_json();
     assert_eq!(doc["provider"], "bedrock");
     assert_eq!(doc["credentials"][0]["state"], "refused");
 }

@@ -49,11 +49,7 @@ fn spawn_set(env: &TestEnv, key: &str) -> std::process::Child {
 
 /// The key the store yields now, as the API stand-in saw it, checked against the status.
 fn stored_key(env: &TestEnv, api: &Server) -> String {
-    let out = env
-        .claude()
-        .args(["--test-api-key", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--test-api-key", "--json"]);
     assert!(out.status.success(), "store unreadable: {}", text(&out));
     let sent = api
         .requests()
@@ -62,12 +58,7 @@ fn stored_key(env: &TestEnv, api: &Server) -> String {
         .header("x-api-key")
         .unwrap()
         .to_string();
-    let status = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let status = env.status_json();
     assert_eq!(
         json_stdout(&out)["fingerprint"],
         status["fingerprint"],
@@ -79,12 +70,7 @@ fn stored_key(env: &TestEnv, api: &Server) -> String {
 #[test]
 fn set_api_key_killed_at_random_moments_never_leaves_a_torn_store() {
     let api = Server::anthropic(&[KEY_A, KEY_B]);
-    let env = TestEnv::encrypted().api(&api.url());
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .assert()
-        .success();
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
     let mut jitter = Jitter::new();
     let mut current = KEY_A.to_string();
     let (mut old_seen, mut new_seen) = (0, 0);
@@ -116,11 +102,7 @@ fn set_api_key_killed_at_random_moments_never_leaves_a_torn_store() {
                 .starts_with(".tmp-")
         })
         .collect();
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .assert()
-        .success();
+    env.store_key(KEY_A);
     for orphan in leftovers {
         assert!(
             !orphan.exists(),
@@ -133,12 +115,7 @@ fn set_api_key_killed_at_random_moments_never_leaves_a_torn_store() {
 #[test]
 fn concurrent_set_api_key_calls_leave_one_of_the_two_keys_intact() {
     let api = Server::anthropic(&[KEY_A, KEY_B, KEY_C]);
-    let env = TestEnv::encrypted().api(&api.url());
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_C)
-        .assert()
-        .success();
+    let env = TestEnv::with_stored_key(&api.url(), KEY_C);
     for round in 0..10 {
         let first = spawn_set(&env, KEY_A);
         let second = spawn_set(&env, KEY_B);

@@ -6,16 +6,6 @@ use common::servers::Server;
 use common::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-fn stored_env(api: &Server) -> TestEnv {
-    let env = TestEnv::encrypted().api(&api.url());
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .assert()
-        .success();
-    env
-}
-
 fn store_file(env: &TestEnv) -> std::path::PathBuf {
     env.state_dir().join("credentials.enc")
 }
@@ -23,7 +13,7 @@ fn store_file(env: &TestEnv) -> std::path::PathBuf {
 /// The stored key is used only after a successful decrypt; the stand-in sees which one.
 fn assert_unreadable_and_untouched(env: &TestEnv, api: &Server, before: &[u8]) {
     let requests = api.requests().len();
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("untouched"),
@@ -46,12 +36,8 @@ fn assert_unreadable_and_untouched(env: &TestEnv, api: &Server, before: &[u8]) {
 #[test]
 fn round_trip_uses_the_stored_key() {
     let api = Server::anthropic(&[KEY_A]);
-    let env = stored_env(&api);
-    let out = env
-        .claude()
-        .args(["--test-api-key", "--json"])
-        .output()
-        .unwrap();
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-api-key", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(json_stdout(&out)["source"], "encrypted-file");
     assert_eq!(
@@ -89,16 +75,12 @@ fn files_are_private_at_creation() {
 #[test]
 fn status_reads_metadata_without_the_passphrase() {
     let api = Server::anthropic(&[KEY_A]);
-    let mut env = stored_env(&api);
+    let mut env = TestEnv::with_stored_key(&api.url(), KEY_A);
     env.unset("CLAUDE_PASSPHRASE");
-    let out = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--auth-status", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(json_stdout(&out)["fingerprint"], "sk-ant-api03-…a1A1");
-    let test = env.claude().arg("--test-api-key").output().unwrap();
+    let test = env.run(&["--test-api-key"]);
     assert_eq!(
         test.status.code(),
         Some(11),
@@ -111,17 +93,12 @@ fn status_reads_metadata_without_the_passphrase() {
 #[test]
 fn wrong_passphrase_is_a_storage_error_and_the_file_is_untouched() {
     let api = Server::anthropic(&[KEY_A]);
-    let env = stored_env(&api);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
     let before = std::fs::read(store_file(&env)).unwrap();
     let env = env.with("CLAUDE_PASSPHRASE", "not the passphrase");
     assert_unreadable_and_untouched(&env, &api, &before);
     // Writing with the wrong passphrase must not replace the store either.
-    let out = env
-        .claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--set-api-key", "-"], KEY_A);
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
     assert_eq!(std::fs::read(store_file(&env)).unwrap(), before);
 }
@@ -129,7 +106,7 @@ fn wrong_passphrase_is_a_storage_error_and_the_file_is_untouched() {
 #[test]
 fn one_flipped_byte_anywhere_is_detected() {
     let api = Server::anthropic(&[KEY_A]);
-    let env = stored_env(&api);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
     let original = std::fs::read(store_file(&env)).unwrap();
     // A byte in the header (authenticated data), one in the nonce, one in the ciphertext.
     let header_len = u32::from_be_bytes(original[9..13].try_into().unwrap()) as usize;
@@ -144,7 +121,7 @@ fn one_flipped_byte_anywhere_is_detected() {
 #[test]
 fn truncated_file_is_detected() {
     let api = Server::anthropic(&[KEY_A]);
-    let env = stored_env(&api);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
     let original = std::fs::read(store_file(&env)).unwrap();
     for len in [original.len() - 1, original.len() / 2, 10, 0] {
         std::fs::write(store_file(&env), &original[..len]).unwrap();
@@ -155,9 +132,9 @@ fn truncated_file_is_detected() {
 #[test]
 fn store_that_others_can_read_is_refused_with_a_chmod_hint() {
     let api = Server::anthropic(&[KEY_A]);
-    let env = stored_env(&api);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
     std::fs::set_permissions(store_file(&env), std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(11));
     assert!(text(&out).contains("chmod 600"), "{}", text(&out));
 }
@@ -165,11 +142,11 @@ fn store_that_others_can_read_is_refused_with_a_chmod_hint() {
 #[test]
 fn symlinked_store_is_refused() {
     let api = Server::anthropic(&[KEY_A]);
-    let env = stored_env(&api);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
     let moved = env.home.path().join("elsewhere.enc");
     std::fs::rename(store_file(&env), &moved).unwrap();
     std::os::unix::fs::symlink(&moved, store_file(&env)).unwrap();
-    let out = env.claude().arg("--test-api-key").output().unwrap();
+    let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(11));
     assert!(text(&out).contains("symbolic link"), "{}", text(&out));
 }
@@ -179,12 +156,7 @@ fn no_passphrase_and_no_terminal_says_what_to_set() {
     let api = Server::anthropic(&[KEY_A]);
     let mut env = TestEnv::encrypted().api(&api.url());
     env.unset("CLAUDE_PASSPHRASE");
-    let out = env
-        .claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--set-api-key", "-"], KEY_A);
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
     assert!(text(&out).contains("CLAUDE_PASSPHRASE"));
     assert!(!store_file(&env).exists());
@@ -195,12 +167,7 @@ fn state_directory_others_can_write_is_refused() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::encrypted().api(&api.url());
     std::fs::set_permissions(env.state_dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let out = env
-        .claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--set-api-key", "-"], KEY_A);
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
     assert!(text(&out).contains("chmod 700"));
     assert!(!store_file(&env).exists());

@@ -74,11 +74,7 @@ fn device_login_starts_a_github_session_and_never_shows_the_token() {
     assert_eq!(requests[0].header("accept"), Some("application/json"));
     assert_eq!(server.poll_times().len(), 2, "pending, then granted");
 
-    let list = env
-        .claude()
-        .args(["--list-sessions", "--json"])
-        .output()
-        .unwrap();
+    let list = env.run(&["--list-sessions", "--json"]);
     let doc = json_stdout(&list);
     let github = doc["sessions"]
         .as_array()
@@ -88,11 +84,7 @@ fn device_login_starts_a_github_session_and_never_shows_the_token() {
         .unwrap_or_else(|| panic!("no github session: {doc}"));
     assert_eq!(github["account"], "octocat (octocat@example.com)");
     assert_no_github_secret(&env, &list);
-    let logout = env
-        .claude()
-        .args(["--logout", "--provider", "github"])
-        .output()
-        .unwrap();
+    let logout = env.run(&["--logout", "--provider", "github"]);
     assert!(logout.status.success(), "{}", text(&logout));
 }
 
@@ -221,11 +213,7 @@ fn an_insecure_verification_address_is_neither_shown_nor_opened() {
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     env.set("BROWSER", &script.display().to_string());
-    let out = env
-        .claude()
-        .args(["--login", "--provider", "github"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--login", "--provider", "github"]);
     assert!(out.status.success(), "{}", text(&out));
     let all = text(&out);
     assert!(
@@ -293,11 +281,7 @@ fn install_github_app_records_the_installation_and_names_uncovered_repositories(
         },
         r#", "repositories": ["octocat/hello", "octocat/missing"]"#,
     );
-    let out = env
-        .claude()
-        .args(["/install-github-app", "--no-browser"])
-        .output()
-        .unwrap();
+    let out = env.run(&["/install-github-app", "--no-browser"]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("octocat/hello, octocat/tools"), "{stdout}");
@@ -319,11 +303,7 @@ fn install_github_app_records_the_installation_and_names_uncovered_repositories(
     assert_recorded(&env);
     assert_no_github_secret(&env, &out);
 
-    let again = env
-        .claude()
-        .args(["/install-github-app", "--no-browser", "--json"])
-        .output()
-        .unwrap();
+    let again = env.run(&["/install-github-app", "--no-browser", "--json"]);
     let doc = json_stdout(&again);
     assert_eq!(doc["uncovered"], serde_json::json!(["octocat/missing"]));
 }
@@ -351,11 +331,7 @@ fn assert_recorded(env: &TestEnv) {
 fn install_github_app_without_a_github_session_says_how_to_log_in() {
     let server = GithubServer::start(GithubOptions::default());
     let env = github_env(&server.url(), &server.url(), "");
-    let out = env
-        .claude()
-        .args(["/install-github-app", "--no-browser"])
-        .output()
-        .unwrap();
+    let out = env.run(&["/install-github-app", "--no-browser"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(
         text(&out).contains("claude --login --provider github"),
@@ -377,11 +353,7 @@ fn install_github_app_gives_up_when_nothing_is_installed() {
     let config = std::fs::read_to_string(env.config_path()).unwrap();
     env.write_config(&config.replace(r#""loginTimeout": 20"#, r#""loginTimeout": 3"#));
     let started = Instant::now();
-    let out = env
-        .claude()
-        .args(["/install-github-app", "--no-browser"])
-        .output()
-        .unwrap();
+    let out = env.run(&["/install-github-app", "--no-browser"]);
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(!env.state_dir().join("github.json").exists());

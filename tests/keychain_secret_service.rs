@@ -28,31 +28,18 @@ fn key_is_stored_read_and_removed_through_the_secret_service() {
         return;
     };
 
-    let out = env
-        .claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--set-api-key", "-"], KEY_A);
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("in the keychain"));
     assert_no_secret(&out, KEY_A);
 
-    let status = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let status = env.run(&["--auth-status", "--json"]);
     let doc = json_stdout(&status);
     assert_eq!(doc["source"], "keychain");
     assert_eq!(doc["storage"], "keychain");
     assert_eq!(doc["fingerprint"], "sk-ant-api03-…a1A1");
 
-    let test = env
-        .claude()
-        .args(["--test-api-key", "--json"])
-        .output()
-        .unwrap();
+    let test = env.run(&["--test-api-key", "--json"]);
     assert!(test.status.success(), "{}", text(&test));
     assert_eq!(
         api.requests().last().unwrap().header("x-api-key"),
@@ -62,7 +49,7 @@ fn key_is_stored_read_and_removed_through_the_secret_service() {
     assert_no_secret_in_files(env.home.path(), KEY_A);
 
     env.claude().arg("--remove-api-key").assert().success();
-    let after = env.claude().arg("--test-api-key").output().unwrap();
+    let after = env.run(&["--test-api-key"]);
     assert_eq!(after.status.code(), Some(4), "{}", text(&after));
 }
 
@@ -72,16 +59,8 @@ fn replacing_a_key_updates_the_item_in_place() {
     let Some(env) = keychain_env(&api) else {
         return;
     };
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .assert()
-        .success();
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_B)
-        .assert()
-        .success();
+    env.store_key(KEY_A);
+    env.store_key(KEY_B);
     env.claude().arg("--test-api-key").assert().success();
     assert_eq!(
         api.requests().last().unwrap().header("x-api-key"),
@@ -97,11 +76,7 @@ fn rotation_swaps_the_keychain_item() {
     let Some(env) = keychain_env(&api) else {
         return;
     };
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .assert()
-        .success();
+    env.store_key(KEY_A);
     env.claude()
         .args(["--rotate-key", "-"])
         .write_stdin(KEY_B)
@@ -122,16 +97,8 @@ fn encrypted_file_with_a_keychain_master_key_round_trips() {
         return;
     };
     env.write_config(r#"{"authentication": {"storage": {"type": "encrypted-file"}}}"#);
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .assert()
-        .success();
-    let out = env
-        .claude()
-        .args(["--test-api-key", "--json"])
-        .output()
-        .unwrap();
+    env.store_key(KEY_A);
+    let out = env.run(&["--test-api-key", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(json_stdout(&out)["source"], "encrypted-file");
     assert_no_secret_in_files(env.home.path(), KEY_A);
@@ -141,12 +108,7 @@ fn encrypted_file_with_a_keychain_master_key_round_trips() {
 fn no_session_bus_fails_closed_and_names_the_alternative() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::new().api(&api.url());
-    let out = env
-        .claude()
-        .args(["--set-api-key", "-", "--json"])
-        .write_stdin(KEY_A)
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--set-api-key", "-", "--json"], KEY_A);
     assert_eq!(out.status.code(), Some(12), "{}", text(&out));
     let doc = json_stdout(&out);
     assert_eq!(doc["error"]["code"], "keychain_unavailable");

@@ -13,9 +13,24 @@ fn server() -> OAuthServer {
     OAuthServer::start(OAuthOptions::default())
 }
 
+/// The stand-in, logging everyone in as `account_email`.
+fn server_as(account_email: &str) -> OAuthServer {
+    OAuthServer::start(OAuthOptions {
+        account_email: account_email.into(),
+        ..OAuthOptions::default()
+    })
+}
+
+/// `claude --login --no-browser` started under the fake browser, before any approval.
+fn start_login(env: &TestEnv) -> LoginRun {
+    let mut cmd = env.std_command();
+    cmd.args(["--login", "--no-browser"]);
+    LoginRun::start(cmd)
+}
+
 /// The access token in force, as `--print-token` gives it.
 fn print_token(env: &TestEnv) -> String {
-    let out = env.claude().arg("--print-token").output().unwrap();
+    let out = env.run(&["--print-token"]);
     assert!(out.status.success(), "{}", text(&out));
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
@@ -37,11 +52,7 @@ fn login_through_the_browser_callback_starts_a_session() {
     assert!(seen.state.len() >= 22, "state must carry at least 128 bits");
     assert_eq!(seen.scope, "read write");
 
-    let status = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let status = env.run(&["--auth-status", "--json"]);
     assert_eq!(status.status.code(), Some(0), "{}", text(&status));
     let doc = json_stdout(&status);
     assert_eq!(doc["method"], "oauth");
@@ -73,9 +84,7 @@ fn scopes_flag_overrides_the_configured_scopes() {
 fn callback_with_wrong_or_missing_state_gets_400_and_the_login_goes_on() {
     let server = server();
     let env = oauth_env(&server, "", "");
-    let mut cmd = env.std_command();
-    cmd.args(["--login", "--no-browser"]);
-    let run = LoginRun::start(cmd);
+    let run = start_login(&env);
     let callback = approve(&run.authorize_url());
 
     let wrong = get(&with_param(&callback, "state", "forged"));
@@ -104,9 +113,7 @@ fn callback_with_wrong_or_missing_state_gets_400_and_the_login_goes_on() {
 fn callback_page_is_static_and_uncached() {
     let server = server();
     let env = oauth_env(&server, "", "");
-    let mut cmd = env.std_command();
-    cmd.args(["--login", "--no-browser"]);
-    let run = LoginRun::start(cmd);
+    let run = start_login(&env);
     let callback = approve(&run.authorize_url());
     let probe = get(&with_param(
         &callback,
@@ -129,9 +136,7 @@ fn access_denied_in_the_browser_is_a_clear_cancellation() {
     let server = server();
     let env = oauth_env(&server, "", "");
     server.deny_next_authorization();
-    let mut cmd = env.std_command();
-    cmd.args(["--login", "--no-browser"]);
-    let run = LoginRun::start(cmd);
+    let run = start_login(&env);
     let callback = approve(&run.authorize_url());
     assert!(callback.contains("error=access_denied"));
     assert_eq!(get(&callback).status, 200);
@@ -151,9 +156,7 @@ fn no_callback_times_out() {
             .replace(r#""loginTimeout": 20"#, r#""loginTimeout": 2"#),
     );
     let started = Instant::now();
-    let mut cmd = env.std_command();
-    cmd.args(["--login", "--no-browser"]);
-    let run = LoginRun::start(cmd);
+    let run = start_login(&env);
     let _ = run.authorize_url();
     let out = run.finish();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
@@ -176,12 +179,7 @@ fn taken_port_is_reported_before_any_browser_opens() {
             &format!("127.0.0.1:{port}/callback"),
         ),
     );
-    let out = env
-        .claude()
-        .arg("--login")
-        .write_stdin("")
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--login"], "");
     assert_eq!(out.status.code(), Some(17), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -203,9 +201,7 @@ fn taken_port_is_reported_before_any_browser_opens() {
 fn paste_flow_accepts_the_redirected_url_with_its_state() {
     let server = server();
     let env = oauth_env(&server, "", "");
-    let mut cmd = env.std_command();
-    cmd.args(["--login", "--no-browser"]);
-    let mut run = LoginRun::start(cmd);
+    let mut run = start_login(&env);
     let callback = approve(&run.authorize_url());
     run.type_line(&with_param(&callback, "state", "not-this-login"));
     run.type_line("a-bare-code-without-state");
@@ -251,10 +247,7 @@ fn browser_variable_is_used_to_open_the_url() {
 
 #[test]
 fn openid_connect_login_verifies_the_id_token_and_shows_the_email() {
-    let server = OAuthServer::start(OAuthOptions {
-        account_email: "sso-user@company.example".into(),
-        ..OAuthOptions::default()
-    });
+    let server = server_as("sso-user@company.example");
     let env = TestEnv::encrypted();
     env.write_config(&format!(
         r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
@@ -270,14 +263,9 @@ fn openid_connect_login_verifies_the_id_token_and_shows_the_email() {
         seen.scope
     );
     assert!(seen.nonce.is_some(), "a nonce is sent");
-    let status = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let status = env.status_json();
     assert_eq!(status["session"]["account"], "sso-user@company.example");
-    let list = env.claude().arg("--list-sessions").output().unwrap();
+    let list = env.run(&["--list-sessions"]);
     assert!(String::from_utf8_lossy(&list.stdout).contains("sso-user@company.example"));
 }
 
@@ -290,9 +278,7 @@ fn callback_with_the_wrong_issuer_is_refused() {
             "oauth": {{"clientId": "claude-test-client", "issuer": "{}", "redirectUri": "http://127.0.0.1:0/callback", "loginTimeout": 20}}}}"#,
         server.url()
     ));
-    let mut cmd = env.std_command();
-    cmd.args(["--login", "--no-browser"]);
-    let run = LoginRun::start(cmd);
+    let run = start_login(&env);
     let callback = approve(&run.authorize_url());
     assert_eq!(
         get(&with_param(&callback, "iss", "https%3A%2F%2Fevil.example")).status,
@@ -317,12 +303,7 @@ fn discovery_with_another_issuer_is_not_used() {
     env.write_config(&format!(
         r#"{{"oauth": {{"clientId": "claude-test-client", "issuer": "{issuer}"}}}}"#
     ));
-    let out = env
-        .claude()
-        .args(["--login", "--no-browser"])
-        .write_stdin("")
-        .output()
-        .unwrap();
+    let out = env.run_with_stdin(&["--login", "--no-browser"], "");
     assert_eq!(out.status.code(), Some(15), "{}", text(&out));
     assert!(text(&out).contains("not the configured"), "{}", text(&out));
     assert!(server.last_authorization().is_none());
@@ -400,10 +381,7 @@ fn codes_verifiers_and_tokens_never_reach_output_or_files() {
 
 #[test]
 fn sso_integration_domain_switches_login_to_discovery() {
-    let server = OAuthServer::start(OAuthOptions {
-        account_email: "okta-user@company.example".into(),
-        ..OAuthOptions::default()
-    });
+    let server = server_as("okta-user@company.example");
     let env = TestEnv::encrypted();
     env.write_config(&format!(
         r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
@@ -417,11 +395,6 @@ fn sso_integration_domain_switches_login_to_discovery() {
         .requests()
         .iter()
         .any(|r| r.path == "/.well-known/openid-configuration"));
-    let doc = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let doc = env.status_json();
     assert_eq!(doc["session"]["account"], "okta-user@company.example");
 }

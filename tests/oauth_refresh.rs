@@ -24,7 +24,7 @@ fn at(env: TestEnv, now: u64) -> TestEnv {
 }
 
 fn print_token(env: &TestEnv) -> std::process::Output {
-    env.claude().arg("--print-token").output().unwrap()
+    env.run(&["--print-token"])
 }
 
 #[test]

@@ -25,11 +25,7 @@ fn bedrock_bearer_token_is_selected_shown_and_verified() {
         .with("AWS_ACCESS_KEY_ID", AWS_KEY_ID)
         .with("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
         .with("ANTHROPIC_API_KEY", KEY_A);
-    let status = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let status = env.run(&["--auth-status", "--json"]);
     assert_eq!(status.status.code(), Some(0), "{}", text(&status));
     let doc = json_stdout(&status);
     assert_eq!(doc["provider"], "bedrock");
@@ -45,7 +41,7 @@ fn bedrock_bearer_token_is_selected_shown_and_verified() {
         "the Anthropic key is not used with Bedrock"
     );
 
-    let test = env.claude().args(["--debug-auth"]).output().unwrap();
+    let test = env.run(&["--debug-auth"]);
     assert_eq!(test.status.code(), Some(0), "{}", text(&test));
     let stdout = String::from_utf8_lossy(&test.stdout);
     assert!(
@@ -91,11 +87,7 @@ fn bedrock_sigv4_keys_from_a_profile_pass_debug_auth_without_leaking() {
         .with("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap())
         .with("AWS_PROFILE", "dev");
     env.write_config(&format!(r#"{{"model": "{MODEL}"}}"#));
-    let out = env
-        .claude()
-        .args(["--debug-auth", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--debug-auth", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("authorization: [redacted]"),
@@ -121,11 +113,7 @@ fn bedrock_without_a_region_says_how_to_set_one() {
     let env = TestEnv::new()
         .with("CLAUDE_CODE_USE_BEDROCK", "1")
         .with("AWS_BEARER_TOKEN_BEDROCK", BEDROCK_TOKEN);
-    let status = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let status = env.run(&["--auth-status", "--json"]);
     assert_eq!(status.status.code(), Some(4));
     let doc = json_stdout(&status);
     assert_eq!(doc["problem"]["code"], "config_error");
@@ -133,7 +121,7 @@ fn bedrock_without_a_region_says_how_to_set_one() {
         doc["nextStep"].as_str().unwrap().contains("AWS_REGION"),
         "{doc}"
     );
-    let test = env.claude().arg("--test-auth").output().unwrap();
+    let test = env.run(&["--test-auth"]);
     assert_eq!(test.status.code(), Some(3), "{}", text(&test));
 }
 
@@ -145,7 +133,7 @@ fn bedrock_access_denied_is_insufficient_permissions_at_test_auth() {
         BEDROCK_TOKEN,
     )]);
     let env = bedrock_env(&server.url()).with("AWS_BEARER_TOKEN_BEDROCK", BEDROCK_TOKEN);
-    let out = env.claude().arg("--test-auth").output().unwrap();
+    let out = env.run(&["--test-auth"]);
     assert_eq!(out.status.code(), Some(7), "{}", text(&out));
     assert!(
         !text(&out).contains(BEDROCK_TOKEN),
@@ -163,12 +151,7 @@ fn staging_environment_selects_bedrock_from_the_config() {
     env.write_config(
         r#"{"environments": {"staging": {"authentication": "bedrock", "region": "us-west-2"}}}"#,
     );
-    let doc = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let doc = env.status_json();
     assert_eq!(doc["provider"], "bedrock");
     assert_eq!(doc["environment"], "staging");
     assert_eq!(doc["authenticated"], true);
@@ -202,11 +185,7 @@ mod vertex_binary {
             .with("CLOUD_ML_REGION", LOCATION)
             .with("ANTHROPIC_VERTEX_BASE_URL", &api.url());
 
-        let status = env
-            .claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap();
+        let status = env.run(&["--auth-status", "--json"]);
         assert_eq!(status.status.code(), Some(0), "{}", text(&status));
         let doc = json_stdout(&status);
         assert_eq!(doc["provider"], "vertex");
@@ -214,7 +193,7 @@ mod vertex_binary {
         assert_eq!(doc["settings"]["project"], PROJECT);
         assert_eq!(google.hits(), 0, "status is offline");
 
-        let test = env.claude().arg("--debug-auth").output().unwrap();
+        let test = env.run(&["--debug-auth"]);
         assert_eq!(test.status.code(), Some(0), "{}", text(&test));
         assert!(String::from_utf8_lossy(&test.stdout).contains("✓ server"));
         assert!(
@@ -223,7 +202,7 @@ mod vertex_binary {
         );
         assert!(!text(&test).contains("PRIVATE KEY"), "the key leaked");
 
-        let printed = env.claude().arg("--print-token").output().unwrap();
+        let printed = env.run(&["--print-token"]);
         assert!(printed.status.success(), "{}", text(&printed));
         assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), token);
         assert_eq!(google.hits(), 1, "the cached token is reused");

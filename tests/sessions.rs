@@ -24,7 +24,7 @@ fn at(env: TestEnv, now: u64) -> TestEnv {
 #[test]
 fn list_sessions_marks_the_current_one() {
     let (_server, env) = logged_in("");
-    let out = env.claude().arg("--list-sessions").output().unwrap();
+    let out = env.run(&["--list-sessions"]);
     assert!(out.status.success(), "{}", text(&out));
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -33,12 +33,7 @@ fn list_sessions_marks_the_current_one() {
             .any(|l| l.starts_with("* anthropic") && l.contains("dev@example.com")),
         "{table}"
     );
-    let doc = json_stdout(
-        &env.claude()
-            .args(["--list-sessions", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let doc = json_stdout(&env.run(&["--list-sessions", "--json"]));
     assert_eq!(doc["sessions"][0]["current"], true);
     assert_eq!(doc["sessions"][0]["state"], "active");
     assert_eq!(doc["sessions"][0]["createdAt"], "2027-01-15T08:00:00Z");
@@ -47,7 +42,7 @@ fn list_sessions_marks_the_current_one() {
 #[test]
 fn logout_revokes_at_the_provider_then_forgets_locally() {
     let (server, env) = logged_in("");
-    let out = env.claude().args(["--logout", "--json"]).output().unwrap();
+    let out = env.run(&["--logout", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let doc = json_stdout(&out);
     assert_eq!(doc["loggedOut"][0]["revoked"], true, "{doc}");
@@ -59,7 +54,7 @@ fn logout_revokes_at_the_provider_then_forgets_locally() {
     );
     env.claude().arg("--auth-status").assert().code(4);
     env.claude().arg("--print-token").assert().code(4);
-    let again = env.claude().arg("--logout").output().unwrap();
+    let again = env.run(&["--logout"]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to log out of"));
 }
 
@@ -76,7 +71,7 @@ fn logout_without_a_revocation_endpoint_says_it_only_forgot_locally() {
         "",
     ));
     assert!(browser_login(&env, &[]).status.success());
-    let out = env.claude().arg("--logout").output().unwrap();
+    let out = env.run(&["--logout"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("offers no revocation"),
@@ -103,24 +98,14 @@ fn logout_all_ends_every_session() {
     assert!(browser_login(&env, &[]).status.success());
     let out = browser_login(&env, &["--provider", "corp"]);
     assert!(out.status.success(), "{}", text(&out));
-    let list = json_stdout(
-        &env.claude()
-            .args(["--list-sessions", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let list = json_stdout(&env.run(&["--list-sessions", "--json"]));
     assert_eq!(list["sessions"].as_array().unwrap().len(), 2);
 
-    let out = env.claude().args(["--logout", "--all"]).output().unwrap();
+    let out = env.run(&["--logout", "--all"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(main.revoked_tokens().len(), 1);
     assert_eq!(corp.revoked_tokens().len(), 1);
-    let list = json_stdout(
-        &env.claude()
-            .args(["--list-sessions", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let list = json_stdout(&env.run(&["--list-sessions", "--json"]));
     assert_eq!(list["sessions"], serde_json::json!([]));
 }
 
@@ -132,19 +117,14 @@ fn idle_timeout_with_auto_extend_counts_from_the_last_use() {
     let env = at(env, T0 + 1000);
     env.claude().arg("--print-token").assert().success();
     let env = at(env, T0 + 1700);
-    let out = env.claude().arg("--print-token").output().unwrap();
+    let out = env.run(&["--print-token"]);
     assert_eq!(out.status.code(), Some(6), "{}", text(&out));
     assert!(
         text(&out).contains("idle") && text(&out).contains("claude --login"),
         "{}",
         text(&out)
     );
-    let status = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let status = env.status_json();
     assert_eq!(status["authenticated"], false);
     assert_eq!(status["session"]["state"], "expired");
 }
@@ -168,7 +148,7 @@ fn max_duration_ends_a_session_however_busy() {
         env.claude().arg("--print-token").assert().success();
     }
     let env = at(env, T0 + 1000);
-    let out = env.claude().arg("--print-token").output().unwrap();
+    let out = env.run(&["--print-token"]);
     assert_eq!(out.status.code(), Some(6));
     assert!(text(&out).contains("maxDuration"), "{}", text(&out));
 }
@@ -178,7 +158,7 @@ fn session_encryption_keeps_the_account_out_of_plain_metadata() {
     let (_server, env) = logged_in(r#", "security": {"sessionEncryption": true}"#);
     let metadata = std::fs::read_to_string(env.state_dir().join("sessions.json")).unwrap();
     assert!(!metadata.contains("dev@example.com"), "{metadata}");
-    let status = env.claude().arg("--auth-status").output().unwrap();
+    let status = env.run(&["--auth-status"]);
     assert!(
         String::from_utf8_lossy(&status.stdout).contains("kept encrypted"),
         "{}",
@@ -198,12 +178,7 @@ fn session_encryption_keeps_the_account_out_of_plain_metadata() {
 fn api_key_in_the_environment_shadows_the_login_and_status_says_so() {
     let (_server, env) = logged_in("");
     let env = env.with("ANTHROPIC_API_KEY", KEY_A);
-    let doc = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let doc = env.status_json();
     assert_eq!(doc["source"], "env:ANTHROPIC_API_KEY");
     assert_eq!(doc["shadowed"], serde_json::json!(["oauth:anthropic"]));
 }
@@ -214,20 +189,11 @@ fn method_oauth_puts_the_login_first_and_falls_back_to_keys() {
     let env = env
         .with("ANTHROPIC_API_KEY", KEY_A)
         .with("CLAUDE_ENV", "prod");
-    let doc = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let doc = env.status_json();
     assert_eq!(doc["source"], "oauth:anthropic", "{doc}");
     assert_eq!(doc["credentials"][1]["state"], "refused");
     env.claude().arg("--logout").assert().success();
-    let after = env
-        .claude()
-        .args(["--auth-status", "--json"])
-        .output()
-        .unwrap();
+    let after = env.run(&["--auth-status", "--json"]);
     assert_eq!(
         after.status.code(),
         Some(4),
@@ -245,24 +211,13 @@ fn method_oauth_with_fallback_uses_the_key_when_the_session_has_expired() {
         1,
     ));
     let env = env.with("ANTHROPIC_API_KEY", KEY_A);
-    let fresh = json_stdout(
-        &env.claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let fresh = env.status_json();
     assert_eq!(
         fresh["source"], "oauth:anthropic",
         "the session comes first while it works"
     );
     let later = at(env, T0 + 2000);
-    let doc = json_stdout(
-        &later
-            .claude()
-            .args(["--auth-status", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let doc = later.status_json();
     assert_eq!(doc["source"], "env:ANTHROPIC_API_KEY", "{doc}");
     assert_eq!(doc["authenticated"], true);
 }
@@ -271,16 +226,10 @@ fn method_oauth_with_fallback_uses_the_key_when_the_session_has_expired() {
 fn logout_that_cannot_read_the_tokens_changes_nothing() {
     let (server, env) = logged_in("");
     let wrong = env.with("CLAUDE_PASSPHRASE", "wrong passphrase");
-    let out = wrong.claude().arg("--logout").output().unwrap();
+    let out = wrong.run(&["--logout"]);
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
     assert!(server.revoked_tokens().is_empty());
-    let list = json_stdout(
-        &wrong
-            .claude()
-            .args(["--list-sessions", "--json"])
-            .output()
-            .unwrap(),
-    );
+    let list = json_stdout(&wrong.run(&["--list-sessions", "--json"]));
     assert_eq!(
         list["sessions"].as_array().unwrap().len(),
         1,

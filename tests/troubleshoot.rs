@@ -10,7 +10,7 @@ use common::*;
 #[test]
 fn test_auth_on_an_unconfigured_machine_says_what_to_do_next() {
     let env = TestEnv::new();
-    let out = env.claude().arg("--test-auth").output().unwrap();
+    let out = env.run(&["--test-auth"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("✗ credential"), "{stdout}");
@@ -27,14 +27,8 @@ fn test_auth_on_an_unconfigured_machine_says_what_to_do_next() {
 #[test]
 fn test_auth_passes_every_step_with_a_working_key() {
     let api = Server::anthropic(&[KEY_A]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env
-        .claude()
-        .args(["--test-auth", "--json"])
-        .output()
-        .unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-auth", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let doc = json_stdout(&out);
     assert_eq!(doc["ok"], true);
@@ -72,10 +66,8 @@ fn test_auth_passes_every_step_with_a_working_key() {
 #[test]
 fn test_auth_exits_with_the_first_failure() {
     let api = Server::anthropic(&[]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env.claude().arg("--test-auth").output().unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-auth"]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("✗ server"));
 }
@@ -85,10 +77,8 @@ fn test_auth_reports_clock_skew_from_the_server_date() {
     let skewed =
         httpdate::fmt_http_date(std::time::SystemTime::now() + std::time::Duration::from_secs(900));
     let api = Server::scripted(vec![Reply::models().header("Date", &skewed)]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env.claude().arg("--test-auth").output().unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-auth"]);
     assert_eq!(out.status.code(), Some(14), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -100,10 +90,8 @@ fn test_auth_reports_clock_skew_from_the_server_date() {
 #[test]
 fn debug_auth_traces_every_exchange_with_secrets_redacted() {
     let api = Server::anthropic(&[KEY_A]);
-    let env = TestEnv::new()
-        .api(&api.url())
-        .with("ANTHROPIC_API_KEY", KEY_A);
-    let out = env.claude().arg("--debug-auth").output().unwrap();
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--debug-auth"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -125,7 +113,7 @@ fn debug_auth_of_an_oauth_refresh_shows_no_token() {
     let env = oauth_env(&server, "", "").with("CLAUDE_TEST_NOW", "1800000000");
     assert!(browser_login(&env, &[]).status.success());
     let env = env.with("CLAUDE_TEST_NOW", "1800007200");
-    let out = env.claude().arg("--debug-auth").output().unwrap();
+    let out = env.run(&["--debug-auth"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(server.token_requests("refresh_token"), 1);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -145,8 +133,7 @@ fn debug_auth_of_an_oauth_refresh_shows_no_token() {
             }
         }
     }
-    let token =
-        String::from_utf8(env.claude().arg("--print-token").output().unwrap().stdout).unwrap();
+    let token = String::from_utf8(env.run(&["--print-token"]).stdout).unwrap();
     assert!(!text(&out).contains(token.trim()));
 }
 
@@ -155,11 +142,7 @@ fn check_permissions_lists_what_the_login_lacks() {
     let server = OAuthServer::start(OAuthOptions::default());
     let env = oauth_env(&server, "", r#", "permissions": ["read", "basic-write"]"#);
     assert!(browser_login(&env, &[]).status.success());
-    let out = env
-        .claude()
-        .args(["--check-permissions", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--check-permissions", "--json"]);
     assert_eq!(out.status.code(), Some(7), "{}", text(&out));
     let doc = json_stdout(&out);
     assert_eq!(doc["error"]["code"], "insufficient_permissions");
@@ -170,11 +153,7 @@ fn check_permissions_lists_what_the_login_lacks() {
 
     let ok = browser_login(&env, &["--scopes", "read basic-write"]);
     assert!(ok.status.success());
-    let out = env
-        .claude()
-        .args(["--check-permissions", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--check-permissions", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(json_stdout(&out)["missing"], serde_json::json!([]));
 }
@@ -184,19 +163,10 @@ fn reset_auth_leaves_nothing_but_the_config() {
     let api = Server::anthropic(&[KEY_A]);
     let server = OAuthServer::start(OAuthOptions::default());
     let env = oauth_env(&server, "", "").api(&api.url());
-    env.claude()
-        .args(["--set-api-key", "-"])
-        .write_stdin(KEY_A)
-        .assert()
-        .success();
+    env.store_key(KEY_A);
     assert!(browser_login(&env, &[]).status.success());
 
-    let refused = env
-        .claude()
-        .arg("--reset-auth")
-        .write_stdin("")
-        .output()
-        .unwrap();
+    let refused = env.run_with_stdin(&["--reset-auth"], "");
     assert_eq!(
         refused.status.code(),
         Some(2),
@@ -205,11 +175,7 @@ fn reset_auth_leaves_nothing_but_the_config() {
     );
     env.claude().arg("--auth-status").assert().success();
 
-    let out = env
-        .claude()
-        .args(["--reset-auth", "--yes"])
-        .output()
-        .unwrap();
+    let out = env.run(&["--reset-auth", "--yes"]);
     assert!(out.status.success(), "{}", text(&out));
     let mut left: Vec<String> = files_under(&env.state_dir())
         .iter()

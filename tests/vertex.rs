@@ -115,6 +115,17 @@ impl Fixture {
         std::env::set_var("GOOGLE_APPLICATION_CREDENTIALS", path);
     }
 
+    /// `sa.json`, a service account key for `SA_EMAIL` in `PROJECT` that trusts `token_uri`,
+    /// made the credential in use.
+    fn use_service_account(&self, token_uri: &str) -> PathBuf {
+        let key = self.credential_file(
+            "sa.json",
+            &service_account_json(SA_EMAIL, token_uri, Some(PROJECT)),
+        );
+        self.use_credentials(&key);
+        key
+    }
+
     /// Project and location from the environment, Vertex AI at `vertex`.
     fn point_at(&self, vertex: &Server) {
         std::env::set_var("GOOGLE_CLOUD_PROJECT", PROJECT);
@@ -215,11 +226,7 @@ fn service_account_gets_a_token_and_reaches_the_model() {
     let google = TokenServer::start(TokenMode::Normal);
     let token = access_token_for(SA_EMAIL);
     let api = common::google_server::vertex(vec![token.clone()], 200);
-    let key = fx.credential_file(
-        "sa.json",
-        &service_account_json(SA_EMAIL, &google.token_uri(), Some(PROJECT)),
-    );
-    fx.use_credentials(&key);
+    fx.use_service_account(&google.token_uri());
     fx.point_at(&api);
     let ctx = fx.ctx();
 
@@ -304,15 +311,7 @@ fn google_application_credentials_shadows_gcloud_adc_and_default_endpoints_follo
         &adc,
         &authorized_user_json("https://oauth2.googleapis.com/token", PROJECT),
     );
-    let key = fx.credential_file(
-        "sa.json",
-        &service_account_json(
-            SA_EMAIL,
-            "https://oauth2.googleapis.com/token",
-            Some(PROJECT),
-        ),
-    );
-    fx.use_credentials(&key);
+    fx.use_service_account("https://oauth2.googleapis.com/token");
     std::env::set_var("CLOUD_ML_REGION", "europe-west1");
 
     let info = vertex::credential(&fx.ctx()).unwrap();
@@ -485,11 +484,7 @@ fn rejected_jwt_reports_clock_skew_with_the_offset() {
     let fx = Fixture::new();
     let google = TokenServer::start(TokenMode::InvalidJwt);
     let api = common::google_server::vertex(vec![access_token_for(SA_EMAIL)], 200);
-    let key = fx.credential_file(
-        "sa.json",
-        &service_account_json(SA_EMAIL, &google.token_uri(), Some(PROJECT)),
-    );
-    fx.use_credentials(&key);
+    fx.use_service_account(&google.token_uri());
     fx.point_at(&api);
 
     let err = run(vertex::verify(&fx.ctx(), &http())).unwrap_err();
@@ -516,11 +511,7 @@ fn access_token_is_cached_and_reused_by_the_next_verify() {
     let google = TokenServer::start(TokenMode::Normal);
     let token = access_token_for(SA_EMAIL);
     let api = common::google_server::vertex(vec![token.clone()], 200);
-    let key = fx.credential_file(
-        "sa.json",
-        &service_account_json(SA_EMAIL, &google.token_uri(), Some(PROJECT)),
-    );
-    fx.use_credentials(&key);
+    fx.use_service_account(&google.token_uri());
     fx.point_at(&api);
 
     run(vertex::verify(&fx.ctx(), &http())).unwrap();
@@ -630,15 +621,7 @@ fn missing_project_or_location_is_a_config_error() {
 #[test]
 fn location_that_is_not_a_region_is_refused() {
     let fx = Fixture::new();
-    let key = fx.credential_file(
-        "sa.json",
-        &service_account_json(
-            SA_EMAIL,
-            "https://oauth2.googleapis.com/token",
-            Some(PROJECT),
-        ),
-    );
-    fx.use_credentials(&key);
+    fx.use_service_account("https://oauth2.googleapis.com/token");
     std::env::set_var("CLOUD_ML_REGION", "evil.example/x?");
     let err = vertex::credential(&fx.ctx()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::ConfigError);
@@ -654,11 +637,7 @@ fn forbidden_model_is_insufficient_permissions() {
     let fx = Fixture::new();
     let google = TokenServer::start(TokenMode::Normal);
     let api = common::google_server::vertex(vec![access_token_for(SA_EMAIL)], 403);
-    let key = fx.credential_file(
-        "sa.json",
-        &service_account_json(SA_EMAIL, &google.token_uri(), Some(PROJECT)),
-    );
-    fx.use_credentials(&key);
+    fx.use_service_account(&google.token_uri());
     fx.point_at(&api);
 
     let err = run(vertex::verify(&fx.ctx(), &http())).unwrap_err();
@@ -707,11 +686,7 @@ fn revoked_refresh_token_is_expired_token_without_echoing_the_answer() {
 fn refused_cached_token_is_dropped_and_fetched_again_once() {
     let fx = Fixture::new();
     let google = TokenServer::start(TokenMode::Normal);
-    let key = fx.credential_file(
-        "sa.json",
-        &service_account_json(SA_EMAIL, &google.token_uri(), Some(PROJECT)),
-    );
-    fx.use_credentials(&key);
+    fx.use_service_account(&google.token_uri());
     let accepting = common::google_server::vertex(vec![access_token_for(SA_EMAIL)], 200);
     fx.point_at(&accepting);
     run(vertex::verify(&fx.ctx(), &http())).unwrap();
@@ -740,11 +715,7 @@ fn unusable_store_means_no_cache_not_a_failure() {
     std::env::set_var("CLAUDE_PASSPHRASE", "");
     let google = TokenServer::start(TokenMode::Normal);
     let api = common::google_server::vertex(vec![access_token_for(SA_EMAIL)], 200);
-    let key = fx.credential_file(
-        "sa.json",
-        &service_account_json(SA_EMAIL, &google.token_uri(), Some(PROJECT)),
-    );
-    fx.use_credentials(&key);
+    fx.use_service_account(&google.token_uri());
     fx.point_at(&api);
 
     run(vertex::verify(&fx.ctx(), &http())).unwrap();

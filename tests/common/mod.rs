@@ -107,6 +107,46 @@ impl TestEnv {
         cmd
     }
 
+    /// A user with `key` in `ANTHROPIC_API_KEY` and the Anthropic API at `api`.
+    pub fn env_key(api: &str, key: &str) -> TestEnv {
+        TestEnv::new().api(api).with("ANTHROPIC_API_KEY", key)
+    }
+
+    /// An `encrypted-file` user with the API at `api` who has already stored `key`.
+    pub fn with_stored_key(api: &str, key: &str) -> TestEnv {
+        let env = TestEnv::encrypted().api(api);
+        env.store_key(key);
+        env
+    }
+
+    /// Stores `key` through `claude --set-api-key -` (key on stdin); fails unless it succeeds.
+    pub fn store_key(&self, key: &str) {
+        self.claude()
+            .args(["--set-api-key", "-"])
+            .write_stdin(key)
+            .assert()
+            .success();
+    }
+
+    /// Runs `claude ARGS` to the end and returns its output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.claude().args(args).output().unwrap()
+    }
+
+    /// Runs `claude ARGS` with `stdin` as its standard input and returns its output.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        self.claude()
+            .args(args)
+            .write_stdin(stdin)
+            .output()
+            .unwrap()
+    }
+
+    /// The document `claude --auth-status --json` prints (whatever the exit code).
+    pub fn status_json(&self) -> serde_json::Value {
+        json_stdout(&self.run(&["--auth-status", "--json"]))
+    }
+
     /// Passes the session bus of the test process through (for the real keychain).
     pub fn with_session_bus(mut self) -> TestEnv {
         for name in ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"] {
