@@ -338,17 +338,30 @@ pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint)
         ));
     }
     let store = ctx.store();
-    match store.get(API_KEY_ITEM)? {
-        Some(secret) => {
-            let fingerprint = Fingerprint::of(secret.expose());
-            Ok((secret, active.source.clone(), fingerprint))
+    let found = store.get(API_KEY_ITEM)?;
+    let fingerprint = found
+        .as_ref()
+        .map(|secret| Fingerprint::of(secret.expose()));
+    if fingerprint.as_ref().map(Fingerprint::as_str) != Some(active.fingerprint.as_str()) {
+        let lock = ctx.lock()?;
+        if store.reconcile(API_KEY_ITEM, fingerprint.as_ref(), &lock)? {
+            ctx.warn(&format!(
+                "the {} listed {} but holds {} (an earlier change was interrupted); \
+                 its index is corrected",
+                store.kind().as_str(),
+                active.fingerprint,
+                fingerprint.as_ref().map_or("no key", Fingerprint::as_str),
+            ));
         }
-        None => Err(AuthError::storage(format!(
-            "the {} has no API key although the index lists {}",
+    }
+    match (found, fingerprint) {
+        (Some(secret), Some(fingerprint)) => Ok((secret, active.source.clone(), fingerprint)),
+        _ => Err(AuthError::not_authenticated(format!(
+            "the {} no longer holds the API key {} its index listed",
             store.kind().as_str(),
             active.fingerprint
         ))
-        .with_hint("store it again with `claude --set-api-key`")),
+        .with_hint("store a key again with `claude --set-api-key`")),
     }
 }
 

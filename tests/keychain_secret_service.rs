@@ -125,3 +125,79 @@ fn no_session_bus_fails_closed_and_names_the_alternative() {
     );
     assert_no_secret_in_files(env.home.path(), KEY_A);
 }
+
+/// The keychain holds KEY_B while the index still names KEY_A: what a `--set-api-key`
+/// killed between the keychain write and the index write leaves behind.
+#[test]
+fn an_index_left_behind_by_an_interrupted_change_is_corrected_on_next_use() {
+    let api = Server::anthropic(&[KEY_A, KEY_B]);
+    let Some(env) = keychain_env(&api) else {
+        return;
+    };
+    let index = env.state_dir().join("credentials.json");
+    env.store_key(KEY_A);
+    let index_naming_a = std::fs::read(&index).unwrap();
+    env.store_key(KEY_B);
+    std::fs::write(&index, &index_naming_a).unwrap();
+    assert_eq!(
+        env.status_json()["fingerprint"],
+        "sk-ant-api03-…a1A1",
+        "status reads only the index"
+    );
+
+    let test = env.run(&["--test-api-key"]);
+    assert!(test.status.success(), "{}", text(&test));
+    assert_eq!(
+        api.requests().last().unwrap().header("x-api-key"),
+        Some(KEY_B),
+        "the key the keychain holds is the one used"
+    );
+    assert!(
+        text(&test).contains(
+            "listed sk-ant-api03-…a1A1 but holds sk-ant-api03-…b2B2 (an earlier change was interrupted)"
+        ),
+        "{}",
+        text(&test)
+    );
+    assert_no_secret(&test, KEY_B);
+
+    let status = env.status_json();
+    assert_eq!(status["fingerprint"], "sk-ant-api03-…b2B2");
+    let again = env.run(&["--test-api-key"]);
+    assert!(
+        !text(&again).contains("interrupted"),
+        "corrected once: {}",
+        text(&again)
+    );
+    env.claude().arg("--remove-api-key").assert().success();
+}
+
+/// The keychain item is gone while the index still lists it: an interrupted `--remove-api-key`.
+#[test]
+fn an_index_naming_a_removed_key_is_cleared_on_next_use() {
+    let api = Server::anthropic(&[KEY_A]);
+    let Some(env) = keychain_env(&api) else {
+        return;
+    };
+    let index = env.state_dir().join("credentials.json");
+    env.store_key(KEY_A);
+    let index_naming_a = std::fs::read(&index).unwrap();
+    env.claude().arg("--remove-api-key").assert().success();
+    std::fs::write(&index, &index_naming_a).unwrap();
+
+    let test = env.run(&["--test-api-key", "--json"]);
+    assert_eq!(test.status.code(), Some(4), "{}", text(&test));
+    assert_eq!(json_stdout(&test)["error"]["code"], "not_authenticated");
+    assert!(
+        text(&test).contains("listed sk-ant-api03-…a1A1 but holds no key"),
+        "{}",
+        text(&test)
+    );
+    let status = env.run(&["--auth-status"]);
+    assert_eq!(
+        status.status.code(),
+        Some(4),
+        "the index no longer claims a key: {}",
+        text(&status)
+    );
+}

@@ -5,7 +5,7 @@ use super::atomic::{read_private, write_atomic, FileLock};
 use super::{alternatives_hint, Index, ItemMeta, SecretStore, StorageKind};
 use crate::envvars;
 use crate::error::AuthError;
-use crate::secret::Secret;
+use crate::secret::{Fingerprint, Secret};
 use keyring_core::{CredentialStore, Entry, Error as KeyringError};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -169,6 +169,33 @@ impl SecretStore for Keychain {
             self.write_index(&index, lock)?;
         }
         Ok(removed || indexed)
+    }
+
+    /// The keychain item and `credentials.json` are two writes, so a process killed between
+    /// them leaves the index naming the previous key, or a key already removed.
+    fn reconcile(
+        &self,
+        item: &str,
+        found: Option<&Fingerprint>,
+        lock: &FileLock,
+    ) -> Result<bool, AuthError> {
+        let mut index = self.index()?;
+        let Some(meta) = index.items.get_mut(item) else {
+            return Ok(false);
+        };
+        match found {
+            Some(actual) if meta.fingerprint == actual.as_str() => return Ok(false),
+            Some(actual) => {
+                // The dates belong to the key the index named; the one found is newer.
+                meta.previous_fingerprint = Some(std::mem::take(&mut meta.fingerprint));
+                meta.fingerprint = actual.to_string();
+            }
+            None => {
+                index.items.remove(item);
+            }
+        }
+        self.write_index(&index, lock)?;
+        Ok(true)
     }
 }
 

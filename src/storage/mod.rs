@@ -6,7 +6,7 @@ pub mod keychain;
 
 pub use crate::config::schema::StorageKind;
 use crate::error::AuthError;
-use crate::secret::Secret;
+use crate::secret::{Fingerprint, Secret};
 pub use atomic::FileLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -70,6 +70,22 @@ pub trait SecretStore {
     /// # Errors
     /// `storage_error` / `keychain_unavailable`.
     fn remove(&self, item: &str, lock: &FileLock) -> Result<bool, AuthError>;
+
+    /// Brings the index in line with what `get` found for `item` (`None`: nothing), after a
+    /// change that stopped between writing a secret and writing its index. `true` when the
+    /// index was wrong and is now corrected. Stores that write a secret and its metadata in
+    /// one step cannot disagree with themselves, hence the default.
+    ///
+    /// # Errors
+    /// `storage_error` when the index cannot be rewritten.
+    fn reconcile(
+        &self,
+        _item: &str,
+        _found: Option<&Fingerprint>,
+        _lock: &FileLock,
+    ) -> Result<bool, AuthError> {
+        Ok(false)
+    }
 }
 
 /// The hint every "cannot store" error ends with: the alternatives.
