@@ -40,6 +40,31 @@ fn list_sessions_marks_the_current_one() {
 }
 
 #[test]
+fn list_sessions_widens_its_columns_for_a_long_account() {
+    let account = "a.very.long.account.name.for.the.table@subsidiary.example.com";
+    let server = OAuthServer::start(OAuthOptions {
+        account_email: account.into(),
+        ..OAuthOptions::default()
+    });
+    let env = oauth_env(&server, "", "").with("CLAUDE_TEST_NOW", &T0.to_string());
+    assert!(browser_login(&env, &[]).status.success());
+    let out = env.run(&["--list-sessions"]);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    let header = table.lines().next().unwrap();
+    let row = table.lines().find(|l| l.contains(account)).expect(&table);
+    let created = header.find("CREATED").unwrap();
+    assert_eq!(
+        row.get(created..created + 20),
+        Some("2027-01-15T08:00:00Z"),
+        "the dates stay under their header:\n{table}"
+    );
+    assert!(
+        row.contains(&format!("{account} ")),
+        "the account is whole:\n{table}"
+    );
+}
+
+#[test]
 fn logout_revokes_at_the_provider_then_forgets_locally() {
     let (server, env) = logged_in("");
     let out = env.run(&["--logout", "--json"]);

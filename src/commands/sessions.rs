@@ -48,19 +48,29 @@ pub fn list(ctx: &Context) -> Result<Outcome, AuthError> {
     if rows.is_empty() {
         human.push_str("No sessions. Log in with `claude --login`.");
     } else {
+        let provider = |row: &Value| row["provider"].as_str().unwrap_or("").to_string();
+        let account = |row: &Value| row["account"].as_str().unwrap_or("(encrypted)").to_string();
+        // Columns as wide as their longest value, so long accounts never shift the rest.
+        let width = |header: &str, cell: &dyn Fn(&Value) -> String| {
+            rows.iter()
+                .map(|row| cell(row).chars().count())
+                .chain([header.len()])
+                .max()
+                .unwrap_or(0)
+        };
+        let (pw, aw) = (width("PROVIDER", &provider), width("ACCOUNT", &account));
         let _ = writeln!(
             human,
-            "  {:<12} {:<28} {:<21} {:<21} STATE",
+            "  {:<pw$} {:<aw$} {:<21} {:<21} STATE",
             "PROVIDER", "ACCOUNT", "CREATED", "LAST USED"
         );
         for row in &rows {
             let mark = if row["current"] == true { "*" } else { " " };
-            let account = row["account"].as_str().unwrap_or("(encrypted)");
             let _ = writeln!(
                 human,
-                "{mark} {:<12} {:<28} {:<21} {:<21} {}",
-                row["provider"].as_str().unwrap_or(""),
-                account,
+                "{mark} {:<pw$} {:<aw$} {:<21} {:<21} {}",
+                provider(row),
+                account(row),
                 row["createdAt"].as_str().unwrap_or(""),
                 row["lastUsedAt"].as_str().unwrap_or(""),
                 row["state"].as_str().unwrap_or("")
