@@ -23,29 +23,10 @@ openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$work/srv.key" 
 printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > "$work/ext"
 openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 1 \
   -extfile "$work/ext" -out "$work/srv.pem" 2>/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 - "$work" "$port" <<'PY' &
-import http.server, ssl, sys
-work, port = sys.argv[1], int(sys.argv[2])
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # else delayed ACKs add 40 ms to every answer
-    def do_GET(self):
-        body = b'{"data":[{"id":"claude-sonnet-4-5","type":"model"}],"has_more":false}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a): pass
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(f"{work}/srv.pem", f"{work}/srv.key")
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-srv.serve_forever()
-PY
+scripts/models-stand-in.py "$work/srv.pem" "$work/srv.key" >"$work/port" &
 server_pid=$!
-for _ in $(seq 50); do curl -s --cacert "$work/ca.pem" "https://127.0.0.1:$port/v1/models" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
 
 key=sk-ant-api03-BENCHMARKBENCHMARK00-WXYZ
 export CLAUDE_CA_BUNDLE="$work/ca.pem" ANTHROPIC_BASE_URL="https://127.0.0.1:$port"

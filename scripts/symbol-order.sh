@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "error: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+server=
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
 
 # The map comes from the binary itself, so addresses and names match. `cargo rustc` extra
 # arguments do not enter the crate hashes, so the names are those of a plain release build.
@@ -27,25 +29,13 @@ state enc
 echo '{"authentication":{"storage":{"type":"encrypted-file","encryptionKey":"user-derived-key"}}}' >"$work/enc/config.json"
 chmod 600 "$work/enc/config.json"
 # --set-api-key checks the key online: answer it from a loopback stand-in.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 - "$port" <<'PY' &
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b'{"data":[],"has_more":false}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
+scripts/models-stand-in.py >"$work/port" &
 server=$!
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
 echo "$key" | env CLAUDE_CONFIG_DIR="$work/enc" CLAUDE_PASSPHRASE=order ANTHROPIC_BASE_URL="http://127.0.0.1:$port" \
   "$bin" --set-api-key - -q
-kill "$server" 2>/dev/null || true
+kill "$server" && server=
 state seed
 cp tests/fixtures/seed-config.json "$work/seed/config.json"
 chmod 600 "$work/seed/config.json"

@@ -44,46 +44,28 @@ impl ExtraTokenFields for Extras {}
 /// A token endpoint's answer.
 pub type TokenResponse = StandardTokenResponse<Extras, BasicTokenType>;
 
-type Base = Client<
+/// oauth2's client with this crate's response types; `Auth` and `Token` say whether the
+/// authorization and token endpoints are set (the other three endpoints never are).
+type ClientWith<Auth, Token> = Client<
     BasicErrorResponse,
     TokenResponse,
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
     BasicRevocationErrorResponse,
+    Auth,
     EndpointNotSet,
     EndpointNotSet,
     EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
+    Token,
 >;
+
+type Base = ClientWith<EndpointNotSet, EndpointNotSet>;
 
 /// A client for the authorization code flow.
-pub type LoginClient = Client<
-    BasicErrorResponse,
-    TokenResponse,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
+pub type LoginClient = ClientWith<EndpointSet, EndpointSet>;
 
 /// A client for refresh (no authorization endpoint needed).
-pub type TokenClient = Client<
-    BasicErrorResponse,
-    TokenResponse,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
+pub type TokenClient = ClientWith<EndpointNotSet, EndpointSet>;
 
 /// The client for a login that redirects to `redirect`.
 pub fn login_client(settings: &ProviderSettings, redirect: &reqwest::Url) -> LoginClient {
