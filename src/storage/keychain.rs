@@ -185,11 +185,9 @@ impl SecretStore for Keychain {
         };
         match found {
             Some(actual) if meta.fingerprint == actual.as_str() => return Ok(false),
-            Some(actual) => {
-                // The dates belong to the key the index named; the one found is newer.
-                meta.previous_fingerprint = Some(std::mem::take(&mut meta.fingerprint));
-                meta.fingerprint = actual.to_string();
-            }
+            // `createdAt` stays: it is older than the key found, so a rotation reminder comes
+            // early rather than late.
+            Some(actual) => meta.fingerprint = actual.to_string(),
             None => {
                 index.items.remove(item);
             }
