@@ -39,6 +39,12 @@ kill "$server" && server=
 state seed
 cp tests/fixtures/seed-config.json "$work/seed/config.json"
 chmod 600 "$work/seed/config.json"
+# The keychain's index as `--set-api-key` writes it. Status reads only this file, so the
+# trace needs no Secret Service.
+state keychain
+echo '{"items":{"api-key":{"fingerprint":"sk-ant-api03-…WXYZ","createdAt":1764000000}}}' \
+  >"$work/keychain/credentials.json"
+chmod 600 "$work/keychain/credentials.json"
 
 n=0
 trace() { # trace STATE_DIR "VAR=VALUE ..." ARGS...
@@ -54,6 +60,8 @@ trace empty "ANTHROPIC_API_KEY=$key" --auth-status
 trace empty "ANTHROPIC_API_KEY=$key" --auth-status --json
 trace enc "" --auth-status
 trace seed "DEV_API_KEY=$key CLAUDE_ENV=development" --auth-status
+trace keychain "" --auth-status
+trace empty "" --list-sessions
 
 python3 - "$work/claude.map" "$bin" "$work"/cg.* >perf/symbol-order.txt <<'PY'
 import bisect, re, sys
