@@ -45,6 +45,16 @@ state keychain
 echo '{"items":{"api-key":{"fingerprint":"sk-ant-api03-…WXYZ","createdAt":1764000000}}}' \
   >"$work/keychain/credentials.json"
 chmod 600 "$work/keychain/credentials.json"
+# A live login's metadata as `--login` writes it (status never reads the tokens).
+state session
+now=$(date +%s)
+cat >"$work/session/sessions.json" <<JSON
+{"sessions":{"anthropic":{"id":"order","provider":"anthropic","account":"dev@example.com",
+"scopes":["user:inference"],"createdAt":$now,"lastUsedAt":$now,"accessExpiresAt":$((now + 3600)),
+"hasRefreshToken":true,"accessFingerprint":"sk-ant-oat01-…WXYZ","clientId":"order",
+"tokenEndpoint":"https://console.anthropic.com/v1/oauth/token","revocationEndpoint":null,"issuer":null}}}
+JSON
+chmod 600 "$work/session/sessions.json"
 
 n=0
 trace() { # trace STATE_DIR "VAR=VALUE ..." ARGS...
@@ -61,7 +71,8 @@ trace empty "ANTHROPIC_API_KEY=$key" --auth-status --json
 trace enc "" --auth-status
 trace seed "DEV_API_KEY=$key CLAUDE_ENV=development" --auth-status
 trace keychain "" --auth-status
-trace empty "" --list-sessions
+trace session "" --auth-status
+trace session "" --list-sessions
 
 python3 - "$work/claude.map" "$bin" "$work"/cg.* >perf/symbol-order.txt <<'PY'
 import bisect, re, sys
