@@ -30,19 +30,13 @@ port=$(cat "$work/port")
 
 key=sk-ant-api03-BENCHMARKBENCHMARK00-WXYZ
 export CLAUDE_CA_BUNDLE="$work/ca.pem" ANTHROPIC_BASE_URL="https://127.0.0.1:$port"
-# Three state directories: a key in the encrypted file, a key in the keychain, nothing.
-mkdir -p "$work/enc" "$work/kc" "$work/empty" && chmod 700 "$work/enc" "$work/kc" "$work/empty"
-echo '{"authentication":{"storage":{"type":"encrypted-file","encryptionKey":"user-derived-key"}}}' > "$work/enc/config.json"
-chmod 600 "$work/enc/config.json"
-echo "$key" | CLAUDE_CONFIG_DIR="$work/enc" CLAUDE_PASSPHRASE=bench "$bin" --set-api-key - -q
-# The keychain's index as `--set-api-key` writes it; status reads only this file, so the
-# benchmark needs no Secret Service.
-echo '{"items":{"api-key":{"fingerprint":"sk-ant-api03-…WXYZ","createdAt":1764000000}}}' > "$work/kc/credentials.json"
-chmod 600 "$work/kc/credentials.json"
+source scripts/offline-states.sh
+offline_states "$work" "$bin" "$key"
 
 env_status="env -u CLAUDE_PASSPHRASE CLAUDE_CONFIG_DIR=$work/empty ANTHROPIC_API_KEY=$key $bin --auth-status"
 enc_status="env -u CLAUDE_PASSPHRASE CLAUDE_CONFIG_DIR=$work/enc $bin --auth-status"
 kc_status="env CLAUDE_CONFIG_DIR=$work/kc $bin --auth-status"
+session_status="env CLAUDE_CONFIG_DIR=$work/session $bin --auth-status"
 test_key="env CLAUDE_CONFIG_DIR=$work/empty ANTHROPIC_API_KEY=$key $bin --test-api-key"
 curl_cmd="curl -s --cacert $work/ca.pem -H x-api-key:$key https://127.0.0.1:$port/v1/models"
 
@@ -61,7 +55,7 @@ fi
 echo "== startup (hyperfine)"
 # The baseline runs through `env` too, so both pay for the same extra exec.
 bare_cmd="env CLAUDE_CONFIG_DIR=$work/empty $bare --auth-status"
-cmds=("$bare_cmd" "$env_status" "$enc_status" "$kc_status" "$bin --help" "$test_key" "$curl_cmd")
+cmds=("$bare_cmd" "$env_status" "$enc_status" "$kc_status" "$session_status" "$bin --help" "$test_key" "$curl_cmd")
 command -v gh >/dev/null && cmds+=("gh auth status")
 command -v aws >/dev/null && aws --version >/dev/null 2>&1 && cmds+=("aws configure list")
 command -v gcloud >/dev/null && cmds+=("gcloud auth list")
@@ -75,7 +69,7 @@ for c in "${cmds[@]}"; do
 done
 
 echo "== syscalls of --auth-status (socket/connect must be 0; no certificate files opened)"
-for c in "$env_status" "$enc_status" "$kc_status"; do
+for c in "$env_status" "$enc_status" "$kc_status" "$session_status"; do
   strace -f -qq -e trace=socket,connect,openat -o "$work/trace" sh -c "exec $c" >/dev/null 2>&1 || true
   sockets=$(grep -cE 'socket\(|connect\(' "$work/trace" || true)
   certs=$(grep -ciE 'cert|\.pem|ssl' "$work/trace" || true)

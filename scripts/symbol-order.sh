@@ -23,38 +23,14 @@ cargo rustc --release --locked --quiet --bin claude -- -C "link-arg=-Wl,-Map=$wo
 bin=$PWD/target/release/claude
 
 key=sk-ant-api03-SYMBOLORDERSYMBOLORDER00-WXYZ
-state() { mkdir -p "$work/$1" && chmod 700 "$work/$1"; }
-state empty
-state enc
-echo '{"authentication":{"storage":{"type":"encrypted-file","encryptionKey":"user-derived-key"}}}' >"$work/enc/config.json"
-chmod 600 "$work/enc/config.json"
-# --set-api-key checks the key online: answer it from a loopback stand-in.
+# --set-api-key (for the encrypted file) checks the key online: a loopback stand-in answers.
 scripts/models-stand-in.py >"$work/port" &
 server=$!
 for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
-port=$(cat "$work/port")
-echo "$key" | env CLAUDE_CONFIG_DIR="$work/enc" CLAUDE_PASSPHRASE=order ANTHROPIC_BASE_URL="http://127.0.0.1:$port" \
-  "$bin" --set-api-key - -q
+source scripts/offline-states.sh
+export ANTHROPIC_BASE_URL="http://127.0.0.1:$(cat "$work/port")"
+offline_states "$work" "$bin" "$key"
 kill "$server" && server=
-state seed
-cp tests/fixtures/seed-config.json "$work/seed/config.json"
-chmod 600 "$work/seed/config.json"
-# The keychain's index as `--set-api-key` writes it. Status reads only this file, so the
-# trace needs no Secret Service.
-state keychain
-echo '{"items":{"api-key":{"fingerprint":"sk-ant-api03-…WXYZ","createdAt":1764000000}}}' \
-  >"$work/keychain/credentials.json"
-chmod 600 "$work/keychain/credentials.json"
-# A live login's metadata as `--login` writes it (status never reads the tokens).
-state session
-now=$(date +%s)
-cat >"$work/session/sessions.json" <<JSON
-{"sessions":{"anthropic":{"id":"order","provider":"anthropic","account":"dev@example.com",
-"scopes":["user:inference"],"createdAt":$now,"lastUsedAt":$now,"accessExpiresAt":$((now + 3600)),
-"hasRefreshToken":true,"accessFingerprint":"sk-ant-oat01-…WXYZ","clientId":"order",
-"tokenEndpoint":"https://console.anthropic.com/v1/oauth/token","revocationEndpoint":null,"issuer":null}}}
-JSON
-chmod 600 "$work/session/sessions.json"
 
 n=0
 trace() { # trace STATE_DIR "VAR=VALUE ..." ARGS...
@@ -70,7 +46,7 @@ trace empty "ANTHROPIC_API_KEY=$key" --auth-status
 trace empty "ANTHROPIC_API_KEY=$key" --auth-status --json
 trace enc "" --auth-status
 trace seed "DEV_API_KEY=$key CLAUDE_ENV=development" --auth-status
-trace keychain "" --auth-status
+trace kc "" --auth-status
 trace session "" --auth-status
 trace session "" --list-sessions
 
