@@ -26,7 +26,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         Action::SetApiKey(arg) => api_key::set(&ctx, arg.as_ref()),
         Action::RemoveApiKey => api_key::remove(&ctx),
         Action::TestApiKey => api_key::test(&ctx),
-        Action::ValidateKey(arg) => api_key::validate(&ctx, &arg),
+        Action::ValidateKey(arg) => api_key::validate(&ctx, arg.as_ref()),
         Action::RotateKey(arg) => api_key::rotate(&ctx, arg.as_ref()),
         Action::Login => login::run(
             &ctx,
@@ -78,10 +78,9 @@ fn flag_key(cli: &Cli, action: &Action) -> Result<Option<Secret<String>>, AuthEr
 
 fn action_reads_stdin(action: &Action) -> bool {
     match action {
-        Action::SetApiKey(arg) | Action::RotateKey(arg) => {
+        Action::SetApiKey(arg) | Action::RotateKey(arg) | Action::ValidateKey(arg) => {
             arg.as_ref().is_none_or(|a| a.expose() == "-")
         }
-        Action::ValidateKey(arg) => arg.expose() == "-",
         _ => false,
     }
 }

@@ -53,10 +53,11 @@ pub struct Cli {
     /// Check the API key in force against the API and say where it came from
     #[arg(long, help_heading = "API keys")]
     pub test_api_key: bool,
-    /// Check a key's format offline, then against the API, without storing it (`-`: stdin)
-    #[arg(long, value_name = "KEY", help_heading = "API keys")]
+    /// Check a key's format offline, then against the API, without storing it (no value:
+    /// prompt/stdin)
+    #[arg(long, value_name = "KEY", num_args = 0..=1, help_heading = "API keys")]
     #[arg(value_parser = crate::secret::from_arg)]
-    pub validate_key: Option<Secret<String>>,
+    pub validate_key: Option<Option<Secret<String>>>,
     /// Replace the stored key with a new one, checked before the swap (no value: prompt/stdin)
     #[arg(long, value_name = "KEY", num_args = 0..=1, help_heading = "API keys")]
     #[arg(value_parser = crate::secret::from_arg)]
@@ -185,7 +186,7 @@ pub enum Action {
     SetApiKey(Option<Secret<String>>),
     RemoveApiKey,
     TestApiKey,
-    ValidateKey(Secret<String>),
+    ValidateKey(Option<Secret<String>>),
     RotateKey(Option<Secret<String>>),
     Login,
     Logout,

@@ -91,6 +91,18 @@ fn validate_key_from_argv_warns_about_ps() {
 }
 
 #[test]
+fn validate_key_without_a_value_reads_stdin_and_does_not_warn() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::new().api(&api.url());
+    let out = env.run_with_stdin(&["--validate-key"], KEY_A);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is a valid API key"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("`ps`"));
+    assert_eq!(api.requests()[0].header("x-api-key"), Some(KEY_A));
+    assert_no_secret(&out, KEY_A);
+}
+
+#[test]
 fn test_api_key_names_the_source_and_what_it_shadows() {
     let api = Server::anthropic(&[KEY_A, KEY_B]);
     let mut env = TestEnv::with_stored_key(&api.url(), KEY_A);

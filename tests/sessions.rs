@@ -81,6 +81,12 @@ fn logout_revokes_at_the_provider_then_forgets_locally() {
     env.claude().arg("--print-token").assert().code(4);
     let again = env.run(&["--logout"]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to log out of"));
+    let all = env.run(&["--logout", "--all"]);
+    assert!(
+        String::from_utf8_lossy(&all.stdout).starts_with("There are no sessions;"),
+        "{}",
+        text(&all)
+    );
 }
 
 #[test]

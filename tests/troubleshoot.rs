@@ -159,6 +159,18 @@ fn check_permissions_lists_what_the_login_lacks() {
 }
 
 #[test]
+fn check_permissions_with_nothing_required_says_so() {
+    let env = TestEnv::new();
+    let out = env.run(&["--check-permissions"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("Nothing to check"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn reset_auth_leaves_nothing_but_the_config() {
     let api = Server::anthropic(&[KEY_A]);
     let server = OAuthServer::start(OAuthOptions::default());

@@ -128,8 +128,8 @@ pub fn test(ctx: &Context) -> Result<Outcome, AuthError> {
 ///
 /// # Errors
 /// `invalid_api_key` for a malformed or rejected key; the check's errors otherwise.
-pub fn validate(ctx: &Context, arg: &Secret<String>) -> Result<Outcome, AuthError> {
-    let key = ApiKey::parse(read_secret(ctx, Some(arg), "--validate-key", "API key")?)?;
+pub fn validate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
+    let key = ApiKey::parse(read_secret(ctx, arg, "--validate-key", "API key")?)?;
     let fingerprint = key.fingerprint();
     let check = check_online(ctx, &key, "input")?;
     let human = format!(

@@ -18,6 +18,12 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
     let mut missing = Vec::new();
     let anthropic = anthropic_part(ctx, &mut human, &mut missing)?;
     let github = github_part(ctx, &mut human, &mut missing)?;
+    if anthropic.is_null() && github.is_null() {
+        human.push_str(
+            "Nothing to check: no credential is in force, and the configuration requires no \
+             permissions (`permissions`, `github.permissions` and `github.repositories` are empty).",
+        );
+    }
     if !missing.is_empty() {
         let required = ctx.loaded.config.permissions.join(" ");
         let hint = match (required.is_empty(), github.is_null()) {

@@ -99,17 +99,17 @@ pub fn logout(ctx: &Context, provider: Option<&str>, all: bool) -> Result<Outcom
     };
     if targets.is_empty() {
         let what = if all {
-            "no sessions".to_string()
+            "There are no sessions".to_string()
         } else {
             format!(
-                "no {} session",
+                "There is no {} session",
                 provider
                     .map(str::to_string)
                     .unwrap_or_else(|| resolve::oauth_provider(ctx))
             )
         };
         return Ok(Outcome::ok(
-            format!("There is {what}; nothing to log out of."),
+            format!("{what}; nothing to log out of."),
             json!({ "loggedOut": [] }),
         ));
     }
