@@ -57,6 +57,11 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// Runs the Vertex check (token, then the API) as a command would, to its verdict.
+    fn verify(&self) -> Result<claude_auth::providers::Verdict, AuthError> {
+        run(vertex::verify(&self.ctx(), &http()))
+    }
+
     fn new() -> Fixture {
         let guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for var in VARS {
@@ -487,7 +492,7 @@ fn rejected_jwt_reports_clock_skew_with_the_offset() {
     fx.use_service_account(&google.token_uri());
     fx.point_at(&api);
 
-    let err = run(vertex::verify(&fx.ctx(), &http())).unwrap_err();
+    let err = fx.verify().unwrap_err();
     assert_eq!(err.code(), ErrorCode::OauthError);
     let text = clean_error(&err);
     assert!(
@@ -514,8 +519,8 @@ fn access_token_is_cached_and_reused_by_the_next_verify() {
     fx.use_service_account(&google.token_uri());
     fx.point_at(&api);
 
-    run(vertex::verify(&fx.ctx(), &http())).unwrap();
-    run(vertex::verify(&fx.ctx(), &http())).unwrap();
+    fx.verify().unwrap();
+    fx.verify().unwrap();
     assert_eq!(google.hits(), 1, "the second verify used the cached token");
     assert_eq!(api.requests().len(), 2);
     assert_eq!(
@@ -555,7 +560,7 @@ fn cached_token_is_not_reused_for_another_credential_file() {
 
     for (n, path) in [&first, &second, &copy].into_iter().enumerate() {
         fx.use_credentials(path);
-        run(vertex::verify(&fx.ctx(), &http())).unwrap();
+        fx.verify().unwrap();
         assert_eq!(
             google.hits(),
             n + 1,
@@ -587,7 +592,7 @@ fn missing_project_or_location_is_a_config_error() {
     std::env::set_var("ANTHROPIC_VERTEX_BASE_URL", api.url());
     std::env::set_var("CLOUD_ML_REGION", LOCATION);
 
-    let err = run(vertex::verify(&fx.ctx(), &http())).unwrap_err();
+    let err = fx.verify().unwrap_err();
     assert_eq!(err.code(), ErrorCode::ConfigError);
     assert!(
         err.message().contains("project") && err.hint().unwrap().contains("GOOGLE_CLOUD_PROJECT"),
@@ -640,7 +645,7 @@ fn forbidden_model_is_insufficient_permissions() {
     fx.use_service_account(&google.token_uri());
     fx.point_at(&api);
 
-    let err = run(vertex::verify(&fx.ctx(), &http())).unwrap_err();
+    let err = fx.verify().unwrap_err();
     assert_eq!(err.code(), ErrorCode::InsufficientPermissions);
     let text = clean_error(&err);
     assert!(
@@ -666,7 +671,7 @@ fn revoked_refresh_token_is_expired_token_without_echoing_the_answer() {
     fx.use_credentials(&path);
     fx.point_at(&api);
 
-    let err = run(vertex::verify(&fx.ctx(), &http())).unwrap_err();
+    let err = fx.verify().unwrap_err();
     assert_eq!(err.code(), ErrorCode::ExpiredToken);
     let text = clean_error(&err);
     assert!(
@@ -689,12 +694,12 @@ fn refused_cached_token_is_dropped_and_fetched_again_once() {
     fx.use_service_account(&google.token_uri());
     let accepting = common::google_server::vertex(vec![access_token_for(SA_EMAIL)], 200);
     fx.point_at(&accepting);
-    run(vertex::verify(&fx.ctx(), &http())).unwrap();
+    fx.verify().unwrap();
     drop(accepting);
 
     let refusing = common::google_server::vertex(vec![], 200);
     fx.point_at(&refusing);
-    let err = run(vertex::verify(&fx.ctx(), &http())).unwrap_err();
+    let err = fx.verify().unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidApiKey);
     assert!(
         err.message().contains("Google rejected the access token"),
@@ -718,8 +723,8 @@ fn unusable_store_means_no_cache_not_a_failure() {
     fx.use_service_account(&google.token_uri());
     fx.point_at(&api);
 
-    run(vertex::verify(&fx.ctx(), &http())).unwrap();
-    run(vertex::verify(&fx.ctx(), &http())).unwrap();
+    fx.verify().unwrap();
+    fx.verify().unwrap();
     assert_eq!(google.hits(), 2);
 }
 
