@@ -1,17 +1,13 @@
 //! Opening the system browser (never an embedded view), respecting `BROWSER`, `--no-browser`
-//! and headless machines. The URL is always printed as well.
+//! and headless machines. The URL is always printed as well. Every browser is started through
+//! [`crate::process::command`], so none inherits a secret variable.
 
-use std::process::{Command, Stdio};
+use std::process::Child;
+use std::time::{Duration, Instant};
 
-/// Environment variables that hold credentials and must not reach a child process.
-const SECRET_VARS: [&str; 6] = [
-    "ANTHROPIC_API_KEY",
-    "CLAUDE_PASSPHRASE",
-    "CLAUDE_MFA_CODE",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_BEARER_TOKEN_BEDROCK",
-];
+/// How long an opener (`xdg-open`, `open`) may take to report failure before it counts as
+/// started: openers that hand the URL to a running browser exit at once; some stay.
+const OPENER_GRACE: Duration = Duration::from_millis(1500);
 
 /// Opens `url`; `Err` says why no browser was opened.
 pub fn open(url: &str, no_browser: bool) -> Result<(), String> {
@@ -21,13 +17,62 @@ pub fn open(url: &str, no_browser: bool) -> Result<(), String> {
     if let Ok(browser) = std::env::var("BROWSER") {
         return run_browser_variable(&browser, url);
     }
-    if cfg!(target_os = "linux")
+    if cfg!(all(unix, not(target_os = "macos")))
         && std::env::var_os("DISPLAY").is_none()
         && std::env::var_os("WAYLAND_DISPLAY").is_none()
     {
         return Err("there is no display (SSH or a headless machine)".into());
     }
-    webbrowser::open(url).map_err(|e| format!("no browser could be started ({e})"))
+    for opener in platform_openers() {
+        let Some((program, args)) = opener.split_first() else {
+            continue;
+        };
+        let spawned = crate::process::command(program).args(args).arg(url).spawn();
+        if let Ok(child) = spawned {
+            if started(child) {
+                return Ok(());
+            }
+        }
+    }
+    Err(format!(
+        "no browser could be started (tried {})",
+        platform_openers()
+            .iter()
+            .map(|o| o[0])
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// The platform's URL openers, in order of preference.
+fn platform_openers() -> &'static [&'static [&'static str]] {
+    if cfg!(target_os = "macos") {
+        &[&["open"]]
+    } else if cfg!(windows) {
+        // rundll32 takes the URL as one argument: no `cmd /c start` quoting of `&`.
+        &[&["rundll32", "url.dll,FileProtocolHandler"]]
+    } else {
+        &[
+            &["xdg-open"],
+            &["gio", "open"],
+            &["sensible-browser"],
+            &["x-www-browser"],
+            &["wslview"],
+        ]
+    }
+}
+
+/// True unless the opener exits with a failure within its grace period.
+fn started(mut child: Child) -> bool {
+    let deadline = Instant::now() + OPENER_GRACE;
+    while Instant::now() < deadline {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 /// `BROWSER` is a `:`-separated list of commands; `%s` is replaced by the URL, else the URL is
@@ -43,16 +88,11 @@ fn run_browser_variable(browser: &str, url: &str) -> Result<(), String> {
         } else {
             words.push(url.to_string());
         }
-        let mut command = Command::new(&words[0]);
-        command
+        if crate::process::command(&words[0])
             .args(&words[1..])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        for name in SECRET_VARS {
-            command.env_remove(name);
-        }
-        if command.spawn().is_ok() {
+            .spawn()
+            .is_ok()
+        {
             return Ok(());
         }
     }

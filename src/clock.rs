@@ -34,7 +34,9 @@ pub fn now_unix() -> u64 {
         .unwrap_or(0)
 }
 
-/// `2026-11-25T15:33:00Z`.
+/// `2026-11-25T15:33:00Z`. Total: a stored time past year 9999 (a damaged or hostile file)
+/// renders as the last second of 9999 instead of aborting the command.
 pub fn rfc3339(unix: u64) -> String {
+    let unix = unix.min(crate::limits::LATEST_RENDERED);
     humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(unix)).to_string()
 }

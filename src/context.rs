@@ -37,6 +37,7 @@ impl Context {
     /// `config_error` for a bad or missing configuration.
     pub fn from_cli(cli: &Cli, flag_key: Option<Secret<String>>) -> Result<Context, AuthError> {
         let state_dir = config::state_dir();
+        let link = crate::storage::ownership::state_dir_link(&state_dir)?;
         let loaded = config::load(
             cli.config.as_deref(),
             cli.environment.as_deref(),
@@ -55,6 +56,13 @@ impl Context {
             clock: Box::new(SystemClock),
             flag_key,
         };
+        if let Some(target) = link {
+            ctx.warn(&format!(
+                "the state directory {} is a symbolic link; credentials are kept in {}",
+                ctx.state_dir.display(),
+                target.display()
+            ));
+        }
         for warning in &ctx.loaded.warnings {
             ctx.warn(warning);
         }
@@ -76,6 +84,16 @@ impl Context {
                 Box::new(EncryptedFile::new(&self.state_dir, source))
             }
         }
+    }
+
+    /// Checks, before a login talks to anyone, that its result can be kept: the state
+    /// directory is (or can be made) private and ours, and the session file is readable.
+    ///
+    /// # Errors
+    /// `storage_error` saying what to fix.
+    pub fn check_state_dir(&self) -> Result<(), AuthError> {
+        crate::storage::atomic::ensure_private_dir(&self.state_dir)?;
+        crate::session::load(&self.state_dir).map(drop)
     }
 
     /// Takes the state directory's lock, for a read-modify-write of stored credentials.

@@ -53,7 +53,7 @@ pub fn content_type(headers: &HeaderMap) -> String {
 }
 
 /// The client every command uses: TLS through rustls (plus `CLAUDE_CA_BUNDLE`), no
-/// redirects, no proxies' credentials in logs.
+/// redirects, no proxies' credentials in logs, and a proxy only for https targets.
 ///
 /// # Errors
 /// `config_error` when `CLAUDE_CA_BUNDLE` cannot be used.
@@ -61,7 +61,11 @@ pub fn client() -> Result<Client, AuthError> {
     let mut builder = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("claude-auth/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10));
+        .connect_timeout(Duration::from_secs(10))
+        .no_proxy();
+    if let Some(proxy) = https_proxy() {
+        builder = builder.proxy(proxy);
+    }
     if let Some(path) = envvars::get(envvars::CLAUDE_CA_BUNDLE) {
         let pem = std::fs::read(&path).map_err(|e| {
             AuthError::config(format!("cannot read CLAUDE_CA_BUNDLE {path}")).caused_by(e)
@@ -79,6 +83,19 @@ pub fn client() -> Result<Client, AuthError> {
     builder
         .build()
         .map_err(|e| AuthError::internal("cannot build the HTTP client").caused_by(e))
+}
+
+/// The proxy from `https_proxy` / `HTTPS_PROXY` / `ALL_PROXY` (minus `NO_PROXY`), used only
+/// for https targets off this machine. Plain http is allowed only to loopback, where a proxy
+/// (`HTTP_PROXY`, possibly remote) would carry keys, codes and refresh tokens in clear.
+fn https_proxy() -> Option<reqwest::Proxy> {
+    let proxy = ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+        .into_iter()
+        .find_map(envvars::get)?;
+    let route = move |url: &Url| {
+        (url.scheme() == "https" && !crate::redact::is_loopback(url)).then(|| proxy.clone())
+    };
+    Some(reqwest::Proxy::custom(route).no_proxy(reqwest::NoProxy::from_env()))
 }
 
 /// Refuses plain HTTP except to loopback: credentials never cross a network in clear.
@@ -151,8 +168,13 @@ pub async fn get(
                 }
             }
             Ok(Err(err)) => {
+                // Only a failed connection can go better next time; an oversized or refused
+                // answer would just send the credential to the same host again.
                 let wait = backoff(attempt);
-                if attempt > budget.retries || Instant::now() + wait > deadline {
+                if err.code() != crate::error::ErrorCode::NetworkError
+                    || attempt > budget.retries
+                    || Instant::now() + wait > deadline
+                {
                     return Err(err);
                 }
                 wait

@@ -6,6 +6,7 @@ use claude_auth::error::AuthError;
 use claude_auth::{app, output};
 
 fn main() {
+    claude_auth::coredump::disable();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => usage_error(err),

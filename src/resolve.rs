@@ -116,6 +116,16 @@ impl Resolution {
     pub fn refusal(&self) -> Option<&Refusal> {
         self.policy.as_ref()
     }
+
+    /// The error for "nothing usable": policy's refusal first, then the store's own failure
+    /// (a shared, linked or damaged file says so, with its fix), else `not_authenticated`
+    /// with `otherwise`.
+    pub fn into_error(self, otherwise: AuthError) -> AuthError {
+        if let Some(refusal) = self.policy {
+            return AuthError::policy(refusal.reason).with_hint(refusal.next_step);
+        }
+        self.problems.into_iter().next().unwrap_or(otherwise)
+    }
 }
 
 /// The provider whose login counts as a credential for the API.
@@ -320,15 +330,7 @@ pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint)
         .iter()
         .find(|c| c.refused.is_none() && c.source.is_api_key())
     else {
-        if let Some(refusal) = resolution.refusal() {
-            return Err(
-                AuthError::policy(refusal.reason.clone()).with_hint(refusal.next_step.clone())
-            );
-        }
-        if let Some(problem) = resolution.problems.into_iter().next() {
-            return Err(problem);
-        }
-        return Err(no_key_error());
+        return Err(resolution.into_error(no_key_error()));
     };
     if let Some(secret) = &active.secret {
         return Ok((

@@ -110,6 +110,43 @@ fn anthropic_prefix(secret: &str) -> Option<&str> {
     Some(&secret[.."sk-ant-".len() + kind_len + 1])
 }
 
+/// `value` as JSON in a buffer sized exactly beforehand (by a first, counting pass), so that
+/// no growing buffer leaves a freed copy of the secrets in the heap; the result is wiped on
+/// drop like any `Secret`.
+///
+/// # Errors
+/// What `serde_json` reports for `value`.
+pub fn to_secret_json<T: serde::Serialize>(value: &T) -> Result<Secret<String>, serde_json::Error> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value)?;
+    let mut buffer = Vec::with_capacity(count.0);
+    serde_json::to_writer(&mut buffer, value)?;
+    String::from_utf8(buffer)
+        .map(Secret::new)
+        .map_err(|e| serde_json::Error::io(std::io::Error::other(e.utf8_error())))
+}
+
+/// `Authorization: Bearer TOKEN`, marked sensitive (never logged by the HTTP stack), built
+/// in a buffer that is wiped afterwards. `None` when the token cannot be a header value.
+pub fn bearer_header(token: &Secret<String>) -> Option<http::HeaderValue> {
+    let mut line = zeroize::Zeroizing::new(String::with_capacity(token.expose().len() + 7));
+    line.push_str("Bearer ");
+    line.push_str(token.expose());
+    let mut value = http::HeaderValue::from_str(&line).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

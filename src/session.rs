@@ -25,6 +25,10 @@ pub struct Session {
     pub last_used_at: u64,
     /// When the access token expires (Unix seconds), when the server said.
     pub access_expires_at: Option<u64>,
+    /// When the access token in force was issued (Unix seconds): with its expiry, the
+    /// lifetime the refresh margin is a share of. Absent in sessions from older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_issued_at: Option<u64>,
     pub has_refresh_token: bool,
     pub access_fingerprint: String,
     pub client_id: String,
@@ -135,10 +139,8 @@ pub fn save(
         account: tokens.account.clone(),
         scopes: tokens.scopes.clone(),
     };
-    let blob = Secret::new(
-        serde_json::to_string(&disk)
-            .map_err(|e| AuthError::internal("cannot encode tokens").caused_by(e))?,
-    );
+    let blob = crate::secret::to_secret_json(&disk)
+        .map_err(|e| AuthError::internal("cannot encode tokens").caused_by(e))?;
     drop(disk);
     session.access_fingerprint = Fingerprint::of(tokens.access.expose()).to_string();
     session.has_refresh_token = tokens.refresh.is_some();
@@ -190,7 +192,7 @@ pub fn expiry_problem(ctx: &Context, session: &Session, now: u64) -> Option<Stri
         if now >= session.created_at.saturating_add(max) {
             return Some(format!(
                 "the session reached `session.maxDuration` ({max} s) at {}",
-                rfc3339(session.created_at + max)
+                rfc3339(session.created_at.saturating_add(max))
             ));
         }
     }

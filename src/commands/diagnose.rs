@@ -36,14 +36,7 @@ pub fn file_permissions(ctx: &Context) -> Result<String, AuthError> {
             dir.display()
         ));
     };
-    if meta.mode() & 0o022 != 0 {
-        return Err(AuthError::storage(format!(
-            "{} can be written by other users (mode {:03o})",
-            dir.display(),
-            meta.mode() & 0o777
-        ))
-        .with_hint(format!("run `chmod 700 {}`", dir.display())));
-    }
+    crate::storage::ownership::check_state_dir(dir, &meta)?;
     let mut checked = 0;
     for name in [
         "credentials.enc",
@@ -58,7 +51,7 @@ pub fn file_permissions(ctx: &Context) -> Result<String, AuthError> {
         }
     }
     Ok(format!(
-        "{} is {:03o}; {checked} credential files are private",
+        "{} is {:03o} and yours; {checked} credential files are private",
         dir.display(),
         meta.mode() & 0o777
     ))

@@ -30,6 +30,7 @@ pub fn login(ctx: &Context, scopes: Option<&str>, no_browser: bool) -> Result<Ou
     let requested: Vec<String> = scopes
         .map(|s| s.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
+    ctx.check_state_dir()?;
     let http = crate::http::client()?;
     let budget = anthropic::budget(ctx);
     let (granted, user) = crate::app::block_on(async {
@@ -126,7 +127,10 @@ fn start(
         scopes: Vec::new(),
         created_at: now,
         last_used_at: now,
-        access_expires_at: granted.expires_in.map(|d| now + d.as_secs()),
+        access_expires_at: granted
+            .expires_in
+            .map(|d| crate::limits::expires_at(now, d)),
+        access_issued_at: Some(now),
         has_refresh_token: false,
         access_fingerprint: String::new(),
         client_id: client_id.to_string(),

@@ -27,6 +27,9 @@ pub fn run(
         return crate::commands::github::login(ctx, scopes, no_browser);
     }
     let mut settings = oauth::settings(ctx, name, scopes)?;
+    // Before discovery, the browser and the code exchange: a login whose tokens cannot be
+    // kept must not spend a code (or the user's time) first.
+    ctx.check_state_dir()?;
     let http = crate::http::client()?;
     let budget = anthropic::budget(ctx);
     let options = LoginOptions {
@@ -99,7 +102,8 @@ fn start(ctx: &Context, obtained: Obtained) -> Result<Session, AuthError> {
         scopes: Vec::new(),
         created_at: now,
         last_used_at: now,
-        access_expires_at: expires_in.map(|d| now + d.as_secs()),
+        access_expires_at: expires_in.map(|d| crate::limits::expires_at(now, d)),
+        access_issued_at: Some(now),
         has_refresh_token: false,
         access_fingerprint: String::new(),
         client_id: settings.client_id.clone(),

@@ -88,6 +88,9 @@ pub fn list(ctx: &Context) -> Result<Outcome, AuthError> {
 /// # Errors
 /// Storage errors. A failed revocation is reported, and the local session is still removed.
 pub fn logout(ctx: &Context, provider: Option<&str>, all: bool) -> Result<Outcome, AuthError> {
+    // The lock comes first and is held to the end: a refresh running beside us would rotate
+    // the token, and we would revoke the spent one and forget the live one.
+    let lock = ctx.lock()?;
     let sessions = session::load(&ctx.state_dir)?;
     let targets: Vec<Session> = if all {
         sessions.sessions.values().cloned().collect()
@@ -126,9 +129,7 @@ pub fn logout(ctx: &Context, provider: Option<&str>, all: bool) -> Result<Outcom
             }
             None => Ok(false),
         };
-        let lock = ctx.lock()?;
         session::forget(ctx, store.as_ref(), &target.provider, &lock)?;
-        drop(lock);
         let (revoked, line) = match &revocation {
             Ok(true) => (true, format!("✓ Logged out of {}: the token was revoked at the provider and removed here.", target.provider)),
             Ok(false) => (false, format!("✓ Logged out of {}: removed here (the provider offers no revocation; its token stays valid until it expires).", target.provider)),

@@ -58,16 +58,11 @@ pub fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError
             }
         },
         None => {
-            if let Some(refusal) = resolution.refusal() {
-                return Err(
-                    AuthError::policy(refusal.reason.clone()).with_hint(refusal.next_step.clone())
-                );
-            }
-            return Err(
+            return Err(resolution.into_error(
                 AuthError::not_authenticated("there is no credential to print").with_hint(
                     "log in with `claude --login`, or store an API key with `claude --set-api-key`",
                 ),
-            );
+            ));
         }
     };
     ctx.detail(&format!("printing the {kind} from {}", source.describe()));

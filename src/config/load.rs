@@ -42,22 +42,14 @@ pub fn parse(
         )));
     }
 
-    // Types are checked on the text itself so that errors carry line:column as well as path.
+    // The text is parsed once; types are checked on the parsed tree, and only a file that
+    // fails that check is read again, to give its error a line:column as well as a path.
     let mut unknown = Vec::new();
-    let mut de = serde_json::Deserializer::from_str(text);
     let mut track = |path: serde_ignored::Path<'_>| unknown.push(segments(&path));
-    let ignoring = serde_ignored::Deserializer::new(&mut de, &mut track);
-    serde_path_to_error::deserialize::<_, Config>(ignoring).map_err(|err| {
-        let inner = err.inner();
-        AuthError::config(format!(
-            "{shown}:{}:{}: `{}`: {}",
-            inner.line(),
-            inner.column(),
-            err.path(),
-            bare_message(inner)
-        ))
-        .with_hint("see docs/configuration.md for the type of every key")
-    })?;
+    let ignoring = serde_ignored::Deserializer::new(&raw, &mut track);
+    if serde_path_to_error::deserialize::<_, Config>(ignoring).is_err() {
+        return Err(type_error(path, text));
+    }
 
     let literal_secrets = literal_secret_paths(&raw);
     // Only the selected environment is interpolated: production must not need DEV_API_KEY.
@@ -87,6 +79,25 @@ pub fn parse(
         warnings,
         literal_secrets,
     })
+}
+
+/// The first type error of `text`, located by line:column and JSON path.
+fn type_error(path: &Path, text: &str) -> AuthError {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let Err(err) = serde_path_to_error::deserialize::<_, Config>(&mut de) else {
+        return AuthError::config(format!("{}: a value has the wrong type", path.display()))
+            .with_hint("see docs/configuration.md for the type of every key");
+    };
+    let inner = err.inner();
+    AuthError::config(format!(
+        "{}:{}:{}: `{}`: {}",
+        path.display(),
+        inner.line(),
+        inner.column(),
+        err.path(),
+        bare_message(inner)
+    ))
+    .with_hint("see docs/configuration.md for the type of every key")
 }
 
 /// Checks what types alone cannot: CIDRs that parse.

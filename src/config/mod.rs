@@ -23,6 +23,49 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
+/// The largest configuration file read: a real one is a few KiB; a huge one would cost
+/// memory and time on every command.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+enum ReadError {
+    Missing,
+    Refused(AuthError),
+}
+
+/// Reads the configuration file: its owner and mode are checked on the open handle (no
+/// window between check and read), then at most [`MAX_CONFIG_BYTES`] are read.
+fn read_config(path: &Path) -> Result<String, ReadError> {
+    use std::io::Read;
+    let refused = |err: std::io::Error| {
+        ReadError::Refused(
+            AuthError::config(format!("cannot read config file {}", path.display()))
+                .caused_by(err)
+                .with_hint("check the path given by `--config` or CLAUDE_CONFIG"),
+        )
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing),
+        Err(err) => return Err(refused(err)),
+    };
+    let meta = file.metadata().map_err(refused)?;
+    crate::storage::ownership::check_config(path, &meta).map_err(ReadError::Refused)?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(refused)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ReadError::Refused(
+            AuthError::config(format!(
+                "{} is larger than 1 MiB; that is not a configuration file",
+                path.display()
+            ))
+            .with_hint("point `--config` / CLAUDE_CONFIG at the right file"),
+        ));
+    }
+    Ok(text)
+}
+
 /// The state directory: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
 pub fn state_dir() -> PathBuf {
     if let Some(dir) = envvars::get(envvars::CLAUDE_CONFIG_DIR) {
@@ -52,16 +95,16 @@ pub fn load(
     let path = explicit
         .clone()
         .unwrap_or_else(|| state_dir.join("config.json"));
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_config(&path) {
         Ok(text) => Some(text),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => None,
-        Err(err) => {
+        Err(ReadError::Missing) if explicit.is_none() => None,
+        Err(ReadError::Missing) => {
             return Err(
-                AuthError::config(format!("cannot read config file {}", path.display()))
-                    .caused_by(err)
+                AuthError::config(format!("config file {} does not exist", path.display()))
                     .with_hint("check the path given by `--config` or CLAUDE_CONFIG"),
             )
         }
+        Err(ReadError::Refused(err)) => return Err(err),
     };
     let file_exists = text.is_some();
     let lookup = |name: &str| std::env::var(name).ok();

@@ -66,15 +66,17 @@ impl CallbackServer {
         for (index, ip) in addresses.iter().enumerate() {
             let listener = match tokio::net::TcpListener::bind(SocketAddr::new(*ip, bound_port)).await {
                 Ok(listener) => listener,
-                // ::1 may be missing (IPv6 disabled); 127.0.0.1 is enough then.
-                Err(_) if index > 0 => continue,
+                // ::1 may be missing (IPv6 disabled); 127.0.0.1 is enough then. Any other
+                // failure (the port taken on ::1) aborts: a browser that tries ::1 first would
+                // hand the code and state to whoever holds it.
+                Err(err) if index > 0 && address_missing(&err) => continue,
                 Err(err) => {
                     return Err(AuthError::new(
                         ErrorCode::CallbackPortInUse,
-                        format!("cannot listen for the login callback on {ip} port {port}: {err}"),
+                        format!("cannot listen for the login callback on {ip} port {bound_port}: {err}"),
                     )
                     .with_hint(format!(
-                        "another program uses port {port}: stop it, or set `{setting}` to another port (port 0 picks a free one)"
+                        "another program uses port {bound_port} on {ip}: stop it, or set `{setting}` to another port (port 0 picks a free one)"
                     )))
                 }
             };
@@ -215,6 +217,14 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
         body,
     )
         .into_response()
+}
+
+/// True when the bind failed because the address family or address does not exist here.
+fn address_missing(err: &std::io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EAFNOSUPPORT | libc::EADDRNOTAVAIL | libc::EPROTONOSUPPORT)
+    )
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -68,6 +68,11 @@ pub async fn login(
     }
     if settings.issuer.is_some() {
         request = request.add_extra_param("nonce", nonce.secret().clone());
+        // OIDC Core §11: without consent, certified providers drop `offline_access` and no
+        // refresh token comes back.
+        if settings.scopes.iter().any(|s| s == "offline_access") {
+            request = request.add_extra_param("prompt", "consent");
+        }
     }
     let (url, _) = request.url();
     eprintln!(
@@ -153,18 +158,21 @@ pub async fn login(
     };
     Ok(Obtained {
         tokens,
-        expires_in: response.expires_in(),
+        expires_in: crate::limits::token_lifetime(response.expires_in()),
         settings,
     })
 }
 
-/// RFC 9207: when the server promises `iss`, the callback must carry the expected issuer.
+/// RFC 9207 §2.4: an `iss` on the callback is always compared with the issuer the login went
+/// to, whether or not the server advertised it; a server that promised `iss` must send it.
+/// A plain OAuth provider (no issuer configured) has nothing to compare with.
 fn check_issuer(settings: &ProviderSettings, iss: Option<&str>) -> Result<(), AuthError> {
-    let (Some(expected), true) = (&settings.issuer, settings.iss_on_callback) else {
+    let Some(expected) = &settings.issuer else {
         return Ok(());
     };
     match iss {
         Some(iss) if iss.trim_end_matches('/') == expected.trim_end_matches('/') => Ok(()),
+        None if !settings.iss_on_callback => Ok(()),
         _ => Err(AuthError::new(ErrorCode::OauthError, "the callback's `iss` does not name the expected issuer; refusing the code (mix-up defence)")
             .with_hint("run `claude --login` again; if it repeats, another authorization server is interfering")),
     }

@@ -1,5 +1,5 @@
-//! Access tokens that are fresh when used: refresh when one expires within a minute, safely
-//! across processes (lock, re-read, refresh only if still stale, persist, then use).
+//! Access tokens that are fresh when used: refresh shortly before one expires, safely across
+//! processes (lock, re-read, refresh only if still stale, persist, then use).
 
 use super::client::{token_client, token_error, TokenResponse};
 use crate::context::Context;
@@ -10,14 +10,23 @@ use oauth2::{RefreshToken, TokenResponse as _};
 use reqwest::Url;
 use std::time::Duration;
 
-/// Seconds before expiry at which a token counts as stale.
+/// Seconds before expiry at which a token counts as stale, for tokens that live long.
 const REFRESH_MARGIN: u64 = 60;
 
-/// True when `session`'s access token expires within a minute of `now`.
+/// How long before expiry `session`'s token counts as stale: a minute, or half its lifetime
+/// when it lives two minutes or less (a fixed minute would refresh a 60 s token on every use).
+pub fn refresh_margin(session: &Session) -> u64 {
+    match (session.access_issued_at, session.access_expires_at) {
+        (Some(issued), Some(expires)) => REFRESH_MARGIN.min(expires.saturating_sub(issued) / 2),
+        _ => REFRESH_MARGIN,
+    }
+}
+
+/// True when `session`'s access token expires within its refresh margin of `now`.
 pub fn is_stale(session: &Session, now: u64) -> bool {
     session
         .access_expires_at
-        .is_some_and(|at| at <= now + REFRESH_MARGIN)
+        .is_some_and(|at| at <= now.saturating_add(refresh_margin(session)))
 }
 
 /// A usable access token for `provider`'s session, refreshed first when stale and
@@ -74,7 +83,8 @@ pub fn access_token(ctx: &Context, provider: &str) -> Result<(Secret<String>, Se
                 fresh.scopes
             },
         };
-        current.access_expires_at = expires_in.map(|d| now + d.as_secs());
+        current.access_expires_at = expires_in.map(|d| crate::limits::expires_at(now, d));
+        current.access_issued_at = Some(now);
         current.last_used_at = now;
         // Persist before use: the old refresh token is already spent at the server.
         current = session::save(ctx, store.as_ref(), current, &tokens, &lock)?;
@@ -118,5 +128,5 @@ async fn exchange(
             .map(|s| s.iter().map(|x| x.to_string()).collect())
             .unwrap_or_default(),
     };
-    Ok((tokens, response.expires_in()))
+    Ok((tokens, crate::limits::token_lifetime(response.expires_in())))
 }

@@ -27,7 +27,10 @@ pub async fn revoke(
         Some(refresh) => (refresh.expose().as_str(), "refresh_token"),
         None => (tokens.access.expose().as_str(), "access_token"),
     };
-    let body: String = url::form_urlencoded::Serializer::new(String::new())
+    // Sized for the worst case of form encoding (3 bytes per byte), so the token is never
+    // left behind by a growing buffer; the body is then moved, not copied.
+    let capacity = 3 * (token.len() + session.client_id.len()) + 64;
+    let body: String = url::form_urlencoded::Serializer::new(String::with_capacity(capacity))
         .append_pair("token", token)
         .append_pair("token_type_hint", hint)
         .append_pair("client_id", &session.client_id)

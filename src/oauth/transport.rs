@@ -17,13 +17,15 @@ pub async fn send(
     request: oauth2::HttpRequest,
     timeout: Duration,
 ) -> Result<oauth2::HttpResponse, AuthError> {
-    let url = Url::parse(&request.uri().to_string())
+    // The body (code, verifier, refresh token) is moved, never copied.
+    let (parts, body) = request.into_parts();
+    let url = Url::parse(&parts.uri.to_string())
         .map_err(|e| AuthError::internal("bad OAuth request URL").caused_by(e))?;
-    let mut builder = client.request(request.method().clone(), url.clone());
-    for (name, value) in request.headers() {
+    let mut builder = client.request(parts.method, url.clone());
+    for (name, value) in &parts.headers {
         builder = builder.header(name, value);
     }
-    builder = builder.body(request.body().clone());
+    builder = builder.body(body);
     let (status, headers, body) =
         tokio::time::timeout(timeout, crate::http::send_once(builder, &url))
             .await

@@ -89,15 +89,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), AuthError> {
         .map_err(|err| storage_io("cannot create the state directory", dir, err))?;
     let meta = std::fs::metadata(dir).map_err(|err| storage_io("cannot stat", dir, err))?;
     // Others who can write the directory can swap our files; reading names alone is harmless.
-    if meta.mode() & 0o022 != 0 {
-        return Err(AuthError::storage(format!(
-            "{} can be written by other users (mode {:03o}); refusing to keep credentials there",
-            dir.display(),
-            meta.mode() & 0o777
-        ))
-        .with_hint(format!("run `chmod 700 {}`", dir.display())));
-    }
-    Ok(())
+    super::ownership::check_state_dir(dir, &meta)
 }
 
 /// Replaces `path` with `bytes` atomically: a 0600 temp file in the same directory
@@ -147,7 +139,7 @@ pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
     let meta = file
         .metadata()
         .map_err(|err| storage_io("cannot stat", path, err))?;
-    refuse_shared(path, meta.mode())?;
+    refuse_shared(path, &meta)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)
         .map_err(|err| storage_io("cannot read", path, err))?;
@@ -160,10 +152,12 @@ pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
 /// `storage_error` with a `chmod 600` hint.
 pub fn check_private(path: &Path) -> Result<(), AuthError> {
     let meta = std::fs::metadata(path).map_err(|err| storage_io("cannot stat", path, err))?;
-    refuse_shared(path, meta.mode())
+    refuse_shared(path, &meta)
 }
 
-fn refuse_shared(path: &Path, mode: u32) -> Result<(), AuthError> {
+fn refuse_shared(path: &Path, meta: &std::fs::Metadata) -> Result<(), AuthError> {
+    super::ownership::check_owner(path, meta)?;
+    let mode = meta.mode();
     if mode & 0o077 != 0 {
         return Err(AuthError::storage(format!(
             "{} is readable by other users (mode {:03o}); refusing to use it",

@@ -3,6 +3,7 @@
 pub mod atomic;
 pub mod encrypted_file;
 pub mod keychain;
+pub mod ownership;
 
 pub use crate::config::schema::StorageKind;
 use crate::error::AuthError;

@@ -10,7 +10,6 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::{Client, RequestBuilder, Url};
 use std::time::SystemTime;
-use zeroize::Zeroizing;
 
 /// The signing name of the Bedrock control plane.
 pub const SERVICE: &str = "bedrock";
@@ -29,10 +28,7 @@ pub(super) fn get(
     let request = client.get(url.clone());
     match auth {
         Auth::Bearer(token) => {
-            let mut line = Zeroizing::new(String::with_capacity(token.expose().len() + 7));
-            line.push_str("Bearer ");
-            line.push_str(token.expose());
-            let value = sensitive(line.as_str())?;
+            let value = crate::secret::bearer_header(token).ok_or_else(cannot_sign)?;
             Ok(request.header(AUTHORIZATION, value))
         }
         Auth::Keys(keys) => {

@@ -164,12 +164,10 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
             safe_url(url)
         )));
     }
-    let mut bearer =
-        HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-            AuthError::storage("the stored GitHub token is not a valid header value")
-                .with_hint("run `claude --login --provider github`")
-        })?;
-    bearer.set_sensitive(true);
+    let bearer = crate::secret::bearer_header(token).ok_or_else(|| {
+        AuthError::storage("the stored GitHub token is not a valid header value")
+            .with_hint("run `claude --login --provider github`")
+    })?;
     let headers = [
         (AUTHORIZATION, bearer),
         (

@@ -5,6 +5,7 @@ use super::Settings;
 use super::{openable, printable};
 use crate::error::{AuthError, ErrorCode};
 use crate::http::Budget;
+use crate::limits;
 use crate::redact::safe_url;
 use crate::secret::Secret;
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
@@ -111,10 +112,10 @@ pub async fn request_code(
         device_code: Secret::new(device_code),
         user_code: printable(&user_code),
         verification_uri: answer.verification_uri.as_deref().and_then(openable),
-        expires_in: Duration::from_secs(answer.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
+        expires_in: limits::lifetime(answer.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
         interval: answer
             .interval
-            .map_or(DEFAULT_INTERVAL, |s| Duration::from_secs(s.max(1))),
+            .map_or(DEFAULT_INTERVAL, limits::poll_interval),
     })
 }
 
@@ -185,7 +186,9 @@ async fn poll_until_decided(
             Ok(Poll::Pending) => failures = 0,
             Ok(Poll::SlowDown(asked)) => {
                 // For good: every later poll keeps the longer interval (RFC 8628 §3.5).
-                interval = (interval + SLOW_DOWN_STEP).max(Duration::from_secs(asked.unwrap_or(0)));
+                interval = (interval + SLOW_DOWN_STEP)
+                    .max(asked.map_or(Duration::ZERO, limits::poll_interval))
+                    .min(limits::MAX_POLL_INTERVAL);
             }
             Ok(other) => return Err(refusal(other)),
             Err(err) if transient(&err) && failures < MAX_POLL_FAILURES => failures += 1,
@@ -263,7 +266,7 @@ pub fn classify(url: &Url, status: StatusCode, body: &[u8]) -> Result<Poll, Auth
         Some(access) if status.is_success() && bearer => Ok(Poll::Granted(Granted {
             access: Secret::new(access),
             refresh: answer.refresh_token.take().map(Secret::new),
-            expires_in: answer.expires_in.map(Duration::from_secs),
+            expires_in: answer.expires_in.map(limits::lifetime),
             scopes: answer
                 .scope
                 .as_deref()

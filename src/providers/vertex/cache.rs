@@ -82,10 +82,8 @@ fn try_save(
         expires_at,
         key,
     };
-    let value = Secret::new(
-        serde_json::to_string(&value)
-            .map_err(|e| AuthError::internal("cannot encode the token cache").caused_by(e))?,
-    );
+    let value = crate::secret::to_secret_json(&value)
+        .map_err(|e| AuthError::internal("cannot encode the token cache").caused_by(e))?;
     let meta = ItemMeta {
         fingerprint: Fingerprint::of(token.expose()).to_string(),
         created_at: ctx.clock.now(),

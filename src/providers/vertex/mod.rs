@@ -15,10 +15,9 @@ use crate::providers::{server_date, CredentialInfo, Verdict};
 use crate::redact::safe_url;
 use crate::secret::Secret;
 use file::{CredentialFile, GoogleCredential};
-use reqwest::header::{HeaderValue, AUTHORIZATION};
+use reqwest::header::AUTHORIZATION;
 use reqwest::{StatusCode, Url};
 use std::time::Instant;
-use zeroize::Zeroizing;
 
 pub use cache::ITEM as CACHE_ITEM;
 pub use file::GOOGLE_TOKEN_URI;
@@ -262,11 +261,9 @@ async fn get_model(
     token: &Secret<String>,
 ) -> Result<Reply, AuthError> {
     let url = model_url(target, model);
-    let bearer = Zeroizing::new(format!("Bearer {}", token.expose()));
-    let mut value = HeaderValue::from_str(&bearer).map_err(|_| {
+    let value = crate::secret::bearer_header(token).ok_or_else(|| {
         AuthError::provider("Google issued an access token that cannot be sent in an HTTP header")
     })?;
-    value.set_sensitive(true);
     let budget = crate::providers::anthropic::budget(ctx);
     http::get(http, &url, &[(AUTHORIZATION, value)], budget).await
 }

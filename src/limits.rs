@@ -1,0 +1,51 @@
+//! Bounds on numbers that come from outside (servers, stored files): every one is capped
+//! when it is read and time arithmetic saturates, so a hostile `expires_in` or `interval`
+//! can neither crash a command nor make it wait for ever.
+
+use std::time::Duration;
+
+/// The longest token lifetime believed: a server that claims more gets a day.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
+/// The longest device-flow polling interval honoured (RFC 8628 suggests 5 s).
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
+/// The latest instant that is rendered: 9999-12-31T23:59:59Z (RFC 3339 has four-digit years).
+pub const LATEST_RENDERED: u64 = 253_402_300_799;
+
+/// A lifetime sent by a server, capped at [`MAX_TOKEN_LIFETIME`].
+pub fn lifetime(seconds: u64) -> Duration {
+    Duration::from_secs(seconds).min(MAX_TOKEN_LIFETIME)
+}
+
+/// [`lifetime`] of an optional `expires_in`.
+pub fn token_lifetime(expires_in: Option<Duration>) -> Option<Duration> {
+    expires_in.map(|d| d.min(MAX_TOKEN_LIFETIME))
+}
+
+/// A polling interval sent by a server: at least 1 s, at most [`MAX_POLL_INTERVAL`].
+pub fn poll_interval(seconds: u64) -> Duration {
+    Duration::from_secs(seconds.max(1)).min(MAX_POLL_INTERVAL)
+}
+
+/// `now + lifetime` in Unix seconds, saturating.
+pub fn expires_at(now: u64, lifetime: Duration) -> u64 {
+    now.saturating_add(lifetime.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_numbers_are_capped() {
+        assert_eq!(lifetime(300_000_000_000), MAX_TOKEN_LIFETIME);
+        assert_eq!(lifetime(u64::MAX), MAX_TOKEN_LIFETIME);
+        assert_eq!(lifetime(3600), Duration::from_secs(3600));
+        assert_eq!(
+            token_lifetime(Some(Duration::from_secs(u64::MAX))),
+            Some(MAX_TOKEN_LIFETIME)
+        );
+        assert_eq!(poll_interval(u64::MAX), MAX_POLL_INTERVAL);
+        assert_eq!(poll_interval(0), Duration::from_secs(1));
+        assert_eq!(expires_at(u64::MAX - 1, Duration::from_secs(10)), u64::MAX);
+    }
+}
