@@ -37,7 +37,7 @@ impl Context {
     /// `config_error` for a bad or missing configuration.
     pub fn from_cli(cli: &Cli, flag_key: Option<Secret<String>>) -> Result<Context, AuthError> {
         let state_dir = config::state_dir();
-        let link = crate::storage::ownership::state_dir_link(&state_dir)?;
+        let link = crate::storage::ownership::inspect_state_dir(&state_dir)?;
         let loaded = config::load(
             cli.config.as_deref(),
             cli.environment.as_deref(),

@@ -152,6 +152,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn secret_json_is_written_once_into_a_buffer_of_its_exact_size() {
+        let value = serde_json::json!({"access_token": "at_0123456789", "scopes": ["a", "b"]});
+        let json = to_secret_json(&value).unwrap();
+        assert_eq!(json.expose(), &value.to_string());
+        assert_eq!(json.expose().capacity(), json.expose().len());
+    }
+
+    #[test]
+    fn bearer_headers_are_sensitive() {
+        let header = bearer_header(&Secret::new("tok".to_string())).unwrap();
+        assert!(header.is_sensitive());
+        assert_eq!(header.to_str().unwrap(), "Bearer tok");
+        assert!(bearer_header(&Secret::new("a\nb".to_string())).is_none());
+    }
+
+    #[test]
     fn secret_never_prints_its_value() {
         let secret = Secret::from("sk-ant-api03-supersecretvalue".to_string());
         assert_eq!(format!("{secret}"), "[redacted]");

@@ -358,3 +358,16 @@ fn install_github_app_gives_up_when_nothing_is_installed() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(!env.state_dir().join("github.json").exists());
 }
+
+#[test]
+fn a_device_code_lifetime_of_u64_max_is_capped_not_a_crash() {
+    let server = GithubServer::start(GithubOptions {
+        expires_in: u64::MAX,
+        polls: vec![Poll::Granted],
+        ..GithubOptions::default()
+    });
+    let env = github_env(&server.url(), &server.url(), "");
+    let out = login(&env, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("panicked"), "{}", text(&out));
+}

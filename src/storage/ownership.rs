@@ -85,15 +85,20 @@ pub fn check_state_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
     Ok(())
 }
 
-/// Where a state directory that is a symbolic link points (`None`: it is not a link or does
-/// not exist). The target is checked like the directory itself would be.
+/// Checks an existing state directory before anything in it is believed, and says where a
+/// state directory that is a symbolic link points (`Some(target)`), so the caller can tell
+/// the user. A directory that does not exist yet passes (it is created 0700 on first write).
 ///
 /// # Errors
-/// `storage_error` for a dangling link or a target that fails [`check_state_dir`].
-pub fn state_dir_link(dir: &Path) -> Result<Option<PathBuf>, AuthError> {
+/// `storage_error` for a dangling link, or a directory (or link target) that fails
+/// [`check_state_dir`].
+pub fn inspect_state_dir(dir: &Path) -> Result<Option<PathBuf>, AuthError> {
     let is_link = std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
     if !is_link {
-        return Ok(None);
+        return match std::fs::metadata(dir) {
+            Ok(meta) => check_state_dir(dir, &meta).map(|()| None),
+            Err(_) => Ok(None),
+        };
     }
     let target = std::fs::canonicalize(dir).map_err(|err| {
         AuthError::storage(format!(

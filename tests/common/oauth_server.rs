@@ -209,6 +209,16 @@ impl OAuthServer {
         self.shared.state().grant_revoked
     }
 
+    /// Grants that are neither revoked nor ended by reuse.
+    pub fn live_grants(&self) -> usize {
+        self.shared
+            .state()
+            .grants
+            .iter()
+            .filter(|g| !g.revoked)
+            .count()
+    }
+
     /// Mints a grant without the browser dance: the JSON of a code exchange (an
     /// `id_token` without `nonce` when the scope has `openid`).
     pub fn issue_tokens_directly(&self, scope: &str) -> Value {
@@ -453,7 +463,10 @@ impl Shared {
         let ttl = self.options.access_token_ttl;
         let access = random_token("at_");
         let grant = &mut state.grants[grant];
-        let expiry = Instant::now() + Duration::from_secs(ttl);
+        // A hostile ttl (tests of the client's bounds) must not crash the stand-in itself.
+        let expiry = Instant::now()
+            .checked_add(Duration::from_secs(ttl))
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 40));
         grant.access.push((access.clone(), expiry));
         let mut json = json!({
             "access_token": access,

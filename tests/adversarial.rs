@@ -1,0 +1,515 @@
+//! Attacks from the security review, replayed against the built binary: hostile loopback
+//! servers (huge numbers, answers too large to read, a proxy in the way, a squatter on the
+//! callback port), other users' files, a spawned browser whose environment is read from
+//! `/proc`, a race between refresh and logout, and canaries scanned for everywhere.
+
+mod common;
+
+use common::browser::{approve, get, with_param, LoginRun};
+use common::oauth_env::{browser_login, oauth_env};
+use common::oauth_server::{OAuthOptions, OAuthServer, TokenMode};
+use common::servers::{Reply, Server};
+use common::*;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Secret values put in the environment of `claude`; none may reach a child process.
+const CANARIES: [(&str, &str); 6] = [
+    ("ANTHROPIC_API_KEY", KEY_B),
+    (
+        "AWS_SECRET_ACCESS_KEY",
+        "canary-aws-secret-0123456789abcdefghij",
+    ),
+    ("AWS_SESSION_TOKEN", "canary-aws-session-token-0123456789"),
+    (
+        "AWS_BEARER_TOKEN_BEDROCK",
+        "canary-bedrock-bearer-0123456789",
+    ),
+    ("GH_TOKEN", "canary-gh-token-0123456789"),
+    ("ANTHROPIC_ADMIN_API_KEY", "canary-admin-key-0123456789"),
+];
+
+fn server() -> OAuthServer {
+    OAuthServer::start(OAuthOptions::default())
+}
+
+fn server_with_ttl(ttl: u64) -> OAuthServer {
+    OAuthServer::start(OAuthOptions {
+        access_token_ttl: ttl,
+        ..OAuthOptions::default()
+    })
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Waits (at most 20 s) for `path` to exist and hold something.
+fn wait_for_file(path: &Path) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if !text.trim().is_empty() {
+                return Some(text);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// A fake browser (or opener) that records its pid and stays alive, so the test can read
+/// `/proc/PID/environ` as any inspecting tool would.
+fn fake_browser(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let script = dir.join(name);
+    let pid_file = dir.join(format!("{name}.pid"));
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho $$ > '{}.tmp' && mv '{}.tmp' '{}'\nexec sleep 30\n",
+            pid_file.display(),
+            pid_file.display(),
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, pid_file)
+}
+
+/// Starts a login that opens the browser, and returns the browser's environment.
+fn browser_environment(env: &TestEnv, pid_file: &Path) -> String {
+    let mut cmd = env.std_command();
+    cmd.arg("--login");
+    let run = LoginRun::start(cmd);
+    let pid = wait_for_file(pid_file).expect("the browser was started");
+    let pid = pid.trim();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("read environ");
+    let _ = std::process::Command::new("kill").arg(pid).status();
+    drop(run);
+    String::from_utf8_lossy(&environ).replace('\0', "\n")
+}
+
+fn with_canaries(mut env: TestEnv) -> TestEnv {
+    for (name, value) in CANARIES {
+        env.set(name, value);
+    }
+    env
+}
+
+fn assert_no_canary(environ: &str) {
+    for (name, value) in CANARIES.iter().chain([&("CLAUDE_PASSPHRASE", PASSPHRASE)]) {
+        assert!(
+            !environ.contains(value),
+            "{name} reached the browser:\n{environ}"
+        );
+    }
+}
+
+#[test]
+fn the_system_browser_gets_no_secret_variables() {
+    let server = server();
+    let bin = tempfile::tempdir().unwrap();
+    let (_, pid_file) = fake_browser(bin.path(), "xdg-open");
+    let mut env = with_canaries(oauth_env(&server, "", ""));
+    env.set(
+        "PATH",
+        &format!(
+            "{}:{}",
+            bin.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    env.set("DISPLAY", ":99");
+    let environ = browser_environment(&env, &pid_file);
+    assert!(environ.contains("DISPLAY=:99"), "{environ}");
+    assert_no_canary(&environ);
+}
+
+#[test]
+fn a_browser_named_by_browser_gets_no_secret_variables() {
+    let server = server();
+    let bin = tempfile::tempdir().unwrap();
+    let (script, pid_file) = fake_browser(bin.path(), "my-browser");
+    let env = with_canaries(oauth_env(&server, "", "")).with("BROWSER", script.to_str().unwrap());
+    let environ = browser_environment(&env, &pid_file);
+    assert!(environ.contains("HOME="), "{environ}");
+    assert_no_canary(&environ);
+}
+
+#[test]
+fn a_ten_thousand_year_token_lifetime_is_believed_for_a_day() {
+    let server = server_with_ttl(300_000_000_000);
+    let env = oauth_env(&server, "", "");
+    let login = browser_login(&env, &["--json"]);
+    assert!(login.status.success(), "{}", text(&login));
+    let status = env.run(&["--auth-status", "--json"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    let left = json_stdout(&status)["session"]["accessTokenExpiresInSeconds"]
+        .as_u64()
+        .unwrap();
+    assert!(left <= 86_400, "believed {left} s");
+    let list = env.run(&["--list-sessions", "--json"]);
+    assert_eq!(list.status.code(), Some(0), "{}", text(&list));
+    assert_eq!(env.run(&["--list-sessions"]).status.code(), Some(0));
+}
+
+#[test]
+fn an_expires_in_of_u64_max_neither_crashes_nor_refreshes_every_call() {
+    let server = server_with_ttl(u64::MAX);
+    let env = oauth_env(&server, "", "");
+    assert!(browser_login(&env, &[]).status.success());
+    for _ in 0..2 {
+        let out = env.run(&["--print-token"]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    assert_eq!(server.token_requests("refresh_token"), 0);
+}
+
+#[test]
+fn a_stored_expiry_past_year_9999_still_renders() {
+    let server = server();
+    let env = oauth_env(&server, "", "");
+    assert!(browser_login(&env, &[]).status.success());
+    let path = env.state_dir().join("sessions.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    doc["sessions"]["anthropic"]["accessExpiresAt"] = u64::MAX.into();
+    doc["sessions"]["anthropic"]["createdAt"] = (u64::MAX - 5).into();
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    for args in [
+        &["--auth-status"][..],
+        &["--auth-status", "--json"],
+        &["--list-sessions"],
+        &["--list-sessions", "--json"],
+    ] {
+        let out = env.run(args);
+        assert!(
+            matches!(out.status.code(), Some(0 | 4 | 6)),
+            "{args:?} crashed: {:?}\n{}",
+            out.status,
+            text(&out)
+        );
+        assert!(!text(&out).contains("panicked"), "{}", text(&out));
+    }
+}
+
+#[test]
+fn a_config_others_can_write_is_not_used() {
+    let env = TestEnv::new();
+    env.write_config(r#"{"oauth": {"tokenEndpoint": "https://attacker.example/token"}}"#);
+    std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = env.run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("chmod go-w"), "{}", text(&out));
+}
+
+#[test]
+fn a_config_owned_by_another_user_is_not_used() {
+    if !running_as_root() {
+        eprintln!("skipped: only root can give a file to another user");
+        return;
+    }
+    let env = TestEnv::new();
+    env.write_config("{}");
+    std::os::unix::fs::chown(env.config_path(), Some(65534), Some(65534)).unwrap();
+    let out = env.run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("owned by another user"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("chown"), "{}", text(&out));
+}
+
+#[test]
+fn a_state_directory_owned_by_another_user_is_refused() {
+    if !running_as_root() {
+        eprintln!("skipped: only root can give a directory to another user");
+        return;
+    }
+    let env = TestEnv::new();
+    env.write_config("{}");
+    std::os::unix::fs::chown(env.state_dir(), Some(65534), Some(65534)).unwrap();
+    for args in [&["--auth-status"][..], &["--test-auth"]] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(11), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("owned by another user"),
+            "{}",
+            text(&out)
+        );
+    }
+}
+
+#[test]
+fn a_symlinked_state_directory_is_named_before_it_is_used() {
+    let env = TestEnv::new().api("http://127.0.0.1:9");
+    let real = env.home.path().join("dotfiles-claude");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(&real, env.state_dir()).unwrap();
+    let out = env.run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert!(stderr.contains("dotfiles-claude"), "{stderr}");
+}
+
+#[test]
+fn login_checks_the_state_directory_before_the_browser() {
+    let server = server();
+    let env = oauth_env(&server, "", "");
+    std::fs::set_permissions(env.state_dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = env
+        .claude()
+        .args(["--login", "--no-browser"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    assert!(!text(&out).contains("/authorize?"), "{}", text(&out));
+    assert!(
+        server.requests().is_empty(),
+        "nothing may be asked of the server"
+    );
+}
+
+#[test]
+fn a_squatter_on_the_ipv6_loopback_port_stops_the_login_before_the_browser() {
+    let Ok(squatter) = std::net::TcpListener::bind("[::1]:0") else {
+        eprintln!("skipped: this machine has no ::1");
+        return;
+    };
+    let port = squatter.local_addr().unwrap().port();
+    if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        eprintln!("skipped: 127.0.0.1:{port} is taken too");
+        return;
+    }
+    let server = server();
+    let bin = tempfile::tempdir().unwrap();
+    let (script, pid_file) = fake_browser(bin.path(), "browser");
+    let env = oauth_env(
+        &server,
+        &format!(r#", "redirectUri": "http://localhost:{port}/callback""#),
+        "",
+    )
+    .with("BROWSER", script.to_str().unwrap());
+    let out = env
+        .claude()
+        .arg("--login")
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(17), "{}", text(&out));
+    assert!(text(&out).contains("::1"), "{}", text(&out));
+    assert!(!pid_file.exists(), "the browser was opened");
+    drop(squatter);
+}
+
+#[test]
+fn plain_http_to_loopback_never_goes_through_a_proxy() {
+    let proxy = Server::scripted(vec![Reply::json(502, r#"{"proxy":"saw it"}"#)]);
+    let api = Server::anthropic(&[KEY_A]);
+    let mut env = TestEnv::env_key(&api.url(), KEY_A);
+    for name in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        env.set(name, &proxy.url());
+    }
+    let out = env.run(&["--test-api-key"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        proxy.requests().is_empty(),
+        "the key went through the proxy"
+    );
+    assert_eq!(api.requests().len(), 1);
+}
+
+#[test]
+fn core_dumps_are_off_while_secrets_are_in_memory() {
+    let server = server();
+    let env = oauth_env(&server, "", "");
+    let mut child = env
+        .std_command()
+        .args(["--login", "--no-browser"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Waiting for the browser, the PKCE verifier and state are in memory; the limit is set
+    // first thing in main, so a reading a moment after the start shows it.
+    std::thread::sleep(Duration::from_millis(500));
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id()));
+    let _ = child.kill();
+    let _ = child.wait();
+    let limits = limits.expect("read /proc/PID/limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .expect("a core size line");
+    let numbers: Vec<&str> = line.split_whitespace().skip(4).take(2).collect();
+    assert_eq!(numbers, ["0", "0"], "{line}");
+}
+
+#[test]
+fn logout_waits_for_a_refresh_and_revokes_what_it_stored() {
+    let server = server();
+    let env = oauth_env(&server, "", "");
+    assert!(browser_login(&env, &[]).status.success());
+    server.set_token_mode(TokenMode::Slow(Duration::from_secs(3)));
+    let later = (now() + 7200).to_string();
+    let refresh = env
+        .std_command()
+        .arg("--print-token")
+        .env("CLAUDE_TEST_NOW", &later)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The refresh holds the lock across its (slow) exchange by now.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.token_requests("refresh_token") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the refresh never reached the server"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let logout = env.run(&["--logout"]);
+    let refreshed = refresh.wait_with_output().unwrap();
+    assert!(refreshed.status.success(), "{}", text(&refreshed));
+    assert!(logout.status.success(), "{}", text(&logout));
+    assert_eq!(
+        server.live_grants(),
+        0,
+        "the live grant was not revoked: {}",
+        text(&logout)
+    );
+    let list = env.run(&["--list-sessions", "--json"]);
+    assert_eq!(json_stdout(&list)["sessions"], serde_json::json!([]));
+}
+
+#[test]
+fn an_issuer_on_the_callback_is_compared_even_when_not_advertised() {
+    let server = OAuthServer::start(OAuthOptions {
+        advertise_iss: false,
+        ..OAuthOptions::default()
+    });
+    let env = TestEnv::encrypted();
+    env.write_config(&format!(
+        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
+            "oauth": {{"clientId": "claude-test-client", "issuer": "{}", "redirectUri": "http://127.0.0.1:0/callback", "loginTimeout": 20}}}}"#,
+        server.url()
+    ));
+    let mut cmd = env.std_command();
+    cmd.args(["--login", "--no-browser"]);
+    let run = LoginRun::start(cmd);
+    let callback = approve(&run.authorize_url());
+    let forged = with_param(&callback, "iss", "https%3A%2F%2Fevil.example");
+    assert_eq!(get(&forged).status, 200);
+    let out = run.finish();
+    assert_eq!(out.status.code(), Some(15), "{}", text(&out));
+    assert_eq!(server.token_requests("authorization_code"), 0);
+}
+
+#[test]
+fn offline_access_from_an_openid_provider_asks_for_consent() {
+    let server = server();
+    let env = TestEnv::encrypted();
+    env.write_config(&format!(
+        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
+            "oauth": {{"clientId": "claude-test-client", "issuer": "{}", "redirectUri": "http://127.0.0.1:0/callback", "loginTimeout": 20}}}}"#,
+        server.url()
+    ));
+    let out = browser_login(&env, &["--scopes", "openid email offline_access"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let authorize = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/authorize"))
+        .unwrap();
+    assert!(
+        authorize.path.contains("prompt=consent"),
+        "{}",
+        authorize.path
+    );
+
+    let without = browser_login(&env, &["--scopes", "openid email"]);
+    assert!(without.status.success(), "{}", text(&without));
+    let last = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/authorize"))
+        .last()
+        .unwrap();
+    assert!(!last.path.contains("prompt="), "{}", last.path);
+}
+
+#[test]
+fn an_answer_too_large_to_read_is_not_retried() {
+    let huge = format!(r#"{{"data":"{}"}}"#, "x".repeat(2 << 20));
+    let api = Server::scripted(vec![Reply::json(200, &huge)]);
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-api-key", "--json"]);
+    assert_eq!(out.status.code(), Some(14), "{}", text(&out));
+    assert_eq!(api.requests().len(), 1, "the key was sent again");
+}
+
+#[test]
+fn print_token_gives_the_stores_own_error() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
+    let file = env.state_dir().join("credentials.enc");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(&["--print-token"]);
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    assert!(text(&out).contains("chmod 600"), "{}", text(&out));
+    assert_no_secret(&out, KEY_A);
+}
+
+#[test]
+fn short_lived_tokens_are_not_refreshed_on_every_use() {
+    let server = server_with_ttl(40);
+    let env = oauth_env(&server, "", "");
+    assert!(browser_login(&env, &[]).status.success());
+    for _ in 0..3 {
+        assert!(env.run(&["--print-token"]).status.success());
+    }
+    assert_eq!(server.token_requests("refresh_token"), 0);
+    // Within half its lifetime of expiry, it is refreshed.
+    let late = (now() + 30).to_string();
+    let out = env
+        .claude()
+        .arg("--print-token")
+        .env("CLAUDE_TEST_NOW", &late)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(server.token_requests("refresh_token"), 1);
+}
+
+#[test]
+fn a_config_larger_than_a_mebibyte_is_refused_at_once() {
+    let env = TestEnv::new();
+    let padding = "x".repeat(2 << 20);
+    env.write_config(&format!(r#"{{"padding": "{padding}"}}"#));
+    let out = env.run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("1 MiB"), "{}", text(&out));
+}
