@@ -455,8 +455,7 @@ fn offline_access_from_an_openid_provider_asks_for_consent() {
     let last = server
         .requests()
         .into_iter()
-        .filter(|r| r.path.starts_with("/authorize"))
-        .last()
+        .rfind(|r| r.path.starts_with("/authorize"))
         .unwrap();
     assert!(!last.path.contains("prompt="), "{}", last.path);
 }
