@@ -328,6 +328,8 @@ pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint)
         if let Some(problem) = resolution.problems.into_iter().next() {
             return Err(problem);
         }
+        // The index was read without unlocking: only the opened store may say "no key".
+        ctx.store().authenticate()?;
         return Err(no_key_error());
     };
     if let Some(secret) = &active.secret {

@@ -63,6 +63,8 @@ pub fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError
                     AuthError::policy(refusal.reason.clone()).with_hint(refusal.next_step.clone())
                 );
             }
+            // The index was read without unlocking: only the opened store may say "none".
+            ctx.store().authenticate()?;
             return Err(
                 AuthError::not_authenticated("there is no credential to print").with_hint(
                     "log in with `claude --login`, or store an API key with `claude --set-api-key`",
