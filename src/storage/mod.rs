@@ -3,6 +3,7 @@
 pub mod atomic;
 pub mod encrypted_file;
 pub mod keychain;
+mod passphrase;
 
 pub use crate::config::schema::StorageKind;
 use crate::error::AuthError;
