@@ -87,9 +87,10 @@ impl Keychain {
                 let ms = *HUNG_AFTER_MS.get_or_init(|| self.timeout.as_millis());
                 Err(self.unavailable(format!("the keychain did not answer within {ms} ms")))
             }
-            Err(RecvTimeoutError::Disconnected) => Err(AuthError::internal(
-                "the keychain call ended without an answer",
-            )),
+            // The worker died (a panic in the platform client): no answer, but not hung.
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(self.unavailable("the keychain client stopped without an answer".to_string()))
+            }
         }
     }
 
