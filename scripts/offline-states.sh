@@ -1,7 +1,7 @@
 # Sourced by bench.sh and symbol-order.sh: the state directories the offline commands are
 # measured and traced in. `offline_states WORK BIN KEY` makes, under WORK:
 #   empty/     nothing stored
-#   enc/       KEY in the encrypted file (passphrase "offline"); --set-api-key checks KEY
+#   enc/       KEY in the encrypted file (passphrase "offline-passphrase"); --set-api-key checks KEY
 #              online, so ANTHROPIC_BASE_URL (and CLAUDE_CA_BUNDLE) must name a stand-in
 #   kc/        KEY in the keychain: only the index `--set-api-key` writes, which is all
 #              that status reads, so no Secret Service is needed
@@ -14,7 +14,7 @@ offline_states() {
   done
   echo '{"authentication":{"storage":{"type":"encrypted-file","encryptionKey":"user-derived-key"}}}' \
     >"$work/enc/config.json"
-  echo "$key" | CLAUDE_CONFIG_DIR="$work/enc" CLAUDE_PASSPHRASE=offline "$bin" --set-api-key - -q >/dev/null
+  echo "$key" | CLAUDE_CONFIG_DIR="$work/enc" CLAUDE_PASSPHRASE=offline-passphrase "$bin" --set-api-key - -q >/dev/null
   echo "{\"items\":{\"api-key\":{\"fingerprint\":\"sk-ant-api03-…${key: -4}\",\"createdAt\":1764000000}}}" \
     >"$work/kc/credentials.json"
   now=$(date +%s)

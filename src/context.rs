@@ -96,12 +96,15 @@ impl Context {
         crate::session::load(&self.state_dir).map(drop)
     }
 
-    /// Takes the state directory's lock, for a read-modify-write of stored credentials.
+    /// Takes the state directory's lock, for a read-modify-write of stored credentials,
+    /// waiting for as long as another process may hold it: a refresh keeps it across an
+    /// HTTP exchange of up to `authentication.timeout`.
     ///
     /// # Errors
     /// `storage_error` when the lock cannot be taken within its wait.
     pub fn lock(&self) -> Result<FileLock, AuthError> {
-        FileLock::acquire(&self.state_dir)
+        let budget = crate::providers::anthropic::budget(self).total;
+        FileLock::acquire_within(&self.state_dir, FileLock::wait_for(budget))
     }
 
     /// Prints `warning: …` on stderr unless `-q`.

@@ -14,7 +14,7 @@ pub const CLAUDE_ENV: &str = "CLAUDE_ENV";
 pub const CLAUDE_PASSPHRASE: &str = "CLAUDE_PASSPHRASE";
 /// Keychain service name (default `claude-auth`): separates profiles and test runs.
 pub const CLAUDE_KEYCHAIN_SERVICE: &str = "CLAUDE_KEYCHAIN_SERVICE";
-/// Upper bound for one keychain call in milliseconds (default 5000).
+/// Upper bound for one keychain call in milliseconds (default 3000).
 pub const CLAUDE_KEYCHAIN_TIMEOUT_MS: &str = "CLAUDE_KEYCHAIN_TIMEOUT_MS";
 /// PEM file of extra root certificates to trust (corporate proxies, local test servers).
 pub const CLAUDE_CA_BUNDLE: &str = "CLAUDE_CA_BUNDLE";

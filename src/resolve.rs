@@ -118,13 +118,20 @@ impl Resolution {
     }
 
     /// The error for "nothing usable": policy's refusal first, then the store's own failure
-    /// (a shared, linked or damaged file says so, with its fix), else `not_authenticated`
-    /// with `otherwise`.
-    pub fn into_error(self, otherwise: AuthError) -> AuthError {
+    /// (a shared, linked or damaged file says so, with its fix), else `otherwise`, once the
+    /// opened store confirms it (the index was read without unlocking: only the
+    /// authenticated contents may say "none").
+    pub fn into_error(self, ctx: &Context, otherwise: AuthError) -> AuthError {
         if let Some(refusal) = self.policy {
             return AuthError::policy(refusal.reason).with_hint(refusal.next_step);
         }
-        self.problems.into_iter().next().unwrap_or(otherwise)
+        if let Some(problem) = self.problems.into_iter().next() {
+            return problem;
+        }
+        match ctx.store().authenticate() {
+            Ok(()) => otherwise,
+            Err(err) => err,
+        }
     }
 }
 
@@ -330,7 +337,7 @@ pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint)
         .iter()
         .find(|c| c.refused.is_none() && c.source.is_api_key())
     else {
-        return Err(resolution.into_error(no_key_error()));
+        return Err(resolution.into_error(ctx, no_key_error()));
     };
     if let Some(secret) = &active.secret {
         return Ok((

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::oauth_env::{browser_login, oauth_env};
+use common::oauth_server::{OAuthOptions, OAuthServer, TokenMode};
 use common::servers::Server;
 use common::*;
 use std::io::Write;
@@ -131,4 +133,55 @@ fn concurrent_set_api_key_calls_leave_one_of_the_two_keys_intact() {
             "round {round}: neither racing key was kept"
         );
     }
+}
+
+/// A refresh holds the lock across its HTTP exchange, which may take the whole
+/// `authentication.timeout` (30 s by default): a second process must wait it out (then
+/// use the token the first one got) instead of giving up after a fixed 15 s.
+#[test]
+fn a_slow_refresh_holds_the_lock_longer_than_fifteen_seconds_and_the_other_caller_waits() {
+    const T0: u64 = 1_800_000_000;
+    const SLOW: Duration = Duration::from_secs(17);
+    let server = OAuthServer::start(OAuthOptions::default());
+    let env = oauth_env(&server, "", "").with("CLAUDE_TEST_NOW", &T0.to_string());
+    let login = browser_login(&env, &[]);
+    assert!(login.status.success(), "{}", text(&login));
+    // An hour later the access token is stale; the token endpoint takes 17 s to answer.
+    let env = env.with("CLAUDE_TEST_NOW", &(T0 + 3600).to_string());
+    server.set_token_mode(TokenMode::Slow(SLOW));
+    let print_token = || {
+        env.std_command()
+            .arg("--print-token")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = print_token();
+    let started = std::time::Instant::now();
+    while server.token_requests("refresh_token") == 0 {
+        assert!(
+            started.elapsed() < SLOW,
+            "the first process never refreshed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The first process is inside its exchange, holding the lock.
+    let second = print_token();
+    let (first, second) = (
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    );
+    assert!(first.status.success(), "refreshing: {}", text(&first));
+    assert!(
+        second.status.success(),
+        "waiting for the lock: {}",
+        text(&second)
+    );
+    assert_eq!(first.stdout, second.stdout, "both use the refreshed token");
+    assert_eq!(
+        server.token_requests("refresh_token"),
+        1,
+        "the waiting process re-read the store instead of refreshing again"
+    );
 }

@@ -172,3 +172,137 @@ fn state_directory_others_can_write_is_refused() {
     assert!(text(&out).contains("chmod 700"));
     assert!(!store_file(&env).exists());
 }
+
+/// Rewrites the header of the store at `path` with `edit`, keeping the format valid (magic,
+/// version, new length, header, then the nonce and ciphertext as they were).
+fn edit_header(path: &std::path::Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let original = std::fs::read(path).unwrap();
+    let header_len = u32::from_be_bytes(original[9..13].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value =
+        serde_json::from_slice(&original[13..13 + header_len]).unwrap();
+    edit(&mut header);
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut tampered = original[..9].to_vec();
+    tampered.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    tampered.extend_from_slice(&header);
+    tampered.extend_from_slice(&original[13 + header_len..]);
+    std::fs::write(path, tampered).unwrap();
+}
+
+#[test]
+fn item_dropped_from_the_header_is_damage_not_absence() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
+    edit_header(&store_file(&env), |header| {
+        header["items"].as_object_mut().unwrap().remove("api-key");
+    });
+    let tampered = std::fs::read(store_file(&env)).unwrap();
+    let requests = api.requests().len();
+    for args in [
+        &["--print-token"][..],
+        &["--test-api-key"],
+        &["--remove-api-key"],
+    ] {
+        let out = env.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(11),
+            "{args:?} must report the damage: {}",
+            text(&out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("modified"), "{args:?}: {stderr}");
+        assert!(stderr.contains("untouched"), "{args:?}: {stderr}");
+        assert_no_secret(&out, KEY_A);
+        assert_eq!(
+            std::fs::read(store_file(&env)).unwrap(),
+            tampered,
+            "{args:?} must not rewrite the file"
+        );
+    }
+    assert_eq!(api.requests().len(), requests, "nothing may be sent");
+}
+#[test]
+fn short_passphrase_is_refused_when_the_store_is_created() {
+    let api = Server::anthropic(&[KEY_A]);
+    // 11 characters; the accented one is 22 bytes, so the rule counts characters.
+    for short in ["eleven char", "ééééééééééé"] {
+        let env = TestEnv::encrypted()
+            .api(&api.url())
+            .with("CLAUDE_PASSPHRASE", short);
+        let out = env.run_with_stdin(&["--set-api-key", "-"], KEY_A);
+        assert_eq!(out.status.code(), Some(2), "{short:?}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("at least 12 characters"), "{stderr}");
+        assert!(stderr.contains("hint:"), "{stderr}");
+        assert!(!stderr.contains(short), "the passphrase is never echoed");
+        assert!(!store_file(&env).exists());
+    }
+    let env = TestEnv::encrypted()
+        .api(&api.url())
+        .with("CLAUDE_PASSPHRASE", "twelve chars");
+    let out = env.run_with_stdin(&["--set-api-key", "-"], KEY_A);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// A version-1 store sealed with `passphrase` holding `key`, built from the documented
+/// format (docs/storage.md) rather than through claude, which no longer creates such a
+/// file when the passphrase is short.
+fn sealed_store(passphrase: &str, key: &str) -> Vec<u8> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let salt = [7u8; 16];
+    let salt_hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+    let params = argon2::Params::new(19_456, 2, 1, Some(32)).unwrap();
+    let mut file_key = [0u8; 32];
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password_into(passphrase.as_bytes(), &salt, &mut file_key)
+        .unwrap();
+    let header = serde_json::json!({
+        "kdf": {"alg": "argon2id", "m_kib": 19_456, "t": 2, "p": 1, "salt": salt_hex},
+        "items": {"api-key": {"fingerprint": "sk-ant-api03-…a1A1", "createdAt": 1_764_000_000}},
+    });
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut out = b"CLAUDEAE\x01".to_vec();
+    out.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    out.extend_from_slice(&header);
+    let nonce = [9u8; 24];
+    let plaintext = serde_json::to_vec(&serde_json::json!({ "api-key": key })).unwrap();
+    let ciphertext = chacha20poly1305::XChaCha20Poly1305::new(&file_key.into())
+        .encrypt(
+            &nonce.into(),
+            Payload {
+                msg: &plaintext,
+                aad: &out,
+            },
+        )
+        .unwrap();
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ciphertext);
+    out
+}
+
+#[test]
+fn existing_store_with_a_short_passphrase_still_opens() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::encrypted()
+        .api(&api.url())
+        .with("CLAUDE_PASSPHRASE", "short");
+    std::fs::write(store_file(&env), sealed_store("short", KEY_A)).unwrap();
+    std::fs::set_permissions(store_file(&env), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.run(&["--test-api-key"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        api.requests().last().unwrap().header("x-api-key"),
+        Some(KEY_A)
+    );
+    // Changing it keeps the file's passphrase: the length rule is for new stores only.
+    let out = env.run(&["--remove-api-key"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = env.run(&["--test-api-key"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "the rewritten file opens with the same passphrase and holds no key: {}",
+        text(&out)
+    );
+}

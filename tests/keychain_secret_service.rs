@@ -1,12 +1,18 @@
-//! The real OS keychain: a Secret Service (gnome-keyring) on a private session bus.
+//! The real OS keychain: a Secret Service (gnome-keyring) on a private session bus; and a
+//! bus that never answers, on which every command must fail closed within seconds.
 //!
 //! `.ci/run` starts `dbus-run-session` and an unlocked `gnome-keyring-daemon` and sets
-//! `CLAUDE_TEST_REQUIRE_KEYCHAIN=1`, so these tests fail rather than skip in CI.
+//! `CLAUDE_TEST_REQUIRE_KEYCHAIN=1`, so these tests fail rather than skip in CI. The
+//! silent-bus tests need no keychain and always run.
 
 mod common;
 
 use common::servers::Server;
 use common::*;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A user on the session bus, or `None` (skip) outside CI when there is no bus.
 fn keychain_env(api: &Server) -> Option<TestEnv> {
@@ -200,4 +206,124 @@ fn an_index_naming_a_removed_key_is_cleared_on_next_use() {
         "the index no longer claims a key: {}",
         text(&status)
     );
+}
+
+/// A session bus that accepts every connection and never says a word: a hung D-Bus
+/// daemon or Secret Service. Stopped (its connections closed) on drop.
+struct SilentBus {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SilentBus {
+    fn start() -> SilentBus {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bus");
+        let listener = UnixListener::bind(&path).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let stop = Arc::clone(&stop);
+            move || {
+                // Held open and never read: the client waits for an answer that never comes.
+                let mut held = Vec::new();
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    held.extend(conn.ok());
+                }
+            }
+        });
+        SilentBus {
+            _dir: dir,
+            path,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The user's environment pointed at this bus, with the default keychain timeout.
+    fn env(&self, api: &Server) -> TestEnv {
+        let mut env = TestEnv::new().api(&api.url()).with(
+            "DBUS_SESSION_BUS_ADDRESS",
+            &format!("unix:path={}", self.path.display()),
+        );
+        env.unset("CLAUDE_KEYCHAIN_TIMEOUT_MS");
+        env
+    }
+}
+
+impl Drop for SilentBus {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so that it sees `stop`.
+        let _ = UnixStream::connect(&self.path);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Far above the 3 s default timeout, far below two of them plus start-up: a bound on
+/// behaviour, not a benchmark.
+const FAIL_CLOSED_WITHIN: Duration = Duration::from_secs(6);
+
+#[test]
+fn keychain_that_never_answers_fails_closed_within_seconds() {
+    let api = Server::anthropic(&[KEY_A]);
+    let bus = SilentBus::start();
+    let env = bus.env(&api);
+    let started = Instant::now();
+    let out = env.run_with_stdin(&["--set-api-key", "-"], KEY_A);
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(12), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("did not answer within 3000 ms"), "{stderr}");
+    assert!(
+        stderr.contains("encrypted-file"),
+        "the hint names the way out: {stderr}"
+    );
+    assert!(elapsed < FAIL_CLOSED_WITHIN, "took {elapsed:?}");
+    assert!(
+        !env.state_dir().join("credentials.json").exists()
+            && !env.state_dir().join("credentials.enc").exists(),
+        "nothing stored anywhere else"
+    );
+    assert_no_secret(&out, KEY_A);
+    drop(bus);
+}
+
+/// `--test-auth` asks the keychain twice (the storage probe, then the key for the server
+/// check): after one call hung, the second must not wait again.
+#[test]
+fn one_hung_keychain_call_bounds_the_whole_command() {
+    let api = Server::anthropic(&[KEY_A]);
+    let bus = SilentBus::start();
+    let env = bus.env(&api);
+    // The index a `--set-api-key` writes, so that the key in force is the keychain's.
+    env.write_config("{}");
+    std::fs::write(
+        env.state_dir().join("credentials.json"),
+        r#"{"items":{"api-key":{"fingerprint":"sk-ant-api03-…a1A1","createdAt":1764000000}}}"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        env.state_dir().join("credentials.json"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = env.run(&["--test-auth"]);
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(12), "{}", text(&out));
+    assert!(text(&out).contains("did not answer"), "{}", text(&out));
+    assert!(
+        elapsed < FAIL_CLOSED_WITHIN,
+        "took {elapsed:?}: {}",
+        text(&out)
+    );
+    assert!(api.requests().is_empty(), "no key, no request");
+    drop(bus);
 }

@@ -59,6 +59,7 @@ pub fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError
         },
         None => {
             return Err(resolution.into_error(
+                ctx,
                 AuthError::not_authenticated("there is no credential to print").with_hint(
                     "log in with `claude --login`, or store an API key with `claude --set-api-key`",
                 ),

@@ -8,8 +8,11 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// How long a command waits for another `claude` process to finish a write.
+/// The shortest wait for another `claude` process to finish a write.
 const LOCK_WAIT: Duration = Duration::from_secs(15);
+/// What a lock holder may spend beyond its HTTP budget: a keychain read and write (3 s
+/// each at worst) or two Argon2id runs, and the fsyncs of the write.
+const LOCK_MARGIN: Duration = Duration::from_secs(10);
 /// Name prefix of the temp files behind atomic writes.
 const TEMP_PREFIX: &str = ".tmp-";
 
@@ -22,10 +25,26 @@ pub struct FileLock {
 
 impl FileLock {
     /// Takes the lock `DIR/.lock`, waiting up to 15 s for another process to release it.
+    /// Commands take it through `Context::lock`, which waits longer (see [`Self::wait_for`]).
     ///
     /// # Errors
     /// `storage_error` when the lock file cannot be opened or stays held.
     pub fn acquire(dir: &Path) -> Result<FileLock, AuthError> {
+        FileLock::acquire_within(dir, LOCK_WAIT)
+    }
+
+    /// How long to wait for a holder that may be in an HTTP exchange of up to `budget`
+    /// (a refresh keeps the lock across it: refresh tokens are single-use): the budget
+    /// plus [`LOCK_MARGIN`], and never less than 15 s.
+    pub fn wait_for(budget: Duration) -> Duration {
+        budget.saturating_add(LOCK_MARGIN).max(LOCK_WAIT)
+    }
+
+    /// Takes the lock `DIR/.lock`, waiting up to `wait` for another process to release it.
+    ///
+    /// # Errors
+    /// `storage_error` when the lock file cannot be opened or stays held for `wait`.
+    pub fn acquire_within(dir: &Path, wait: Duration) -> Result<FileLock, AuthError> {
         ensure_private_dir(dir)?;
         let path = dir.join(".lock");
         let file = OpenOptions::new()
@@ -44,14 +63,14 @@ impl FileLock {
                     remove_orphaned_temp_files(dir);
                     return Ok(FileLock { _file: file });
                 }
-                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     return Err(AuthError::storage(format!(
-                        "another claude process has held {} for {} s",
+                        "another claude process has held {} for {}",
                         path.display(),
-                        LOCK_WAIT.as_secs()
+                        seconds(wait)
                     ))
                     .with_hint("wait for it to finish, or end it if it is stuck"))
                 }
@@ -60,6 +79,15 @@ impl FileLock {
                 }
             }
         }
+    }
+}
+
+/// `15 s`, or `1.5 s` for a wait that is not whole seconds.
+fn seconds(wait: Duration) -> String {
+    if wait.subsec_millis() == 0 {
+        format!("{} s", wait.as_secs())
+    } else {
+        format!("{:.1} s", wait.as_secs_f64())
     }
 }
 
@@ -194,6 +222,40 @@ mod tests {
         write_atomic(&path, b"two", &lock).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
         assert_eq!(read_private(&path).unwrap().unwrap(), b"two");
+    }
+
+    #[test]
+    fn a_second_acquire_waits_as_long_as_it_is_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = FileLock::acquire(dir.path()).unwrap();
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1500));
+            drop(held);
+        });
+        let err = FileLock::acquire_within(dir.path(), Duration::from_millis(500))
+            .err()
+            .expect("a 0.5 s wait gives up on a lock held for 1.5 s");
+        assert!(
+            err.message().contains("has held") && err.message().contains("for 0.5 s"),
+            "{}",
+            err.message()
+        );
+        let started = Instant::now();
+        FileLock::acquire_within(dir.path(), Duration::from_secs(3))
+            .expect("a 3 s wait outlasts the holder");
+        assert!(
+            started.elapsed() >= Duration::from_millis(500),
+            "it did wait"
+        );
+        holder.join().unwrap();
+    }
+
+    #[test]
+    fn the_wait_covers_the_http_budget() {
+        let wait = FileLock::wait_for;
+        assert_eq!(wait(Duration::from_secs(30)), Duration::from_secs(40));
+        assert_eq!(wait(Duration::from_millis(700)), Duration::from_secs(15));
+        assert_eq!(wait(Duration::MAX), Duration::MAX);
     }
 
     #[test]

@@ -3,20 +3,20 @@
 //!
 //! Format (version 1): `CLAUDEAE` · version byte · header length (u32 BE) · header JSON ·
 //! 24-byte nonce · ciphertext. The header (KDF parameters, salt and the non-secret item
-//! metadata) is authenticated as associated data, so any change to any byte fails to open;
-//! it is also what `--auth-status` reads, without running the KDF.
+//! metadata) is authenticated as associated data, so any change to any byte fails to open.
+//! `--auth-status` reads the header without running the KDF, so there it is unproven: `get`
+//! and `remove` always open (authenticate) the whole file and trust only what it holds.
 
 use super::atomic::{read_private, write_atomic, FileLock};
 use super::keychain::Keychain;
+use super::passphrase::passphrase;
 use super::{Index, ItemMeta, SecretStore, StorageKind};
-use crate::envvars;
 use crate::error::AuthError;
 use crate::secret::Secret;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -152,7 +152,32 @@ impl EncryptedFile {
             .with_hint("the file was left untouched; restore it from a backup, or move it away and store your credentials again")
     }
 
-    /// Opens the file (running the KDF), or `None` when it does not exist yet.
+    /// AEAD cannot tell a wrong key from a changed byte, so the error names both and says
+    /// what to do about each.
+    fn undecryptable(&self) -> AuthError {
+        let (key, check) = match self.key_source {
+            KeySource::Passphrase => (
+                "wrong passphrase",
+                "check CLAUDE_PASSPHRASE (or what you typed)",
+            ),
+            KeySource::KeychainMasterKey(_) => (
+                "the master key in the keychain does not belong to it",
+                "check that the keychain item `encrypted-file-master-key` is the one made with this file",
+            ),
+        };
+        AuthError::storage(format!(
+            "cannot decrypt {}: {key}, or the file was modified or truncated",
+            self.path.display()
+        ))
+        .with_hint(format!(
+            "{check}; the file was left untouched. If it is right, the file was tampered \
+             with or damaged: restore it from a backup, or move it away and store your \
+             credentials again"
+        ))
+    }
+
+    /// Opens the file (running the KDF), or `None` when it does not exist yet. Everything it
+    /// returns is authenticated: header, item list and secrets.
     fn open(&self) -> Result<Option<Opened>, AuthError> {
         let Some((header, bytes, body_at)) = self.read_header()? else {
             return Ok(None);
@@ -173,15 +198,7 @@ impl EncryptedFile {
                 },
             )
             .map(Zeroizing::new)
-            .map_err(|_| {
-                AuthError::storage(format!(
-                    "cannot decrypt {}: wrong passphrase, or the file was modified or truncated",
-                    self.path.display()
-                ))
-                .with_hint(
-                    "check CLAUDE_PASSPHRASE (or what you typed); the file was left untouched",
-                )
-            })?;
+            .map_err(|_| self.undecryptable())?;
         let plain: BTreeMap<String, String> = serde_json::from_slice(&plaintext)
             .map_err(|_| self.damaged("its contents are not valid"))?;
         let secrets = plain
@@ -235,15 +252,14 @@ impl EncryptedFile {
             .iter()
             .map(|(item, secret)| (item.as_str(), secret.expose().as_str()))
             .collect();
-        let plaintext = Zeroizing::new(
-            serde_json::to_vec(&plain)
-                .map_err(|e| AuthError::internal("cannot encode").caused_by(e))?,
-        );
+        // Written once into a buffer of its exact size: no freed copy of the secrets.
+        let plaintext = crate::secret::to_secret_json(&plain)
+            .map_err(|e| AuthError::internal("cannot encode").caused_by(e))?;
         let ciphertext = cipher(&opened.key)
             .encrypt(
                 &XNonce::from(nonce),
                 Payload {
-                    msg: &plaintext,
+                    msg: plaintext.expose().as_bytes(),
                     aad: &out[..aad_len],
                 },
             )
@@ -292,14 +308,13 @@ impl SecretStore for EncryptedFile {
             .unwrap_or_default())
     }
 
+    /// Opens the whole file even when its header does not list `item`: the header is only
+    /// authenticated by the decryption, so an item deleted from it must be an error, not an
+    /// absent key.
     fn get(&self, item: &str) -> Result<Option<Secret<String>>, AuthError> {
-        match self.read_header()? {
-            Some((header, ..)) if !header.items.contains_key(item) => Ok(None),
-            None => Ok(None),
-            Some(_) => Ok(self
-                .open()?
-                .and_then(|mut opened| opened.secrets.remove(item))),
-        }
+        Ok(self
+            .open()?
+            .and_then(|mut opened| opened.secrets.remove(item)))
     }
 
     fn put(
@@ -315,18 +330,23 @@ impl SecretStore for EncryptedFile {
         self.seal(&opened, lock)
     }
 
+    /// Like `get`, decides from the opened file, never from the header alone; a file that
+    /// does not open is left as it is.
     fn remove(&self, item: &str, lock: &FileLock) -> Result<bool, AuthError> {
-        match self.read_header()? {
-            Some((header, ..)) if header.items.contains_key(item) => {}
-            _ => return Ok(false),
-        }
         let Some(mut opened) = self.open()? else {
             return Ok(false);
         };
-        opened.secrets.remove(item);
-        opened.header.items.remove(item);
+        let held = opened.secrets.remove(item).is_some();
+        let listed = opened.header.items.remove(item).is_some();
+        if !held && !listed {
+            return Ok(false);
+        }
         self.seal(&opened, lock)?;
         Ok(true)
+    }
+
+    fn authenticate(&self) -> Result<(), AuthError> {
+        self.open().map(drop)
     }
 }
 
@@ -352,43 +372,6 @@ fn parse_header(bytes: &[u8]) -> Result<(Header, usize), &'static str> {
         .ok_or("it is truncated")?;
     let header = serde_json::from_slice(header_bytes).map_err(|_| "its header is damaged")?;
     Ok((header, header_at + len))
-}
-
-/// The passphrase: `CLAUDE_PASSPHRASE`, else a hidden prompt on the terminal.
-fn passphrase(path: &Path, creating: bool) -> Result<Secret<String>, AuthError> {
-    if let Ok(value) = std::env::var(envvars::CLAUDE_PASSPHRASE) {
-        if value.is_empty() {
-            return Err(AuthError::storage("CLAUDE_PASSPHRASE is set but empty")
-                .with_hint("set it to your passphrase, or unset it to be prompted"));
-        }
-        return Ok(Secret::new(value));
-    }
-    if !std::io::stderr().is_terminal() {
-        return Err(AuthError::storage(format!(
-            "{} needs a passphrase and there is no terminal to ask on",
-            path.display()
-        ))
-        .with_hint("set CLAUDE_PASSPHRASE for scripts and CI"));
-    }
-    let ask = |prompt: &str| -> Result<Secret<String>, AuthError> {
-        rpassword::prompt_password(prompt)
-            .map(Secret::new)
-            .map_err(|e| AuthError::cancelled("no passphrase was entered").caused_by(e))
-    };
-    let first = ask("Passphrase for the encrypted credential store: ")?;
-    if first.expose().is_empty() {
-        return Err(AuthError::usage("the passphrase is empty")
-            .with_hint("type a passphrase, or set CLAUDE_PASSPHRASE"));
-    }
-    if creating {
-        let second = ask("Repeat the passphrase: ")?;
-        if second.expose() != first.expose() {
-            return Err(
-                AuthError::usage("the two passphrases differ").with_hint("run the command again")
-            );
-        }
-    }
-    Ok(first)
 }
 
 /// The random master key from the keychain, created with the file.

@@ -8,12 +8,21 @@ use crate::error::AuthError;
 use crate::secret::{Fingerprint, Secret};
 use keyring_core::{CredentialStore, Entry, Error as KeyringError};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// The keychain service items are stored under, unless `CLAUDE_KEYCHAIN_SERVICE` says otherwise.
 pub const DEFAULT_SERVICE: &str = "claude-auth";
+/// How long one keychain call may take unless `CLAUDE_KEYCHAIN_TIMEOUT_MS` says otherwise:
+/// an unlocked keychain answers in milliseconds, so 3 s only ever delays a hung one.
+pub const DEFAULT_TIMEOUT_MS: u64 = 3_000;
+
+/// Set, to the timeout that expired, once a keychain call in this process has not answered.
+/// Its worker is still stuck on the same daemon, and each later call (there can be several
+/// in one command, and errors some commands shrug off) would wait the full timeout again,
+/// so they all fail at once: one command waits for the keychain at most once.
+static HUNG_AFTER_MS: OnceLock<u128> = OnceLock::new();
 
 /// Secrets in the OS keychain; metadata in `STATE_DIR/credentials.json`.
 pub struct Keychain {
@@ -28,7 +37,7 @@ impl Keychain {
     pub fn new(dir: &Path, config_path: &Path) -> Keychain {
         let timeout_ms = envvars::get(envvars::CLAUDE_KEYCHAIN_TIMEOUT_MS)
             .and_then(|v| v.parse().ok())
-            .unwrap_or(5_000);
+            .unwrap_or(DEFAULT_TIMEOUT_MS);
         Keychain {
             service: envvars::get(envvars::CLAUDE_KEYCHAIN_SERVICE)
                 .unwrap_or_else(|| DEFAULT_SERVICE.to_string()),
@@ -49,13 +58,20 @@ impl Keychain {
     }
 
     /// Runs `op` on the entry for `item` in a worker thread and gives up after the timeout,
-    /// so a hung keychain daemon cannot hang the command.
+    /// so a hung keychain daemon cannot hang the command; after one such timeout, every
+    /// later call in the process fails at once (see [`HUNG_AFTER_MS`]).
     fn call<T, F>(&self, item: &str, op: F) -> Result<T, AuthError>
     where
         T: Send + 'static,
         F: FnOnce(&Entry) -> keyring_core::Result<T> + Send + 'static,
     {
         preflight().map_err(|why| self.unavailable(why))?;
+        if let Some(ms) = HUNG_AFTER_MS.get() {
+            return Err(self.unavailable(format!(
+                "the keychain did not answer within {ms} ms earlier in this command, so it \
+                 was not asked again"
+            )));
+        }
         let (service, user) = (self.service.clone(), item.to_string());
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -67,10 +83,14 @@ impl Keychain {
         match rx.recv_timeout(self.timeout) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(self.translate(err)),
-            Err(_) => Err(self.unavailable(format!(
-                "the keychain did not answer within {} ms",
-                self.timeout.as_millis()
-            ))),
+            Err(RecvTimeoutError::Timeout) => {
+                let ms = *HUNG_AFTER_MS.get_or_init(|| self.timeout.as_millis());
+                Err(self.unavailable(format!("the keychain did not answer within {ms} ms")))
+            }
+            // The worker died (a panic in the platform client): no answer, but not hung.
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(self.unavailable("the keychain client stopped without an answer".to_string()))
+            }
         }
     }
 

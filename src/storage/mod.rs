@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod encrypted_file;
 pub mod keychain;
 pub mod ownership;
+mod passphrase;
 
 pub use crate::config::schema::StorageKind;
 use crate::error::AuthError;
@@ -71,6 +72,18 @@ pub trait SecretStore {
     /// # Errors
     /// `storage_error` / `keychain_unavailable`.
     fn remove(&self, item: &str, lock: &FileLock) -> Result<bool, AuthError>;
+
+    /// Proves that the index is what was stored, for a caller about to say "nothing is
+    /// stored" on the index's word (`index` never unlocks anything, so it cannot tell a
+    /// deleted entry from an absent one). Stores whose index cannot be checked against the
+    /// secrets (the keychain's is a plain file) accept it as it is, hence the default.
+    ///
+    /// # Errors
+    /// `storage_error` when the store exists but does not open (wrong key, tampering);
+    /// `keychain_unavailable` when its key is in a keychain that cannot be reached.
+    fn authenticate(&self) -> Result<(), AuthError> {
+        Ok(())
+    }
 
     /// Brings the index in line with what `get` found for `item` (`None`: nothing), after a
     /// change that stopped between writing a secret and writing its index. `true` when the
