@@ -21,4 +21,5 @@ pub mod resolve;
 pub mod secret;
 pub mod session;
 pub mod storage;
+pub mod terminal_text;
 pub mod trace;
