@@ -1,5 +1,9 @@
 //! claude-auth: the library behind the `claude` binary. An index of modules, nothing else.
 
+// Everything printed goes through `output` (escaping, masking): a stray `eprintln!` fails
+// clippy here instead of printing a server's escape sequences raw.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod apikey;
 pub mod app;
 pub mod browser;
