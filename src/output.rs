@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use crate::error::AuthError;
+use crate::redact::scrub_secrets;
 use crate::terminal_text::{is_active, printable};
 use serde_json::{json, Value};
 
@@ -87,7 +88,8 @@ fn print_stdout(text: &str) {
 /// on stderr.
 ///
 /// # Security
-/// Every error passes here, so here, in text, control characters are escaped.
+/// Every error passes here, so here, in text, control characters are escaped. Values
+/// shaped like credentials were already masked when the error was built (`AuthError::new`).
 pub fn emit_error(err: &AuthError, as_json: bool) {
     if as_json {
         print_stdout(&json_text(&error_document(err)));
@@ -103,10 +105,11 @@ pub fn emit_error(err: &AuthError, as_json: bool) {
     }
 }
 
-/// Prints a usage error as clap rendered it (it quotes the arguments, which may hold
-/// escape sequences), control characters escaped.
+/// Prints a usage error as clap rendered it (it quotes the arguments, which may hold a key
+/// typed in the wrong place): credential-shaped values masked as `AuthError` masks them,
+/// control characters escaped.
 pub fn emit_usage_text(rendered: &str) {
-    eprint!("{}", printable(rendered));
+    eprint!("{}", printable(&scrub_secrets(rendered)));
 }
 
 /// `{"error":{"code","message","hint","exitCode","causes"}}`.
