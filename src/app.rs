@@ -53,9 +53,9 @@ fn flag_key(cli: &Cli, action: &Action) -> Result<Option<Secret<String>>, AuthEr
     };
     if value != "-" {
         if !cli.quiet {
-            eprintln!(
+            crate::output::notice(
                 "warning: `--api-key` puts the key in argv, where other users can see it (`ps`); \
-                 prefer ANTHROPIC_API_KEY or `--api-key -` with the key on stdin"
+                 prefer ANTHROPIC_API_KEY or `--api-key -` with the key on stdin",
             );
         }
         return Ok(Some(Secret::new(value.to_string())));

@@ -5,6 +5,7 @@ use crate::cli::Cli;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, schema::StorageKind, Loaded};
 use crate::error::AuthError;
+use crate::output;
 use crate::secret::Secret;
 use crate::storage::encrypted_file::{EncryptedFile, KeySource};
 use crate::storage::keychain::Keychain;
@@ -107,17 +108,18 @@ impl Context {
         FileLock::acquire_within(&self.state_dir, FileLock::wait_for(budget))
     }
 
-    /// Prints `warning: …` on stderr unless `-q`.
+    /// Prints `warning: …` on stderr unless `-q`, control characters escaped (warnings quote
+    /// config files and servers).
     pub fn warn(&self, message: &str) {
         if !self.prefs.quiet {
-            eprintln!("warning: {message}");
+            output::notice(&format!("warning: {message}"));
         }
     }
 
-    /// Prints a progress or detail line on stderr with `-v`.
+    /// Prints a progress or detail line on stderr with `-v`, control characters escaped.
     pub fn detail(&self, message: &str) {
         if self.prefs.verbose > 0 {
-            eprintln!("{message}");
+            output::notice(message);
         }
     }
 }

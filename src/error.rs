@@ -1,5 +1,6 @@
 //! `AuthError`: the one error type. Each carries a stable code, an exit status and a hint.
 
+use crate::redact::scrub_secrets;
 use std::fmt;
 
 /// The stable error codes of the product. Their strings and exit statuses are a public
@@ -105,7 +106,10 @@ impl ErrorCode {
 /// An error the user sees: what went wrong, the chain of causes and what to do next.
 ///
 /// # Security
-/// Messages, causes and hints are printed: they must hold fingerprints, never secrets.
+/// Messages, causes and hints are printed, logged and put in reports: they must hold
+/// fingerprints, never secrets. Every value shaped like a credential in them is masked as
+/// the error is built ([`scrub_secrets`]), so an error quoting a config value, an argument
+/// or a server's answer that was a key cannot carry it to any output.
 #[derive(Debug)]
 pub struct AuthError {
     code: ErrorCode,
@@ -130,7 +134,7 @@ impl AuthError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> AuthError {
         AuthError {
             code,
-            message: message.into(),
+            message: scrub_secrets(&message.into()),
             causes: Vec::new(),
             hint: None,
         }
@@ -163,13 +167,13 @@ impl AuthError {
 
     /// Adds what to do next.
     pub fn with_hint(mut self, hint: impl Into<String>) -> AuthError {
-        self.hint = Some(hint.into());
+        self.hint = Some(scrub_secrets(&hint.into()));
         self
     }
 
     /// Adds an underlying cause (printed as `caused by:`).
     pub fn caused_by(mut self, cause: impl fmt::Display) -> AuthError {
-        self.causes.push(cause.to_string());
+        self.causes.push(scrub_secrets(&cause.to_string()));
         self
     }
 
@@ -210,6 +214,21 @@ impl std::error::Error for AuthError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_credential_quoted_anywhere_in_an_error_is_masked() {
+        let key = "sk-ant-api03-abcdefghijklmnopWXYZ";
+        let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+        let err = AuthError::config(format!("unknown variant `{key}`"))
+            .caused_by(format!("invalid type: string \"{token}\""))
+            .with_hint(format!("remove `{key}` from the file"));
+        assert_eq!(err.message(), "unknown variant `sk-ant-api03-…WXYZ`");
+        assert_eq!(err.causes(), ["invalid type: string \"ghp_…6789\""]);
+        assert_eq!(
+            err.hint(),
+            Some("remove `sk-ant-api03-…WXYZ` from the file")
+        );
+    }
 
     #[test]
     fn exit_codes_are_distinct() {

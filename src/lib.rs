@@ -1,5 +1,9 @@
 //! claude-auth: the library behind the `claude` binary. An index of modules, nothing else.
 
+// Everything printed goes through `output` (escaping, masking): a stray `eprintln!` fails
+// clippy here instead of printing a server's escape sequences raw.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod apikey;
 pub mod app;
 pub mod browser;
@@ -24,4 +28,5 @@ pub mod resolve;
 pub mod secret;
 pub mod session;
 pub mod storage;
+pub mod terminal_text;
 pub mod trace;

@@ -24,8 +24,8 @@ fn main() {
     std::process::exit(code);
 }
 
-/// clap's errors, with any key the user typed by mistake reduced to its fingerprint, as one
-/// JSON document when `--json` was asked for.
+/// clap's errors, rendered like every error (a credential typed in the wrong place masked,
+/// control characters escaped), as one JSON document when `--json` was asked for.
 fn usage_error(err: clap::Error) -> ! {
     use clap::error::ErrorKind;
     if matches!(
@@ -34,8 +34,9 @@ fn usage_error(err: clap::Error) -> ! {
     ) {
         err.exit()
     }
-    let text = claude_auth::redact::scrub_keys(&err.render().to_string());
-    if std::env::args().any(|a| a == "--json") {
+    let text = err.render().to_string();
+    // `args_os`: an argument that is not UTF-8 is itself a usage error, not a panic.
+    if std::env::args_os().any(|a| a == "--json") {
         let message = text
             .lines()
             .next()
@@ -46,6 +47,6 @@ fn usage_error(err: clap::Error) -> ! {
         output::emit_error(&usage, true);
         std::process::exit(usage.exit_code());
     }
-    eprint!("{text}");
+    output::emit_usage_text(&text);
     std::process::exit(err.exit_code())
 }

@@ -1,7 +1,13 @@
 //! Rendering: human text or one JSON document on stdout; errors rendered once, on stderr
-//! (text) or stdout (`--json`).
+//! (text) or stdout (`--json`); notices on stderr. Everything printed goes through here, so
+//! terminal escapes from outside are neutralised once.
+
+// The one module that writes to the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use crate::error::AuthError;
+use crate::redact::scrub_secrets;
+use crate::terminal_text::{is_active, printable};
 use serde_json::{json, Value};
 
 /// What a command produced: text for people, a document for `--json`, an exit status.
@@ -23,12 +29,51 @@ impl Outcome {
 }
 
 /// Prints `outcome` on stdout in the chosen form.
+///
+/// # Security
+/// Human text quotes servers and the environment (account names, scopes, fingerprints of
+/// malformed keys): its control characters are escaped here, for every command. It is not
+/// scrubbed of credentials: `--print-token` prints one on purpose.
 pub fn emit(outcome: &Outcome, as_json: bool) {
     if as_json {
-        print_stdout(&serde_json::to_string_pretty(&outcome.json).unwrap_or_default());
+        print_stdout(&json_text(&outcome.json));
     } else if !outcome.human.is_empty() {
-        print_stdout(outcome.human.trim_end());
+        print_stdout(&printable(outcome.human.trim_end()));
     }
+}
+
+/// Prints `text` and a newline on stderr, control characters escaped: progress, prompts and
+/// warnings, which often quote a server's answer or a configured value.
+pub fn notice(text: &str) {
+    eprintln!("{}", printable(text));
+}
+
+/// Prints `text` on stderr without a newline and flushes it: a question awaiting an answer
+/// on the same line.
+pub fn ask(text: &str) {
+    use std::io::Write;
+    eprint!("{}", printable(text));
+    let _ = std::io::stderr().flush();
+}
+
+/// `value` as pretty JSON in which the characters serde_json leaves raw but a terminal acts
+/// on (DEL, C1 controls, bidirectional and zero-width characters) are `\uXXXX` escapes too.
+/// The document is the same: such characters only ever occur inside JSON strings.
+fn json_text(value: &Value) -> String {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    if !text.chars().any(is_active) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_active(c) {
+            // Every such character is in the Basic Multilingual Plane: one escape suffices.
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Writes a line to stdout; a closed pipe (`claude --auth-status | head -1`) is not an error
@@ -41,18 +86,30 @@ fn print_stdout(text: &str) {
 
 /// Prints `err`: `{"error":{…}}` on stdout with `--json`, else `error:`/`caused by:`/`hint:`
 /// on stderr.
+///
+/// # Security
+/// Every error passes here, so here, in text, control characters are escaped. Values
+/// shaped like credentials were already masked when the error was built (`AuthError::new`).
 pub fn emit_error(err: &AuthError, as_json: bool) {
     if as_json {
-        print_stdout(&serde_json::to_string_pretty(&error_document(err)).unwrap_or_default());
+        print_stdout(&json_text(&error_document(err)));
         return;
     }
-    eprintln!("error: {}", err.message());
+    let shown = |text: &str| printable(text).into_owned();
+    eprintln!("error: {}", shown(err.message()));
     for cause in err.causes() {
-        eprintln!("caused by: {cause}");
+        eprintln!("caused by: {}", shown(cause));
     }
     if let Some(hint) = err.hint() {
-        eprintln!("hint: {hint}");
+        eprintln!("hint: {}", shown(hint));
     }
+}
+
+/// Prints a usage error as clap rendered it (it quotes the arguments, which may hold a key
+/// typed in the wrong place): credential-shaped values masked as `AuthError` masks them,
+/// control characters escaped.
+pub fn emit_usage_text(rendered: &str) {
+    eprint!("{}", printable(&scrub_secrets(rendered)));
 }
 
 /// `{"error":{"code","message","hint","exitCode","causes"}}`.

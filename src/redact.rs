@@ -1,5 +1,7 @@
-//! Printable forms of things that may carry credentials: URLs lose userinfo and query.
+//! Printable forms of things that may carry credentials: URLs lose userinfo and query,
+//! credential-shaped values in messages keep only their ends.
 
+use crate::secret::Fingerprint;
 use reqwest::Url;
 
 /// `scheme://host[:port]/path` of `url`, without userinfo, query or fragment.
@@ -21,21 +23,199 @@ pub fn error_code(text: &str) -> String {
         .collect()
 }
 
-/// `text` with every `sk-ant-…` key replaced by its fingerprint: for messages that quote what
-/// the user typed (clap's usage errors), where a misplaced key would otherwise be echoed.
-pub fn scrub_keys(text: &str) -> String {
+/// `text` with every value shaped like a credential replaced by a masked form that keeps
+/// at most a short prefix and the last four characters, never the middle: Anthropic keys
+/// (`sk-ant-api03-…WXYZ`, as [`Fingerprint::of`] shows them), GitHub tokens (`ghp_…WXYZ`,
+/// `github_pat_…WXYZ`), AWS access key ids (`AKIA…WXYZ`), Google access tokens
+/// (`ya29.…WXYZ`), JWTs (`eyJ…WXYZ`), and any other run of 32 or more base64 or hex
+/// characters that looks random (`wJal…EKEY`).
+///
+/// For messages that quote what a user typed or wrote (clap's usage errors, serde's type
+/// errors, a config value), where a misplaced secret would otherwise be echoed. Paths, URLs
+/// without credentials, fingerprints, session ids and times pass unchanged, and so does
+/// already scrubbed text.
+pub fn scrub_secrets(text: &str) -> String {
+    mask_random_runs(&mask_prefixed(text))
+}
+
+/// `prefix…` and the last four characters of `value` when it has 16 or more; the width of
+/// a fingerprint, so that a short value shows no tail at all.
+fn masked(prefix: &str, value: &str) -> String {
+    let tail = if value.len() >= 16 {
+        &value[value.len() - 4..]
+    } else {
+        ""
+    };
+    format!("{prefix}…{tail}")
+}
+
+/// Pass one: credentials recognised by their prefix, at the start of a word.
+fn mask_prefixed(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("sk-ant-") {
-        out.push_str(&rest[..at]);
-        let key_len = rest[at..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-            .unwrap_or(rest.len() - at);
-        out.push_str(crate::secret::Fingerprint::of(&rest[at..at + key_len]).as_str());
-        rest = &rest[at + key_len..];
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        // Every prefix starts with an ASCII letter, which is also a char boundary to slice at.
+        let starts_word =
+            bytes[at].is_ascii_alphabetic() && (at == 0 || !bytes[at - 1].is_ascii_alphanumeric());
+        let found = if starts_word {
+            prefixed_at(&text[at..])
+        } else {
+            None
+        };
+        match found {
+            // A value followed by `…` is already a fingerprint.
+            Some((len, shown)) if !text[at + len..].starts_with('…') => {
+                out.push_str(&text[copied..at]);
+                out.push_str(&shown);
+                at += len;
+                copied = at;
+            }
+            _ => at += 1,
+        }
     }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
     out
+}
+
+/// The length and masked form of the credential `text` starts with, if it starts with one.
+fn prefixed_at(text: &str) -> Option<(usize, String)> {
+    let run = |from: usize, ok: fn(u8) -> bool| {
+        from + text.as_bytes()[from..]
+            .iter()
+            .take_while(|&&b| ok(b))
+            .count()
+    };
+    let alnum = |b: u8| b.is_ascii_alphanumeric();
+    if text.starts_with("sk-ant-") {
+        let end = run(7, is_base64url);
+        return (end - 7 >= 8).then(|| (end, Fingerprint::of(&text[..end]).to_string()));
+    }
+    if text.starts_with("github_pat_") {
+        let end = run(11, |b| b.is_ascii_alphanumeric() || b == b'_');
+        return (end - 11 >= 20).then(|| (end, masked("github_pat_", &text[..end])));
+    }
+    for prefix in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"] {
+        if text.starts_with(prefix) {
+            let end = run(4, alnum);
+            return (end - 4 >= 20).then(|| (end, masked(prefix, &text[..end])));
+        }
+    }
+    for prefix in ["AKIA", "ASIA"] {
+        if text.starts_with(prefix) {
+            let end = run(4, |b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            let whole_word = !text
+                .as_bytes()
+                .get(end)
+                .is_some_and(u8::is_ascii_alphanumeric);
+            return (end == 20 && whole_word).then(|| (end, masked(prefix, &text[..end])));
+        }
+    }
+    if text.starts_with("ya29.") {
+        let end = run(5, |b| is_base64url(b) || b == b'.');
+        return (end - 5 >= 16).then(|| (end, masked("ya29.", &text[..end])));
+    }
+    if text.starts_with("eyJ") {
+        return jwt_len(text).map(|end| (end, masked("eyJ", &text[..end])));
+    }
+    None
+}
+
+/// `[A-Za-z0-9_-]`: the URL-safe base64 alphabet, of which most tokens are made.
+fn is_base64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// The length of the JWT `text` starts with: `eyJ…` `.eyJ…` `.` and a signature (which an
+/// unsigned token leaves empty).
+fn jwt_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let segment = |from: usize| {
+        from + bytes[from..]
+            .iter()
+            .take_while(|&&b| is_base64url(b))
+            .count()
+    };
+    let header_end = segment(0);
+    let payload = header_end + 1;
+    if header_end < 8 || bytes.get(header_end) != Some(&b'.') || !text[payload..].starts_with("eyJ")
+    {
+        return None;
+    }
+    let payload_end = segment(payload);
+    if payload_end - payload < 8 || bytes.get(payload_end) != Some(&b'.') {
+        return None;
+    }
+    Some(segment(payload_end + 1))
+}
+
+/// Pass two: runs of base64 characters (`[A-Za-z0-9+/_-]`, then `=` padding) of 32 or more
+/// that look random, shown as [`Fingerprint::of`] shows any token: first and last four.
+fn mask_random_runs(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let in_run = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-');
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        if !in_run(bytes[at]) {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < bytes.len() && in_run(bytes[at]) {
+            at += 1;
+        }
+        let body_end = at;
+        while at < bytes.len() && bytes[at] == b'=' {
+            at += 1;
+        }
+        let run = &text[start..body_end];
+        if looks_random(run) {
+            out.push_str(&text[copied..start]);
+            out.push_str(Fingerprint::of(run).as_str());
+            copied = at;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// 32 characters or more, letters and digits mixed, and at least one change between
+/// upper case, lower case and digit every five characters. Random base64 or hex changes
+/// about every other character; words, paths and `kebab-case-123` do not. A UUID is random
+/// too, but it names a request or a resource, which an error should keep.
+fn looks_random(run: &str) -> bool {
+    #[derive(PartialEq)]
+    enum Class {
+        Upper,
+        Lower,
+        Digit,
+        Other,
+    }
+    let class = |b: &u8| match b {
+        b'A'..=b'Z' => Class::Upper,
+        b'a'..=b'z' => Class::Lower,
+        b'0'..=b'9' => Class::Digit,
+        _ => Class::Other,
+    };
+    let bytes = run.as_bytes();
+    if bytes.len() < 32
+        || is_uuid(bytes)
+        || !bytes.iter().any(u8::is_ascii_digit)
+        || !bytes.iter().any(u8::is_ascii_alphabetic)
+    {
+        return false;
+    }
+    let changes = bytes
+        .windows(2)
+        .filter(|pair| {
+            let (a, b) = (class(&pair[0]), class(&pair[1]));
+            a != Class::Other && b != Class::Other && a != b
+        })
+        .count();
+    changes * 5 >= bytes.len()
 }
 
 /// True for `localhost`, 127.0.0.0/8 and ::1: hosts where plain HTTP never leaves the machine.
@@ -46,6 +226,15 @@ pub fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(bytes: &[u8]) -> bool {
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 #[cfg(test)]
@@ -59,12 +248,90 @@ mod tests {
     }
 
     #[test]
-    fn scrub_keys_keeps_only_fingerprints() {
+    fn anthropic_keys_keep_only_their_fingerprint() {
         let text = "invalid value 'sk-ant-api03-abcdefghijklmnopWXYZ' for '[COMMAND]'";
         assert_eq!(
-            scrub_keys(text),
+            scrub_secrets(text),
             "invalid value 'sk-ant-api03-…WXYZ' for '[COMMAND]'"
         );
+        assert_eq!(
+            scrub_secrets("unknown variant `sk-ant-api03-short`"),
+            "unknown variant `sk-ant-api03-…hort`"
+        );
+    }
+
+    #[test]
+    fn github_tokens_keep_their_prefix_and_last_four() {
+        let classic = format!("ghp_{}", "TESTFAKEGITHUBTOKEN0123456789abcdEFG");
+        assert_eq!(scrub_secrets(&format!("'{classic}'")), "'ghp_…dEFG'");
+        for prefix in ["gho_", "ghu_", "ghs_", "ghr_"] {
+            let token = format!("{prefix}abcdefghijklmnopqrstuvwxyz0123456789");
+            assert_eq!(scrub_secrets(&token), format!("{prefix}…6789"));
+        }
+        let fine_grained = format!("github_pat_11ABCDEFG0{}_{}", "x".repeat(21), "y".repeat(59));
+        assert_eq!(scrub_secrets(&fine_grained), "github_pat_…yyyy");
+    }
+
+    #[test]
+    fn aws_keys_are_masked() {
+        assert_eq!(
+            scrub_secrets("key id AKIAIOSFODNN7EXAMPLE, session ASIAIOSFODNN7EXAMPLE."),
+            "key id AKIA…MPLE, session ASIA…MPLE."
+        );
+        assert_eq!(
+            scrub_secrets("secret \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\""),
+            "secret \"wJal…EKEY\""
+        );
+    }
+
+    #[test]
+    fn google_tokens_and_jwts_are_masked() {
+        assert_eq!(
+            scrub_secrets("token ya29.a0AfH6SMBx-TESTFAKE_token.value0123"),
+            "token ya29.…0123"
+        );
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0LWZha2UifQ.VGVzdEZha2VTaWduYXR1cmUwMTIz";
+        assert_eq!(
+            scrub_secrets(&format!("string \"{jwt}\"")),
+            "string \"eyJ…MTIz\""
+        );
+        let unsigned = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.";
+        assert_eq!(scrub_secrets(unsigned), "eyJ…In0.");
+    }
+
+    #[test]
+    fn long_random_runs_keep_only_their_ends() {
+        let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        assert_eq!(scrub_secrets(&format!("digest {hex}")), "digest 9f86…0a08");
+        let base64 = "dGhpcyBpcyBhIHRlc3QgZmFrZSBzZWNyZXQgMTIzNDU2Nzg5MA==";
+        assert_eq!(scrub_secrets(&format!("k={base64};")), "k=dGhp…g5MA;");
+    }
+
+    #[test]
+    fn ordinary_output_is_left_alone() {
+        for text in [
+            "/tmp/.tmpHkzvHI/.claude/config.json:1:72: `authentication.method`",
+            "/Users/Alice/Projects2024/claude-auth/target/debug/claude",
+            "https://console.anthropic.com/settings/keys and http://127.0.0.1:34567/v1/token",
+            "key sk-ant-api03-…a1A1 from ANTHROPIC_API_KEY; keys look like `sk-ant-api03-…`",
+            "it does not start with `sk-ant-`; its kind after `sk-ant-` is malformed",
+            "session 3f9a0c7e12b4d5e6 expires at 2027-01-15T08:00:00Z",
+            "service claude-auth-test-123456-1718000000123456789 on the session bus",
+            "request f47ac10b-58cc-4372-a567-0e02b2c3d479 (req_011CSHoEeqs5C35K2UUqR7Fy)",
+            "AKIA is how access key ids start; ghp_ and gho_ are GitHub's prefixes",
+            "authentication.storage.encryptionKey must be `user-derived-key`",
+        ] {
+            assert_eq!(scrub_secrets(text), text);
+        }
+    }
+
+    #[test]
+    fn scrubbing_twice_changes_nothing() {
+        let once = scrub_secrets(
+            "sk-ant-api03-abcdefghijklmnopWXYZ ghp_abcdefghijklmnopqrstuvwxyz0123456789 \
+             wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY sk-ant-admin01-abcdefghijklmnopWXYZ",
+        );
+        assert_eq!(scrub_secrets(&once), once);
     }
 
     #[test]

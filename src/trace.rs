@@ -1,7 +1,9 @@
 //! `--debug-auth`'s trace on stderr: resolution steps and every HTTP exchange, with every
-//! credential-bearing header replaced by `[redacted]` and no body ever printed.
+//! credential-bearing header replaced by `[redacted]`, no body ever printed, and control
+//! characters (a server's header values, a malformed key's fingerprint) escaped.
 
 use crate::error::AuthError;
+use crate::output::notice;
 use crate::redact::safe_url;
 use reqwest::header::HeaderMap;
 use reqwest::Url;
@@ -35,35 +37,35 @@ pub fn enabled() -> bool {
 /// A free-form step of the trace (resolution, decisions). Callers pass fingerprints only.
 pub fn step(text: &str) {
     if enabled() {
-        eprintln!("debug: {text}");
+        notice(&format!("debug: {text}"));
     }
 }
 
 /// `→ METHOD URL` with redacted headers and the body size.
 pub fn request(method: &str, url: &Url, headers: &HeaderMap, body_len: usize) {
-    eprintln!("debug: → {method} {}", safe_url(url));
+    notice(&format!("debug: → {method} {}", safe_url(url)));
     print_headers("→", headers);
     if body_len > 0 {
-        eprintln!("debug: →   ({body_len} bytes of body, not shown)");
+        notice(&format!("debug: →   ({body_len} bytes of body, not shown)"));
     }
 }
 
 /// `← STATUS` with redacted headers, body size and time.
 pub fn response(status: u16, headers: &HeaderMap, body_len: usize, elapsed: Duration) {
-    eprintln!(
+    notice(&format!(
         "debug: ← HTTP {status} in {} ms ({body_len} bytes of body, not shown)",
         elapsed.as_millis()
-    );
+    ));
     print_headers("←", headers);
 }
 
 /// `← failed: …`.
 pub fn failure(err: &AuthError, elapsed: Duration) {
-    eprintln!(
+    notice(&format!(
         "debug: ← failed after {} ms: {}",
         elapsed.as_millis(),
         err.message()
-    );
+    ));
 }
 
 fn print_headers(arrow: &str, headers: &HeaderMap) {
@@ -76,7 +78,7 @@ fn print_headers(arrow: &str, headers: &HeaderMap) {
                 .map(str::to_string)
                 .unwrap_or_else(|_| "[binary]".to_string())
         };
-        eprintln!("debug: {arrow}   {name}: {shown}");
+        notice(&format!("debug: {arrow}   {name}: {shown}"));
     }
 }
 

@@ -472,3 +472,24 @@ fn a_key_typed_in_the_wrong_place_is_not_echoed_by_usage_errors() {
         assert_no_secret(&out, KEY_A);
     }
 }
+
+#[test]
+fn credentials_of_any_shape_are_not_echoed_by_usage_errors() {
+    let env = TestEnv::new();
+    for secret in [FAKE_GITHUB_TOKEN, FAKE_AWS_SECRET, FAKE_JWT] {
+        for args in [
+            vec![secret],
+            vec!["--auth-status", secret],
+            vec!["--frobnicate", secret],
+            vec!["--json", secret],
+            vec!["--auth-status", "--json", secret],
+        ] {
+            let out = env.run(&args);
+            assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+            assert_not_echoed(&out, secret);
+            if args.contains(&"--json") {
+                assert_eq!(json_stdout(&out)["error"]["code"], "usage");
+            }
+        }
+    }
+}

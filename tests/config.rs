@@ -237,3 +237,64 @@ fn method_bedrock_refuses_anthropic_keys() {
     assert_eq!(doc["provider"], "bedrock");
     assert_eq!(doc["credentials"][0]["state"], "refused");
 }
+
+/// Runs `--auth-status` (text, then `--json`) on a config holding `secret` and checks both
+/// renderings: exit 3, `path` named with line:column, `secret` not echoed. The file is
+/// removed afterwards (it holds a fixture key that no file may keep).
+fn assert_config_error_hides(config: &str, path: &str, secret: &str) {
+    let env = TestEnv::new();
+    env.write_config(config);
+    for args in [&["--auth-status"][..], &["--auth-status", "--json"]] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", text(&out));
+        let all = text(&out);
+        assert!(all.contains("config.json:1:"), "line:column kept: {all}");
+        assert!(all.contains(path), "JSON path kept: {all}");
+        assert_not_echoed(&out, secret);
+    }
+    std::fs::remove_file(env.config_path()).unwrap();
+}
+
+#[test]
+fn a_key_pasted_into_a_wrong_field_is_not_echoed_by_the_type_error() {
+    let config = format!(r#"{{"authentication": {{"method": "{KEY_A}"}}}}"#);
+    assert_config_error_hides(&config, "`authentication.method`", KEY_A);
+    let env = TestEnv::new();
+    env.write_config(&config);
+    let out = env.run(&["--auth-status"]);
+    assert!(text(&out).contains("sk-ant-api03-…a1A1"), "{}", text(&out));
+    assert_no_secret(&out, KEY_A);
+    std::fs::remove_file(env.config_path()).unwrap();
+}
+
+#[test]
+fn github_tokens_and_jwts_in_wrong_fields_are_not_echoed() {
+    assert_config_error_hides(
+        &format!(r#"{{"authentication": {{"method": "{FAKE_GITHUB_TOKEN}"}}}}"#),
+        "`authentication.method`",
+        FAKE_GITHUB_TOKEN,
+    );
+    assert_config_error_hides(
+        &format!(r#"{{"authentication": {{"timeout": "{FAKE_JWT}"}}}}"#),
+        "`authentication.timeout`",
+        FAKE_JWT,
+    );
+}
+
+#[test]
+fn a_secret_in_the_ip_allow_list_is_not_echoed_by_its_validation_error() {
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        r#"{{"security": {{"ipRestrictions": ["10.0.0.0/8", "{FAKE_AWS_SECRET}"]}}}}"#
+    ));
+    for args in [&["--auth-status"][..], &["--auth-status", "--json"]] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("security.ipRestrictions[1]"),
+            "{}",
+            text(&out)
+        );
+        assert_not_echoed(&out, FAKE_AWS_SECRET);
+    }
+}

@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::events::{record, AuthEvent};
-use crate::output::Outcome;
+use crate::output::{notice, Outcome};
 use crate::providers::anthropic;
 use crate::providers::github::api::{self, Installation};
 use crate::providers::github::device::{self, DeviceCode, Granted};
@@ -89,25 +89,24 @@ fn show_code(settings: &Settings, code: &DeviceCode, no_browser: bool) {
     let url = match &code.verification_uri {
         Some(url) => url.clone(),
         None => {
-            eprintln!(
+            notice(&format!(
                 "warning: GitHub sent no verification address that is safe to open (https only); use {} instead",
                 settings.device_page()
-            );
+            ));
             settings.device_page()
         }
     };
-    eprintln!(
-        "To log in to GitHub, open this address and enter the code {}:\n\n  {}\n",
-        code.user_code,
-        github::printable(url.as_str())
-    );
+    notice(&format!(
+        "To log in to GitHub, open this address and enter the code {}:\n\n  {url}\n",
+        code.user_code
+    ));
     if let Err(why) = crate::browser::open(url.as_str(), no_browser) {
-        eprintln!("(No browser opened: {why}.)");
+        notice(&format!("(No browser opened: {why}.)"));
     }
-    eprintln!(
+    notice(&format!(
         "Waiting for approval (the code expires in {} min)…",
         code.expires_in.as_secs().div_ceil(60)
-    );
+    ));
 }
 
 /// Stores the GitHub session under the state lock.
@@ -164,18 +163,18 @@ pub fn install_app(ctx: &Context, no_browser: bool) -> Result<Outcome, AuthError
     let settings = github::settings(ctx)?;
     let token = github::access_token(ctx)?;
     let page = settings.install_page();
-    eprintln!(
+    notice(&format!(
         "To install the GitHub App `{}`, open this address and choose the repositories:\n\n  {page}\n",
         settings.app
-    );
+    ));
     if let Err(why) = crate::browser::open(page.as_str(), no_browser) {
-        eprintln!("(No browser opened: {why}.)");
+        notice(&format!("(No browser opened: {why}.)"));
     }
     let wait = crate::oauth::login_timeout(ctx);
-    eprintln!(
+    notice(&format!(
         "Waiting for the installation to appear (up to {} s)…",
         wait.as_secs()
-    );
+    ));
     let http = crate::http::client()?;
     let budget = anthropic::budget(ctx);
     let (installation, repositories) = crate::app::block_on(async {

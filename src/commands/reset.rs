@@ -9,7 +9,7 @@ use crate::output::Outcome;
 use crate::session;
 use crate::storage::keychain::Keychain;
 use serde_json::json;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 /// Files in the state directory that hold credentials or their metadata.
 const CREDENTIAL_FILES: [&str; 4] = [
@@ -100,11 +100,11 @@ fn confirm(ctx: &Context) -> Result<(), AuthError> {
         )
         .with_hint("run it in a terminal, or add `--yes` in scripts"));
     }
-    eprint!(
+    // The state directory comes from CLAUDE_CONFIG_DIR: `ask` escapes what it may hold.
+    crate::output::ask(&format!(
         "Remove every stored API key, login session and cached token for {}? [y/N] ",
         ctx.state_dir.display()
-    );
-    let _ = std::io::stderr().flush();
+    ));
     let mut answer = String::new();
     std::io::stdin()
         .lock()

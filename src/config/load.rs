@@ -116,11 +116,17 @@ fn validate(config: &Config, file: &str) -> Result<(), AuthError> {
 }
 
 /// "unknown key `authentication.retryAttempt` … (did you mean `retryAttempts`?)"
+///
+/// The key is masked if it is shaped like a credential: a key pasted as a member name would
+/// otherwise reach stderr and the `--auth-status --json` document, which errors never do.
 fn unknown_key_warning(file: &str, path: &[String]) -> String {
     let (key, parent) = path
         .split_last()
         .expect("serde_ignored reports non-empty paths");
-    let mut text = format!("{file}: unknown key `{}` is ignored", path.join("."));
+    let mut text = format!(
+        "{file}: unknown key `{}` is ignored",
+        crate::redact::scrub_secrets(&path.join("."))
+    );
     if let Some(better) = suggest(key, known_keys(parent)) {
         text.push_str(&format!(" (did you mean `{better}`?)"));
     }
@@ -243,6 +249,16 @@ mod tests {
             .ok()
             .unwrap();
         assert_eq!(parsed.literal_secrets, vec!["apiKey".to_string()]);
+    }
+
+    #[test]
+    fn unknown_key_warning_masks_a_pasted_key() {
+        let text = r#"{"sk-ant-api03-abcdefghijklmnopWXYZ": true}"#;
+        let parsed = parse_str(text).ok().unwrap();
+        assert_eq!(
+            parsed.warnings,
+            vec!["c.json: unknown key `sk-ant-api03-…WXYZ` is ignored".to_string()]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::client::{code_error, login_client, TokenResponse};
 use super::{oidc, ProviderSettings};
 use crate::error::{AuthError, ErrorCode};
 use crate::http::Budget;
+use crate::output::notice;
 use crate::secret::Secret;
 use crate::session::Tokens;
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, Scope, TokenResponse as _};
@@ -49,8 +50,8 @@ pub async fn login(
     {
         Ok(server) => Some(server),
         Err(err) if err.code() == ErrorCode::CallbackPortInUse => {
-            eprintln!("warning: {}", err.message());
-            eprintln!("warning: {}; the browser will not reach this terminal, so paste the address it ends on below", err.hint().unwrap_or_default());
+            notice(&format!("warning: {}", err.message()));
+            notice(&format!("warning: {}; the browser will not reach this terminal, so paste the address it ends on below", err.hint().unwrap_or_default()));
             None
         }
         Err(err) => return Err(err),
@@ -75,22 +76,22 @@ pub async fn login(
         }
     }
     let (url, _) = request.url();
-    eprintln!(
+    notice(&format!(
         "To log in to {}, open this address in your browser:\n\n  {url}\n",
         settings.name
-    );
+    ));
     let browser_opened = match server {
         Some(_) => match crate::browser::open(url.as_str(), options.no_browser) {
             Ok(()) => true,
             Err(why) => {
-                eprintln!("(No browser opened: {why}.)");
+                notice(&format!("(No browser opened: {why}.)"));
                 false
             }
         },
         None => false,
     };
     if !browser_opened {
-        eprintln!("After you approve, paste the full address your browser was sent to (it contains `code=`) and press Enter.");
+        notice("After you approve, paste the full address your browser was sent to (it contains `code=`) and press Enter.");
     }
     let callback = wait_for_callback(
         server.as_mut(),
@@ -197,7 +198,7 @@ async fn wait_for_callback(
             line = pasted.recv(), if stdin_open => match line {
                 Some(line) => match parse_pasted(&line, state) {
                     Ok(callback) => break Ok(callback),
-                    Err(why) => eprintln!("{why}; paste the full address again."),
+                    Err(why) => notice(&format!("{why}; paste the full address again.")),
                 },
                 None if server.is_none() => break Err(AuthError::new(ErrorCode::CallbackPortInUse, "the callback port is in use and nothing was pasted")
                     .with_hint("free the port or change `oauth.redirectUri`, then run `claude --login` again")),
@@ -209,7 +210,7 @@ async fn wait_for_callback(
     };
     if let Some(spin) = spin {
         spin.abort();
-        eprint!("\r\x1b[2K");
+        redraw("\x1b[2K");
     }
     result
 }
@@ -259,8 +260,18 @@ async fn spin() {
     let mut tick = tokio::time::interval(Duration::from_millis(120));
     for frame in FRAMES.iter().cycle() {
         tick.tick().await;
-        eprint!("\r{frame} Waiting for the browser… (Ctrl-C to cancel)");
+        redraw(&format!(
+            "{frame} Waiting for the browser… (Ctrl-C to cancel)"
+        ));
     }
+}
+
+/// Returns to the start of the spinner's line and writes `text` there: the one place the
+/// product writes control sequences of its own (`\r`, and `ESC [2K` to erase the line), so
+/// it bypasses `output::notice`, which would escape them. Only constants reach it.
+#[allow(clippy::print_stderr)]
+fn redraw(text: &str) {
+    eprint!("\r{text}");
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::secret::Secret;
 use crate::session;
 use crate::storage::atomic::{read_private, write_atomic};
 use crate::storage::FileLock;
+use crate::terminal_text;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -182,13 +183,14 @@ pub fn openable(text: &str) -> Option<Url> {
     (ok && url.username().is_empty() && url.password().is_none()).then_some(url)
 }
 
-/// `text` with every control or formatting character shown escaped, so that a server's
-/// string cannot move the cursor, recolour or rewrite the terminal.
+/// A one-line value from GitHub (a login, an email, a user code, a repository name) as it
+/// is kept and shown: at most 256 characters, with line breaks and tabs escaped as well as
+/// what [`terminal_text::printable`] escapes, since each is shown within a line.
 pub fn printable(text: &str) -> String {
     text.chars()
         .take(256)
         .flat_map(|c| {
-            let shown: Vec<char> = if c.is_control() || is_format_char(c) {
+            let shown: Vec<char> = if terminal_text::is_active(c) || c == '\n' || c == '\t' {
                 c.escape_unicode().collect()
             } else {
                 vec![c]
@@ -196,11 +198,6 @@ pub fn printable(text: &str) -> String {
             shown
         })
         .collect()
-}
-
-/// Bidirectional overrides and zero-width characters: invisible, and able to reorder text.
-fn is_format_char(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// One App installation as `/install-github-app` confirmed it.

@@ -20,6 +20,13 @@ pub const KEY_A: &str = "sk-ant-api03-TESTKEYAAAAAAAAAAAAAAA-a1A1";
 pub const KEY_B: &str = "sk-ant-api03-TESTKEYBBBBBBBBBBBBBBB-b2B2";
 pub const KEY_C: &str = "sk-ant-api03-TESTKEYCCCCCCCCCCCCCCC-c3C3";
 pub const PASSPHRASE: &str = "correct horse battery staple";
+/// Obviously fake values shaped like other credentials, for checks that errors never echo
+/// them: a classic GitHub token (`ghp_` + 36), a JWT (`{"alg":"HS256"}`,
+/// `{"sub":"test-fake"}`, a made-up signature) and AWS's documented example secret key.
+pub const FAKE_GITHUB_TOKEN: &str = "ghp_TESTFAKEGITHUBTOKEN0123456789abcdEFG";
+pub const FAKE_JWT: &str =
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0LWZha2UifQ.VGVzdEZha2VTaWduYXR1cmUwMTIz";
+pub const FAKE_AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
 /// An isolated user: own HOME, CLAUDE_CONFIG_DIR and keychain service name.
 pub struct TestEnv {
@@ -198,6 +205,29 @@ pub fn assert_no_secret(output: &std::process::Output, secret: &str) {
         !all.contains(middle),
         "part of the secret leaked into output:\n{all}"
     );
+}
+
+/// Fails when `secret`, of any shape, or any eight characters of it between its public
+/// prefix (`sk-ant-api03-`, else its first four) and its last four, appear in the output:
+/// a masked form shows at most those ends.
+pub fn assert_not_echoed(output: &std::process::Output, secret: &str) {
+    let all = text(output);
+    assert!(!all.contains(secret), "secret echoed in output:\n{all}");
+    let head = match secret
+        .strip_prefix("sk-ant-")
+        .and_then(|rest| rest.find('-'))
+    {
+        Some(kind_len) => "sk-ant-".len() + kind_len + 1,
+        None => 4,
+    };
+    let chars: Vec<char> = secret.chars().collect();
+    for window in chars[head..chars.len() - 4].windows(8) {
+        let piece: String = window.iter().collect();
+        assert!(
+            !all.contains(&piece),
+            "part of the secret ({piece}) echoed in output:\n{all}"
+        );
+    }
 }
 
 /// Fails when `secret` appears in plaintext in any file under `dir`.
