@@ -97,6 +97,12 @@ impl Context {
         crate::session::load(&self.state_dir).map(drop)
     }
 
+    /// The time and attempt budget of one logical request (`authentication.timeout`,
+    /// `authentication.retryAttempts`).
+    pub fn budget(&self) -> crate::http::Budget {
+        crate::http::budget(&self.loaded.config.authentication)
+    }
+
     /// Takes the state directory's lock, for a read-modify-write of stored credentials,
     /// waiting for as long as another process may hold it: a refresh keeps it across an
     /// HTTP exchange of up to `authentication.timeout`.
@@ -104,7 +110,7 @@ impl Context {
     /// # Errors
     /// `storage_error` when the lock cannot be taken within its wait.
     pub fn lock(&self) -> Result<FileLock, AuthError> {
-        let budget = crate::providers::anthropic::budget(self).total;
+        let budget = self.budget().total;
         FileLock::acquire_within(&self.state_dir, FileLock::wait_for(budget))
     }
 

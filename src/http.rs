@@ -3,7 +3,7 @@
 //! `authentication.timeout`.
 
 use crate::envvars;
-use crate::error::AuthError;
+use crate::error::{AuthError, ErrorCode};
 use crate::redact::safe_url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, StatusCode, Url};
@@ -63,7 +63,7 @@ pub fn client() -> Result<Client, AuthError> {
         .user_agent(concat!("claude-auth/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
         .no_proxy();
-    if let Some(proxy) = https_proxy() {
+    if let Some(proxy) = https_proxy()? {
         builder = builder.proxy(proxy);
     }
     if let Some(path) = envvars::get(envvars::CLAUDE_CA_BUNDLE) {
@@ -88,14 +88,72 @@ pub fn client() -> Result<Client, AuthError> {
 /// The proxy from `https_proxy` / `HTTPS_PROXY` / `ALL_PROXY` (minus `NO_PROXY`), used only
 /// for https targets off this machine. Plain http is allowed only to loopback, where a proxy
 /// (`HTTP_PROXY`, possibly remote) would carry keys, codes and refresh tokens in clear.
-fn https_proxy() -> Option<reqwest::Proxy> {
-    let proxy = ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+///
+/// # Errors
+/// `config_error` naming the variable when its value is not a URL (it is never used
+/// half-understood, nor silently skipped).
+fn https_proxy() -> Result<Option<reqwest::Proxy>, AuthError> {
+    let Some((name, proxy)) = ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
         .into_iter()
-        .find_map(envvars::get)?;
-    let route = move |url: &Url| {
-        (url.scheme() == "https" && !crate::redact::is_loopback(url)).then(|| proxy.clone())
+        .find_map(|name| envvars::get(name).map(|value| (name, value)))
+    else {
+        return Ok(None);
     };
-    Some(reqwest::Proxy::custom(route).no_proxy(reqwest::NoProxy::from_env()))
+    // `host:port` without a scheme is the common shorthand for an http proxy.
+    let proxy = if proxy.contains("://") {
+        proxy
+    } else {
+        format!("http://{proxy}")
+    };
+    let parsed = Url::parse(&proxy).map_err(|e| {
+        AuthError::config(format!("{name} is not a proxy URL"))
+            .caused_by(e)
+            .with_hint(format!(
+                "set {name} to http://HOST:PORT (or unset it to connect directly)"
+            ))
+    })?;
+    let proxy = parsed.to_string();
+    let no_proxy = ["no_proxy", "NO_PROXY"]
+        .into_iter()
+        .find_map(envvars::get)
+        .unwrap_or_default();
+    let route = move |url: &Url| {
+        let direct = url.scheme() != "https"
+            || crate::redact::is_loopback(url)
+            || bypasses_proxy(&no_proxy, url);
+        (!direct).then(|| proxy.clone())
+    };
+    Ok(Some(reqwest::Proxy::custom(route)))
+}
+
+/// True when `NO_PROXY` (comma-separated: `*`, host names matched with their subdomains,
+/// `.suffix`, IP addresses and CIDR ranges; ports ignored) names `url`'s host.
+fn bypasses_proxy(no_proxy: &str, url: &Url) -> bool {
+    let host = url.host();
+    no_proxy
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .any(|entry| match &host {
+            _ if entry == "*" => true,
+            Some(url::Host::Domain(name)) => {
+                let entry = entry.split(':').next().unwrap_or(entry);
+                let suffix = entry.trim_start_matches('.').to_ascii_lowercase();
+                let name = name.to_ascii_lowercase();
+                name == suffix || name.ends_with(&format!(".{suffix}"))
+            }
+            Some(url::Host::Ipv4(ip)) => ip_matches(entry, (*ip).into()),
+            Some(url::Host::Ipv6(ip)) => ip_matches(entry, (*ip).into()),
+            None => false,
+        })
+}
+
+fn ip_matches(entry: &str, ip: std::net::IpAddr) -> bool {
+    let entry = entry.trim_start_matches('[').trim_end_matches(']');
+    match entry.parse::<ipnet::IpNet>() {
+        Ok(net) => net.contains(&ip),
+        Err(_) => entry.parse::<std::net::IpAddr>() == Ok(ip),
+    }
 }
 
 /// Refuses plain HTTP except to loopback: credentials never cross a network in clear.
@@ -117,84 +175,153 @@ pub fn require_secure(url: &Url, setting: &str) -> Result<(), AuthError> {
     }
 }
 
-/// GETs `url` with `headers`, retrying per `budget`.
+/// Whether a failed exchange may be sent again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Never: the request spends something single-use (an authorization code, a rotating
+    /// refresh token, a device code poll) or its caller decides on retries itself.
+    Never,
+    /// After a failed connection, a 5xx (with backoff) or a 429 (after `Retry-After`),
+    /// within the budget's time and attempts.
+    Transient,
+}
+
+/// One logical request: where it goes, what named that address, who answers, and how
+/// long and how often it may try.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    pub url: &'a Url,
+    /// The setting that chose the URL, for hints: "`oauth.tokenEndpoint`", "ANTHROPIC_BASE_URL".
+    pub setting: &'a str,
+    /// Who answers, for messages: "the Anthropic API", "GitHub", "Bedrock in us-east-1".
+    pub service: &'a str,
+    pub budget: Budget,
+    pub retry: Retry,
+}
+
+/// The budget from `authentication.timeout` (milliseconds) and `authentication.retryAttempts`.
+pub fn budget(auth: &crate::config::schema::AuthenticationConfig) -> Budget {
+    Budget {
+        total: Duration::from_millis(auth.timeout.max(1)),
+        retries: auth.retry_attempts,
+    }
+}
+
+/// GETs `call.url` with `headers` through [`send`].
 ///
 /// # Errors
-/// `rate_limited` when 429 persists, `network_error` when the server fails or cannot be
-/// reached within the budget. Other statuses are returned for the caller to judge.
+/// As [`send`].
 pub async fn get(
     client: &Client,
-    url: &Url,
+    call: &Call<'_>,
     headers: &[(HeaderName, HeaderValue)],
-    budget: Budget,
 ) -> Result<Reply, AuthError> {
+    let mut request = client.get(call.url.clone());
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    send(call, request).await
+}
+
+/// The one status ladder every request of the product goes through: no answer within the
+/// budget → `network_error`; a failed connection → retried when allowed, else
+/// `network_error`; 3xx → `provider_error` (redirects are never followed with credentials);
+/// 429 → retried after `Retry-After` when allowed, else `rate_limited`; 5xx → retried with
+/// backoff when allowed, else `network_error`. Every other status is returned for the
+/// caller to judge (2xx, 401, 403, 404, protocol errors).
+///
+/// # Errors
+/// As above; `provider_error` for an answer over 1 MiB (never retried).
+pub async fn send(call: &Call<'_>, request: reqwest::RequestBuilder) -> Result<Reply, AuthError> {
     let started = Instant::now();
-    let deadline = started + budget.total;
+    let deadline = started + call.budget.total;
+    let may_retry = call.retry == Retry::Transient;
+    let mut pending = Some(request);
     let mut attempt = 0u32;
     loop {
         attempt += 1;
+        let Some(request) = pending.take() else {
+            return Err(AuthError::internal("a request was sent twice"));
+        };
+        // A body that cannot be cloned (a stream) is sent once.
+        pending = if may_retry { request.try_clone() } else { None };
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let outcome = tokio::time::timeout(remaining, exchange(client, url, headers)).await;
-        let retry_in = match outcome {
-            Err(_) => {
-                return Err(AuthError::network(format!(
-                    "no answer from {} within {} ms",
-                    safe_url(url),
-                    budget.total.as_millis()
-                ))
-                .with_hint("check your connection, or raise `authentication.timeout` (milliseconds) in the config"))
+        let outcome = tokio::time::timeout(remaining, send_once(request, call.url)).await;
+        let can_wait = |wait: Duration| {
+            pending.is_some() && attempt <= call.budget.retries && Instant::now() + wait <= deadline
+        };
+        let wait = match outcome {
+            Err(_) => return Err(timed_out(call)),
+            Ok(Err(err)) => {
+                // Only a failed connection can go better next time; an oversized answer
+                // would just send the credential to the same host again.
+                let wait = backoff(attempt);
+                if err.code() != ErrorCode::NetworkError {
+                    return Err(err);
+                }
+                if !can_wait(wait) {
+                    return Err(err.with_hint(format!("check your network and {}", call.setting)));
+                }
+                wait
             }
             Ok(Ok((status, headers, body))) => {
-                let reply = Reply { status, headers, body, elapsed: started.elapsed(), attempts: attempt };
-                if status == StatusCode::TOO_MANY_REQUESTS {
+                let reply = Reply {
+                    status,
+                    headers,
+                    body,
+                    elapsed: started.elapsed(),
+                    attempts: attempt,
+                };
+                if status.is_redirection() {
+                    return Err(redirect_error(call.url, &reply, call.setting));
+                } else if status == StatusCode::TOO_MANY_REQUESTS {
                     let wait = retry_after(&reply.headers).unwrap_or_else(|| backoff(attempt));
-                    if attempt > budget.retries || Instant::now() + wait > deadline {
-                        return Err(rate_limited(url, &reply, wait));
+                    if !can_wait(wait) {
+                        return Err(rate_limited(call, &reply, wait));
                     }
                     wait
                 } else if status.is_server_error() {
                     let wait = backoff(attempt);
-                    if attempt > budget.retries || Instant::now() + wait > deadline {
-                        return Err(AuthError::network(format!(
-                            "{} answered HTTP {} after {attempt} attempts",
-                            safe_url(url),
-                            status.as_u16()
-                        ))
-                        .with_hint("the service is having trouble; try again in a minute"));
+                    if !can_wait(wait) {
+                        return Err(server_failed(call, &reply));
                     }
                     wait
                 } else {
                     return Ok(reply);
                 }
             }
-            Ok(Err(err)) => {
-                // Only a failed connection can go better next time; an oversized or refused
-                // answer would just send the credential to the same host again.
-                let wait = backoff(attempt);
-                if err.code() != crate::error::ErrorCode::NetworkError
-                    || attempt > budget.retries
-                    || Instant::now() + wait > deadline
-                {
-                    return Err(err);
-                }
-                wait
-            }
         };
-        tokio::time::sleep(retry_in).await;
+        tokio::time::sleep(wait).await;
     }
 }
 
-/// One request: status, headers and a body of at most 1 MiB.
-async fn exchange(
-    client: &Client,
-    url: &Url,
-    headers: &[(HeaderName, HeaderValue)],
-) -> Result<(StatusCode, HeaderMap, Vec<u8>), AuthError> {
-    let mut request = client.get(url.clone());
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    send_once(request, url).await
+fn timed_out(call: &Call) -> AuthError {
+    AuthError::network(format!(
+        "no answer from {} within {} ms",
+        safe_url(call.url),
+        call.budget.total.as_millis()
+    ))
+    .with_hint(
+        "check your connection, or raise `authentication.timeout` (milliseconds) in the config",
+    )
+}
+
+fn server_failed(call: &Call, reply: &Reply) -> AuthError {
+    let tries = if reply.attempts > 1 {
+        format!(" after {} attempts", reply.attempts)
+    } else {
+        String::new()
+    };
+    AuthError::network(format!(
+        "{} ({}) answered HTTP {}{tries}",
+        call.service,
+        safe_url(call.url),
+        reply.status.as_u16()
+    ))
+    .with_hint(format!(
+        "{} is having trouble; try again in a minute",
+        call.service
+    ))
 }
 
 /// Sends one request and reads at most 1 MiB of its answer. Every request of the product
@@ -202,7 +329,7 @@ async fn exchange(
 ///
 /// # Errors
 /// `network_error` for connection failures; `provider_error` for an oversized body.
-pub async fn send_once(
+async fn send_once(
     request: reqwest::RequestBuilder,
     url: &Url,
 ) -> Result<(StatusCode, HeaderMap, Vec<u8>), AuthError> {
@@ -275,11 +402,16 @@ fn connection_error(url: &Url, err: &reqwest::Error) -> AuthError {
         .with_hint("check your network and the API URL (ANTHROPIC_BASE_URL)")
 }
 
-fn rate_limited(url: &Url, reply: &Reply, wait: Duration) -> AuthError {
+fn rate_limited(call: &Call, reply: &Reply, wait: Duration) -> AuthError {
+    let tries = if reply.attempts > 1 {
+        format!(", {} attempts", reply.attempts)
+    } else {
+        String::new()
+    };
     AuthError::rate_limited(format!(
-        "{} is rate limiting requests (HTTP 429, {} attempts)",
-        safe_url(url),
-        reply.attempts
+        "{} ({}) is rate limiting requests (HTTP 429{tries})",
+        call.service,
+        safe_url(call.url),
     ))
     .with_hint(format!(
         "wait {} s and try again, or raise `authentication.retryAttempts`",
@@ -342,6 +474,26 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(RETRY_AFTER_CAP));
         headers.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("2"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn no_proxy_names_hosts_suffixes_and_ranges() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        let api = url("https://api.anthropic.com/v1/models");
+        assert!(bypasses_proxy("anthropic.com", &api));
+        assert!(bypasses_proxy(".anthropic.com", &api));
+        assert!(bypasses_proxy("example.org, api.anthropic.com:443", &api));
+        assert!(bypasses_proxy("*", &api));
+        assert!(!bypasses_proxy("thropic.com", &api));
+        assert!(!bypasses_proxy("", &api));
+        let internal = url("https://10.1.2.3/");
+        assert!(bypasses_proxy("10.0.0.0/8", &internal));
+        assert!(bypasses_proxy("10.1.2.3", &internal));
+        assert!(!bypasses_proxy("192.168.0.0/16", &internal));
+        assert!(bypasses_proxy(
+            "[2001:db8::1]",
+            &url("https://[2001:db8::1]/")
+        ));
     }
 
     #[test]

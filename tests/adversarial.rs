@@ -512,3 +512,51 @@ fn a_config_larger_than_a_mebibyte_is_refused_at_once() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("1 MiB"), "{}", text(&out));
 }
+
+#[test]
+fn an_unreachable_token_endpoint_is_named_in_the_hint() {
+    let server = server();
+    let env = TestEnv::encrypted();
+    env.write_config(&format!(
+        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
+            "oauth": {{"clientId": "claude-test-client", "authEndpoint": "{}", "tokenEndpoint": "http://127.0.0.1:1/token",
+                       "redirectUri": "http://127.0.0.1:0/callback", "loginTimeout": 20}}}}"#,
+        server.authorize_endpoint()
+    ));
+    let out = browser_login(&env, &["--json"]);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out));
+    let hint = json_stdout(&out)["error"]["hint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(hint.contains("oauth.tokenEndpoint"), "{hint}");
+    assert!(!hint.contains("ANTHROPIC_BASE_URL"), "{hint}");
+}
+
+#[test]
+fn a_proxy_variable_that_is_not_a_url_is_an_error_not_ignored() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::env_key(&api.url(), KEY_A).with("HTTPS_PROXY", "http://[bad");
+    let out = env.run(&["--test-api-key"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("HTTPS_PROXY"), "{}", text(&out));
+}
+
+#[test]
+fn read_only_commands_work_in_a_group_writable_state_directory() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    env.write_config("{}");
+    std::fs::set_permissions(env.state_dir(), std::fs::Permissions::from_mode(0o775)).unwrap();
+    for args in [
+        &["--auth-status"][..],
+        &["--test-api-key"],
+        &["--print-token"],
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+    }
+    // Writing there is still refused.
+    let out = env.run_with_stdin(&["--set-api-key", "-"], KEY_A);
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+}

@@ -217,7 +217,7 @@ fn check_online(ctx: &Context, key: &ApiKey, source: &str) -> Result<KeyCheck, A
         crate::redact::safe_url(&anthropic::models_url()?)
     ));
     let client = crate::http::client()?;
-    let result = crate::app::block_on(anthropic::check_key(&client, key, anthropic::budget(ctx)))?;
+    let result = crate::app::block_on(anthropic::check_key(&client, key, ctx.budget()))?;
     match &result {
         Ok(_) => record(
             ctx,

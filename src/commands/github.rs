@@ -5,7 +5,6 @@ use crate::context::Context;
 use crate::error::AuthError;
 use crate::events::{record, AuthEvent};
 use crate::output::{notice, Outcome};
-use crate::providers::anthropic;
 use crate::providers::github::api::{self, Installation};
 use crate::providers::github::device::{self, DeviceCode, Granted};
 use crate::providers::github::{self, RecordedInstallation, Settings, PROVIDER};
@@ -32,7 +31,7 @@ pub fn login(ctx: &Context, scopes: Option<&str>, no_browser: bool) -> Result<Ou
         .unwrap_or_default();
     ctx.check_state_dir()?;
     let http = crate::http::client()?;
-    let budget = anthropic::budget(ctx);
+    let budget = ctx.budget();
     let (granted, user) = crate::app::block_on(async {
         let code = device::request_code(&http, &settings, &client_id, &requested, budget).await?;
         show_code(&settings, &code, no_browser);
@@ -176,7 +175,7 @@ pub fn install_app(ctx: &Context, no_browser: bool) -> Result<Outcome, AuthError
         wait.as_secs()
     ));
     let http = crate::http::client()?;
-    let budget = anthropic::budget(ctx);
+    let budget = ctx.budget();
     let (installation, repositories) = crate::app::block_on(async {
         let installation = wait_for_installation(&http, &settings, &token, wait, budget).await?;
         let repositories =

@@ -7,7 +7,6 @@ use crate::events::{record, AuthEvent};
 use crate::oauth::flow::{self, LoginOptions, Obtained};
 use crate::oauth::{self, oidc, DEFAULT_PROVIDER};
 use crate::output::Outcome;
-use crate::providers::anthropic;
 use crate::session::{self, Session};
 use serde_json::json;
 
@@ -31,7 +30,7 @@ pub fn run(
     // kept must not spend a code (or the user's time) first.
     ctx.check_state_dir()?;
     let http = crate::http::client()?;
-    let budget = anthropic::budget(ctx);
+    let budget = ctx.budget();
     let options = LoginOptions {
         no_browser,
         wait: oauth::login_timeout(ctx),

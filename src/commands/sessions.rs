@@ -117,7 +117,6 @@ pub fn logout(ctx: &Context, provider: Option<&str>, all: bool) -> Result<Outcom
         ));
     }
     let store = ctx.store();
-    let timeout = crate::providers::anthropic::budget(ctx).total;
     let mut lines = Vec::new();
     let mut report = Vec::new();
     for target in targets {
@@ -125,7 +124,7 @@ pub fn logout(ctx: &Context, provider: Option<&str>, all: bool) -> Result<Outcom
         let tokens = session::read_tokens(store.as_ref(), &target.provider)?;
         let revocation = match &tokens {
             Some(tokens) => {
-                crate::app::block_on(crate::oauth::revoke::revoke(&target, tokens, timeout))?
+                crate::app::block_on(crate::oauth::revoke::revoke(&target, tokens, ctx.budget()))?
             }
             None => Ok(false),
         };

@@ -254,7 +254,7 @@ fn anthropic_verdict(
     }
     let (secret, _, _) = resolve::active_key(ctx)?;
     let key = crate::apikey::ApiKey::parse(secret)?;
-    let check = crate::app::block_on(anthropic::check_key(http, &key, anthropic::budget(ctx)))??;
+    let check = crate::app::block_on(anthropic::check_key(http, &key, ctx.budget()))??;
     Ok(Verdict {
         detail: format!(
             "the API accepted {} ({} models visible)",

@@ -49,6 +49,15 @@ fn read_config(path: &Path) -> Result<String, ReadError> {
         Err(err) => return Err(refused(err)),
     };
     let meta = file.metadata().map_err(refused)?;
+    if !meta.is_file() {
+        return Err(ReadError::Refused(
+            AuthError::config(format!(
+                "{} is not a regular file; the configuration must be one",
+                path.display()
+            ))
+            .with_hint("point `--config` / CLAUDE_CONFIG at a JSON file"),
+        ));
+    }
     crate::storage::ownership::check_config(path, &meta).map_err(ReadError::Refused)?;
     let mut text = String::new();
     file.take(MAX_CONFIG_BYTES + 1)
@@ -60,7 +69,7 @@ fn read_config(path: &Path) -> Result<String, ReadError> {
                 "{} is larger than 1 MiB; that is not a configuration file",
                 path.display()
             ))
-            .with_hint("point `--config` / CLAUDE_CONFIG at the right file"),
+            .with_hint("a configuration is a few KiB of JSON: check the file's contents, or point `--config` / CLAUDE_CONFIG at the right one"),
         ));
     }
     Ok(text)

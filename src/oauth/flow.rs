@@ -124,7 +124,8 @@ pub async fn login(
     let exchange = client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier);
-    let send = |request| super::transport::send(http, request, options.budget.total);
+    let setting = format!("`{}.tokenEndpoint`", settings.config_path);
+    let send = |request| super::transport::send(http, request, options.budget, &setting);
     let response: TokenResponse = exchange
         .request_async(&send)
         .await

@@ -96,11 +96,16 @@ pub fn settings(
         None if !block.scopes.is_empty() => block.scopes.clone(),
         None => DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
     };
-    let redirect_uri = url(
-        block.redirect_uri.as_ref(),
-        DEFAULT_REDIRECT_URI,
-        "redirectUri",
-    )?;
+    // The redirect is checked on its own rule (loopback http), not the endpoints' (https).
+    let redirect_uri = Url::parse(
+        block
+            .redirect_uri
+            .as_deref()
+            .unwrap_or(DEFAULT_REDIRECT_URI),
+    )
+    .map_err(|e| {
+        AuthError::config(format!("`{config_path}.redirectUri` is not a valid URL")).caused_by(e)
+    })?;
     if redirect_uri.scheme() != "http" || !crate::redact::is_loopback(&redirect_uri) {
         return Err(AuthError::config(format!(
             "`{config_path}.redirectUri` must be a loopback http:// URL (RFC 8252), e.g. {DEFAULT_REDIRECT_URI}"

@@ -51,7 +51,15 @@ pub async fn discover(
         issuer.trim_end_matches('/')
     ))
     .map_err(|e| AuthError::config("bad discovery URL").caused_by(e))?;
-    let reply = http::get(client, &url, &[], budget).await?;
+    let setting = format!("`{}.issuer`", settings.config_path);
+    let call = http::Call {
+        url: &url,
+        setting: &setting,
+        service: "the OpenID provider",
+        budget,
+        retry: http::Retry::Transient,
+    };
+    let reply = http::get(client, &call, &[]).await?;
     if reply.status != StatusCode::OK {
         return Err(AuthError::new(
             crate::error::ErrorCode::OauthError,
@@ -136,7 +144,15 @@ pub async fn verify(
             header.alg
         )));
     }
-    let reply = http::get(client, jwks_uri, &[], budget).await?;
+    let setting = format!("`{}.issuer` (its jwks_uri)", settings.config_path);
+    let call = http::Call {
+        url: jwks_uri,
+        setting: &setting,
+        service: "the OpenID provider",
+        budget,
+        retry: http::Retry::Transient,
+    };
+    let reply = http::get(client, &call, &[]).await?;
     let keys: JwkSet = serde_json::from_slice(&reply.body)
         .map_err(|_| invalid("the issuer's JWKS is not valid".into()))?;
     let jwk = match &header.kid {

@@ -5,7 +5,6 @@
 use crate::error::{AuthError, ErrorCode};
 use crate::session::{Session, Tokens};
 use reqwest::Url;
-use std::time::Duration;
 
 /// Revokes `tokens` at `session`'s revocation endpoint. `Ok(false)`: the provider has none.
 ///
@@ -14,7 +13,7 @@ use std::time::Duration;
 pub async fn revoke(
     session: &Session,
     tokens: &Tokens,
-    timeout: Duration,
+    budget: crate::http::Budget,
 ) -> Result<bool, AuthError> {
     let Some(endpoint) = &session.revocation_endpoint else {
         return Ok(false);
@@ -44,7 +43,11 @@ pub async fn revoke(
         .body(body.into_bytes())
         .map_err(|e| AuthError::internal("cannot build the revocation request").caused_by(e))?;
     let http = crate::http::client()?;
-    let response = super::transport::send(&http, request, timeout).await?;
+    let setting = format!(
+        "the {} session's revocation endpoint (`oauth.revocationEndpoint` when you logged in)",
+        session.provider
+    );
+    let response = super::transport::send(&http, request, budget, &setting).await?;
     // RFC 7009 §2.2: 200 whether or not the token was valid; anything else is a refusal.
     if response.status() != http::StatusCode::OK {
         return Err(AuthError::new(

@@ -2,7 +2,6 @@
 //! (`GET /v1/models`).
 
 use crate::apikey::ApiKey;
-use crate::context::Context;
 use crate::envvars;
 use crate::error::AuthError;
 use crate::http::{self, Budget};
@@ -45,15 +44,6 @@ pub fn models_url() -> Result<Url, AuthError> {
     Ok(url)
 }
 
-/// The retry budget from `authentication.timeout` and `retryAttempts`.
-pub fn budget(ctx: &Context) -> Budget {
-    let auth = &ctx.loaded.config.authentication;
-    Budget {
-        total: Duration::from_millis(auth.timeout.max(1)),
-        retries: auth.retry_attempts,
-    }
-}
-
 /// Asks the API whether `key` works.
 ///
 /// # Errors
@@ -75,7 +65,14 @@ pub async fn check_key(
             HeaderValue::from_static(API_VERSION),
         ),
     ];
-    let reply = http::get(client, &url, &headers, budget).await?;
+    let call = http::Call {
+        url: &url,
+        setting: "ANTHROPIC_BASE_URL",
+        service: "the Anthropic API",
+        budget,
+        retry: http::Retry::Transient,
+    };
+    let reply = http::get(client, &call, &headers).await?;
     let fingerprint = key.fingerprint();
     match reply.status {
         StatusCode::OK => {
@@ -96,7 +93,6 @@ pub async fn check_key(
             error_type(&reply.body)
         ))
         .with_hint("check the key's workspace and the organization's permissions in the Console")),
-        status if status.is_redirection() => Err(http::redirect_error(&url, &reply, "ANTHROPIC_BASE_URL")),
         status => Err(AuthError::provider(format!(
             "{} answered HTTP {}{}",
             crate::redact::safe_url(&url),

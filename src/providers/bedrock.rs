@@ -8,13 +8,13 @@ mod signing;
 
 use crate::context::Context;
 use crate::envvars;
-use crate::error::{AuthError, ErrorCode};
-use crate::http::{self, Reply};
+use crate::error::AuthError;
+use crate::http::{self};
 use crate::providers::{CredentialInfo, Verdict};
 use crate::redact::safe_url;
 use credentials::Auth;
 use reqwest::Url;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// Where the endpoint came from, for messages.
 const CONFIG_ENDPOINT: &str = "`bedrockBaseUrl` in the config";
@@ -180,19 +180,16 @@ pub async fn verify(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, 
         }
     ));
     let request = signing::get(client, &url, &found.auth, &region, signed_at)?;
-    let budget = Duration::from_millis(ctx.loaded.config.authentication.timeout.max(1));
-    let started = Instant::now();
-    let (status, headers, body) = tokio::time::timeout(budget, http::send_once(request, &url))
-        .await
-        .map_err(|_| timed_out(&url, budget, endpoint.setting))?
-        .map_err(|err| network_hint(err, endpoint.setting))?;
-    let reply = Reply {
-        status,
-        headers,
-        body,
-        elapsed: started.elapsed(),
-        attempts: 1,
+    let service = format!("Bedrock in {region}");
+    let ladder = http::Call {
+        url: &url,
+        setting: endpoint.setting,
+        service: &service,
+        budget: ctx.budget(),
+        // One signed call: a verdict, not a load test of the endpoint.
+        retry: http::Retry::Never,
     };
+    let reply = http::send(&ladder, request).await?;
     let call = answer::Call {
         url: &url,
         region: &region,
@@ -228,29 +225,6 @@ fn call_url(endpoint: &Url, model: Option<&str>) -> Url {
         url.set_query(Some("byProvider=anthropic"));
     }
     url
-}
-
-fn timed_out(url: &Url, budget: Duration, setting: &str) -> AuthError {
-    AuthError::network(format!(
-        "no answer from {} within {} ms",
-        safe_url(url),
-        budget.as_millis()
-    ))
-    .with_hint(format!(
-        "check your connection and {setting}, or raise `authentication.timeout` (milliseconds) \
-         in the config"
-    ))
-}
-
-/// `send_once`'s connection errors name the Anthropic setting; point at Bedrock's instead.
-fn network_hint(err: AuthError, setting: &str) -> AuthError {
-    if err.code() == ErrorCode::NetworkError {
-        err.with_hint(format!(
-            "check your network and the Bedrock endpoint ({setting})"
-        ))
-    } else {
-        err
-    }
 }
 
 #[cfg(test)]

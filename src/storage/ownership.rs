@@ -64,6 +64,25 @@ pub fn check_owner(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
 /// # Errors
 /// `storage_error` with the `chown`/`chmod` command that fixes it.
 pub fn check_state_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
+    check_state_dir_owner(dir, meta)?;
+    let shown = dir.display();
+    if meta.mode() & 0o022 != 0 {
+        return Err(AuthError::storage(format!(
+            "{shown} can be written by other users (mode {:03o}); refusing to keep credentials there",
+            meta.mode() & 0o777
+        ))
+        .with_hint(format!("run `chmod 700 {shown}`")));
+    }
+    Ok(())
+}
+
+/// Refuses a state directory owned by another user: what it holds (sessions naming token
+/// endpoints) decides where credentials are sent. Its mode matters for writes only
+/// ([`check_state_dir`]): files in it must be ours anyway to be read.
+///
+/// # Errors
+/// `storage_error` with the `chown` command that fixes it.
+pub fn check_state_dir_owner(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
     let shown = dir.display();
     if meta.uid() != me() {
         return Err(AuthError::storage(format!(
@@ -75,28 +94,22 @@ pub fn check_state_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
             me()
         )));
     }
-    if meta.mode() & 0o022 != 0 {
-        return Err(AuthError::storage(format!(
-            "{shown} can be written by other users (mode {:03o}); refusing to keep credentials there",
-            meta.mode() & 0o777
-        ))
-        .with_hint(format!("run `chmod 700 {shown}`")));
-    }
     Ok(())
 }
 
-/// Checks an existing state directory before anything in it is believed, and says where a
-/// state directory that is a symbolic link points (`Some(target)`), so the caller can tell
-/// the user. A directory that does not exist yet passes (it is created 0700 on first write).
+/// Checks the owner of an existing state directory before anything in it is believed, and
+/// says where a state directory that is a symbolic link points (`Some(target)`), so the
+/// caller can tell the user. A directory that does not exist yet passes (it is created 0700
+/// on first write); its mode is checked when something is written.
 ///
 /// # Errors
 /// `storage_error` for a dangling link, or a directory (or link target) that fails
-/// [`check_state_dir`].
+/// [`check_state_dir_owner`].
 pub fn inspect_state_dir(dir: &Path) -> Result<Option<PathBuf>, AuthError> {
     let is_link = std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
     if !is_link {
         return match std::fs::metadata(dir) {
-            Ok(meta) => check_state_dir(dir, &meta).map(|()| None),
+            Ok(meta) => check_state_dir_owner(dir, &meta).map(|()| None),
             Err(_) => Ok(None),
         };
     }
@@ -113,6 +126,6 @@ pub fn inspect_state_dir(dir: &Path) -> Result<Option<PathBuf>, AuthError> {
     })?;
     let meta = std::fs::metadata(&target)
         .map_err(|err| super::atomic::storage_io("cannot stat", &target, err))?;
-    check_state_dir(&target, &meta)?;
+    check_state_dir_owner(&target, &meta)?;
     Ok(Some(target))
 }

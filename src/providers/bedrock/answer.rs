@@ -2,7 +2,7 @@
 //! the AWS exception name (never the server's message text, which can echo input).
 
 use crate::error::{AuthError, ErrorCode};
-use crate::http::{self, Reply};
+use crate::http::Reply;
 use crate::providers::{server_date, Verdict};
 use crate::redact::safe_url;
 use reqwest::Url;
@@ -45,9 +45,6 @@ pub(super) struct Call<'a> {
 pub(super) fn judge(call: &Call, reply: &Reply) -> Result<Verdict, AuthError> {
     if reply.status.is_success() {
         return success(call, reply);
-    }
-    if reply.status.is_redirection() {
-        return Err(http::redirect_error(call.url, reply, call.setting));
     }
     Err(failure(call, reply, exception(reply).as_deref()))
 }
@@ -96,9 +93,8 @@ fn failure(call: &Call, reply: &Reply, kind: Option<&str>) -> AuthError {
         ("ExpiredTokenException" | "ExpiredToken", _) => expired(call, &label),
         ("AccessDeniedException" | "AccessDenied", _) => denied(call, &label),
         (k, _) if REJECTED.contains(&k) => rejected(call, reply, &label, SIGNATURE.contains(&k)),
-        ("ThrottlingException" | "TooManyRequestsException", _) | (_, 429) => {
-            throttled(call, reply, &label)
-        }
+        // 429 and 5xx never get here (http::send's ladder); AWS also throttles with a 400.
+        ("ThrottlingException" | "TooManyRequestsException", _) => throttled(call, reply, &label),
         ("ResourceNotFoundException" | "ValidationException", _) | (_, 404) => {
             not_found(call, &label)
         }
@@ -116,10 +112,6 @@ fn failure(call: &Call, reply: &Reply, kind: Option<&str>) -> AuthError {
         }
         (_, 401) => rejected(call, reply, &label, false),
         (_, 403) => denied(call, &label),
-        (_, 500..=599) => {
-            AuthError::network(format!("Bedrock in {} answered {label}", call.region))
-                .with_hint("the service is having trouble; try again in a minute")
-        }
         _ => AuthError::provider(format!("{} answered {label}", safe_url(call.url))).with_hint(
             format!("check {}; if it is right, try again later", call.setting),
         ),

@@ -179,7 +179,14 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
             HeaderValue::from_static(API_VERSION),
         ),
     ];
-    let reply = http::get(http, url, &headers, budget).await?;
+    let call = http::Call {
+        url,
+        setting: "`github.apiUrl`",
+        service: "GitHub",
+        budget,
+        retry: http::Retry::Transient,
+    };
+    let reply = http::get(http, &call, &headers).await?;
     check_status(url, &reply)?;
     if !reply.content_type().ends_with("json") {
         return Err(not_json(url));
@@ -196,7 +203,6 @@ fn check_status(url: &Url, reply: &http::Reply) -> Result<(), AuthError> {
     }
     let shown = safe_url(url);
     Err(match status {
-        s if s.is_redirection() => http::redirect_error(url, reply, "`github.apiUrl`"),
         StatusCode::UNAUTHORIZED => AuthError::new(
             ErrorCode::ExpiredToken,
             format!(

@@ -93,7 +93,7 @@ pub async fn request_code(
     if !scopes.is_empty() {
         form.push(("scope", scopes.join(" ")));
     }
-    let (status, _, body) = post_form(http, &url, &form, budget.total).await?;
+    let (status, _, body) = post_form(http, &url, &form, budget).await?;
     let answer: CodeAnswer = parse_json(&url, &body)?;
     if let Some(error) = answer.error.as_deref() {
         return Err(code_refused(settings, crate::redact::error_code(error)));
@@ -210,7 +210,7 @@ async fn poll_once(
         ("device_code", device.device_code.expose().clone()),
         ("grant_type", GRANT_TYPE.to_string()),
     ];
-    let (status, _, body) = post_form(http, url, &form, budget.total).await?;
+    let (status, _, body) = post_form(http, url, &form, budget).await?;
     classify(url, status, &body)
 }
 
@@ -291,7 +291,7 @@ async fn post_form(
     http: &reqwest::Client,
     url: &Url,
     form: &[(&str, String)],
-    timeout: Duration,
+    budget: Budget,
 ) -> Result<(StatusCode, HeaderMap, Vec<u8>), AuthError> {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
@@ -301,40 +301,16 @@ async fn post_form(
         .header(ACCEPT, "application/json")
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(body);
-    let (status, headers, body) =
-        tokio::time::timeout(timeout, crate::http::send_once(request, url))
-            .await
-            .map_err(|_| {
-                AuthError::network(format!(
-                    "no answer from {} within {} ms",
-                    safe_url(url),
-                    timeout.as_millis()
-                ))
-                .with_hint("check your connection, or raise `authentication.timeout`")
-            })??;
-    if status.is_redirection() {
-        return Err(AuthError::provider(format!(
-            "{} answered HTTP {} (a redirect); it is not followed",
-            safe_url(url),
-            status.as_u16()
-        ))
-        .with_hint("check `github.webUrl`: it should point straight at GitHub"));
-    }
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        return Err(AuthError::rate_limited(format!(
-            "{} is rate limiting requests (HTTP 429)",
-            safe_url(url)
-        )));
-    }
-    if status.is_server_error() {
-        return Err(AuthError::network(format!(
-            "{} answered HTTP {}",
-            safe_url(url),
-            status.as_u16()
-        ))
-        .with_hint("GitHub is having trouble; try again in a minute"));
-    }
-    Ok((status, headers, body))
+    let call = crate::http::Call {
+        url,
+        setting: "`github.webUrl`",
+        service: "GitHub",
+        budget,
+        // A device code poll is answered once; the poll loop decides when to ask again.
+        retry: crate::http::Retry::Never,
+    };
+    let reply = crate::http::send(&call, request).await?;
+    Ok((reply.status, reply.headers, reply.body))
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(url: &Url, body: &[u8]) -> Result<T, AuthError> {

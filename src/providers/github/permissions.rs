@@ -32,7 +32,7 @@ pub async fn check_permissions(
 ) -> Result<PermissionReport, AuthError> {
     let settings = settings(ctx)?;
     let token = stored_token(ctx)?;
-    let budget = crate::providers::anthropic::budget(ctx);
+    let budget = ctx.budget();
     let found = api::find_installation(http, &settings, &token, budget).await?;
     let repositories = match &found {
         Some(installation) => {

@@ -264,8 +264,14 @@ async fn get_model(
     let value = crate::secret::bearer_header(token).ok_or_else(|| {
         AuthError::provider("Google issued an access token that cannot be sent in an HTTP header")
     })?;
-    let budget = crate::providers::anthropic::budget(ctx);
-    http::get(http, &url, &[(AUTHORIZATION, value)], budget).await
+    let call = http::Call {
+        url: &url,
+        setting: target.endpoint_setting,
+        service: "Vertex AI",
+        budget: ctx.budget(),
+        retry: http::Retry::Transient,
+    };
+    http::get(http, &call, &[(AUTHORIZATION, value)]).await
 }
 
 /// Next step after a 401.
@@ -316,7 +322,6 @@ fn judge(
             "Vertex AI has no model {model} for project {project} in {location} (HTTP 404)"
         ))
         .with_hint(HINT_404),
-        status if status.is_redirection() => http::redirect_error(&url, reply, setting),
         status => AuthError::provider(format!(
             "{} answered HTTP {}",
             safe_url(&url),

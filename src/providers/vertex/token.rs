@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::path::Path;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 use zeroize::Zeroizing;
 
 /// The one scope Vertex AI needs.
@@ -89,23 +89,23 @@ pub async fn fetch(
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(ACCEPT, "application/json")
         .body(form.as_bytes().to_vec());
-    let timeout = Duration::from_millis(ctx.loaded.config.authentication.timeout.max(1));
-    let (status, headers, body) =
-        tokio::time::timeout(timeout, crate::http::send_once(request, url))
-            .await
-            .map_err(|_| timed_out(url, timeout))??;
-    let body = Zeroizing::new(body);
-    judge(file, url, status, &headers, &body, ctx.clock.now())
-}
-
-fn timed_out(url: &Url, timeout: Duration) -> AuthError {
-    AuthError::network(format!(
-        "no answer from {} within {} ms",
-        safe_url(url),
-        timeout.as_millis()
-    ))
-    .with_hint(
-        "check your connection, or raise `authentication.timeout` (milliseconds) in the config",
+    let call = crate::http::Call {
+        url,
+        setting: "the credential file's `token_uri`",
+        service: "Google's token service",
+        budget: ctx.budget(),
+        // A refresh token or a signed assertion is sent: once.
+        retry: crate::http::Retry::Never,
+    };
+    let reply = crate::http::send(&call, request).await?;
+    let body = Zeroizing::new(reply.body);
+    judge(
+        file,
+        url,
+        reply.status,
+        &reply.headers,
+        &body,
+        ctx.clock.now(),
     )
 }
 
@@ -159,25 +159,6 @@ fn judge(
     now: u64,
 ) -> Result<Fresh, AuthError> {
     let shown = safe_url(url);
-    if status.is_redirection() {
-        return Err(AuthError::provider(format!(
-            "{shown} answered HTTP {} (a redirect); token requests are never redirected",
-            status.as_u16()
-        ))
-        .with_hint("check the token_uri of the credential file"));
-    }
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        return Err(AuthError::rate_limited(format!(
-            "{shown} is rate limiting token requests (HTTP 429)"
-        ))
-        .with_hint("wait a minute and try again"));
-    }
-    if status.is_server_error() {
-        return Err(
-            AuthError::network(format!("{shown} answered HTTP {}", status.as_u16()))
-                .with_hint("Google's token service is having trouble; try again in a minute"),
-        );
-    }
     let content_type = crate::http::content_type(headers);
     if !content_type.ends_with("json") {
         let got = if content_type.is_empty() {
