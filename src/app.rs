@@ -1,5 +1,6 @@
-//! Dispatch: one action → one handler. The async runtime is built only by handlers that go
-//! to the network, so offline commands never start one.
+//! Dispatch: one action → one handler. Offline handlers are plain functions and never start
+//! an async runtime; online handlers are `async fn`s, run on the one current-thread runtime
+//! built here.
 
 use crate::cli::{Action, Cli};
 use crate::commands::{api_key, login, permissions, reset, sessions, status, test_auth, token};
@@ -23,26 +24,41 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     let ctx = Context::from_cli(cli, flag_key)?;
     match action {
         Action::AuthStatus => Ok(status::run(&ctx)),
-        Action::SetApiKey(arg) => api_key::set(&ctx, arg.as_ref()),
         Action::RemoveApiKey => api_key::remove(&ctx),
-        Action::TestApiKey => api_key::test(&ctx),
-        Action::ValidateKey(arg) => api_key::validate(&ctx, arg.as_ref()),
-        Action::RotateKey(arg) => api_key::rotate(&ctx, arg.as_ref()),
-        Action::Login => login::run(
-            &ctx,
-            cli.provider.as_deref(),
-            cli.scopes.as_deref(),
-            cli.no_browser,
-        ),
-        Action::Logout => sessions::logout(&ctx, cli.provider.as_deref(), cli.all),
         Action::ListSessions => sessions::list(&ctx),
-        Action::PrintToken => token::print(&ctx, cli.provider.as_deref()),
-        Action::TestAuth => Ok(test_auth::run(&ctx, false)),
-        Action::DebugAuth => Ok(test_auth::run(&ctx, true)),
-        Action::CheckPermissions => permissions::run(&ctx),
         Action::ResetAuth => reset::run(&ctx),
-        Action::InstallGithubApp => crate::commands::github::install_app(&ctx, cli.no_browser),
         Action::Unavailable(flag) => Err(AuthError::not_implemented(flag)),
+        online => block_on(run_online(&ctx, cli, online))?,
+    }
+}
+
+/// The actions that may go to the network (a key check, a login, a refresh, a revocation).
+async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome, AuthError> {
+    match action {
+        Action::SetApiKey(arg) => api_key::set(ctx, arg.as_ref()).await,
+        Action::TestApiKey => api_key::test(ctx).await,
+        Action::ValidateKey(arg) => api_key::validate(ctx, arg.as_ref()).await,
+        Action::RotateKey(arg) => api_key::rotate(ctx, arg.as_ref()).await,
+        Action::Login => {
+            login::run(
+                ctx,
+                cli.provider.as_deref(),
+                cli.scopes.as_deref(),
+                cli.no_browser,
+            )
+            .await
+        }
+        Action::Logout => sessions::logout(ctx, cli.provider.as_deref(), cli.all).await,
+        Action::PrintToken => token::print(ctx, cli.provider.as_deref()).await,
+        Action::TestAuth => Ok(test_auth::run(ctx, false).await),
+        Action::DebugAuth => Ok(test_auth::run(ctx, true).await),
+        Action::CheckPermissions => permissions::run(ctx).await,
+        Action::InstallGithubApp => crate::commands::github::install_app(ctx, cli.no_browser).await,
+        Action::AuthStatus
+        | Action::RemoveApiKey
+        | Action::ListSessions
+        | Action::ResetAuth
+        | Action::Unavailable(_) => Err(AuthError::internal("an offline action was sent online")),
     }
 }
 
@@ -85,11 +101,11 @@ fn action_reads_stdin(action: &Action) -> bool {
     }
 }
 
-/// Runs `future` on a current-thread runtime built for this one call.
+/// Runs `future` on the current-thread runtime, built for this one call.
 ///
 /// # Errors
 /// `internal` when the runtime cannot be built.
-pub fn block_on<F: Future>(future: F) -> Result<F::Output, AuthError> {
+fn block_on<F: Future>(future: F) -> Result<F::Output, AuthError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

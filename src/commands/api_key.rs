@@ -16,10 +16,10 @@ use serde_json::json;
 ///
 /// # Errors
 /// `invalid_api_key` and the other check errors before anything is stored; storage errors.
-pub fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
+pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
     let key = ApiKey::parse(read_secret(ctx, arg, "--set-api-key", "API key")?)?;
     let fingerprint = key.fingerprint();
-    let check = check_online(ctx, &key, "input")?;
+    let check = check_online(ctx, &key, "input").await?;
     let store = ctx.store();
     let lock = ctx.lock()?;
     let replaced = store
@@ -106,12 +106,13 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
 /// # Errors
 /// `not_authenticated` when no key resolves, `policy_violation` when policy refuses every
 /// key, `invalid_api_key` for a malformed one; the check's errors otherwise.
-pub fn test(ctx: &Context) -> Result<Outcome, AuthError> {
+pub async fn test(ctx: &Context) -> Result<Outcome, AuthError> {
     let (secret, source, _) = resolve::active_key(ctx)?;
     let key = ApiKey::parse(secret).map_err(|err| from_source(err, &source))?;
     let fingerprint = key.fingerprint();
-    let check =
-        check_online(ctx, &key, &source.to_string()).map_err(|err| from_source(err, &source))?;
+    let check = check_online(ctx, &key, &source.to_string())
+        .await
+        .map_err(|err| from_source(err, &source))?;
     let human = format!(
         "✓ API key {fingerprint} from {} works ({} models visible, {} ms).",
         source.describe(),
@@ -128,10 +129,10 @@ pub fn test(ctx: &Context) -> Result<Outcome, AuthError> {
 ///
 /// # Errors
 /// `invalid_api_key` for a malformed or rejected key; the check's errors otherwise.
-pub fn validate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
+pub async fn validate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
     let key = ApiKey::parse(read_secret(ctx, arg, "--validate-key", "API key")?)?;
     let fingerprint = key.fingerprint();
-    let check = check_online(ctx, &key, "input")?;
+    let check = check_online(ctx, &key, "input").await?;
     let human = format!(
         "✓ {fingerprint} is a valid API key ({} models visible, {} ms). It was not stored; use `claude --set-api-key` for that.",
         check.models,
@@ -144,7 +145,7 @@ pub fn validate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, 
 ///
 /// # Errors
 /// `not_authenticated` when no key is stored; check errors (the old key is then kept).
-pub fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
+pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
     let store = ctx.store();
     let storage = store.kind().as_str();
     let Some(old) = store.index()?.items.remove(API_KEY_ITEM) else {
@@ -164,7 +165,7 @@ pub fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, Au
                 .with_hint("create a new key at https://console.anthropic.com/settings/keys, then rotate to it"));
         }
     }
-    let check = check_online(ctx, &key, "input")?;
+    let check = check_online(ctx, &key, "input").await?;
     let now = ctx.clock.now();
     let meta = ItemMeta {
         fingerprint: new_fp.to_string(),
@@ -209,15 +210,15 @@ pub fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, Au
     ))
 }
 
-/// Runs the online check on a current-thread runtime and records the verdict.
-fn check_online(ctx: &Context, key: &ApiKey, source: &str) -> Result<KeyCheck, AuthError> {
+/// Runs the online check and records the verdict.
+async fn check_online(ctx: &Context, key: &ApiKey, source: &str) -> Result<KeyCheck, AuthError> {
     let fingerprint = key.fingerprint();
     ctx.detail(&format!(
         "checking {fingerprint} against {}",
         crate::redact::safe_url(&anthropic::models_url()?)
     ));
     let client = crate::http::client()?;
-    let result = crate::app::block_on(anthropic::check_key(&client, key, ctx.budget()))?;
+    let result = anthropic::check_key(&client, key, ctx.budget()).await;
     match &result {
         Ok(_) => record(
             ctx,

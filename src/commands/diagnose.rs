@@ -119,18 +119,16 @@ pub fn cloud_info(ctx: &Context, provider: Provider) -> Result<CredentialInfo, A
 }
 
 /// One authenticated call to the cloud provider.
-pub fn cloud_verdict(
+pub async fn cloud_verdict(
     ctx: &Context,
     provider: Provider,
     http: &reqwest::Client,
 ) -> Result<Verdict, AuthError> {
-    crate::app::block_on(async {
-        match provider {
-            Provider::Bedrock => crate::providers::bedrock::verify(ctx, http).await,
-            Provider::Vertex => crate::providers::vertex::verify(ctx, http).await,
-            Provider::Anthropic => Err(AuthError::internal(
-                "the Anthropic API is checked by test_auth.rs",
-            )),
-        }
-    })?
+    match provider {
+        Provider::Bedrock => crate::providers::bedrock::verify(ctx, http).await,
+        Provider::Vertex => crate::providers::vertex::verify(ctx, http).await,
+        Provider::Anthropic => Err(AuthError::internal(
+            "the Anthropic API is checked by test_auth.rs",
+        )),
+    }
 }

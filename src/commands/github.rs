@@ -23,7 +23,11 @@ const INSTALL_POLL: Duration = Duration::from_secs(2);
 /// `config_error` (no `github.clientId`, bad URLs), `cancelled` (denied, or the code's
 /// lifetime passed), `expired_token`, `oauth_error`, network, API and storage errors;
 /// nothing stored changes unless the whole login succeeds.
-pub fn login(ctx: &Context, scopes: Option<&str>, no_browser: bool) -> Result<Outcome, AuthError> {
+pub async fn login(
+    ctx: &Context,
+    scopes: Option<&str>,
+    no_browser: bool,
+) -> Result<Outcome, AuthError> {
     let settings = github::settings(ctx)?;
     let client_id = settings.client_id()?.to_string();
     let requested: Vec<String> = scopes
@@ -32,13 +36,10 @@ pub fn login(ctx: &Context, scopes: Option<&str>, no_browser: bool) -> Result<Ou
     ctx.check_state_dir()?;
     let http = crate::http::client()?;
     let budget = ctx.budget();
-    let (granted, user) = crate::app::block_on(async {
-        let code = device::request_code(&http, &settings, &client_id, &requested, budget).await?;
-        show_code(&settings, &code, no_browser);
-        let granted = device::poll(&http, &settings, &client_id, &code, budget).await?;
-        let user = api::user(&http, &settings, &granted.access, budget).await?;
-        Ok::<_, AuthError>((granted, user))
-    })??;
+    let code = device::request_code(&http, &settings, &client_id, &requested, budget).await?;
+    show_code(&settings, &code, no_browser);
+    let granted = device::poll(&http, &settings, &client_id, &code, budget).await?;
+    let user = api::user(&http, &settings, &granted.access, budget).await?;
     let account = account_of(&user);
     let session = start(ctx, &settings, &client_id, granted, &account, requested)?;
     record(
@@ -158,9 +159,9 @@ fn start(
 /// # Errors
 /// `not_authenticated` without a GitHub session, `cancelled` when no installation appears
 /// within `oauth.loginTimeout`, API and storage errors.
-pub fn install_app(ctx: &Context, no_browser: bool) -> Result<Outcome, AuthError> {
+pub async fn install_app(ctx: &Context, no_browser: bool) -> Result<Outcome, AuthError> {
     let settings = github::settings(ctx)?;
-    let token = github::access_token(ctx)?;
+    let token = github::access_token(ctx).await?;
     let page = settings.install_page();
     notice(&format!(
         "To install the GitHub App `{}`, open this address and choose the repositories:\n\n  {page}\n",
@@ -176,12 +177,8 @@ pub fn install_app(ctx: &Context, no_browser: bool) -> Result<Outcome, AuthError
     ));
     let http = crate::http::client()?;
     let budget = ctx.budget();
-    let (installation, repositories) = crate::app::block_on(async {
-        let installation = wait_for_installation(&http, &settings, &token, wait, budget).await?;
-        let repositories =
-            api::repositories(&http, &settings, &token, installation.id, budget).await?;
-        Ok::<_, AuthError>((installation, repositories))
-    })??;
+    let installation = wait_for_installation(&http, &settings, &token, wait, budget).await?;
+    let repositories = api::repositories(&http, &settings, &token, installation.id, budget).await?;
     let recorded = RecordedInstallation {
         id: installation.id,
         app: settings.app.clone(),

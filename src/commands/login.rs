@@ -15,7 +15,7 @@ use serde_json::json;
 /// # Errors
 /// Configuration, callback, authorization server and storage errors; nothing stored
 /// changes unless the whole login succeeds.
-pub fn run(
+pub async fn run(
     ctx: &Context,
     provider: Option<&str>,
     scopes: Option<&str>,
@@ -23,7 +23,7 @@ pub fn run(
 ) -> Result<Outcome, AuthError> {
     let name = provider.unwrap_or(DEFAULT_PROVIDER);
     if name == "github" && !ctx.loaded.config.oauth.providers.contains_key("github") {
-        return crate::commands::github::login(ctx, scopes, no_browser);
+        return crate::commands::github::login(ctx, scopes, no_browser).await;
     }
     let mut settings = oauth::settings(ctx, name, scopes)?;
     // Before discovery, the browser and the code exchange: a login whose tokens cannot be
@@ -36,10 +36,8 @@ pub fn run(
         wait: oauth::login_timeout(ctx),
         budget,
     };
-    let obtained = crate::app::block_on(async {
-        oidc::discover(&http, &mut settings, budget).await?;
-        flow::login(&http, settings, &options).await
-    })??;
+    oidc::discover(&http, &mut settings, budget).await?;
+    let obtained = flow::login(&http, settings, &options).await?;
     let session = start(ctx, obtained)?;
     record(
         ctx,

@@ -13,11 +13,11 @@ use serde_json::{json, Value};
 /// # Errors
 /// `insufficient_permissions` when anything required is missing; `not_authenticated` when a
 /// check needs a credential that is not there.
-pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
+pub async fn run(ctx: &Context) -> Result<Outcome, AuthError> {
     let mut human = String::new();
     let mut missing = Vec::new();
     let anthropic = anthropic_part(ctx, &mut human, &mut missing)?;
-    let github = github_part(ctx, &mut human, &mut missing)?;
+    let github = github_part(ctx, &mut human, &mut missing).await?;
     if anthropic.is_null() && github.is_null() {
         human.push_str(
             "Nothing to check: no credential is in force, and the configuration requires no \
@@ -106,7 +106,7 @@ fn session_scopes(
 }
 
 /// `github.permissions` and `github.repositories` against the GitHub App installation.
-fn github_part(
+async fn github_part(
     ctx: &Context,
     human: &mut String,
     missing: &mut Vec<String>,
@@ -116,9 +116,9 @@ fn github_part(
         return Ok(Value::Null);
     }
     // Refresh first when needed: the check itself runs inside the runtime.
-    crate::providers::github::access_token(ctx)?;
+    crate::providers::github::access_token(ctx).await?;
     let http = crate::http::client()?;
-    let report = crate::app::block_on(crate::providers::github::check_permissions(ctx, &http))??;
+    let report = crate::providers::github::check_permissions(ctx, &http).await?;
     human.push_str("GitHub: checked against the GitHub App installation.\n");
     for (name, level) in &report.required {
         let lacking = report

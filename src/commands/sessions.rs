@@ -87,7 +87,11 @@ pub fn list(ctx: &Context) -> Result<Outcome, AuthError> {
 ///
 /// # Errors
 /// Storage errors. A failed revocation is reported, and the local session is still removed.
-pub fn logout(ctx: &Context, provider: Option<&str>, all: bool) -> Result<Outcome, AuthError> {
+pub async fn logout(
+    ctx: &Context,
+    provider: Option<&str>,
+    all: bool,
+) -> Result<Outcome, AuthError> {
     // The lock comes first and is held to the end: a refresh running beside us would rotate
     // the token, and we would revoke the spent one and forget the live one.
     let lock = ctx.lock()?;
@@ -123,9 +127,7 @@ pub fn logout(ctx: &Context, provider: Option<&str>, all: bool) -> Result<Outcom
         // Unreadable tokens stop the logout: forgetting them unrevoked would strand a live grant.
         let tokens = session::read_tokens(store.as_ref(), &target.provider)?;
         let revocation = match &tokens {
-            Some(tokens) => {
-                crate::app::block_on(crate::oauth::revoke::revoke(&target, tokens, ctx.budget()))?
-            }
+            Some(tokens) => crate::oauth::revoke::revoke(&target, tokens, ctx.budget()).await,
             None => Ok(false),
         };
         session::forget(ctx, store.as_ref(), &target.provider, &lock)?;

@@ -75,7 +75,7 @@ impl Steps {
 }
 
 /// Runs every check for the provider in force.
-pub fn run(ctx: &Context, debug: bool) -> Outcome {
+pub async fn run(ctx: &Context, debug: bool) -> Outcome {
     if debug {
         trace::enable();
     }
@@ -112,7 +112,7 @@ pub fn run(ctx: &Context, debug: bool) -> Outcome {
     }
     if credential_ok {
         let started = Instant::now();
-        let verdict = server_verdict(ctx, provider, &resolution);
+        let verdict = server_verdict(ctx, provider, &resolution).await;
         let millis = started.elapsed().as_millis();
         let date = verdict.as_ref().ok().and_then(|v| v.server_date);
         steps.0.push(Step {
@@ -219,19 +219,19 @@ fn credential_step(
     ))
 }
 
-fn server_verdict(
+async fn server_verdict(
     ctx: &Context,
     provider: Provider,
     resolution: &Resolution,
 ) -> Result<Verdict, AuthError> {
     let http = crate::http::client()?;
     match provider {
-        Provider::Anthropic => anthropic_verdict(ctx, &http, resolution),
-        other => crate::commands::diagnose::cloud_verdict(ctx, other, &http),
+        Provider::Anthropic => anthropic_verdict(ctx, &http, resolution).await,
+        other => crate::commands::diagnose::cloud_verdict(ctx, other, &http).await,
     }
 }
 
-fn anthropic_verdict(
+async fn anthropic_verdict(
     ctx: &Context,
     http: &reqwest::Client,
     resolution: &Resolution,
@@ -239,7 +239,7 @@ fn anthropic_verdict(
     let active = resolution.active().ok_or_else(resolve::no_key_error)?;
     if let Source::Session(provider) = &active.source {
         let started = Instant::now();
-        let (_, session) = crate::oauth::refresh::access_token(ctx, provider)?;
+        let (_, session) = crate::oauth::refresh::access_token(ctx, provider).await?;
         let left = session
             .access_expires_at
             .map(|at| at.saturating_sub(ctx.clock.now()) / 60);
@@ -254,7 +254,7 @@ fn anthropic_verdict(
     }
     let (secret, _, _) = resolve::active_key(ctx)?;
     let key = crate::apikey::ApiKey::parse(secret)?;
-    let check = crate::app::block_on(anthropic::check_key(http, &key, ctx.budget()))??;
+    let check = anthropic::check_key(http, &key, ctx.budget()).await?;
     Ok(Verdict {
         detail: format!(
             "the API accepted {} ({} models visible)",

@@ -12,9 +12,9 @@ use serde_json::json;
 ///
 /// # Errors
 /// `not_authenticated`, `expired_token`, refresh and storage errors.
-pub fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError> {
+pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError> {
     if let Some(provider) = provider {
-        let (token, _) = refresh::access_token(ctx, provider)?;
+        let (token, _) = refresh::access_token(ctx, provider).await?;
         let value = token.expose().clone();
         return Ok(Outcome::ok(
             value.clone(),
@@ -24,7 +24,7 @@ pub fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError
     match crate::providers::active(ctx) {
         crate::config::schema::Provider::Vertex => {
             let http = crate::http::client()?;
-            let token = crate::app::block_on(crate::providers::vertex::access_token(ctx, &http))??;
+            let token = crate::providers::vertex::access_token(ctx, &http).await?;
             let value = token.expose().clone();
             return Ok(Outcome::ok(
                 value.clone(),
@@ -47,7 +47,7 @@ pub fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError
     let (secret, source, kind) = match resolution.active() {
         Some(candidate) => match &candidate.source {
             Source::Session(provider) => {
-                let (token, _) = refresh::access_token(ctx, provider)?;
+                let (token, _) = refresh::access_token(ctx, provider).await?;
                 (token, candidate.source.clone(), "oauth-access-token")
             }
             _ => {

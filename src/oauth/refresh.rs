@@ -36,7 +36,10 @@ pub fn is_stale(session: &Session, now: u64) -> bool {
 /// `not_authenticated` (no session), `expired_token` (session expired, token expired without
 /// refresh, or `invalid_grant`), network and storage errors. A failed refresh never
 /// overwrites the stored token set.
-pub fn access_token(ctx: &Context, provider: &str) -> Result<(Secret<String>, Session), AuthError> {
+pub async fn access_token(
+    ctx: &Context,
+    provider: &str,
+) -> Result<(Secret<String>, Session), AuthError> {
     let store = ctx.store();
     // The whole read-check-refresh-write runs under the lock: refresh tokens are single-use.
     let lock = ctx.lock()?;
@@ -71,7 +74,7 @@ pub fn access_token(ctx: &Context, provider: &str) -> Result<(Secret<String>, Se
             ));
         };
         ctx.detail(&format!("refreshing the {provider} access token"));
-        let (fresh, expires_in) = crate::app::block_on(exchange(ctx, &current, refresh))??;
+        let (fresh, expires_in) = exchange(ctx, &current, refresh).await?;
         // A response without a refresh token keeps the old one (RFC 6749 §6).
         tokens = Tokens {
             refresh: fresh.refresh.or(tokens.refresh.take()),

@@ -141,8 +141,10 @@ fn join(base: &Url, segments: &[&str]) -> Url {
 /// # Errors
 /// `not_authenticated` (no GitHub session, with the login hint), `expired_token`, storage
 /// and refresh errors.
-pub fn access_token(ctx: &Context) -> Result<Secret<String>, AuthError> {
-    crate::oauth::refresh::access_token(ctx, PROVIDER).map(|(token, _)| token)
+pub async fn access_token(ctx: &Context) -> Result<Secret<String>, AuthError> {
+    crate::oauth::refresh::access_token(ctx, PROVIDER)
+        .await
+        .map(|(token, _)| token)
 }
 
 /// The stored GitHub access token as it is, for async callers (never refreshes).
