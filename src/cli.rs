@@ -1,10 +1,14 @@
 //! The command line: every action is a flag, one action per call (a clap `ArgGroup`).
 
+use crate::error::exit_codes_help;
 use crate::secret::Secret;
 use clap::{ArgAction, ArgGroup, Parser};
 use std::path::PathBuf;
 
-const EXAMPLES: &str = "\
+/// After the options: examples, then every exit status with its code, generated from the
+/// error table so a new code cannot be missing here.
+const AFTER_HELP: &str = concat!(
+    "\
 Examples:
   claude --auth-status                      what is in force, from where, what it shadows
   claude --set-api-key                      store a key (hidden prompt), after checking it
@@ -13,9 +17,9 @@ Examples:
   claude --rotate-key                       replace the stored key with a new, checked one
   claude --auth-status --json               the same facts as one JSON document
 
-Exit codes: 0 ok, 2 usage, 3 config, 4 not authenticated, 5 invalid key, 6 expired login,
-7 permissions, 8 rate limited, 9 network, 11 storage, 12 keychain unavailable, 14 provider,
-15 OAuth, 16 policy, 17 callback port in use, 130 cancelled (docs/exit-codes.md).";
+",
+    exit_codes_help!()
+);
 
 /// `claude`: log in, store and check credentials for Claude.
 #[derive(Debug, Parser)]
@@ -23,7 +27,7 @@ Exit codes: 0 ok, 2 usage, 3 config, 4 not authenticated, 5 invalid key, 6 expir
     name = "claude",
     version,
     about = "Manage Claude credentials: API keys, logins, providers and policy",
-    after_help = EXAMPLES,
+    after_help = AFTER_HELP,
     arg_required_else_help = true,
     disable_help_subcommand = true,
     max_term_width = 100

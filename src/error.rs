@@ -3,104 +3,82 @@
 use crate::redact::scrub_secrets;
 use std::fmt;
 
-/// The stable error codes of the product. Their strings and exit statuses are a public
-/// contract (docs/exit-codes.md): never renumber one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorCode {
-    Internal,
-    Usage,
-    ConfigError,
-    NotAuthenticated,
-    InvalidApiKey,
-    ExpiredToken,
-    InsufficientPermissions,
-    RateLimited,
-    NetworkError,
-    MfaRequired,
-    StorageError,
-    KeychainUnavailable,
-    IpRestricted,
-    ProviderError,
-    OauthError,
-    PolicyViolation,
-    CallbackPortInUse,
-    NotImplemented,
-    Cancelled,
+/// Declares the error table once: `Variant => ("code", exit status, "meaning")`. From it
+/// come the enum, `ErrorCode::ALL`, `as_str`, `exit_code`, `meaning` and the `--help`
+/// footer (`exit_codes_help!`), so the codes, their statuses and the footer cannot drift
+/// apart. tests/exit_codes.rs holds docs/exit-codes.md and the README to the same table.
+macro_rules! error_codes {
+    ($($variant:ident => ($name:literal, $exit:literal, $meaning:literal)),* $(,)?) => {
+        /// The stable error codes of the product. Their strings and exit statuses are a
+        /// public contract (docs/exit-codes.md): never renumber one.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $(
+                #[doc = concat!("`", $name, "` (exit ", $exit, "): ", $meaning, ".")]
+                $variant,
+            )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in exit-status order (for docs and tests).
+            pub const ALL: [ErrorCode; [$($name),*].len()] = [$(ErrorCode::$variant),*];
+
+            /// The machine-readable code, as in `{"error":{"code":…}}`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $name,)*
+                }
+            }
+
+            /// The process exit status for this code (STYLE.md's table).
+            pub const fn exit_code(self) -> i32 {
+                match self {
+                    $(ErrorCode::$variant => $exit,)*
+                }
+            }
+
+            /// What the code means, in one line: the opening words of its row in
+            /// docs/exit-codes.md (a test holds the two together).
+            pub const fn meaning(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $meaning,)*
+                }
+            }
+        }
+
+        /// The `--help` footer's exit-code line, `Exit codes: 0 ok, 1 internal, …`, as a
+        /// string literal for `concat!`: built by the compiler, it costs startup nothing.
+        // A no-break space joins each status to its code: clap wraps at ASCII spaces, and
+        // `6` at the end of one line with `expired_token` on the next reads as two entries.
+        macro_rules! exit_codes_help {
+            () => {
+                concat!("Exit codes: 0\u{a0}ok", $(", ", $exit, "\u{a0}", $name,)* " (docs/exit-codes.md).")
+            };
+        }
+        pub(crate) use exit_codes_help;
+    };
 }
 
-impl ErrorCode {
-    /// Every code, in exit-status order (for docs and tests).
-    pub const ALL: [ErrorCode; 19] = [
-        ErrorCode::Internal,
-        ErrorCode::Usage,
-        ErrorCode::ConfigError,
-        ErrorCode::NotAuthenticated,
-        ErrorCode::InvalidApiKey,
-        ErrorCode::ExpiredToken,
-        ErrorCode::InsufficientPermissions,
-        ErrorCode::RateLimited,
-        ErrorCode::NetworkError,
-        ErrorCode::MfaRequired,
-        ErrorCode::StorageError,
-        ErrorCode::KeychainUnavailable,
-        ErrorCode::IpRestricted,
-        ErrorCode::ProviderError,
-        ErrorCode::OauthError,
-        ErrorCode::PolicyViolation,
-        ErrorCode::CallbackPortInUse,
-        ErrorCode::NotImplemented,
-        ErrorCode::Cancelled,
-    ];
-
-    /// The machine-readable code, as in `{"error":{"code":…}}`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::Internal => "internal",
-            ErrorCode::Usage => "usage",
-            ErrorCode::ConfigError => "config_error",
-            ErrorCode::NotAuthenticated => "not_authenticated",
-            ErrorCode::InvalidApiKey => "invalid_api_key",
-            ErrorCode::ExpiredToken => "expired_token",
-            ErrorCode::InsufficientPermissions => "insufficient_permissions",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::NetworkError => "network_error",
-            ErrorCode::MfaRequired => "mfa_required",
-            ErrorCode::StorageError => "storage_error",
-            ErrorCode::KeychainUnavailable => "keychain_unavailable",
-            ErrorCode::IpRestricted => "ip_restricted",
-            ErrorCode::ProviderError => "provider_error",
-            ErrorCode::OauthError => "oauth_error",
-            ErrorCode::PolicyViolation => "policy_violation",
-            ErrorCode::CallbackPortInUse => "callback_port_in_use",
-            ErrorCode::NotImplemented => "not_implemented",
-            ErrorCode::Cancelled => "cancelled",
-        }
-    }
-
-    /// The process exit status for this code (STYLE.md's table).
-    pub fn exit_code(self) -> i32 {
-        match self {
-            ErrorCode::Internal => 1,
-            ErrorCode::Usage => 2,
-            ErrorCode::ConfigError => 3,
-            ErrorCode::NotAuthenticated => 4,
-            ErrorCode::InvalidApiKey => 5,
-            ErrorCode::ExpiredToken => 6,
-            ErrorCode::InsufficientPermissions => 7,
-            ErrorCode::RateLimited => 8,
-            ErrorCode::NetworkError => 9,
-            ErrorCode::MfaRequired => 10,
-            ErrorCode::StorageError => 11,
-            ErrorCode::KeychainUnavailable => 12,
-            ErrorCode::IpRestricted => 13,
-            ErrorCode::ProviderError => 14,
-            ErrorCode::OauthError => 15,
-            ErrorCode::PolicyViolation => 16,
-            ErrorCode::CallbackPortInUse => 17,
-            ErrorCode::NotImplemented => 18,
-            ErrorCode::Cancelled => 130,
-        }
-    }
+error_codes! {
+    Internal => ("internal", 1, "A failure inside `claude` or the OS"),
+    Usage => ("usage", 2, "The command line is wrong"),
+    ConfigError => ("config_error", 3, "The configuration cannot be used"),
+    NotAuthenticated => ("not_authenticated", 4, "No credential is in force"),
+    InvalidApiKey => ("invalid_api_key", 5, "The key is malformed or was refused"),
+    ExpiredToken => ("expired_token", 6, "The OAuth session cannot give a token"),
+    InsufficientPermissions => ("insufficient_permissions", 7, "The API answered HTTP 403: the key is valid but not allowed"),
+    RateLimited => ("rate_limited", 8, "Rate limited"),
+    NetworkError => ("network_error", 9, "The server could not be reached, did not answer within `authentication.timeout`, or kept answering 5xx"),
+    MfaRequired => ("mfa_required", 10, "Reserved for a policy that needs a second factor"),
+    StorageError => ("storage_error", 11, "The store cannot be used"),
+    KeychainUnavailable => ("keychain_unavailable", 12, "The OS keychain cannot be reached"),
+    IpRestricted => ("ip_restricted", 13, "Reserved for `security.ipRestrictions`"),
+    ProviderError => ("provider_error", 14, "The server did not answer like the API"),
+    OauthError => ("oauth_error", 15, "The authorization server refused or failed the protocol"),
+    PolicyViolation => ("policy_violation", 16, "Policy forbids the credential"),
+    CallbackPortInUse => ("callback_port_in_use", 17, "`--login` could not listen on the port of `oauth.redirectUri`"),
+    NotImplemented => ("not_implemented", 18, "The flag parses, but this version does not have its feature"),
+    Cancelled => ("cancelled", 130, "The action was cancelled or timed out"),
 }
 
 /// An error the user sees: what went wrong, the chain of causes and what to do next.
