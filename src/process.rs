@@ -6,15 +6,48 @@ use std::ffi::OsStr;
 use std::process::{Command, Stdio};
 
 /// Variables that hold a secret under a name no pattern below catches.
-const SECRET_NAMES: [&str; 3] = ["CLAUDE_MFA_CODE", "GOOGLE_OAUTH_ACCESS_TOKEN", "NETRC"];
+const SECRET_NAMES: [&str; 6] = [
+    "CLAUDE_MFA_CODE",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "NETRC",
+    "MYSQL_PWD",
+    "PGPASSFILE",
+    "DOCKER_AUTH_CONFIG",
+];
 /// Name endings of variables that conventionally hold secrets (`ANTHROPIC_API_KEY`,
-/// `GH_TOKEN`, `AWS_SESSION_TOKEN`, `AWS_BEARER_TOKEN_BEDROCK`, `AWS_SECRET_ACCESS_KEY`, …).
-const SECRET_ENDINGS: [&str; 6] = ["_KEY", "_TOKEN", "_PAT", "_CREDENTIALS", "_CODE", "_AUTH"];
+/// `GH_TOKEN`, `AWS_SESSION_TOKEN`, `CI_JOB_JWT`, `BW_SESSION`, `SENTRY_DSN`, …).
+const SECRET_ENDINGS: [&str; 11] = [
+    "_KEY",
+    "_TOKEN",
+    "_PAT",
+    "_CREDENTIALS",
+    "_CODE",
+    "_AUTH",
+    "_JWT",
+    "_PWD",
+    "_SESSION",
+    "_DSN",
+    "_WEBHOOK_URL",
+];
 /// Name parts that mark a secret wherever they appear (`CLAUDE_PASSPHRASE`, `DB_PASSWORD`,
-/// `AWS_SECRET_ACCESS_KEY`, `AWS_BEARER_TOKEN_BEDROCK`).
-const SECRET_PARTS: [&str; 5] = ["SECRET", "PASSWORD", "PASSPHRASE", "BEARER", "API_KEY"];
+/// `AWS_SECRET_ACCESS_KEY`, `npm_config__authToken`, `OP_SESSION_my`).
+const SECRET_PARTS: [&str; 8] = [
+    "SECRET",
+    "PASSWORD",
+    "PASSPHRASE",
+    "BEARER",
+    "API_KEY",
+    "AUTHTOKEN",
+    "OP_SESSION",
+    "PRIVATE",
+];
 /// Names that end like a secret but are paths or switches a child needs.
-const NOT_SECRET: [&str; 2] = ["GOOGLE_APPLICATION_CREDENTIALS", "SSH_AUTH_SOCK"];
+const NOT_SECRET: [&str; 3] = [
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "SSH_AUTH_SOCK",
+    // xdg-open reads it to find the desktop's opener.
+    "DESKTOP_SESSION",
+];
 
 /// True when the variable `name` may hold a credential and must not reach a child.
 pub fn is_secret_variable(name: &OsStr) -> bool {
@@ -27,13 +60,25 @@ pub fn is_secret_variable(name: &OsStr) -> bool {
         || SECRET_PARTS.iter().any(|part| upper.contains(part))
 }
 
+/// True when `value` carries a password in a URL (`postgres://user:pass@host`,
+/// `http://user:pass@proxy:3128`), whatever the variable is called.
+fn has_url_password(value: &std::ffi::OsStr) -> bool {
+    let value = value.to_string_lossy();
+    value.split("://").skip(1).any(|rest| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        authority
+            .rsplit_once('@')
+            .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    })
+}
+
 /// A `Command` for `program` whose environment is ours minus every secret variable, with
 /// stdin, stdout and stderr detached (a child must not read the user's paste or print over
 /// the prompt).
 pub fn command(program: impl AsRef<OsStr>) -> Command {
     let mut command = Command::new(program);
-    for (name, _) in std::env::vars_os() {
-        if is_secret_variable(&name) {
+    for (name, value) in std::env::vars_os() {
+        if is_secret_variable(&name) || has_url_password(&value) {
             command.env_remove(&name);
         }
     }
@@ -70,6 +115,26 @@ mod tests {
     }
 
     #[test]
+    fn passwords_in_urls_mark_a_variable_secret() {
+        assert!(has_url_password(OsStr::new("postgres://u:dbpass@db/x")));
+        assert!(has_url_password(OsStr::new(
+            "http://user:proxypass@proxy:3128"
+        )));
+        assert!(!has_url_password(OsStr::new("http://proxy:3128")));
+        assert!(!has_url_password(OsStr::new("https://example.com/a@b:c")));
+        assert!(!has_url_password(OsStr::new("/usr/bin:/bin")));
+        for name in [
+            "CI_JOB_JWT",
+            "BW_SESSION",
+            "OP_SESSION_my",
+            "npm_config__authToken",
+            "SENTRY_DSN",
+        ] {
+            assert!(is_secret_variable(OsStr::new(name)), "{name}");
+        }
+    }
+
+    #[test]
     fn what_a_browser_needs_is_kept() {
         for name in [
             "PATH",
@@ -82,6 +147,9 @@ mod tests {
             "SSH_AUTH_SOCK",
             "GOOGLE_APPLICATION_CREDENTIALS",
             "AWS_REGION",
+            "DESKTOP_SESSION",
+            "XDG_CURRENT_DESKTOP",
+            "XAUTHORITY",
         ] {
             assert!(!is_secret_variable(OsStr::new(name)), "{name}");
         }

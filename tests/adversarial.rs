@@ -560,3 +560,41 @@ fn read_only_commands_work_in_a_group_writable_state_directory() {
     let out = env.run_with_stdin(&["--set-api-key", "-"], KEY_A);
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
 }
+
+#[test]
+fn a_fifo_in_place_of_the_config_or_a_credential_file_does_not_hang() {
+    let env = TestEnv::new();
+    env.write_config("{}");
+    let fifo = env.home.path().join("config.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = env
+        .claude()
+        .args(["--config", fifo.to_str().unwrap(), "--auth-status"])
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("not a regular file"), "{}", text(&out));
+
+    let sessions = env.state_dir().join("sessions.json");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&sessions)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::set_permissions(&sessions, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env
+        .claude()
+        .args(["--list-sessions"])
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    // The harness scans every file of the user when it ends: no FIFO may be left to block it.
+    let _ = std::fs::remove_file(&fifo);
+    let _ = std::fs::remove_file(&sessions);
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+}

@@ -229,20 +229,59 @@ fn browser_variable_is_used_to_open_the_url() {
     let run = LoginRun::start(cmd);
     let printed = run.authorize_url();
     let deadline = Instant::now() + Duration::from_secs(20);
-    let url = loop {
+    let start = loop {
         let text = std::fs::read_to_string(opened.path()).unwrap_or_default();
-        if text.contains("/authorize?") {
+        if text.contains("/start-") {
             break text.trim().to_string();
         }
         assert!(Instant::now() < deadline, "BROWSER was not run");
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert_eq!(
-        url, printed,
-        "the printed URL and the opened one are the same"
+    // The browser's command line (readable by every user in /proc) carries no state and
+    // no PKCE challenge: only a one-time loopback address that leads to the printed URL.
+    assert!(start.starts_with("http://127.0.0.1:"), "{start}");
+    assert!(
+        !start.contains("state=") && !start.contains("code_challenge"),
+        "{start}"
     );
-    assert_eq!(get(&approve(&url)).status, 200);
+    let page = get(&start);
+    assert_eq!(page.status, 302);
+    assert_eq!(page.header("Location"), Some(printed.as_str()));
+    assert_eq!(get(&approve(&printed)).status, 200);
     assert!(run.finish().status.success());
+}
+
+#[test]
+fn a_start_address_opened_twice_stops_the_login() {
+    let server = server();
+    let opened = tempfile::NamedTempFile::new().unwrap();
+    let browser = write_browser_script(&format!(
+        "echo \"$1\" > {}.tmp && mv {}.tmp {}",
+        opened.path().display(),
+        opened.path().display(),
+        opened.path().display()
+    ));
+    let env = oauth_env(&server, "", "").with("BROWSER", browser.to_str().unwrap());
+    let mut cmd = env.std_command();
+    cmd.arg("--login");
+    let run = LoginRun::start(cmd);
+    let _ = run.authorize_url();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let start = loop {
+        let text = std::fs::read_to_string(opened.path()).unwrap_or_default();
+        if text.contains("/start-") {
+            break text.trim().to_string();
+        }
+        assert!(Instant::now() < deadline, "BROWSER was not run");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Another program read the address first; the user's browser comes second.
+    assert_eq!(get(&start).status, 302);
+    assert_eq!(get(&start).status, 409);
+    let out = run.finish();
+    assert_eq!(out.status.code(), Some(15), "{}", text(&out));
+    assert!(text(&out).contains("opened twice"), "{}", text(&out));
+    assert_eq!(server.token_requests("authorization_code"), 0);
 }
 
 #[test]

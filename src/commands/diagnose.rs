@@ -18,10 +18,14 @@ pub fn storage(ctx: &Context) -> Result<String, AuthError> {
             Ok("the keychain answers and is unlocked".to_string())
         }
         StorageKind::EncryptedFile => {
+            // Opened and authenticated, not just its header read: a tampered item list or a
+            // wrong passphrase fails here, in the step that names storage.
+            store.authenticate()?;
             let index = store.index()?;
+            let items = index.items.len();
             Ok(format!(
-                "the encrypted file is readable ({} items)",
-                index.items.len()
+                "the encrypted file opens and is authentic ({items} {})",
+                if items == 1 { "item" } else { "items" }
             ))
         }
     }

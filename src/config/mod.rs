@@ -43,7 +43,9 @@ fn read_config(path: &Path) -> Result<String, ReadError> {
                 .with_hint("check the path given by `--config` or CLAUDE_CONFIG"),
         )
     };
-    let file = match std::fs::File::open(path) {
+    // Non-blocking, so that a FIFO planted at the path cannot hang the command before its
+    // type is checked; reads of a regular file are unaffected.
+    let file = match open_nonblocking(path) {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing),
         Err(err) => return Err(refused(err)),
@@ -73,6 +75,17 @@ fn read_config(path: &Path) -> Result<String, ReadError> {
         ));
     }
     Ok(text)
+}
+
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
 }
 
 /// The state directory: `CLAUDE_CONFIG_DIR`, else `~/.claude`.

@@ -21,6 +21,9 @@ pub enum Callback {
     Code { code: String, iss: Option<String> },
     /// The user (or the server) refused: `error` is e.g. `access_denied`.
     Refused { error: String, iss: Option<String> },
+    /// The one-time start address was opened a second time: another program read it (from
+    /// the browser's command line) and may race the browser with its own code.
+    StartReused,
 }
 
 /// A listening callback server.
@@ -28,11 +31,15 @@ pub struct CallbackServer {
     redirect_uri: Url,
     received: mpsc::Receiver<Callback>,
     shutdowns: Vec<oneshot::Sender<()>>,
+    shared: Arc<Shared>,
 }
 
 struct Shared {
     expected_state: String,
     path: String,
+    /// `/start-RANDOM`, answered once with a redirect to the authorization URL.
+    start_path: String,
+    start_target: std::sync::Mutex<Option<String>>,
     sender: mpsc::Sender<Callback>,
 }
 
@@ -59,6 +66,8 @@ impl CallbackServer {
         let shared = Arc::new(Shared {
             expected_state: expected_state.to_string(),
             path: redirect.path().to_string(),
+            start_path: format!("/start-{}", oauth2::CsrfToken::new_random().secret()),
+            start_target: std::sync::Mutex::new(None),
             sender,
         });
         let mut bound_port = port;
@@ -103,7 +112,22 @@ impl CallbackServer {
             redirect_uri,
             received,
             shutdowns,
+            shared,
         })
+    }
+
+    /// A one-time loopback address that redirects to `authorize_url`: what the browser is
+    /// given, so the authorization URL (with `state` and the PKCE challenge) never appears on
+    /// a command line other users can read (`/proc/PID/cmdline`). A second visit stops the
+    /// login ([`Callback::StartReused`]).
+    pub fn start_url(&self, authorize_url: &Url) -> Url {
+        if let Ok(mut target) = self.shared.start_target.lock() {
+            *target = Some(authorize_url.to_string());
+        }
+        let mut start = self.redirect_uri.clone();
+        start.set_path(&self.shared.start_path);
+        start.set_query(None);
+        start
     }
 
     /// The redirect URI to send, with the real port when the configured one was 0.
@@ -126,6 +150,9 @@ impl Drop for CallbackServer {
 }
 
 async fn answer(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    if uri.path() == shared.start_path {
+        return start(&shared);
+    }
     if uri.path() != shared.path {
         return page(
             StatusCode::NOT_FOUND,
@@ -194,6 +221,31 @@ async fn answer(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         );
     }
     reply
+}
+
+/// The start address: the first visit is sent on to the authorization server; any later one
+/// stops the login, since only one browser was given the address.
+fn start(shared: &Shared) -> Response {
+    let target = shared.start_target.lock().ok().and_then(|mut t| t.take());
+    match target {
+        Some(target) => (
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, target),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+                (header::REFERRER_POLICY, "no-referrer".to_string()),
+            ],
+        )
+            .into_response(),
+        None => {
+            let _ = shared.sender.try_send(Callback::StartReused);
+            page(
+                StatusCode::CONFLICT,
+                "Login stopped",
+                "This login's start address was opened twice, so another program may have read it. The login in your terminal is stopped; run <code>claude --login</code> again.",
+            )
+        }
+    }
 }
 
 /// A static page: nothing from the request is reflected, nothing is cached or loaded.

@@ -81,13 +81,15 @@ pub async fn login(
         settings.name
     ));
     let browser_opened = match server {
-        Some(_) => match crate::browser::open(url.as_str(), options.no_browser) {
-            Ok(()) => true,
-            Err(why) => {
-                notice(&format!("(No browser opened: {why}.)"));
-                false
+        Some(ref server) => {
+            match crate::browser::open(server.start_url(&url).as_str(), options.no_browser) {
+                Ok(()) => true,
+                Err(why) => {
+                    notice(&format!("(No browser opened: {why}.)"));
+                    false
+                }
             }
-        },
+        }
         None => false,
     };
     if !browser_opened {
@@ -109,6 +111,13 @@ pub async fn login(
                 settings.name
             ))
             .with_hint("run `claude --login` again and approve the request"))
+        }
+        Callback::StartReused => {
+            return Err(AuthError::new(
+                ErrorCode::OauthError,
+                "the login's start address was opened twice: another program on this machine may have read it and raced your browser; the login is stopped",
+            )
+            .with_hint("run `claude --login` again; on a shared machine, `--no-browser` keeps the address off every command line"))
         }
         Callback::Refused { error, .. } => {
             return Err(AuthError::new(

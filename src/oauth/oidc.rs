@@ -160,6 +160,11 @@ pub async fn verify(
         None => keys.keys.first(),
     }
     .ok_or_else(|| invalid("no key in the issuer's JWKS matches it".into()))?;
+    if !well_formed(jwk) {
+        return Err(invalid(
+            "the issuer's key has the wrong size for its type".into(),
+        ));
+    }
     let key = DecodingKey::from_jwk(jwk)
         .map_err(|_| invalid("the issuer's key cannot be used".into()))?;
     let mut validation = Validation::new(header.alg);
@@ -175,6 +180,39 @@ pub async fn verify(
     Ok(data.claims)
 }
 
+/// Whether a key from the issuer has the sizes its type demands. The JWKS is hostile input
+/// and the verifier slices key bytes without checking (an Ed25519 `x` shorter than 32 bytes
+/// panics inside jsonwebtoken), so sizes are checked first.
+fn well_formed(jwk: &jsonwebtoken::jwk::Jwk) -> bool {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+    /// Unpadded base64url of exactly `bytes` bytes.
+    fn b64_len(text: &str, bytes: usize) -> bool {
+        let text = text.trim_end_matches('=');
+        text.len() == (bytes * 4).div_ceil(3)
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+    match &jwk.algorithm {
+        AlgorithmParameters::OctetKeyPair(okp) => {
+            okp.curve == EllipticCurve::Ed25519 && b64_len(&okp.x, 32)
+        }
+        AlgorithmParameters::EllipticCurve(ec) => {
+            let size = match ec.curve {
+                EllipticCurve::P256 => 32,
+                EllipticCurve::P384 => 48,
+                _ => return false,
+            };
+            b64_len(&ec.x, size) && b64_len(&ec.y, size)
+        }
+        // 2048-bit moduli and up (342+ characters), a small public exponent.
+        AlgorithmParameters::RSA(rsa) => {
+            rsa.n.len() >= 342 && !rsa.e.is_empty() && rsa.e.len() <= 8
+        }
+        _ => false,
+    }
+}
+
 fn describe(err: &jsonwebtoken::errors::Error) -> String {
     use jsonwebtoken::errors::ErrorKind;
     match err.kind() {
@@ -185,5 +223,42 @@ fn describe(err: &jsonwebtoken::errors::Error) -> String {
         ErrorKind::MissingRequiredClaim(claim) => format!("claim `{claim}` is missing"),
         ErrorKind::ImmatureSignature => "it is not valid yet (clock skew?)".into(),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwk(json: &str) -> jsonwebtoken::jwk::Jwk {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn keys_of_the_wrong_size_are_not_used() {
+        let x32 = "A".repeat(43);
+        let x48 = "B".repeat(64);
+        assert!(well_formed(&jwk(&format!(
+            r#"{{"kty":"OKP","crv":"Ed25519","x":"{x32}"}}"#
+        ))));
+        assert!(!well_formed(&jwk(
+            r#"{"kty":"OKP","crv":"Ed25519","x":""}"#
+        )));
+        assert!(!well_formed(&jwk(
+            r#"{"kty":"OKP","crv":"Ed25519","x":"AAAA"}"#
+        )));
+        assert!(well_formed(&jwk(&format!(
+            r#"{{"kty":"EC","crv":"P-256","x":"{x32}","y":"{x32}"}}"#
+        ))));
+        assert!(!well_formed(&jwk(&format!(
+            r#"{{"kty":"EC","crv":"P-256","x":"{x32}","y":""}}"#
+        ))));
+        assert!(well_formed(&jwk(&format!(
+            r#"{{"kty":"EC","crv":"P-384","x":"{x48}","y":"{x48}"}}"#
+        ))));
+        assert!(!well_formed(&jwk(r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#)));
+        let fixture: jsonwebtoken::jwk::JwkSet =
+            serde_json::from_str(include_str!("../../tests/fixtures/oidc-test-jwks.json")).unwrap();
+        assert!(well_formed(&fixture.keys[0]));
     }
 }

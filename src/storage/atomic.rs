@@ -148,9 +148,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], _lock: &FileLock) -> Result<(), A
 /// `storage_error` for a symlink, a file other users can read (with a `chmod` hint) or an
 /// I/O failure.
 pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
+    // O_NONBLOCK: a FIFO in place of the file must not hang the command before it is refused.
     let mut file = match OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
     {
         Ok(file) => file,
@@ -167,6 +168,13 @@ pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
     let meta = file
         .metadata()
         .map_err(|err| storage_io("cannot stat", path, err))?;
+    if !meta.is_file() {
+        return Err(AuthError::storage(format!(
+            "{} is not a regular file; refusing to read it",
+            path.display()
+        ))
+        .with_hint(format!("remove it: `rm {}`", path.display())));
+    }
     refuse_shared(path, &meta)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)

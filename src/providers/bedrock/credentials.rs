@@ -193,11 +193,8 @@ fn profile() -> Result<Option<Found>, AuthError> {
     };
     // Like ssh with keys: a credentials file others can read is refused, not used.
     crate::storage::atomic::check_private(&path).map_err(|err| {
-        AuthError::config(format!(
-            "the AWS credentials file {} can be read by other users",
-            path.display()
-        ))
-        .with_hint(err.hint().unwrap_or_default().to_string())
+        AuthError::config(format!("the AWS credentials file: {}", err.message()))
+            .with_hint(err.hint().unwrap_or_default().to_string())
     })?;
     let sections = parse_ini(text.expose());
     let where_ = format!("profile {name} in {}", path.display());

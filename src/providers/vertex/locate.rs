@@ -108,6 +108,11 @@ pub fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, AuthError> {
                 .with_hint("point GOOGLE_APPLICATION_CREDENTIALS at the JSON key file"),
         );
     }
+    // A key file another user owns could have been planted to send our requests elsewhere.
+    crate::storage::ownership::check_owner(path, &meta).map_err(|err| {
+        AuthError::config(err.message().to_string())
+            .with_hint(err.hint().unwrap_or_default().to_string())
+    })?;
     // Like ssh with private keys: a key others can read is already half leaked.
     if meta.mode() & 0o077 != 0 {
         return Err(AuthError::config(format!(
