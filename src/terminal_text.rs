@@ -17,6 +17,16 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     escape_where(text, is_active)
 }
 
+/// `text` as one line: what [`printable`] escapes, and `\n`, `\r` and `\t` as well.
+///
+/// # Security
+/// For single values from outside that the product shows inside its own lines (an account
+/// name, an issuer): [`printable`] keeps `\n` for the product's own multi-line output, so a
+/// newline in such a value would print a line the product never wrote (`✓ Verified …`).
+pub fn single_line(text: &str) -> String {
+    escape_where(text, |c| is_active(c) || c == '\n' || c == '\t').into_owned()
+}
+
 fn escape_where(text: &str, active: impl Fn(char) -> bool) -> Cow<'_, str> {
     if !text.chars().any(&active) {
         return Cow::Borrowed(text);
@@ -150,6 +160,21 @@ mod tests {
         let shown = printable(text);
         assert!(shown.starts_with("\u{5FF}\u{606}"), "{shown}");
         assert_eq!(shown.matches("\\u{").count(), 1, "only the joiner: {shown}");
+    }
+
+    #[test]
+    fn single_line_escapes_line_breaks_and_tabs_too() {
+        assert_eq!(
+            single_line("dev@example.com\n✓ Verified\r\t\u{1b}[2J\u{2028}x"),
+            "dev@example.com\\u{a}✓ Verified\\u{d}\\u{9}\\u{1b}[2J\\u{2028}x"
+        );
+        assert_eq!(
+            single_line("dév@example.com — 日本語"),
+            "dév@example.com — 日本語"
+        );
+        let once = single_line("a\nb\u{202e}");
+        assert_eq!(single_line(&once), once);
+        assert_eq!(printable(&once), once);
     }
 
     #[test]
