@@ -14,6 +14,30 @@ pub fn safe_url(url: &Url) -> String {
     shown
 }
 
+/// A URL reference from a server (a `Location` header, a link target) without userinfo,
+/// query or fragment: [`safe_url`] when it is an absolute URL with a host, else the reference
+/// cut before its `?` or `#`, and a network-path reference (`//user:pw@host/p`) without its
+/// userinfo. Query strings and fragments are where servers echo codes and tokens back.
+pub fn safe_reference(reference: &str) -> String {
+    let reference = reference.trim();
+    if let Ok(url) = Url::parse(reference) {
+        if url.has_host() {
+            return safe_url(&url);
+        }
+    }
+    let before_query = reference.split(['?', '#']).next().unwrap_or_default();
+    let Some(network_path) = before_query.strip_prefix("//") else {
+        return before_query.to_string();
+    };
+    let (authority, path) = network_path
+        .find('/')
+        .map_or((network_path, ""), |at| network_path.split_at(at));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("//{host}{path}")
+}
+
 /// An error code sent by a server, reduced to `[A-Za-z0-9_]` and 64 characters: servers may
 /// echo input (codes, tokens) in what they send back.
 pub fn error_code(text: &str) -> String {
@@ -245,6 +269,24 @@ mod tests {
     fn safe_url_drops_userinfo_and_query() {
         let url = Url::parse("https://user:pw@api.example.com:8443/v1/models?key=abc#x").unwrap();
         assert_eq!(safe_url(&url), "https://api.example.com:8443/v1/models");
+    }
+
+    #[test]
+    fn safe_reference_drops_userinfo_query_and_fragment_of_any_reference() {
+        for (reference, shown) in [
+            (
+                "https://u:pw@x.example:8443/cb?token=abc#k=1",
+                "https://x.example:8443/cb",
+            ),
+            (" /cb?token=abc#k=1 ", "/cb"),
+            ("cb/next?key=abc", "cb/next"),
+            ("//u:pw@x.example/cb?token=abc", "//x.example/cb"),
+            ("//u:pw@x.example", "//x.example"),
+            ("?token=abc", ""),
+            ("mailto:dev@example.com?body=abc", "mailto:dev@example.com"),
+        ] {
+            assert_eq!(safe_reference(reference), shown, "{reference}");
+        }
     }
 
     #[test]
