@@ -54,6 +54,11 @@ pub fn error_code(text: &str) -> String {
 /// (`ya29.…WXYZ`), JWTs (`eyJ…WXYZ`), and any other run of 32 or more base64 or hex
 /// characters that looks random (`wJal…EKEY`).
 ///
+/// A run that is part of a path or URL is judged one `/`-separated segment at a time, so
+/// paths and URLs stay usable (a `chmod` hint, two tenants' issuers) while a random segment
+/// in them is still masked; a run standing alone is judged whole, so an AWS secret key
+/// (which may contain `/`) is masked.
+///
 /// For messages that quote what a user typed or wrote (clap's usage errors, serde's type
 /// errors, a config value), where a misplaced secret would otherwise be echoed. Paths, URLs
 /// without credentials, fingerprints, session ids and times pass unchanged, and so does
@@ -196,7 +201,15 @@ fn mask_random_runs(text: &str) -> String {
             at += 1;
         }
         let run = &text[start..body_end];
-        if looks_random(run) {
+        if in_path(&text[..start], run) {
+            // `/` separates names here, not base64 digits: each name is judged alone, so a
+            // long directory name or a tenant id beside a digit-bearing name stays readable.
+            if let Some(shown) = segments_masked(run) {
+                out.push_str(&text[copied..start]);
+                out.push_str(&shown);
+                copied = body_end;
+            }
+        } else if looks_random(run) {
             out.push_str(&text[copied..start]);
             out.push_str(Fingerprint::of(run).as_str());
             copied = at;
@@ -204,6 +217,48 @@ fn mask_random_runs(text: &str) -> String {
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// Whether a run of base64 characters is part of a path or URL: it starts with `/`, holds a
+/// `//`, or the word it continues (`before` back to a space, quote, bracket, `=`, `,` or `;`)
+/// holds a `/` and no `?`, `#` or `&` (so `http://host:8080/…` and `/tmp/.tmpX/…` are paths,
+/// while a query value, `cb?secret=…`, is not).
+fn in_path(before: &str, run: &str) -> bool {
+    if run.starts_with('/') || run.contains("//") {
+        return true;
+    }
+    let word_start = before
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '"' | '\'' | '`' | '(' | '<' | '[' | '{' | '=' | ',' | ';'
+                )
+        })
+        .map_or(0, |(at, c)| at + c.len_utf8());
+    let word = &before[word_start..];
+    word.contains('/') && !word.contains(['?', '#', '&'])
+}
+
+/// `run` with each `/`-separated segment that alone looks random masked, or `None` when
+/// none does.
+fn segments_masked(run: &str) -> Option<String> {
+    if !run.split('/').any(looks_random) {
+        return None;
+    }
+    let shown: Vec<String> = run
+        .split('/')
+        .map(|segment| {
+            if looks_random(segment) {
+                Fingerprint::of(segment).to_string()
+            } else {
+                segment.to_string()
+            }
+        })
+        .collect();
+    Some(shown.join("/"))
 }
 
 /// 32 characters or more, letters and digits mixed, and at least one change between
@@ -364,6 +419,53 @@ mod tests {
             "authentication.storage.encryptionKey must be `user-derived-key`",
         ] {
             assert_eq!(scrub_secrets(text), text);
+        }
+    }
+
+    #[test]
+    fn paths_and_urls_are_judged_segment_by_segment() {
+        for text in [
+            "run `chmod 700 /var/folders/7x/k2ms0ph13fdgqk7t5w3jlc7r0000gn/T/claude`",
+            "CLAUDE_CONFIG_DIR=/var/folders/7x/k2ms0ph13fdgqk7t5w3jlc7r0000gn/T/claude",
+            "/tmp/.tmpAbC123/var/folders/7x/k2ms0ph13fdgqk7t5w3jlc7r0000gn/T/claude",
+            "issuer `http://127.0.0.1:18080/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0`",
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+            "file:///Users/dev/k2ms0ph13fdgqk7t5w3jlc7r0000gn/a1B2c3D4e5F6g7H8",
+            "see ./build/k2ms0ph13fdgqk7t5w3jlc7r0000gn/Q7rT9/Xy3Zk8Wq2Lm5Np0Rs4Vb",
+        ] {
+            assert_eq!(scrub_secrets(text), text);
+        }
+    }
+
+    #[test]
+    fn credentials_in_paths_urls_and_queries_are_still_masked() {
+        let random = "dGhpcyBpcyBhIHRlc3QgZmFrZSBzZWNyZXQgMTIzNDU2Nzg5MA";
+        assert_eq!(
+            scrub_secrets(&format!("https://x.example/v1/{random}/items")),
+            "https://x.example/v1/dGhp…g5MA/items"
+        );
+        assert_eq!(
+            scrub_secrets(&format!("/srv/keys/{random}==")),
+            "/srv/keys/dGhp…g5MA=="
+        );
+        let aws = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        for (text, shown) in [
+            (format!("secret {aws}"), "secret wJal…EKEY".to_string()),
+            (format!("`{aws}`"), "`wJal…EKEY`".to_string()),
+            (
+                format!("aws_secret_access_key={aws}"),
+                "aws_secret_access_key=wJal…EKEY".to_string(),
+            ),
+            (
+                format!("https://x.example/cb?secret={aws}"),
+                "https://x.example/cb?secret=wJal…EKEY".to_string(),
+            ),
+            (
+                format!("https://x.example/cb?{aws}"),
+                "https://x.example/cb?wJal…EKEY".to_string(),
+            ),
+        ] {
+            assert_eq!(scrub_secrets(&text), shown);
         }
     }
 
