@@ -49,8 +49,9 @@ pub fn error_code(text: &str) -> String {
 
 /// `text` with every value shaped like a credential replaced by a masked form that keeps
 /// at most a short prefix and the last four characters, never the middle: Anthropic keys
-/// (`sk-ant-api03-…WXYZ`, as [`Fingerprint::of`] shows them), GitHub tokens (`ghp_…WXYZ`,
-/// `github_pat_…WXYZ`), AWS access key ids (`AKIA…WXYZ`), Google access tokens
+/// (`sk-ant-api03-…WXYZ`, as [`Fingerprint::of`] shows them), the tokens and keys of
+/// [`PREFIXED`] (GitHub `ghp_…WXYZ`, GitLab `glpat-…WXYZ`, Hugging Face, Slack, Stripe, Google
+/// API keys and client secrets, npm), AWS access key ids (`AKIA…WXYZ`), Google access tokens
 /// (`ya29.…WXYZ`), JWTs (`eyJ…WXYZ`), and any other run of 32 or more base64 or hex
 /// characters that looks random (`wJal…EKEY`).
 ///
@@ -116,19 +117,16 @@ fn prefixed_at(text: &str) -> Option<(usize, String)> {
             .take_while(|&&b| ok(b))
             .count()
     };
-    let alnum = |b: u8| b.is_ascii_alphanumeric();
     if text.starts_with("sk-ant-") {
         let end = run(7, is_base64url);
         return (end - 7 >= 8).then(|| (end, Fingerprint::of(&text[..end]).to_string()));
     }
-    if text.starts_with("github_pat_") {
-        let end = run(11, |b| b.is_ascii_alphanumeric() || b == b'_');
-        return (end - 11 >= 20).then(|| (end, masked("github_pat_", &text[..end])));
-    }
-    for prefix in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"] {
-        if text.starts_with(prefix) {
-            let end = run(4, alnum);
-            return (end - 4 >= 20).then(|| (end, masked(prefix, &text[..end])));
+    for known in &PREFIXED {
+        if text.starts_with(known.prefix) {
+            let start = known.prefix.len();
+            let end = run(start, known.body);
+            return (end - start >= known.shortest)
+                .then(|| (end, masked(known.prefix, &text[..end])));
         }
     }
     for prefix in ["AKIA", "ASIA"] {
@@ -149,6 +147,67 @@ fn prefixed_at(text: &str) -> Option<(usize, String)> {
         return jwt_len(text).map(|end| (end, masked("eyJ", &text[..end])));
     }
     None
+}
+
+/// A credential known by its prefix, shown as `prefix…WXYZ`.
+struct Prefixed {
+    prefix: &'static str,
+    /// Whether a byte belongs to the rest of the credential.
+    body: fn(u8) -> bool,
+    /// How many such bytes follow the prefix at least: a prefix alone, or a short identifier
+    /// that shares it (`hf_hub`, `npm_config_…`), is not a credential.
+    shortest: usize,
+}
+
+const fn prefixed(prefix: &'static str, body: fn(u8) -> bool, shortest: usize) -> Prefixed {
+    Prefixed {
+        prefix,
+        body,
+        shortest,
+    }
+}
+
+/// The credentials recognised by their prefix alone.
+const PREFIXED: [Prefixed; 18] = [
+    // GitHub: fine-grained and classic tokens (OAuth, user-to-server, server, refresh).
+    prefixed("github_pat_", is_word, 20),
+    prefixed("ghp_", is_alnum, 20),
+    prefixed("gho_", is_alnum, 20),
+    prefixed("ghu_", is_alnum, 20),
+    prefixed("ghs_", is_alnum, 20),
+    prefixed("ghr_", is_alnum, 20),
+    // GitLab personal access tokens: 20 characters.
+    prefixed("glpat-", is_base64url, 20),
+    // Hugging Face: 34 letters.
+    prefixed("hf_", is_alnum, 34),
+    // Slack: bot, user, app, refresh and session tokens, numbers and text joined by `-`.
+    prefixed("xoxa-", is_alnum_or_dash, 20),
+    prefixed("xoxb-", is_alnum_or_dash, 20),
+    prefixed("xoxp-", is_alnum_or_dash, 20),
+    prefixed("xoxr-", is_alnum_or_dash, 20),
+    prefixed("xoxs-", is_alnum_or_dash, 20),
+    // Stripe live secret and restricted keys.
+    prefixed("sk_live_", is_alnum, 16),
+    prefixed("rk_live_", is_alnum, 16),
+    // Google: API keys (35 characters) and OAuth client secrets.
+    prefixed("AIza", is_base64url, 35),
+    prefixed("GOCSPX-", is_base64url, 20),
+    // npm access tokens: 36 characters.
+    prefixed("npm_", is_alnum, 36),
+];
+
+fn is_alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// `[A-Za-z0-9_]`.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// `[A-Za-z0-9-]`.
+fn is_alnum_or_dash(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
 }
 
 /// `[A-Za-z0-9_-]`: the URL-safe base64 alphabet, of which most tokens are made.
@@ -379,6 +438,45 @@ mod tests {
             scrub_secrets("secret \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\""),
             "secret \"wJal…EKEY\""
         );
+    }
+
+    #[test]
+    fn other_services_credentials_keep_their_prefix_and_last_four() {
+        for (secret, shown) in [
+            ("glpat-TESTFAKEgitlab012345", "glpat-…2345"),
+            ("hf_TESTFAKEhuggingfaceTOKENabcdefghij", "hf_…ghij"),
+            (
+                "xoxb-0000000000-1111111111-TESTFAKEslackTOKEN",
+                "xoxb-…OKEN",
+            ),
+            (
+                "xoxp-0000000000-1111111111-2222222222-TESTFAKE99",
+                "xoxp-…KE99",
+            ),
+            ("sk_live_TESTFAKEstripeKEY00000000", "sk_live_…0000"),
+            ("rk_live_TESTFAKEstripeKEY00000000", "rk_live_…0000"),
+            ("AIzaTESTFAKEgoogleAPIkey0123456789abcde", "AIza…bcde"),
+            ("GOCSPX-TESTFAKEgoogleSECRET01234567", "GOCSPX-…4567"),
+            ("npm_TESTFAKEnpmTOKEN0123456789abcdefghij", "npm_…ghij"),
+        ] {
+            assert_eq!(
+                scrub_secrets(&format!("value '{secret}'.")),
+                format!("value '{shown}'.")
+            );
+            assert_eq!(scrub_secrets(shown), shown, "already masked");
+        }
+    }
+
+    #[test]
+    fn words_that_only_start_like_a_credential_are_left_alone() {
+        for text in [
+            "hf_hub_download and hf_transfer are Hugging Face modules",
+            "glpat- is GitLab's prefix; sk_live_ and rk_live_ are Stripe's",
+            "npm_config_registry, xoxb-bot, AIzaSy… and GOCSPX-… are prefixes",
+            "HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyz is too short to be one",
+        ] {
+            assert_eq!(scrub_secrets(text), text);
+        }
     }
 
     #[test]
