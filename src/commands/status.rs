@@ -283,7 +283,8 @@ fn render_active(out: &mut String, facts: &Facts<'_>, provider: &str) {
         Some(active) if active.problem.is_none() && !active.source.is_api_key() => {
             let session = active.session.as_ref().expect("a session candidate");
             let account = match (&session.account, session.metadata_encrypted) {
-                (Some(account), _) => account.clone(),
+                // Older versions stored the server's name as sent: one line, whatever it holds.
+                (Some(account), _) => crate::terminal_text::single_line(account),
                 (None, true) => "an account (kept encrypted)".to_string(),
                 (None, false) => "an unnamed account".to_string(),
             };

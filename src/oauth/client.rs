@@ -121,9 +121,11 @@ fn grant_error(
             .with_hint(login),
             other => AuthError::new(
                 ErrorCode::OauthError,
+                // An unknown code is the server's own text: it could hold a line break and
+                // a forged `hint:`, so it is reduced like the callback's and device flow's.
                 format!(
                     "the {provider} authorization server refused the request ({})",
-                    other.as_ref()
+                    crate::redact::error_code(other.as_ref())
                 ),
             )
             .with_hint(format!("check the `oauth` configuration, then {login}")),

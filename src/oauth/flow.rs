@@ -10,6 +10,7 @@ use crate::http::Budget;
 use crate::output::notice;
 use crate::secret::Secret;
 use crate::session::Tokens;
+use crate::terminal_text::single_line;
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, Scope, TokenResponse as _};
 use reqwest::Url;
 use std::io::IsTerminal;
@@ -155,6 +156,9 @@ pub async fn login(
             oidc::verify(http, &settings, id_token, nonce.secret(), options.budget).await?;
         account = claims.email.or(account).or(Some(claims.sub));
     }
+    // The account name is the server's text, stored and then shown inside the product's own
+    // lines: made one inert line here, so no later reader sees a raw line break or escape.
+    let account = account.map(|name| single_line(&name));
     let scopes = match response.scopes() {
         Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
         None => settings.scopes.clone(),

@@ -5,6 +5,7 @@ use super::ProviderSettings;
 use crate::error::AuthError;
 use crate::http::{self, Budget};
 use crate::redact::safe_url;
+use crate::terminal_text::single_line;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::{Client, StatusCode, Url};
@@ -79,7 +80,13 @@ pub async fn discover(
     if doc.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
         return Err(AuthError::new(
             crate::error::ErrorCode::OauthError,
-            format!("the discovery document names issuer `{}`, not the configured `{issuer}`; refusing it", doc.issuer),
+            // The document's issuer is compared as sent, but quoted as one inert line: a
+            // newline in it would print a line of the server's choosing.
+            format!(
+                "the discovery document names issuer `{}`, not the configured `{}`; refusing it",
+                single_line(&doc.issuer),
+                single_line(&issuer)
+            ),
         )
         .with_hint("an issuer mismatch can mean a mix-up attack; check the issuer URL"));
     }

@@ -186,20 +186,11 @@ pub fn openable(text: &str) -> Option<Url> {
 }
 
 /// A one-line value from GitHub (a login, an email, a user code, a repository name) as it
-/// is kept and shown: at most 256 characters, with line breaks and tabs escaped as well as
-/// what [`terminal_text::printable`] escapes, since each is shown within a line.
+/// is kept and shown: at most 256 characters, made one inert line by
+/// [`terminal_text::single_line`], since each is shown within a line.
 pub fn printable(text: &str) -> String {
-    text.chars()
-        .take(256)
-        .flat_map(|c| {
-            let shown: Vec<char> = if terminal_text::is_active(c) || c == '\n' || c == '\t' {
-                c.escape_unicode().collect()
-            } else {
-                vec![c]
-            };
-            shown
-        })
-        .collect()
+    let kept: String = text.chars().take(256).collect();
+    terminal_text::single_line(&kept)
 }
 
 /// One App installation as `/install-github-app` confirmed it.
@@ -287,5 +278,7 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(printable("AB\u{1b}[2J-CD"), "AB\\u{1b}[2J-CD");
         assert_eq!(printable("a\u{202E}b"), "a\\u{202e}b");
+        assert_eq!(printable("octo\n✓ ok\u{2028}"), "octo\\u{a}✓ ok\\u{2028}");
+        assert_eq!(printable(&"x".repeat(300)).len(), 256);
     }
 }

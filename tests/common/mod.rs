@@ -27,6 +27,10 @@ pub const FAKE_GITHUB_TOKEN: &str = "ghp_TESTFAKEGITHUBTOKEN0123456789abcdEFG";
 pub const FAKE_JWT: &str =
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0LWZha2UifQ.VGVzdEZha2VTaWduYXR1cmUwMTIz";
 pub const FAKE_AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// Shaped like a GitLab personal access token (`glpat-` + 20) and a Hugging Face token
+/// (`hf_` + 34 letters): too short, or too regular, for the random-run check alone.
+pub const FAKE_GITLAB_TOKEN: &str = "glpat-TESTFAKEgitlab012345";
+pub const FAKE_HF_TOKEN: &str = "hf_TESTFAKEhuggingfaceTOKENabcdefghij";
 
 /// An isolated user: own HOME, CLAUDE_CONFIG_DIR and keychain service name.
 pub struct TestEnv {

@@ -17,8 +17,9 @@
 //!    registered one (none registered: any loopback `http` URI), `code_challenge_method=S256`,
 //!    a 43-char base64url `code_challenge`, a `state`, and no parameter repeated.
 //! 2. Every `/token` request: the `TokenMode` first (`Html` 200 `<html>login</html>`,
-//!    `ServerError` 500, `InvalidGrant` 400, `Slow(d)` sleeps and goes on); then a form
-//!    Content-Type (else `invalid_request`), our `client_id` (else 401 `invalid_client`).
+//!    `ServerError` 500, `InvalidGrant` 400, `Error(e)` 400 `{"error": e}`, `Slow(d)` sleeps
+//!    and goes on); then a form Content-Type (else `invalid_request`), our `client_id` (else
+//!    401 `invalid_client`).
 //!    Errors are `{"error","error_description"}`, 400 unless said. A code is consumed by any
 //!    presentation and lives 60 s; presenting it again → `invalid_grant` and its grant is
 //!    revoked. `redirect_uri` as at `/authorize`; S256(`code_verifier`) = the challenge
@@ -87,6 +88,8 @@ pub enum TokenMode {
     ServerError,
     Slow(Duration),
     InvalidGrant,
+    /// 400 with this `error` value, whatever it holds (a hostile server's text).
+    Error(String),
 }
 
 /// The query parameters of an `/authorize` request (empty when absent).
@@ -351,6 +354,7 @@ impl Shared {
             TokenMode::Html => return Ok(reply(200, &[HTML], "<html>login</html>")),
             TokenMode::ServerError => return Err(error(500, "server_error", "told to fail")),
             TokenMode::InvalidGrant => return Err(invalid_grant("told to refuse")),
+            TokenMode::Error(value) => return Err(error(400, &value, "told to say this")),
         }
         let form = self.client_form(req)?;
         let mut state = self.state();
