@@ -1,5 +1,5 @@
 //! Link-time layout of the release binary, for less resident memory at every start: packed
-//! relative relocations (DT_RELR: the loader writes ~300 KiB fewer pages) and the functions
+//! relative relocations (DT_RELR: the loader touches ~300 KiB less) and the functions
 //! of the offline commands (`perf/symbol-order.txt`, written by `scripts/symbol-order.sh`)
 //! placed next to each other (the kernel maps text in 64 KiB windows around each page
 //! fault). Together they keep `claude --auth-status` well under 4 MiB.
