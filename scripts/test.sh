@@ -30,7 +30,7 @@ dbus-run-session -- sh -c '
   CLAUDE_TEST_REQUIRE_KEYCHAIN=1 cargo test --locked
 '
 
-# The release build links differently (fat LTO, build.rs's function order): it must link,
+# The release build links differently (fat LTO; build.rs's function order and DT_RELR): it must link,
 # and an unconfigured machine must get "not authenticated" (exit 4) from it too.
 cargo build --locked --release --bin claude
 status=0

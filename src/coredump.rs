@@ -4,6 +4,8 @@
 /// Sets `RLIMIT_CORE` to 0 (soft and hard, so a child cannot raise it again) and, on Linux,
 /// marks the process not dumpable (no core, no `ptrace` attach by the same user, `/proc/PID`
 /// files owned by root). Failures are ignored: they leave the platform's default in place.
+/// On Windows nothing is done: there are no core files, and what Windows Error Reporting keeps
+/// of a crash is the machine's policy (full dumps only where LocalDumps is configured).
 pub fn disable() {
     #[cfg(unix)]
     {

@@ -2,6 +2,9 @@
 //! servers (huge numbers, answers too large to read, a proxy in the way, a squatter on the
 //! callback port), other users' files, a spawned browser whose environment is read from
 //! `/proc`, a race between refresh and logout, and canaries scanned for everywhere.
+//!
+//! Attacks through Unix modes, owners, symlinks and shell-script browsers run on Unix; those
+//! read from `/proc` on Linux only.
 
 mod common;
 
@@ -10,11 +13,12 @@ use common::oauth_env::{browser_login, oauth_env};
 use common::oauth_server::{OAuthOptions, OAuthServer, TokenMode};
 use common::servers::{Reply, Server};
 use common::*;
-use std::os::unix::fs::PermissionsExt;
+#[cfg(unix)]
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Secret values put in the environment of `claude`; none may reach a child process.
+#[cfg(target_os = "linux")]
 const CANARIES: [(&str, &str); 6] = [
     ("ANTHROPIC_API_KEY", KEY_B),
     (
@@ -48,12 +52,14 @@ fn now() -> u64 {
         .as_secs()
 }
 
+#[cfg(unix)]
 fn running_as_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
 
 /// Waits (at most 20 s) for `path` to exist and hold something.
+#[cfg(target_os = "linux")]
 fn wait_for_file(path: &Path) -> Option<String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
@@ -69,6 +75,7 @@ fn wait_for_file(path: &Path) -> Option<String> {
 
 /// A fake browser (or opener) that records its pid and stays alive, so the test can read
 /// `/proc/PID/environ` as any inspecting tool would.
+#[cfg(unix)]
 fn fake_browser(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let script = dir.join(name);
     let pid_file = dir.join(format!("{name}.pid"));
@@ -82,11 +89,12 @@ fn fake_browser(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
         ),
     )
     .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    set_mode(&script, 0o755);
     (script, pid_file)
 }
 
 /// Starts a login that opens the browser, and returns the browser's environment.
+#[cfg(target_os = "linux")]
 fn browser_environment(env: &TestEnv, pid_file: &Path) -> String {
     let mut cmd = env.std_command();
     cmd.arg("--login");
@@ -99,6 +107,7 @@ fn browser_environment(env: &TestEnv, pid_file: &Path) -> String {
     String::from_utf8_lossy(&environ).replace('\0', "\n")
 }
 
+#[cfg(target_os = "linux")]
 fn with_canaries(mut env: TestEnv) -> TestEnv {
     for (name, value) in CANARIES {
         env.set(name, value);
@@ -106,6 +115,7 @@ fn with_canaries(mut env: TestEnv) -> TestEnv {
     env
 }
 
+#[cfg(target_os = "linux")]
 fn assert_no_canary(environ: &str) {
     for (name, value) in CANARIES.iter().chain([&("CLAUDE_PASSPHRASE", PASSPHRASE)]) {
         assert!(
@@ -115,6 +125,7 @@ fn assert_no_canary(environ: &str) {
     }
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn the_system_browser_gets_no_secret_variables() {
     let server = server();
@@ -135,6 +146,7 @@ fn the_system_browser_gets_no_secret_variables() {
     assert_no_canary(&environ);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_browser_named_by_browser_gets_no_secret_variables() {
     let server = server();
@@ -203,16 +215,18 @@ fn a_stored_expiry_past_year_9999_still_renders() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn a_config_others_can_write_is_not_used() {
     let env = TestEnv::new();
     env.write_config(r#"{"oauth": {"tokenEndpoint": "https://attacker.example/token"}}"#);
-    std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o666)).unwrap();
+    set_mode(env.config_path(), 0o666);
     let out = env.run(&["--auth-status"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("chmod go-w"), "{}", text(&out));
 }
 
+#[cfg(unix)]
 #[test]
 fn a_config_owned_by_another_user_is_not_used() {
     if !running_as_root() {
@@ -232,6 +246,7 @@ fn a_config_owned_by_another_user_is_not_used() {
     assert!(text(&out).contains("chown"), "{}", text(&out));
 }
 
+#[cfg(unix)]
 #[test]
 fn a_state_directory_owned_by_another_user_is_refused() {
     if !running_as_root() {
@@ -252,12 +267,13 @@ fn a_state_directory_owned_by_another_user_is_refused() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn a_symlinked_state_directory_is_named_before_it_is_used() {
     let env = TestEnv::new().api("http://127.0.0.1:9");
     let real = env.home.path().join("dotfiles-claude");
     std::fs::create_dir(&real).unwrap();
-    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o700)).unwrap();
+    set_mode(&real, 0o700);
     std::os::unix::fs::symlink(&real, env.state_dir()).unwrap();
     let out = env.run(&["--auth-status"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
@@ -266,11 +282,12 @@ fn a_symlinked_state_directory_is_named_before_it_is_used() {
     assert!(stderr.contains("dotfiles-claude"), "{stderr}");
 }
 
+#[cfg(unix)]
 #[test]
 fn login_checks_the_state_directory_before_the_browser() {
     let server = server();
     let env = oauth_env(&server, "", "");
-    std::fs::set_permissions(env.state_dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    set_mode(env.state_dir(), 0o777);
     let out = env
         .claude()
         .args(["--login", "--no-browser"])
@@ -285,6 +302,7 @@ fn login_checks_the_state_directory_before_the_browser() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn a_shared_state_directory_with_a_random_looking_name_gets_a_runnable_chmod_hint() {
     // macOS's per-user temporary directories look like this; the hint must name it exactly.
@@ -294,7 +312,7 @@ fn a_shared_state_directory_with_a_random_looking_name_gets_a_runnable_chmod_hin
         .path()
         .join("var/folders/7x/k2ms0ph13fdgqk7t5w3jlc7r0000gn/T/claude");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    set_mode(&dir, 0o777);
     env.set("CLAUDE_CONFIG_DIR", &dir.display().to_string());
     let out = env.run_with_stdin(&["--login", "--no-browser"], "");
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
@@ -357,6 +375,7 @@ fn plain_http_to_loopback_never_goes_through_a_proxy() {
     assert_eq!(api.requests().len(), 1);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn core_dumps_are_off_while_secrets_are_in_memory() {
     let server = server();
@@ -487,12 +506,13 @@ fn an_answer_too_large_to_read_is_not_retried() {
     assert_eq!(api.requests().len(), 1, "the key was sent again");
 }
 
+#[cfg(unix)]
 #[test]
 fn print_token_gives_the_stores_own_error() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::with_stored_key(&api.url(), KEY_A);
     let file = env.state_dir().join("credentials.enc");
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    set_mode(&file, 0o644);
     let out = env.run(&["--print-token"]);
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
     assert!(text(&out).contains("chmod 600"), "{}", text(&out));
@@ -559,12 +579,13 @@ fn a_proxy_variable_that_is_not_a_url_is_an_error_not_ignored() {
     assert!(text(&out).contains("HTTPS_PROXY"), "{}", text(&out));
 }
 
+#[cfg(unix)]
 #[test]
 fn read_only_commands_work_in_a_group_writable_state_directory() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::env_key(&api.url(), KEY_A);
     env.write_config("{}");
-    std::fs::set_permissions(env.state_dir(), std::fs::Permissions::from_mode(0o775)).unwrap();
+    set_mode(env.state_dir(), 0o775);
     for args in [
         &["--auth-status"][..],
         &["--test-api-key"],
@@ -578,6 +599,7 @@ fn read_only_commands_work_in_a_group_writable_state_directory() {
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
 }
 
+#[cfg(unix)]
 #[test]
 fn a_fifo_in_place_of_the_config_or_a_credential_file_does_not_hang() {
     let env = TestEnv::new();
@@ -603,7 +625,7 @@ fn a_fifo_in_place_of_the_config_or_a_credential_file_does_not_hang() {
         .status()
         .unwrap()
         .success());
-    std::fs::set_permissions(&sessions, std::fs::Permissions::from_mode(0o600)).unwrap();
+    set_mode(&sessions, 0o600);
     let out = env
         .claude()
         .args(["--list-sessions"])

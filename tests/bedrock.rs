@@ -11,7 +11,7 @@ use claude_auth::providers::bedrock;
 use claude_auth::providers::{CredentialInfo, Verdict};
 use common::bedrock_server::{self, aws_error, Accept, MODEL};
 use common::servers::{Reply, Server};
-use common::TestEnv;
+use common::{set_mode, TestEnv};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -712,19 +712,16 @@ fn amz_date_helper_parses_the_sigv4_timestamp() {
 
 /// Credential files must be private (0600), like `aws configure` writes them.
 fn private(path: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    set_mode(path, 0o600);
 }
 
+#[cfg(unix)]
 #[test]
 fn credentials_file_others_can_read_is_refused() {
     let s = Scenario::new();
     let path =
         s.credentials_file("[default]\naws_access_key_id = AKIA0000\naws_secret_access_key = x\n");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
+    set_mode(&path, 0o644);
     s.set("AWS_REGION", "us-east-1");
     let err = s.credential().unwrap_err();
     assert_eq!(err.code(), ErrorCode::ConfigError);

@@ -4,7 +4,6 @@ mod common;
 
 use common::servers::Server;
 use common::*;
-use std::os::unix::fs::PermissionsExt;
 
 #[test]
 fn malformed_json_names_file_line_and_column() {
@@ -144,19 +143,20 @@ fn missing_explicit_config_is_an_error() {
     assert!(text(&out).contains("/nonexistent/claude.json"));
 }
 
+#[cfg(unix)]
 #[test]
 fn config_with_a_literal_key_that_others_can_read_is_refused() {
     let env = TestEnv::new();
     // The user wrote this key into their own config: the one plaintext copy we allow.
     const LITERAL: &str = "sk-ant-api03-LITERALCONFIGKEY00000-d4D4";
     env.write_config(&format!(r#"{{"apiKey": "{LITERAL}"}}"#));
-    std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    set_mode(env.config_path(), 0o644);
     let out = env.run(&["--auth-status"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out).contains("chmod 600"), "{}", text(&out));
     assert_no_secret(&out, LITERAL);
 
-    std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    set_mode(env.config_path(), 0o600);
     let doc = env.status_json();
     assert_eq!(doc["source"], "config");
 }

@@ -4,7 +4,6 @@ mod common;
 
 use common::servers::Server;
 use common::*;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 fn store_file(env: &TestEnv) -> std::path::PathBuf {
     env.state_dir().join("credentials.enc")
@@ -47,6 +46,7 @@ fn round_trip_uses_the_stored_key() {
     assert_no_secret_in_files(env.home.path(), KEY_A);
 }
 
+#[cfg(unix)]
 #[test]
 fn files_are_private_at_creation() {
     let api = Server::anthropic(&[KEY_A]);
@@ -62,6 +62,7 @@ fn files_are_private_at_creation() {
         .write_stdin(KEY_A)
         .assert()
         .success();
+    use std::os::unix::fs::MetadataExt;
     assert_eq!(
         std::fs::metadata(env.state_dir()).unwrap().mode() & 0o777,
         0o700
@@ -129,16 +130,18 @@ fn truncated_file_is_detected() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn store_that_others_can_read_is_refused_with_a_chmod_hint() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::with_stored_key(&api.url(), KEY_A);
-    std::fs::set_permissions(store_file(&env), std::fs::Permissions::from_mode(0o644)).unwrap();
+    set_mode(store_file(&env), 0o644);
     let out = env.run(&["--test-api-key"]);
     assert_eq!(out.status.code(), Some(11));
     assert!(text(&out).contains("chmod 600"), "{}", text(&out));
 }
 
+#[cfg(unix)]
 #[test]
 fn symlinked_store_is_refused() {
     let api = Server::anthropic(&[KEY_A]);
@@ -162,11 +165,12 @@ fn no_passphrase_and_no_terminal_says_what_to_set() {
     assert!(!store_file(&env).exists());
 }
 
+#[cfg(unix)]
 #[test]
 fn state_directory_others_can_write_is_refused() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::encrypted().api(&api.url());
-    std::fs::set_permissions(env.state_dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    set_mode(env.state_dir(), 0o777);
     let out = env.run_with_stdin(&["--set-api-key", "-"], KEY_A);
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
     assert!(text(&out).contains("chmod 700"));
@@ -288,7 +292,7 @@ fn existing_store_with_a_short_passphrase_still_opens() {
         .api(&api.url())
         .with("CLAUDE_PASSPHRASE", "short");
     std::fs::write(store_file(&env), sealed_store("short", KEY_A)).unwrap();
-    std::fs::set_permissions(store_file(&env), std::fs::Permissions::from_mode(0o600)).unwrap();
+    set_mode(store_file(&env), 0o600);
     let out = env.run(&["--test-api-key"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(

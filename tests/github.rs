@@ -6,7 +6,6 @@ mod common;
 use common::github_server::*;
 use common::servers::{Reply, Server};
 use common::*;
-use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 /// `encrypted-file` storage and a `github` block pointing at `web` and `api`, with `extra`
@@ -196,6 +195,7 @@ fn plain_http_to_another_machine_is_refused() {
     assert!(text(&out).contains("github.webUrl"), "{}", text(&out));
 }
 
+#[cfg(unix)]
 #[test]
 fn an_insecure_verification_address_is_neither_shown_nor_opened() {
     let server = GithubServer::start(GithubOptions {
@@ -211,7 +211,7 @@ fn an_insecure_verification_address_is_neither_shown_nor_opened() {
         format!("#!/bin/sh\necho \"$1\" >> {}\n", opened.display()),
     )
     .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    set_mode(&script, 0o755);
     env.set("BROWSER", &script.display().to_string());
     let out = env.run(&["--login", "--provider", "github"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -311,10 +311,14 @@ fn install_github_app_records_the_installation_and_names_uncovered_repositories(
 /// `github.json` is private and holds the stand-in's installation.
 fn assert_recorded(env: &TestEnv) {
     let file = env.state_dir().join("github.json");
-    assert_eq!(
-        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
     let recorded: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let claude = &recorded["installations"]["claude"];

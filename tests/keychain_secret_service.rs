@@ -3,7 +3,9 @@
 //!
 //! `.ci/run` starts `dbus-run-session` and an unlocked `gnome-keyring-daemon` and sets
 //! `CLAUDE_TEST_REQUIRE_KEYCHAIN=1`, so these tests fail rather than skip in CI. The
-//! silent-bus tests need no keychain and always run.
+//! silent-bus tests need no keychain and always run (on Linux: macOS and Windows have no
+//! Secret Service).
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -164,6 +164,7 @@ fn no_callback_times_out() {
     assert!(started.elapsed() < Duration::from_secs(15));
 }
 
+#[cfg(unix)]
 #[test]
 fn taken_port_is_reported_before_any_browser_opens() {
     let server = server();
@@ -213,6 +214,7 @@ fn paste_flow_accepts_the_redirected_url_with_its_state() {
     assert!(stderr.contains("bare code"), "{stderr}");
 }
 
+#[cfg(unix)]
 #[test]
 fn browser_variable_is_used_to_open_the_url() {
     let server = server();
@@ -362,11 +364,11 @@ fn token_endpoint_answering_html_is_a_provider_error() {
     env.claude().arg("--auth-status").assert().code(4);
 }
 
+#[cfg(unix)]
 fn write_browser_script(body: &str) -> tempfile::TempPath {
-    use std::os::unix::fs::PermissionsExt;
     let file = tempfile::Builder::new().suffix(".sh").tempfile().unwrap();
     std::fs::write(file.path(), format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    set_mode(file.path(), 0o755);
     file.into_temp_path()
 }
 

@@ -79,10 +79,7 @@ fn bedrock_sigv4_keys_from_a_profile_pass_debug_auth_without_leaking() {
         format!("[dev]\naws_access_key_id = {AWS_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n"),
     )
     .unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    set_mode(&credentials, 0o600);
     let env = env
         .with("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap())
         .with("AWS_PROFILE", "dev");
@@ -164,7 +161,6 @@ mod vertex_binary {
         SA_EMAIL,
     };
     use super::common::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn vertex_service_account_status_test_auth_and_print_token() {
@@ -178,7 +174,7 @@ mod vertex_binary {
             service_account_json(SA_EMAIL, &google.token_uri(), Some(PROJECT)),
         )
         .unwrap();
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        set_mode(&key, 0o600);
         let env = env
             .with("CLAUDE_CODE_USE_VERTEX", "1")
             .with("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap())

@@ -16,8 +16,8 @@ use common::google_server::{
     LOCATION, MODEL, PROJECT, SA_EMAIL, SA_EMAIL_2, USER_ACCESS_TOKEN,
 };
 use common::servers::Server;
+use common::set_mode;
 use serde_json::{json, Value};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use tempfile::TempDir;
@@ -98,7 +98,7 @@ impl Fixture {
             config[key] = value.clone();
         }
         std::fs::create_dir_all(self.state_dir()).unwrap();
-        std::fs::set_permissions(self.state_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        set_mode(self.state_dir(), 0o700);
         write_private(&self.config_path(), &config.to_string());
     }
 
@@ -160,7 +160,7 @@ impl Drop for Fixture {
 fn write_private(path: &Path, contents: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, contents).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    set_mode(path, 0o600);
 }
 
 /// Secrets that must never be shown or stored in plaintext.
@@ -728,6 +728,7 @@ fn unusable_store_means_no_cache_not_a_failure() {
     assert_eq!(google.hits(), 2);
 }
 
+#[cfg(unix)]
 #[test]
 fn credential_file_other_users_can_read_is_refused() {
     let fx = Fixture::new();
@@ -740,7 +741,7 @@ fn credential_file_other_users_can_read_is_refused() {
             Some(PROJECT),
         ),
     );
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    set_mode(&key, 0o644);
     fx.use_credentials(&key);
     let err = vertex::credential(&fx.ctx()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::ConfigError);

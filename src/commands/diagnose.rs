@@ -6,7 +6,7 @@ use crate::context::Context;
 use crate::error::AuthError;
 use crate::providers::{CredentialInfo, Verdict};
 use crate::storage::atomic::check_private;
-use std::os::unix::fs::MetadataExt;
+use crate::storage::ownership::unix_mode;
 
 /// Whether the configured store answers (the keychain is asked for a probe item).
 pub fn storage(ctx: &Context) -> Result<String, AuthError> {
@@ -35,8 +35,9 @@ pub fn storage(ctx: &Context) -> Result<String, AuthError> {
 pub fn file_permissions(ctx: &Context) -> Result<String, AuthError> {
     let dir = &ctx.state_dir;
     let Ok(meta) = std::fs::metadata(dir) else {
+        let mode = if cfg!(unix) { " 0700" } else { "" };
         return Ok(format!(
-            "{} does not exist yet (it is created 0700 on first write)",
+            "{} does not exist yet (it is created{mode} on first write)",
             dir.display()
         ));
     };
@@ -54,11 +55,18 @@ pub fn file_permissions(ctx: &Context) -> Result<String, AuthError> {
             checked += 1;
         }
     }
-    Ok(format!(
-        "{} is {:03o} and yours; {checked} credential files are private",
-        dir.display(),
-        meta.mode() & 0o777
-    ))
+    Ok(match unix_mode(&meta) {
+        Some(mode) => format!(
+            "{} is {:03o} and yours; {checked} credential files are private",
+            dir.display(),
+            mode & 0o777
+        ),
+        // Windows: no modes to read; the files inherit the directory's ACL.
+        None => format!(
+            "{} exists; its {checked} credential files inherit its ACL, which is not checked",
+            dir.display()
+        ),
+    })
 }
 
 /// Whether `--login` could listen on the configured redirect URI's port now.

@@ -271,12 +271,22 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
         .into_response()
 }
 
+/// OS error numbers for "this address family or protocol does not exist here".
+#[cfg(unix)]
+const FAMILY_MISSING: [i32; 2] = [libc::EAFNOSUPPORT, libc::EPROTONOSUPPORT];
+/// Winsock's WSAEAFNOSUPPORT and WSAEPROTONOSUPPORT: sockets report these, not the C
+/// runtime's errno values.
+#[cfg(windows)]
+const FAMILY_MISSING: [i32; 2] = [10047, 10043];
+#[cfg(not(any(unix, windows)))]
+const FAMILY_MISSING: [i32; 0] = [];
+
 /// True when the bind failed because the address family or address does not exist here.
 fn address_missing(err: &std::io::Error) -> bool {
-    matches!(
-        err.raw_os_error(),
-        Some(libc::EAFNOSUPPORT | libc::EADDRNOTAVAIL | libc::EPROTONOSUPPORT)
-    )
+    err.kind() == std::io::ErrorKind::AddrNotAvailable
+        || err
+            .raw_os_error()
+            .is_some_and(|code| FAMILY_MISSING.contains(&code))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -1,10 +1,13 @@
 //! Private files done right: a cross-process lock, atomic durable writes, and reads that
 //! refuse symlinks and files other users can read.
+//!
+//! On Unix files are created 0600 and directories 0700, and modes are checked on read. On
+//! Windows there are no modes: files inherit their folder's ACL (see
+//! [`super::ownership`]), and symlinks are refused all the same.
 
 use crate::error::AuthError;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -47,13 +50,11 @@ impl FileLock {
     pub fn acquire_within(dir: &Path, wait: Duration) -> Result<FileLock, AuthError> {
         ensure_private_dir(dir)?;
         let path = dir.join(".lock");
-        let file = OpenOptions::new()
+        let file = no_follow()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|err| storage_io("cannot open the lock file", &path, err))?;
         let started = Instant::now();
@@ -104,15 +105,17 @@ fn remove_orphaned_temp_files(dir: &Path) {
     }
 }
 
-/// Creates `dir` (and parents) with mode 0700 when it does not exist, and refuses one that
-/// other users can write.
+/// Creates `dir` (and parents) with mode 0700 (on Unix) when it does not exist, and refuses
+/// one that other users can write.
 ///
 /// # Errors
 /// `storage_error` when it cannot be created or is writable by others (with a `chmod` hint).
 pub fn ensure_private_dir(dir: &Path) -> Result<(), AuthError> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
         .create(dir)
         .map_err(|err| storage_io("cannot create the state directory", dir, err))?;
     let meta = std::fs::metadata(dir).map_err(|err| storage_io("cannot stat", dir, err))?;
@@ -120,16 +123,18 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), AuthError> {
     super::ownership::check_state_dir(dir, &meta)
 }
 
-/// Replaces `path` with `bytes` atomically: a 0600 temp file in the same directory
-/// (exclusive create), fsync, rename over `path`, fsync the directory.
+/// Replaces `path` with `bytes` atomically: a temp file in the same directory (exclusive
+/// create, 0600 on Unix), fsync, rename over `path`, fsync the directory (on Unix).
 ///
 /// # Errors
 /// `storage_error`; `path` then still holds its previous contents.
 pub fn write_atomic(path: &Path, bytes: &[u8], _lock: &FileLock) -> Result<(), AuthError> {
     let dir = parent_of(path);
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(std::fs::Permissions::from_mode(0o600))
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX);
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    let mut temp = builder
         .tempfile_in(&dir)
         .map_err(|err| storage_io("cannot create a temporary file in", &dir, err))?;
     temp.write_all(bytes)
@@ -137,9 +142,62 @@ pub fn write_atomic(path: &Path, bytes: &[u8], _lock: &FileLock) -> Result<(), A
         .map_err(|err| storage_io("cannot write", temp.path(), err))?;
     temp.persist(path)
         .map_err(|err| storage_io("cannot replace", path, err.error))?;
-    File::open(&dir)
+    sync_dir(&dir)
+}
+
+/// Makes the rename durable: on Unix the new directory entry is only on disk once the
+/// directory itself is synced.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<(), AuthError> {
+    File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|err| storage_io("cannot sync the directory", &dir, err))
+        .map_err(|err| storage_io("cannot sync the directory", dir, err))
+}
+
+/// NTFS journals the rename (`MoveFileEx`) itself, and a directory cannot be opened as a
+/// file there: nothing to do.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<(), AuthError> {
+    Ok(())
+}
+
+/// Options that open a symbolic link itself, never what it points to: on Unix the open
+/// fails (`O_NOFOLLOW`, ELOOP) and a created file is 0600; on Windows it opens the link
+/// (`FILE_FLAG_OPEN_REPARSE_POINT`), which the caller then refuses by its type.
+fn no_follow() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        /// `FILE_FLAG_OPEN_REPARSE_POINT` from the Windows SDK (winbase.h).
+        const OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+        options.custom_flags(OPEN_REPARSE_POINT);
+    }
+    options
+}
+
+/// The error an `O_NOFOLLOW` open gives for a symbolic link; Windows opens the link instead.
+#[cfg(unix)]
+const LINK_REFUSED: Option<i32> = Some(libc::ELOOP);
+#[cfg(not(unix))]
+const LINK_REFUSED: Option<i32> = None;
+
+fn symlink_refused(path: &Path) -> AuthError {
+    let hint = if cfg!(windows) {
+        format!("remove the link: `del {}`", path.display())
+    } else {
+        format!("remove the link: `rm {}`", path.display())
+    };
+    AuthError::storage(format!(
+        "{} is a symbolic link; credential files must be regular files",
+        path.display()
+    ))
+    .with_hint(hint)
 }
 
 /// Reads a private file; `None` when it does not exist.
@@ -149,25 +207,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8], _lock: &FileLock) -> Result<(), A
 /// I/O failure.
 pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
     // O_NONBLOCK: a FIFO in place of the file must not hang the command before it is refused.
-    let mut file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
+    let mut options = no_follow();
+    #[cfg(unix)]
     {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let mut file = match options.read(true).open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(AuthError::storage(format!(
-                "{} is a symbolic link; credential files must be regular files",
-                path.display()
-            ))
-            .with_hint(format!("remove the link: `rm {}`", path.display())))
+        Err(err) if LINK_REFUSED.is_some() && err.raw_os_error() == LINK_REFUSED => {
+            return Err(symlink_refused(path))
         }
         Err(err) => return Err(storage_io("cannot open", path, err)),
     };
     let meta = file
         .metadata()
         .map_err(|err| storage_io("cannot stat", path, err))?;
+    // Where the open itself does not refuse a link (Windows), the opened file says what it is.
+    if meta.file_type().is_symlink() {
+        return Err(symlink_refused(path));
+    }
     if !meta.is_file() {
         return Err(AuthError::storage(format!(
             "{} is not a regular file; refusing to read it",
@@ -193,7 +253,9 @@ pub fn check_private(path: &Path) -> Result<(), AuthError> {
 
 fn refuse_shared(path: &Path, meta: &std::fs::Metadata) -> Result<(), AuthError> {
     super::ownership::check_owner(path, meta)?;
-    let mode = meta.mode();
+    let Some(mode) = super::ownership::unix_mode(meta) else {
+        return Ok(());
+    };
     if mode & 0o077 != 0 {
         return Err(AuthError::storage(format!(
             "{} is readable by other users (mode {:03o}); refusing to use it",
@@ -228,7 +290,11 @@ mod tests {
         let path = dir.path().join("f");
         write_atomic(&path, b"one", &lock).unwrap();
         write_atomic(&path, b"two", &lock).unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        }
         assert_eq!(read_private(&path).unwrap().unwrap(), b"two");
     }
 
@@ -266,8 +332,10 @@ mod tests {
         assert_eq!(wait(Duration::MAX), Duration::MAX);
     }
 
+    #[cfg(unix)]
     #[test]
     fn shared_file_is_refused_with_chmod_hint() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, b"x").unwrap();
@@ -276,6 +344,8 @@ mod tests {
         assert!(err.hint().unwrap().contains("chmod 600"));
     }
 
+    // Creating a symlink on Windows takes a privilege CI runners may not have.
+    #[cfg(unix)]
     #[test]
     fn symlinks_are_refused() {
         let dir = tempfile::tempdir().unwrap();

@@ -2,16 +2,47 @@
 //! the way ssh checks its own: the configuration names the endpoints that receive keys and
 //! tokens, and the state directory holds them, so another user must not be able to change
 //! either.
+//!
+//! The checks read Unix owners and mode bits. Windows has neither: there the checks pass,
+//! and privacy comes from the ACL that files inherit from their folder. The default state
+//! directory, `%USERPROFILE%\.claude`, inherits the profile's ACL (the user, SYSTEM and
+//! Administrators only); a `CLAUDE_CONFIG_DIR` elsewhere gets that folder's ACL, which is
+//! not checked (see docs/security.md).
 
 use crate::error::AuthError;
 use std::fs::Metadata;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-/// The effective user id of this process.
-fn me() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+/// Who owns a file, its permission bits, and who we are: the facts the checks judge.
+struct Posix {
+    owner: u32,
+    mode: u32,
+    me: u32,
+}
+
+/// The Unix owner and mode of `meta`; `None` on platforms without them (Windows).
+fn posix(meta: &Metadata) -> Option<Posix> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        Some(Posix {
+            owner: meta.uid(),
+            mode: meta.mode(),
+            me,
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
+/// The permission bits (`0o777` and the rest) of `meta`, on Unix; `None` elsewhere.
+pub fn unix_mode(meta: &Metadata) -> Option<u32> {
+    posix(meta).map(|p| p.mode)
 }
 
 /// Refuses a configuration file owned by another user (root excepted, for system-wide files)
@@ -20,18 +51,21 @@ fn me() -> u32 {
 /// # Errors
 /// `config_error` with the `chown`/`chmod` command that fixes it.
 pub fn check_config(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
+    let Some(p) = posix(meta) else {
+        return Ok(());
+    };
     let shown = path.display();
-    if meta.uid() != me() && meta.uid() != 0 {
+    if p.owner != p.me && p.owner != 0 {
         return Err(AuthError::config(format!(
             "{shown} is owned by another user (uid {}); it decides where credentials are sent, so it is not used",
-            meta.uid()
+            p.owner
         ))
-        .with_hint(format!("if the file is yours, run `chown {} {shown}`", me())));
+        .with_hint(format!("if the file is yours, run `chown {} {shown}`", p.me)));
     }
-    if meta.mode() & 0o022 != 0 {
+    if p.mode & 0o022 != 0 {
         return Err(AuthError::config(format!(
             "{shown} can be written by other users (mode {:03o}); it decides where credentials are sent, so it is not used",
-            meta.mode() & 0o777
+            p.mode & 0o777
         ))
         .with_hint(format!("run `chmod go-w {shown}`")));
     }
@@ -43,17 +77,20 @@ pub fn check_config(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
 /// # Errors
 /// `storage_error` with the `chown` command that fixes it.
 pub fn check_owner(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
-    if meta.uid() == me() {
+    let Some(p) = posix(meta) else {
+        return Ok(());
+    };
+    if p.owner == p.me {
         return Ok(());
     }
     Err(AuthError::storage(format!(
         "{} is owned by another user (uid {}); refusing to use it",
         path.display(),
-        meta.uid()
+        p.owner
     ))
     .with_hint(format!(
         "if it is yours, run `chown {} {}`",
-        me(),
+        p.me,
         path.display()
     )))
 }
@@ -65,11 +102,14 @@ pub fn check_owner(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
 /// `storage_error` with the `chown`/`chmod` command that fixes it.
 pub fn check_state_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
     check_state_dir_owner(dir, meta)?;
+    let Some(p) = posix(meta) else {
+        return Ok(());
+    };
     let shown = dir.display();
-    if meta.mode() & 0o022 != 0 {
+    if p.mode & 0o022 != 0 {
         return Err(AuthError::storage(format!(
             "{shown} can be written by other users (mode {:03o}); refusing to keep credentials there",
-            meta.mode() & 0o777
+            p.mode & 0o777
         ))
         .with_hint(format!("run `chmod 700 {shown}`")));
     }
@@ -83,15 +123,18 @@ pub fn check_state_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
 /// # Errors
 /// `storage_error` with the `chown` command that fixes it.
 pub fn check_state_dir_owner(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
+    let Some(p) = posix(meta) else {
+        return Ok(());
+    };
     let shown = dir.display();
-    if meta.uid() != me() {
+    if p.owner != p.me {
         return Err(AuthError::storage(format!(
             "{shown} is owned by another user (uid {}); refusing to keep credentials there",
-            meta.uid()
+            p.owner
         ))
         .with_hint(format!(
             "if it is yours, run `chown -R {} {shown}`; otherwise set CLAUDE_CONFIG_DIR to a directory of your own",
-            me()
+            p.me
         )));
     }
     Ok(())

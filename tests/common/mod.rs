@@ -11,7 +11,6 @@ pub mod oauth_server;
 pub mod servers;
 
 use assert_cmd::Command;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
@@ -32,6 +31,19 @@ pub const FAKE_AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 pub const FAKE_GITLAB_TOKEN: &str = "glpat-TESTFAKEgitlab012345";
 pub const FAKE_HF_TOKEN: &str = "hf_TESTFAKEhuggingfaceTOKENabcdefghij";
 
+/// Sets the Unix permission bits of `path`. Windows has none, so there it does nothing:
+/// tests whose point is a mode (a refused 0644 file, a shell script stand-in) are
+/// `#[cfg(unix)]`.
+pub fn set_mode(path: impl AsRef<Path>, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+}
+
 /// An isolated user: own HOME, CLAUDE_CONFIG_DIR and keychain service name.
 pub struct TestEnv {
     pub home: TempDir,
@@ -43,13 +55,20 @@ impl TestEnv {
         let home = tempfile::tempdir().expect("temp home");
         let state = home.path().join(".claude");
         let service = format!("claude-auth-test-{}-{}", std::process::id(), unique());
-        let vars = vec![
+        let mut vars = vec![
             ("HOME".into(), home.path().display().to_string()),
             ("CLAUDE_CONFIG_DIR".into(), state.display().to_string()),
             ("CLAUDE_KEYCHAIN_SERVICE".into(), service),
             ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
             ("CLAUDE_KEYCHAIN_TIMEOUT_MS".into(), "10000".into()),
         ];
+        // A Windows process without SystemRoot cannot start Winsock, so no loopback test
+        // would run; it names the Windows folder and holds no secret.
+        if cfg!(windows) {
+            if let Ok(root) = std::env::var("SYSTEMROOT") {
+                vars.push(("SYSTEMROOT".into(), root));
+            }
+        }
         TestEnv { home, vars }
     }
 
@@ -91,10 +110,9 @@ impl TestEnv {
     /// Writes the config file (0600, directory 0700).
     pub fn write_config(&self, json: &str) {
         std::fs::create_dir_all(self.state_dir()).unwrap();
-        std::fs::set_permissions(self.state_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        set_mode(self.state_dir(), 0o700);
         std::fs::write(self.config_path(), json).unwrap();
-        std::fs::set_permissions(self.config_path(), std::fs::Permissions::from_mode(0o600))
-            .unwrap();
+        set_mode(self.config_path(), 0o600);
     }
 
     /// `claude` with nothing from the outer environment but what this user has.

@@ -3,8 +3,8 @@
 
 use crate::envvars;
 use crate::error::AuthError;
+use crate::storage::ownership::unix_mode;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -113,12 +113,13 @@ pub fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, AuthError> {
         AuthError::config(err.message().to_string())
             .with_hint(err.hint().unwrap_or_default().to_string())
     })?;
-    // Like ssh with private keys: a key others can read is already half leaked.
-    if meta.mode() & 0o077 != 0 {
+    // Like ssh with private keys: a key others can read is already half leaked. (Windows has
+    // no mode bits, and its ACLs are not read: see storage::ownership.)
+    if let Some(mode) = unix_mode(&meta).filter(|mode| mode & 0o077 != 0) {
         return Err(AuthError::config(format!(
             "{} is open to other users (mode {:03o}); refusing to use the credential in it",
             path.display(),
-            meta.mode() & 0o777
+            mode & 0o777
         ))
         .with_hint(format!("run `chmod 600 {}`", path.display())));
     }
