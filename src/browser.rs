@@ -10,16 +10,16 @@ use std::time::{Duration, Instant};
 const OPENER_GRACE: Duration = Duration::from_millis(1500);
 
 /// Opens `url`; `Err` says why no browser was opened.
-pub fn open(url: &str, no_browser: bool) -> Result<(), String> {
+pub fn open(env: &crate::envvars::Env, url: &str, no_browser: bool) -> Result<(), String> {
     if no_browser {
         return Err("`--no-browser` was given".into());
     }
-    if let Ok(browser) = std::env::var("BROWSER") {
-        return run_browser_variable(&browser, url);
+    if let Some(browser) = env.raw("BROWSER") {
+        return run_browser_variable(env, browser, url);
     }
     if cfg!(all(unix, not(target_os = "macos")))
-        && std::env::var_os("DISPLAY").is_none()
-        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+        && env.raw("DISPLAY").is_none()
+        && env.raw("WAYLAND_DISPLAY").is_none()
     {
         return Err("there is no display (SSH or a headless machine)".into());
     }
@@ -27,7 +27,10 @@ pub fn open(url: &str, no_browser: bool) -> Result<(), String> {
         let Some((program, args)) = opener.split_first() else {
             continue;
         };
-        let spawned = crate::process::command(program).args(args).arg(url).spawn();
+        let spawned = crate::process::command(env, program)
+            .args(args)
+            .arg(url)
+            .spawn();
         if let Ok(child) = spawned {
             if started(child) {
                 return Ok(());
@@ -77,7 +80,7 @@ fn started(mut child: Child) -> bool {
 
 /// `BROWSER` is a `:`-separated list of commands; `%s` is replaced by the URL, else the URL is
 /// the last argument. `none` (or empty) means never open one.
-fn run_browser_variable(browser: &str, url: &str) -> Result<(), String> {
+fn run_browser_variable(env: &crate::envvars::Env, browser: &str, url: &str) -> Result<(), String> {
     if browser.trim().is_empty() || browser.trim() == "none" {
         return Err("BROWSER is `none`".into());
     }
@@ -88,7 +91,7 @@ fn run_browser_variable(browser: &str, url: &str) -> Result<(), String> {
         } else {
             words.push(url.to_string());
         }
-        if crate::process::command(&words[0])
+        if crate::process::command(env, &words[0])
             .args(&words[1..])
             .spawn()
             .is_ok()

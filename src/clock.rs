@@ -8,30 +8,40 @@ pub trait Clock {
     fn now(&self) -> u64;
 }
 
-/// The system clock. Debug builds honour `CLAUDE_TEST_NOW` (Unix seconds) so integration
-/// tests can age keys and sessions; release builds ignore it.
+/// The system clock.
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> u64 {
-        now_unix()
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
     }
 }
 
-/// Now, in Unix seconds (see [`SystemClock`]).
-pub fn now_unix() -> u64 {
+/// A clock stopped at one instant: unit tests, and debug builds' `CLAUDE_TEST_NOW`.
+pub struct FixedClock(pub u64);
+
+impl Clock for FixedClock {
+    fn now(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The clock for this process: the system's, except that debug builds honour
+/// `CLAUDE_TEST_NOW` (Unix seconds) so integration tests can age keys and sessions; release
+/// builds ignore it.
+pub fn from_env(env: &crate::envvars::Env) -> Box<dyn Clock> {
     if cfg!(debug_assertions) {
-        if let Some(now) = std::env::var(crate::envvars::CLAUDE_TEST_NOW)
-            .ok()
+        if let Some(now) = env
+            .get(crate::envvars::CLAUDE_TEST_NOW)
             .and_then(|v| v.parse().ok())
         {
-            return now;
+            return Box::new(FixedClock(now));
         }
     }
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    Box::new(SystemClock)
 }
 
 /// `2026-11-25T15:33:00Z`. Total: a stored time past year 9999 (a damaged or hostile file)

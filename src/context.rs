@@ -2,8 +2,9 @@
 //! talk to the user.
 
 use crate::cli::Cli;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::config::{self, schema::StorageKind, Loaded};
+use crate::envvars::Env;
 use crate::error::AuthError;
 use crate::output;
 use crate::secret::Secret;
@@ -29,20 +30,37 @@ pub struct Context {
     pub clock: Box<dyn Clock>,
     /// The key given with `--api-key` for this call only.
     pub flag_key: Option<Secret<String>>,
+    /// The environment, as it was when the command started.
+    pub env: Env,
+    /// The HTTP client, built on first use (offline commands never build one).
+    http: std::cell::OnceCell<reqwest::Client>,
 }
 
 impl Context {
-    /// Loads the configuration named by the flags and environment.
+    /// Loads the configuration named by the flags and this process's environment.
     ///
     /// # Errors
     /// `config_error` for a bad or missing configuration.
     pub fn from_cli(cli: &Cli, flag_key: Option<Secret<String>>) -> Result<Context, AuthError> {
-        let state_dir = config::state_dir();
+        Context::new(cli, flag_key, Env::from_process())
+    }
+
+    /// Loads the configuration named by the flags and `env` (a test's own variables).
+    ///
+    /// # Errors
+    /// `config_error` for a bad or missing configuration.
+    pub fn new(
+        cli: &Cli,
+        flag_key: Option<Secret<String>>,
+        env: Env,
+    ) -> Result<Context, AuthError> {
+        let state_dir = config::state_dir(&env);
         let link = crate::storage::ownership::inspect_state_dir(&state_dir)?;
         let loaded = config::load(
             cli.config.as_deref(),
             cli.environment.as_deref(),
             &state_dir,
+            &env,
         )?;
         let prefs = OutputPrefs {
             json: cli.json,
@@ -54,8 +72,10 @@ impl Context {
             prefs,
             state_dir,
             loaded,
-            clock: Box::new(SystemClock),
+            clock: crate::clock::from_env(&env),
             flag_key,
+            env,
+            http: std::cell::OnceCell::new(),
         };
         if let Some(target) = link {
             ctx.warn(&format!(
@@ -70,15 +90,39 @@ impl Context {
         Ok(ctx)
     }
 
+    /// The HTTP client (rustls, no redirects, the proxy rules), built on first use.
+    ///
+    /// # Errors
+    /// `config_error` when `CLAUDE_CA_BUNDLE` or a proxy variable cannot be used.
+    pub fn http(&self) -> Result<&reqwest::Client, AuthError> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = crate::http::client(&self.env)?;
+        Ok(self.http.get_or_init(|| client))
+    }
+
+    /// Opens `url` in the user's browser (see [`crate::browser::open`]).
+    ///
+    /// # Errors
+    /// Why no browser was opened.
+    pub fn open_browser(&self, url: &str, no_browser: bool) -> Result<(), String> {
+        crate::browser::open(&self.env, url, no_browser)
+    }
+
     /// The configured secret store. Constructing it touches nothing.
     pub fn store(&self) -> Box<dyn SecretStore> {
         let storage = &self.loaded.config.authentication.storage;
-        let keychain = Keychain::new(&self.state_dir, &self.loaded.path);
+        let keychain = Keychain::new(&self.env, &self.state_dir, &self.loaded.path);
         match storage.kind {
             StorageKind::Keychain => Box::new(keychain),
             StorageKind::EncryptedFile => {
                 let source = if storage.encryption_key.as_deref() == Some("user-derived-key") {
-                    KeySource::Passphrase
+                    KeySource::Passphrase(
+                        self.env
+                            .raw(crate::envvars::CLAUDE_PASSPHRASE)
+                            .map(|value| Secret::new(value.to_string())),
+                    )
                 } else {
                     KeySource::KeychainMasterKey(keychain)
                 };

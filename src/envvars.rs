@@ -65,7 +65,62 @@ pub const HOME: &str = "HOME";
 /// D-Bus session bus address; without it the Secret Service keychain cannot be reached.
 pub const DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 
-/// The value of `name` when set and not empty.
-pub fn get(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
+/// The environment as the binary sees it: taken once in `main` (through
+/// [`Env::from_process`]) and read only through `Context`, so tests hand a command their own
+/// variables instead of changing the process's, and run in parallel. Values are wiped when
+/// the snapshot is dropped: some are credentials.
+#[derive(Clone, Default)]
+pub struct Env {
+    vars: std::collections::BTreeMap<String, zeroize::Zeroizing<String>>,
+}
+
+impl Env {
+    /// The variables of this process (those that are valid UTF-8).
+    pub fn from_process() -> Env {
+        let vars = std::env::vars_os()
+            .filter_map(|(name, value)| {
+                Some((name.into_string().ok()?, value.into_string().ok()?.into()))
+            })
+            .collect();
+        Env { vars }
+    }
+
+    /// A snapshot holding exactly `pairs`, for tests.
+    pub fn of<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Env {
+        let mut env = Env::default();
+        for (name, value) in pairs {
+            env.set(name, value);
+        }
+        env
+    }
+
+    /// Sets (or replaces) `name`.
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.vars.insert(name.to_string(), value.to_string().into());
+    }
+
+    /// Removes `name`.
+    pub fn remove(&mut self, name: &str) {
+        self.vars.remove(name);
+    }
+
+    /// The value of `name` when set and not empty.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.vars
+            .get(name)
+            .filter(|value| !value.is_empty())
+            .map(|value| value.to_string())
+    }
+
+    /// The value of `name` as set, empty included (`None`: not set).
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(|value| value.as_str())
+    }
+
+    /// Every variable, for a child process's environment.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+    }
 }

@@ -57,16 +57,16 @@ pub fn content_type(headers: &HeaderMap) -> String {
 ///
 /// # Errors
 /// `config_error` when `CLAUDE_CA_BUNDLE` cannot be used.
-pub fn client() -> Result<Client, AuthError> {
+pub fn client(env: &envvars::Env) -> Result<Client, AuthError> {
     let mut builder = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("claude-auth/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
         .no_proxy();
-    if let Some(proxy) = https_proxy()? {
+    if let Some(proxy) = https_proxy(env)? {
         builder = builder.proxy(proxy);
     }
-    if let Some(path) = envvars::get(envvars::CLAUDE_CA_BUNDLE) {
+    if let Some(path) = env.get(envvars::CLAUDE_CA_BUNDLE) {
         let pem = std::fs::read(&path).map_err(|e| {
             AuthError::config(format!("cannot read CLAUDE_CA_BUNDLE {path}")).caused_by(e)
         })?;
@@ -92,10 +92,10 @@ pub fn client() -> Result<Client, AuthError> {
 /// # Errors
 /// `config_error` naming the variable when its value is not a URL (it is never used
 /// half-understood, nor silently skipped).
-fn https_proxy() -> Result<Option<reqwest::Proxy>, AuthError> {
+fn https_proxy(env: &envvars::Env) -> Result<Option<reqwest::Proxy>, AuthError> {
     let Some((name, proxy)) = ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
         .into_iter()
-        .find_map(|name| envvars::get(name).map(|value| (name, value)))
+        .find_map(|name| env.get(name).map(|value| (name, value)))
     else {
         return Ok(None);
     };
@@ -115,7 +115,7 @@ fn https_proxy() -> Result<Option<reqwest::Proxy>, AuthError> {
     let proxy = parsed.to_string();
     let no_proxy = ["no_proxy", "NO_PROXY"]
         .into_iter()
-        .find_map(envvars::get)
+        .find_map(|name| env.get(name))
         .unwrap_or_default();
     let route = move |url: &Url| {
         let direct = url.scheme() != "https"

@@ -4,12 +4,15 @@ use clap::Parser;
 use claude_auth::cli::Cli;
 use claude_auth::error::AuthError;
 use claude_auth::{app, output};
+use std::process::ExitCode;
 
-fn main() {
+/// Returns (never `process::exit`s) so that every value, the `Cli` holding a key given with
+/// `--api-key` included, is dropped and wiped before the process ends.
+fn main() -> ExitCode {
     claude_auth::coredump::disable();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => usage_error(err),
+        Err(err) => return usage_error(err),
     };
     let code = match app::run(&cli) {
         Ok(outcome) => {
@@ -21,18 +24,25 @@ fn main() {
             err.exit_code()
         }
     };
-    std::process::exit(code);
+    exit_code(code)
+}
+
+/// The process status for an exit code of the table (all of them fit in a byte).
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 /// clap's errors, rendered like every error (a credential typed in the wrong place masked,
 /// control characters escaped), as one JSON document when `--json` was asked for.
-fn usage_error(err: clap::Error) -> ! {
+fn usage_error(err: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(
         err.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     ) {
-        err.exit()
+        // Help and version go to stdout; a closed pipe is not worth a failure.
+        let _ = err.print();
+        return ExitCode::SUCCESS;
     }
     let text = err.render().to_string();
     // `args_os`: an argument that is not UTF-8 is itself a usage error, not a panic.
@@ -45,8 +55,8 @@ fn usage_error(err: clap::Error) -> ! {
             .to_string();
         let usage = AuthError::usage(message).with_hint("run `claude --help`");
         output::emit_error(&usage, true);
-        std::process::exit(usage.exit_code());
+        return exit_code(usage.exit_code());
     }
     output::emit_usage_text(&text);
-    std::process::exit(err.exit_code())
+    exit_code(err.exit_code())
 }

@@ -75,11 +75,14 @@ fn has_url_password(value: &std::ffi::OsStr) -> bool {
 /// A `Command` for `program` whose environment is ours minus every secret variable, with
 /// stdin, stdout and stderr detached (a child must not read the user's paste or print over
 /// the prompt).
-pub fn command(program: impl AsRef<OsStr>) -> Command {
+pub fn command(env: &crate::envvars::Env, program: impl AsRef<OsStr>) -> Command {
     let mut command = Command::new(program);
-    for (name, value) in std::env::vars_os() {
-        if is_secret_variable(&name) || has_url_password(&value) {
-            command.env_remove(&name);
+    // The child's environment is built from the snapshot, not inherited: nothing reaches it
+    // that was not checked here.
+    command.env_clear();
+    for (name, value) in env.iter() {
+        if !is_secret_variable(OsStr::new(name)) && !has_url_password(OsStr::new(value)) {
+            command.env(name, value);
         }
     }
     command

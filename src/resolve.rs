@@ -178,7 +178,7 @@ pub fn credentials(ctx: &Context) -> Resolution {
     if let Some(key) = &ctx.flag_key {
         add(Source::Flag, key);
     }
-    if let Some(key) = envvars::get(envvars::ANTHROPIC_API_KEY) {
+    if let Some(key) = ctx.env.get(envvars::ANTHROPIC_API_KEY) {
         add(Source::Env, &Secret::new(key));
     }
     if let Some(env) = ctx.loaded.environment.as_ref() {

@@ -3,7 +3,9 @@
 use std::fmt;
 use zeroize::Zeroize;
 
-/// A secret value: prints `[redacted]`, zeroizes its memory on drop and has no `PartialEq`.
+/// A secret value: `Debug` prints `[redacted]`, it has no `Display` (so `format!("Bearer {token}")`
+/// does not compile, rather than sending `Bearer [redacted]`), zeroizes its memory on drop and has
+/// no `PartialEq`.
 ///
 /// # Security
 /// The only way to the plaintext is [`Secret::expose`]; call it where the secret leaves the
@@ -47,12 +49,6 @@ impl<T: Zeroize> Drop for Secret<T> {
 }
 
 impl<T: Zeroize> fmt::Debug for Secret<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl<T: Zeroize> fmt::Display for Secret<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
     }
@@ -170,7 +166,6 @@ mod tests {
     #[test]
     fn secret_never_prints_its_value() {
         let secret = Secret::from("sk-ant-api03-supersecretvalue".to_string());
-        assert_eq!(format!("{secret}"), "[redacted]");
         assert_eq!(format!("{secret:?}"), "[redacted]");
     }
 

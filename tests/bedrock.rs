@@ -6,13 +6,14 @@ mod common;
 
 use clap::Parser;
 use claude_auth::context::Context;
+use claude_auth::envvars::Env;
 use claude_auth::error::{AuthError, ErrorCode};
 use claude_auth::providers::bedrock;
 use claude_auth::providers::{CredentialInfo, Verdict};
 use common::bedrock_server::{self, aws_error, Accept, MODEL};
 use common::servers::{Reply, Server};
 use common::{set_mode, TestEnv};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::cell::RefCell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Obviously fake credentials, long enough that a leak of their middle is detectable.
@@ -22,63 +23,34 @@ const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+TESTSECRETKEY0000s3S3";
 const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjTESTSESSIONTOKEN000000000000/t0k+en==";
 const WRONG_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+WRONGSECRETKEY000w4W4";
 
-/// Everything this file reads from the process environment, cleared before each scenario.
-const VARS: &[&str] = &[
-    "AWS_BEARER_TOKEN_BEDROCK",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL_BEDROCK",
-    "AWS_ENDPOINT_URL",
-    "ANTHROPIC_BEDROCK_BASE_URL",
-    "CLAUDE_CONFIG",
-    "CLAUDE_ENV",
-    "CLAUDE_TEST_NOW",
-    "CLAUDE_CA_BUNDLE",
-    "CLAUDE_CODE_USE_BEDROCK",
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "HOME",
-    "CLAUDE_CONFIG_DIR",
-];
-
-/// Tests share the process environment: each scenario holds this for its whole run.
-static LOCK: Mutex<()> = Mutex::new(());
-
-/// One isolated user: own HOME and state directory, no AWS variables but those set here.
+/// One isolated user: own HOME and state directory, and its own environment (a snapshot
+/// handed to the command, so scenarios run in parallel without touching the process's).
 struct Scenario {
     env: TestEnv,
-    _guard: MutexGuard<'static, ()>,
+    vars: RefCell<Env>,
 }
 
 impl Scenario {
     fn new() -> Scenario {
-        let guard = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
-        for name in VARS {
-            std::env::remove_var(name);
-        }
         let env = TestEnv::new();
-        std::env::set_var("HOME", env.home.path());
-        std::env::set_var("CLAUDE_CONFIG_DIR", env.state_dir());
+        let vars = Env::of([
+            ("HOME", env.home.path().to_str().unwrap()),
+            ("CLAUDE_CONFIG_DIR", env.state_dir().to_str().unwrap()),
+        ]);
         env.write_config("{}");
-        Scenario { env, _guard: guard }
+        Scenario {
+            env,
+            vars: RefCell::new(vars),
+        }
     }
 
     fn set(&self, name: &str, value: &str) -> &Scenario {
-        std::env::set_var(name, value);
+        self.vars.borrow_mut().set(name, value);
         self
     }
 
     fn unset(&self, name: &str) -> &Scenario {
-        std::env::remove_var(name);
+        self.vars.borrow_mut().remove(name);
         self
     }
 
@@ -107,7 +79,7 @@ impl Scenario {
         let cli =
             claude_auth::cli::Cli::try_parse_from(["claude", "--auth-status", "--config", path])
                 .unwrap();
-        Context::from_cli(&cli, None).unwrap()
+        Context::new(&cli, None, self.vars.borrow().clone()).unwrap()
     }
 
     fn credential(&self) -> Result<CredentialInfo, AuthError> {
@@ -118,7 +90,7 @@ impl Scenario {
 
     fn verify(&self) -> Result<Verdict, AuthError> {
         let ctx = self.context();
-        let client = claude_auth::http::client().unwrap();
+        let client = ctx.http().unwrap().clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -129,14 +101,6 @@ impl Scenario {
             assert_clean(&describe(err));
         }
         result
-    }
-}
-
-impl Drop for Scenario {
-    fn drop(&mut self) {
-        for name in VARS {
-            std::env::remove_var(name);
-        }
     }
 }
 

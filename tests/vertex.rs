@@ -9,6 +9,7 @@ mod common;
 use clap::Parser;
 use claude_auth::cli::Cli;
 use claude_auth::context::Context;
+use claude_auth::envvars::Env;
 use claude_auth::error::{AuthError, ErrorCode};
 use claude_auth::providers::vertex;
 use common::google_server::{
@@ -18,42 +19,18 @@ use common::google_server::{
 use common::servers::Server;
 use common::set_mode;
 use serde_json::{json, Value};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 use tempfile::TempDir;
-
-static LOCK: Mutex<()> = Mutex::new(());
-
-/// Every variable that could change what these tests see; cleared at the start of each.
-const VARS: [&str; 20] = [
-    "GOOGLE_APPLICATION_CREDENTIALS",
-    "GOOGLE_CLOUD_PROJECT",
-    "ANTHROPIC_VERTEX_PROJECT_ID",
-    "CLOUD_ML_REGION",
-    "ANTHROPIC_VERTEX_BASE_URL",
-    "CLOUDSDK_CONFIG",
-    "CLAUDE_CODE_USE_VERTEX",
-    "CLAUDE_CODE_USE_BEDROCK",
-    "CLAUDE_CONFIG",
-    "CLAUDE_ENV",
-    "CLAUDE_TEST_NOW",
-    "CLAUDE_CA_BUNDLE",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-];
 
 /// One isolated user: HOME, state directory, config with an encrypted-file store, and a
 /// directory outside HOME for credential files.
 struct Fixture {
-    _guard: MutexGuard<'static, ()>,
     home: TempDir,
     creds: TempDir,
+    /// The fixture's environment, handed to each command as its snapshot: tests run in
+    /// parallel and never change the process's own.
+    vars: RefCell<Env>,
 }
 
 impl Fixture {
@@ -63,20 +40,27 @@ impl Fixture {
     }
 
     fn new() -> Fixture {
-        let guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        for var in VARS {
-            std::env::remove_var(var);
-        }
         let fixture = Fixture {
-            _guard: guard,
             home: tempfile::tempdir().unwrap(),
             creds: tempfile::tempdir().unwrap(),
+            vars: RefCell::new(Env::default()),
         };
-        std::env::set_var("HOME", fixture.home.path());
-        std::env::set_var("CLAUDE_CONFIG_DIR", fixture.state_dir());
-        std::env::set_var("CLAUDE_PASSPHRASE", common::PASSPHRASE);
+        fixture.set("HOME", fixture.home.path());
+        fixture.set("CLAUDE_CONFIG_DIR", fixture.state_dir());
+        fixture.set("CLAUDE_PASSPHRASE", common::PASSPHRASE);
         fixture.write_config(json!({}));
         fixture
+    }
+
+    /// Sets `name` in the fixture's environment.
+    fn set(&self, name: &str, value: impl AsRef<std::ffi::OsStr>) {
+        let value = value.as_ref().to_str().expect("UTF-8 test value");
+        self.vars.borrow_mut().set(name, value);
+    }
+
+    /// Removes `name` from the fixture's environment.
+    fn unset(&self, name: &str) {
+        self.vars.borrow_mut().remove(name);
     }
 
     fn state_dir(&self) -> PathBuf {
@@ -106,7 +90,7 @@ impl Fixture {
     fn ctx(&self) -> Context {
         let config = self.config_path().display().to_string();
         let cli = Cli::try_parse_from(["claude", "--auth-status", "--config", &config]).unwrap();
-        Context::from_cli(&cli, None).unwrap()
+        Context::new(&cli, None, self.vars.borrow().clone()).unwrap()
     }
 
     /// A 0600 credential file outside HOME.
@@ -117,7 +101,7 @@ impl Fixture {
     }
 
     fn use_credentials(&self, path: &Path) {
-        std::env::set_var("GOOGLE_APPLICATION_CREDENTIALS", path);
+        self.set("GOOGLE_APPLICATION_CREDENTIALS", path);
     }
 
     /// `sa.json`, a service account key for `SA_EMAIL` in `PROJECT` that trusts `token_uri`,
@@ -133,9 +117,9 @@ impl Fixture {
 
     /// Project and location from the environment, Vertex AI at `vertex`.
     fn point_at(&self, vertex: &Server) {
-        std::env::set_var("GOOGLE_CLOUD_PROJECT", PROJECT);
-        std::env::set_var("CLOUD_ML_REGION", LOCATION);
-        std::env::set_var("ANTHROPIC_VERTEX_BASE_URL", vertex.url());
+        self.set("GOOGLE_CLOUD_PROJECT", PROJECT);
+        self.set("CLOUD_ML_REGION", LOCATION);
+        self.set("ANTHROPIC_VERTEX_BASE_URL", vertex.url());
     }
 }
 
@@ -215,7 +199,7 @@ fn run<F: std::future::Future>(future: F) -> F::Output {
 }
 
 fn http() -> reqwest::Client {
-    claude_auth::http::client().unwrap()
+    claude_auth::http::client(&Env::default()).unwrap()
 }
 
 fn setting<'a>(info: &'a claude_auth::providers::CredentialInfo, name: &str) -> Option<&'a str> {
@@ -279,9 +263,9 @@ fn authorized_user_from_gcloud_application_default_credentials() {
     let gcloud = fx.creds.path().join("gcloud");
     let adc = gcloud.join("application_default_credentials.json");
     write_private(&adc, &authorized_user_json(&google.token_uri(), PROJECT));
-    std::env::set_var("CLOUDSDK_CONFIG", &gcloud);
-    std::env::set_var("CLOUD_ML_REGION", LOCATION);
-    std::env::set_var("ANTHROPIC_VERTEX_BASE_URL", api.url());
+    fx.set("CLOUDSDK_CONFIG", &gcloud);
+    fx.set("CLOUD_ML_REGION", LOCATION);
+    fx.set("ANTHROPIC_VERTEX_BASE_URL", api.url());
     let ctx = fx.ctx();
 
     let info = vertex::credential(&ctx).unwrap();
@@ -317,7 +301,7 @@ fn google_application_credentials_shadows_gcloud_adc_and_default_endpoints_follo
         &authorized_user_json("https://oauth2.googleapis.com/token", PROJECT),
     );
     fx.use_service_account("https://oauth2.googleapis.com/token");
-    std::env::set_var("CLOUD_ML_REGION", "europe-west1");
+    fx.set("CLOUD_ML_REGION", "europe-west1");
 
     let info = vertex::credential(&fx.ctx()).unwrap();
     assert_eq!(info.source, "env:GOOGLE_APPLICATION_CREDENTIALS");
@@ -327,8 +311,8 @@ fn google_application_credentials_shadows_gcloud_adc_and_default_endpoints_follo
         Some("https://europe-west1-aiplatform.googleapis.com/")
     );
 
-    std::env::remove_var("GOOGLE_APPLICATION_CREDENTIALS");
-    std::env::set_var("CLOUD_ML_REGION", "global");
+    fx.unset("GOOGLE_APPLICATION_CREDENTIALS");
+    fx.set("CLOUD_ML_REGION", "global");
     let info = vertex::credential(&fx.ctx()).unwrap();
     assert_eq!(info.source, format!("adc:{}", adc.display()));
     assert!(info.shadowed.is_empty());
@@ -342,7 +326,7 @@ fn google_application_credentials_shadows_gcloud_adc_and_default_endpoints_follo
 #[test]
 fn no_credentials_is_not_authenticated_with_a_hint() {
     let fx = Fixture::new();
-    std::env::set_var("CLOUD_ML_REGION", LOCATION);
+    fx.set("CLOUD_ML_REGION", LOCATION);
     let err = vertex::credential(&fx.ctx()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::NotAuthenticated);
     let hint = err.hint().unwrap();
@@ -352,7 +336,7 @@ fn no_credentials_is_not_authenticated_with_a_hint() {
         "{hint}"
     );
 
-    std::env::set_var(
+    fx.set(
         "GOOGLE_APPLICATION_CREDENTIALS",
         fx.creds.path().join("missing.json"),
     );
@@ -364,7 +348,7 @@ fn no_credentials_is_not_authenticated_with_a_hint() {
 #[test]
 fn unsupported_credential_types_are_refused_naming_type_and_file() {
     let fx = Fixture::new();
-    std::env::set_var("CLOUD_ML_REGION", LOCATION);
+    fx.set("CLOUD_ML_REGION", LOCATION);
     let cases = [
         (
             "external_account",
@@ -589,8 +573,8 @@ fn missing_project_or_location_is_a_config_error() {
         &service_account_json(SA_EMAIL, &google.token_uri(), None),
     );
     fx.use_credentials(&key);
-    std::env::set_var("ANTHROPIC_VERTEX_BASE_URL", api.url());
-    std::env::set_var("CLOUD_ML_REGION", LOCATION);
+    fx.set("ANTHROPIC_VERTEX_BASE_URL", api.url());
+    fx.set("CLOUD_ML_REGION", LOCATION);
 
     let err = fx.verify().unwrap_err();
     assert_eq!(err.code(), ErrorCode::ConfigError);
@@ -600,8 +584,8 @@ fn missing_project_or_location_is_a_config_error() {
         clean_error(&err)
     );
 
-    std::env::set_var("GOOGLE_CLOUD_PROJECT", "from-google-cloud-project");
-    std::env::remove_var("CLOUD_ML_REGION");
+    fx.set("GOOGLE_CLOUD_PROJECT", "from-google-cloud-project");
+    fx.unset("CLOUD_ML_REGION");
     let err = vertex::credential(&fx.ctx()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::ConfigError);
     assert!(
@@ -616,7 +600,7 @@ fn missing_project_or_location_is_a_config_error() {
     let info = vertex::credential(&fx.ctx()).unwrap();
     assert_eq!(setting(&info, "location"), Some("us-central1"));
     assert_eq!(setting(&info, "project"), Some("from-google-cloud-project"));
-    std::env::set_var("ANTHROPIC_VERTEX_PROJECT_ID", "from-anthropic-var");
+    fx.set("ANTHROPIC_VERTEX_PROJECT_ID", "from-anthropic-var");
     assert_eq!(
         setting(&vertex::credential(&fx.ctx()).unwrap(), "project"),
         Some("from-anthropic-var")
@@ -627,7 +611,7 @@ fn missing_project_or_location_is_a_config_error() {
 fn location_that_is_not_a_region_is_refused() {
     let fx = Fixture::new();
     fx.use_service_account("https://oauth2.googleapis.com/token");
-    std::env::set_var("CLOUD_ML_REGION", "evil.example/x?");
+    fx.set("CLOUD_ML_REGION", "evil.example/x?");
     let err = vertex::credential(&fx.ctx()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::ConfigError);
     assert!(
@@ -717,7 +701,7 @@ fn refused_cached_token_is_dropped_and_fetched_again_once() {
 #[test]
 fn unusable_store_means_no_cache_not_a_failure() {
     let fx = Fixture::new();
-    std::env::set_var("CLAUDE_PASSPHRASE", "");
+    fx.set("CLAUDE_PASSPHRASE", "");
     let google = TokenServer::start(TokenMode::Normal);
     let api = common::google_server::vertex(vec![access_token_for(SA_EMAIL)], 200);
     fx.use_service_account(&google.token_uri());
@@ -732,7 +716,7 @@ fn unusable_store_means_no_cache_not_a_failure() {
 #[test]
 fn credential_file_other_users_can_read_is_refused() {
     let fx = Fixture::new();
-    std::env::set_var("CLOUD_ML_REGION", LOCATION);
+    fx.set("CLOUD_ML_REGION", LOCATION);
     let key = fx.credential_file(
         "sa.json",
         &service_account_json(

@@ -34,12 +34,12 @@ pub async fn login(
         .map(|s| s.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
     ctx.check_state_dir()?;
-    let http = crate::http::client()?;
+    let http = ctx.http()?;
     let budget = ctx.budget();
-    let code = device::request_code(&http, &settings, &client_id, &requested, budget).await?;
-    show_code(&settings, &code, no_browser);
-    let granted = device::poll(&http, &settings, &client_id, &code, budget).await?;
-    let user = api::user(&http, &settings, &granted.access, budget).await?;
+    let code = device::request_code(http, &settings, &client_id, &requested, budget).await?;
+    show_code(ctx, &settings, &code, no_browser);
+    let granted = device::poll(http, &settings, &client_id, &code, budget).await?;
+    let user = api::user(http, &settings, &granted.access, budget).await?;
     let account = account_of(&user);
     let session = start(ctx, &settings, &client_id, granted, &account, requested)?;
     record(
@@ -85,7 +85,7 @@ fn account_of(user: &api::User) -> String {
 }
 
 /// Shows the user code and where to enter it (stderr), and opens the browser there.
-fn show_code(settings: &Settings, code: &DeviceCode, no_browser: bool) {
+fn show_code(ctx: &Context, settings: &Settings, code: &DeviceCode, no_browser: bool) {
     let url = match &code.verification_uri {
         Some(url) => url.clone(),
         None => {
@@ -100,7 +100,7 @@ fn show_code(settings: &Settings, code: &DeviceCode, no_browser: bool) {
         "To log in to GitHub, open this address and enter the code {}:\n\n  {url}\n",
         code.user_code
     ));
-    if let Err(why) = crate::browser::open(url.as_str(), no_browser) {
+    if let Err(why) = ctx.open_browser(url.as_str(), no_browser) {
         notice(&format!("(No browser opened: {why}.)"));
     }
     notice(&format!(
@@ -167,7 +167,7 @@ pub async fn install_app(ctx: &Context, no_browser: bool) -> Result<Outcome, Aut
         "To install the GitHub App `{}`, open this address and choose the repositories:\n\n  {page}\n",
         settings.app
     ));
-    if let Err(why) = crate::browser::open(page.as_str(), no_browser) {
+    if let Err(why) = ctx.open_browser(page.as_str(), no_browser) {
         notice(&format!("(No browser opened: {why}.)"));
     }
     let wait = crate::oauth::login_timeout(ctx);
@@ -175,10 +175,10 @@ pub async fn install_app(ctx: &Context, no_browser: bool) -> Result<Outcome, Aut
         "Waiting for the installation to appear (up to {} s)…",
         wait.as_secs()
     ));
-    let http = crate::http::client()?;
+    let http = ctx.http()?;
     let budget = ctx.budget();
-    let installation = wait_for_installation(&http, &settings, &token, wait, budget).await?;
-    let repositories = api::repositories(&http, &settings, &token, installation.id, budget).await?;
+    let installation = wait_for_installation(http, &settings, &token, wait, budget).await?;
+    let repositories = api::repositories(http, &settings, &token, installation.id, budget).await?;
     let recorded = RecordedInstallation {
         id: installation.id,
         app: settings.app.clone(),

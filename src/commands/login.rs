@@ -29,15 +29,16 @@ pub async fn run(
     // Before discovery, the browser and the code exchange: a login whose tokens cannot be
     // kept must not spend a code (or the user's time) first.
     ctx.check_state_dir()?;
-    let http = crate::http::client()?;
+    let http = ctx.http()?;
     let budget = ctx.budget();
     let options = LoginOptions {
+        env: &ctx.env,
         no_browser,
         wait: oauth::login_timeout(ctx),
         budget,
     };
-    oidc::discover(&http, &mut settings, budget).await?;
-    let obtained = flow::login(&http, settings, &options).await?;
+    oidc::discover(http, &mut settings, budget).await?;
+    let obtained = flow::login(http, settings, &options).await?;
     let session = start(ctx, obtained)?;
     record(
         ctx,

@@ -117,8 +117,8 @@ async fn github_part(
     }
     // Refresh first when needed: the check itself runs inside the runtime.
     crate::providers::github::access_token(ctx).await?;
-    let http = crate::http::client()?;
-    let report = crate::providers::github::check_permissions(ctx, &http).await?;
+    let http = ctx.http()?;
+    let report = crate::providers::github::check_permissions(ctx, http).await?;
     human.push_str("GitHub: checked against the GitHub App installation.\n");
     for (name, level) in &report.required {
         let lacking = report

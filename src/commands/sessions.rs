@@ -129,7 +129,9 @@ pub async fn logout(
         // Unreadable tokens stop the logout: forgetting them unrevoked would strand a live grant.
         let tokens = session::read_tokens(store.as_ref(), &target.provider)?;
         let revocation = match &tokens {
-            Some(tokens) => crate::oauth::revoke::revoke(&target, tokens, ctx.budget()).await,
+            Some(tokens) => {
+                crate::oauth::revoke::revoke(ctx.http()?, &target, tokens, ctx.budget()).await
+            }
             None => Ok(false),
         };
         session::forget(ctx, store.as_ref(), &target.provider, &lock)?;

@@ -224,10 +224,10 @@ async fn server_verdict(
     provider: Provider,
     resolution: &Resolution,
 ) -> Result<Verdict, AuthError> {
-    let http = crate::http::client()?;
+    let http = ctx.http()?;
     match provider {
-        Provider::Anthropic => anthropic_verdict(ctx, &http, resolution).await,
-        other => crate::commands::diagnose::cloud_verdict(ctx, other, &http).await,
+        Provider::Anthropic => anthropic_verdict(ctx, http, resolution).await,
+        other => crate::commands::diagnose::cloud_verdict(ctx, other, http).await,
     }
 }
 
@@ -254,7 +254,7 @@ async fn anthropic_verdict(
     }
     let (secret, _, _) = resolve::active_key(ctx)?;
     let key = crate::apikey::ApiKey::parse(secret)?;
-    let check = anthropic::check_key(http, &key, ctx.budget()).await?;
+    let check = anthropic::check_key(http, &ctx.env, &key, ctx.budget()).await?;
     Ok(Verdict {
         detail: format!(
             "the API accepted {} ({} models visible)",

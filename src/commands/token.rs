@@ -23,8 +23,8 @@ pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, Aut
     }
     match crate::providers::active(ctx) {
         crate::config::schema::Provider::Vertex => {
-            let http = crate::http::client()?;
-            let token = crate::providers::vertex::access_token(ctx, &http).await?;
+            let http = ctx.http()?;
+            let token = crate::providers::vertex::access_token(ctx, http).await?;
             let value = token.expose().clone();
             return Ok(Outcome::ok(
                 value.clone(),
@@ -32,7 +32,7 @@ pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, Aut
             ));
         }
         crate::config::schema::Provider::Bedrock => {
-            if let Some(token) = crate::envvars::get(crate::envvars::AWS_BEARER_TOKEN_BEDROCK) {
+            if let Some(token) = ctx.env.get(crate::envvars::AWS_BEARER_TOKEN_BEDROCK) {
                 return Ok(Outcome::ok(
                     token.clone(),
                     json!({ "token": token, "kind": "bedrock-bearer-token", "source": "env:AWS_BEARER_TOKEN_BEDROCK" }),

@@ -89,11 +89,12 @@ fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// The state directory: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
-pub fn state_dir() -> PathBuf {
-    if let Some(dir) = envvars::get(envvars::CLAUDE_CONFIG_DIR) {
+pub fn state_dir(env: &envvars::Env) -> PathBuf {
+    if let Some(dir) = env.get(envvars::CLAUDE_CONFIG_DIR) {
         return PathBuf::from(dir);
     }
-    let home = envvars::get(envvars::HOME)
+    let home = env
+        .get(envvars::HOME)
         .map(PathBuf::from)
         .or_else(std::env::home_dir)
         .unwrap_or_else(|| PathBuf::from("."));
@@ -110,10 +111,11 @@ pub fn load(
     flag_path: Option<&Path>,
     flag_env: Option<&str>,
     state_dir: &Path,
+    env: &envvars::Env,
 ) -> Result<Loaded, AuthError> {
     let explicit = flag_path
         .map(Path::to_path_buf)
-        .or_else(|| envvars::get(envvars::CLAUDE_CONFIG).map(PathBuf::from));
+        .or_else(|| env.get(envvars::CLAUDE_CONFIG).map(PathBuf::from));
     let path = explicit
         .clone()
         .unwrap_or_else(|| state_dir.join("config.json"));
@@ -129,10 +131,10 @@ pub fn load(
         Err(ReadError::Refused(err)) => return Err(err),
     };
     let file_exists = text.is_some();
-    let lookup = |name: &str| std::env::var(name).ok();
+    let lookup = |name: &str| env.raw(name).map(str::to_string);
     let wanted = flag_env
         .map(str::to_string)
-        .or_else(|| envvars::get(envvars::CLAUDE_ENV));
+        .or_else(|| env.get(envvars::CLAUDE_ENV));
     let (mut config, warnings) = match &text {
         Some(text) => {
             let parsed = load::parse(&path, text, &lookup, wanted.as_deref())?;

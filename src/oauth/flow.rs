@@ -25,7 +25,9 @@ pub struct Obtained {
 }
 
 /// How the login may reach the user.
-pub struct LoginOptions {
+pub struct LoginOptions<'a> {
+    /// The environment the browser is started from (secret variables removed).
+    pub env: &'a crate::envvars::Env,
     pub no_browser: bool,
     pub wait: Duration,
     pub budget: Budget,
@@ -39,7 +41,7 @@ pub struct LoginOptions {
 pub async fn login(
     http: &reqwest::Client,
     settings: ProviderSettings,
-    options: &LoginOptions,
+    options: &LoginOptions<'_>,
 ) -> Result<Obtained, AuthError> {
     let state = CsrfToken::new_random();
     let nonce = CsrfToken::new_random();
@@ -83,7 +85,11 @@ pub async fn login(
     ));
     let browser_opened = match server {
         Some(ref server) => {
-            match crate::browser::open(server.start_url(&url).as_str(), options.no_browser) {
+            match crate::browser::open(
+                options.env,
+                server.start_url(&url).as_str(),
+                options.no_browser,
+            ) {
                 Ok(()) => true,
                 Err(why) => {
                     notice(&format!("(No browser opened: {why}.)"));

@@ -111,13 +111,13 @@ async fn exchange(
         .map_err(|e| AuthError::storage("the session's token endpoint is damaged").caused_by(e))?;
     crate::http::require_secure(&token_url, "the session's token endpoint")?;
     let client = token_client(&current.client_id, &token_url);
-    let http = crate::http::client()?;
+    let http = ctx.http()?;
     let budget = ctx.budget();
     let setting = format!(
         "the {} session's token endpoint (`oauth.tokenEndpoint` when you logged in)",
         current.provider
     );
-    let send = |request| super::transport::send(&http, request, budget, &setting);
+    let send = |request| super::transport::send(http, request, budget, &setting);
     let token = RefreshToken::new(refresh.expose().clone());
     let response: TokenResponse = client
         .exchange_refresh_token(&token)

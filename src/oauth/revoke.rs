@@ -11,6 +11,7 @@ use reqwest::Url;
 /// # Errors
 /// Network and server errors; the caller still forgets the session locally.
 pub async fn revoke(
+    http: &reqwest::Client,
     session: &Session,
     tokens: &Tokens,
     budget: crate::http::Budget,
@@ -42,12 +43,11 @@ pub async fn revoke(
         .header(http::header::ACCEPT, "application/json")
         .body(body.into_bytes())
         .map_err(|e| AuthError::internal("cannot build the revocation request").caused_by(e))?;
-    let http = crate::http::client()?;
     let setting = format!(
         "the {} session's revocation endpoint (`oauth.revocationEndpoint` when you logged in)",
         session.provider
     );
-    let response = super::transport::send(&http, request, budget, &setting).await?;
+    let response = super::transport::send(http, request, budget, &setting).await?;
     // RFC 7009 §2.2: 200 whether or not the token was valid; anything else is a refusal.
     if response.status() != http::StatusCode::OK {
         return Err(AuthError::new(

@@ -28,9 +28,10 @@ pub struct KeyCheck {
 ///
 /// # Errors
 /// `config_error` for an unusable URL.
-pub fn models_url() -> Result<Url, AuthError> {
-    let base =
-        envvars::get(envvars::ANTHROPIC_BASE_URL).unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+pub fn models_url(env: &envvars::Env) -> Result<Url, AuthError> {
+    let base = env
+        .get(envvars::ANTHROPIC_BASE_URL)
+        .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
     let base = Url::parse(&base).map_err(|e| {
         AuthError::config("ANTHROPIC_BASE_URL is not a valid URL")
             .caused_by(e)
@@ -51,10 +52,11 @@ pub fn models_url() -> Result<Url, AuthError> {
 /// `network_error`, `provider_error` (redirects, non-JSON answers, other statuses).
 pub async fn check_key(
     client: &reqwest::Client,
+    env: &envvars::Env,
     key: &ApiKey,
     budget: Budget,
 ) -> Result<KeyCheck, AuthError> {
-    let url = models_url()?;
+    let url = models_url(env)?;
     let mut key_header = HeaderValue::from_str(key.secret().expose())
         .map_err(|_| AuthError::invalid_api_key("the key cannot be sent in an HTTP header"))?;
     key_header.set_sensitive(true);

@@ -32,9 +32,9 @@ struct Endpoint {
 /// `config_error` when no region is set or it is not a region name.
 pub fn region(ctx: &Context) -> Result<String, AuthError> {
     let candidates = [
-        (envvars::get(envvars::AWS_REGION), envvars::AWS_REGION),
+        (ctx.env.get(envvars::AWS_REGION), envvars::AWS_REGION),
         (
-            envvars::get(envvars::AWS_DEFAULT_REGION),
+            ctx.env.get(envvars::AWS_DEFAULT_REGION),
             envvars::AWS_DEFAULT_REGION,
         ),
         (
@@ -77,15 +77,15 @@ pub fn endpoint(ctx: &Context) -> Result<Url, AuthError> {
 fn locate(ctx: &Context, region: &str) -> Result<Endpoint, AuthError> {
     let overrides = [
         (
-            envvars::get(envvars::ANTHROPIC_BEDROCK_BASE_URL),
+            ctx.env.get(envvars::ANTHROPIC_BEDROCK_BASE_URL),
             envvars::ANTHROPIC_BEDROCK_BASE_URL,
         ),
         (
-            envvars::get(envvars::AWS_ENDPOINT_URL_BEDROCK),
+            ctx.env.get(envvars::AWS_ENDPOINT_URL_BEDROCK),
             envvars::AWS_ENDPOINT_URL_BEDROCK,
         ),
         (
-            envvars::get(envvars::AWS_ENDPOINT_URL),
+            ctx.env.get(envvars::AWS_ENDPOINT_URL),
             envvars::AWS_ENDPOINT_URL,
         ),
         (
@@ -135,7 +135,7 @@ fn locate(ctx: &Context, region: &str) -> Result<Endpoint, AuthError> {
 pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
     let region = region(ctx)?;
     let endpoint = locate(ctx, &region)?;
-    let resolution = credentials::resolve()?;
+    let resolution = credentials::resolve(&ctx.env)?;
     let mut settings = vec![
         ("region".to_string(), region),
         ("endpoint".to_string(), safe_url(&endpoint.url)),
@@ -164,7 +164,7 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
 pub async fn verify(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, AuthError> {
     let region = region(ctx)?;
     let endpoint = locate(ctx, &region)?;
-    let resolution = credentials::resolve()?;
+    let resolution = credentials::resolve(&ctx.env)?;
     let model = model(ctx);
     let url = call_url(&endpoint.url, model);
     let signed_at = UNIX_EPOCH + Duration::from_secs(ctx.clock.now());

@@ -50,8 +50,11 @@ pub fn active(ctx: &Context) -> Provider {
 
 /// The provider in force and what chose it, in words.
 pub fn selection(ctx: &Context) -> (Provider, &'static str) {
-    let truthy =
-        |name: &str| envvars::get(name).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+    let truthy = |name: &str| {
+        ctx.env
+            .get(name)
+            .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+    };
     if truthy(envvars::CLAUDE_CODE_USE_BEDROCK) {
         return (Provider::Bedrock, "CLAUDE_CODE_USE_BEDROCK");
     }

@@ -38,8 +38,9 @@ const ARGON2_MAX_P: u32 = 16;
 
 /// Where the file's key comes from (`authentication.storage.encryptionKey`).
 pub enum KeySource {
-    /// `user-derived-key`: Argon2id of `CLAUDE_PASSPHRASE` or a hidden prompt.
-    Passphrase,
+    /// `user-derived-key`: Argon2id of `CLAUDE_PASSPHRASE` (as set, empty included) or a
+    /// hidden prompt.
+    Passphrase(Option<Secret<String>>),
     /// Anything else: a random 256-bit key held in the OS keychain.
     KeychainMasterKey(Keychain),
 }
@@ -156,7 +157,7 @@ impl EncryptedFile {
     /// what to do about each.
     fn undecryptable(&self) -> AuthError {
         let (key, check) = match self.key_source {
-            KeySource::Passphrase => (
+            KeySource::Passphrase(_) => (
                 "wrong passphrase",
                 "check CLAUDE_PASSPHRASE (or what you typed)",
             ),
@@ -218,7 +219,7 @@ impl EncryptedFile {
             return Ok(opened);
         }
         let kdf = match self.key_source {
-            KeySource::Passphrase => Kdf::Argon2id {
+            KeySource::Passphrase(_) => Kdf::Argon2id {
                 m_kib: ARGON2_M_KIB,
                 t: ARGON2_T,
                 p: ARGON2_P,
@@ -271,11 +272,15 @@ impl EncryptedFile {
 
     fn key_for(&self, kdf: &Kdf, creating: bool) -> Result<Zeroizing<[u8; 32]>, AuthError> {
         match (kdf, &self.key_source) {
-            (Kdf::Argon2id { m_kib, t, p, salt }, _) => {
+            (Kdf::Argon2id { m_kib, t, p, salt }, source) => {
                 if *m_kib > ARGON2_MAX_M_KIB || *t > ARGON2_MAX_T || *p > ARGON2_MAX_P {
                     return Err(self.damaged("its KDF parameters are out of range"));
                 }
-                let passphrase = passphrase(&self.path, creating)?;
+                let given = match source {
+                    KeySource::Passphrase(given) => given.as_ref(),
+                    KeySource::KeychainMasterKey(_) => None,
+                };
+                let passphrase = passphrase(&self.path, creating, given)?;
                 let salt = unhex(salt).ok_or_else(|| self.damaged("its salt is not valid"))?;
                 let params = argon2::Params::new(*m_kib, *t, *p, Some(32)).map_err(|_| self.damaged("its KDF parameters are not valid"))?;
                 let mut key = Zeroizing::new([0u8; 32]);
@@ -285,7 +290,7 @@ impl EncryptedFile {
                 Ok(key)
             }
             (Kdf::KeychainMasterKey, KeySource::KeychainMasterKey(keychain)) => master_key(keychain, creating, &self.path),
-            (Kdf::KeychainMasterKey, KeySource::Passphrase) => Err(AuthError::storage(format!(
+            (Kdf::KeychainMasterKey, KeySource::Passphrase(_)) => Err(AuthError::storage(format!(
                 "{} is sealed with a master key from the keychain, but `encryptionKey` is `user-derived-key`",
                 self.path.display()
             ))

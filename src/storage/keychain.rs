@@ -30,21 +30,50 @@ pub struct Keychain {
     dir: PathBuf,
     config_path: PathBuf,
     timeout: Duration,
+    /// Where the session bus would be: `DBUS_SESSION_BUS_ADDRESS`, else `XDG_RUNTIME_DIR/bus`
+    /// (Linux only: other platforms' keychains need no bus).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    bus_address: Option<String>,
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    runtime_dir: Option<String>,
 }
 
 impl Keychain {
     /// A keychain store for the state directory `dir`. Connects lazily, on first use.
-    pub fn new(dir: &Path, config_path: &Path) -> Keychain {
-        let timeout_ms = envvars::get(envvars::CLAUDE_KEYCHAIN_TIMEOUT_MS)
+    pub fn new(env: &envvars::Env, dir: &Path, config_path: &Path) -> Keychain {
+        let timeout_ms = env
+            .get(envvars::CLAUDE_KEYCHAIN_TIMEOUT_MS)
             .and_then(|v| v.parse().ok())
             .unwrap_or(DEFAULT_TIMEOUT_MS);
         Keychain {
-            service: envvars::get(envvars::CLAUDE_KEYCHAIN_SERVICE)
+            service: env
+                .get(envvars::CLAUDE_KEYCHAIN_SERVICE)
                 .unwrap_or_else(|| DEFAULT_SERVICE.to_string()),
             dir: dir.to_path_buf(),
             config_path: config_path.to_path_buf(),
             timeout: Duration::from_millis(timeout_ms),
+            bus_address: env.get(envvars::DBUS_SESSION_BUS_ADDRESS),
+            runtime_dir: env.get(envvars::XDG_RUNTIME_DIR),
         }
+    }
+
+    /// Why the keychain cannot possibly answer, found without touching it.
+    fn preflight(&self) -> Result<(), String> {
+        #[cfg(target_os = "linux")]
+        {
+            let runtime_bus = self
+                .runtime_dir
+                .as_ref()
+                .map(|dir| Path::new(dir).join("bus"));
+            let has_bus = self.bus_address.is_some() || runtime_bus.is_some_and(|bus| bus.exists());
+            if !has_bus {
+                return Err(
+                    "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service"
+                        .to_string(),
+                );
+            }
+        }
+        Ok(())
     }
 
     fn index_path(&self) -> PathBuf {
@@ -65,7 +94,7 @@ impl Keychain {
         T: Send + 'static,
         F: FnOnce(&Entry) -> keyring_core::Result<T> + Send + 'static,
     {
-        preflight().map_err(|why| self.unavailable(why))?;
+        self.preflight().map_err(|why| self.unavailable(why))?;
         if let Some(ms) = HUNG_AFTER_MS.get() {
             return Err(self.unavailable(format!(
                 "the keychain did not answer within {ms} ms earlier in this command, so it \
@@ -215,24 +244,6 @@ impl SecretStore for Keychain {
         self.write_index(&index, lock)?;
         Ok(true)
     }
-}
-
-/// Why the keychain cannot possibly answer, found without touching it.
-fn preflight() -> Result<(), String> {
-    #[cfg(target_os = "linux")]
-    {
-        let runtime_bus =
-            envvars::get(envvars::XDG_RUNTIME_DIR).map(|dir| Path::new(&dir).join("bus"));
-        let has_bus = envvars::get(envvars::DBUS_SESSION_BUS_ADDRESS).is_some()
-            || runtime_bus.is_some_and(|bus| bus.exists());
-        if !has_bus {
-            return Err(
-                "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service"
-                    .to_string(),
-            );
-        }
-    }
-    Ok(())
 }
 
 /// A display of a keyring error that never includes secret payloads.

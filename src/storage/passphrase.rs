@@ -1,7 +1,6 @@
 //! Passphrases for the `encrypted-file` store: where they come from (`CLAUDE_PASSPHRASE`
 //! or a hidden prompt) and the rule a new store's passphrase must meet.
 
-use crate::envvars;
 use crate::error::AuthError;
 use crate::secret::Secret;
 use std::io::IsTerminal;
@@ -14,13 +13,17 @@ pub const MIN_PASSPHRASE_CHARS: usize = 12;
 
 /// The passphrase: `CLAUDE_PASSPHRASE`, else a hidden prompt on the terminal. When
 /// `creating`, it must be at least [`MIN_PASSPHRASE_CHARS`] long.
-pub(super) fn passphrase(path: &Path, creating: bool) -> Result<Secret<String>, AuthError> {
-    if let Ok(value) = std::env::var(envvars::CLAUDE_PASSPHRASE) {
-        if value.is_empty() {
+pub(super) fn passphrase(
+    path: &Path,
+    creating: bool,
+    from_env: Option<&Secret<String>>,
+) -> Result<Secret<String>, AuthError> {
+    if let Some(value) = from_env {
+        if value.expose().is_empty() {
             return Err(AuthError::storage("CLAUDE_PASSPHRASE is set but empty")
                 .with_hint("set it to your passphrase, or unset it to be prompted"));
         }
-        let value = Secret::new(value);
+        let value = value.clone();
         if creating {
             long_enough(&value, "CLAUDE_PASSPHRASE").map_err(|err| {
                 err.with_hint(format!(

@@ -2,7 +2,7 @@
 //! (`AWS_BEARER_TOKEN_BEDROCK`), access keys in the environment, or a profile of the
 //! shared credentials file.
 
-use crate::envvars;
+use crate::envvars::{self, Env};
 use crate::error::AuthError;
 use crate::secret::{Fingerprint, Secret};
 use std::path::PathBuf;
@@ -47,7 +47,7 @@ pub(crate) struct Resolution {
     pub shadowed: Vec<String>,
 }
 
-type Lookup = fn() -> Result<Option<Found>, AuthError>;
+type Lookup = fn(&Env) -> Result<Option<Found>, AuthError>;
 
 /// Looks at the three sources in order. A broken source stops the search only when it would
 /// have been used; after the winner it is simply not listed as shadowed.
@@ -55,12 +55,12 @@ type Lookup = fn() -> Result<Option<Found>, AuthError>;
 /// # Errors
 /// `config_error` for half an access key pair, a missing named profile or an unreadable
 /// file; `not_authenticated` when there is no credential at all.
-pub(crate) fn resolve() -> Result<Resolution, AuthError> {
+pub(crate) fn resolve(env: &Env) -> Result<Resolution, AuthError> {
     let lookups: [Lookup; 3] = [bearer, env_keys, profile];
     let mut winner: Option<Found> = None;
     let mut shadowed = Vec::new();
     for lookup in lookups {
-        match (lookup(), &winner) {
+        match (lookup(env), &winner) {
             (Ok(Some(found)), None) => winner = Some(found),
             (Ok(Some(found)), Some(_)) => shadowed.push(found.source),
             (Err(err), None) => return Err(err),
@@ -77,8 +77,8 @@ pub(crate) fn resolve() -> Result<Resolution, AuthError> {
     Ok(Resolution { found, shadowed })
 }
 
-fn bearer() -> Result<Option<Found>, AuthError> {
-    let Some(token) = envvars::get(envvars::AWS_BEARER_TOKEN_BEDROCK).map(Secret::from) else {
+fn bearer(env: &Env) -> Result<Option<Found>, AuthError> {
+    let Some(token) = env.get(envvars::AWS_BEARER_TOKEN_BEDROCK).map(Secret::from) else {
         return Ok(None);
     };
     header_safe(token.expose(), envvars::AWS_BEARER_TOKEN_BEDROCK)?;
@@ -90,10 +90,10 @@ fn bearer() -> Result<Option<Found>, AuthError> {
     }))
 }
 
-fn env_keys() -> Result<Option<Found>, AuthError> {
-    let id = envvars::get(envvars::AWS_ACCESS_KEY_ID);
-    let secret = envvars::get(envvars::AWS_SECRET_ACCESS_KEY).map(Secret::from);
-    let token = envvars::get(envvars::AWS_SESSION_TOKEN).map(Secret::from);
+fn env_keys(env: &Env) -> Result<Option<Found>, AuthError> {
+    let id = env.get(envvars::AWS_ACCESS_KEY_ID);
+    let secret = env.get(envvars::AWS_SECRET_ACCESS_KEY).map(Secret::from);
+    let token = env.get(envvars::AWS_SESSION_TOKEN).map(Secret::from);
     let (id, secret) = match (id, secret) {
         (None, None) => return Ok(None),
         (Some(id), Some(secret)) => (id, secret),
@@ -155,14 +155,14 @@ fn header_safe(value: &str, name: &str) -> Result<(), AuthError> {
 }
 
 /// The shared credentials file: `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
-fn credentials_file() -> PathBuf {
+fn credentials_file(env: &Env) -> PathBuf {
     let home = || {
-        envvars::get(envvars::HOME)
+        env.get(envvars::HOME)
             .map(PathBuf::from)
             .or_else(std::env::home_dir)
             .unwrap_or_else(|| PathBuf::from("."))
     };
-    match envvars::get(envvars::AWS_SHARED_CREDENTIALS_FILE) {
+    match env.get(envvars::AWS_SHARED_CREDENTIALS_FILE) {
         Some(path) => match path.strip_prefix("~/") {
             Some(rest) => home().join(rest),
             None => PathBuf::from(path),
@@ -171,10 +171,10 @@ fn credentials_file() -> PathBuf {
     }
 }
 
-fn profile() -> Result<Option<Found>, AuthError> {
-    let named = envvars::get(envvars::AWS_PROFILE);
+fn profile(env: &Env) -> Result<Option<Found>, AuthError> {
+    let named = env.get(envvars::AWS_PROFILE);
     let name = named.clone().unwrap_or_else(|| "default".to_string());
-    let path = credentials_file();
+    let path = credentials_file(env);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => Secret::from(text),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound && named.is_none() => {

@@ -141,8 +141,8 @@ fn secret<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Secret<String>>, D:
 /// # Errors
 /// `not_authenticated` when there is none; `config_error` for a file that is missing,
 /// shared, unreadable, of an unsupported type, or with a foreign `token_uri` or a bad key.
-pub fn load() -> Result<CredentialFile, AuthError> {
-    let found = locate::locate()?;
+pub fn load(env: &crate::envvars::Env) -> Result<CredentialFile, AuthError> {
+    let found = locate::locate(env)?;
     let bytes = locate::read(&found.path)?;
     let credential = parse(&found.path, &bytes)?;
     Ok(CredentialFile { found, credential })

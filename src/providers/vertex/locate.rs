@@ -1,7 +1,7 @@
 //! Finding the Google credential file (`GOOGLE_APPLICATION_CREDENTIALS`, else gcloud's
 //! application-default credentials) and reading it safely.
 
-use crate::envvars;
+use crate::envvars::{self, Env};
 use crate::error::AuthError;
 use crate::storage::ownership::unix_mode;
 use std::io::Read;
@@ -34,9 +34,9 @@ impl Found {
 ///
 /// # Errors
 /// `not_authenticated` when neither exists; `config_error` when the variable names no file.
-pub fn locate() -> Result<Found, AuthError> {
-    let adc = adc_path().filter(|p| p.is_file());
-    if let Some(named) = envvars::get(envvars::GOOGLE_APPLICATION_CREDENTIALS) {
+pub fn locate(env: &Env) -> Result<Found, AuthError> {
+    let adc = adc_path(env).filter(|p| p.is_file());
+    if let Some(named) = env.get(envvars::GOOGLE_APPLICATION_CREDENTIALS) {
         let path = PathBuf::from(named);
         if !path.exists() {
             return Err(AuthError::config(format!(
@@ -65,7 +65,7 @@ pub fn locate() -> Result<Found, AuthError> {
         None => Err(AuthError::not_authenticated(format!(
             "no Google credentials: GOOGLE_APPLICATION_CREDENTIALS is not set and there are \
              no application-default credentials{}",
-            adc_path()
+            adc_path(env)
                 .map(|p| format!(" at {}", p.display()))
                 .unwrap_or_default()
         ))
@@ -77,11 +77,12 @@ pub fn locate() -> Result<Found, AuthError> {
 }
 
 /// `$CLOUDSDK_CONFIG/application_default_credentials.json`, else under `~/.config/gcloud`.
-fn adc_path() -> Option<PathBuf> {
-    if let Some(dir) = envvars::get(envvars::CLOUDSDK_CONFIG) {
+fn adc_path(env: &Env) -> Option<PathBuf> {
+    if let Some(dir) = env.get(envvars::CLOUDSDK_CONFIG) {
         return Some(PathBuf::from(dir).join(ADC_FILE));
     }
-    let home = envvars::get(envvars::HOME)
+    let home = env
+        .get(envvars::HOME)
         .map(PathBuf::from)
         .or_else(std::env::home_dir)?;
     Some(home.join(".config").join("gcloud").join(ADC_FILE))

@@ -41,7 +41,7 @@ struct Target {
 /// `not_authenticated` without credentials; `config_error` for an unusable credential file,
 /// a missing project or location, or a bad endpoint.
 pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
-    let file = file::load()?;
+    let file = file::load(&ctx.env)?;
     let target = target(ctx, &file)?;
     let mut settings = vec![
         ("project".to_string(), target.project.clone()),
@@ -69,7 +69,7 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
 /// `insufficient_permissions` (403), `provider_error` (404, redirects, other answers),
 /// `rate_limited` (429), `network_error` (5xx, unreachable).
 pub async fn verify(ctx: &Context, http: &reqwest::Client) -> Result<Verdict, AuthError> {
-    let file = file::load()?;
+    let file = file::load(&ctx.env)?;
     let target = target(ctx, &file)?;
     let model = model(ctx);
     let started = Instant::now();
@@ -98,7 +98,7 @@ pub async fn access_token(
     ctx: &Context,
     http: &reqwest::Client,
 ) -> Result<Secret<String>, AuthError> {
-    let file = file::load()?;
+    let file = file::load(&ctx.env)?;
     obtain(ctx, http, &file).await.map(|(token, _)| token)
 }
 
@@ -146,8 +146,10 @@ fn describe(file: &CredentialFile) -> String {
 fn target(ctx: &Context, file: &CredentialFile) -> Result<Target, AuthError> {
     let config = &ctx.loaded.config;
     let config_path = ctx.loaded.path.display();
-    let project = envvars::get(envvars::ANTHROPIC_VERTEX_PROJECT_ID)
-        .or_else(|| envvars::get(envvars::GOOGLE_CLOUD_PROJECT))
+    let project = ctx
+        .env
+        .get(envvars::ANTHROPIC_VERTEX_PROJECT_ID)
+        .or_else(|| ctx.env.get(envvars::GOOGLE_CLOUD_PROJECT))
         .or_else(|| config.project.clone().filter(|p| !p.is_empty()))
         .or_else(|| file.project().map(str::to_string))
         .ok_or_else(|| {
@@ -156,7 +158,9 @@ fn target(ctx: &Context, file: &CredentialFile) -> Result<Target, AuthError> {
                      in {config_path}"
             ))
         })?;
-    let location = envvars::get(envvars::CLOUD_ML_REGION)
+    let location = ctx
+        .env
+        .get(envvars::CLOUD_ML_REGION)
         .or_else(|| config.location.clone().filter(|l| !l.is_empty()))
         .ok_or_else(|| {
             AuthError::config("no Vertex AI location (region)").with_hint(format!(
@@ -186,7 +190,7 @@ fn target(ctx: &Context, file: &CredentialFile) -> Result<Target, AuthError> {
 
 /// `ANTHROPIC_VERTEX_BASE_URL`, else `vertexBaseUrl`, else Google's regional host.
 fn endpoint(ctx: &Context, location: &str) -> Result<(Url, &'static str), AuthError> {
-    let (text, setting) = if let Some(url) = envvars::get(envvars::ANTHROPIC_VERTEX_BASE_URL) {
+    let (text, setting) = if let Some(url) = ctx.env.get(envvars::ANTHROPIC_VERTEX_BASE_URL) {
         (url, "ANTHROPIC_VERTEX_BASE_URL")
     } else if let Some(url) = ctx
         .loaded
