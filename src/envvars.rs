@@ -117,6 +117,13 @@ impl Env {
         self.vars.get(name).map(|value| value.as_str())
     }
 
+    /// The home directory: `HOME`, else the operating system's record of the user.
+    pub fn home(&self) -> Option<std::path::PathBuf> {
+        self.get(HOME)
+            .map(std::path::PathBuf::from)
+            .or_else(std::env::home_dir)
+    }
+
     /// Every variable, for a child process's environment.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.vars

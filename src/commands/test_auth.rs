@@ -122,7 +122,7 @@ pub async fn run(ctx: &Context, debug: bool) -> Outcome {
             warn: false,
             skipped: false,
         });
-        steps.run("clock", || clock_step(date));
+        steps.run("clock", || clock_step(date, ctx.clock.now()));
     } else {
         steps.skip("server", "no usable credential");
         steps.skip("clock", "no server answer");
@@ -266,11 +266,11 @@ async fn anthropic_verdict(
     })
 }
 
-fn clock_step(server_date: Option<SystemTime>) -> Result<String, AuthError> {
+fn clock_step(server_date: Option<SystemTime>, now: u64) -> Result<String, AuthError> {
     let Some(date) = server_date else {
         return Ok("not checked (the server sent no Date)".to_string());
     };
-    let now = SystemTime::now();
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now);
     let (skew, ahead) = match now.duration_since(date) {
         Ok(d) => (d.as_secs(), true),
         Err(e) => (e.duration().as_secs(), false),

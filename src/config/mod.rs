@@ -93,11 +93,7 @@ pub fn state_dir(env: &envvars::Env) -> PathBuf {
     if let Some(dir) = env.get(envvars::CLAUDE_CONFIG_DIR) {
         return PathBuf::from(dir);
     }
-    let home = env
-        .get(envvars::HOME)
-        .map(PathBuf::from)
-        .or_else(std::env::home_dir)
-        .unwrap_or_else(|| PathBuf::from("."));
+    let home = env.home().unwrap_or_else(|| PathBuf::from("."));
     home.join(".claude")
 }
 

@@ -156,12 +156,7 @@ fn header_safe(value: &str, name: &str) -> Result<(), AuthError> {
 
 /// The shared credentials file: `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
 fn credentials_file(env: &Env) -> PathBuf {
-    let home = || {
-        env.get(envvars::HOME)
-            .map(PathBuf::from)
-            .or_else(std::env::home_dir)
-            .unwrap_or_else(|| PathBuf::from("."))
-    };
+    let home = || env.home().unwrap_or_else(|| PathBuf::from("."));
     match env.get(envvars::AWS_SHARED_CREDENTIALS_FILE) {
         Some(path) => match path.strip_prefix("~/") {
             Some(rest) => home().join(rest),

@@ -81,10 +81,7 @@ fn adc_path(env: &Env) -> Option<PathBuf> {
     if let Some(dir) = env.get(envvars::CLOUDSDK_CONFIG) {
         return Some(PathBuf::from(dir).join(ADC_FILE));
     }
-    let home = env
-        .get(envvars::HOME)
-        .map(PathBuf::from)
-        .or_else(std::env::home_dir)?;
+    let home = env.home()?;
     Some(home.join(".config").join("gcloud").join(ADC_FILE))
 }
 

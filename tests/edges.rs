@@ -1,0 +1,104 @@
+//! The code reaches the outside world only through its edges: the environment through
+//! `Context` (a snapshot taken once), time through the clock, the async runtime in `app`,
+//! the terminal through `output`. This test reads `src/` and names any line that goes
+//! around them, so the rule holds without anyone remembering it.
+
+use std::path::{Path, PathBuf};
+
+/// A call that goes around an edge, the files allowed to make it, and what to use instead.
+struct Rule {
+    needle: &'static str,
+    allowed: &'static [&'static str],
+    instead: &'static str,
+}
+
+const RULES: &[Rule] = &[
+    Rule {
+        needle: "std::env::var",
+        allowed: &["src/envvars.rs"],
+        instead: "ctx.env.get(…)",
+    },
+    Rule {
+        needle: "env::vars_os",
+        allowed: &["src/envvars.rs"],
+        instead: "ctx.env.iter()",
+    },
+    Rule {
+        needle: "std::env::home_dir",
+        allowed: &["src/envvars.rs"],
+        instead: "ctx.env.home()",
+    },
+    Rule {
+        needle: "SystemTime::now",
+        // The clock itself; `Retry-After` dates are compared with the real time of the wait.
+        allowed: &["src/clock.rs", "src/http.rs"],
+        instead: "ctx.clock.now()",
+    },
+    Rule {
+        needle: "block_on",
+        allowed: &["src/app.rs"],
+        instead: "an `async fn` handler (app.rs runs the one runtime)",
+    },
+    Rule {
+        needle: "Runtime",
+        allowed: &["src/app.rs"],
+        instead: "an `async fn` handler (app.rs runs the one runtime)",
+    },
+    Rule {
+        needle: "println!",
+        allowed: &["src/output.rs"],
+        instead: "output::emit / output::notice",
+    },
+    Rule {
+        needle: "eprint!",
+        // The login spinner redraws its own line.
+        allowed: &["src/output.rs", "src/oauth/flow.rs"],
+        instead: "output::notice",
+    },
+];
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_outside_world_is_reached_only_through_its_edges() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    for path in rust_files(&root.join("src")) {
+        let shown = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Unit tests may build their own fixtures.
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (number, line) in code.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("//") {
+                continue;
+            }
+            for rule in RULES {
+                if line.contains(rule.needle) && !rule.allowed.contains(&shown.as_str()) {
+                    found.push(format!(
+                        "{shown}:{}: `{}`; use {} instead",
+                        number + 1,
+                        rule.needle,
+                        rule.instead
+                    ));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "edges bypassed:\n{}", found.join("\n"));
+}
