@@ -34,6 +34,9 @@ pub struct Context {
     pub env: Env,
     /// The HTTP client, built on first use (offline commands never build one).
     http: std::cell::OnceCell<reqwest::Client>,
+    /// Unit tests: the store every `store()` call returns.
+    #[cfg(test)]
+    memory: Option<crate::storage::memory::MemoryStore>,
 }
 
 impl Context {
@@ -76,6 +79,8 @@ impl Context {
             flag_key,
             env,
             http: std::cell::OnceCell::new(),
+            #[cfg(test)]
+            memory: None,
         };
         if let Some(target) = link {
             ctx.warn(&format!(
@@ -110,8 +115,46 @@ impl Context {
         crate::browser::open(&self.env, url, no_browser)
     }
 
+    /// A context for unit tests: `config_json` (with environment `env_name` selected), the
+    /// variables `env`, a clock stopped at `now`, a state directory that does not exist and
+    /// `store` as the only store. Nothing is read from or written to the filesystem.
+    #[cfg(test)]
+    pub fn for_test(
+        config_json: &str,
+        env_name: Option<&str>,
+        env: Env,
+        now: u64,
+        store: crate::storage::memory::MemoryStore,
+    ) -> Context {
+        let path = PathBuf::from("/nonexistent/claude-test/config.json");
+        let mut config: crate::config::Config =
+            serde_json::from_str(config_json).expect("a valid test config");
+        let environment =
+            config::environments::select(&mut config, env_name, &path).expect("known environment");
+        Context {
+            prefs: OutputPrefs::default(),
+            state_dir: PathBuf::from("/nonexistent/claude-test"),
+            loaded: Loaded {
+                config,
+                path,
+                file_exists: true,
+                environment,
+                warnings: Vec::new(),
+            },
+            clock: Box::new(crate::clock::FixedClock(now)),
+            flag_key: None,
+            env,
+            http: std::cell::OnceCell::new(),
+            memory: Some(store),
+        }
+    }
+
     /// The configured secret store. Constructing it touches nothing.
     pub fn store(&self) -> Box<dyn SecretStore> {
+        #[cfg(test)]
+        if let Some(memory) = &self.memory {
+            return Box::new(memory.clone());
+        }
         let storage = &self.loaded.config.authentication.storage;
         let keychain = Keychain::new(&self.env, &self.state_dir, &self.loaded.path);
         match storage.kind {

@@ -17,6 +17,9 @@ use crate::session::{self, Session};
 use crate::storage::{ItemMeta, API_KEY_ITEM};
 use std::fmt;
 
+#[cfg(test)]
+mod table;
+
 /// Where a credential came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {

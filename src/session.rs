@@ -228,3 +228,86 @@ pub fn new_id() -> Result<String, AuthError> {
         .map_err(|e| AuthError::internal("the OS random number generator failed").caused_by(e))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envvars::Env;
+    use crate::storage::memory::MemoryStore;
+
+    const START: u64 = 1_790_000_000;
+
+    fn session(last_used: u64) -> Session {
+        Session {
+            id: "0".into(),
+            provider: "anthropic".into(),
+            account: None,
+            scopes: Vec::new(),
+            created_at: START,
+            last_used_at: last_used,
+            access_expires_at: Some(START + 3600),
+            access_issued_at: Some(START),
+            has_refresh_token: true,
+            access_fingerprint: String::new(),
+            client_id: "c".into(),
+            token_endpoint: "https://auth.example/token".into(),
+            revocation_endpoint: None,
+            issuer: None,
+            metadata_encrypted: false,
+        }
+    }
+
+    /// (policy, last use, now, expired?) for `session.timeout`, `maxDuration`, `autoExtend`.
+    #[test]
+    fn session_policy_expires_sessions_by_idle_time_and_age() {
+        let table: [(&str, u64, u64, bool); 7] = [
+            ("{}", START, START + 10 * 86_400, false),
+            (
+                r#"{"session": {"timeout": 3600}}"#,
+                START,
+                START + 3599,
+                false,
+            ),
+            (
+                r#"{"session": {"timeout": 3600}}"#,
+                START,
+                START + 3600,
+                true,
+            ),
+            (
+                r#"{"session": {"timeout": 3600, "autoExtend": true}}"#,
+                START + 3000,
+                START + 3600,
+                false,
+            ),
+            (
+                r#"{"session": {"timeout": 3600, "autoExtend": false}}"#,
+                START + 3000,
+                START + 3600,
+                true,
+            ),
+            (
+                r#"{"session": {"maxDuration": 7200, "timeout": 3600, "autoExtend": true}}"#,
+                START + 7000,
+                START + 7200,
+                true,
+            ),
+            (
+                r#"{"session": {"maxDuration": 18446744073709551615}}"#,
+                START,
+                START + 315_360_000,
+                false,
+            ),
+        ];
+        for (config, last_used, now, expired) in table {
+            let ctx = Context::for_test(config, None, Env::default(), now, MemoryStore::default());
+            let problem = expiry_problem(&ctx, &session(last_used), now);
+            assert_eq!(
+                problem.is_some(),
+                expired,
+                "{config} at +{}: {problem:?}",
+                now.saturating_sub(START)
+            );
+        }
+    }
+}

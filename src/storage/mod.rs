@@ -3,6 +3,8 @@
 pub mod atomic;
 pub mod encrypted_file;
 pub mod keychain;
+#[cfg(test)]
+pub mod memory;
 pub mod ownership;
 mod passphrase;
 

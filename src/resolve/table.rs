@@ -1,0 +1,215 @@
+//! Resolution precedence and refusals as a table (in the style of gh's `TestTokenRun`): each
+//! row is a configuration, an environment, a flag and a store, and the credential that must
+//! be in force, what it shadows, and what policy refuses. Memory store, fixed clock, no files.
+
+use super::{credentials, Source};
+use crate::context::Context;
+use crate::envvars::Env;
+use crate::secret::{Fingerprint, Secret};
+use crate::storage::memory::MemoryStore;
+use crate::storage::{ItemMeta, StorageKind, API_KEY_ITEM};
+
+const FLAG: &str = "sk-ant-api03-FLAGFLAGFLAGFLAGFLAG-f1F1";
+const ENV: &str = "sk-ant-api03-ENVENVENVENVENVENVENV-e2E2";
+const STORED: &str = "sk-ant-api03-STOREDSTOREDSTOREDST-s3S3";
+const NOW: u64 = 1_790_000_000;
+
+struct Case {
+    name: &'static str,
+    config: &'static str,
+    environment: Option<&'static str>,
+    vars: &'static [(&'static str, &'static str)],
+    flag: bool,
+    stored: bool,
+    /// The source in force, `None` when nothing may be used.
+    active: Option<Source>,
+    /// The usable sources behind it, in order.
+    shadowed: &'static [Source],
+    /// A piece of policy's refusal, when every key is refused.
+    refusal: Option<&'static str>,
+}
+
+fn context(case: &Case) -> Context {
+    let store = MemoryStore::default();
+    if case.stored {
+        store.insert(
+            API_KEY_ITEM,
+            STORED,
+            ItemMeta {
+                fingerprint: Fingerprint::of(STORED).to_string(),
+                created_at: NOW - 86_400,
+                rotated_at: None,
+                previous_fingerprint: None,
+            },
+        );
+    }
+    let mut ctx = Context::for_test(
+        case.config,
+        case.environment,
+        Env::of(case.vars.iter().copied()),
+        NOW,
+        store,
+    );
+    if case.flag {
+        ctx.flag_key = Some(Secret::new(FLAG.to_string()));
+    }
+    ctx
+}
+
+fn cases() -> Vec<Case> {
+    let stored = Source::Stored(StorageKind::Keychain);
+    vec![
+        Case {
+            name: "nothing anywhere",
+            config: "{}",
+            environment: None,
+            vars: &[],
+            flag: false,
+            stored: false,
+            active: None,
+            shadowed: &[],
+            refusal: None,
+        },
+        Case {
+            name: "a stored key alone is in force",
+            config: "{}",
+            environment: None,
+            vars: &[],
+            flag: false,
+            stored: true,
+            active: Some(stored.clone()),
+            shadowed: &[],
+            refusal: None,
+        },
+        Case {
+            name: "the environment variable shadows the stored key",
+            config: "{}",
+            environment: None,
+            vars: &[("ANTHROPIC_API_KEY", ENV)],
+            flag: false,
+            stored: true,
+            active: Some(Source::Env),
+            shadowed: &[Source::Stored(StorageKind::Keychain)],
+            refusal: None,
+        },
+        Case {
+            name: "the flag shadows the variable and the stored key",
+            config: "{}",
+            environment: None,
+            vars: &[("ANTHROPIC_API_KEY", ENV)],
+            flag: true,
+            stored: true,
+            active: Some(Source::Flag),
+            shadowed: &[Source::Env, Source::Stored(StorageKind::Keychain)],
+            refusal: None,
+        },
+        Case {
+            name: "an empty variable is not a key",
+            config: "{}",
+            environment: None,
+            vars: &[("ANTHROPIC_API_KEY", "")],
+            flag: false,
+            stored: true,
+            active: Some(stored.clone()),
+            shadowed: &[],
+            refusal: None,
+        },
+        Case {
+            name: "the selected environment's key comes after the variable",
+            config: r#"{"environments": {"development": {"apiKey": "sk-ant-api03-DEVDEVDEVDEVDEVDEVDEV-d4D4"}}}"#,
+            environment: Some("development"),
+            vars: &[],
+            flag: false,
+            stored: true,
+            active: Some(Source::Environment("development".into())),
+            shadowed: &[Source::Stored(StorageKind::Keychain)],
+            refusal: None,
+        },
+        Case {
+            name: "an oauth-only environment refuses every key",
+            config: r#"{"environments": {"production": {"authentication": "oauth"}}}"#,
+            environment: Some("production"),
+            vars: &[("ANTHROPIC_API_KEY", ENV)],
+            flag: false,
+            stored: true,
+            active: None,
+            shadowed: &[],
+            refusal: Some("allows only `oauth`"),
+        },
+        Case {
+            name: "method oauth without fallback refuses keys",
+            config: r#"{"authentication": {"method": "oauth"}}"#,
+            environment: None,
+            vars: &[("ANTHROPIC_API_KEY", ENV)],
+            flag: false,
+            stored: false,
+            active: None,
+            shadowed: &[],
+            refusal: Some("without `fallback"),
+        },
+        Case {
+            name: "method oauth with an api-key fallback uses the key when there is no session",
+            config: r#"{"authentication": {"method": "oauth", "fallback": "api-key"}}"#,
+            environment: None,
+            vars: &[("ANTHROPIC_API_KEY", ENV)],
+            flag: false,
+            stored: false,
+            active: Some(Source::Env),
+            shadowed: &[],
+            refusal: None,
+        },
+        Case {
+            name: "Bedrock selected by variable refuses Anthropic keys",
+            config: "{}",
+            environment: None,
+            vars: &[("CLAUDE_CODE_USE_BEDROCK", "1"), ("ANTHROPIC_API_KEY", ENV)],
+            flag: false,
+            stored: false,
+            active: None,
+            shadowed: &[],
+            refusal: Some("`bedrock` provider"),
+        },
+    ]
+}
+
+#[test]
+fn resolution_follows_the_documented_order_and_policy() {
+    for case in cases() {
+        let ctx = context(&case);
+        let resolution = credentials(&ctx);
+        let active = resolution.active().map(|c| c.source.clone());
+        assert_eq!(active, case.active, "{}: in force", case.name);
+        let shadowed: Vec<Source> = resolution.shadowed().map(|c| c.source.clone()).collect();
+        assert_eq!(shadowed, case.shadowed, "{}: shadowed", case.name);
+        let refusal = resolution.refusal().map(|r| r.reason.clone());
+        match (case.refusal, refusal) {
+            (None, None) => {}
+            (Some(want), Some(got)) => assert!(got.contains(want), "{}: {got}", case.name),
+            (want, got) => panic!("{}: refusal {want:?}, got {got:?}", case.name),
+        }
+        assert!(
+            resolution.problems.is_empty(),
+            "{}: no store problem",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn malformed_keys_are_present_but_flagged() {
+    let case = Case {
+        name: "malformed variable",
+        config: "{}",
+        environment: None,
+        vars: &[("ANTHROPIC_API_KEY", "not-a-key")],
+        flag: false,
+        stored: false,
+        active: None,
+        shadowed: &[],
+        refusal: None,
+    };
+    let resolution = credentials(&context(&case));
+    let env = resolution.active().expect("the variable is present");
+    assert_eq!(env.source, Source::Env);
+    assert!(env.problem.is_some(), "a malformed key says why");
+}
