@@ -15,6 +15,9 @@ pub struct Outcome {
     pub human: String,
     pub json: Value,
     pub exit_code: i32,
+    /// Why a command that still has a report to show failed; its `error` object joins the
+    /// report, so every failing command's JSON has `.error.code`, `.message` and `.hint`.
+    pub failure: Option<AuthError>,
 }
 
 impl Outcome {
@@ -24,6 +27,18 @@ impl Outcome {
             human: human.into(),
             json,
             exit_code: 0,
+            failure: None,
+        }
+    }
+
+    /// A report that is also a failure: exits with `failure`'s status, and its JSON carries
+    /// `failure` as the top-level `error` beside the report's own fields.
+    pub fn failed(human: impl Into<String>, json: Value, failure: AuthError) -> Outcome {
+        Outcome {
+            human: human.into(),
+            json,
+            exit_code: failure.exit_code(),
+            failure: Some(failure),
         }
     }
 }
@@ -36,7 +51,11 @@ impl Outcome {
 /// scrubbed of credentials: `--print-token` prints one on purpose.
 pub fn emit(outcome: &Outcome, as_json: bool) {
     if as_json {
-        print_stdout(&json_text(&outcome.json));
+        let mut document = outcome.json.clone();
+        if let (Some(failure), Some(fields)) = (&outcome.failure, document.as_object_mut()) {
+            fields.insert("error".into(), error_document(failure)["error"].clone());
+        }
+        print_stdout(&json_text(&document));
     } else if !outcome.human.is_empty() {
         print_stdout(&printable(outcome.human.trim_end()));
     }

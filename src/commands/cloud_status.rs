@@ -3,7 +3,7 @@
 
 use crate::config::schema::Provider;
 use crate::context::Context;
-use crate::error::ErrorCode;
+use crate::error::AuthError;
 use crate::output::Outcome;
 use crate::resolve::Resolution;
 use serde_json::{json, Value};
@@ -98,14 +98,18 @@ pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcom
             (doc, human)
         }
     };
-    let exit_code = if found.is_ok() {
-        0
-    } else {
-        ErrorCode::NotAuthenticated.exit_code()
-    };
-    Outcome {
-        human,
-        json: doc,
-        exit_code,
+    match found {
+        Ok(_) => Outcome::ok(human, doc),
+        // Whatever stopped the credential, status reports "not authenticated" (exit 4); the
+        // cause keeps its own code in `problem`.
+        Err(err) => {
+            let failure = AuthError::not_authenticated(format!(
+                "not authenticated to {}: {}",
+                provider.as_str(),
+                err.message()
+            ))
+            .with_hint(err.hint().unwrap_or_default().to_string());
+            Outcome::failed(human, doc, failure)
+        }
     }
 }

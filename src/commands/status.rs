@@ -5,7 +5,7 @@
 
 use crate::clock::rfc3339;
 use crate::context::Context;
-use crate::error::ErrorCode;
+use crate::error::AuthError;
 use crate::output::Outcome;
 use crate::resolve::{self, Candidate, Resolution, Source};
 use serde_json::{json, Value};
@@ -73,16 +73,15 @@ pub fn run(ctx: &Context) -> Outcome {
     } else {
         (render(ctx, &facts), Value::Null)
     };
-    let exit_code = if usable {
-        0
-    } else {
-        ErrorCode::NotAuthenticated.exit_code()
-    };
-    Outcome {
-        human,
-        json,
-        exit_code,
+    if usable {
+        return Outcome::ok(human, json);
     }
+    let failure = AuthError::not_authenticated(match resolution.active() {
+        Some(active) => format!("the credential in force ({}) cannot be used", active.source),
+        None => "no credential is in force".to_string(),
+    })
+    .with_hint(facts.next_step.clone().unwrap_or_default());
+    Outcome::failed(human, json, failure)
 }
 
 fn document(ctx: &Context, facts: &Facts<'_>) -> Value {

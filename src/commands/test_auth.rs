@@ -339,5 +339,7 @@ fn render(steps: &Steps, provider: Provider) -> Outcome {
         human,
         json: doc,
         exit_code: failure.map_or(0, AuthError::exit_code),
+        // The document already carries the first failure as `error` (null when all passed).
+        failure: None,
     }
 }
