@@ -55,12 +55,7 @@ fn anthropic_part(
         if required.is_empty() {
             return Ok(Value::Null);
         }
-        return Err(AuthError::not_authenticated(
-            "no credential is in force, so nothing was granted",
-        )
-        .with_hint(
-            "log in with `claude --login`, or store an API key with `claude --set-api-key`",
-        ));
+        return Err(resolve::no_credential(", so nothing was granted"));
     };
     let granted = match &active.source {
         Source::Session(provider) => Some(session_scopes(ctx, active.session.as_ref(), provider)?),

@@ -78,7 +78,7 @@ pub fn run(ctx: &Context) -> Outcome {
     }
     let failure = AuthError::not_authenticated(match resolution.active() {
         Some(active) => format!("the credential in force ({}) cannot be used", active.source),
-        None => "no credential is in force".to_string(),
+        None => "no Anthropic credential is configured".to_string(),
     })
     .with_hint(facts.next_step.clone().unwrap_or_default());
     Outcome::failed(human, json, failure)
@@ -206,7 +206,7 @@ fn next_step(resolution: &Resolution) -> String {
             format!("log in again with `claude --login --provider {}`", resolve::oauth_provider_of(active))
         }
         Some(active) => format!("fix {}: it does not hold an API key", active.source.describe()),
-        None => "log in with `claude --login`, or store an API key with `claude --set-api-key` (or export ANTHROPIC_API_KEY)".to_string(),
+        None => resolve::GET_A_CREDENTIAL.to_string(),
     }
 }
 

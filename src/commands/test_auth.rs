@@ -181,12 +181,9 @@ fn credential_step(
     }
     let Some(active) = resolution.active() else {
         if let Some(refusal) = resolution.refusal() {
-            return Err(
-                AuthError::policy(refusal.reason.clone()).with_hint(refusal.next_step.clone())
-            );
+            return Err(refusal.to_error());
         }
-        return Err(AuthError::not_authenticated("no credential is configured for the Anthropic API")
-            .with_hint("log in with `claude --login`, or store an API key with `claude --set-api-key` (or export ANTHROPIC_API_KEY)"));
+        return Err(resolve::no_credential(""));
     };
     if let Some(problem) = &active.problem {
         let code = if active.source.is_api_key() {

@@ -58,12 +58,7 @@ pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, Aut
             }
         },
         None => {
-            return Err(resolution.into_error(
-                ctx,
-                AuthError::not_authenticated("there is no credential to print").with_hint(
-                    "log in with `claude --login`, or store an API key with `claude --set-api-key`",
-                ),
-            ));
+            return Err(resolution.into_error(ctx, resolve::no_credential(": nothing to print")));
         }
     };
     ctx.detail(&format!("printing the {kind} from {}", source.describe()));

@@ -90,6 +90,23 @@ pub struct Refusal {
     pub next_step: String,
 }
 
+impl Refusal {
+    /// The refusal as the error a command fails with: `policy_violation`, its next step as
+    /// the hint.
+    pub fn to_error(&self) -> AuthError {
+        AuthError::policy(self.reason.clone()).with_hint(self.next_step.clone())
+    }
+}
+
+/// How to get a credential for the Anthropic API, for every "there is none".
+pub const GET_A_CREDENTIAL: &str = "log in with `claude --login`, or store an API key with `claude --set-api-key` (or export ANTHROPIC_API_KEY)";
+
+/// The one "no credential for the Anthropic API" error, `why` saying what was looked for.
+pub fn no_credential(why: &str) -> AuthError {
+    AuthError::not_authenticated(format!("no Anthropic credential is configured{why}"))
+        .with_hint(GET_A_CREDENTIAL)
+}
+
 /// Every credential present, in resolution order.
 pub struct Resolution {
     pub candidates: Vec<Candidate>,
@@ -126,7 +143,7 @@ impl Resolution {
     /// authenticated contents may say "none").
     pub fn into_error(self, ctx: &Context, otherwise: AuthError) -> AuthError {
         if let Some(refusal) = self.policy {
-            return AuthError::policy(refusal.reason).with_hint(refusal.next_step);
+            return refusal.to_error();
         }
         if let Some(problem) = self.problems.into_iter().next() {
             return problem;
