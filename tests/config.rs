@@ -298,3 +298,19 @@ fn a_secret_in_the_ip_allow_list_is_not_echoed_by_its_validation_error() {
         assert_not_echoed(&out, FAKE_AWS_SECRET);
     }
 }
+
+#[test]
+fn an_unknown_encryption_key_is_refused_without_quoting_it() {
+    let env = TestEnv::new().with("CLAUDE_PASSPHRASE", PASSPHRASE);
+    env.write_config(
+        r#"{"authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "user_derived_key"}}}"#,
+    );
+    let out = env.run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("user-derived-key"), "{}", text(&out));
+    assert!(!text(&out).contains("user_derived_key"), "{}", text(&out));
+    env.write_config(
+        r#"{"authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "keychain"}}}"#,
+    );
+    assert_ne!(env.run(&["--auth-status"]).status.code(), Some(3));
+}

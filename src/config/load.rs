@@ -102,6 +102,15 @@ fn type_error(path: &Path, text: &str) -> AuthError {
 
 /// Checks what types alone cannot: CIDRs that parse.
 fn validate(config: &Config, file: &str) -> Result<(), AuthError> {
+    // A typo here would silently trade passphrase protection for a keychain key; the value
+    // is not quoted (people paste the passphrase itself into this field).
+    let key = config.authentication.storage.encryption_key.as_deref();
+    if !matches!(key, None | Some("user-derived-key" | "keychain")) {
+        return Err(AuthError::config(format!(
+            "{file}: `authentication.storage.encryptionKey` must be \"user-derived-key\" (a passphrase) or \"keychain\" (a random key kept in the keychain)"
+        ))
+        .with_hint("fix the value, or remove the key for the keychain default; the passphrase itself goes in CLAUDE_PASSPHRASE or the prompt, never in the config"));
+    }
     for (index, entry) in config.security.ip_restrictions.iter().enumerate() {
         let valid =
             entry.parse::<ipnet::IpNet>().is_ok() || entry.parse::<std::net::IpAddr>().is_ok();

@@ -222,7 +222,10 @@ async fn wait_for_callback(
                 },
                 None if server.is_none() => break Err(AuthError::new(ErrorCode::CallbackPortInUse, "the callback port is in use and nothing was pasted")
                     .with_hint("free the port or change `oauth.redirectUri`, then run `claude --login` again")),
-                None => stdin_open = false,
+                None => {
+                    stdin_open = false;
+                    notice("(stdin is closed, so nothing can be pasted; waiting for the browser's callback only.)");
+                }
             },
             _ = &mut deadline => break Err(AuthError::cancelled(format!("no login callback arrived within {} s", wait.as_secs()))
                 .with_hint("run `claude --login` again; on a machine without a browser use `--no-browser` and paste the address")),
