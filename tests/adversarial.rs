@@ -637,3 +637,39 @@ fn a_fifo_in_place_of_the_config_or_a_credential_file_does_not_hang() {
     let _ = std::fs::remove_file(&sessions);
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
 }
+
+#[test]
+fn an_error_callback_from_another_issuer_is_a_mix_up_not_a_denial() {
+    let server = OAuthServer::start(OAuthOptions {
+        advertise_iss: false,
+        ..OAuthOptions::default()
+    });
+    let env = TestEnv::encrypted();
+    env.write_config(&format!(
+        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
+            "oauth": {{"clientId": "claude-test-client", "issuer": "{}", "redirectUri": "http://127.0.0.1:0/callback", "loginTimeout": 20}}}}"#,
+        server.url()
+    ));
+    server.deny_next_authorization();
+    let mut cmd = env.std_command();
+    cmd.args(["--login", "--no-browser"]);
+    let run = LoginRun::start(cmd);
+    let callback = approve(&run.authorize_url());
+    assert!(callback.contains("error=access_denied"), "{callback}");
+    let forged = with_param(&callback, "iss", "https%3A%2F%2Fevil.example");
+    assert_eq!(get(&forged).status, 200);
+    let out = run.finish();
+    assert_eq!(out.status.code(), Some(15), "{}", text(&out));
+    assert!(text(&out).contains("mix-up"), "{}", text(&out));
+}
+
+#[test]
+fn logout_on_a_fresh_machine_creates_nothing() {
+    let env = TestEnv::new();
+    let out = env.run(&["--logout"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        !env.state_dir().exists(),
+        "logout created the state directory"
+    );
+}

@@ -85,6 +85,24 @@ pub fn list(ctx: &Context) -> Result<Outcome, AuthError> {
     Ok(Outcome::ok(human, json!({ "sessions": rows })))
 }
 
+/// "There is no anthropic session; nothing to log out of."
+fn nothing_to_log_out(ctx: &Context, provider: Option<&str>, all: bool) -> Outcome {
+    let what = if all {
+        "There are no sessions".to_string()
+    } else {
+        format!(
+            "There is no {} session",
+            provider
+                .map(str::to_string)
+                .unwrap_or_else(|| resolve::oauth_provider(ctx))
+        )
+    };
+    Outcome::ok(
+        format!("{what}; nothing to log out of."),
+        json!({ "loggedOut": [] }),
+    )
+}
+
 /// Logs out: revokes at the provider when it can (RFC 7009), then forgets locally.
 ///
 /// # Errors
@@ -94,6 +112,10 @@ pub async fn logout(
     provider: Option<&str>,
     all: bool,
 ) -> Result<Outcome, AuthError> {
+    // Nothing was ever stored: nothing to log out of, and no state directory to create.
+    if !ctx.state_dir.exists() {
+        return Ok(nothing_to_log_out(ctx, provider, all));
+    }
     // The lock comes first and is held to the end: a refresh running beside us would rotate
     // the token, and we would revoke the spent one and forget the live one.
     let lock = ctx.lock()?;
@@ -107,20 +129,7 @@ pub async fn logout(
         sessions.sessions.get(&name).cloned().into_iter().collect()
     };
     if targets.is_empty() {
-        let what = if all {
-            "There are no sessions".to_string()
-        } else {
-            format!(
-                "There is no {} session",
-                provider
-                    .map(str::to_string)
-                    .unwrap_or_else(|| resolve::oauth_provider(ctx))
-            )
-        };
-        return Ok(Outcome::ok(
-            format!("{what}; nothing to log out of."),
-            json!({ "loggedOut": [] }),
-        ));
+        return Ok(nothing_to_log_out(ctx, provider, all));
     }
     let store = ctx.store();
     let mut lines = Vec::new();

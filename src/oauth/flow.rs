@@ -110,8 +110,13 @@ pub async fn login(
     )
     .await;
     drop(server);
-    let (code, iss) = match callback? {
-        Callback::Code { code, iss } => (code, iss),
+    let callback = callback?;
+    // Error callbacks are checked too: another server's "denied" must not pass as ours.
+    if let Callback::Code { iss, .. } | Callback::Refused { iss, .. } = &callback {
+        check_issuer(&settings, iss.as_deref())?;
+    }
+    let code = match callback {
+        Callback::Code { code, .. } => code,
         Callback::Refused { error, .. } if error == "access_denied" => {
             return Err(AuthError::cancelled(format!(
                 "the login to {} was denied in the browser (access_denied)",
@@ -136,7 +141,6 @@ pub async fn login(
             ))
         }
     };
-    check_issuer(&settings, iss.as_deref())?;
     let exchange = client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier);
