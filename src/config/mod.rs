@@ -45,7 +45,7 @@ fn read_config(path: &Path) -> Result<String, ReadError> {
     };
     // Non-blocking, so that a FIFO planted at the path cannot hang the command before its
     // type is checked; reads of a regular file are unaffected.
-    let file = match open_nonblocking(path) {
+    let file = match crate::storage::atomic::open_nonblocking(path) {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing),
         Err(err) => return Err(refused(err)),
@@ -75,17 +75,6 @@ fn read_config(path: &Path) -> Result<String, ReadError> {
         ));
     }
     Ok(text)
-}
-
-fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    options.open(path)
 }
 
 /// The state directory: `CLAUDE_CONFIG_DIR`, else `~/.claude`.

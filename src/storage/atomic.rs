@@ -235,7 +235,7 @@ pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
         ))
         .with_hint(format!("remove it: `rm {}`", path.display())));
     }
-    refuse_shared(path, &meta)?;
+    super::ownership::check_private_file(path, &meta)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)
         .map_err(|err| storage_io("cannot read", path, err))?;
@@ -248,23 +248,24 @@ pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
 /// `storage_error` with a `chmod 600` hint.
 pub fn check_private(path: &Path) -> Result<(), AuthError> {
     let meta = std::fs::metadata(path).map_err(|err| storage_io("cannot stat", path, err))?;
-    refuse_shared(path, &meta)
+    super::ownership::check_private_file(path, &meta)
 }
 
-fn refuse_shared(path: &Path, meta: &std::fs::Metadata) -> Result<(), AuthError> {
-    super::ownership::check_owner(path, meta)?;
-    let Some(mode) = super::ownership::unix_mode(meta) else {
-        return Ok(());
-    };
-    if mode & 0o077 != 0 {
-        return Err(AuthError::storage(format!(
-            "{} is readable by other users (mode {:03o}); refusing to use it",
-            path.display(),
-            mode & 0o777
-        ))
-        .with_hint(format!("run `chmod 600 {}`", path.display())));
+/// Opens `path` for reading without waiting on it: a FIFO (or device) planted where a
+/// file is expected must not hang the command before its type is checked. Symbolic links
+/// are followed (mounted secrets are often links); callers check what they opened.
+///
+/// # Errors
+/// What `open` reports.
+pub fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
     }
-    Ok(())
+    options.open(path)
 }
 
 fn parent_of(path: &Path) -> PathBuf {

@@ -95,6 +95,27 @@ pub fn check_owner(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
     )))
 }
 
+/// Refuses a credential file another user owns or that group or others can read or write,
+/// as ssh does for private keys.
+///
+/// # Errors
+/// `storage_error` with the `chown` or `chmod 600` that fixes it.
+pub fn check_private_file(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
+    check_owner(path, meta)?;
+    let Some(p) = posix(meta) else {
+        return Ok(());
+    };
+    if p.mode & 0o077 != 0 {
+        return Err(AuthError::storage(format!(
+            "{} is readable by other users (mode {:03o}); refusing to use it",
+            path.display(),
+            p.mode & 0o777
+        ))
+        .with_hint(format!("run `chmod 600 {}`", path.display())));
+    }
+    Ok(())
+}
+
 /// Refuses a state directory owned by another user or writable by others (who could swap
 /// the files in it).
 ///

@@ -95,10 +95,11 @@ pub async fn find_installation(
     token: &Secret<String>,
     budget: Budget,
 ) -> Result<Option<Installation>, AuthError> {
-    let mut url = settings.api(&["user", "installations"]);
-    url.set_query(Some("per_page=100"));
-    for _ in 0..MAX_PAGES {
-        let (page, next) = get_json::<Installations>(http, settings, &url, token, budget).await?;
+    let mut pages = Pages::new(settings.api(&["user", "installations"]));
+    while let Some(page) = pages
+        .next::<Installations>(http, settings, token, budget)
+        .await?
+    {
         let found = page
             .installations
             .into_iter()
@@ -111,10 +112,6 @@ pub async fn find_installation(
                 permissions: body.permissions,
                 repository_selection: body.repository_selection,
             }));
-        }
-        match next {
-            Some(next) => url = next,
-            None => break,
         }
     }
     Ok(None)
@@ -131,18 +128,49 @@ pub async fn repositories(
     id: u64,
     budget: Budget,
 ) -> Result<Vec<String>, AuthError> {
-    let mut url = settings.api(&["user", "installations", &id.to_string(), "repositories"]);
-    url.set_query(Some("per_page=100"));
+    let mut pages =
+        Pages::new(settings.api(&["user", "installations", &id.to_string(), "repositories"]));
     let mut names = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let (page, next) = get_json::<Repositories>(http, settings, &url, token, budget).await?;
+    while let Some(page) = pages
+        .next::<Repositories>(http, settings, token, budget)
+        .await?
+    {
         names.extend(page.repositories.into_iter().map(|r| r.full_name));
-        match next {
-            Some(next) => url = next,
-            None => break,
-        }
     }
     Ok(names)
+}
+
+/// A paginated listing (`per_page=100`, `Link: rel="next"`), at most [`MAX_PAGES`] pages.
+struct Pages {
+    next: Option<Url>,
+    fetched: usize,
+}
+
+impl Pages {
+    fn new(mut first: Url) -> Pages {
+        first.set_query(Some("per_page=100"));
+        Pages {
+            next: Some(first),
+            fetched: 0,
+        }
+    }
+
+    /// The next page, or `None` after the last one (or the page cap).
+    async fn next<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        http: &reqwest::Client,
+        settings: &Settings,
+        token: &Secret<String>,
+        budget: Budget,
+    ) -> Result<Option<T>, AuthError> {
+        let Some(url) = self.next.take().filter(|_| self.fetched < MAX_PAGES) else {
+            return Ok(None);
+        };
+        let (page, next) = get_json::<T>(http, settings, &url, token, budget).await?;
+        self.fetched += 1;
+        self.next = next;
+        Ok(Some(page))
+    }
 }
 
 /// One authenticated GET with retries, and the next page's URL.

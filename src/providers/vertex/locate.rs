@@ -3,7 +3,6 @@
 
 use crate::envvars::{self, Env};
 use crate::error::AuthError;
-use crate::storage::ownership::unix_mode;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -98,7 +97,7 @@ pub fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, AuthError> {
         ))
         .caused_by(err)
     };
-    let file = std::fs::File::open(path).map_err(cannot)?;
+    let file = crate::storage::atomic::open_nonblocking(path).map_err(cannot)?;
     let meta = file.metadata().map_err(cannot)?;
     if !meta.is_file() {
         return Err(
@@ -106,21 +105,12 @@ pub fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, AuthError> {
                 .with_hint("point GOOGLE_APPLICATION_CREDENTIALS at the JSON key file"),
         );
     }
-    // A key file another user owns could have been planted to send our requests elsewhere.
-    crate::storage::ownership::check_owner(path, &meta).map_err(|err| {
+    // Like ssh with private keys: a key another user owns could have been planted, and a key
+    // others can read is already half leaked. (Windows: see storage::ownership.)
+    crate::storage::ownership::check_private_file(path, &meta).map_err(|err| {
         AuthError::config(err.message().to_string())
             .with_hint(err.hint().unwrap_or_default().to_string())
     })?;
-    // Like ssh with private keys: a key others can read is already half leaked. (Windows has
-    // no mode bits, and its ACLs are not read: see storage::ownership.)
-    if let Some(mode) = unix_mode(&meta).filter(|mode| mode & 0o077 != 0) {
-        return Err(AuthError::config(format!(
-            "{} is open to other users (mode {:03o}); refusing to use the credential in it",
-            path.display(),
-            mode & 0o777
-        ))
-        .with_hint(format!("run `chmod 600 {}`", path.display())));
-    }
     let mut bytes = Zeroizing::new(Vec::new());
     file.take(MAX_FILE + 1)
         .read_to_end(&mut bytes)
