@@ -22,6 +22,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     }
     let flag_key = flag_key(cli, &action)?;
     let ctx = Context::from_cli(cli, flag_key)?;
+    crate::events::install(&ctx, matches!(action, Action::DebugAuth));
     match action {
         Action::AuthStatus => Ok(status::run(&ctx)),
         Action::RemoveApiKey => api_key::remove(&ctx),
