@@ -6,7 +6,7 @@
 //! fingerprint) escaped.
 
 use crate::error::AuthError;
-use crate::events::sink::TRACE_TARGET;
+use crate::events::sink::{LEVEL, TRACE_TARGET};
 use crate::redact::{safe_reference, safe_url, scrub_secrets};
 use reqwest::header::HeaderMap;
 use reqwest::Url;
@@ -26,28 +26,28 @@ const SECRET_HEADERS: [&str; 8] = [
 
 /// Whether anything listens to the trace (`--debug-auth`): lets callers skip preparing it.
 pub fn enabled() -> bool {
-    tracing::enabled!(target: TRACE_TARGET, tracing::Level::TRACE)
+    tracing::enabled!(target: TRACE_TARGET, LEVEL)
 }
 
 /// A free-form step of the trace (resolution, decisions). Callers pass fingerprints only.
 pub fn step(text: &str) {
-    tracing::trace!(target: TRACE_TARGET, "{text}");
+    tracing::event!(target: TRACE_TARGET, LEVEL, "{text}");
 }
 
 /// `→ METHOD URL` with redacted headers and the body size.
 pub fn request(method: &str, url: &Url, headers: &HeaderMap, body_len: usize) {
     let url = safe_url(url);
-    tracing::trace!(target: TRACE_TARGET, method, url, body_len, "→ {method} {url}");
+    tracing::event!(target: TRACE_TARGET, LEVEL, method, url, body_len, "→ {method} {url}");
     trace_headers("→", headers);
     if body_len > 0 {
-        tracing::trace!(target: TRACE_TARGET, "→   ({body_len} bytes of body, not shown)");
+        tracing::event!(target: TRACE_TARGET, LEVEL, "→   ({body_len} bytes of body, not shown)");
     }
 }
 
 /// `← STATUS` with redacted headers, body size and time.
 pub fn response(status: u16, headers: &HeaderMap, body_len: usize, elapsed: Duration) {
     let millis = millis(elapsed);
-    tracing::trace!(target: TRACE_TARGET, status, body_len, millis,
+    tracing::event!(target: TRACE_TARGET, LEVEL, status, body_len, millis,
         "← HTTP {status} in {millis} ms ({body_len} bytes of body, not shown)");
     trace_headers("←", headers);
 }
@@ -55,7 +55,7 @@ pub fn response(status: u16, headers: &HeaderMap, body_len: usize, elapsed: Dura
 /// `← failed: …`.
 pub fn failure(err: &AuthError, elapsed: Duration) {
     let millis = millis(elapsed);
-    tracing::trace!(target: TRACE_TARGET, code = err.code().as_str(), millis,
+    tracing::event!(target: TRACE_TARGET, LEVEL, code = err.code().as_str(), millis,
         "← failed after {millis} ms: {}", err.message());
 }
 
@@ -74,7 +74,7 @@ fn trace_headers(arrow: &str, headers: &HeaderMap) {
             )
         };
         let header = name.as_str();
-        tracing::trace!(target: TRACE_TARGET, header, value = shown.as_str(),
+        tracing::event!(target: TRACE_TARGET, LEVEL, header, value = shown.as_str(),
             "{arrow}   {header}: {shown}");
     }
 }

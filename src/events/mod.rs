@@ -10,7 +10,7 @@ pub mod text;
 
 use crate::context::Context;
 use crate::secret::Fingerprint;
-use sink::{Sink, DETAIL_TARGET, EVENT_TARGET};
+use sink::{Sink, DETAIL_TARGET, EVENT_TARGET, LEVEL};
 use std::fmt;
 use text::TextLayer;
 
@@ -63,45 +63,45 @@ pub fn record(ctx: &Context, event: &AuthEvent<'_>) {
         AuthEvent::KeyStored {
             fingerprint,
             storage,
-        } => tracing::info!(name: "key_stored", target: EVENT_TARGET, at,
+        } => tracing::event!(name: "key_stored", target: EVENT_TARGET, LEVEL, at,
             fingerprint = fingerprint.as_str(), storage, "{event}"),
         AuthEvent::KeyRemoved {
             fingerprint,
             storage,
-        } => tracing::info!(name: "key_removed", target: EVENT_TARGET, at,
+        } => tracing::event!(name: "key_removed", target: EVENT_TARGET, LEVEL, at,
             fingerprint = fingerprint.map(Fingerprint::as_str), storage, "{event}"),
         AuthEvent::KeyRotated { from, to, storage } => {
-            tracing::info!(name: "key_rotated", target: EVENT_TARGET, at,
+            tracing::event!(name: "key_rotated", target: EVENT_TARGET, LEVEL, at,
                 previous_fingerprint = from.as_str(), fingerprint = to.as_str(), storage, "{event}");
         }
         AuthEvent::KeyValidated {
             fingerprint,
             source,
-        } => tracing::info!(name: "key_validated", target: EVENT_TARGET, at,
+        } => tracing::event!(name: "key_validated", target: EVENT_TARGET, LEVEL, at,
             fingerprint = fingerprint.as_str(), source, "{event}"),
         AuthEvent::KeyRejected {
             fingerprint,
             source,
             code,
-        } => tracing::info!(name: "key_rejected", target: EVENT_TARGET, at,
+        } => tracing::event!(name: "key_rejected", target: EVENT_TARGET, LEVEL, at,
             fingerprint = fingerprint.as_str(), source, code, "{event}"),
         AuthEvent::LoggedIn { provider, account } => {
-            tracing::info!(name: "logged_in", target: EVENT_TARGET, at, provider, account,
+            tracing::event!(name: "logged_in", target: EVENT_TARGET, LEVEL, at, provider, account,
                 "{event}");
         }
         AuthEvent::LoggedOut { provider, revoked } => {
-            tracing::info!(name: "logged_out", target: EVENT_TARGET, at, provider, revoked,
+            tracing::event!(name: "logged_out", target: EVENT_TARGET, LEVEL, at, provider, revoked,
                 "{event}");
         }
         AuthEvent::TokenRefreshed { provider } => {
-            tracing::info!(name: "token_refreshed", target: EVENT_TARGET, at, provider, "{event}");
+            tracing::event!(name: "token_refreshed", target: EVENT_TARGET, LEVEL, at, provider, "{event}");
         }
     }
 }
 
 /// A `-v` line: progress or a decision worth seeing, fingerprints only.
 pub fn detail(message: &str) {
-    tracing::debug!(target: DETAIL_TARGET, "{message}");
+    tracing::event!(target: DETAIL_TARGET, LEVEL, "{message}");
 }
 
 /// Installs the sink for this process with the layers this call needs: the text layer for

@@ -18,15 +18,20 @@ pub const DETAIL_TARGET: &str = "claude::detail";
 /// The `tracing` target of `--debug-auth` trace lines.
 pub const TRACE_TARGET: &str = "claude::trace";
 
-/// What an event is, from its target; each has its own level so that a sink without trace
-/// listeners lets `tracing` skip trace events at the level check.
+/// The level of every event of the sink. The target, not the level, says what an event is:
+/// `max_level_info` (Cargo.toml) compiles out every `debug` and `trace` callsite of the
+/// dependencies, which the sink refuses anyway and which would otherwise stay in the binary
+/// (~240 KB) once a subscriber can be installed; `info` keeps this crate's own.
+pub const LEVEL: Level = Level::INFO;
+
+/// What an event is, from its target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// Something happened to a credential (`info`): shown with `-v`, kept by the audit log.
+    /// Something happened to a credential: shown with `-v`, kept by the audit log.
     Event,
-    /// Progress worth a line with `-v` (`debug`).
+    /// Progress worth a line with `-v`.
     Detail,
-    /// A step or HTTP exchange for `--debug-auth` (`trace`).
+    /// A step or HTTP exchange for `--debug-auth`.
     Trace,
 }
 
@@ -38,14 +43,6 @@ impl Kind {
             DETAIL_TARGET => Some(Kind::Detail),
             TRACE_TARGET => Some(Kind::Trace),
             _ => None,
-        }
-    }
-
-    fn level(self) -> Level {
-        match self {
-            Kind::Event => Level::INFO,
-            Kind::Detail => Level::DEBUG,
-            Kind::Trace => Level::TRACE,
         }
     }
 }
@@ -125,12 +122,11 @@ impl Subscriber for Sink {
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        let most = [Kind::Trace, Kind::Detail, Kind::Event]
-            .into_iter()
-            .find(|kind| self.wanted(*kind));
-        Some(most.map_or(LevelFilter::OFF, |kind| {
-            LevelFilter::from_level(kind.level())
-        }))
+        Some(if self.is_idle() {
+            LevelFilter::OFF
+        } else {
+            LevelFilter::from_level(LEVEL)
+        })
     }
 
     fn event(&self, event: &Event<'_>) {
@@ -251,7 +247,7 @@ mod tests {
     #[test]
     fn fields_and_message_reach_the_layer_typed_and_masked() {
         let kept = kept_by(&[Kind::Event], || {
-            tracing::info!(name: "key_stored", target: EVENT_TARGET, at = 7_u64, revoked = false,
+            tracing::event!(name: "key_stored", target: EVENT_TARGET, LEVEL, at = 7_u64, revoked = false,
                 fingerprint = "sk-ant-api03-…a1A1", echoed = KEY, "stored {}", KEY);
         });
         assert_eq!(kept.len(), 1);
@@ -268,9 +264,9 @@ mod tests {
     #[test]
     fn only_the_kinds_a_layer_wants_reach_it() {
         let kept = kept_by(&[Kind::Detail], || {
-            tracing::info!(target: EVENT_TARGET, "an event");
-            tracing::debug!(target: DETAIL_TARGET, "a detail");
-            tracing::trace!(target: TRACE_TARGET, "a trace step");
+            tracing::event!(target: EVENT_TARGET, LEVEL, "an event");
+            tracing::event!(target: DETAIL_TARGET, LEVEL, "a detail");
+            tracing::event!(target: TRACE_TARGET, LEVEL, "a trace step");
         });
         let messages: Vec<&str> = kept.iter().map(|k| k.2.as_str()).collect();
         assert_eq!(messages, ["a detail"]);
@@ -280,11 +276,24 @@ mod tests {
     fn other_crates_events_never_reach_a_layer() {
         let kept = kept_by(&[Kind::Event, Kind::Detail, Kind::Trace], || {
             tracing::info!(target: "h2::codec", "frame");
-            tracing::trace!("this module's own target");
+            tracing::info!("this module's own target");
             let span = tracing::info_span!(target: EVENT_TARGET, "a span");
             let _entered = span.enter();
         });
         assert!(kept.is_empty(), "{kept:?}");
+    }
+
+    #[test]
+    fn the_crates_own_emitters_reach_the_sink_at_its_level() {
+        // A level below `max_level_info` would compile these out without a word.
+        let kept = kept_by(&[Kind::Detail, Kind::Trace], || {
+            crate::events::detail("a detail");
+            assert!(crate::trace::enabled());
+            crate::trace::step("a step");
+        });
+        let messages: Vec<&str> = kept.iter().map(|k| k.2.as_str()).collect();
+        assert_eq!(messages, ["a detail", "a step"]);
+        kept_by(&[Kind::Detail], || assert!(!crate::trace::enabled()));
     }
 
     #[test]
@@ -296,6 +305,6 @@ mod tests {
         };
         let sink = Sink::default().with(keep);
         assert!(!sink.is_idle());
-        assert_eq!(sink.max_level_hint(), Some(LevelFilter::TRACE));
+        assert_eq!(sink.max_level_hint(), Some(LevelFilter::INFO));
     }
 }
