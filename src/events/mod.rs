@@ -72,7 +72,8 @@ pub fn record(ctx: &Context, event: &AuthEvent<'_>) {
             fingerprint = fingerprint.map(Fingerprint::as_str), storage, "{event}"),
         AuthEvent::KeyRotated { from, to, storage } => {
             tracing::event!(name: "key_rotated", target: EVENT_TARGET, LEVEL, at,
-                previous_fingerprint = from.as_str(), fingerprint = to.as_str(), storage, "{event}");
+                previous_fingerprint = from.as_str(), fingerprint = to.as_str(), storage,
+                "{event}");
         }
         AuthEvent::KeyValidated {
             fingerprint,
@@ -94,7 +95,8 @@ pub fn record(ctx: &Context, event: &AuthEvent<'_>) {
                 "{event}");
         }
         AuthEvent::TokenRefreshed { provider } => {
-            tracing::event!(name: "token_refreshed", target: EVENT_TARGET, LEVEL, at, provider, "{event}");
+            tracing::event!(name: "token_refreshed", target: EVENT_TARGET, LEVEL, at, provider,
+                "{event}");
         }
     }
 }
@@ -223,10 +225,10 @@ mod tests {
             (
                 AuthEvent::KeyRejected {
                     fingerprint: &a,
-                    source: "env:ANTHROPIC_API_KEY",
+                    source: "config",
                     code: "invalid_api_key",
                 },
-                "key sk-ant-api03-…WXYZ from env:ANTHROPIC_API_KEY failed its check: invalid_api_key",
+                "key sk-ant-api03-…WXYZ from config failed its check: invalid_api_key",
             ),
             (
                 AuthEvent::KeyValidated {

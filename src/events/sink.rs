@@ -247,8 +247,9 @@ mod tests {
     #[test]
     fn fields_and_message_reach_the_layer_typed_and_masked() {
         let kept = kept_by(&[Kind::Event], || {
-            tracing::event!(name: "key_stored", target: EVENT_TARGET, LEVEL, at = 7_u64, revoked = false,
-                fingerprint = "sk-ant-api03-…a1A1", echoed = KEY, "stored {}", KEY);
+            tracing::event!(name: "key_stored", target: EVENT_TARGET, LEVEL, at = 7_u64,
+                revoked = false, fingerprint = "sk-ant-api03-…a1A1", echoed = KEY,
+                "stored {}", KEY);
         });
         assert_eq!(kept.len(), 1);
         let (kind, name, message, fields) = &kept[0];
