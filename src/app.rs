@@ -22,6 +22,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     }
     let flag_key = flag_key(cli, &action)?;
     let ctx = Context::from_cli(cli, flag_key)?;
+    crate::events::install(&ctx, matches!(action, Action::DebugAuth));
     match action {
         Action::AuthStatus => Ok(status::run(&ctx)),
         Action::RemoveApiKey => api_key::remove(&ctx),
@@ -50,8 +51,7 @@ async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome,
         }
         Action::Logout => sessions::logout(ctx, cli.provider.as_deref(), cli.all).await,
         Action::PrintToken => token::print(ctx, cli.provider.as_deref()).await,
-        Action::TestAuth => Ok(test_auth::run(ctx, false).await),
-        Action::DebugAuth => Ok(test_auth::run(ctx, true).await),
+        Action::TestAuth | Action::DebugAuth => Ok(test_auth::run(ctx).await),
         Action::CheckPermissions => permissions::run(ctx).await,
         Action::InstallGithubApp => crate::commands::github::install_app(ctx, cli.no_browser).await,
         Action::AuthStatus

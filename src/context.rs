@@ -209,10 +209,9 @@ impl Context {
         }
     }
 
-    /// Prints a progress or detail line on stderr with `-v`, control characters escaped.
+    /// A progress or detail line, shown on stderr with `-v` (or `--debug-auth`) by the event
+    /// sink, credentials masked and control characters escaped.
     pub fn detail(&self, message: &str) {
-        if self.prefs.verbose > 0 {
-            output::notice(message);
-        }
+        crate::events::detail(message);
     }
 }

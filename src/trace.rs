@@ -1,17 +1,16 @@
-//! `--debug-auth`'s trace on stderr: resolution steps and every HTTP exchange, with every
-//! credential-bearing header replaced by `[redacted]`, other header values masked where they
-//! echo a credential (URLs without userinfo, query or fragment), no body ever printed, and
-//! control characters (a server's header values, a malformed key's fingerprint) escaped.
+//! `--debug-auth`'s trace: resolution steps and every HTTP exchange, as `tracing` events for
+//! the one sink ([`crate::events`]), with every credential-bearing header replaced by
+//! `[redacted]`, other header values masked where they echo a credential (URLs without
+//! userinfo, query or fragment), and no body ever recorded. The text layer shows them as
+//! `debug: …` lines with control characters (a server's header values, a malformed key's
+//! fingerprint) escaped.
 
 use crate::error::AuthError;
-use crate::output::notice;
+use crate::events::sink::{LEVEL, TRACE_TARGET};
 use crate::redact::{safe_reference, safe_url, scrub_secrets};
 use reqwest::header::HeaderMap;
 use reqwest::Url;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-
-static ENABLED: AtomicBool = AtomicBool::new(false);
 
 /// Headers whose values are credentials (or can carry them).
 const SECRET_HEADERS: [&str; 8] = [
@@ -25,51 +24,46 @@ const SECRET_HEADERS: [&str; 8] = [
     "x-github-token",
 ];
 
-/// Turns the trace on for this process.
-pub fn enable() {
-    ENABLED.store(true, Ordering::Relaxed);
-}
-
-/// Whether `--debug-auth` asked for a trace.
+/// Whether anything listens to the trace (`--debug-auth`): lets callers skip preparing it.
 pub fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
+    tracing::enabled!(target: TRACE_TARGET, LEVEL)
 }
 
 /// A free-form step of the trace (resolution, decisions). Callers pass fingerprints only.
 pub fn step(text: &str) {
-    if enabled() {
-        notice(&format!("debug: {text}"));
-    }
+    tracing::event!(target: TRACE_TARGET, LEVEL, "{text}");
 }
 
 /// `→ METHOD URL` with redacted headers and the body size.
 pub fn request(method: &str, url: &Url, headers: &HeaderMap, body_len: usize) {
-    notice(&format!("debug: → {method} {}", safe_url(url)));
-    print_headers("→", headers);
+    let url = safe_url(url);
+    tracing::event!(target: TRACE_TARGET, LEVEL, method, url, body_len, "→ {method} {url}");
+    trace_headers("→", headers);
     if body_len > 0 {
-        notice(&format!("debug: →   ({body_len} bytes of body, not shown)"));
+        tracing::event!(target: TRACE_TARGET, LEVEL, "→   ({body_len} bytes of body, not shown)");
     }
 }
 
 /// `← STATUS` with redacted headers, body size and time.
 pub fn response(status: u16, headers: &HeaderMap, body_len: usize, elapsed: Duration) {
-    notice(&format!(
-        "debug: ← HTTP {status} in {} ms ({body_len} bytes of body, not shown)",
-        elapsed.as_millis()
-    ));
-    print_headers("←", headers);
+    let millis = millis(elapsed);
+    tracing::event!(target: TRACE_TARGET, LEVEL, status, body_len, millis,
+        "← HTTP {status} in {millis} ms ({body_len} bytes of body, not shown)");
+    trace_headers("←", headers);
 }
 
 /// `← failed: …`.
 pub fn failure(err: &AuthError, elapsed: Duration) {
-    notice(&format!(
-        "debug: ← failed after {} ms: {}",
-        elapsed.as_millis(),
-        err.message()
-    ));
+    let millis = millis(elapsed);
+    tracing::event!(target: TRACE_TARGET, LEVEL, code = err.code().as_str(), millis,
+        "← failed after {millis} ms: {}", err.message());
 }
 
-fn print_headers(arrow: &str, headers: &HeaderMap) {
+fn millis(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn trace_headers(arrow: &str, headers: &HeaderMap) {
     for (name, value) in headers {
         let shown = if is_secret(name.as_str()) {
             "[redacted]".to_string()
@@ -79,7 +73,9 @@ fn print_headers(arrow: &str, headers: &HeaderMap) {
                 |text| shown_value(name.as_str(), text),
             )
         };
-        notice(&format!("debug: {arrow}   {name}: {shown}"));
+        let header = name.as_str();
+        tracing::event!(target: TRACE_TARGET, LEVEL, header, value = shown.as_str(),
+            "{arrow}   {header}: {shown}");
     }
 }
 

@@ -79,7 +79,14 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
     let removed = store.remove(API_KEY_ITEM, &lock)?;
     drop(lock);
     if removed {
-        record(ctx, &AuthEvent::KeyRemoved { storage });
+        let fingerprint = fingerprint.clone().map(Fingerprint::from_stored);
+        record(
+            ctx,
+            &AuthEvent::KeyRemoved {
+                fingerprint: fingerprint.as_ref(),
+                storage,
+            },
+        );
     }
     let still = resolve::credentials(ctx);
     if let Some(active) = still.active() {

@@ -74,11 +74,9 @@ impl Steps {
     }
 }
 
-/// Runs every check for the provider in force.
-pub async fn run(ctx: &Context, debug: bool) -> Outcome {
-    if debug {
-        trace::enable();
-    }
+/// Runs every check for the provider in force. Under `--debug-auth` the event sink was
+/// installed with the trace on (`app::run`), so the steps' trace lines show.
+pub async fn run(ctx: &Context) -> Outcome {
     let mut steps = Steps::default();
     let provider = providers::active(ctx);
     steps.run("config", || config_step(ctx));

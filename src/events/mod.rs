@@ -1,0 +1,252 @@
+//! Authentication events and the one sink they, `-v` detail and the `--debug-auth` trace go
+//! through: `tracing` events with structured fields (fingerprints, provider, storage, code;
+//! never a secret), rendered for people by the text layer; the audit log is one more layer.
+//!
+//! With neither `-v` nor `--debug-auth` (nor, later, an audit log) no subscriber is
+//! installed, and each event costs `tracing` one comparison against its maximum level.
+
+pub mod sink;
+pub mod text;
+
+use crate::context::Context;
+use crate::secret::Fingerprint;
+use sink::{Sink, DETAIL_TARGET, EVENT_TARGET, LEVEL};
+use std::fmt;
+use text::TextLayer;
+
+/// Something that happened to a credential.
+#[derive(Debug)]
+pub enum AuthEvent<'a> {
+    KeyStored {
+        fingerprint: &'a Fingerprint,
+        storage: &'a str,
+    },
+    KeyRemoved {
+        /// `None` when the store's index did not name the key.
+        fingerprint: Option<&'a Fingerprint>,
+        storage: &'a str,
+    },
+    KeyRotated {
+        from: &'a Fingerprint,
+        to: &'a Fingerprint,
+        storage: &'a str,
+    },
+    KeyValidated {
+        fingerprint: &'a Fingerprint,
+        source: &'a str,
+    },
+    LoggedIn {
+        provider: &'a str,
+        account: Option<&'a str>,
+    },
+    LoggedOut {
+        provider: &'a str,
+        revoked: bool,
+    },
+    TokenRefreshed {
+        provider: &'a str,
+    },
+    KeyRejected {
+        fingerprint: &'a Fingerprint,
+        source: &'a str,
+        code: &'a str,
+    },
+}
+
+/// Reports `event` to the sink, with the time from the context's clock (`at`, Unix
+/// seconds) so that tests with a fixed clock see fixed times.
+pub fn record(ctx: &Context, event: &AuthEvent<'_>) {
+    let at = ctx.clock.now();
+    // One callsite per kind of event: each has its own name and fields, as the audit log
+    // will write them.
+    match *event {
+        AuthEvent::KeyStored {
+            fingerprint,
+            storage,
+        } => tracing::event!(name: "key_stored", target: EVENT_TARGET, LEVEL, at,
+            fingerprint = fingerprint.as_str(), storage, "{event}"),
+        AuthEvent::KeyRemoved {
+            fingerprint,
+            storage,
+        } => tracing::event!(name: "key_removed", target: EVENT_TARGET, LEVEL, at,
+            fingerprint = fingerprint.map(Fingerprint::as_str), storage, "{event}"),
+        AuthEvent::KeyRotated { from, to, storage } => {
+            tracing::event!(name: "key_rotated", target: EVENT_TARGET, LEVEL, at,
+                previous_fingerprint = from.as_str(), fingerprint = to.as_str(), storage,
+                "{event}");
+        }
+        AuthEvent::KeyValidated {
+            fingerprint,
+            source,
+        } => tracing::event!(name: "key_validated", target: EVENT_TARGET, LEVEL, at,
+            fingerprint = fingerprint.as_str(), source, "{event}"),
+        AuthEvent::KeyRejected {
+            fingerprint,
+            source,
+            code,
+        } => tracing::event!(name: "key_rejected", target: EVENT_TARGET, LEVEL, at,
+            fingerprint = fingerprint.as_str(), source, code, "{event}"),
+        AuthEvent::LoggedIn { provider, account } => {
+            tracing::event!(name: "logged_in", target: EVENT_TARGET, LEVEL, at, provider, account,
+                "{event}");
+        }
+        AuthEvent::LoggedOut { provider, revoked } => {
+            tracing::event!(name: "logged_out", target: EVENT_TARGET, LEVEL, at, provider, revoked,
+                "{event}");
+        }
+        AuthEvent::TokenRefreshed { provider } => {
+            tracing::event!(name: "token_refreshed", target: EVENT_TARGET, LEVEL, at, provider,
+                "{event}");
+        }
+    }
+}
+
+/// A `-v` line: progress or a decision worth seeing, fingerprints only.
+pub fn detail(message: &str) {
+    tracing::event!(target: DETAIL_TARGET, LEVEL, "{message}");
+}
+
+/// Installs the sink for this process with the layers this call needs: the text layer for
+/// `-v` (`ctx.prefs.verbose`) and `--debug-auth` (`trace`). Nothing is installed when no
+/// layer listens, so a plain call pays for no subscriber. Call once, before the handler.
+pub fn install(ctx: &Context, trace: bool) {
+    let text = TextLayer {
+        verbose: ctx.prefs.verbose > 0,
+        trace,
+    };
+    // The audit layer goes here, when `security.auditLogging` asks for it.
+    let sink = Sink::default().with(text);
+    if sink.is_idle() {
+        return;
+    }
+    // Fails only when a subscriber is already installed (a second call): the first stays.
+    let _ = tracing::subscriber::set_global_default(sink);
+}
+
+/// The sentence `-v` shows.
+impl fmt::Display for AuthEvent<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthEvent::KeyStored {
+                fingerprint,
+                storage,
+            } => write!(f, "key {fingerprint} stored in the {}", place(storage)),
+            AuthEvent::KeyRemoved {
+                fingerprint: Some(fingerprint),
+                storage,
+            } => write!(f, "key {fingerprint} removed from the {}", place(storage)),
+            AuthEvent::KeyRemoved {
+                fingerprint: None,
+                storage,
+            } => write!(f, "the stored key removed from the {}", place(storage)),
+            AuthEvent::KeyRotated { from, to, storage } => {
+                write!(f, "key {from} replaced by {to} in the {}", place(storage))
+            }
+            AuthEvent::KeyValidated {
+                fingerprint,
+                source,
+            } => write!(
+                f,
+                "key {fingerprint}{} accepted by the API",
+                from_source(source)
+            ),
+            AuthEvent::KeyRejected {
+                fingerprint,
+                source,
+                code,
+            } => write!(
+                f,
+                "key {fingerprint}{} failed its check: {code}",
+                from_source(source)
+            ),
+            AuthEvent::LoggedIn {
+                provider,
+                account: Some(account),
+            } => write!(f, "logged in to {provider} as {account}"),
+            AuthEvent::LoggedIn {
+                provider,
+                account: None,
+            } => write!(f, "logged in to {provider}"),
+            AuthEvent::LoggedOut {
+                provider,
+                revoked: true,
+            } => write!(f, "logged out of {provider}; the token was revoked"),
+            AuthEvent::LoggedOut {
+                provider,
+                revoked: false,
+            } => write!(f, "logged out of {provider}; the token was not revoked"),
+            AuthEvent::TokenRefreshed { provider } => {
+                write!(f, "{provider} access token refreshed")
+            }
+        }
+    }
+}
+
+/// A storage kind as a place in a sentence: `keychain`, `encrypted file`.
+fn place(storage: &str) -> &str {
+    match storage {
+        "encrypted-file" => "encrypted file",
+        other => other,
+    }
+}
+
+/// ` from SOURCE`, or nothing for a key given to the command itself.
+fn from_source(source: &str) -> String {
+    match source {
+        "input" => String::new(),
+        other => format!(" from {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_read_as_sentences_with_fingerprints() {
+        let a = Fingerprint::from_stored("sk-ant-api03-…WXYZ".into());
+        let b = Fingerprint::from_stored("sk-ant-api03-…b2B2".into());
+        let cases = [
+            (
+                AuthEvent::KeyStored {
+                    fingerprint: &a,
+                    storage: "keychain",
+                },
+                "key sk-ant-api03-…WXYZ stored in the keychain",
+            ),
+            (
+                AuthEvent::KeyRotated {
+                    from: &a,
+                    to: &b,
+                    storage: "encrypted-file",
+                },
+                "key sk-ant-api03-…WXYZ replaced by sk-ant-api03-…b2B2 in the encrypted file",
+            ),
+            (
+                AuthEvent::KeyRejected {
+                    fingerprint: &a,
+                    source: "config",
+                    code: "invalid_api_key",
+                },
+                "key sk-ant-api03-…WXYZ from config failed its check: invalid_api_key",
+            ),
+            (
+                AuthEvent::KeyValidated {
+                    fingerprint: &a,
+                    source: "input",
+                },
+                "key sk-ant-api03-…WXYZ accepted by the API",
+            ),
+            (
+                AuthEvent::LoggedOut {
+                    provider: "github",
+                    revoked: true,
+                },
+                "logged out of github; the token was revoked",
+            ),
+        ];
+        for (event, sentence) in cases {
+            assert_eq!(event.to_string(), sentence);
+        }
+    }
+}
