@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcom
     let refused: Vec<Value> = resolution
         .candidates
         .iter()
-        .map(|c| json!({ "source": c.source.to_string(), "fingerprint": c.fingerprint.as_str(), "state": "refused", "reason": c.refused }))
+        .map(|c| json!({ "source": c.source.to_string(), "fingerprint": c.fingerprint.as_str(), "state": "refused", "reason": c.refused() }))
         .collect();
     let (doc, human) = match &found {
         Ok(info) => {

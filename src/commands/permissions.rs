@@ -58,7 +58,7 @@ fn anthropic_part(
         return Err(resolve::no_credential(", so nothing was granted"));
     };
     let granted = match &active.source {
-        Source::Session(provider) => Some(session_scopes(ctx, active.session.as_ref(), provider)?),
+        Source::Session(provider) => Some(session_scopes(ctx, active.session(), provider)?),
         _ => None,
     };
     let basis = match &active.source {

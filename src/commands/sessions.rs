@@ -20,7 +20,7 @@ pub fn list(ctx: &Context) -> Result<Outcome, AuthError> {
     let resolution = resolve::credentials(ctx);
     let current = resolution
         .active()
-        .filter(|c| c.problem.is_none())
+        .filter(|c| c.problem().is_none())
         .and_then(|c| match &c.source {
             Source::Session(provider) => Some(provider.clone()),
             _ => None,

@@ -39,7 +39,7 @@ impl Facts<'_> {
     }
 
     fn usable(&self) -> Option<&Candidate> {
-        self.active().filter(|c| c.problem.is_none())
+        self.active().filter(|c| c.problem().is_none())
     }
 }
 
@@ -58,7 +58,7 @@ pub fn run(ctx: &Context) -> Outcome {
             .as_ref()
             .is_some_and(|env| env.require_mfa);
     let warnings = warnings(ctx, &resolution, rotation.as_ref(), mfa_required);
-    let usable = resolution.active().is_some_and(|c| c.problem.is_none());
+    let usable = resolution.active().is_some_and(|c| c.problem().is_none());
     let next_step = (!usable).then(|| next_step(&resolution));
     let facts = Facts {
         resolution: &resolution,
@@ -103,7 +103,7 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
         "source": active.map(|c| c.source.to_string()),
         "fingerprint": active.map(|c| c.fingerprint.as_str()),
         "billing": usable.map(|c| if c.source.is_api_key() { "api" } else { "subscription" }),
-        "session": facts.resolution.candidates.iter().find(|c| c.session.is_some()).map(|c| session_json(c, facts.now)),
+        "session": facts.resolution.candidates.iter().find(|c| c.session().is_some()).map(|c| session_json(c, facts.now)),
         "shadowed": facts.resolution.shadowed().map(|c| c.source.to_string()).collect::<Vec<_>>(),
         "credentials": facts.resolution.candidates.iter().map(|c| credential_json(c, active)).collect::<Vec<_>>(),
         "storage": ctx.loaded.config.authentication.storage.kind.as_str(),
@@ -118,7 +118,7 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
 }
 
 fn session_json(candidate: &Candidate, now: u64) -> Value {
-    let session = candidate.session.as_ref().expect("a session candidate");
+    let session = candidate.session().expect("a session candidate");
     json!({
         "provider": session.provider,
         "account": session.account,
@@ -129,14 +129,14 @@ fn session_json(candidate: &Candidate, now: u64) -> Value {
         "accessTokenExpiresAt": session.access_expires_at.map(rfc3339),
         "accessTokenExpiresInSeconds": session.access_expires_at.map(|at| at.saturating_sub(now)),
         "refreshable": session.has_refresh_token,
-        "state": if candidate.problem.is_some() { "expired" } else { "active" },
-        "reason": candidate.problem,
+        "state": if candidate.problem().is_some() { "expired" } else { "active" },
+        "reason": candidate.problem(),
     })
 }
 
 fn credential_json(candidate: &Candidate, active: Option<&Candidate>) -> Value {
     let is_active = active.is_some_and(|a| std::ptr::eq(a, candidate));
-    let state = match (&candidate.refused, &candidate.problem, is_active) {
+    let state = match (candidate.refused(), candidate.problem(), is_active) {
         (Some(_), _, _) => "refused",
         (None, Some(_), true) => "invalid",
         (None, _, true) => "active",
@@ -146,7 +146,7 @@ fn credential_json(candidate: &Candidate, active: Option<&Candidate>) -> Value {
         "source": candidate.source.to_string(),
         "fingerprint": candidate.fingerprint.as_str(),
         "state": state,
-        "reason": candidate.refused.as_ref().or(candidate.problem.as_ref()),
+        "reason": candidate.refused().or(candidate.problem()),
     })
 }
 
@@ -161,7 +161,7 @@ fn warnings(
     let stored_usable = resolution
         .candidates
         .iter()
-        .any(|c| matches!(c.source, Source::Stored(_)) && c.refused.is_none());
+        .any(|c| matches!(c.source, Source::Stored(_)) && c.refused().is_none());
     if let Some(r) = rotation.filter(|r| r.due && stored_usable) {
         warnings.push(format!(
             "the stored key is {} days old and `security.keyRotation.interval` is {} days: run `claude --rotate-key`",
@@ -180,7 +180,7 @@ fn warnings(
 
 /// Age and due state of the stored key against `security.keyRotation`.
 fn rotation_status(ctx: &Context, resolution: &Resolution) -> Option<Rotation> {
-    let meta = resolution.candidates.iter().find_map(|c| c.meta.as_ref())?;
+    let meta = resolution.candidates.iter().find_map(|c| c.meta())?;
     let policy = &ctx.loaded.config.security.key_rotation;
     let age = ctx.clock.now().saturating_sub(meta.created_at);
     let interval = policy.interval.filter(|_| policy.enabled);
@@ -226,7 +226,7 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
         .resolution
         .candidates
         .iter()
-        .filter(|c| c.refused.is_some())
+        .filter(|c| c.refused().is_some())
     {
         let _ = writeln!(
             out,
@@ -279,8 +279,8 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
 
 fn render_active(out: &mut String, facts: &Facts<'_>, provider: &str) {
     match facts.active() {
-        Some(active) if active.problem.is_none() && !active.source.is_api_key() => {
-            let session = active.session.as_ref().expect("a session candidate");
+        Some(active) if active.problem().is_none() && !active.source.is_api_key() => {
+            let session = active.session().expect("a session candidate");
             let account = match (&session.account, session.metadata_encrypted) {
                 // Older versions stored the server's name as sent: one line, whatever it holds.
                 (Some(account), _) => crate::terminal_text::single_line(account),
@@ -312,7 +312,7 @@ fn render_active(out: &mut String, facts: &Facts<'_>, provider: &str) {
             }
             let _ = writeln!(out, "  billing:      Claude subscription");
         }
-        Some(active) if active.problem.is_none() => {
+        Some(active) if active.problem().is_none() => {
             let _ = writeln!(out, "✓ Authenticated to {provider} with an API key");
             let _ = writeln!(
                 out,
@@ -330,7 +330,7 @@ fn render_active(out: &mut String, facts: &Facts<'_>, provider: &str) {
                 out,
                 "✗ Not authenticated to {provider}: the credential in force cannot be used"
             );
-            let problem = active.problem.as_deref().unwrap_or_default();
+            let problem = active.problem().unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  key:          {} (from {}): {problem}",

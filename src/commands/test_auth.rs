@@ -168,9 +168,8 @@ fn credential_step(
     }
     for candidate in &resolution.candidates {
         let state = candidate
-            .refused
-            .as_deref()
-            .or(candidate.problem.as_deref())
+            .refused()
+            .or(candidate.problem())
             .unwrap_or("usable");
         trace::step(&format!(
             "candidate {} {}: {state}",
@@ -183,7 +182,7 @@ fn credential_step(
         }
         return Err(resolve::no_credential(""));
     };
-    if let Some(problem) = &active.problem {
+    if let Some(problem) = active.problem() {
         let code = if active.source.is_api_key() {
             ErrorCode::InvalidApiKey
         } else {

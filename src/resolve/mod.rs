@@ -67,20 +67,96 @@ impl Source {
     }
 }
 
-/// One credential that is present somewhere.
+/// What a candidate is, with what can be known of it without unlocking anything.
+pub enum Credential {
+    /// An API key: its value (except the stored key, read from the store only when used)
+    /// and, for the stored key, its metadata.
+    Key {
+        secret: Option<Secret<String>>,
+        meta: Option<ItemMeta>,
+    },
+    /// An OAuth login; its tokens stay in the store.
+    Session(Session),
+}
+
+/// Whether a present credential may be used. Refusal by policy outranks a problem of the
+/// credential itself (a refused credential is never used, however healthy), but the
+/// problem is kept: status still says that a refused session has also expired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Standing {
+    Usable,
+    /// It cannot work (a malformed key, an expired session), and why.
+    Unusable(String),
+    /// Policy forbids it here, and why; and its own problem, if it has one too.
+    Refused {
+        reason: String,
+        problem: Option<String>,
+    },
+}
+
+impl Standing {
+    /// This standing with policy's refusal on top.
+    fn refused(self, reason: String) -> Standing {
+        let problem = match self {
+            Standing::Unusable(problem) => Some(problem),
+            Standing::Refused { problem, .. } => problem,
+            Standing::Usable => None,
+        };
+        Standing::Refused { reason, problem }
+    }
+}
+
+/// One credential that is present somewhere: where, its fingerprint, what it is, and
+/// whether it may be used. Whether it is in force or shadowed follows from its place in
+/// [`Resolution::candidates`].
 pub struct Candidate {
     pub source: Source,
     pub fingerprint: Fingerprint,
-    /// The value, except for stored keys and sessions that have not been unlocked.
-    pub secret: Option<Secret<String>>,
-    /// Metadata of a stored key.
-    pub meta: Option<ItemMeta>,
-    /// Metadata of a session.
-    pub session: Option<Session>,
-    /// Why policy forbids this credential, when it does.
-    pub refused: Option<String>,
-    /// Why it cannot work (malformed key, expired session), when it cannot.
-    pub problem: Option<String>,
+    pub credential: Credential,
+    pub standing: Standing,
+}
+
+impl Candidate {
+    /// Why policy forbids it, when it does.
+    pub fn refused(&self) -> Option<&str> {
+        match &self.standing {
+            Standing::Refused { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Why it cannot work, when it cannot (whether or not policy refuses it too).
+    pub fn problem(&self) -> Option<&str> {
+        match &self.standing {
+            Standing::Unusable(problem) => Some(problem),
+            Standing::Refused { problem, .. } => problem.as_deref(),
+            Standing::Usable => None,
+        }
+    }
+
+    /// The key's value, when it was read without unlocking anything.
+    pub fn secret(&self) -> Option<&Secret<String>> {
+        match &self.credential {
+            Credential::Key { secret, .. } => secret.as_ref(),
+            Credential::Session(_) => None,
+        }
+    }
+
+    /// The stored key's metadata.
+    pub fn meta(&self) -> Option<&ItemMeta> {
+        match &self.credential {
+            Credential::Key { meta, .. } => meta.as_ref(),
+            Credential::Session(_) => None,
+        }
+    }
+
+    /// The session, for a login.
+    pub fn session(&self) -> Option<&Session> {
+        match &self.credential {
+            Credential::Session(session) => Some(session),
+            Credential::Key { .. } => None,
+        }
+    }
 }
 
 /// Why policy allows no credential of a kind here, and what the user can do instead.
@@ -119,16 +195,16 @@ pub struct Resolution {
 impl Resolution {
     /// The credential in force.
     pub fn active(&self) -> Option<&Candidate> {
-        self.candidates.iter().find(|c| c.refused.is_none())
+        self.candidates.iter().find(|c| c.refused().is_none())
     }
 
     /// The usable credentials behind the active one.
     pub fn shadowed(&self) -> impl Iterator<Item = &Candidate> {
-        let active = self.candidates.iter().position(|c| c.refused.is_none());
+        let active = self.candidates.iter().position(|c| c.refused().is_none());
         self.candidates
             .iter()
             .enumerate()
-            .filter(move |(i, c)| c.refused.is_none() && Some(*i) != active)
+            .filter(move |(i, c)| c.refused().is_none() && Some(*i) != active)
             .map(|(_, c)| c)
     }
 
@@ -182,17 +258,18 @@ pub fn credentials(ctx: &Context) -> Resolution {
         if value.expose().is_empty() {
             return;
         }
-        let problem = ApiKey::parse(value.clone())
-            .err()
-            .map(|err| err.message().to_string());
+        let standing = match ApiKey::parse(value.clone()) {
+            Ok(_) => Standing::Usable,
+            Err(err) => Standing::Unusable(err.message().to_string()),
+        };
         keys.push(Candidate {
             source,
             fingerprint: Fingerprint::of(value.expose()),
-            secret: Some(value),
-            meta: None,
-            session: None,
-            refused: None,
-            problem,
+            credential: Credential::Key {
+                secret: Some(value),
+                meta: None,
+            },
+            standing,
         });
     };
     if let Some(key) = &ctx.flag_key {
@@ -216,11 +293,11 @@ pub fn credentials(ctx: &Context) -> Resolution {
                 keys.push(Candidate {
                     source: Source::Stored(store.kind()),
                     fingerprint: Fingerprint::from_stored(meta.fingerprint.clone()),
-                    secret: None,
-                    meta: Some(meta.clone()),
-                    session: None,
-                    refused: None,
-                    problem: None,
+                    credential: Credential::Key {
+                        secret: None,
+                        meta: Some(meta.clone()),
+                    },
+                    standing: Standing::Usable,
                 });
             }
         }
@@ -236,17 +313,21 @@ pub fn credentials(ctx: &Context) -> Resolution {
             None
         }
     };
+    let auth = &ctx.loaded.config.authentication;
+    // method oauth + fallback api-key: keys are used only when the session cannot be
+    // (judged before policy: a refusal says whether it may be used, not whether it works).
+    let session_unusable = session.as_ref().is_some_and(|s| s.problem().is_some());
     let (key_policy, session_policy) = refusals(ctx);
-    for key in &mut keys {
-        key.refused = key_policy.as_ref().map(|r| r.reason.clone());
+    if let Some(policy) = &key_policy {
+        for key in &mut keys {
+            key.standing = std::mem::replace(&mut key.standing, Standing::Usable)
+                .refused(policy.reason.clone());
+        }
     }
     let mut session = session;
-    if let Some(s) = session.as_mut() {
-        s.refused = session_policy.clone();
+    if let (Some(s), Some(reason)) = (session.as_mut(), session_policy) {
+        s.standing = std::mem::replace(&mut s.standing, Standing::Usable).refused(reason);
     }
-    let auth = &ctx.loaded.config.authentication;
-    // method oauth + fallback api-key: keys are used only when the session cannot be.
-    let session_unusable = session.as_ref().is_some_and(|s| s.problem.is_some());
     let oauth_first = auth.method == Some(Method::Oauth)
         && !(session_unusable && auth.fallback == Some(Method::ApiKey));
     let mut candidates = Vec::new();
@@ -276,11 +357,8 @@ fn session_candidate(ctx: &Context, session: Session) -> Candidate {
     Candidate {
         source: Source::Session(session.provider.clone()),
         fingerprint: Fingerprint::from_stored(session.access_fingerprint.clone()),
-        secret: None,
-        meta: None,
-        session: Some(session),
-        refused: None,
-        problem,
+        credential: Credential::Session(session),
+        standing: problem.map_or(Standing::Usable, Standing::Unusable),
     }
 }
 
@@ -355,11 +433,11 @@ pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint)
     let Some(active) = resolution
         .candidates
         .iter()
-        .find(|c| c.refused.is_none() && c.source.is_api_key())
+        .find(|c| c.refused().is_none() && c.source.is_api_key())
     else {
         return Err(resolution.into_error(ctx, no_key_error()));
     };
-    if let Some(secret) = &active.secret {
+    if let Some(secret) = active.secret() {
         return Ok((
             secret.clone(),
             active.source.clone(),

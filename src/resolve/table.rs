@@ -211,5 +211,5 @@ fn malformed_keys_are_present_but_flagged() {
     let resolution = credentials(&context(&case));
     let env = resolution.active().expect("the variable is present");
     assert_eq!(env.source, Source::Env);
-    assert!(env.problem.is_some(), "a malformed key says why");
+    assert!(env.problem().is_some(), "a malformed key says why");
 }
