@@ -4,7 +4,7 @@
 
 use crate::envvars;
 use crate::error::{AuthError, ErrorCode};
-use crate::redact::safe_url;
+use crate::redact::{safe_url, SafeUrl};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, StatusCode, Url};
 use std::time::{Duration, Instant};
@@ -190,7 +190,7 @@ pub enum Retry {
 /// long and how often it may try.
 #[derive(Clone, Copy, Debug)]
 pub struct Call<'a> {
-    pub url: &'a Url,
+    pub url: &'a SafeUrl,
     /// The setting that chose the URL, for hints: "`oauth.tokenEndpoint`", "ANTHROPIC_BASE_URL".
     pub setting: &'a str,
     /// Who answers, for messages: "the Anthropic API", "GitHub", "Bedrock in us-east-1".
@@ -216,7 +216,7 @@ pub async fn get(
     call: &Call<'_>,
     headers: &[(HeaderName, HeaderValue)],
 ) -> Result<Reply, AuthError> {
-    let mut request = client.get(call.url.clone());
+    let mut request = client.get(call.url.as_url().clone());
     for (name, value) in headers {
         request = request.header(name, value);
     }
@@ -298,7 +298,7 @@ pub async fn send(call: &Call<'_>, request: reqwest::RequestBuilder) -> Result<R
 fn timed_out(call: &Call) -> AuthError {
     AuthError::network(format!(
         "no answer from {} within {} ms",
-        safe_url(call.url),
+        call.url,
         call.budget.total.as_millis()
     ))
     .with_hint(
@@ -315,7 +315,7 @@ fn server_failed(call: &Call, reply: &Reply) -> AuthError {
     AuthError::network(format!(
         "{} ({}) answered HTTP {}{tries}",
         call.service,
-        safe_url(call.url),
+        call.url,
         reply.status.as_u16()
     ))
     .with_hint(format!(
@@ -410,8 +410,7 @@ fn rate_limited(call: &Call, reply: &Reply, wait: Duration) -> AuthError {
     };
     AuthError::rate_limited(format!(
         "{} ({}) is rate limiting requests (HTTP 429{tries})",
-        call.service,
-        safe_url(call.url),
+        call.service, call.url,
     ))
     .with_hint(format!(
         "wait {} s and try again, or raise `authentication.retryAttempts`",

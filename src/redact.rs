@@ -4,6 +4,50 @@
 use crate::secret::Fingerprint;
 use reqwest::Url;
 
+/// A URL that prints safely: `Display` and `Debug` show `scheme://host[:port]/path` only
+/// (no userinfo, query or fragment, where codes, tokens and passwords travel), so a message
+/// that names the URL cannot leak what it carries. The full URL, for sending, is behind
+/// `Deref` and [`SafeUrl::as_url`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct SafeUrl(Url);
+
+impl SafeUrl {
+    /// The full URL, for the request itself.
+    pub fn as_url(&self) -> &Url {
+        &self.0
+    }
+
+    /// The full URL, by value.
+    pub fn into_url(self) -> Url {
+        self.0
+    }
+}
+
+impl From<Url> for SafeUrl {
+    fn from(url: Url) -> SafeUrl {
+        SafeUrl(url)
+    }
+}
+
+impl std::ops::Deref for SafeUrl {
+    type Target = Url;
+    fn deref(&self) -> &Url {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SafeUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&safe_url(&self.0))
+    }
+}
+
+impl std::fmt::Debug for SafeUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SafeUrl({self})")
+    }
+}
+
 /// `scheme://host[:port]/path` of `url`, without userinfo, query or fragment.
 pub fn safe_url(url: &Url) -> String {
     let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
@@ -378,6 +422,24 @@ fn is_uuid(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_safe_url_prints_without_what_it_carries() {
+        let url = SafeUrl::from(
+            Url::parse("https://user:pw@auth.example.com/token?code=abc#frag").unwrap(),
+        );
+        for shown in [format!("{url}"), format!("{url:?}"), url.to_string()] {
+            assert!(
+                !shown.contains("pw") && !shown.contains("abc") && !shown.contains("frag"),
+                "{shown}"
+            );
+            assert!(shown.contains("https://auth.example.com/token"), "{shown}");
+        }
+        assert!(
+            url.as_url().as_str().contains("code=abc"),
+            "the request keeps its query"
+        );
+    }
 
     #[test]
     fn safe_url_drops_userinfo_and_query() {

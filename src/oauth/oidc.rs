@@ -4,7 +4,7 @@
 use super::ProviderSettings;
 use crate::error::AuthError;
 use crate::http::{self, Budget};
-use crate::redact::safe_url;
+use crate::redact::SafeUrl;
 use crate::terminal_text::single_line;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -47,11 +47,12 @@ pub async fn discover(
         AuthError::config(format!("the issuer `{issuer}` is not a URL")).caused_by(e)
     })?;
     http::require_secure(&issuer_url, &format!("`{}.issuer`", settings.config_path))?;
-    let url = Url::parse(&format!(
+    let url: SafeUrl = Url::parse(&format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     ))
-    .map_err(|e| AuthError::config("bad discovery URL").caused_by(e))?;
+    .map_err(|e| AuthError::config("bad discovery URL").caused_by(e))?
+    .into();
     let setting = format!("`{}.issuer`", settings.config_path);
     let call = http::Call {
         url: &url,
@@ -64,7 +65,7 @@ pub async fn discover(
     if reply.status != StatusCode::OK {
         return Err(AuthError::new(
             crate::error::ErrorCode::OauthError,
-            format!("{} answered HTTP {}", safe_url(&url), reply.status.as_u16()),
+            format!("{} answered HTTP {}", url, reply.status.as_u16()),
         )
         .with_hint(format!(
             "check `{}.issuer` (or compliance.ssoIntegration.domain)",
@@ -74,7 +75,7 @@ pub async fn discover(
     let doc: Discovery = serde_json::from_slice(&reply.body).map_err(|_| {
         AuthError::provider(format!(
             "{} is not an OpenID Connect discovery document",
-            safe_url(&url)
+            url
         ))
     })?;
     if doc.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
@@ -152,8 +153,9 @@ pub async fn verify(
         )));
     }
     let setting = format!("`{}.issuer` (its jwks_uri)", settings.config_path);
+    let jwks_uri = SafeUrl::from(jwks_uri.clone());
     let call = http::Call {
-        url: jwks_uri,
+        url: &jwks_uri,
         setting: &setting,
         service: "the OpenID provider",
         budget,

@@ -4,7 +4,7 @@
 
 use crate::error::AuthError;
 use crate::http::{Budget, Call, Retry};
-use crate::redact::safe_url;
+use crate::redact::SafeUrl;
 use reqwest::{Client, Url};
 
 /// Sends one OAuth request. Token requests are never retried: a code or a rotating refresh
@@ -21,9 +21,10 @@ pub async fn send(
 ) -> Result<oauth2::HttpResponse, AuthError> {
     // The body (code, verifier, refresh token) is moved, never copied.
     let (parts, body) = request.into_parts();
-    let url = Url::parse(&parts.uri.to_string())
-        .map_err(|e| AuthError::internal("bad OAuth request URL").caused_by(e))?;
-    let mut builder = client.request(parts.method, url.clone());
+    let url: SafeUrl = Url::parse(&parts.uri.to_string())
+        .map_err(|e| AuthError::internal("bad OAuth request URL").caused_by(e))?
+        .into();
+    let mut builder = client.request(parts.method, url.as_url().clone());
     for (name, value) in &parts.headers {
         builder = builder.header(name, value);
     }
@@ -42,13 +43,11 @@ pub async fn send(
         } else {
             content_type
         };
-        return Err(AuthError::provider(format!(
-            "{} answered {got} instead of JSON",
-            safe_url(&url)
-        ))
-        .with_hint(format!(
-            "a proxy, captive portal or wrong {setting} is in the way"
-        )));
+        return Err(
+            AuthError::provider(format!("{} answered {got} instead of JSON", url)).with_hint(
+                format!("a proxy, captive portal or wrong {setting} is in the way"),
+            ),
+        );
     }
     let mut response = oauth2::HttpResponse::new(reply.body);
     *response.status_mut() = reply.status;

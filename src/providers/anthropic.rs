@@ -5,6 +5,7 @@ use crate::apikey::ApiKey;
 use crate::envvars;
 use crate::error::AuthError;
 use crate::http::{self, Budget};
+use crate::redact::SafeUrl;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{StatusCode, Url};
 use std::time::Duration;
@@ -56,7 +57,7 @@ pub async fn check_key(
     key: &ApiKey,
     budget: Budget,
 ) -> Result<KeyCheck, AuthError> {
-    let url = models_url(env)?;
+    let url = SafeUrl::from(models_url(env)?);
     let mut key_header = HeaderValue::from_str(key.secret().expose())
         .map_err(|_| AuthError::invalid_api_key("the key cannot be sent in an HTTP header"))?;
     key_header.set_sensitive(true);
@@ -97,7 +98,7 @@ pub async fn check_key(
         .with_hint("check the key's workspace and the organization's permissions in the Console")),
         status => Err(AuthError::provider(format!(
             "{} answered HTTP {}{}",
-            crate::redact::safe_url(&url),
+            url,
             status.as_u16(),
             error_type(&reply.body)
         ))
@@ -120,15 +121,14 @@ fn error_type(body: &[u8]) -> String {
         .unwrap_or_default()
 }
 
-fn not_the_api(url: &Url, got: &str) -> AuthError {
+fn not_the_api(url: &SafeUrl, got: &str) -> AuthError {
     let got = if got.is_empty() {
         "no content type"
     } else {
         got
     };
     AuthError::provider(format!(
-        "{} did not answer like the Anthropic API (expected JSON, got {got})",
-        crate::redact::safe_url(url)
+        "{url} did not answer like the Anthropic API (expected JSON, got {got})"
     ))
     .with_hint("a proxy, captive portal or wrong ANTHROPIC_BASE_URL is in the way")
 }

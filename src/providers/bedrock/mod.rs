@@ -181,8 +181,9 @@ pub async fn verify(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, 
     ));
     let request = signing::get(client, &url, &found.auth, &region, signed_at)?;
     let service = format!("Bedrock in {region}");
+    let shown = crate::redact::SafeUrl::from(url.clone());
     let ladder = http::Call {
-        url: &url,
+        url: &shown,
         setting: endpoint.setting,
         service: &service,
         budget: ctx.budget(),

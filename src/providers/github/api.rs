@@ -207,8 +207,9 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
             HeaderValue::from_static(API_VERSION),
         ),
     ];
+    let shown = crate::redact::SafeUrl::from(url.clone());
     let call = http::Call {
-        url,
+        url: &shown,
         setting: "`github.apiUrl`",
         service: "GitHub",
         budget,

@@ -301,8 +301,9 @@ async fn post_form(
         .header(ACCEPT, "application/json")
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(body);
+    let shown = crate::redact::SafeUrl::from(url.clone());
     let call = crate::http::Call {
-        url,
+        url: &shown,
         setting: "`github.webUrl`",
         service: "GitHub",
         budget,

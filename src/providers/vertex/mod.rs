@@ -268,6 +268,7 @@ async fn get_model(
     let value = crate::secret::bearer_header(token).ok_or_else(|| {
         AuthError::provider("Google issued an access token that cannot be sent in an HTTP header")
     })?;
+    let url = crate::redact::SafeUrl::from(url);
     let call = http::Call {
         url: &url,
         setting: target.endpoint_setting,

@@ -89,8 +89,9 @@ pub async fn fetch(
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(ACCEPT, "application/json")
         .body(form.as_bytes().to_vec());
+    let shown = crate::redact::SafeUrl::from(url.clone());
     let call = crate::http::Call {
-        url,
+        url: &shown,
         setting: "the credential file's `token_uri`",
         service: "Google's token service",
         budget: ctx.budget(),
