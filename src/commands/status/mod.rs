@@ -3,6 +3,9 @@
 //! document is built only for `--json`: the human path stays small, which keeps the
 //! command's start-up cost (and resident memory) down.
 
+#[cfg(test)]
+mod table;
+
 use crate::clock::rfc3339;
 use crate::context::Context;
 use crate::error::AuthError;
