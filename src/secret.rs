@@ -106,6 +106,53 @@ fn anthropic_prefix(secret: &str) -> Option<&str> {
     Some(&secret[.."sk-ant-".len() + kind_len + 1])
 }
 
+/// Declares a kind of secret that must not be mistaken for another: each wraps a
+/// [`Secret`], prints `[redacted]`, and converts to no other kind.
+macro_rules! secret_kind {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name(Secret<String>);
+
+        impl $name {
+            /// Wraps `value`, read from a server or a store.
+            pub fn new(value: String) -> $name {
+                $name(Secret::new(value))
+            }
+
+            /// The plaintext, where it leaves the process (a header, a store, a form).
+            pub fn expose(&self) -> &String {
+                self.0.expose()
+            }
+
+            /// The value as a plain [`Secret`], for code that handles every kind alike
+            /// (a bearer header, `--print-token`).
+            pub fn secret(&self) -> &Secret<String> {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}([redacted])", stringify!($name))
+            }
+        }
+    };
+}
+
+secret_kind!(
+    /// An OAuth access token: sent as a bearer token, never to a token endpoint.
+    AccessToken
+);
+secret_kind!(
+    /// An OAuth refresh token: sent only to its token or revocation endpoint, never as a
+    /// bearer token.
+    RefreshToken
+);
+secret_kind!(
+    /// A device flow's device code (RFC 8628): sent only when polling its token endpoint.
+    DeviceCode
+);
+
 /// `value` as JSON in a buffer sized exactly beforehand (by a first, counting pass), so that
 /// no growing buffer leaves a freed copy of the secrets in the heap; the result is wiped on
 /// drop like any `Secret`.

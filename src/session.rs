@@ -5,7 +5,7 @@
 use crate::clock::rfc3339;
 use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
-use crate::secret::{Fingerprint, Secret};
+use crate::secret::{AccessToken, Fingerprint, RefreshToken};
 use crate::storage::atomic::{read_private, write_atomic};
 use crate::storage::{FileLock, ItemMeta, SecretStore};
 use serde::{Deserialize, Serialize};
@@ -48,8 +48,8 @@ pub struct Sessions {
 
 /// The secret half of a session.
 pub struct Tokens {
-    pub access: Secret<String>,
-    pub refresh: Option<Secret<String>>,
+    pub access: AccessToken,
+    pub refresh: Option<RefreshToken>,
     pub account: Option<String>,
     pub scopes: Vec<String>,
 }
@@ -114,8 +114,8 @@ pub fn read_tokens(store: &dyn SecretStore, provider: &str) -> Result<Option<Tok
             .with_hint(format!("run `claude --login --provider {provider}`"))
     })?;
     Ok(Some(Tokens {
-        access: Secret::new(std::mem::take(&mut disk.access_token)),
-        refresh: disk.refresh_token.take().map(Secret::new),
+        access: AccessToken::new(std::mem::take(&mut disk.access_token)),
+        refresh: disk.refresh_token.take().map(RefreshToken::new),
         account: disk.account.take(),
         scopes: std::mem::take(&mut disk.scopes),
     }))

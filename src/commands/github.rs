@@ -8,7 +8,7 @@ use crate::output::{notice, Outcome};
 use crate::providers::github::api::{self, Installation};
 use crate::providers::github::device::{self, DeviceCode, Granted};
 use crate::providers::github::{self, RecordedInstallation, Settings, PROVIDER};
-use crate::secret::Secret;
+use crate::secret::AccessToken;
 use crate::session::{self, Session, Tokens};
 use serde_json::json;
 use std::fmt::Write;
@@ -207,7 +207,7 @@ pub async fn install_app(ctx: &Context, no_browser: bool) -> Result<Outcome, Aut
 async fn wait_for_installation(
     http: &reqwest::Client,
     settings: &Settings,
-    token: &Secret<String>,
+    token: &AccessToken,
     wait: Duration,
     budget: crate::http::Budget,
 ) -> Result<Installation, AuthError> {

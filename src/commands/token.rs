@@ -48,7 +48,11 @@ pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, Aut
         Some(candidate) => match &candidate.source {
             Source::Session(provider) => {
                 let (token, _) = refresh::access_token(ctx, provider).await?;
-                (token, candidate.source.clone(), "oauth-access-token")
+                (
+                    token.secret().clone(),
+                    candidate.source.clone(),
+                    "oauth-access-token",
+                )
             }
             _ => {
                 let (key, source, _) = resolve::active_key(ctx)?;

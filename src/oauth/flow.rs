@@ -8,7 +8,7 @@ use super::{oidc, ProviderSettings};
 use crate::error::{AuthError, ErrorCode};
 use crate::http::Budget;
 use crate::output::notice;
-use crate::secret::Secret;
+use crate::secret::{AccessToken, RefreshToken};
 use crate::session::Tokens;
 use crate::terminal_text::single_line;
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, Scope, TokenResponse as _};
@@ -174,10 +174,10 @@ pub async fn login(
         None => settings.scopes.clone(),
     };
     let tokens = Tokens {
-        access: Secret::new(response.access_token().secret().clone()),
+        access: AccessToken::new(response.access_token().secret().clone()),
         refresh: response
             .refresh_token()
-            .map(|r| Secret::new(r.secret().clone())),
+            .map(|r| RefreshToken::new(r.secret().clone())),
         account,
         scopes,
     };

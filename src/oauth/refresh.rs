@@ -4,9 +4,9 @@
 use super::client::{token_client, token_error, TokenResponse};
 use crate::context::Context;
 use crate::error::AuthError;
-use crate::secret::Secret;
+use crate::secret::{AccessToken, RefreshToken};
 use crate::session::{self, Session, Tokens};
-use oauth2::{RefreshToken, TokenResponse as _};
+use oauth2::TokenResponse as _;
 use reqwest::Url;
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ pub fn is_stale(session: &Session, now: u64) -> bool {
 pub async fn access_token(
     ctx: &Context,
     provider: &str,
-) -> Result<(Secret<String>, Session), AuthError> {
+) -> Result<(AccessToken, Session), AuthError> {
     let store = ctx.store();
     // The whole read-check-refresh-write runs under the lock: refresh tokens are single-use.
     let lock = ctx.lock()?;
@@ -105,7 +105,7 @@ pub async fn access_token(
 async fn exchange(
     ctx: &Context,
     current: &Session,
-    refresh: &Secret<String>,
+    refresh: &RefreshToken,
 ) -> Result<(Tokens, Option<Duration>), AuthError> {
     let token_url = Url::parse(&current.token_endpoint)
         .map_err(|e| AuthError::storage("the session's token endpoint is damaged").caused_by(e))?;
@@ -118,17 +118,17 @@ async fn exchange(
         current.provider
     );
     let send = |request| super::transport::send(http, request, budget, &setting);
-    let token = RefreshToken::new(refresh.expose().clone());
+    let token = oauth2::RefreshToken::new(refresh.expose().clone());
     let response: TokenResponse = client
         .exchange_refresh_token(&token)
         .request_async(&send)
         .await
         .map_err(|e| token_error(e, &current.provider))?;
     let tokens = Tokens {
-        access: Secret::new(response.access_token().secret().clone()),
+        access: AccessToken::new(response.access_token().secret().clone()),
         refresh: response
             .refresh_token()
-            .map(|r| Secret::new(r.secret().clone())),
+            .map(|r| RefreshToken::new(r.secret().clone())),
         account: None,
         scopes: response
             .scopes()

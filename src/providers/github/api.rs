@@ -6,7 +6,7 @@ use super::Settings;
 use crate::error::{AuthError, ErrorCode};
 use crate::http::{self, Budget};
 use crate::redact::safe_url;
-use crate::secret::Secret;
+use crate::secret::AccessToken;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
@@ -77,7 +77,7 @@ struct Repository {
 pub async fn user(
     http: &reqwest::Client,
     settings: &Settings,
-    token: &Secret<String>,
+    token: &AccessToken,
     budget: Budget,
 ) -> Result<User, AuthError> {
     let (user, _) =
@@ -92,7 +92,7 @@ pub async fn user(
 pub async fn find_installation(
     http: &reqwest::Client,
     settings: &Settings,
-    token: &Secret<String>,
+    token: &AccessToken,
     budget: Budget,
 ) -> Result<Option<Installation>, AuthError> {
     let mut pages = Pages::new(settings.api(&["user", "installations"]));
@@ -124,7 +124,7 @@ pub async fn find_installation(
 pub async fn repositories(
     http: &reqwest::Client,
     settings: &Settings,
-    token: &Secret<String>,
+    token: &AccessToken,
     id: u64,
     budget: Budget,
 ) -> Result<Vec<String>, AuthError> {
@@ -160,7 +160,7 @@ impl Pages {
         &mut self,
         http: &reqwest::Client,
         settings: &Settings,
-        token: &Secret<String>,
+        token: &AccessToken,
         budget: Budget,
     ) -> Result<Option<T>, AuthError> {
         let Some(url) = self.next.take().filter(|_| self.fetched < MAX_PAGES) else {
@@ -183,7 +183,7 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
     http: &reqwest::Client,
     settings: &Settings,
     url: &Url,
-    token: &Secret<String>,
+    token: &AccessToken,
     budget: Budget,
 ) -> Result<(T, Option<Url>), AuthError> {
     if url.origin() != settings.api_url.origin() {
@@ -192,7 +192,7 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
             safe_url(url)
         )));
     }
-    let bearer = crate::secret::bearer_header(token).ok_or_else(|| {
+    let bearer = crate::secret::bearer_header(token.secret()).ok_or_else(|| {
         AuthError::storage("the stored GitHub token is not a valid header value")
             .with_hint("run `claude --login --provider github`")
     })?;

@@ -7,7 +7,7 @@ use crate::error::{AuthError, ErrorCode};
 use crate::http::Budget;
 use crate::limits;
 use crate::redact::safe_url;
-use crate::secret::Secret;
+use crate::secret::{AccessToken, RefreshToken};
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
@@ -26,7 +26,7 @@ const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// A device code and what to show the user.
 pub struct DeviceCode {
     /// Whoever holds it can collect the token: never shown, never logged.
-    pub device_code: Secret<String>,
+    pub device_code: crate::secret::DeviceCode,
     /// The code the user types, reduced to printable characters.
     pub user_code: String,
     /// Where to type it; `None` when the server's address was not https (or loopback http).
@@ -37,8 +37,8 @@ pub struct DeviceCode {
 
 /// What an approved login yields.
 pub struct Granted {
-    pub access: Secret<String>,
-    pub refresh: Option<Secret<String>>,
+    pub access: AccessToken,
+    pub refresh: Option<RefreshToken>,
     pub expires_in: Option<Duration>,
     pub scopes: Vec<String>,
 }
@@ -109,7 +109,7 @@ pub async fn request_code(
         .with_hint("check `github.webUrl`: it should be the GitHub (Enterprise) web address"));
     };
     Ok(DeviceCode {
-        device_code: Secret::new(device_code),
+        device_code: crate::secret::DeviceCode::new(device_code),
         user_code: printable(&user_code),
         verification_uri: answer.verification_uri.as_deref().and_then(openable),
         expires_in: limits::lifetime(answer.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
@@ -264,8 +264,8 @@ pub fn classify(url: &Url, status: StatusCode, body: &[u8]) -> Result<Poll, Auth
         .is_none_or(|t| t.eq_ignore_ascii_case("bearer"));
     match answer.access_token.take().filter(|t| !t.is_empty()) {
         Some(access) if status.is_success() && bearer => Ok(Poll::Granted(Granted {
-            access: Secret::new(access),
-            refresh: answer.refresh_token.take().map(Secret::new),
+            access: AccessToken::new(access),
+            refresh: answer.refresh_token.take().map(RefreshToken::new),
             expires_in: answer.expires_in.map(limits::lifetime),
             scopes: answer
                 .scope

@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::error::AuthError;
 use crate::http::require_secure;
 use crate::redact::is_loopback;
-use crate::secret::Secret;
+use crate::secret::AccessToken;
 use crate::session;
 use crate::storage::atomic::{read_private, write_atomic};
 use crate::storage::FileLock;
@@ -141,7 +141,7 @@ fn join(base: &Url, segments: &[&str]) -> Url {
 /// # Errors
 /// `not_authenticated` (no GitHub session, with the login hint), `expired_token`, storage
 /// and refresh errors.
-pub async fn access_token(ctx: &Context) -> Result<Secret<String>, AuthError> {
+pub async fn access_token(ctx: &Context) -> Result<AccessToken, AuthError> {
     crate::oauth::refresh::access_token(ctx, PROVIDER)
         .await
         .map(|(token, _)| token)
@@ -152,7 +152,7 @@ pub async fn access_token(ctx: &Context) -> Result<Secret<String>, AuthError> {
 /// # Errors
 /// `not_authenticated` without a GitHub session, `expired_token` when the session or the
 /// token has expired, storage errors.
-pub fn stored_token(ctx: &Context) -> Result<Secret<String>, AuthError> {
+pub fn stored_token(ctx: &Context) -> Result<AccessToken, AuthError> {
     let login = "run `claude --login --provider github`";
     let Some(current) = session::load(&ctx.state_dir)?.sessions.remove(PROVIDER) else {
         return Err(AuthError::not_authenticated("there is no GitHub session").with_hint(login));
