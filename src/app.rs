@@ -89,7 +89,8 @@ fn flag_key(cli: &Cli, action: &Action) -> Result<Option<Secret<String>>, AuthEr
             ),
         );
     }
-    read_stdin("--api-key", "API key").map(Some)
+    // Read before the context exists (it is built with the key): the terminal directly.
+    read_stdin(&crate::terminal::SystemTerminal, "--api-key", "API key").map(Some)
 }
 
 fn action_reads_stdin(action: &Action) -> bool {

@@ -32,6 +32,8 @@ pub struct Context {
     pub flag_key: Option<Secret<String>>,
     /// The environment, as it was when the command started.
     pub env: Env,
+    /// The user's terminal: prompts, piped input, whether a person is there.
+    pub terminal: std::rc::Rc<dyn crate::terminal::Terminal>,
     /// The HTTP client, built on first use (offline commands never build one).
     http: std::cell::OnceCell<reqwest::Client>,
     /// Unit tests: the store every `store()` call returns.
@@ -78,6 +80,7 @@ impl Context {
             clock: crate::clock::from_env(&env),
             flag_key,
             env,
+            terminal: std::rc::Rc::new(crate::terminal::SystemTerminal),
             http: std::cell::OnceCell::new(),
             #[cfg(test)]
             memory: None,
@@ -144,6 +147,7 @@ impl Context {
             clock: Box::new(crate::clock::FixedClock(now)),
             flag_key: None,
             env,
+            terminal: std::rc::Rc::new(crate::terminal::SystemTerminal),
             http: std::cell::OnceCell::new(),
             memory: Some(store),
         }
@@ -161,11 +165,13 @@ impl Context {
             StorageKind::Keychain => Box::new(keychain),
             StorageKind::EncryptedFile => {
                 let source = if storage.encryption_key.as_deref() == Some("user-derived-key") {
-                    KeySource::Passphrase(
-                        self.env
+                    KeySource::Passphrase {
+                        from_env: self
+                            .env
                             .raw(crate::envvars::CLAUDE_PASSPHRASE)
                             .map(|value| Secret::new(value.to_string())),
-                    )
+                        terminal: self.terminal.clone(),
+                    }
                 } else {
                     KeySource::KeychainMasterKey(keychain)
                 };

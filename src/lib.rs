@@ -28,5 +28,6 @@ pub mod resolve;
 pub mod secret;
 pub mod session;
 pub mod storage;
+pub mod terminal;
 pub mod terminal_text;
 pub mod trace;

@@ -3,7 +3,7 @@
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::secret::Secret;
-use std::io::{IsTerminal, Read};
+use crate::terminal::Terminal;
 
 /// Largest secret read from stdin.
 const MAX_INPUT: u64 = 8 * 1024;
@@ -22,7 +22,7 @@ pub fn read_secret(
     what: &str,
 ) -> Result<Secret<String>, AuthError> {
     match arg.map(|a| a.expose().as_str()) {
-        Some("-") => read_stdin(flag, what),
+        Some("-") => read_stdin(ctx.terminal.as_ref(), flag, what),
         Some(value) => {
             ctx.warn(&format!(
                 "the {what} was given on the command line, where other users can see it (`ps`, shell history); \
@@ -30,28 +30,26 @@ pub fn read_secret(
             ));
             Ok(Secret::new(value.to_string()))
         }
-        None if std::io::stdin().is_terminal() => {
-            let value =
-                rpassword::prompt_password(format!("Paste your {what} (input is hidden): "))
-                    .map_err(|e| AuthError::cancelled("no input was read").caused_by(e))?;
-            Ok(Secret::new(value))
-        }
-        None => read_stdin(flag, what),
+        None if ctx.terminal.stdin_is_tty() => ctx
+            .terminal
+            .hidden_prompt(&format!("Paste your {what} (input is hidden): "))
+            .map_err(|e| AuthError::cancelled("no input was read").caused_by(e)),
+        None => read_stdin(ctx.terminal.as_ref(), flag, what),
     }
 }
 
 /// Reads all of stdin (at most 8 KiB) as one secret.
-pub fn read_stdin(flag: &str, what: &str) -> Result<Secret<String>, AuthError> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
+pub fn read_stdin(
+    terminal: &dyn Terminal,
+    flag: &str,
+    what: &str,
+) -> Result<Secret<String>, AuthError> {
+    if terminal.stdin_is_tty() {
         return Err(AuthError::usage(format!("`{flag} -` reads the {what} from stdin, but stdin is a terminal"))
             .with_hint(format!("pipe it in (`echo \"$KEY\" | claude {flag} -`) or run `claude {flag}` for a hidden prompt")));
     }
-    let mut bytes = Vec::new();
-    stdin
-        .lock()
-        .take(MAX_INPUT)
-        .read_to_end(&mut bytes)
+    let bytes = terminal
+        .read_stdin(MAX_INPUT)
         .map_err(|e| AuthError::usage(format!("cannot read the {what} from stdin")).caused_by(e))?;
     let text = String::from_utf8(bytes).map_err(|err| {
         let mut bytes = err.into_bytes();
@@ -67,4 +65,48 @@ pub fn read_stdin(flag: &str, what: &str) -> Result<Secret<String>, AuthError> {
         );
     }
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envvars::Env;
+    use crate::storage::memory::MemoryStore;
+    use crate::terminal::ScriptedTerminal;
+    use std::rc::Rc;
+
+    const KEY: &str = "sk-ant-api03-PROMPTPROMPTPROMPTPR-p5P5";
+
+    fn ctx(tty: bool, input: &str) -> Context {
+        let mut ctx = Context::for_test("{}", None, Env::default(), 0, MemoryStore::default());
+        ctx.terminal = Rc::new(ScriptedTerminal {
+            tty,
+            input: input.to_string(),
+        });
+        ctx
+    }
+
+    #[test]
+    fn a_person_gets_a_hidden_prompt_and_a_script_is_read_from_stdin() {
+        let typed = read_secret(&ctx(true, KEY), None, "--set-api-key", "API key").unwrap();
+        assert_eq!(typed.expose(), KEY);
+        let piped = read_secret(&ctx(false, KEY), None, "--set-api-key", "API key").unwrap();
+        assert_eq!(piped.expose(), KEY);
+    }
+
+    #[test]
+    fn dash_on_a_terminal_and_empty_stdin_are_usage_errors_that_say_what_to_do() {
+        let dash = Secret::new("-".to_string());
+        let err =
+            read_secret(&ctx(true, KEY), Some(&dash), "--set-api-key", "API key").unwrap_err();
+        assert_eq!(err.code().as_str(), "usage");
+        assert!(err.hint().unwrap().contains("claude --set-api-key -"));
+        let err =
+            read_secret(&ctx(false, "  \n"), Some(&dash), "--set-api-key", "API key").unwrap_err();
+        assert!(
+            err.message().contains("stdin was empty"),
+            "{}",
+            err.message()
+        );
+    }
 }

@@ -45,6 +45,21 @@ const RULES: &[Rule] = &[
         instead: "an `async fn` handler (app.rs runs the one runtime)",
     },
     Rule {
+        needle: "is_terminal",
+        allowed: &["src/terminal.rs"],
+        instead: "ctx.terminal.stdin_is_tty() / stderr_is_tty()",
+    },
+    Rule {
+        needle: "rpassword",
+        allowed: &["src/terminal.rs"],
+        instead: "ctx.terminal.hidden_prompt(…)",
+    },
+    Rule {
+        needle: "io::stdin",
+        allowed: &["src/terminal.rs"],
+        instead: "ctx.terminal.read_stdin / read_line / lines",
+    },
+    Rule {
         needle: "println!",
         allowed: &["src/output.rs"],
         instead: "output::emit / output::notice",

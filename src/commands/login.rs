@@ -33,6 +33,7 @@ pub async fn run(
     let budget = ctx.budget();
     let options = LoginOptions {
         env: &ctx.env,
+        terminal: ctx.terminal.as_ref(),
         no_browser,
         wait: oauth::login_timeout(ctx),
         budget,

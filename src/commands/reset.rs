@@ -9,7 +9,6 @@ use crate::output::Outcome;
 use crate::session;
 use crate::storage::keychain::Keychain;
 use serde_json::json;
-use std::io::{BufRead, IsTerminal};
 
 /// Files in the state directory that hold credentials or their metadata.
 const CREDENTIAL_FILES: [&str; 4] = [
@@ -94,7 +93,7 @@ fn confirm(ctx: &Context) -> Result<(), AuthError> {
     if ctx.prefs.yes {
         return Ok(());
     }
-    if !std::io::stdin().is_terminal() {
+    if !ctx.terminal.stdin_is_tty() {
         return Err(AuthError::usage(
             "`--reset-auth` removes every stored credential and needs a confirmation",
         )
@@ -105,10 +104,9 @@ fn confirm(ctx: &Context) -> Result<(), AuthError> {
         "Remove every stored API key, login session and cached token for {}? [y/N] ",
         ctx.state_dir.display()
     ));
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
+    let answer = ctx
+        .terminal
+        .read_line()
         .map_err(|e| AuthError::cancelled("no answer").caused_by(e))?;
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
         Ok(())

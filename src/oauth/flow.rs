@@ -13,9 +13,7 @@ use crate::session::Tokens;
 use crate::terminal_text::single_line;
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, Scope, TokenResponse as _};
 use reqwest::Url;
-use std::io::IsTerminal;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// What a login obtained.
 pub struct Obtained {
@@ -28,6 +26,8 @@ pub struct Obtained {
 pub struct LoginOptions<'a> {
     /// The environment the browser is started from (secret variables removed).
     pub env: &'a crate::envvars::Env,
+    /// Where a redirect address can be pasted, and whether a spinner can be shown.
+    pub terminal: &'a dyn crate::terminal::Terminal,
     pub no_browser: bool,
     pub wait: Duration,
     pub budget: Budget,
@@ -103,6 +103,7 @@ pub async fn login(
         notice("After you approve, paste the full address your browser was sent to (it contains `code=`) and press Enter.");
     }
     let callback = wait_for_callback(
+        options.terminal,
         server.as_mut(),
         state.secret(),
         options.wait,
@@ -205,13 +206,14 @@ fn check_issuer(settings: &ProviderSettings, iss: Option<&str>) -> Result<(), Au
 
 /// The first valid callback or pasted URL, within `wait`.
 async fn wait_for_callback(
+    terminal: &dyn crate::terminal::Terminal,
     server: Option<&mut CallbackServer>,
     state: &str,
     wait: Duration,
     spinner: bool,
 ) -> Result<Callback, AuthError> {
-    let mut pasted = paste_lines();
-    let spin = (spinner && std::io::stderr().is_terminal()).then(|| tokio::spawn(spin()));
+    let mut pasted = terminal.lines();
+    let spin = (spinner && terminal.stderr_is_tty()).then(|| tokio::spawn(spin()));
     let deadline = tokio::time::sleep(wait);
     tokio::pin!(deadline);
     let mut server = server;
@@ -240,22 +242,6 @@ async fn wait_for_callback(
         redraw("\x1b[2K");
     }
     result
-}
-
-/// Lines typed or piped on stdin, read on a plain thread (stdin has no async reader here).
-fn paste_lines() -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel(4);
-    std::thread::spawn(move || {
-        let stdin = std::io::stdin();
-        let mut line = String::new();
-        while stdin.read_line(&mut line).unwrap_or(0) > 0 {
-            if !line.trim().is_empty() && tx.blocking_send(line.trim().to_string()).is_err() {
-                return;
-            }
-            line.clear();
-        }
-    });
-    rx
 }
 
 /// A pasted redirect URL (or `CODE#STATE`), accepted only with this login's state.

@@ -40,7 +40,11 @@ const ARGON2_MAX_P: u32 = 16;
 pub enum KeySource {
     /// `user-derived-key`: Argon2id of `CLAUDE_PASSPHRASE` (as set, empty included) or a
     /// hidden prompt.
-    Passphrase(Option<Secret<String>>),
+    Passphrase {
+        from_env: Option<Secret<String>>,
+        /// Where to ask when `CLAUDE_PASSPHRASE` is not set.
+        terminal: std::rc::Rc<dyn crate::terminal::Terminal>,
+    },
     /// Anything else: a random 256-bit key held in the OS keychain.
     KeychainMasterKey(Keychain),
 }
@@ -157,7 +161,7 @@ impl EncryptedFile {
     /// what to do about each.
     fn undecryptable(&self) -> AuthError {
         let (key, check) = match self.key_source {
-            KeySource::Passphrase(_) => (
+            KeySource::Passphrase { .. } => (
                 "wrong passphrase",
                 "check CLAUDE_PASSPHRASE (or what you typed)",
             ),
@@ -219,7 +223,7 @@ impl EncryptedFile {
             return Ok(opened);
         }
         let kdf = match self.key_source {
-            KeySource::Passphrase(_) => Kdf::Argon2id {
+            KeySource::Passphrase { .. } => Kdf::Argon2id {
                 m_kib: ARGON2_M_KIB,
                 t: ARGON2_T,
                 p: ARGON2_P,
@@ -276,11 +280,13 @@ impl EncryptedFile {
                 if *m_kib > ARGON2_MAX_M_KIB || *t > ARGON2_MAX_T || *p > ARGON2_MAX_P {
                     return Err(self.damaged("its KDF parameters are out of range"));
                 }
-                let given = match source {
-                    KeySource::Passphrase(given) => given.as_ref(),
-                    KeySource::KeychainMasterKey(_) => None,
+                let (given, terminal): (_, &dyn crate::terminal::Terminal) = match source {
+                    KeySource::Passphrase { from_env, terminal } => {
+                        (from_env.as_ref(), terminal.as_ref())
+                    }
+                    KeySource::KeychainMasterKey(_) => (None, &crate::terminal::SystemTerminal),
                 };
-                let passphrase = passphrase(&self.path, creating, given)?;
+                let passphrase = passphrase(&self.path, creating, given, terminal)?;
                 let salt = unhex(salt).ok_or_else(|| self.damaged("its salt is not valid"))?;
                 let params = argon2::Params::new(*m_kib, *t, *p, Some(32)).map_err(|_| self.damaged("its KDF parameters are not valid"))?;
                 let mut key = Zeroizing::new([0u8; 32]);
@@ -290,7 +296,7 @@ impl EncryptedFile {
                 Ok(key)
             }
             (Kdf::KeychainMasterKey, KeySource::KeychainMasterKey(keychain)) => master_key(keychain, creating, &self.path),
-            (Kdf::KeychainMasterKey, KeySource::Passphrase(_)) => Err(AuthError::storage(format!(
+            (Kdf::KeychainMasterKey, KeySource::Passphrase { .. }) => Err(AuthError::storage(format!(
                 "{} is sealed with a master key from the keychain, but `encryptionKey` is `user-derived-key`",
                 self.path.display()
             ))

@@ -3,7 +3,7 @@
 
 use crate::error::AuthError;
 use crate::secret::Secret;
-use std::io::IsTerminal;
+use crate::terminal::Terminal;
 use std::path::Path;
 
 /// The shortest passphrase a new store accepts, in characters (not bytes). Argon2id slows
@@ -17,6 +17,7 @@ pub(super) fn passphrase(
     path: &Path,
     creating: bool,
     from_env: Option<&Secret<String>>,
+    terminal: &dyn Terminal,
 ) -> Result<Secret<String>, AuthError> {
     if let Some(value) = from_env {
         if value.expose().is_empty() {
@@ -35,7 +36,7 @@ pub(super) fn passphrase(
         }
         return Ok(value);
     }
-    if !std::io::stderr().is_terminal() {
+    if !terminal.stderr_is_tty() {
         return Err(AuthError::storage(format!(
             "{} needs a passphrase and there is no terminal to ask on",
             path.display()
@@ -43,8 +44,8 @@ pub(super) fn passphrase(
         .with_hint("set CLAUDE_PASSPHRASE for scripts and CI"));
     }
     let ask = |prompt: &str| -> Result<Secret<String>, AuthError> {
-        rpassword::prompt_password(prompt)
-            .map(Secret::new)
+        terminal
+            .hidden_prompt(prompt)
             .map_err(|e| AuthError::cancelled("no passphrase was entered").caused_by(e))
     };
     let first = ask("Passphrase for the encrypted credential store: ")?;
