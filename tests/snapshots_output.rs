@@ -77,6 +77,23 @@ fn status_with_a_key_in_the_environment() {
 }
 
 #[test]
+fn status_of_a_cloud_provider_without_its_settings() {
+    let env = TestEnv::new()
+        .with("CLAUDE_CODE_USE_BEDROCK", "1")
+        .with("ANTHROPIC_API_KEY", KEY_A);
+    settings(&env).bind(|| {
+        insta::assert_snapshot!(
+            "status_bedrock_no_region_text",
+            transcript(&env.run(&["--auth-status"]))
+        );
+        insta::assert_snapshot!(
+            "status_bedrock_no_region_json",
+            transcript(&env.run(&["--auth-status", "--json"]))
+        );
+    });
+}
+
+#[test]
 fn a_key_check_that_the_api_refuses() {
     let api = Server::anthropic(&[KEY_B]);
     let env = TestEnv::env_key(&api.url(), KEY_A);

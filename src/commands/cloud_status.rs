@@ -1,6 +1,7 @@
 //! `--auth-status` for Bedrock and Vertex: the cloud credential in force (found offline by
 //! the provider module), its settings, and the Anthropic credentials it makes irrelevant.
 
+use crate::commands::status::report::{Detail, Problem, StatusReport};
 use crate::config::schema::Provider;
 use crate::context::Context;
 use crate::error::AuthError;
@@ -24,22 +25,19 @@ pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcom
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect();
-            let doc = json!({
-                "authenticated": true,
-                "provider": provider.as_str(),
-                "method": provider.as_str(),
-                "source": info.source,
-                "fingerprint": info.fingerprint,
-                "billing": "cloud",
-                "shadowed": info.shadowed,
-                "settings": settings,
-                "credentials": refused,
-                "environment": ctx.loaded.environment.as_ref().map(|e| e.name.clone()),
-                "configFile": ctx.loaded.path.display().to_string(),
-                "configFound": ctx.loaded.file_exists,
-                "warnings": ctx.loaded.warnings,
-                "nextStep": Value::Null,
-            });
+            let detail = Detail::Cloud {
+                settings: Some(settings),
+                problem: None,
+            };
+            let mut report = StatusReport::new(ctx, provider.as_str(), detail);
+            report.authenticated = true;
+            report.method = Some(provider.as_str().to_string());
+            report.source = Some(info.source.clone());
+            report.fingerprint = info.fingerprint.clone();
+            report.billing = Some("cloud");
+            report.shadowed = info.shadowed.clone();
+            report.credentials = refused.clone();
+            let doc = report.to_json();
             let mut human = format!("✓ Using {} with {}\n", provider.as_str(), info.description);
             if let Some(fp) = &info.fingerprint {
                 let _ = writeln!(human, "  credential:   {fp}");
@@ -71,22 +69,17 @@ pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcom
             (doc, human)
         }
         Err(err) => {
-            let doc = json!({
-                "authenticated": false,
-                "provider": provider.as_str(),
-                "method": Value::Null,
-                "source": Value::Null,
-                "fingerprint": Value::Null,
-                "billing": Value::Null,
-                "shadowed": [],
-                "credentials": refused,
-                "environment": ctx.loaded.environment.as_ref().map(|e| e.name.clone()),
-                "configFile": ctx.loaded.path.display().to_string(),
-                "configFound": ctx.loaded.file_exists,
-                "warnings": ctx.loaded.warnings,
-                "problem": { "code": err.code().as_str(), "message": err.message() },
-                "nextStep": err.hint(),
-            });
+            let detail = Detail::Cloud {
+                settings: None,
+                problem: Some(Problem {
+                    code: err.code().as_str(),
+                    message: err.message().to_string(),
+                }),
+            };
+            let mut report = StatusReport::new(ctx, provider.as_str(), detail);
+            report.credentials = refused.clone();
+            report.next_step = err.hint().map(str::to_string);
+            let doc = report.to_json();
             let mut human = format!(
                 "✗ Not authenticated to {}: {}\n",
                 provider.as_str(),

@@ -3,6 +3,7 @@
 //! document is built only for `--json`: the human path stays small, which keeps the
 //! command's start-up cost (and resident memory) down.
 
+pub mod report;
 #[cfg(test)]
 mod table;
 
@@ -99,25 +100,52 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
             "due": r.due,
         })
     });
-    json!({
-        "authenticated": usable.is_some(),
-        "provider": crate::providers::active(ctx).as_str(),
-        "method": usable.map(|c| if c.source.is_api_key() { "api-key" } else { "oauth" }),
-        "source": active.map(|c| c.source.to_string()),
-        "fingerprint": active.map(|c| c.fingerprint.as_str()),
-        "billing": usable.map(|c| if c.source.is_api_key() { "api" } else { "subscription" }),
-        "session": facts.resolution.candidates.iter().find(|c| c.session().is_some()).map(|c| session_json(c, facts.now)),
-        "shadowed": facts.resolution.shadowed().map(|c| c.source.to_string()).collect::<Vec<_>>(),
-        "credentials": facts.resolution.candidates.iter().map(|c| credential_json(c, active)).collect::<Vec<_>>(),
-        "storage": ctx.loaded.config.authentication.storage.kind.as_str(),
-        "environment": ctx.loaded.environment.as_ref().map(|env| env.name.clone()),
-        "mfa": { "required": facts.mfa_required },
-        "configFile": ctx.loaded.path.display().to_string(),
-        "configFound": ctx.loaded.file_exists,
-        "rotation": rotation,
-        "warnings": facts.warnings,
-        "nextStep": facts.next_step,
-    })
+    let detail = report::Detail::Anthropic {
+        session: facts
+            .resolution
+            .candidates
+            .iter()
+            .find(|c| c.session().is_some())
+            .map(|c| session_json(c, facts.now)),
+        storage: ctx.loaded.config.authentication.storage.kind.as_str(),
+        mfa: report::Mfa {
+            required: facts.mfa_required,
+        },
+        rotation,
+    };
+    let mut report = report::StatusReport::new(ctx, crate::providers::active(ctx).as_str(), detail);
+    report.authenticated = usable.is_some();
+    report.method = usable.map(|c| {
+        if c.source.is_api_key() {
+            "api-key"
+        } else {
+            "oauth"
+        }
+        .to_string()
+    });
+    report.source = active.map(|c| c.source.to_string());
+    report.fingerprint = active.map(|c| c.fingerprint.as_str().to_string());
+    report.billing = usable.map(|c| {
+        if c.source.is_api_key() {
+            "api"
+        } else {
+            "subscription"
+        }
+    });
+    report.shadowed = facts
+        .resolution
+        .shadowed()
+        .map(|c| c.source.to_string())
+        .collect();
+    report.credentials = facts
+        .resolution
+        .candidates
+        .iter()
+        .map(|c| credential_json(c, active))
+        .collect();
+    report.warnings = facts.warnings.clone();
+    report.next_step = facts.next_step.clone();
+    report.to_json()
 }
 
 fn session_json(candidate: &Candidate, now: u64) -> Value {
