@@ -4,7 +4,7 @@
 
 use crate::envvars;
 use crate::error::{AuthError, ErrorCode};
-use crate::redact::{safe_url, SafeUrl};
+use crate::redact::SafeUrl;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, StatusCode, Url};
 use std::time::{Duration, Instant};
@@ -161,12 +161,13 @@ fn ip_matches(entry: &str, ip: std::net::IpAddr) -> bool {
 /// # Errors
 /// `config_error` naming `setting`.
 pub fn require_secure(url: &Url, setting: &str) -> Result<(), AuthError> {
+    let shown = SafeUrl::from(url.clone());
     match url.scheme() {
         "https" => Ok(()),
         "http" if crate::redact::is_loopback(url) => Ok(()),
         _ => Err(AuthError::config(format!(
             "refusing to send credentials to {} over {}",
-            safe_url(url),
+            shown,
             url.scheme()
         ))
         .with_hint(format!(
@@ -331,7 +332,7 @@ fn server_failed(call: &Call, reply: &Reply) -> AuthError {
 /// `network_error` for connection failures; `provider_error` for an oversized body.
 async fn send_once(
     request: reqwest::RequestBuilder,
-    url: &Url,
+    url: &SafeUrl,
 ) -> Result<(StatusCode, HeaderMap, Vec<u8>), AuthError> {
     let (client, request) = request.build_split();
     let request =
@@ -362,7 +363,7 @@ async fn send_once(
 
 async fn read_reply(
     pending: impl std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
-    url: &Url,
+    url: &SafeUrl,
 ) -> Result<(StatusCode, HeaderMap, Vec<u8>), AuthError> {
     let mut response = pending.await.map_err(|err| connection_error(url, &err))?;
     let status = response.status();
@@ -375,8 +376,7 @@ async fn read_reply(
     {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(AuthError::provider(format!(
-                "{} sent more than 1 MiB; refusing to read it",
-                safe_url(url)
+                "{url} sent more than 1 MiB; refusing to read it"
             )));
         }
         body.extend_from_slice(&chunk);
@@ -385,7 +385,7 @@ async fn read_reply(
 }
 
 /// A connection-level failure, without reqwest's URL (which could carry a query).
-fn connection_error(url: &Url, err: &reqwest::Error) -> AuthError {
+fn connection_error(url: &SafeUrl, err: &reqwest::Error) -> AuthError {
     let what = if err.is_connect() {
         "cannot connect to"
     } else if err.is_timeout() {
@@ -397,7 +397,7 @@ fn connection_error(url: &Url, err: &reqwest::Error) -> AuthError {
     while let Some(inner) = cause.source() {
         cause = inner;
     }
-    AuthError::network(format!("{what} {}", safe_url(url)))
+    AuthError::network(format!("{what} {url}"))
         .caused_by(cause)
         .with_hint("check your network and the API URL (ANTHROPIC_BASE_URL)")
 }
@@ -441,17 +441,17 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// A 3xx is never followed: it means a wrong URL or something in the way.
-pub fn redirect_error(url: &Url, reply: &Reply, setting: &str) -> AuthError {
+pub fn redirect_error(url: &SafeUrl, reply: &Reply, setting: &str) -> AuthError {
     let location = reply
         .headers
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| url.join(v).ok())
-        .map(|target| format!(" to {}", safe_url(&target)))
+        .map(|target| format!(" to {}", SafeUrl::from(target)))
         .unwrap_or_default();
     AuthError::provider(format!(
         "{} answered HTTP {} (a redirect{location}); redirects are not followed with credentials",
-        safe_url(url),
+        url,
         reply.status.as_u16()
     ))
     .with_hint(format!(

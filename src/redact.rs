@@ -49,7 +49,7 @@ impl std::fmt::Debug for SafeUrl {
 }
 
 /// `scheme://host[:port]/path` of `url`, without userinfo, query or fragment.
-pub fn safe_url(url: &Url) -> String {
+fn safe_url(url: &Url) -> String {
     let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
     if let Some(port) = url.port() {
         shown.push_str(&format!(":{port}"));

@@ -7,9 +7,8 @@
 
 use crate::error::AuthError;
 use crate::events::sink::{LEVEL, TRACE_TARGET};
-use crate::redact::{safe_reference, safe_url, scrub_secrets};
+use crate::redact::{safe_reference, scrub_secrets, SafeUrl};
 use reqwest::header::HeaderMap;
-use reqwest::Url;
 use std::time::Duration;
 
 /// Headers whose values are credentials (or can carry them).
@@ -35,8 +34,8 @@ pub fn step(text: &str) {
 }
 
 /// `→ METHOD URL` with redacted headers and the body size.
-pub fn request(method: &str, url: &Url, headers: &HeaderMap, body_len: usize) {
-    let url = safe_url(url);
+pub fn request(method: &str, url: &SafeUrl, headers: &HeaderMap, body_len: usize) {
+    let url = url.to_string();
     tracing::event!(target: TRACE_TARGET, LEVEL, method, url, body_len, "→ {method} {url}");
     trace_headers("→", headers);
     if body_len > 0 {

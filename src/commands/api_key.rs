@@ -222,7 +222,7 @@ async fn check_online(ctx: &Context, key: &ApiKey, source: &str) -> Result<KeyCh
     let fingerprint = key.fingerprint();
     ctx.detail(&format!(
         "checking {fingerprint} against {}",
-        crate::redact::safe_url(&anthropic::models_url(&ctx.env)?)
+        anthropic::models_url(&ctx.env)?
     ));
     let client = ctx.http()?;
     let result = anthropic::check_key(client, &ctx.env, key, ctx.budget()).await;

@@ -29,7 +29,7 @@ pub struct KeyCheck {
 ///
 /// # Errors
 /// `config_error` for an unusable URL.
-pub fn models_url(env: &envvars::Env) -> Result<Url, AuthError> {
+pub fn models_url(env: &envvars::Env) -> Result<SafeUrl, AuthError> {
     let base = env
         .get(envvars::ANTHROPIC_BASE_URL)
         .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
@@ -43,7 +43,7 @@ pub fn models_url(env: &envvars::Env) -> Result<Url, AuthError> {
     let mut url = base;
     url.set_path(&path);
     url.set_query(None);
-    Ok(url)
+    Ok(url.into())
 }
 
 /// Asks the API whether `key` works.
@@ -57,7 +57,7 @@ pub async fn check_key(
     key: &ApiKey,
     budget: Budget,
 ) -> Result<KeyCheck, AuthError> {
-    let url = SafeUrl::from(models_url(env)?);
+    let url = models_url(env)?;
     let mut key_header = HeaderValue::from_str(key.secret().expose())
         .map_err(|_| AuthError::invalid_api_key("the key cannot be sent in an HTTP header"))?;
     key_header.set_sensitive(true);

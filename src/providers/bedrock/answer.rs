@@ -4,8 +4,7 @@
 use crate::error::{AuthError, ErrorCode};
 use crate::http::Reply;
 use crate::providers::{server_date, Verdict};
-use crate::redact::safe_url;
-use reqwest::Url;
+use crate::redact::SafeUrl;
 use std::time::{Duration, SystemTime};
 
 /// Beyond this difference between the server's `Date` and ours, SigV4 signatures fail.
@@ -26,7 +25,7 @@ const SIGNATURE: [&str; 2] = ["InvalidSignatureException", "SignatureDoesNotMatc
 
 /// The call that was made, for messages.
 pub(super) struct Call<'a> {
-    pub url: &'a Url,
+    pub url: &'a SafeUrl,
     pub region: &'a str,
     pub model: Option<&'a str>,
     /// The credential's source, e.g. `env:AWS_ACCESS_KEY_ID`.
@@ -102,7 +101,7 @@ fn failure(call: &Call, reply: &Reply, kind: Option<&str>) -> AuthError {
         ("MissingAuthenticationTokenException" | "UnknownOperationException", _) => {
             AuthError::provider(format!(
                 "{} does not serve the Bedrock control plane ({label})",
-                safe_url(call.url)
+                call.url
             ))
             .with_hint(format!(
                 "check {}: it should be the Bedrock endpoint (bedrock.{}.amazonaws.com), not \
@@ -112,9 +111,10 @@ fn failure(call: &Call, reply: &Reply, kind: Option<&str>) -> AuthError {
         }
         (_, 401) => rejected(call, reply, &label, false),
         (_, 403) => denied(call, &label),
-        _ => AuthError::provider(format!("{} answered {label}", safe_url(call.url))).with_hint(
-            format!("check {}; if it is right, try again later", call.setting),
-        ),
+        _ => AuthError::provider(format!("{} answered {label}", call.url)).with_hint(format!(
+            "check {}; if it is right, try again later",
+            call.setting
+        )),
     }
 }
 
@@ -248,7 +248,7 @@ fn not_found(call: &Call, label: &str) -> AuthError {
         )),
         None => AuthError::provider(format!(
             "{} has no Bedrock foundation-models API ({label})",
-            safe_url(call.url)
+            call.url
         ))
         .with_hint(format!(
             "check {}: it should be the Bedrock endpoint of {}",
@@ -260,7 +260,7 @@ fn not_found(call: &Call, label: &str) -> AuthError {
 fn not_bedrock(call: &Call, got: &str) -> AuthError {
     AuthError::provider(format!(
         "{} did not answer like Bedrock (expected JSON, got {got})",
-        safe_url(call.url)
+        call.url
     ))
     .with_hint(format!(
         "a proxy, captive portal or a wrong {} is in the way",

@@ -11,7 +11,7 @@ use crate::envvars;
 use crate::error::AuthError;
 use crate::http::{self};
 use crate::providers::{CredentialInfo, Verdict};
-use crate::redact::safe_url;
+use crate::redact::SafeUrl;
 use credentials::Auth;
 use reqwest::Url;
 use std::time::{Duration, UNIX_EPOCH};
@@ -138,7 +138,10 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
     let resolution = credentials::resolve(&ctx.env)?;
     let mut settings = vec![
         ("region".to_string(), region),
-        ("endpoint".to_string(), safe_url(&endpoint.url)),
+        (
+            "endpoint".to_string(),
+            SafeUrl::from(endpoint.url.clone()).to_string(),
+        ),
     ];
     if let Some(model) = model(ctx) {
         settings.push(("model".to_string(), model.to_string()));
@@ -192,7 +195,7 @@ pub async fn verify(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, 
     };
     let reply = http::send(&ladder, request).await?;
     let call = answer::Call {
-        url: &url,
+        url: &shown,
         region: &region,
         model,
         source: &found.source,

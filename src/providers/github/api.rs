@@ -5,7 +5,7 @@
 use super::Settings;
 use crate::error::{AuthError, ErrorCode};
 use crate::http::{self, Budget};
-use crate::redact::safe_url;
+use crate::redact::SafeUrl;
 use crate::secret::AccessToken;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{StatusCode, Url};
@@ -186,10 +186,10 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
     token: &AccessToken,
     budget: Budget,
 ) -> Result<(T, Option<Url>), AuthError> {
+    let url = &SafeUrl::from(url.clone());
     if url.origin() != settings.api_url.origin() {
         return Err(AuthError::internal(format!(
-            "refusing to send the GitHub token to {} (not `github.apiUrl`)",
-            safe_url(url)
+            "refusing to send the GitHub token to {url} (not `github.apiUrl`)"
         )));
     }
     let bearer = crate::secret::bearer_header(token.secret()).ok_or_else(|| {
@@ -207,9 +207,8 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
             HeaderValue::from_static(API_VERSION),
         ),
     ];
-    let shown = crate::redact::SafeUrl::from(url.clone());
     let call = http::Call {
-        url: &shown,
+        url,
         setting: "`github.apiUrl`",
         service: "GitHub",
         budget,
@@ -225,12 +224,12 @@ pub async fn get_json<T: for<'de> Deserialize<'de>>(
     Ok((value, next))
 }
 
-fn check_status(url: &Url, reply: &http::Reply) -> Result<(), AuthError> {
+fn check_status(url: &SafeUrl, reply: &http::Reply) -> Result<(), AuthError> {
     let status = reply.status;
     if status.is_success() {
         return Ok(());
     }
-    let shown = safe_url(url);
+    let shown = url;
     Err(match status {
         StatusCode::UNAUTHORIZED => AuthError::new(
             ErrorCode::ExpiredToken,
@@ -262,8 +261,8 @@ fn rate_limit_spent(reply: &http::Reply) -> bool {
         .is_some_and(|v| v.trim() == "0")
 }
 
-fn not_json(url: &Url) -> AuthError {
-    AuthError::provider(format!("{} did not answer with JSON", safe_url(url)))
+fn not_json(url: &SafeUrl) -> AuthError {
+    AuthError::provider(format!("{url} did not answer with JSON"))
         .with_hint("check `github.apiUrl` (for GitHub Enterprise: https://HOST/api/v3)")
 }
 
@@ -294,7 +293,7 @@ fn next_link(
     if target.origin() != settings.api_url.origin() {
         return Err(AuthError::provider(format!(
             "GitHub's next page is on another host ({}); the token is not sent there",
-            safe_url(&target)
+            SafeUrl::from(target)
         ))
         .with_hint("check `github.apiUrl` and any proxy in the way"));
     }

@@ -6,7 +6,7 @@ use super::{openable, printable};
 use crate::error::{AuthError, ErrorCode};
 use crate::http::Budget;
 use crate::limits;
-use crate::redact::safe_url;
+use crate::redact::SafeUrl;
 use crate::secret::{AccessToken, RefreshToken};
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
@@ -103,7 +103,7 @@ pub async fn request_code(
     else {
         return Err(AuthError::provider(format!(
             "{} did not answer with a device code (HTTP {})",
-            safe_url(&url),
+            SafeUrl::from(url.clone()),
             status.as_u16()
         ))
         .with_hint("check `github.webUrl`: it should be the GitHub (Enterprise) web address"));
@@ -138,7 +138,7 @@ fn code_refused(settings: &Settings, error: String) -> AuthError {
         code,
         format!(
             "GitHub ({}) refused to start a device login ({error})",
-            safe_url(&settings.web_url)
+            SafeUrl::from(settings.web_url.clone())
         ),
     )
     .with_hint(hint)
@@ -278,7 +278,7 @@ pub fn classify(url: &Url, status: StatusCode, body: &[u8]) -> Result<Poll, Auth
         })),
         _ => Err(AuthError::provider(format!(
             "{} answered HTTP {} without a bearer token or an error",
-            safe_url(url),
+            SafeUrl::from(url.clone()),
             status.as_u16()
         ))
         .with_hint("check `github.webUrl`: it should be the GitHub (Enterprise) web address")),
@@ -317,8 +317,11 @@ async fn post_form(
 fn parse_json<T: for<'de> Deserialize<'de>>(url: &Url, body: &[u8]) -> Result<T, AuthError> {
     // The body is never echoed: it may hold a token.
     serde_json::from_slice(body).map_err(|_| {
-        AuthError::provider(format!("{} did not answer with JSON", safe_url(url)))
-            .with_hint("a proxy, captive portal or wrong `github.webUrl` is in the way")
+        AuthError::provider(format!(
+            "{} did not answer with JSON",
+            SafeUrl::from(url.clone())
+        ))
+        .with_hint("a proxy, captive portal or wrong `github.webUrl` is in the way")
     })
 }
 

@@ -3,7 +3,7 @@
 
 use super::locate::{self, Found};
 use crate::error::AuthError;
-use crate::redact::{is_loopback, safe_url};
+use crate::redact::{is_loopback, SafeUrl};
 use crate::secret::{Fingerprint, Secret};
 use reqwest::Url;
 use serde::{Deserialize, Deserializer};
@@ -225,7 +225,7 @@ pub fn token_uri(path: &Path, text: Option<&str>) -> Result<Url, AuthError> {
     Err(AuthError::config(format!(
         "refusing the token_uri {} in {}: it is not Google's token endpoint, and claude \
          would send a signed assertion or refresh token to it",
-        safe_url(&url),
+        SafeUrl::from(url.clone()),
         path.display()
     ))
     .with_hint(format!(

@@ -12,7 +12,7 @@ use crate::envvars;
 use crate::error::AuthError;
 use crate::http::{self, Reply};
 use crate::providers::{server_date, CredentialInfo, Verdict};
-use crate::redact::safe_url;
+use crate::redact::SafeUrl;
 use crate::secret::Secret;
 use file::{CredentialFile, GoogleCredential};
 use reqwest::header::AUTHORIZATION;
@@ -46,7 +46,10 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
     let mut settings = vec![
         ("project".to_string(), target.project.clone()),
         ("location".to_string(), target.location.clone()),
-        ("endpoint".to_string(), safe_url(&target.endpoint)),
+        (
+            "endpoint".to_string(),
+            SafeUrl::from(target.endpoint.clone()).to_string(),
+        ),
     ];
     if let GoogleCredential::ServiceAccount(sa) = &file.credential {
         settings.push(("account".to_string(), sa.client_email.clone()));
@@ -237,7 +240,7 @@ fn model(ctx: &Context) -> String {
 
 /// `{endpoint}/v1/projects/P/locations/L/publishers/anthropic/models/M`, each part a
 /// percent-encoded path segment.
-fn model_url(target: &Target, model: &str) -> Url {
+fn model_url(target: &Target, model: &str) -> SafeUrl {
     let mut url = target.endpoint.clone();
     url.set_query(None);
     url.set_fragment(None);
@@ -254,7 +257,7 @@ fn model_url(target: &Target, model: &str) -> Url {
             model,
         ]);
     }
-    url
+    url.into()
 }
 
 async fn get_model(
@@ -268,7 +271,6 @@ async fn get_model(
     let value = crate::secret::bearer_header(token).ok_or_else(|| {
         AuthError::provider("Google issued an access token that cannot be sent in an HTTP header")
     })?;
-    let url = crate::redact::SafeUrl::from(url);
     let call = http::Call {
         url: &url,
         setting: target.endpoint_setting,
@@ -306,7 +308,7 @@ fn judge(
         }
         StatusCode::OK => AuthError::provider(format!(
             "{} did not answer like Vertex AI (expected JSON)",
-            safe_url(&url)
+            url
         ))
         .with_hint(format!(
             "a proxy or captive portal is in the way, or {setting} is wrong"
@@ -327,12 +329,8 @@ fn judge(
             "Vertex AI has no model {model} for project {project} in {location} (HTTP 404)"
         ))
         .with_hint(HINT_404),
-        status => AuthError::provider(format!(
-            "{} answered HTTP {}",
-            safe_url(&url),
-            status.as_u16()
-        ))
-        .with_hint(format!("check {setting}; if it is right, try again later")),
+        status => AuthError::provider(format!("{} answered HTTP {}", url, status.as_u16()))
+            .with_hint(format!("check {setting}; if it is right, try again later")),
     };
     Err(error)
 }

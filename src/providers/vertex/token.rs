@@ -4,11 +4,11 @@
 use super::file::{AuthorizedUser, CredentialFile, GoogleCredential, ServiceAccount};
 use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
-use crate::redact::safe_url;
+use crate::redact::SafeUrl;
 use crate::secret::Secret;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
-use reqwest::{StatusCode, Url};
+use reqwest::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::path::Path;
 use std::time::UNIX_EPOCH;
@@ -76,20 +76,17 @@ pub async fn fetch(
     file: &CredentialFile,
 ) -> Result<Fresh, AuthError> {
     let url = file.token_uri();
+    let shown = SafeUrl::from(url.clone());
     let form = match &file.credential {
         GoogleCredential::ServiceAccount(sa) => jwt_form(sa, &file.found.path, ctx.clock.now())?,
         GoogleCredential::AuthorizedUser(user) => refresh_form(user),
     };
-    crate::trace::step(&format!(
-        "vertex: requesting an access token from {}",
-        safe_url(url)
-    ));
+    crate::trace::step(&format!("vertex: requesting an access token from {shown}"));
     let request = http
         .post(url.clone())
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(ACCEPT, "application/json")
         .body(form.as_bytes().to_vec());
-    let shown = crate::redact::SafeUrl::from(url.clone());
     let call = crate::http::Call {
         url: &shown,
         setting: "the credential file's `token_uri`",
@@ -102,7 +99,7 @@ pub async fn fetch(
     let body = Zeroizing::new(reply.body);
     judge(
         file,
-        url,
+        &shown,
         reply.status,
         &reply.headers,
         &body,
@@ -153,13 +150,13 @@ fn assertion(sa: &ServiceAccount, path: &Path, now: u64) -> Result<String, AuthE
 /// What the token endpoint's answer means. Its text is never echoed.
 fn judge(
     file: &CredentialFile,
-    url: &Url,
+    url: &SafeUrl,
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
     now: u64,
 ) -> Result<Fresh, AuthError> {
-    let shown = safe_url(url);
+    let shown = url;
     let content_type = crate::http::content_type(headers);
     if !content_type.ends_with("json") {
         let got = if content_type.is_empty() {
@@ -174,7 +171,7 @@ fn judge(
         .with_hint("a proxy or captive portal is in the way, or the token_uri is wrong"));
     }
     if status.is_success() {
-        return parse_token(&shown, body, now);
+        return parse_token(shown, body, now);
     }
     let reply: ErrorReply = serde_json::from_slice(body).unwrap_or(ErrorReply {
         error: None,
@@ -184,7 +181,7 @@ fn judge(
     Err(refused(file, status, &reply, offset))
 }
 
-fn parse_token(shown: &str, body: &[u8], now: u64) -> Result<Fresh, AuthError> {
+fn parse_token(shown: &SafeUrl, body: &[u8], now: u64) -> Result<Fresh, AuthError> {
     let reply: TokenReply = serde_json::from_slice(body)
         .map_err(|_| AuthError::provider(format!("{shown} answered a malformed token response")))?;
     let token = reply
