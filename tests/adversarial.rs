@@ -9,7 +9,7 @@
 mod common;
 
 use common::browser::{approve, get, with_param, LoginRun};
-use common::oauth_env::{browser_login, oauth_env};
+use common::oauth_env::{browser_login, oauth_env, oidc_env};
 use common::oauth_server::{OAuthOptions, OAuthServer, TokenMode};
 use common::servers::{Reply, Server};
 use common::*;
@@ -447,12 +447,7 @@ fn an_issuer_on_the_callback_is_compared_even_when_not_advertised() {
         advertise_iss: false,
         ..OAuthOptions::default()
     });
-    let env = TestEnv::encrypted();
-    env.write_config(&format!(
-        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
-            "oauth": {{"clientId": "claude-test-client", "issuer": "{}", "redirectUri": "http://127.0.0.1:0/callback", "loginTimeout": 20}}}}"#,
-        server.url()
-    ));
+    let env = oidc_env(&server);
     let mut cmd = env.std_command();
     cmd.args(["--login", "--no-browser"]);
     let run = LoginRun::start(cmd);
@@ -467,12 +462,7 @@ fn an_issuer_on_the_callback_is_compared_even_when_not_advertised() {
 #[test]
 fn offline_access_from_an_openid_provider_asks_for_consent() {
     let server = server();
-    let env = TestEnv::encrypted();
-    env.write_config(&format!(
-        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
-            "oauth": {{"clientId": "claude-test-client", "issuer": "{}", "redirectUri": "http://127.0.0.1:0/callback", "loginTimeout": 20}}}}"#,
-        server.url()
-    ));
+    let env = oidc_env(&server);
     let out = browser_login(&env, &["--scopes", "openid email offline_access"]);
     assert!(out.status.success(), "{}", text(&out));
     let authorize = server
@@ -644,12 +634,7 @@ fn an_error_callback_from_another_issuer_is_a_mix_up_not_a_denial() {
         advertise_iss: false,
         ..OAuthOptions::default()
     });
-    let env = TestEnv::encrypted();
-    env.write_config(&format!(
-        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
-            "oauth": {{"clientId": "claude-test-client", "issuer": "{}", "redirectUri": "http://127.0.0.1:0/callback", "loginTimeout": 20}}}}"#,
-        server.url()
-    ));
+    let env = oidc_env(&server);
     server.deny_next_authorization();
     let mut cmd = env.std_command();
     cmd.args(["--login", "--no-browser"]);

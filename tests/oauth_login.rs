@@ -4,7 +4,7 @@
 mod common;
 
 use common::browser::{approve, get, with_param, without_param, LoginRun};
-use common::oauth_env::{browser_login, oauth_env};
+use common::oauth_env::{browser_login, oauth_env, oidc_env};
 use common::oauth_server::{OAuthOptions, OAuthServer};
 use common::*;
 use std::time::{Duration, Instant};
@@ -214,10 +214,12 @@ fn paste_flow_accepts_the_redirected_url_with_its_state() {
     assert!(stderr.contains("bare code"), "{stderr}");
 }
 
+/// `claude --login` with `BROWSER` set to a script that records the address it is given:
+/// the run, the authorization URL printed on stderr, and the address the browser got.
 #[cfg(unix)]
-#[test]
-fn browser_variable_is_used_to_open_the_url() {
-    let server = server();
+fn login_with_recording_browser(
+    server: &OAuthServer,
+) -> (LoginRun, String, String, tempfile::NamedTempFile, TestEnv) {
     let opened = tempfile::NamedTempFile::new().unwrap();
     let browser = write_browser_script(&format!(
         "echo \"$1\" > {}.tmp && mv {}.tmp {}",
@@ -225,7 +227,7 @@ fn browser_variable_is_used_to_open_the_url() {
         opened.path().display(),
         opened.path().display()
     ));
-    let env = oauth_env(&server, "", "").with("BROWSER", browser.to_str().unwrap());
+    let env = oauth_env(server, "", "").with("BROWSER", browser.to_str().unwrap());
     let mut cmd = env.std_command();
     cmd.arg("--login");
     let run = LoginRun::start(cmd);
@@ -239,6 +241,14 @@ fn browser_variable_is_used_to_open_the_url() {
         assert!(Instant::now() < deadline, "BROWSER was not run");
         std::thread::sleep(Duration::from_millis(50));
     };
+    (run, printed, start, opened, env)
+}
+
+#[cfg(unix)]
+#[test]
+fn browser_variable_is_used_to_open_the_url() {
+    let server = server();
+    let (run, printed, start, _opened, _env) = login_with_recording_browser(&server);
     // The browser's command line (readable by every user in /proc) carries no state and
     // no PKCE challenge: only a one-time loopback address that leads to the printed URL.
     assert!(start.starts_with("http://127.0.0.1:"), "{start}");
@@ -253,30 +263,11 @@ fn browser_variable_is_used_to_open_the_url() {
     assert!(run.finish().status.success());
 }
 
+#[cfg(unix)]
 #[test]
 fn a_start_address_opened_twice_stops_the_login() {
     let server = server();
-    let opened = tempfile::NamedTempFile::new().unwrap();
-    let browser = write_browser_script(&format!(
-        "echo \"$1\" > {}.tmp && mv {}.tmp {}",
-        opened.path().display(),
-        opened.path().display(),
-        opened.path().display()
-    ));
-    let env = oauth_env(&server, "", "").with("BROWSER", browser.to_str().unwrap());
-    let mut cmd = env.std_command();
-    cmd.arg("--login");
-    let run = LoginRun::start(cmd);
-    let _ = run.authorize_url();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let start = loop {
-        let text = std::fs::read_to_string(opened.path()).unwrap_or_default();
-        if text.contains("/start-") {
-            break text.trim().to_string();
-        }
-        assert!(Instant::now() < deadline, "BROWSER was not run");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let (run, _, start, _opened, _env) = login_with_recording_browser(&server);
     // Another program read the address first; the user's browser comes second.
     assert_eq!(get(&start).status, 302);
     assert_eq!(get(&start).status, 409);
@@ -313,12 +304,7 @@ fn openid_connect_login_verifies_the_id_token_and_shows_the_email() {
 #[test]
 fn callback_with_the_wrong_issuer_is_refused() {
     let server = server();
-    let env = TestEnv::encrypted();
-    env.write_config(&format!(
-        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
-            "oauth": {{"clientId": "claude-test-client", "issuer": "{}", "redirectUri": "http://127.0.0.1:0/callback", "loginTimeout": 20}}}}"#,
-        server.url()
-    ));
+    let env = oidc_env(&server);
     let run = start_login(&env);
     let callback = approve(&run.authorize_url());
     assert_eq!(

@@ -21,6 +21,18 @@ pub fn oauth_env(server: &OAuthServer, oauth_extra: &str, extra: &str) -> TestEn
     env
 }
 
+/// `encrypted-file` storage and an OpenID Connect issuer (`server`, found by discovery) in
+/// the `oauth` block, with a loopback redirect on an ephemeral port.
+pub fn oidc_env(server: &OAuthServer) -> TestEnv {
+    let env = TestEnv::encrypted();
+    env.write_config(&format!(
+        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
+            "oauth": {{"clientId": "claude-test-client", "issuer": "{}", "redirectUri": "http://127.0.0.1:0/callback", "loginTimeout": 20}}}}"#,
+        server.url()
+    ));
+    env
+}
+
 /// Runs `claude --login ARGS --no-browser`, approves in the fake browser, follows the
 /// redirect to the callback, and returns claude's output.
 pub fn browser_login(env: &TestEnv, args: &[&str]) -> std::process::Output {
