@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 
 /// Largest response body read; anything bigger is hostile or a wrong endpoint.
 const MAX_BODY: usize = 1 << 20;
-/// Longest wait honoured from one `Retry-After`.
-const RETRY_AFTER_CAP: Duration = Duration::from_secs(30);
 
 /// Time and attempt budget of one logical request.
 #[derive(Clone, Copy, Debug)]
@@ -432,7 +430,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             .duration_since(std::time::SystemTime::now())
             .unwrap_or_default(),
     };
-    Some(wait.min(RETRY_AFTER_CAP))
+    Some(wait.min(crate::limits::MAX_RETRY_AFTER))
 }
 
 /// 250 ms, 500 ms, 1 s, … capped at 4 s.
@@ -470,7 +468,7 @@ mod tests {
             reqwest::header::RETRY_AFTER,
             HeaderValue::from_static("3600"),
         );
-        assert_eq!(retry_after(&headers), Some(RETRY_AFTER_CAP));
+        assert_eq!(retry_after(&headers), Some(crate::limits::MAX_RETRY_AFTER));
         headers.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("2"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
     }

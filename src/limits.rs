@@ -8,6 +8,8 @@ use std::time::Duration;
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
 /// The longest device-flow polling interval honoured (RFC 8628 suggests 5 s).
 pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
+/// The longest wait honoured from one `Retry-After`.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// The latest instant that is rendered: 9999-12-31T23:59:59Z (RFC 3339 has four-digit years).
 pub const LATEST_RENDERED: u64 = 253_402_300_799;
 

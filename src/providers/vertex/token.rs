@@ -188,11 +188,11 @@ fn parse_token(shown: &SafeUrl, body: &[u8], now: u64) -> Result<Fresh, AuthErro
         .access_token
         .filter(|t| !t.expose().is_empty())
         .ok_or_else(|| AuthError::provider(format!("{shown} answered without an access token")))?;
-    // Google says 3599; a missing or absurd lifetime is capped at a day.
-    let lifetime = reply.expires_in.unwrap_or(ASSERTION_LIFETIME).min(86_400);
+    // Google says 3599; a missing lifetime is an hour, an absurd one a day.
+    let lifetime = crate::limits::lifetime(reply.expires_in.unwrap_or(ASSERTION_LIFETIME));
     Ok(Fresh {
         token,
-        expires_at: now + lifetime,
+        expires_at: crate::limits::expires_at(now, lifetime),
     })
 }
 
