@@ -101,7 +101,16 @@ fn browser_environment(env: &TestEnv, pid_file: &Path) -> String {
     let run = LoginRun::start(cmd);
     let pid = wait_for_file(pid_file).expect("the browser was started");
     let pid = pid.trim();
-    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("read environ");
+    // The script writes its pid and then execs `sleep`; a read during that exec sees an
+    // empty environment, so read until the process shows one (or 10 s pass).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut environ = Vec::new();
+    while environ.is_empty() && Instant::now() < deadline {
+        environ = std::fs::read(format!("/proc/{pid}/environ")).expect("read environ");
+        if environ.is_empty() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
     let _ = std::process::Command::new("kill").arg(pid).status();
     drop(run);
     String::from_utf8_lossy(&environ).replace('\0', "\n")
