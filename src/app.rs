@@ -3,7 +3,9 @@
 //! built here.
 
 use crate::cli::{Action, Cli};
-use crate::commands::{api_key, login, permissions, reset, sessions, status, test_auth, token};
+use crate::commands::{
+    api_key, audit_log, login, mfa, permissions, reset, sessions, status, test_auth, token,
+};
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::Outcome;
@@ -28,6 +30,8 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         Action::RemoveApiKey => api_key::remove(&ctx),
         Action::ListSessions => sessions::list(&ctx),
         Action::ResetAuth => reset::run(&ctx),
+        Action::EnableMfa => mfa::enable(&ctx, cli.mfa_code.as_deref()),
+        Action::ShowAuthLogs => audit_log::show(&ctx, cli.since.as_deref(), cli.verify),
         Action::Unavailable(flag) => Err(AuthError::not_implemented(flag)),
         online => block_on(run_online(&ctx, cli, online))?,
     }
@@ -58,6 +62,8 @@ async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome,
         | Action::RemoveApiKey
         | Action::ListSessions
         | Action::ResetAuth
+        | Action::EnableMfa
+        | Action::ShowAuthLogs
         | Action::Unavailable(_) => Err(AuthError::internal("an offline action was sent online")),
     }
 }

@@ -107,12 +107,19 @@ pub struct Cli {
     #[arg(long, help_heading = "Subscription")]
     pub detailed: bool,
 
-    /// Enroll a TOTP second factor
+    /// Enroll a TOTP second factor (QR code and otpauth:// URI, confirmed by a first code)
     #[arg(long, help_heading = "Security")]
     pub enable_mfa: bool,
+    /// The current second-factor code, for scripts (`-`: read it from stdin; else
+    /// CLAUDE_MFA_CODE, else a hidden prompt)
+    #[arg(long, value_name = "CODE", help_heading = "Security")]
+    pub mfa_code: Option<String>,
     /// Show the audit log
     #[arg(long, help_heading = "Security")]
     pub show_auth_logs: bool,
+    /// With `--show-auth-logs`: check the log's HMAC chain and name the first bad line
+    #[arg(long, requires = "show_auth_logs", help_heading = "Security")]
+    pub verify: bool,
     /// With `--show-auth-logs`: entries newer than this (e.g. `1h`, `7d`)
     #[arg(
         long,
@@ -202,6 +209,8 @@ pub enum Action {
     ResetAuth,
     /// `/install-github-app`.
     InstallGithubApp,
+    EnableMfa,
+    ShowAuthLogs,
     /// A flag that parses but whose feature this version does not have yet.
     Unavailable(&'static str),
 }
@@ -254,11 +263,15 @@ impl Cli {
         if self.slash.as_deref() == Some("/install-github-app") {
             return Action::InstallGithubApp;
         }
-        let later: [(bool, &'static str); 5] = [
+        if self.enable_mfa {
+            return Action::EnableMfa;
+        }
+        if self.show_auth_logs {
+            return Action::ShowAuthLogs;
+        }
+        let later: [(bool, &'static str); 3] = [
             (self.subscription_status, "--subscription-status"),
             (self.manage_subscription, "--manage-subscription"),
-            (self.enable_mfa, "--enable-mfa"),
-            (self.show_auth_logs, "--show-auth-logs"),
             (self.slash.is_some(), "slash command"),
         ];
         let flag = later.iter().find(|(set, _)| *set).map(|(_, flag)| *flag);

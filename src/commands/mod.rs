@@ -1,10 +1,12 @@
 //! One module per flag family; each handler returns an `Outcome` or an `AuthError`.
 
 pub mod api_key;
+pub mod audit_log;
 pub mod cloud_status;
 pub mod diagnose;
 pub mod github;
 pub mod login;
+pub mod mfa;
 pub mod permissions;
 pub mod reset;
 pub mod sessions;
