@@ -1,6 +1,7 @@
 //! `--set-api-key`, `--remove-api-key`, `--test-api-key`, `--validate-key`, `--rotate-key`.
 
 use crate::apikey::ApiKey;
+use crate::config::schema::StorageKind;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::events::{record, AuthEvent};
@@ -10,7 +11,18 @@ use crate::providers::anthropic::{self, KeyCheck};
 use crate::resolve::{self, Source};
 use crate::secret::{Fingerprint, Secret};
 use crate::storage::{ItemMeta, API_KEY_ITEM};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+
+/// A store in JSON by its config name (`keychain`, `encrypted-file`); the text names it in
+/// words (`Source::Stored(kind).describe()`: "the encrypted credential file").
+fn storage_name<S: Serializer>(kind: &StorageKind, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(kind.as_str())
+}
+
+/// "the keychain", "the encrypted credential file".
+fn store_words(kind: StorageKind) -> String {
+    Source::Stored(kind).describe()
+}
 
 /// `--set-api-key`'s result.
 #[derive(Serialize)]
@@ -18,7 +30,8 @@ pub struct Stored {
     /// Always `true`: a key that is not stored is an error.
     pub stored: bool,
     pub fingerprint: String,
-    pub storage: &'static str,
+    #[serde(serialize_with = "storage_name")]
+    pub storage: StorageKind,
     /// The key this one replaced.
     pub replaced: Option<String>,
     pub models: usize,
@@ -27,8 +40,10 @@ pub struct Stored {
 impl Report for Stored {
     fn text(&self) -> String {
         let mut text = format!(
-            "✓ Stored API key {} in the {} (checked: {} models visible).",
-            self.fingerprint, self.storage, self.models
+            "✓ Stored API key {} in {} (checked: {} models visible).",
+            self.fingerprint,
+            store_words(self.storage),
+            self.models
         );
         if let Some(old) = &self.replaced {
             text.push_str(&format!("\n  It replaces {old}."));
@@ -43,16 +58,17 @@ pub struct Removed {
     /// `false` when nothing was stored.
     pub removed: bool,
     pub fingerprint: Option<String>,
-    pub storage: &'static str,
+    #[serde(serialize_with = "storage_name")]
+    pub storage: StorageKind,
 }
 
 impl Report for Removed {
     fn text(&self) -> String {
-        let storage = self.storage;
+        let storage = store_words(self.storage);
         match (&self.fingerprint, self.removed) {
-            (Some(fp), true) => format!("✓ Removed the stored API key {fp} from the {storage}."),
-            (None, true) => format!("✓ Removed the stored API key from the {storage}."),
-            _ => format!("No API key is stored in the {storage}; nothing to remove."),
+            (Some(fp), true) => format!("✓ Removed the stored API key {fp} from {storage}."),
+            (None, true) => format!("✓ Removed the stored API key from {storage}."),
+            _ => format!("No API key is stored in {storage}; nothing to remove."),
         }
     }
 }
@@ -96,7 +112,8 @@ pub struct Rotated {
     pub rotated: bool,
     pub previous_fingerprint: String,
     pub fingerprint: String,
-    pub storage: &'static str,
+    #[serde(serialize_with = "storage_name")]
+    pub storage: StorageKind,
     #[serde(skip)]
     pub models: usize,
 }
@@ -135,19 +152,19 @@ pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome,
     };
     store.put(API_KEY_ITEM, key.secret(), meta, &lock)?;
     drop(lock);
-    let storage = store.kind().as_str();
+    let kind = store.kind();
     record(
         ctx,
         &AuthEvent::KeyStored {
             fingerprint: &fingerprint,
-            storage,
+            storage: kind.as_str(),
         },
     );
     warn_if_shadowed(ctx);
     Ok(Outcome::report(&Stored {
         stored: true,
         fingerprint: fingerprint.to_string(),
-        storage,
+        storage: kind,
         replaced,
         models: check.models,
     }))
@@ -159,7 +176,8 @@ pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome,
 /// Storage errors; a key that cannot be reached is not reported as removed.
 pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
     let store = ctx.store();
-    let storage = store.kind().as_str();
+    let kind = store.kind();
+    let storage = kind.as_str();
     let fingerprint = store
         .index()?
         .items
@@ -190,7 +208,7 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
     Ok(Outcome::report(&Removed {
         removed,
         fingerprint,
-        storage,
+        storage: kind,
     }))
 }
 
@@ -230,10 +248,12 @@ pub async fn validate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Out
 /// `not_authenticated` when no key is stored; check errors (the old key is then kept).
 pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
     let store = ctx.store();
-    let storage = store.kind().as_str();
+    let kind = store.kind();
+    let storage = kind.as_str();
     let Some(old) = store.index()?.items.remove(API_KEY_ITEM) else {
         return Err(AuthError::not_authenticated(format!(
-            "no API key is stored in the {storage}, so there is nothing to rotate"
+            "no API key is stored in {}, so there is nothing to rotate",
+            store_words(kind)
         ))
         .with_hint("store one with `claude --set-api-key`"));
     };
@@ -281,7 +301,7 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
         rotated: true,
         previous_fingerprint: old_fp.to_string(),
         fingerprint: new_fp.to_string(),
-        storage,
+        storage: kind,
         models: check.models,
     }))
 }
