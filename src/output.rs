@@ -8,7 +8,8 @@
 use crate::error::AuthError;
 use crate::redact::scrub_secrets;
 use crate::terminal_text::{is_active, printable};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 /// What a command produced: text for people, a document for `--json`, an exit status.
 pub struct Outcome {
@@ -20,7 +21,25 @@ pub struct Outcome {
     pub failure: Option<AuthError>,
 }
 
+/// A command's result as a type: serialised, it is the `--json` document (keys in
+/// alphabetical order, as `serde_json::Value` keeps them); `text` is the same facts for
+/// people. One type for both, so the two renderings cannot drift apart.
+pub trait Report: Serialize {
+    /// The human rendering, printed on stdout without `--json`.
+    fn text(&self) -> String;
+}
+
 impl Outcome {
+    /// A successful outcome from a typed report.
+    pub fn report(report: &impl Report) -> Outcome {
+        Outcome::ok(report.text(), document(report))
+    }
+
+    /// A failed outcome from a typed report: `failure` joins it as the top-level `error`.
+    pub fn failed_report(report: &impl Report, failure: AuthError) -> Outcome {
+        Outcome::failed(report.text(), document(report), failure)
+    }
+
     /// A successful outcome.
     pub fn ok(human: impl Into<String>, json: Value) -> Outcome {
         Outcome {
@@ -43,6 +62,12 @@ impl Outcome {
     }
 }
 
+/// `value` as a JSON document. Report types hold strings, numbers and maps with string keys
+/// only, which cannot fail to serialise; `null` would show a bug rather than hide one.
+pub fn document(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
 /// Prints `outcome` on stdout in the chosen form.
 ///
 /// # Security
@@ -51,11 +76,11 @@ impl Outcome {
 /// scrubbed of credentials: `--print-token` prints one on purpose.
 pub fn emit(outcome: &Outcome, as_json: bool) {
     if as_json {
-        let mut document = outcome.json.clone();
-        if let (Some(failure), Some(fields)) = (&outcome.failure, document.as_object_mut()) {
-            fields.insert("error".into(), error_document(failure)["error"].clone());
+        let mut doc = outcome.json.clone();
+        if let (Some(failure), Some(fields)) = (&outcome.failure, doc.as_object_mut()) {
+            fields.insert("error".into(), document(&ErrorObject::of(failure)));
         }
-        print_stdout(&json_text(&document));
+        print_stdout(&json_text(&doc));
     } else if !outcome.human.is_empty() {
         print_stdout(&printable(outcome.human.trim_end()));
     }
@@ -135,23 +160,47 @@ pub fn emit_usage_text(rendered: &str) {
     eprint!("{}", printable(&scrub_secrets(rendered)));
 }
 
+/// The `error` object of every failing command's JSON (and of each failed `--test-auth`
+/// step): what went wrong, the next step and the exit status.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorObject<'a> {
+    pub code: &'static str,
+    pub message: &'a str,
+    pub hint: Option<&'a str>,
+    pub exit_code: i32,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub causes: &'a [String],
+}
+
+impl ErrorObject<'_> {
+    /// The object for `err`.
+    pub fn of(err: &AuthError) -> ErrorObject<'_> {
+        ErrorObject {
+            code: err.code().as_str(),
+            message: err.message(),
+            hint: err.hint(),
+            exit_code: err.exit_code(),
+            causes: err.causes(),
+        }
+    }
+}
+
 /// `{"error":{"code","message","hint","exitCode","causes"}}`.
 pub fn error_document(err: &AuthError) -> Value {
-    let mut error = json!({
-        "code": err.code().as_str(),
-        "message": err.message(),
-        "hint": err.hint(),
-        "exitCode": err.exit_code(),
-    });
-    if !err.causes().is_empty() {
-        error["causes"] = json!(err.causes());
+    #[derive(Serialize)]
+    struct Failed<'a> {
+        error: ErrorObject<'a>,
     }
-    json!({ "error": error })
+    document(&Failed {
+        error: ErrorObject::of(err),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn json_escapes_invisible_characters_and_keeps_the_value() {

@@ -1,16 +1,133 @@
 //! `--set-api-key`, `--remove-api-key`, `--test-api-key`, `--validate-key`, `--rotate-key`.
 
 use crate::apikey::ApiKey;
+use crate::config::schema::StorageKind;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::events::{record, AuthEvent};
-use crate::output::Outcome;
+use crate::output::{Outcome, Report};
 use crate::prompt::read_secret;
 use crate::providers::anthropic::{self, KeyCheck};
 use crate::resolve::{self, Source};
 use crate::secret::{Fingerprint, Secret};
 use crate::storage::{ItemMeta, API_KEY_ITEM};
-use serde_json::json;
+use serde::{Serialize, Serializer};
+
+/// A store in JSON by its config name (`keychain`, `encrypted-file`); the text names it in
+/// words (`Source::Stored(kind).describe()`: "the encrypted credential file").
+fn storage_name<S: Serializer>(kind: &StorageKind, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(kind.as_str())
+}
+
+/// "the keychain", "the encrypted credential file".
+fn store_words(kind: StorageKind) -> String {
+    Source::Stored(kind).describe()
+}
+
+/// `--set-api-key`'s result.
+#[derive(Serialize)]
+pub struct Stored {
+    /// Always `true`: a key that is not stored is an error.
+    pub stored: bool,
+    pub fingerprint: String,
+    #[serde(serialize_with = "storage_name")]
+    pub storage: StorageKind,
+    /// The key this one replaced.
+    pub replaced: Option<String>,
+    pub models: usize,
+}
+
+impl Report for Stored {
+    fn text(&self) -> String {
+        let mut text = format!(
+            "✓ Stored API key {} in {} (checked: {} models visible).",
+            self.fingerprint,
+            store_words(self.storage),
+            self.models
+        );
+        if let Some(old) = &self.replaced {
+            text.push_str(&format!("\n  It replaces {old}."));
+        }
+        text
+    }
+}
+
+/// `--remove-api-key`'s result.
+#[derive(Serialize)]
+pub struct Removed {
+    /// `false` when nothing was stored.
+    pub removed: bool,
+    pub fingerprint: Option<String>,
+    #[serde(serialize_with = "storage_name")]
+    pub storage: StorageKind,
+}
+
+impl Report for Removed {
+    fn text(&self) -> String {
+        let storage = store_words(self.storage);
+        match (&self.fingerprint, self.removed) {
+            (Some(fp), true) => format!("✓ Removed the stored API key {fp} from {storage}."),
+            (None, true) => format!("✓ Removed the stored API key from {storage}."),
+            _ => format!("No API key is stored in {storage}; nothing to remove."),
+        }
+    }
+}
+
+/// `--test-api-key`'s and `--validate-key`'s result: the API accepted the key.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checked {
+    /// Always `true`: a rejected key is an error.
+    pub valid: bool,
+    pub fingerprint: String,
+    /// Where the key in force comes from; `None` for a key given to `--validate-key`.
+    pub source: Option<String>,
+    pub models: usize,
+    pub latency_ms: u64,
+    pub attempts: u32,
+    /// The source in words, for the text.
+    #[serde(skip)]
+    pub from: Option<String>,
+}
+
+impl Report for Checked {
+    fn text(&self) -> String {
+        let (fingerprint, models, ms) = (&self.fingerprint, self.models, self.latency_ms);
+        match &self.from {
+            Some(from) => {
+                format!("✓ API key {fingerprint} from {from} works ({models} models visible, {ms} ms).")
+            }
+            None => format!(
+                "✓ {fingerprint} is a valid API key ({models} models visible, {ms} ms). It was not stored; use `claude --set-api-key` for that."
+            ),
+        }
+    }
+}
+
+/// `--rotate-key`'s result.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rotated {
+    /// Always `true`: a rotation that did not happen is an error.
+    pub rotated: bool,
+    pub previous_fingerprint: String,
+    pub fingerprint: String,
+    #[serde(serialize_with = "storage_name")]
+    pub storage: StorageKind,
+    #[serde(skip)]
+    pub models: usize,
+}
+
+impl Report for Rotated {
+    fn text(&self) -> String {
+        let (old, new) = (&self.previous_fingerprint, &self.fingerprint);
+        format!(
+            "✓ Rotated the stored API key: {old} → {new} (checked: {} models visible).\n  \
+             Revoke {old} at https://console.anthropic.com/settings/keys once nothing else uses it.",
+            self.models
+        )
+    }
+}
 
 /// `--set-api-key [KEY|-]`: read, check offline and online, store with its fingerprint.
 ///
@@ -35,32 +152,22 @@ pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome,
     };
     store.put(API_KEY_ITEM, key.secret(), meta, &lock)?;
     drop(lock);
-    let storage = store.kind().as_str();
+    let kind = store.kind();
     record(
         ctx,
         &AuthEvent::KeyStored {
             fingerprint: &fingerprint,
-            storage,
+            storage: kind.as_str(),
         },
     );
     warn_if_shadowed(ctx);
-    let mut human = format!(
-        "✓ Stored API key {fingerprint} in the {storage} (checked: {} models visible).",
-        check.models
-    );
-    if let Some(old) = &replaced {
-        human.push_str(&format!("\n  It replaces {old}."));
-    }
-    Ok(Outcome::ok(
-        human,
-        json!({
-            "stored": true,
-            "fingerprint": fingerprint.as_str(),
-            "storage": storage,
-            "replaced": replaced,
-            "models": check.models,
-        }),
-    ))
+    Ok(Outcome::report(&Stored {
+        stored: true,
+        fingerprint: fingerprint.to_string(),
+        storage: kind,
+        replaced,
+        models: check.models,
+    }))
 }
 
 /// `--remove-api-key`: forget the stored key (idempotent).
@@ -69,7 +176,8 @@ pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome,
 /// Storage errors; a key that cannot be reached is not reported as removed.
 pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
     let store = ctx.store();
-    let storage = store.kind().as_str();
+    let kind = store.kind();
+    let storage = kind.as_str();
     let fingerprint = store
         .index()?
         .items
@@ -97,15 +205,11 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
             unset_hint(&active.source)
         ));
     }
-    let human = match (&fingerprint, removed) {
-        (Some(fp), true) => format!("✓ Removed the stored API key {fp} from the {storage}."),
-        (None, true) => format!("✓ Removed the stored API key from the {storage}."),
-        _ => format!("No API key is stored in the {storage}; nothing to remove."),
-    };
-    Ok(Outcome::ok(
-        human,
-        json!({ "removed": removed, "fingerprint": fingerprint, "storage": storage }),
-    ))
+    Ok(Outcome::report(&Removed {
+        removed,
+        fingerprint,
+        storage: kind,
+    }))
 }
 
 /// `--test-api-key`: check the key in force against the API and name its source.
@@ -120,16 +224,11 @@ pub async fn test(ctx: &Context) -> Result<Outcome, AuthError> {
     let check = check_online(ctx, &key, &source.to_string())
         .await
         .map_err(|err| from_source(err, &source))?;
-    let human = format!(
-        "✓ API key {fingerprint} from {} works ({} models visible, {} ms).",
-        source.describe(),
-        check.models,
-        check.elapsed.as_millis()
-    );
-    Ok(Outcome::ok(
-        human,
-        check_json(&fingerprint, Some(&source), &check),
-    ))
+    Ok(Outcome::report(&checked(
+        &fingerprint,
+        Some(&source),
+        &check,
+    )))
 }
 
 /// `--validate-key KEY|-`: the format, then the API's verdict; nothing is stored.
@@ -140,12 +239,7 @@ pub async fn validate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Out
     let key = ApiKey::parse(read_secret(ctx, arg, "--validate-key", "API key")?)?;
     let fingerprint = key.fingerprint();
     let check = check_online(ctx, &key, "input").await?;
-    let human = format!(
-        "✓ {fingerprint} is a valid API key ({} models visible, {} ms). It was not stored; use `claude --set-api-key` for that.",
-        check.models,
-        check.elapsed.as_millis()
-    );
-    Ok(Outcome::ok(human, check_json(&fingerprint, None, &check)))
+    Ok(Outcome::report(&checked(&fingerprint, None, &check)))
 }
 
 /// `--rotate-key [KEY|-]`: the new key is read and checked first; then one atomic swap.
@@ -154,10 +248,12 @@ pub async fn validate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Out
 /// `not_authenticated` when no key is stored; check errors (the old key is then kept).
 pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
     let store = ctx.store();
-    let storage = store.kind().as_str();
+    let kind = store.kind();
+    let storage = kind.as_str();
     let Some(old) = store.index()?.items.remove(API_KEY_ITEM) else {
         return Err(AuthError::not_authenticated(format!(
-            "no API key is stored in the {storage}, so there is nothing to rotate"
+            "no API key is stored in {}, so there is nothing to rotate",
+            store_words(kind)
         ))
         .with_hint("store one with `claude --set-api-key`"));
     };
@@ -201,20 +297,13 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
         },
     );
     warn_if_shadowed(ctx);
-    let human = format!(
-        "✓ Rotated the stored API key: {old_fp} → {new_fp} (checked: {} models visible).\n  \
-         Revoke {old_fp} at https://console.anthropic.com/settings/keys once nothing else uses it.",
-        check.models
-    );
-    Ok(Outcome::ok(
-        human,
-        json!({
-            "rotated": true,
-            "previousFingerprint": old_fp.as_str(),
-            "fingerprint": new_fp.as_str(),
-            "storage": storage,
-        }),
-    ))
+    Ok(Outcome::report(&Rotated {
+        rotated: true,
+        previous_fingerprint: old_fp.to_string(),
+        fingerprint: new_fp.to_string(),
+        storage: kind,
+        models: check.models,
+    }))
 }
 
 /// Runs the online check and records the verdict.
@@ -246,19 +335,16 @@ async fn check_online(ctx: &Context, key: &ApiKey, source: &str) -> Result<KeyCh
     result
 }
 
-fn check_json(
-    fingerprint: &Fingerprint,
-    source: Option<&Source>,
-    check: &KeyCheck,
-) -> serde_json::Value {
-    json!({
-        "valid": true,
-        "fingerprint": fingerprint.as_str(),
-        "source": source.map(ToString::to_string),
-        "models": check.models,
-        "latencyMs": check.elapsed.as_millis() as u64,
-        "attempts": check.attempts,
-    })
+fn checked(fingerprint: &Fingerprint, source: Option<&Source>, check: &KeyCheck) -> Checked {
+    Checked {
+        valid: true,
+        fingerprint: fingerprint.to_string(),
+        source: source.map(ToString::to_string),
+        models: check.models,
+        latency_ms: u64::try_from(check.elapsed.as_millis()).unwrap_or(u64::MAX),
+        attempts: check.attempts,
+        from: source.map(Source::describe),
+    }
 }
 
 /// Adds to `err` which source the failing key came from and how to change it.

@@ -1,32 +1,34 @@
 //! `--auth-status` for Bedrock and Vertex: the cloud credential in force (found offline by
 //! the provider module), its settings, and the Anthropic credentials it makes irrelevant.
 
-use crate::commands::status::report::{Detail, Problem, StatusReport};
+use crate::commands::status::report::{Credential, CredentialState, Detail, Problem, StatusReport};
 use crate::config::schema::Provider;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::Outcome;
 use crate::resolve::Resolution;
-use serde_json::{json, Value};
 use std::fmt::Write;
 
 /// The status document and text for a cloud provider.
 pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcome {
     let found = crate::commands::diagnose::cloud_info(ctx, provider);
-    let refused: Vec<Value> = resolution
-        .candidates
-        .iter()
-        .map(|c| json!({ "source": c.source.to_string(), "fingerprint": c.fingerprint.as_str(), "state": "refused", "reason": c.refused() }))
-        .collect();
+    // Anthropic credentials are not taken by a cloud provider: each is refused, with why.
+    let refused = || -> Vec<Credential> {
+        resolution
+            .candidates
+            .iter()
+            .map(|c| Credential {
+                source: c.source.to_string(),
+                fingerprint: c.fingerprint.as_str().to_string(),
+                state: CredentialState::Refused,
+                reason: c.refused().map(str::to_string),
+            })
+            .collect()
+    };
     let (doc, human) = match &found {
         Ok(info) => {
-            let settings: serde_json::Map<String, Value> = info
-                .settings
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
             let detail = Detail::Cloud {
-                settings: Some(settings),
+                settings: Some(info.settings.iter().cloned().collect()),
                 problem: None,
             };
             let mut report = StatusReport::new(ctx, provider.as_str(), detail);
@@ -36,7 +38,7 @@ pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcom
             report.fingerprint = info.fingerprint.clone();
             report.billing = Some("cloud");
             report.shadowed = info.shadowed.clone();
-            report.credentials = refused.clone();
+            report.credentials = refused();
             let doc = report.to_json();
             let mut human = format!("✓ Using {} with {}\n", provider.as_str(), info.description);
             if let Some(fp) = &info.fingerprint {
@@ -77,7 +79,7 @@ pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcom
                 }),
             };
             let mut report = StatusReport::new(ctx, provider.as_str(), detail);
-            report.credentials = refused.clone();
+            report.credentials = refused();
             report.next_step = err.hint().map(str::to_string);
             let doc = report.to_json();
             let mut human = format!(

@@ -1,18 +1,39 @@
 //! `--login --provider github` (RFC 8628 device flow, then a session) and
 //! `/install-github-app` (open the App's installation page, confirm it through the API).
 
+use crate::commands::login::{GithubUser, LoggedIn};
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::events::{record, AuthEvent};
-use crate::output::{notice, Outcome};
+use crate::output::{notice, Outcome, Report};
 use crate::providers::github::api::{self, Installation};
 use crate::providers::github::device::{self, DeviceCode, Granted};
 use crate::providers::github::{self, RecordedInstallation, Settings, PROVIDER};
 use crate::secret::AccessToken;
 use crate::session::{self, Session, Tokens};
-use serde_json::json;
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
+
+/// `/install-github-app`'s result: the installation found and recorded.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Installed {
+    /// Always `true`: no installation is an error.
+    pub installed: bool,
+    pub app: String,
+    pub installation_id: u64,
+    /// The user or organization it is installed on.
+    pub account: String,
+    /// Permission name → `read` / `write` / `admin`.
+    pub permissions: BTreeMap<String, String>,
+    /// `all` or `selected`.
+    pub repository_selection: String,
+    pub repositories: Vec<String>,
+    /// Entries of `github.repositories` the installation does not reach.
+    pub uncovered: Vec<String>,
+}
 
 /// How often `/install-github-app` asks the API whether the installation exists yet.
 const INSTALL_POLL: Duration = Duration::from_secs(2);
@@ -49,30 +70,11 @@ pub async fn login(
             account: Some(&account),
         },
     );
-    let scopes = if session.scopes.is_empty() {
-        "those of the app".to_string()
-    } else {
-        session.scopes.join(" ")
+    let user = GithubUser {
+        login: user.login,
+        email: user.email,
     };
-    let human = format!(
-        "✓ Logged in to GitHub as {} (scopes: {scopes}).\n  The token is stored in the {}.",
-        github::printable(&user.login),
-        ctx.store().kind().as_str()
-    );
-    Ok(Outcome::ok(
-        human,
-        json!({
-            "loggedIn": true,
-            "provider": PROVIDER,
-            "account": session.account,
-            "login": user.login,
-            "email": user.email,
-            "scopes": session.scopes,
-            "sessionId": session.id,
-            "accessTokenExpiresAt": session.access_expires_at.map(crate::clock::rfc3339),
-            "storage": ctx.store().kind().as_str(),
-        }),
-    ))
+    Ok(Outcome::report(&LoggedIn::new(ctx, &session, Some(user))))
 }
 
 /// `LOGIN` or `LOGIN (email)`, printable.
@@ -195,14 +197,17 @@ pub async fn install_app(ctx: &Context, no_browser: bool) -> Result<Outcome, Aut
     }
     let wanted = &ctx.loaded.config.github.repositories;
     let uncovered = github::uncovered(wanted, Some(&installation), &repositories);
-    Ok(installed_outcome(
-        &settings,
-        &installation,
-        &repositories,
-        &uncovered,
-    ))
+    Ok(Outcome::report(&Installed {
+        installed: true,
+        app: settings.app,
+        installation_id: installation.id,
+        account: installation.account,
+        permissions: installation.permissions,
+        repository_selection: installation.repository_selection,
+        repositories,
+        uncovered,
+    }))
 }
-
 /// Polls `/user/installations` every 2 s until `github.app`'s installation appears.
 async fn wait_for_installation(
     http: &reqwest::Client,
@@ -230,64 +235,40 @@ async fn wait_for_installation(
     }
 }
 
-fn installed_outcome(
-    settings: &Settings,
-    installation: &Installation,
-    repositories: &[String],
-    uncovered: &[String],
-) -> Outcome {
-    Outcome::ok(
-        installed_text(settings, installation, repositories, uncovered),
-        json!({
-            "installed": true,
-            "app": settings.app,
-            "installationId": installation.id,
-            "account": installation.account,
-            "permissions": installation.permissions,
-            "repositorySelection": installation.repository_selection,
-            "repositories": repositories,
-            "uncovered": uncovered,
-        }),
-    )
-}
-
-/// The installation for people; every server-provided string made printable.
-fn installed_text(
-    settings: &Settings,
-    installation: &Installation,
-    repositories: &[String],
-    uncovered: &[String],
-) -> String {
-    let listed = |items: &[String]| -> String {
-        let shown: Vec<String> = items.iter().map(|r| github::printable(r)).collect();
-        shown.join(", ")
-    };
-    let account = github::printable(&installation.account);
-    let permissions: Vec<String> = installation
-        .permissions
-        .iter()
-        .map(|(k, v)| format!("{}: {}", github::printable(k), github::printable(v)))
-        .collect();
-    let permissions = if permissions.is_empty() {
-        "none".to_string()
-    } else {
-        permissions.join(", ")
-    };
-    let reach = match (installation.repository_selection.as_str(), repositories) {
-        ("all", _) => format!("all repositories of {account}"),
-        (_, []) => "no repositories yet".to_string(),
-        (_, listed_repos) => listed(listed_repos),
-    };
-    let mut human = format!(
-        "✓ The GitHub App `{}` is installed on {account} (installation {}).\n  Permissions: {permissions}\n  Repositories: {reach}\n",
-        settings.app, installation.id,
-    );
-    if !uncovered.is_empty() {
-        let _ = writeln!(
-            human,
-            "! Not covered (from `github.repositories`): {}\n  Add them on the installation's settings page, then run `claude /install-github-app` again.",
-            listed(uncovered)
+impl Report for Installed {
+    /// Every server-provided string made printable.
+    fn text(&self) -> String {
+        let listed = |items: &[String]| -> String {
+            let shown: Vec<String> = items.iter().map(|r| github::printable(r)).collect();
+            shown.join(", ")
+        };
+        let account = github::printable(&self.account);
+        let permissions: Vec<String> = self
+            .permissions
+            .iter()
+            .map(|(k, v)| format!("{}: {}", github::printable(k), github::printable(v)))
+            .collect();
+        let permissions = if permissions.is_empty() {
+            "none".to_string()
+        } else {
+            permissions.join(", ")
+        };
+        let reach = match (self.repository_selection.as_str(), &self.repositories[..]) {
+            ("all", _) => format!("all repositories of {account}"),
+            (_, []) => "no repositories yet".to_string(),
+            (_, listed_repos) => listed(listed_repos),
+        };
+        let mut human = format!(
+            "✓ The GitHub App `{}` is installed on {account} (installation {}).\n  Permissions: {permissions}\n  Repositories: {reach}\n",
+            self.app, self.installation_id,
         );
+        if !self.uncovered.is_empty() {
+            let _ = writeln!(
+                human,
+                "! Not covered (from `github.repositories`): {}\n  Add them on the installation's settings page, then run `claude /install-github-app` again.",
+                listed(&self.uncovered)
+            );
+        }
+        human
     }
-    human
 }

@@ -6,9 +6,94 @@ use crate::error::AuthError;
 use crate::events::{record, AuthEvent};
 use crate::oauth::flow::{self, LoginOptions, Obtained};
 use crate::oauth::{self, oidc, DEFAULT_PROVIDER};
-use crate::output::Outcome;
+use crate::output::{Outcome, Report};
 use crate::session::{self, Session};
-use serde_json::json;
+use serde::Serialize;
+
+/// `--login`'s result, for every provider: the session that was started.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggedIn {
+    /// Always `true`: a login that fails is an error.
+    pub logged_in: bool,
+    pub provider: String,
+    /// `None` when unknown or kept encrypted (`security.sessionEncryption`).
+    pub account: Option<String>,
+    pub scopes: Vec<String>,
+    pub session_id: String,
+    pub access_token_expires_at: Option<String>,
+    pub storage: &'static str,
+    /// What GitHub's device flow adds: the user the token belongs to.
+    #[serde(flatten)]
+    pub github: Option<GithubUser>,
+    /// Minutes the access token has left, for the text.
+    #[serde(skip)]
+    pub expires_in_min: Option<u64>,
+    /// The store in words ("the keychain"), for the text.
+    #[serde(skip)]
+    pub stored_in: String,
+}
+
+/// The GitHub user of a device-flow login.
+#[derive(Serialize)]
+pub struct GithubUser {
+    pub login: String,
+    pub email: Option<String>,
+}
+
+impl LoggedIn {
+    /// The report for `session`, just saved in the store.
+    pub fn new(ctx: &Context, session: &Session, github: Option<GithubUser>) -> LoggedIn {
+        let kind = ctx.store().kind();
+        LoggedIn {
+            logged_in: true,
+            provider: session.provider.clone(),
+            account: session.account.clone(),
+            scopes: session.scopes.clone(),
+            session_id: session.id.clone(),
+            access_token_expires_at: session.access_expires_at.map(crate::clock::rfc3339),
+            storage: kind.as_str(),
+            stored_in: crate::resolve::Source::Stored(kind).describe(),
+            github,
+            expires_in_min: session
+                .access_expires_at
+                .map(|at| at.saturating_sub(ctx.clock.now()) / 60),
+        }
+    }
+}
+
+impl Report for LoggedIn {
+    fn text(&self) -> String {
+        if let Some(user) = &self.github {
+            let scopes = if self.scopes.is_empty() {
+                "those of the app".to_string()
+            } else {
+                self.scopes.join(" ")
+            };
+            return format!(
+                "✓ Logged in to GitHub as {} (scopes: {scopes}).\n  The token is stored in {}.",
+                crate::providers::github::printable(&user.login),
+                self.stored_in
+            );
+        }
+        let account = self.account.as_deref().unwrap_or("your account");
+        let scopes = if self.scopes.is_empty() {
+            "kept encrypted".to_string()
+        } else {
+            self.scopes.join(" ")
+        };
+        let expiry = self
+            .expires_in_min
+            .map(|min| {
+                format!("; the access token expires in {min} min and is refreshed automatically")
+            })
+            .unwrap_or_default();
+        format!(
+            "✓ Logged in to {} as {account} (scopes: {scopes}){expiry}.\n  Tokens are stored in {}.",
+            self.provider, self.stored_in
+        )
+    }
+}
 
 /// Logs in and starts a session.
 ///
@@ -48,41 +133,7 @@ pub async fn run(
             account: session.account.as_deref(),
         },
     );
-    let account = session
-        .account
-        .clone()
-        .unwrap_or_else(|| "your account".to_string());
-    let expiry = session
-        .access_expires_at
-        .map(|at| {
-            format!(
-                "; the access token expires in {} min and is refreshed automatically",
-                at.saturating_sub(ctx.clock.now()) / 60
-            )
-        })
-        .unwrap_or_default();
-    let human = format!(
-        "✓ Logged in to {} as {account} (scopes: {}){expiry}.\n  Tokens are stored in {}.",
-        session.provider,
-        if session.scopes.is_empty() {
-            "kept encrypted".to_string()
-        } else {
-            session.scopes.join(" ")
-        },
-        crate::resolve::Source::Stored(ctx.store().kind()).describe()
-    );
-    Ok(Outcome::ok(
-        human,
-        json!({
-            "loggedIn": true,
-            "provider": session.provider,
-            "account": session.account,
-            "scopes": session.scopes,
-            "sessionId": session.id,
-            "accessTokenExpiresAt": session.access_expires_at.map(crate::clock::rfc3339),
-            "storage": ctx.store().kind().as_str(),
-        }),
-    ))
+    Ok(Outcome::report(&LoggedIn::new(ctx, &session, None)))
 }
 
 /// Starts the session for a completed login: the one place every session begins, and so

@@ -5,10 +5,10 @@
 use crate::config::schema::StorageKind;
 use crate::context::Context;
 use crate::error::AuthError;
-use crate::output::Outcome;
+use crate::output::{Outcome, Report};
 use crate::session;
 use crate::storage::keychain::Keychain;
-use serde_json::json;
+use serde::Serialize;
 
 /// Files in the state directory that hold credentials or their metadata.
 const CREDENTIAL_FILES: [&str; 4] = [
@@ -17,6 +17,31 @@ const CREDENTIAL_FILES: [&str; 4] = [
     "sessions.json",
     "github.json",
 ];
+
+/// `--reset-auth`'s result.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reset {
+    /// Always `true`: a reset that stops early is an error.
+    pub reset: bool,
+    /// The store items and files removed; empty when nothing was stored.
+    pub removed: Vec<String>,
+    /// The configuration file, which is never removed.
+    pub config_kept: String,
+}
+
+impl Report for Reset {
+    fn text(&self) -> String {
+        if self.removed.is_empty() {
+            return "Nothing was stored; nothing to reset.".to_string();
+        }
+        format!(
+            "✓ Removed every stored credential ({}).\n  The configuration ({}) was kept. Sessions were forgotten here, not revoked at their providers.",
+            self.removed.join(", "),
+            self.config_kept
+        )
+    }
+}
 
 /// Wipes stored credentials.
 ///
@@ -74,19 +99,11 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
         }
     }
     drop(lock);
-    let human = if removed.is_empty() {
-        "Nothing was stored; nothing to reset.".to_string()
-    } else {
-        format!(
-            "✓ Removed every stored credential ({}).\n  The configuration ({}) was kept. Sessions were forgotten here, not revoked at their providers.",
-            removed.join(", "),
-            ctx.loaded.path.display()
-        )
-    };
-    Ok(Outcome::ok(
-        human,
-        json!({ "reset": true, "removed": removed, "configKept": ctx.loaded.path.display().to_string() }),
-    ))
+    Ok(Outcome::report(&Reset {
+        reset: true,
+        removed,
+        config_kept: ctx.loaded.path.display().to_string(),
+    }))
 }
 
 fn confirm(ctx: &Context) -> Result<(), AuthError> {

@@ -4,12 +4,130 @@ use crate::clock::rfc3339;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::events::{record, AuthEvent};
-use crate::output::Outcome;
+use crate::output::{Outcome, Report};
 use crate::resolve::{self, Source};
 use crate::session::{self, Session};
 use crate::terminal_text::single_line;
-use serde_json::{json, Value};
+use serde::Serialize;
 use std::fmt::Write;
+
+/// `--list-sessions`' result.
+#[derive(Serialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionRow>,
+}
+
+/// One session, as `--list-sessions` shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRow {
+    /// The session in force for API requests (`*` in the table).
+    pub current: bool,
+    pub id: String,
+    pub provider: String,
+    pub account: Option<String>,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub access_token_expires_at: Option<String>,
+    /// `active` or `expired`.
+    pub state: &'static str,
+    /// Why it is `expired`.
+    pub reason: Option<String>,
+}
+
+impl Report for SessionList {
+    fn text(&self) -> String {
+        let rows = &self.sessions;
+        if rows.is_empty() {
+            return "No sessions. Log in with `claude --login`.".to_string();
+        }
+        // Older versions stored the server's account name as sent: one line, whatever it holds.
+        let account =
+            |row: &SessionRow| single_line(row.account.as_deref().unwrap_or("(encrypted)"));
+        // Columns as wide as their longest value, so long accounts never shift the rest.
+        let width = |header: &str, cell: &dyn Fn(&SessionRow) -> String| {
+            rows.iter()
+                .map(|row| cell(row).chars().count())
+                .chain([header.len()])
+                .max()
+                .unwrap_or(0)
+        };
+        let pw = width("PROVIDER", &|row| row.provider.clone());
+        let aw = width("ACCOUNT", &account);
+        let mut text = String::new();
+        let _ = writeln!(
+            text,
+            "  {:<pw$} {:<aw$} {:<21} {:<21} STATE",
+            "PROVIDER", "ACCOUNT", "CREATED", "LAST USED"
+        );
+        for row in rows {
+            let _ = writeln!(
+                text,
+                "{} {:<pw$} {:<aw$} {:<21} {:<21} {}",
+                if row.current { "*" } else { " " },
+                row.provider,
+                account(row),
+                row.created_at,
+                row.last_used_at,
+                row.state
+            );
+        }
+        if rows.iter().any(|row| row.current) {
+            text.push_str("* in force for API requests\n");
+        }
+        text
+    }
+}
+
+/// `--logout`'s result: the sessions ended, each with what happened at its provider.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggedOut {
+    pub logged_out: Vec<Ended>,
+    /// What the text says when there was nothing to log out of.
+    #[serde(skip)]
+    pub nothing: String,
+}
+
+/// One session ended by `--logout`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ended {
+    pub provider: String,
+    /// The provider's revocation endpoint accepted the token (RFC 7009).
+    pub revoked: bool,
+    /// Always `true`: the session is forgotten even when revocation fails.
+    pub removed_locally: bool,
+    /// The error code of a failed revocation.
+    pub revocation_error: Option<&'static str>,
+    /// The failed revocation's message, for the text.
+    #[serde(skip)]
+    pub revocation_message: Option<String>,
+}
+
+impl Report for LoggedOut {
+    fn text(&self) -> String {
+        if self.logged_out.is_empty() {
+            return self.nothing.clone();
+        }
+        let lines: Vec<String> = self.logged_out.iter().map(Ended::line).collect();
+        lines.join("\n")
+    }
+}
+
+impl Ended {
+    fn line(&self) -> String {
+        let provider = &self.provider;
+        match (&self.revocation_message, self.revoked) {
+            (_, true) => format!("✓ Logged out of {provider}: the token was revoked at the provider and removed here."),
+            (None, false) => format!("✓ Logged out of {provider}: removed here (the provider offers no revocation; its token stays valid until it expires)."),
+            (Some(why), false) => format!(
+                "✓ Logged out of {provider}: removed here, but revocation at the provider failed ({why}); the token stays valid there until it expires."
+            ),
+        }
+    }
+}
 
 /// Lists sessions, marking the one in force. Offline.
 ///
@@ -26,63 +144,30 @@ pub fn list(ctx: &Context) -> Result<Outcome, AuthError> {
             _ => None,
         });
     let now = ctx.clock.now();
-    let rows: Vec<Value> = all
+    let sessions = all
         .sessions
         .values()
         .map(|s| {
             let problem = session::expiry_problem(ctx, s, now);
-            json!({
-                "current": current.as_deref() == Some(s.provider.as_str()),
-                "id": s.id,
-                "provider": s.provider,
-                "account": s.account,
-                "scopes": s.scopes,
-                "createdAt": rfc3339(s.created_at),
-                "lastUsedAt": rfc3339(s.last_used_at),
-                "accessTokenExpiresAt": s.access_expires_at.map(rfc3339),
-                "state": if problem.is_some() { "expired" } else { "active" },
-                "reason": problem,
-            })
+            SessionRow {
+                current: current.as_deref() == Some(s.provider.as_str()),
+                id: s.id.clone(),
+                provider: s.provider.clone(),
+                account: s.account.clone(),
+                scopes: s.scopes.clone(),
+                created_at: rfc3339(s.created_at),
+                last_used_at: rfc3339(s.last_used_at),
+                access_token_expires_at: s.access_expires_at.map(rfc3339),
+                state: if problem.is_some() {
+                    "expired"
+                } else {
+                    "active"
+                },
+                reason: problem,
+            }
         })
         .collect();
-    let mut human = String::new();
-    if rows.is_empty() {
-        human.push_str("No sessions. Log in with `claude --login`.");
-    } else {
-        let provider = |row: &Value| row["provider"].as_str().unwrap_or("").to_string();
-        // Older versions stored the server's account name as sent: one line, whatever it holds.
-        let account = |row: &Value| single_line(row["account"].as_str().unwrap_or("(encrypted)"));
-        // Columns as wide as their longest value, so long accounts never shift the rest.
-        let width = |header: &str, cell: &dyn Fn(&Value) -> String| {
-            rows.iter()
-                .map(|row| cell(row).chars().count())
-                .chain([header.len()])
-                .max()
-                .unwrap_or(0)
-        };
-        let (pw, aw) = (width("PROVIDER", &provider), width("ACCOUNT", &account));
-        let _ = writeln!(
-            human,
-            "  {:<pw$} {:<aw$} {:<21} {:<21} STATE",
-            "PROVIDER", "ACCOUNT", "CREATED", "LAST USED"
-        );
-        for row in &rows {
-            let mark = if row["current"] == true { "*" } else { " " };
-            let _ = writeln!(
-                human,
-                "{mark} {:<pw$} {:<aw$} {:<21} {:<21} {}",
-                provider(row),
-                account(row),
-                row["createdAt"].as_str().unwrap_or(""),
-                row["lastUsedAt"].as_str().unwrap_or(""),
-                row["state"].as_str().unwrap_or("")
-            );
-        }
-        if current.is_some() {
-            human.push_str("* in force for API requests\n");
-        }
-    }
-    Ok(Outcome::ok(human, json!({ "sessions": rows })))
+    Ok(Outcome::report(&SessionList { sessions }))
 }
 
 /// "There is no anthropic session; nothing to log out of."
@@ -97,10 +182,10 @@ fn nothing_to_log_out(ctx: &Context, provider: Option<&str>, all: bool) -> Outco
                 .unwrap_or_else(|| resolve::oauth_provider(ctx))
         )
     };
-    Outcome::ok(
-        format!("{what}; nothing to log out of."),
-        json!({ "loggedOut": [] }),
-    )
+    Outcome::report(&LoggedOut {
+        logged_out: Vec::new(),
+        nothing: format!("{what}; nothing to log out of."),
+    })
 }
 
 /// Logs out: revokes at the provider when it can (RFC 7009), then forgets locally.
@@ -132,8 +217,7 @@ pub async fn logout(
         return Ok(nothing_to_log_out(ctx, provider, all));
     }
     let store = ctx.store();
-    let mut lines = Vec::new();
-    let mut report = Vec::new();
+    let mut ended = Vec::new();
     for target in targets {
         // Unreadable tokens stop the logout: forgetting them unrevoked would strand a live grant.
         let tokens = session::read_tokens(store.as_ref(), &target.provider)?;
@@ -144,15 +228,7 @@ pub async fn logout(
             None => Ok(false),
         };
         session::forget(ctx, store.as_ref(), &target.provider, &lock)?;
-        let (revoked, line) = match &revocation {
-            Ok(true) => (true, format!("✓ Logged out of {}: the token was revoked at the provider and removed here.", target.provider)),
-            Ok(false) => (false, format!("✓ Logged out of {}: removed here (the provider offers no revocation; its token stays valid until it expires).", target.provider)),
-            Err(err) => (false, format!(
-                "✓ Logged out of {}: removed here, but revocation at the provider failed ({}); the token stays valid there until it expires.",
-                target.provider,
-                err.message()
-            )),
-        };
+        let revoked = matches!(revocation, Ok(true));
         record(
             ctx,
             &AuthEvent::LoggedOut {
@@ -160,14 +236,17 @@ pub async fn logout(
                 revoked,
             },
         );
-        report.push(
-            json!({ "provider": target.provider, "revoked": revoked, "removedLocally": true,
-            "revocationError": revocation.as_ref().err().map(|e| e.code().as_str()) }),
-        );
-        lines.push(line);
+        let failed = revocation.err();
+        ended.push(Ended {
+            provider: target.provider,
+            revoked,
+            removed_locally: true,
+            revocation_error: failed.as_ref().map(|e| e.code().as_str()),
+            revocation_message: failed.map(|e| e.message().to_string()),
+        });
     }
-    Ok(Outcome::ok(
-        lines.join("\n"),
-        json!({ "loggedOut": report }),
-    ))
+    Ok(Outcome::report(&LoggedOut {
+        logged_out: ended,
+        nothing: String::new(),
+    }))
 }

@@ -5,11 +5,11 @@
 use crate::config::schema::Provider;
 use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
-use crate::output::{error_document, Outcome};
+use crate::output::{document, ErrorObject, Outcome, Report};
 use crate::providers::{self, anthropic, Verdict};
 use crate::resolve::{self, Resolution, Source};
 use crate::trace;
-use serde_json::{json, Value};
+use serde::Serialize;
 use std::time::{Instant, SystemTime};
 
 /// Clock skew beyond which signatures and tokens start failing.
@@ -66,11 +66,116 @@ impl Steps {
         });
     }
 
-    fn first_failure(&self) -> Option<&AuthError> {
+    /// The error of the first step that failed (a warning is not a failure).
+    fn into_first_failure(self) -> Option<AuthError> {
         self.0
-            .iter()
+            .into_iter()
             .filter(|s| !s.warn)
-            .find_map(|s| s.result.as_ref().err())
+            .find_map(|s| s.result.err())
+    }
+}
+
+/// `--test-auth`'s result: every step, in order. A failing run is this report with the
+/// first failure beside it as the top-level `error`.
+#[derive(Serialize)]
+pub struct Checks<'a> {
+    /// No step failed (warnings allowed).
+    pub ok: bool,
+    pub provider: &'static str,
+    pub steps: Vec<StepReport<'a>>,
+}
+
+/// One step: `ok` with its `detail`, `skipped` (the detail says why), `warning` or
+/// `failed` with its `error`.
+#[derive(Serialize)]
+pub struct StepReport<'a> {
+    pub name: &'static str,
+    pub state: StepState,
+    pub ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorObject<'a>>,
+}
+
+/// How a step ended.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepState {
+    Ok,
+    /// Not run: what it needs failed before it.
+    Skipped,
+    /// Failed, but the credential in force does not need it.
+    Warning,
+    Failed,
+}
+
+impl StepState {
+    fn mark(self) -> &'static str {
+        match self {
+            StepState::Ok => "✓",
+            StepState::Skipped => "–",
+            StepState::Warning => "!",
+            StepState::Failed => "✗",
+        }
+    }
+}
+
+impl Checks<'_> {
+    fn of(steps: &Steps, provider: Provider) -> Checks<'_> {
+        let steps: Vec<StepReport<'_>> = steps
+            .0
+            .iter()
+            .map(|step| StepReport {
+                name: step.name,
+                state: match (&step.result, step.warn, step.skipped) {
+                    (Ok(_), _, true) => StepState::Skipped,
+                    (Ok(_), _, false) => StepState::Ok,
+                    (Err(_), true, _) => StepState::Warning,
+                    (Err(_), false, _) => StepState::Failed,
+                },
+                ms: u64::try_from(step.millis).unwrap_or(u64::MAX),
+                detail: step.result.as_ref().ok().map(String::as_str),
+                error: step.result.as_ref().err().map(ErrorObject::of),
+            })
+            .collect();
+        Checks {
+            ok: !steps.iter().any(|s| s.state == StepState::Failed),
+            provider: provider.as_str(),
+            steps,
+        }
+    }
+}
+
+impl Report for Checks<'_> {
+    fn text(&self) -> String {
+        let mut text = String::new();
+        for step in &self.steps {
+            let detail = match (step.state, &step.error) {
+                (StepState::Warning, Some(err)) => {
+                    format!("{} (not needed for the credential in force)", err.message)
+                }
+                (_, Some(err)) => err.message.to_string(),
+                (_, None) => step.detail.unwrap_or_default().to_string(),
+            };
+            let mark = step.state.mark();
+            text.push_str(&format!(
+                "{mark} {:<17} {detail} ({} ms)\n",
+                step.name, step.ms
+            ));
+            if let Some(hint) = step.error.as_ref().and_then(|err| err.hint) {
+                text.push_str(&format!("  {:<17} → {hint}\n", ""));
+            }
+        }
+        let failure = self.steps.iter().find(|s| s.state == StepState::Failed);
+        match failure.and_then(|s| s.error.as_ref()) {
+            None => text.push_str("\nAll checks passed.\n"),
+            Some(err) => text.push_str(&format!(
+                "\nFirst failure: {} (exit {}).\n",
+                err.code, err.exit_code
+            )),
+        }
+        text
     }
 }
 
@@ -125,7 +230,7 @@ pub async fn run(ctx: &Context) -> Outcome {
         steps.skip("server", "no usable credential");
         steps.skip("clock", "no server answer");
     }
-    render(&steps, provider)
+    render(steps, provider)
 }
 
 /// Whether the credential in force lives in the configured store.
@@ -279,61 +384,11 @@ fn clock_step(server_date: Option<SystemTime>, now: u64) -> Result<String, AuthE
     Ok(format!("within {skew} s of the server"))
 }
 
-fn render(steps: &Steps, provider: Provider) -> Outcome {
-    let mut human = String::new();
-    let mut rows = Vec::new();
-    for step in &steps.0 {
-        let (mark, detail) = match (&step.result, step.warn, step.skipped) {
-            (Ok(detail), _, true) => ("–", detail.clone()),
-            (Ok(detail), _, false) => ("✓", detail.clone()),
-            (Err(err), true, _) => (
-                "!",
-                format!("{} (not needed for the credential in force)", err.message()),
-            ),
-            (Err(err), false, _) => ("✗", err.message().to_string()),
-        };
-        human.push_str(&format!(
-            "{mark} {:<17} {detail} ({} ms)\n",
-            step.name, step.millis
-        ));
-        if let Err(err) = &step.result {
-            if let Some(hint) = err.hint() {
-                human.push_str(&format!("  {:<17} → {hint}\n", ""));
-            }
-        }
-        let state = match (&step.result, step.warn, step.skipped) {
-            (Ok(_), _, true) => "skipped",
-            (Ok(_), _, false) => "ok",
-            (Err(_), true, _) => "warning",
-            (Err(_), false, _) => "failed",
-        };
-        let mut row = json!({ "name": step.name, "state": state, "ms": step.millis as u64 });
-        match &step.result {
-            Ok(detail) => row["detail"] = Value::String(detail.clone()),
-            Err(err) => row["error"] = error_document(err)["error"].clone(),
-        }
-        rows.push(row);
-    }
-    let failure = steps.first_failure();
-    match failure {
-        None => human.push_str("\nAll checks passed.\n"),
-        Some(err) => human.push_str(&format!(
-            "\nFirst failure: {} (exit {}).\n",
-            err.code().as_str(),
-            err.exit_code()
-        )),
-    }
-    let doc = json!({
-        "ok": failure.is_none(),
-        "provider": provider.as_str(),
-        "steps": rows,
-        "error": failure.map(|err| error_document(err)["error"].clone()),
-    });
-    Outcome {
-        human,
-        json: doc,
-        exit_code: failure.map_or(0, AuthError::exit_code),
-        // The document already carries the first failure as `error` (null when all passed).
-        failure: None,
+fn render(steps: Steps, provider: Provider) -> Outcome {
+    let report = Checks::of(&steps, provider);
+    let (text, doc) = (report.text(), document(&report));
+    match steps.into_first_failure() {
+        None => Outcome::ok(text, doc),
+        Some(failure) => Outcome::failed(text, doc, failure),
     }
 }

@@ -4,9 +4,45 @@
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::oauth::refresh;
-use crate::output::Outcome;
+use crate::output::{Outcome, Report};
 use crate::resolve::{self, Source};
-use serde_json::json;
+use crate::secret::Secret;
+use serde::{Serialize, Serializer};
+
+/// `--print-token`'s result: the one report that holds a secret, because printing it is
+/// the command's purpose.
+#[derive(Serialize)]
+pub struct Token {
+    #[serde(serialize_with = "exposed")]
+    pub token: Secret<String>,
+    /// How to send it: `oauth-access-token`, `api-key`, `google-access-token`,
+    /// `bedrock-bearer-token`.
+    pub kind: &'static str,
+    /// Where it comes from, as in `--auth-status`.
+    pub source: String,
+}
+
+impl Report for Token {
+    /// The secret alone, so that `$(claude --print-token)` is the credential.
+    fn text(&self) -> String {
+        self.token.expose().clone()
+    }
+}
+
+/// The secret in the document: the user asked for it on stdout.
+fn exposed<S: Serializer>(token: &Secret<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(token.expose())
+}
+
+impl Token {
+    fn outcome(token: &Secret<String>, kind: &'static str, source: String) -> Outcome {
+        Outcome::report(&Token {
+            token: token.clone(),
+            kind,
+            source,
+        })
+    }
+}
 
 /// Prints the credential in force.
 ///
@@ -15,27 +51,28 @@ use serde_json::json;
 pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError> {
     if let Some(provider) = provider {
         let (token, _) = refresh::access_token(ctx, provider).await?;
-        let value = token.expose().clone();
-        return Ok(Outcome::ok(
-            value.clone(),
-            json!({ "token": value, "kind": "oauth-access-token", "source": format!("oauth:{provider}") }),
+        return Ok(Token::outcome(
+            token.secret(),
+            "oauth-access-token",
+            format!("oauth:{provider}"),
         ));
     }
     match crate::providers::active(ctx) {
         crate::config::schema::Provider::Vertex => {
             let http = ctx.http()?;
             let token = crate::providers::vertex::access_token(ctx, http).await?;
-            let value = token.expose().clone();
-            return Ok(Outcome::ok(
-                value.clone(),
-                json!({ "token": value, "kind": "google-access-token", "source": "vertex" }),
+            return Ok(Token::outcome(
+                &token,
+                "google-access-token",
+                "vertex".to_string(),
             ));
         }
         crate::config::schema::Provider::Bedrock => {
             if let Some(token) = ctx.env.get(crate::envvars::AWS_BEARER_TOKEN_BEDROCK) {
-                return Ok(Outcome::ok(
-                    token.clone(),
-                    json!({ "token": token, "kind": "bedrock-bearer-token", "source": "env:AWS_BEARER_TOKEN_BEDROCK" }),
+                return Ok(Token::outcome(
+                    &Secret::new(token.clone()),
+                    "bedrock-bearer-token",
+                    "env:AWS_BEARER_TOKEN_BEDROCK".to_string(),
                 ));
             }
             return Err(AuthError::usage("Bedrock requests with AWS keys are signed per request (SigV4); there is no token to print")
@@ -67,9 +104,5 @@ pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, Aut
     };
     ctx.detail(&format!("printing the {kind} from {}", source.describe()));
     // The one place a secret is written to stdout on purpose: the user asked for it.
-    let value = secret.expose().clone();
-    Ok(Outcome::ok(
-        value.clone(),
-        json!({ "token": value, "kind": kind, "source": source.to_string() }),
-    ))
+    Ok(Token::outcome(&secret, kind, source.to_string()))
 }

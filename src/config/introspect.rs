@@ -78,6 +78,26 @@ mod tests {
         assert!(keys.contains(&"apiKey") && keys.contains(&"environments"));
     }
 
+    /// The `oauth` block and each `oauth.providers.NAME` share their server settings
+    /// (`schema::oauth_server!`); unknown keys in either still warn, with suggestions.
+    #[test]
+    fn unknown_keys_in_both_oauth_blocks_warn_with_suggestions() {
+        let text = r#"{"oauth": {"clientID": "a", "providers": {"corp": {"tokenEndpiont": "b", "loginTimeout": 5}}}}"#;
+        let parsed =
+            super::super::load::parse(std::path::Path::new("c.json"), text, &|_| None, None)
+                .ok()
+                .unwrap();
+        let warnings = parsed.warnings;
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(
+            warnings[0].contains("`oauth.clientID`")
+                && warnings[0].contains("did you mean `clientId`")
+        );
+        // `loginTimeout` belongs to the `oauth` block only, not to each server.
+        assert!(warnings[1].contains("`oauth.providers.corp.loginTimeout`"));
+        assert!(warnings[2].contains("did you mean `tokenEndpoint`"));
+    }
+
     #[test]
     fn typo_gets_a_suggestion() {
         let parent = vec!["authentication".to_string()];

@@ -77,35 +77,63 @@ impl Method {
     }
 }
 
-/// The `oauth` block.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct OAuthConfig {
-    pub client_id: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub scopes: Vec<String>,
-    pub token_endpoint: Option<String>,
-    pub auth_endpoint: Option<String>,
-    pub revocation_endpoint: Option<String>,
-    /// An OpenID Connect issuer: endpoints come from its discovery document.
-    pub issuer: Option<String>,
-    /// How long `--login` waits for the browser, in seconds (default 300).
-    pub login_timeout: Option<u64>,
-    /// More authorization servers, by name (`--login --provider NAME`).
-    pub providers: BTreeMap<String, OAuthProviderConfig>,
+/// Declares a struct holding the settings of one authorization server, then `extra`
+/// fields. The `oauth` block is the default server plus more; each `oauth.providers.NAME`
+/// is a server alone: the settings are written once, here.
+///
+/// Not `#[serde(flatten)]`: serde deserialises a struct with a flattened field from a
+/// buffered map, so `serde_ignored` never sees an unknown key inside it (no "unknown key"
+/// warning) and `introspect::fields_of` gets no field list (no "did you mean"). The macro
+/// keeps both structs plain.
+macro_rules! oauth_server {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            pub client_id: Option<String>,
+            pub redirect_uri: Option<String>,
+            pub scopes: Vec<String>,
+            pub token_endpoint: Option<String>,
+            pub auth_endpoint: Option<String>,
+            pub revocation_endpoint: Option<String>,
+            /// An OpenID Connect issuer: endpoints come from its discovery document.
+            pub issuer: Option<String>,
+            $($(#[$field_meta])* pub $field: $ty,)*
+        }
+
+        impl $name {
+            /// The authorization server's settings, apart from anything else in the block.
+            pub fn server(&self) -> OAuthProviderConfig {
+                OAuthProviderConfig {
+                    client_id: self.client_id.clone(),
+                    redirect_uri: self.redirect_uri.clone(),
+                    scopes: self.scopes.clone(),
+                    token_endpoint: self.token_endpoint.clone(),
+                    auth_endpoint: self.auth_endpoint.clone(),
+                    revocation_endpoint: self.revocation_endpoint.clone(),
+                    issuer: self.issuer.clone(),
+                }
+            }
+        }
+    };
 }
 
-/// One named authorization server in `oauth.providers`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct OAuthProviderConfig {
-    pub client_id: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub scopes: Vec<String>,
-    pub token_endpoint: Option<String>,
-    pub auth_endpoint: Option<String>,
-    pub revocation_endpoint: Option<String>,
-    pub issuer: Option<String>,
+oauth_server! {
+    /// The `oauth` block: the default provider's server, the login wait, and more servers.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    pub struct OAuthConfig {
+        /// How long `--login` waits for the browser, in seconds (default 300).
+        pub login_timeout: Option<u64>,
+        /// More authorization servers, by name (`--login --provider NAME`).
+        pub providers: BTreeMap<String, OAuthProviderConfig>,
+    }
+}
+
+oauth_server! {
+    /// One named authorization server in `oauth.providers`.
+    #[derive(Clone, Debug, Default, Deserialize)]
+    #[serde(rename_all = "camelCase", default)]
+    pub struct OAuthProviderConfig {}
 }
 
 /// The `github` block.

@@ -9,7 +9,6 @@ pub mod refresh;
 pub mod revoke;
 pub mod transport;
 
-use crate::config::schema::OAuthProviderConfig;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::http::require_secure;
@@ -56,15 +55,8 @@ pub fn settings(
 ) -> Result<ProviderSettings, AuthError> {
     let oauth = &ctx.loaded.config.oauth;
     let (block, config_path) = if name == DEFAULT_PROVIDER {
-        let top = OAuthProviderConfig {
-            client_id: oauth.client_id.clone(),
-            redirect_uri: oauth.redirect_uri.clone(),
-            scopes: oauth.scopes.clone(),
-            token_endpoint: oauth.token_endpoint.clone(),
-            auth_endpoint: oauth.auth_endpoint.clone(),
-            revocation_endpoint: oauth.revocation_endpoint.clone(),
-            issuer: oauth.issuer.clone().or_else(|| sso_issuer(ctx)),
-        };
+        let mut top = oauth.server();
+        top.issuer = top.issuer.or_else(|| sso_issuer(ctx));
         (top, "oauth".to_string())
     } else {
         let block = oauth.providers.get(name).cloned().ok_or_else(|| {

@@ -12,7 +12,8 @@ use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::Outcome;
 use crate::resolve::{self, Candidate, Resolution, Source};
-use serde_json::{json, Value};
+use report::{Credential, CredentialState, SessionStatus};
+use serde_json::Value;
 use std::fmt::Write;
 
 const DAY: u64 = 86_400;
@@ -90,15 +91,13 @@ pub fn run(ctx: &Context) -> Outcome {
 
 fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
     let (active, usable) = (facts.active(), facts.usable());
-    let rotation = facts.rotation.as_ref().map(|r| {
-        json!({
-            "createdAt": rfc3339(r.created_at),
-            "rotatedAt": r.rotated_at.map(rfc3339),
-            "previousFingerprint": r.previous_fingerprint,
-            "ageDays": r.age_days,
-            "intervalDays": r.interval_days,
-            "due": r.due,
-        })
+    let rotation = facts.rotation.as_ref().map(|r| report::Rotation {
+        created_at: rfc3339(r.created_at),
+        rotated_at: r.rotated_at.map(rfc3339),
+        previous_fingerprint: r.previous_fingerprint.clone(),
+        age_days: r.age_days,
+        interval_days: r.interval_days,
+        due: r.due,
     });
     let detail = report::Detail::Anthropic {
         session: facts
@@ -106,7 +105,7 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
             .candidates
             .iter()
             .find(|c| c.session().is_some())
-            .map(|c| session_json(c, facts.now)),
+            .map(|c| Box::new(session_status(c, facts.now))),
         storage: ctx.loaded.config.authentication.storage.kind.as_str(),
         mfa: report::Mfa {
             required: facts.mfa_required,
@@ -141,44 +140,51 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
         .resolution
         .candidates
         .iter()
-        .map(|c| credential_json(c, active))
+        .map(|c| credential(c, active))
         .collect();
     report.warnings = facts.warnings.clone();
     report.next_step = facts.next_step.clone();
     report.to_json()
 }
 
-fn session_json(candidate: &Candidate, now: u64) -> Value {
+fn session_status(candidate: &Candidate, now: u64) -> SessionStatus {
     let session = candidate.session().expect("a session candidate");
-    json!({
-        "provider": session.provider,
-        "account": session.account,
-        "accountEncrypted": session.metadata_encrypted,
-        "scopes": session.scopes,
-        "createdAt": rfc3339(session.created_at),
-        "lastUsedAt": rfc3339(session.last_used_at),
-        "accessTokenExpiresAt": session.access_expires_at.map(rfc3339),
-        "accessTokenExpiresInSeconds": session.access_expires_at.map(|at| at.saturating_sub(now)),
-        "refreshable": session.has_refresh_token,
-        "state": if candidate.problem().is_some() { "expired" } else { "active" },
-        "reason": candidate.problem(),
-    })
+    SessionStatus {
+        provider: session.provider.clone(),
+        account: session.account.clone(),
+        account_encrypted: session.metadata_encrypted,
+        scopes: session.scopes.clone(),
+        created_at: rfc3339(session.created_at),
+        last_used_at: rfc3339(session.last_used_at),
+        access_token_expires_at: session.access_expires_at.map(rfc3339),
+        access_token_expires_in_seconds: session.access_expires_at.map(|at| at.saturating_sub(now)),
+        refreshable: session.has_refresh_token,
+        state: if candidate.problem().is_some() {
+            "expired"
+        } else {
+            "active"
+        },
+        reason: candidate.problem().map(str::to_string),
+    }
 }
 
-fn credential_json(candidate: &Candidate, active: Option<&Candidate>) -> Value {
+fn credential(candidate: &Candidate, active: Option<&Candidate>) -> Credential {
     let is_active = active.is_some_and(|a| std::ptr::eq(a, candidate));
     let state = match (candidate.refused(), candidate.problem(), is_active) {
-        (Some(_), _, _) => "refused",
-        (None, Some(_), true) => "invalid",
-        (None, _, true) => "active",
-        (None, _, false) => "shadowed",
+        (Some(_), _, _) => CredentialState::Refused,
+        (None, Some(_), true) => CredentialState::Invalid,
+        (None, _, true) => CredentialState::Active,
+        (None, _, false) => CredentialState::Shadowed,
     };
-    json!({
-        "source": candidate.source.to_string(),
-        "fingerprint": candidate.fingerprint.as_str(),
-        "state": state,
-        "reason": candidate.refused().or(candidate.problem()),
-    })
+    Credential {
+        source: candidate.source.to_string(),
+        fingerprint: candidate.fingerprint.as_str().to_string(),
+        state,
+        reason: candidate
+            .refused()
+            .or(candidate.problem())
+            .map(str::to_string),
+    }
 }
 
 fn warnings(

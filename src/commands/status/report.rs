@@ -5,7 +5,8 @@
 
 use crate::context::Context;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// `--auth-status --json`, for every provider.
 #[derive(Serialize)]
@@ -18,7 +19,7 @@ pub struct StatusReport {
     pub fingerprint: Option<String>,
     pub billing: Option<&'static str>,
     pub shadowed: Vec<String>,
-    pub credentials: Vec<Value>,
+    pub credentials: Vec<Credential>,
     pub environment: Option<String>,
     pub config_file: String,
     pub config_found: bool,
@@ -34,18 +35,73 @@ pub struct StatusReport {
 pub enum Detail {
     /// The Anthropic API: the login, where secrets are kept, MFA and key rotation.
     Anthropic {
-        session: Option<Value>,
+        // Boxed: the session is the largest part, and a cloud status has none.
+        session: Option<Box<SessionStatus>>,
         storage: &'static str,
         mfa: Mfa,
-        rotation: Option<Value>,
+        rotation: Option<Rotation>,
     },
     /// Bedrock or Vertex AI: the settings in use, or the problem that stopped the lookup.
     Cloud {
         #[serde(skip_serializing_if = "Option::is_none")]
-        settings: Option<Map<String, Value>>,
+        settings: Option<BTreeMap<String, String>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         problem: Option<Problem>,
     },
+}
+
+/// One entry of `credentials`: a credential found, in resolution order.
+#[derive(Serialize)]
+pub struct Credential {
+    pub source: String,
+    pub fingerprint: String,
+    pub state: CredentialState,
+    /// The refusal's reason, or the problem that makes the credential unusable.
+    pub reason: Option<String>,
+}
+
+/// Where a credential stands.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialState {
+    /// In force.
+    Active,
+    /// In force but unusable (a malformed key, an expired session).
+    Invalid,
+    /// Behind the credential in force.
+    Shadowed,
+    /// Forbidden by policy, or not taken by the provider in force.
+    Refused,
+}
+
+/// `session` of the Anthropic status.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionStatus {
+    pub provider: String,
+    pub account: Option<String>,
+    pub account_encrypted: bool,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub access_token_expires_at: Option<String>,
+    pub access_token_expires_in_seconds: Option<u64>,
+    pub refreshable: bool,
+    /// `active` or `expired`.
+    pub state: &'static str,
+    pub reason: Option<String>,
+}
+
+/// `rotation` of the Anthropic status: the stored key's age against `security.keyRotation`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rotation {
+    pub created_at: String,
+    pub rotated_at: Option<String>,
+    pub previous_fingerprint: Option<String>,
+    pub age_days: u64,
+    pub interval_days: Option<u64>,
+    pub due: bool,
 }
 
 /// `mfa` of the Anthropic status.
@@ -85,6 +141,6 @@ impl StatusReport {
 
     /// The JSON document (keys sorted).
     pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+        crate::output::document(self)
     }
 }
