@@ -37,6 +37,7 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
             .map(|provider| session::item(provider)),
     );
     items.extend(["cache:vertex".to_string()]);
+    items.extend(crate::mfa::ITEMS.map(String::from));
     items.sort();
     items.dedup();
     for item in &items {
@@ -74,6 +75,12 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
         }
     }
     drop(lock);
+    if removed
+        .iter()
+        .any(|item| matches!(item.as_str(), crate::mfa::TOTP_ITEM | crate::mfa::PENDING_ITEM))
+    {
+        crate::events::record(ctx, &crate::events::AuthEvent::MfaRemoved { method: "totp" });
+    }
     let human = if removed.is_empty() {
         "Nothing was stored; nothing to reset.".to_string()
     } else {

@@ -14,6 +14,7 @@ use serde_json::json;
 /// `not_authenticated`, `expired_token`, refresh and storage errors.
 pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError> {
     if let Some(provider) = provider {
+        crate::mfa::gate::session_fresh(ctx, provider)?;
         let (token, _) = refresh::access_token(ctx, provider).await?;
         let value = token.expose().clone();
         return Ok(Outcome::ok(
@@ -47,6 +48,7 @@ pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, Aut
     let (secret, source, kind) = match resolution.active() {
         Some(candidate) => match &candidate.source {
             Source::Session(provider) => {
+                crate::mfa::gate::session_fresh(ctx, provider)?;
                 let (token, _) = refresh::access_token(ctx, provider).await?;
                 (
                     token.secret().clone(),
