@@ -75,11 +75,16 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
         }
     }
     drop(lock);
-    if removed
-        .iter()
-        .any(|item| matches!(item.as_str(), crate::mfa::TOTP_ITEM | crate::mfa::PENDING_ITEM))
-    {
-        crate::events::record(ctx, &crate::events::AuthEvent::MfaRemoved { method: "totp" });
+    if removed.iter().any(|item| {
+        matches!(
+            item.as_str(),
+            crate::mfa::TOTP_ITEM | crate::mfa::PENDING_ITEM
+        )
+    }) {
+        crate::events::record(
+            ctx,
+            &crate::events::AuthEvent::MfaRemoved { method: "totp" },
+        );
     }
     let human = if removed.is_empty() {
         "Nothing was stored; nothing to reset.".to_string()

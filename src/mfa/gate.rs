@@ -126,7 +126,10 @@ pub fn session_fresh(ctx: &Context, provider: &str) -> Result<(), AuthError> {
     if !super::required(ctx) {
         return Ok(());
     }
-    let Some(session) = crate::session::load(&ctx.state_dir)?.sessions.remove(provider) else {
+    let Some(session) = crate::session::load(&ctx.state_dir)?
+        .sessions
+        .remove(provider)
+    else {
         return Ok(());
     };
     let started_at = session.created_at;
@@ -262,7 +265,9 @@ pub(super) fn backoff_error(left: u64) -> AuthError {
         "{} MFA codes in a row were refused; codes are not checked for another {left} s",
         state::MAX_FAILURES
     ))
-    .with_hint(format!("wait {left} s, then try again with the current code"))
+    .with_hint(format!(
+        "wait {left} s, then try again with the current code"
+    ))
 }
 
 /// The code given for this call: `--mfa-code CODE`, `--mfa-code -` (stdin), or

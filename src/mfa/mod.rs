@@ -133,10 +133,7 @@ impl Summary {
             "not required".to_string()
         };
         let factor = match (&self.enrolled, &self.pending) {
-            (Some(meta), _) => format!(
-                "TOTP enrolled {}",
-                crate::clock::rfc3339(meta.created_at)
-            ),
+            (Some(meta), _) => format!("TOTP enrolled {}", crate::clock::rfc3339(meta.created_at)),
             (None, Some(_)) => "TOTP enrollment pending confirmation".to_string(),
             (None, None) if self.sms_ready => "SMS codes through the delivery command".to_string(),
             (None, None) => "not enrolled".to_string(),

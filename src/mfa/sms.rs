@@ -205,7 +205,14 @@ fn check(ctx: &Context, purpose: Purpose<'_>, code: &Secret<String>) -> Result<(
         _ => Verdict::Wrong,
     };
     if verdict != (Verdict::Accepted { step: 0 }) {
-        return Err(gate::refused(ctx, purpose, "sms", &verdict, &mut counters, lock));
+        return Err(gate::refused(
+            ctx,
+            purpose,
+            "sms",
+            &verdict,
+            &mut counters,
+            lock,
+        ));
     }
     // Used once: forgotten before the caller acts on it.
     store.remove(super::SMS_ITEM, &lock)?;
@@ -238,8 +245,7 @@ fn random_code() -> Result<String, AuthError> {
 /// Equal, in time that does not depend on where they differ.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0

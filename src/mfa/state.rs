@@ -92,9 +92,7 @@ pub fn load(state_dir: &Path) -> Result<MfaState, AuthError> {
         Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
             AuthError::storage(format!("{} is damaged", file.display()))
                 .caused_by(e)
-                .with_hint(
-                    "remove it (the replay and back-off counters start again) and retry",
-                )
+                .with_hint("remove it (the replay and back-off counters start again) and retry")
         }),
     }
 }

@@ -267,6 +267,8 @@ mod tests {
     fn qr_code_is_drawn_in_half_blocks() {
         let drawn = qr(&uri(&secret(), "ada")).unwrap();
         assert!(drawn.lines().count() > 10);
-        assert!(drawn.chars().all(|c| matches!(c, ' ' | '▀' | '▄' | '█' | '\n')));
+        assert!(drawn
+            .chars()
+            .all(|c| matches!(c, ' ' | '▀' | '▄' | '█' | '\n')));
     }
 }
