@@ -365,3 +365,83 @@ fn capitalized(text: &str) -> String {
         None => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envvars::Env;
+    use crate::storage::memory::MemoryStore;
+    use crate::storage::ItemMeta;
+    use crate::terminal::ScriptedTerminal;
+    use std::rc::Rc;
+
+    const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    const NOW: u64 = 1_800_000_000;
+
+    /// Policy on, TOTP enrolled in memory, counters in a temporary state directory.
+    fn ctx(tty: bool, typed: &str, dir: &std::path::Path) -> Context {
+        let store = MemoryStore::default();
+        let meta = ItemMeta {
+            fingerprint: "totp:0001".into(),
+            created_at: NOW,
+            rotated_at: None,
+            previous_fingerprint: None,
+        };
+        store.insert(crate::mfa::TOTP_ITEM, SECRET, meta);
+        let mut ctx = Context::for_test(
+            r#"{"security": {"mfa": {"enabled": true}}}"#,
+            None,
+            Env::default(),
+            NOW,
+            store,
+        );
+        ctx.state_dir = dir.to_path_buf();
+        ctx.terminal = Rc::new(ScriptedTerminal {
+            tty,
+            input: typed.to_string(),
+        });
+        ctx
+    }
+
+    fn current_code() -> String {
+        let bytes = totp_rs::Secret::try_from_base32(SECRET).unwrap();
+        let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
+        totp.generate(NOW).to_string()
+    }
+
+    #[test]
+    fn a_person_at_a_terminal_is_asked_and_the_step_is_spent() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ctx(true, &current_code(), dir.path());
+        require(&ctx, Purpose::StoreKey).unwrap();
+        let err = require(&ctx, Purpose::StoreKey).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::MfaRequired);
+        assert_eq!(err.message(), "this MFA code was already used");
+    }
+
+    #[test]
+    fn without_a_terminal_or_a_code_the_error_names_both_ways() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ctx(false, "", dir.path());
+        let err = require(
+            &ctx,
+            Purpose::Login {
+                provider: "anthropic",
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::MfaRequired);
+        assert!(err.message().starts_with("Logging in to anthropic needs"));
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("`--mfa-code -`") && hint.contains("CLAUDE_MFA_CODE"));
+        assert!(!dir.path().join("mfa.json").exists(), "nothing counted");
+    }
+
+    #[test]
+    fn no_policy_no_question() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ctx = ctx(false, "", dir.path());
+        ctx.loaded.config.security.mfa.enabled = false;
+        require(&ctx, Purpose::StoreKey).unwrap();
+    }
+}
