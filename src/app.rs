@@ -23,6 +23,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         return Err(AuthError::not_implemented(flag));
     }
     let flag_key = flag_key(cli, &action)?;
+    one_reader_of_stdin(cli, &action)?;
     let ctx = Context::from_cli(cli, flag_key)?;
     crate::events::install(&ctx, matches!(action, Action::DebugAuth));
     match action {
@@ -30,7 +31,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         Action::RemoveApiKey => api_key::remove(&ctx),
         Action::ListSessions => sessions::list(&ctx),
         Action::ResetAuth => reset::run(&ctx),
-        Action::EnableMfa => mfa::enable(&ctx, cli.mfa_code.as_deref()),
+        Action::EnableMfa => mfa::enable(&ctx),
         Action::ShowAuthLogs => audit_log::show(&ctx, cli.since.as_deref(), cli.verify),
         Action::Unavailable(flag) => Err(AuthError::not_implemented(flag)),
         online => block_on(run_online(&ctx, cli, online))?,
@@ -97,6 +98,21 @@ fn flag_key(cli: &Cli, action: &Action) -> Result<Option<Secret<String>>, AuthEr
     }
     // Read before the context exists (it is built with the key): the terminal directly.
     read_stdin(&crate::terminal::SystemTerminal, "--api-key", "API key").map(Some)
+}
+
+/// `--mfa-code -` reads the code from stdin, which `--api-key -` and a key read from stdin
+/// want too: refused before anything is read, naming the other way to give the code.
+fn one_reader_of_stdin(cli: &Cli, action: &Action) -> Result<(), AuthError> {
+    let code_on_stdin = cli.mfa_code.as_ref().is_some_and(|c| c.expose() == "-");
+    let key_on_stdin = cli.api_key.as_ref().is_some_and(|k| k.expose() == "-");
+    if code_on_stdin && (key_on_stdin || action_reads_stdin(action)) {
+        return Err(
+            AuthError::usage("`--mfa-code -` and the key both want to read stdin").with_hint(
+                "give the code in CLAUDE_MFA_CODE instead: `echo \"$KEY\" | CLAUDE_MFA_CODE=123456 claude --set-api-key -`",
+            ),
+        );
+    }
+    Ok(())
 }
 
 fn action_reads_stdin(action: &Action) -> bool {

@@ -113,7 +113,8 @@ pub struct Cli {
     /// The current second-factor code, for scripts (`-`: read it from stdin; else
     /// CLAUDE_MFA_CODE, else a hidden prompt)
     #[arg(long, value_name = "CODE", help_heading = "Security")]
-    pub mfa_code: Option<String>,
+    #[arg(value_parser = crate::secret::from_arg)]
+    pub mfa_code: Option<Secret<String>>,
     /// Show the audit log
     #[arg(long, help_heading = "Security")]
     pub show_auth_logs: bool,

@@ -30,6 +30,8 @@ pub struct Context {
     pub clock: Box<dyn Clock>,
     /// The key given with `--api-key` for this call only.
     pub flag_key: Option<Secret<String>>,
+    /// `--mfa-code` as given (`-`: read stdin when a code is needed; see `mfa::gate`).
+    pub mfa_code: Option<Secret<String>>,
     /// The environment, as it was when the command started.
     pub env: Env,
     /// The user's terminal: prompts, piped input, whether a person is there.
@@ -79,6 +81,7 @@ impl Context {
             loaded,
             clock: crate::clock::from_env(&env),
             flag_key,
+            mfa_code: cli.mfa_code.clone(),
             env,
             terminal: std::rc::Rc::new(crate::terminal::SystemTerminal),
             http: std::cell::OnceCell::new(),
@@ -146,6 +149,7 @@ impl Context {
             },
             clock: Box::new(crate::clock::FixedClock(now)),
             flag_key: None,
+            mfa_code: None,
             env,
             terminal: std::rc::Rc::new(crate::terminal::SystemTerminal),
             http: std::cell::OnceCell::new(),

@@ -18,6 +18,13 @@ pub const CLAUDE_KEYCHAIN_SERVICE: &str = "CLAUDE_KEYCHAIN_SERVICE";
 pub const CLAUDE_KEYCHAIN_TIMEOUT_MS: &str = "CLAUDE_KEYCHAIN_TIMEOUT_MS";
 /// PEM file of extra root certificates to trust (corporate proxies, local test servers).
 pub const CLAUDE_CA_BUNDLE: &str = "CLAUDE_CA_BUNDLE";
+/// The current second-factor code, for scripts (`--mfa-code -` reads it from stdin instead).
+pub const CLAUDE_MFA_CODE: &str = "CLAUDE_MFA_CODE";
+/// The user's login name (Unix): the account an MFA enrollment is labelled with when no
+/// session names one.
+pub const USER: &str = "USER";
+/// The user's login name (Windows), as `USER`.
+pub const USERNAME: &str = "USERNAME";
 /// Debug builds only: the clock's "now" in Unix seconds, so tests can age keys.
 pub const CLAUDE_TEST_NOW: &str = "CLAUDE_TEST_NOW";
 /// Per-user runtime directory; its `bus` socket is the session bus when the address is unset.

@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod limits;
+pub mod mfa;
 pub mod oauth;
 pub mod output;
 pub mod process;

@@ -133,7 +133,7 @@ fn help_lists_every_exit_status_with_its_code() {
 
 #[test]
 fn a_flag_whose_feature_is_missing_exits_18_not_implemented() {
-    let out = claude(&["--enable-mfa", "--json"]);
+    let out = claude(&["--subscription-status", "--json"]);
     assert_eq!(out.status.code(), Some(18));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     assert_eq!(doc["error"]["code"], "not_implemented");

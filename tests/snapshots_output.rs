@@ -479,7 +479,7 @@ fn every_failing_command_reports_an_error_object_in_json() {
         (&env, vec!["--test-api-key"]),
         (&env, vec!["--print-token"]),
         (&env, vec!["--test-auth"]),
-        (&env, vec!["--enable-mfa"]),
+        (&env, vec!["--enable-mfa", "--mfa-code", "123456"]),
         (&env, vec!["--frobnicate"]),
         (&bad_config, vec!["--auth-status"]),
         (&bedrock, vec!["--auth-status"]),

@@ -135,6 +135,7 @@ impl Report for Rotated {
 /// `invalid_api_key` and the other check errors before anything is stored; storage errors.
 pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
     let key = ApiKey::parse(read_secret(ctx, arg, "--set-api-key", "API key")?)?;
+    crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::StoreKey)?;
     let fingerprint = key.fingerprint();
     let check = check_online(ctx, &key, "input").await?;
     let store = ctx.store();
@@ -268,6 +269,7 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
                 .with_hint("create a new key at https://console.anthropic.com/settings/keys, then rotate to it"));
         }
     }
+    crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::RotateKey)?;
     let check = check_online(ctx, &key, "input").await?;
     let now = ctx.clock.now();
     let meta = ItemMeta {

@@ -55,6 +55,7 @@ pub async fn login(
         .map(|s| s.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
     ctx.check_state_dir()?;
+    crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::Login { provider: PROVIDER })?;
     let http = ctx.http()?;
     let budget = ctx.budget();
     let code = device::request_code(http, &settings, &client_id, &requested, budget).await?;

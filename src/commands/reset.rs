@@ -62,6 +62,7 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
             .map(|provider| session::item(provider)),
     );
     items.extend(["cache:vertex".to_string()]);
+    items.extend(crate::mfa::ITEMS.map(String::from));
     items.sort();
     items.dedup();
     for item in &items {
@@ -99,6 +100,17 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
         }
     }
     drop(lock);
+    if removed.iter().any(|item| {
+        matches!(
+            item.as_str(),
+            crate::mfa::TOTP_ITEM | crate::mfa::PENDING_ITEM
+        )
+    }) {
+        crate::events::record(
+            ctx,
+            &crate::events::AuthEvent::MfaRemoved { method: "totp" },
+        );
+    }
     Ok(Outcome::report(&Reset {
         reset: true,
         removed,

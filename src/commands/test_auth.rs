@@ -213,6 +213,8 @@ pub async fn run(ctx: &Context) -> Outcome {
             crate::commands::diagnose::callback_port(ctx)
         });
     }
+    // What was checked is the enrollment, never a code: a test must not spend one.
+    steps.advise("mfa", || crate::mfa::readiness(ctx));
     if credential_ok {
         let started = Instant::now();
         let verdict = server_verdict(ctx, provider, &resolution).await;

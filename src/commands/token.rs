@@ -50,6 +50,7 @@ impl Token {
 /// `not_authenticated`, `expired_token`, refresh and storage errors.
 pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError> {
     if let Some(provider) = provider {
+        crate::mfa::gate::session_fresh(ctx, provider)?;
         let (token, _) = refresh::access_token(ctx, provider).await?;
         return Ok(Token::outcome(
             token.secret(),
@@ -84,6 +85,7 @@ pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, Aut
     let (secret, source, kind) = match resolution.active() {
         Some(candidate) => match &candidate.source {
             Source::Session(provider) => {
+                crate::mfa::gate::session_fresh(ctx, provider)?;
                 let (token, _) = refresh::access_token(ctx, provider).await?;
                 (
                     token.secret().clone(),

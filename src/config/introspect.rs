@@ -23,6 +23,7 @@ pub fn known_keys(parent: &[String]) -> &'static [&'static str] {
         ["session"] => fields_of::<SessionConfig>(),
         ["security"] => fields_of::<SecurityConfig>(),
         ["security", "mfa"] => fields_of::<MfaConfig>(),
+        ["security", "mfa", "sms"] => fields_of::<SmsConfig>(),
         ["security", "keyRotation"] => fields_of::<KeyRotationConfig>(),
         ["environments", _] => fields_of::<EnvironmentConfig>(),
         ["compliance"] => fields_of::<ComplianceConfig>(),

@@ -233,6 +233,38 @@ pub struct SecurityConfig {
 pub struct MfaConfig {
     pub enabled: bool,
     pub methods: Vec<MfaMethod>,
+    /// Seconds after a verification (or a session's start) past which using the session's
+    /// tokens needs a new code; absent: the session's own lifetime.
+    pub session_ttl: Option<u64>,
+    pub sms: SmsConfig,
+}
+
+/// `security.mfa.sms`: how SMS codes leave this machine.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SmsConfig {
+    /// The delivery command, run without a shell: `["cmd", "arg"]`, or a string split at
+    /// whitespace. The phone number is its last argument, the message its stdin.
+    pub command: Option<CommandLine>,
+    pub phone: Option<String>,
+}
+
+/// A command as configured: an argument vector, or one string split at whitespace.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum CommandLine {
+    Argv(Vec<String>),
+    Line(String),
+}
+
+impl CommandLine {
+    /// The program and its arguments (empty when nothing usable was configured).
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            CommandLine::Argv(argv) => argv.clone(),
+            CommandLine::Line(line) => line.split_whitespace().map(str::to_string).collect(),
+        }
+    }
 }
 
 /// Second factors.

@@ -51,6 +51,30 @@ pub enum AuthEvent<'a> {
         source: &'a str,
         code: &'a str,
     },
+    /// A TOTP secret was made and shown; it counts once a code confirms it.
+    MfaEnrollmentStarted {
+        method: &'a str,
+    },
+    MfaEnrolled {
+        method: &'a str,
+    },
+    /// A second-factor code was accepted for `purpose` (`login`, `set-api-key`, …).
+    MfaVerified {
+        method: &'a str,
+        purpose: &'a str,
+        provider: Option<&'a str>,
+    },
+    /// A code was refused: `reason` is `wrong code`, `replayed`, `malformed code`; never the
+    /// code.
+    MfaFailed {
+        method: &'a str,
+        purpose: &'a str,
+        provider: Option<&'a str>,
+        reason: &'a str,
+    },
+    MfaRemoved {
+        method: &'a str,
+    },
 }
 
 /// Reports `event` to the sink, with the time from the context's clock (`at`, Unix
@@ -96,6 +120,31 @@ pub fn record(ctx: &Context, event: &AuthEvent<'_>) {
         }
         AuthEvent::TokenRefreshed { provider } => {
             tracing::event!(name: "token_refreshed", target: EVENT_TARGET, LEVEL, at, provider,
+                "{event}");
+        }
+        AuthEvent::MfaEnrollmentStarted { method } => {
+            tracing::event!(name: "mfa_enrollment_started", target: EVENT_TARGET, LEVEL, at,
+                method, "{event}");
+        }
+        AuthEvent::MfaEnrolled { method } => {
+            tracing::event!(name: "mfa_enrolled", target: EVENT_TARGET, LEVEL, at, method,
+                "{event}");
+        }
+        AuthEvent::MfaVerified {
+            method,
+            purpose,
+            provider,
+        } => tracing::event!(name: "mfa_verified", target: EVENT_TARGET, LEVEL, at, method,
+            purpose, provider, "{event}"),
+        AuthEvent::MfaFailed {
+            method,
+            purpose,
+            provider,
+            reason,
+        } => tracing::event!(name: "mfa_failed", target: EVENT_TARGET, LEVEL, at, method,
+            purpose, provider, reason, "{event}"),
+        AuthEvent::MfaRemoved { method } => {
+            tracing::event!(name: "mfa_removed", target: EVENT_TARGET, LEVEL, at, method,
                 "{event}");
         }
     }
@@ -178,6 +227,20 @@ impl fmt::Display for AuthEvent<'_> {
             AuthEvent::TokenRefreshed { provider } => {
                 write!(f, "{provider} access token refreshed")
             }
+            AuthEvent::MfaEnrollmentStarted { method } => {
+                write!(f, "{method} enrollment started; waiting for a first code")
+            }
+            AuthEvent::MfaEnrolled { method } => write!(f, "{method} second factor enrolled"),
+            AuthEvent::MfaVerified {
+                method, purpose, ..
+            } => write!(f, "{method} code accepted for {purpose}"),
+            AuthEvent::MfaFailed {
+                method,
+                purpose,
+                reason,
+                ..
+            } => write!(f, "{method} code refused for {purpose}: {reason}"),
+            AuthEvent::MfaRemoved { method } => write!(f, "{method} second factor removed"),
         }
     }
 }

@@ -32,7 +32,7 @@ struct Rotation {
 struct Facts<'a> {
     resolution: &'a Resolution,
     rotation: Option<Rotation>,
-    mfa_required: bool,
+    mfa: crate::mfa::Summary,
     warnings: Vec<String>,
     next_step: Option<String>,
     now: u64,
@@ -56,19 +56,14 @@ pub fn run(ctx: &Context) -> Outcome {
         return crate::commands::cloud_status::run(ctx, provider, &resolution);
     }
     let rotation = rotation_status(ctx, &resolution);
-    let mfa_required = ctx.loaded.config.security.mfa.enabled
-        || ctx
-            .loaded
-            .environment
-            .as_ref()
-            .is_some_and(|env| env.require_mfa);
-    let warnings = warnings(ctx, &resolution, rotation.as_ref(), mfa_required);
+    let mfa = crate::mfa::summary(ctx);
+    let warnings = warnings(ctx, &resolution, rotation.as_ref(), &mfa);
     let usable = resolution.active().is_some_and(|c| c.problem().is_none());
     let next_step = (!usable).then(|| next_step(&resolution));
     let facts = Facts {
         resolution: &resolution,
         rotation,
-        mfa_required,
+        mfa,
         warnings,
         next_step,
         now: ctx.clock.now(),
@@ -108,7 +103,11 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
             .map(|c| Box::new(session_status(c, facts.now))),
         storage: ctx.loaded.config.authentication.storage.kind.as_str(),
         mfa: report::Mfa {
-            required: facts.mfa_required,
+            required: facts.mfa.required,
+            enrolled: facts.mfa.enrolled.is_some(),
+            pending: facts.mfa.pending.is_some(),
+            methods: facts.mfa.methods.clone(),
+            last_verified_at: facts.mfa.last_verified_at.map(rfc3339),
         },
         rotation,
     };
@@ -191,7 +190,7 @@ fn warnings(
     ctx: &Context,
     resolution: &Resolution,
     rotation: Option<&Rotation>,
-    mfa_required: bool,
+    mfa: &crate::mfa::Summary,
 ) -> Vec<String> {
     let mut warnings = ctx.loaded.warnings.clone();
     warnings.extend(resolution.problems.iter().map(|p| p.message().to_string()));
@@ -206,12 +205,7 @@ fn warnings(
             r.interval_days.unwrap_or_default()
         ));
     }
-    if mfa_required {
-        warnings.push(
-            "policy requires MFA; second factors cannot be enrolled or checked by this version yet"
-                .to_string(),
-        );
-    }
+    warnings.extend(mfa.warning());
     warnings
 }
 
@@ -300,6 +294,9 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
             rfc3339(r.created_at),
             r.age_days
         );
+    }
+    if facts.mfa.required || facts.mfa.enrolled.is_some() || facts.mfa.pending.is_some() {
+        let _ = writeln!(out, "  mfa:          {}", facts.mfa.describe());
     }
     if let Some(refusal) = facts.resolution.refusal() {
         let _ = writeln!(out, "  why:          {}", refusal.reason);

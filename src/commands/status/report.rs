@@ -104,10 +104,15 @@ pub struct Rotation {
     pub due: bool,
 }
 
-/// `mfa` of the Anthropic status.
+/// `mfa` of the Anthropic status: policy, and what is enrolled (from the store's index).
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Mfa {
     pub required: bool,
+    pub enrolled: bool,
+    pub pending: bool,
+    pub methods: Vec<&'static str>,
+    pub last_verified_at: Option<String>,
 }
 
 /// `problem` of a cloud status that found no credential.

@@ -1,0 +1,141 @@
+//! `mfa.json` (0600, in the state directory): the counters the second factor needs across
+//! processes — the last TOTP step accepted, failures in a row, the last verification. No
+//! secret and no code: only numbers, times and the enrollment's id. Read and written under
+//! the state lock.
+
+use crate::error::AuthError;
+use crate::storage::atomic::{read_private, write_atomic};
+use crate::storage::FileLock;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Failures in a row that start a back-off.
+pub const MAX_FAILURES: u32 = 5;
+/// How long the back-off lasts, from the last failure.
+pub const BACKOFF_SECS: u64 = 30;
+
+/// The counters.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MfaState {
+    /// The enrollment the step belongs to (its id in the store's index): a new secret starts
+    /// with no step used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrollment: Option<String>,
+    /// The last TOTP step accepted for `enrollment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_step: Option<u64>,
+    /// When a code was last accepted (Unix seconds), whatever the method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_verified_at: Option<u64>,
+    /// Codes refused in a row.
+    #[serde(default)]
+    pub failures: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure_at: Option<u64>,
+    /// When the last SMS code was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_sent_at: Option<u64>,
+}
+
+impl MfaState {
+    /// The last step accepted for `enrollment` (none for another enrollment's counters).
+    pub fn last_step_for(&self, enrollment: &str) -> Option<u64> {
+        self.last_step
+            .filter(|_| self.enrollment.as_deref() == Some(enrollment))
+    }
+
+    /// Seconds left of the back-off at `now`, if one is running.
+    pub fn backoff_left(&self, now: u64) -> Option<u64> {
+        if self.failures < MAX_FAILURES {
+            return None;
+        }
+        let until = self.last_failure_at?.saturating_add(BACKOFF_SECS);
+        (now < until).then(|| until - now)
+    }
+
+    /// Records an accepted code (`step` for TOTP).
+    pub fn accepted(&mut self, enrollment: Option<&str>, step: Option<u64>, now: u64) {
+        if let (Some(id), Some(step)) = (enrollment, step) {
+            self.enrollment = Some(id.to_string());
+            self.last_step = Some(step);
+        }
+        self.last_verified_at = Some(now);
+        self.failures = 0;
+        self.last_failure_at = None;
+    }
+
+    /// Records a refused code. After a back-off has run out, the count starts again, so
+    /// every further five failures cost another 30 s.
+    pub fn failed(&mut self, now: u64) {
+        if self.failures >= MAX_FAILURES {
+            self.failures = 0;
+        }
+        self.failures += 1;
+        self.last_failure_at = Some(now);
+    }
+}
+
+fn path(state_dir: &Path) -> PathBuf {
+    state_dir.join("mfa.json")
+}
+
+/// Reads `mfa.json` (the defaults when absent).
+///
+/// # Errors
+/// `storage_error` when it cannot be read, others can read it, or it is damaged: the
+/// counters fail closed (a damaged file is not a fresh start).
+pub fn load(state_dir: &Path) -> Result<MfaState, AuthError> {
+    let file = path(state_dir);
+    match read_private(&file)? {
+        None => Ok(MfaState::default()),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            AuthError::storage(format!("{} is damaged", file.display()))
+                .caused_by(e)
+                .with_hint("remove it (the replay and back-off counters start again) and retry")
+        }),
+    }
+}
+
+/// Writes `mfa.json` atomically (0600) under `lock`.
+///
+/// # Errors
+/// `storage_error`.
+pub fn save(state_dir: &Path, state: &MfaState, lock: &FileLock) -> Result<(), AuthError> {
+    let bytes = serde_json::to_vec_pretty(state)
+        .map_err(|e| AuthError::internal("cannot encode the MFA state").caused_by(e))?;
+    write_atomic(&path(state_dir), &bytes, lock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_failures_in_a_row_back_off_for_30_seconds_from_the_last() {
+        let mut state = MfaState::default();
+        for t in 0..4 {
+            state.failed(100 + t);
+            assert_eq!(state.backoff_left(100 + t), None);
+        }
+        state.failed(110);
+        assert_eq!(state.backoff_left(110), Some(30));
+        assert_eq!(state.backoff_left(139), Some(1));
+        assert_eq!(state.backoff_left(140), None);
+        // After the back-off, one more failure does not start another at once.
+        state.failed(141);
+        assert_eq!(state.failures, 1);
+        assert_eq!(state.backoff_left(141), None);
+    }
+
+    #[test]
+    fn success_resets_failures_and_steps_belong_to_their_enrollment() {
+        let mut state = MfaState::default();
+        state.failed(1);
+        state.accepted(Some("totp:aa"), Some(7), 2);
+        assert_eq!(state.failures, 0);
+        assert_eq!(state.last_step_for("totp:aa"), Some(7));
+        assert_eq!(state.last_step_for("totp:bb"), None);
+        assert_eq!(state.last_verified_at, Some(2));
+    }
+}
