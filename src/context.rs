@@ -107,6 +107,14 @@ impl Context {
             return Ok(client);
         }
         let client = crate::http::client(&self.env)?;
+        // Every request checks `security.ipRestrictions`: the policy is in place before the
+        // first client exists.
+        let policy = crate::policy::ip::Policy::new(
+            &self.loaded.config.security,
+            &self.env,
+            client.clone(),
+        )?;
+        crate::policy::ip::install(policy);
         Ok(self.http.get_or_init(|| client))
     }
 
