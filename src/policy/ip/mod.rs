@@ -164,13 +164,11 @@ pub fn status_line(security: &SecurityConfig) -> Option<String> {
     if ranges.is_empty() {
         return Some("no ranges, so no restriction (`security.ipCheckUrl` is unused)".into());
     }
-    let public = doc["checkUrl"]
-        .as_str()
-        .map(|u| format!(" and the public address according to {u}"))
-        .unwrap_or_default();
-    Some(format!(
-        "{ranges} (the local address{public} is checked before each request)"
-    ))
+    let checked = match doc["checkUrl"].as_str() {
+        Some(url) => format!("the local address and the public address according to {url} are"),
+        None => "the local address is".to_string(),
+    };
+    Some(format!("{ranges} ({checked} checked before each request)"))
 }
 
 #[cfg(test)]
@@ -180,7 +178,13 @@ mod tests {
     #[test]
     fn ranges_parse_normalise_and_match() {
         // (entry, normalised range or None for a config error, inside, outside)
-        let table: &[(&str, Option<&str>, &[&str], &[&str])] = &[
+        type Row = (
+            &'static str,
+            Option<&'static str>,
+            &'static [&'static str],
+            &'static [&'static str],
+        );
+        let table: &[Row] = &[
             (
                 "10.0.0.0/8",
                 Some("10.0.0.0/8"),
