@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::oauth_env::oauth_env;
+use common::oauth_env::{browser_login, oauth_env};
 use common::oauth_server::{OAuthOptions, OAuthServer};
 use common::servers::{Reply, Server};
 use common::*;
@@ -289,4 +289,34 @@ fn a_refusal_is_an_event() {
         "{}",
         text(&out)
     );
+}
+
+/// Adds `security` to the config file `env` already has.
+fn restrict_existing(env: &TestEnv, security: serde_json::Value) {
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
+    config["security"] = security;
+    env.write_config(&config.to_string());
+}
+
+#[test]
+fn refresh_and_revocation_from_outside_the_ranges_send_nothing() {
+    const T0: u64 = 1_800_000_000;
+    let server = OAuthServer::start(OAuthOptions::default());
+    let env = oauth_env(&server, "", "").with("CLAUDE_TEST_NOW", &T0.to_string());
+    let out = browser_login(&env, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    restrict_existing(&env, serde_json::json!({"ipRestrictions": ["10.0.0.0/8"]}));
+    let env = env.with("CLAUDE_TEST_NOW", &(T0 + 3600).to_string());
+
+    let out = env.run(&["--print-token"]);
+    assert_eq!(out.status.code(), Some(13), "{}", text(&out));
+    assert_eq!(server.token_requests("refresh_token"), 0);
+
+    let out = env.run(&["--logout", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc = json_stdout(&out);
+    assert_eq!(doc["loggedOut"][0]["revoked"], false, "{doc}");
+    assert_eq!(doc["loggedOut"][0]["revocationError"], "ip_restricted");
+    assert!(server.revoked_tokens().is_empty());
 }
