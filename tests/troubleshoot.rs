@@ -48,6 +48,7 @@ fn test_auth_passes_every_step_with_a_working_key() {
             "storage",
             "file permissions",
             "callback port",
+            "ip policy",
             "server",
             "clock"
         ]
