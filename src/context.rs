@@ -67,6 +67,12 @@ impl Context {
             &state_dir,
             &env,
         )?;
+        // Every request checks `security.ipRestrictions` (`http::send`): the policy is in
+        // place as soon as the configuration is loaded, before any client can exist.
+        crate::policy::ip::install(crate::policy::ip::Policy::new(
+            &loaded.config.security,
+            &env,
+        )?);
         let prefs = OutputPrefs {
             json: cli.json,
             quiet: cli.quiet,
@@ -107,14 +113,8 @@ impl Context {
             return Ok(client);
         }
         let client = crate::http::client(&self.env)?;
-        // Every request checks `security.ipRestrictions`: the policy is in place before the
-        // first client exists.
-        let policy = crate::policy::ip::Policy::new(
-            &self.loaded.config.security,
-            &self.env,
-            client.clone(),
-        )?;
-        crate::policy::ip::install(policy);
+        // The `security.ipCheckUrl` echo goes through the same client (proxy, CA bundle).
+        crate::policy::ip::use_client(&client);
         Ok(self.http.get_or_init(|| client))
     }
 

@@ -162,7 +162,7 @@ async fn ip_step(ctx: &Context, provider: Provider, steps: &mut Steps) -> bool {
 }
 
 async fn ip_verdict(ctx: &Context) -> Result<String, AuthError> {
-    // The policy is installed with the client.
+    // The echo of `security.ipCheckUrl` uses the client.
     ctx.http()?;
     let url = anthropic::models_url(&ctx.env)?;
     match crate::policy::ip::check(&url, ctx.budget()).await? {

@@ -16,8 +16,9 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The policy of this process, installed with the HTTP client ([`Context::http`]): no
-/// request can be sent before it is in place.
+/// The policy of this process, installed when its configuration is loaded
+/// ([`Context::new`]), so before any request. A process that loaded no configuration (a
+/// library user with a client of its own) has nothing to enforce.
 static POLICY: Mutex<Option<Arc<Policy>>> = Mutex::new(None);
 
 /// `security.ipRestrictions` and `security.ipCheckUrl` as this process applies them.
@@ -25,8 +26,8 @@ pub struct Policy {
     ranges: Vec<IpNet>,
     check_url: Option<SafeUrl>,
     proxy: Option<ProxyRule>,
-    /// For the echo request; the one client of the process.
-    client: reqwest::Client,
+    /// For the echo request: the one client of the process, once built ([`use_client`]).
+    client: std::sync::OnceLock<reqwest::Client>,
     /// Per target (`host[:port]`): the verdict on the local address toward it.
     local: Mutex<HashMap<String, Result<Finding, Refusal>>>,
     /// The public address, once learned.
@@ -114,15 +115,11 @@ impl Refusal {
 
 impl Policy {
     /// The policy of `security` (already validated at load) for a process whose
-    /// environment is `env` (its proxy variables) and whose HTTP client is `client`.
+    /// environment is `env` (its proxy variables). Cheap and offline.
     ///
     /// # Errors
-    /// `config_error` for a range, `ipCheckUrl` or proxy variable that cannot be used.
-    pub fn new(
-        security: &SecurityConfig,
-        env: &Env,
-        client: reqwest::Client,
-    ) -> Result<Policy, AuthError> {
+    /// `config_error` for a range or `ipCheckUrl` that cannot be used.
+    pub fn new(security: &SecurityConfig, env: &Env) -> Result<Policy, AuthError> {
         let file = "the configuration";
         Ok(Policy {
             ranges: parse_ranges(&security.ip_restrictions, file)?,
@@ -131,8 +128,10 @@ impl Policy {
                 .as_deref()
                 .map(|url| parse_check_url(url, file))
                 .transpose()?,
-            proxy: ProxyRule::from_env(env)?,
-            client,
+            // A proxy variable that is not a URL stops the client from being built (a
+            // `config_error` then), so no request is sent without its rule.
+            proxy: ProxyRule::from_env(env).ok().flatten(),
+            client: std::sync::OnceLock::new(),
             local: Mutex::new(HashMap::new()),
             public: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
@@ -248,7 +247,10 @@ impl Policy {
             budget,
             retry: Retry::Transient,
         };
-        let request = self.client.get(check_url.as_url().clone());
+        let Some(client) = self.client.get() else {
+            return Err("no HTTP client was built for it".to_string());
+        };
+        let request = client.get(check_url.as_url().clone());
         match crate::http::send_unguarded(&call, request).await {
             Ok(reply) if reply.status.is_success() => parse_echo(&reply.body),
             Ok(reply) => Err(format!("it answered HTTP {}", reply.status.as_u16())),
@@ -269,11 +271,15 @@ pub fn install(policy: Policy) {
     *lock(&POLICY) = Some(Arc::new(policy));
 }
 
-fn current() -> Result<Arc<Policy>, AuthError> {
-    lock(&POLICY).clone().ok_or_else(|| {
-        // Fail closed: a request built without the client of `Context::http` has no policy.
-        AuthError::internal("a request was about to be sent before the IP policy was loaded")
-    })
+/// Gives the policy the process's HTTP client, for the `security.ipCheckUrl` echo.
+pub fn use_client(client: &reqwest::Client) {
+    if let Some(policy) = current() {
+        let _ = policy.client.set(client.clone());
+    }
+}
+
+fn current() -> Option<Arc<Policy>> {
+    lock(&POLICY).clone()
 }
 
 /// Checks the policy before `call` is sent (see [`crate::http::send`]).
@@ -282,21 +288,26 @@ fn current() -> Result<Arc<Policy>, AuthError> {
 /// `ip_restricted` when an address is outside `security.ipRestrictions` or the public
 /// address cannot be learned; `network_error` when the host cannot be resolved or reached.
 pub async fn guard(call: &Call<'_>) -> Result<(), AuthError> {
-    current()?.check(call.url, call.budget).await.map(drop)
+    match current() {
+        Some(policy) => policy.check(call.url, call.budget).await.map(drop),
+        None => Ok(()),
+    }
 }
 
 /// The check for `url` as `--test-auth` shows it: `None` when no ranges are configured.
-/// Needs the policy installed ([`Context::http`]).
 ///
 /// # Errors
 /// As [`guard`].
 pub async fn check(url: &SafeUrl, budget: Budget) -> Result<Option<Passed>, AuthError> {
-    current()?.check(url, budget).await
+    match current() {
+        Some(policy) => policy.check(url, budget).await,
+        None => Ok(None),
+    }
 }
 
 /// Reports every refusal of this process to the event sink (`IpRefused`), once.
 pub fn record_refusals(ctx: &Context) {
-    let Ok(policy) = current() else { return };
+    let Some(policy) = current() else { return };
     let refusals = std::mem::take(&mut *lock(&policy.pending));
     for refusal in refusals {
         let address = refusal.address.map(|a| a.to_string());

@@ -5,7 +5,7 @@
 
 pub mod guard;
 
-pub use guard::{check, guard, install, record_refusals, Passed, Policy};
+pub use guard::{check, guard, install, record_refusals, use_client, Passed, Policy};
 
 use crate::config::schema::SecurityConfig;
 use crate::error::AuthError;
