@@ -34,7 +34,11 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         Action::EnableMfa => mfa::enable(&ctx),
         Action::ShowAuthLogs => audit_log::show(&ctx, cli.since.as_deref(), cli.verify),
         Action::Unavailable(flag) => Err(AuthError::not_implemented(flag)),
-        online => block_on(run_online(&ctx, cli, online))?,
+        online => {
+            let outcome = block_on(run_online(&ctx, cli, online))?;
+            crate::policy::ip::record_refusals(&ctx);
+            outcome
+        }
     }
 }
 

@@ -69,6 +69,12 @@ impl Context {
             &state_dir,
             &env,
         )?;
+        // Every request checks `security.ipRestrictions` (`http::send`): the policy is in
+        // place as soon as the configuration is loaded, before any client can exist.
+        crate::policy::ip::install(crate::policy::ip::Policy::new(
+            &loaded.config.security,
+            &env,
+        )?);
         let prefs = OutputPrefs {
             json: cli.json,
             quiet: cli.quiet,
@@ -110,6 +116,8 @@ impl Context {
             return Ok(client);
         }
         let client = crate::http::client(&self.env)?;
+        // The `security.ipCheckUrl` echo goes through the same client (proxy, CA bundle).
+        crate::policy::ip::use_client(&client);
         Ok(self.http.get_or_init(|| client))
     }
 

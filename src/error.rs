@@ -129,6 +129,7 @@ impl AuthError {
         network => NetworkError,
         storage => StorageError,
         keychain_unavailable => KeychainUnavailable,
+        ip_restricted => IpRestricted,
         provider => ProviderError,
         policy => PolicyViolation,
         cancelled => Cancelled,

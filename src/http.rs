@@ -91,37 +91,67 @@ pub fn client(env: &envvars::Env) -> Result<Client, AuthError> {
 /// `config_error` naming the variable when its value is not a URL (it is never used
 /// half-understood, nor silently skipped).
 fn https_proxy(env: &envvars::Env) -> Result<Option<reqwest::Proxy>, AuthError> {
-    let Some((name, proxy)) = ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
-        .into_iter()
-        .find_map(|name| env.get(name).map(|value| (name, value)))
-    else {
+    let Some(rule) = ProxyRule::from_env(env)? else {
         return Ok(None);
     };
-    // `host:port` without a scheme is the common shorthand for an http proxy.
-    let proxy = if proxy.contains("://") {
-        proxy
-    } else {
-        format!("http://{proxy}")
-    };
-    let parsed = Url::parse(&proxy).map_err(|e| {
-        AuthError::config(format!("{name} is not a proxy URL"))
-            .caused_by(e)
-            .with_hint(format!(
-                "set {name} to http://HOST:PORT (or unset it to connect directly)"
-            ))
-    })?;
-    let proxy = parsed.to_string();
-    let no_proxy = ["no_proxy", "NO_PROXY"]
-        .into_iter()
-        .find_map(|name| env.get(name))
-        .unwrap_or_default();
-    let route = move |url: &Url| {
+    Ok(Some(reqwest::Proxy::custom(move |url: &Url| {
+        rule.route(url).map(Url::to_string)
+    })))
+}
+
+/// The proxy settings of this process, as [`client`] applies them: also what the IP policy
+/// checks the route toward (`crate::policy::ip`).
+#[derive(Clone, Debug)]
+pub struct ProxyRule {
+    /// The variable that named the proxy (`HTTPS_PROXY`, …).
+    pub variable: &'static str,
+    pub url: Url,
+    no_proxy: String,
+}
+
+impl ProxyRule {
+    /// The proxy named by the environment, if any.
+    ///
+    /// # Errors
+    /// `config_error` naming the variable when its value is not a URL.
+    pub fn from_env(env: &envvars::Env) -> Result<Option<ProxyRule>, AuthError> {
+        let Some((variable, proxy)) = ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+            .into_iter()
+            .find_map(|name| env.get(name).map(|value| (name, value)))
+        else {
+            return Ok(None);
+        };
+        // `host:port` without a scheme is the common shorthand for an http proxy.
+        let proxy = if proxy.contains("://") {
+            proxy
+        } else {
+            format!("http://{proxy}")
+        };
+        let url = Url::parse(&proxy).map_err(|e| {
+            AuthError::config(format!("{variable} is not a proxy URL"))
+                .caused_by(e)
+                .with_hint(format!(
+                    "set {variable} to http://HOST:PORT (or unset it to connect directly)"
+                ))
+        })?;
+        let no_proxy = ["no_proxy", "NO_PROXY"]
+            .into_iter()
+            .find_map(|name| env.get(name))
+            .unwrap_or_default();
+        Ok(Some(ProxyRule {
+            variable,
+            url,
+            no_proxy,
+        }))
+    }
+
+    /// The proxy a request to `url` goes through, or `None` when it connects directly.
+    pub fn route(&self, url: &Url) -> Option<&Url> {
         let direct = url.scheme() != "https"
             || crate::redact::is_loopback(url)
-            || bypasses_proxy(&no_proxy, url);
-        (!direct).then(|| proxy.clone())
-    };
-    Ok(Some(reqwest::Proxy::custom(route)))
+            || bypasses_proxy(&self.no_proxy, url);
+        (!direct).then_some(&self.url)
+    }
 }
 
 /// True when `NO_PROXY` (comma-separated: `*`, host names matched with their subdomains,
@@ -222,16 +252,29 @@ pub async fn get(
     send(call, request).await
 }
 
-/// The one status ladder every request of the product goes through: no answer within the
-/// budget → `network_error`; a failed connection → retried when allowed, else
+/// Every request of the product goes through here. First the IP policy
+/// (`security.ipRestrictions`, [`crate::policy::ip::guard`]): a request from outside the
+/// allowed ranges is never sent, whatever it carries. Then the one status ladder: no
+/// answer within the budget → `network_error`; a failed connection → retried when allowed, else
 /// `network_error`; 3xx → `provider_error` (redirects are never followed with credentials);
 /// 429 → retried after `Retry-After` when allowed, else `rate_limited`; 5xx → retried with
 /// backoff when allowed, else `network_error`. Every other status is returned for the
 /// caller to judge (2xx, 401, 403, 404, protocol errors).
 ///
 /// # Errors
-/// As above; `provider_error` for an answer over 1 MiB (never retried).
+/// `ip_restricted` (nothing sent); as above; `provider_error` for an answer over 1 MiB
+/// (never retried).
 pub async fn send(call: &Call<'_>, request: reqwest::RequestBuilder) -> Result<Reply, AuthError> {
+    crate::policy::ip::guard(call).await?;
+    send_unguarded(call, request).await
+}
+
+/// The status ladder of [`send`] without the IP policy: only for the policy's own echo
+/// request (`security.ipCheckUrl`), which carries no credential.
+pub(crate) async fn send_unguarded(
+    call: &Call<'_>,
+    request: reqwest::RequestBuilder,
+) -> Result<Reply, AuthError> {
     let started = Instant::now();
     let deadline = started + call.budget.total;
     let may_retry = call.retry == Retry::Transient;

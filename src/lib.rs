@@ -21,6 +21,7 @@ pub mod limits;
 pub mod mfa;
 pub mod oauth;
 pub mod output;
+pub mod policy;
 pub mod process;
 pub mod prompt;
 pub mod providers;

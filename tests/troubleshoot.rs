@@ -49,6 +49,7 @@ fn test_auth_passes_every_step_with_a_working_key() {
             "file permissions",
             "callback port",
             "mfa",
+            "ip policy",
             "server",
             "clock"
         ]

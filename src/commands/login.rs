@@ -125,6 +125,9 @@ pub async fn run(
         budget,
     };
     oidc::discover(http, &mut settings, budget).await?;
+    // Before the browser: a code that could not be exchanged from this address would waste
+    // the user's approval (`http::send` checks the exchange itself again).
+    crate::policy::ip::check(&settings.token_url.clone().into(), budget).await?;
     let obtained = flow::login(http, settings, &options).await?;
     let session = start(ctx, obtained)?;
     record(

@@ -215,7 +215,11 @@ pub async fn run(ctx: &Context) -> Outcome {
     }
     // What was checked is the enrollment, never a code: a test must not spend one.
     steps.advise("mfa", || crate::mfa::readiness(ctx));
-    if credential_ok {
+    let ip_ok = ip_step(ctx, provider, &mut steps).await;
+    if credential_ok && !ip_ok {
+        steps.skip("server", "the IP policy refused the request");
+        steps.skip("clock", "no server answer");
+    } else if credential_ok {
         let started = Instant::now();
         let verdict = server_verdict(ctx, provider, &resolution).await;
         let millis = started.elapsed().as_millis();
@@ -233,6 +237,45 @@ pub async fn run(ctx: &Context) -> Outcome {
         steps.skip("clock", "no server answer");
     }
     render(steps, provider)
+}
+
+/// The `ip policy` step: the check every request makes first (`crate::policy::ip`), made
+/// here for the API so its verdict shows; never ✓ for a check that was not made.
+async fn ip_step(ctx: &Context, provider: Provider, steps: &mut Steps) -> bool {
+    const NAME: &str = "ip policy";
+    if ctx.loaded.config.security.ip_restrictions.is_empty() {
+        steps.skip(NAME, "no ipRestrictions configured");
+        return true;
+    }
+    if provider != Provider::Anthropic {
+        let why = format!(
+            "checked before each request to {} (the server step shows a refusal)",
+            provider.as_str()
+        );
+        steps.skip(NAME, &why);
+        return true;
+    }
+    let started = Instant::now();
+    let result = ip_verdict(ctx).await;
+    let ok = result.is_ok();
+    steps.0.push(Step {
+        name: NAME,
+        result,
+        millis: started.elapsed().as_millis(),
+        warn: false,
+        skipped: false,
+    });
+    ok
+}
+
+async fn ip_verdict(ctx: &Context) -> Result<String, AuthError> {
+    // The echo of `security.ipCheckUrl` uses the client.
+    ctx.http()?;
+    let url = anthropic::models_url(&ctx.env)?;
+    match crate::policy::ip::check(&url, ctx.budget()).await? {
+        Some(passed) => Ok(passed.to_string()),
+        None => Err(AuthError::internal("the IP policy has no ranges")),
+    }
 }
 
 /// Whether the credential in force lives in the configured store.

@@ -100,7 +100,7 @@ fn type_error(path: &Path, text: &str) -> AuthError {
     .with_hint("see docs/configuration.md for the type of every key")
 }
 
-/// Checks what types alone cannot: CIDRs that parse.
+/// Checks what types alone cannot: CIDRs that parse, an `ipCheckUrl` that is a safe URL.
 fn validate(config: &Config, file: &str) -> Result<(), AuthError> {
     // A typo here would silently trade passphrase protection for a keychain key; the value
     // is not quoted (people paste the passphrase itself into this field).
@@ -111,15 +111,9 @@ fn validate(config: &Config, file: &str) -> Result<(), AuthError> {
         ))
         .with_hint("fix the value, or remove the key for the keychain default; the passphrase itself goes in CLAUDE_PASSPHRASE or the prompt, never in the config"));
     }
-    for (index, entry) in config.security.ip_restrictions.iter().enumerate() {
-        let valid =
-            entry.parse::<ipnet::IpNet>().is_ok() || entry.parse::<std::net::IpAddr>().is_ok();
-        if !valid {
-            return Err(AuthError::config(format!(
-                "{file}: `security.ipRestrictions[{index}]` is not a CIDR range: \"{entry}\""
-            ))
-            .with_hint("write ranges like \"192.168.1.0/24\" or \"2001:db8::/32\""));
-        }
+    crate::policy::ip::parse_ranges(&config.security.ip_restrictions, file)?;
+    if let Some(url) = &config.security.ip_check_url {
+        crate::policy::ip::parse_check_url(url, file)?;
     }
     Ok(())
 }

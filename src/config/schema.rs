@@ -221,7 +221,10 @@ pub struct SessionConfig {
 #[serde(rename_all = "camelCase", default)]
 pub struct SecurityConfig {
     pub mfa: MfaConfig,
+    /// CIDR ranges requests may leave from; empty means no restriction (`crate::policy::ip`).
     pub ip_restrictions: Vec<String>,
+    /// An echo service whose answer is this machine's public address, checked too.
+    pub ip_check_url: Option<String>,
     pub audit_logging: bool,
     pub session_encryption: bool,
     pub key_rotation: KeyRotationConfig,

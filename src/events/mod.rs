@@ -75,6 +75,18 @@ pub enum AuthEvent<'a> {
     MfaRemoved {
         method: &'a str,
     },
+    /// `security.ipRestrictions` stopped a request before it was sent.
+    IpRefused {
+        /// The address outside the ranges; `None` when the public address could not be
+        /// learned from `security.ipCheckUrl`.
+        address: Option<&'a str>,
+        /// The host the request was for (`host[:port]`).
+        target: &'a str,
+        /// The proxy variable whose proxy the request would have gone through.
+        via: Option<&'a str>,
+        /// The echo service that reported the (public) address.
+        according_to: Option<&'a str>,
+    },
 }
 
 /// Reports `event` to the sink, with the time from the context's clock (`at`, Unix
@@ -147,6 +159,13 @@ pub fn record(ctx: &Context, event: &AuthEvent<'_>) {
             tracing::event!(name: "mfa_removed", target: EVENT_TARGET, LEVEL, at, method,
                 "{event}");
         }
+        AuthEvent::IpRefused {
+            address,
+            target,
+            via,
+            according_to,
+        } => tracing::event!(name: "ip_refused", target: EVENT_TARGET, LEVEL, at, address,
+            target, via, according_to, "{event}"),
     }
 }
 
@@ -241,6 +260,27 @@ impl fmt::Display for AuthEvent<'_> {
                 ..
             } => write!(f, "{method} code refused for {purpose}: {reason}"),
             AuthEvent::MfaRemoved { method } => write!(f, "{method} second factor removed"),
+            AuthEvent::IpRefused {
+                address,
+                target,
+                via,
+                according_to,
+            } => {
+                match (address, according_to) {
+                    (Some(address), Some(echo)) => {
+                        write!(f, "public address {address} (according to {echo})")?
+                    }
+                    (Some(address), None) => write!(f, "local address {address}")?,
+                    (None, _) => write!(f, "an unknown public address")?,
+                }
+                if let Some(via) = via {
+                    write!(f, " toward the proxy in {via}")?;
+                }
+                write!(
+                    f,
+                    " is outside security.ipRestrictions: nothing sent to {target}"
+                )
+            }
         }
     }
 }

@@ -91,6 +91,10 @@ pub async fn check_key(
             error_type(&reply.body)
         ))
         .with_hint("the key is wrong, disabled or deleted: create a new one at https://console.anthropic.com/settings/keys")),
+        StatusCode::FORBIDDEN if is_ip_allow_list_refusal(&reply.body) => Err(AuthError::ip_restricted(format!(
+            "the API refused the key {fingerprint} from this machine's address: it is outside the organization's allowed IP ranges (HTTP 403, permission_error)"
+        ))
+        .with_hint("connect from a network the organization allows, or ask an organization admin to add this network's public address to the allowed IP ranges in the Claude Console's organization settings")),
         StatusCode::FORBIDDEN => Err(AuthError::insufficient_permissions(format!(
             "the key {fingerprint} is valid but not allowed to use the API (HTTP 403{})",
             error_type(&reply.body)
@@ -104,6 +108,22 @@ pub async fn check_key(
         ))
         .with_hint("check ANTHROPIC_BASE_URL; if it is right, try again later")),
     }
+}
+
+/// Anthropic's server-side IP allow-list: HTTP 403, `permission_error`, "Your IP address
+/// isn't in this organization's allowed range". The message is compared, never echoed.
+fn is_ip_allow_list_refusal(body: &[u8]) -> bool {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    let kind = doc.pointer("/error/type").and_then(|t| t.as_str());
+    let message = doc.pointer("/error/message").and_then(|m| m.as_str());
+    kind == Some("permission_error")
+        && message.is_some_and(|m| {
+            m.to_ascii_lowercase()
+                .replace('\u{2019}', "'")
+                .contains("ip address isn't in this organization's allowed range")
+        })
 }
 
 /// `, authentication_error` from an API error body: its type only, never its message,
@@ -131,4 +151,22 @@ fn not_the_api(url: &SafeUrl, got: &str) -> AuthError {
         "{url} did not answer like the Anthropic API (expected JSON, got {got})"
     ))
     .with_hint("a proxy, captive portal or wrong ANTHROPIC_BASE_URL is in the way")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_organization_ip_allow_list_answer_is_recognised() {
+        let refusal = br#"{"type":"error","error":{"type":"permission_error","message":"Your IP address isn't in this organization's allowed range."}}"#;
+        assert!(is_ip_allow_list_refusal(refusal));
+        let curly = "{\"type\":\"error\",\"error\":{\"type\":\"permission_error\",\"message\":\"Your IP address isn\u{2019}t in this organization\u{2019}s allowed range\"}}";
+        assert!(is_ip_allow_list_refusal(curly.as_bytes()));
+        let other = br#"{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission"}}"#;
+        assert!(!is_ip_allow_list_refusal(other));
+        let wrong_type = br#"{"type":"error","error":{"type":"authentication_error","message":"Your IP address isn't in this organization's allowed range"}}"#;
+        assert!(!is_ip_allow_list_refusal(wrong_type));
+        assert!(!is_ip_allow_list_refusal(b"not json"));
+    }
 }

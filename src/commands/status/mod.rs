@@ -277,6 +277,9 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
         .as_ref()
         .map_or("none", |e| e.name.as_str());
     let _ = writeln!(out, "  environment:  {environment}");
+    if let Some(line) = crate::policy::ip::status_line(&ctx.loaded.config.security) {
+        let _ = writeln!(out, "  ip ranges:    {line}");
+    }
     let config_state = if ctx.loaded.file_exists {
         ""
     } else {

@@ -25,6 +25,9 @@ pub struct StatusReport {
     pub config_found: bool,
     pub warnings: Vec<String>,
     pub next_step: Option<String>,
+    /// `security.ipRestrictions` and `ipCheckUrl`, when configured (absent: no restriction).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_restrictions: Option<Value>,
     #[serde(flatten)]
     pub detail: Detail,
 }
@@ -140,6 +143,7 @@ impl StatusReport {
             config_found: ctx.loaded.file_exists,
             warnings: ctx.loaded.warnings.clone(),
             next_step: None,
+            ip_restrictions: crate::policy::ip::status(&ctx.loaded.config.security),
             detail,
         }
     }
