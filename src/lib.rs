@@ -20,6 +20,7 @@ pub mod http;
 pub mod limits;
 pub mod oauth;
 pub mod output;
+pub mod policy;
 pub mod process;
 pub mod prompt;
 pub mod providers;

@@ -51,6 +51,12 @@ pub enum AuthEvent<'a> {
         source: &'a str,
         code: &'a str,
     },
+    /// A rotated-out key marked inactive in the organization through the Admin API.
+    KeyDeactivated {
+        fingerprint: &'a Fingerprint,
+        /// The organization's ID of the key (`apikey_…`), not a secret.
+        key_id: &'a str,
+    },
 }
 
 /// Reports `event` to the sink, with the time from the context's clock (`at`, Unix
@@ -98,6 +104,11 @@ pub fn record(ctx: &Context, event: &AuthEvent<'_>) {
             tracing::event!(name: "token_refreshed", target: EVENT_TARGET, LEVEL, at, provider,
                 "{event}");
         }
+        AuthEvent::KeyDeactivated {
+            fingerprint,
+            key_id,
+        } => tracing::event!(name: "key_deactivated", target: EVENT_TARGET, LEVEL, at,
+            fingerprint = fingerprint.as_str(), key_id, "{event}"),
     }
 }
 
@@ -178,6 +189,13 @@ impl fmt::Display for AuthEvent<'_> {
             AuthEvent::TokenRefreshed { provider } => {
                 write!(f, "{provider} access token refreshed")
             }
+            AuthEvent::KeyDeactivated {
+                fingerprint,
+                key_id,
+            } => write!(
+                f,
+                "key {fingerprint} ({key_id}) marked inactive in the organization"
+            ),
         }
     }
 }
