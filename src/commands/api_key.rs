@@ -114,6 +114,7 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
 /// `not_authenticated` when no key resolves, `policy_violation` when policy refuses every
 /// key, `invalid_api_key` for a malformed one; the check's errors otherwise.
 pub async fn test(ctx: &Context) -> Result<Outcome, AuthError> {
+    crate::policy::compliance::enforce(ctx)?;
     let (secret, source, _) = resolve::active_key(ctx)?;
     let key = ApiKey::parse(secret).map_err(|err| from_source(err, &source))?;
     let fingerprint = key.fingerprint();
@@ -189,6 +190,11 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
         )
         .with_hint("run `claude --auth-status` to see the key now stored, then rotate again"));
     }
+    // Read only when an Admin key can use it: finding the key in the organization needs
+    // more than its fingerprint. A failed read leaves the rotation to go on.
+    let old_secret = crate::policy::rotation::wants_old_key(ctx)
+        .then(|| store.get(API_KEY_ITEM).ok().flatten())
+        .flatten();
     store.put(API_KEY_ITEM, key.secret(), meta, &lock)?;
     drop(lock);
     let old_fp = Fingerprint::from_stored(old.fingerprint.clone());
@@ -201,10 +207,17 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
         },
     );
     warn_if_shadowed(ctx);
+    let old_key = crate::policy::rotation::retire(ctx, old_secret.as_ref(), key.secret()).await;
+    if let crate::policy::rotation::OldKey::StillActive { reason: Some(err) } = &old_key {
+        ctx.warn(&format!(
+            "the old key was not deactivated: {}",
+            err.message()
+        ));
+    }
     let human = format!(
-        "✓ Rotated the stored API key: {old_fp} → {new_fp} (checked: {} models visible).\n  \
-         Revoke {old_fp} at https://console.anthropic.com/settings/keys once nothing else uses it.",
-        check.models
+        "✓ Rotated the stored API key: {old_fp} → {new_fp} (checked: {} models visible).\n  {}",
+        check.models,
+        old_key.sentence(&old_fp)
     );
     Ok(Outcome::ok(
         human,
@@ -213,6 +226,7 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
             "previousFingerprint": old_fp.as_str(),
             "fingerprint": new_fp.as_str(),
             "storage": storage,
+            "oldKey": old_key.to_json(&old_fp),
         }),
     ))
 }

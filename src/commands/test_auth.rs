@@ -80,6 +80,9 @@ pub async fn run(ctx: &Context) -> Outcome {
     let mut steps = Steps::default();
     let provider = providers::active(ctx);
     steps.run("config", || config_step(ctx));
+    steps.run("managed settings", || {
+        crate::policy::report::managed_step(ctx)
+    });
     steps.run("environment", || {
         Ok(ctx
             .loaded
@@ -91,6 +94,13 @@ pub async fn run(ctx: &Context) -> Outcome {
     // Resolved once: every step below looks at the same facts.
     let resolution = resolve::credentials(ctx);
     let credential_ok = steps.run("credential", || credential_step(ctx, provider, &resolution));
+    let compliant = steps.run("compliance", || {
+        crate::policy::report::compliance_step(ctx, provider)
+    });
+    match crate::policy::rotation::due(ctx, &resolution) {
+        Some(finding) => steps.advise("key rotation", || finding),
+        None => steps.skip("key rotation", "`security.keyRotation` is not enabled"),
+    }
     if uses_store(&resolution, provider) {
         steps.run("storage", || crate::commands::diagnose::storage(ctx));
     } else {
@@ -108,7 +118,7 @@ pub async fn run(ctx: &Context) -> Outcome {
             crate::commands::diagnose::callback_port(ctx)
         });
     }
-    if credential_ok {
+    if credential_ok && compliant {
         let started = Instant::now();
         let verdict = server_verdict(ctx, provider, &resolution).await;
         let millis = started.elapsed().as_millis();
@@ -121,6 +131,9 @@ pub async fn run(ctx: &Context) -> Outcome {
             skipped: false,
         });
         steps.run("clock", || clock_step(date, ctx.clock.now()));
+    } else if !compliant {
+        steps.skip("server", "policy forbids sending the credential");
+        steps.skip("clock", "no server answer");
     } else {
         steps.skip("server", "no usable credential");
         steps.skip("clock", "no server answer");

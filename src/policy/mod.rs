@@ -2,4 +2,5 @@
 //! key rotation through the Admin API.
 
 pub mod compliance;
+pub mod report;
 pub mod rotation;

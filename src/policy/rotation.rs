@@ -43,12 +43,18 @@ impl OldKey {
             OldKey::StillActive { reason: None } => format!(
                 "Old key {old} is still active: deactivate it at {CONSOLE_KEYS_URL} once nothing else uses it (with ANTHROPIC_ADMIN_API_KEY set, `--rotate-key` does this itself)."
             ),
-            OldKey::StillActive { reason: Some(err) } => format!(
-                "Old key {old} is still active: {}. The new key is stored and in use; {}.",
-                err.message(),
-                err.hint()
-                    .unwrap_or("deactivate the old key in the Console once nothing else uses it")
-            ),
+            OldKey::StillActive { reason: Some(err) } => {
+                // The Admin API's own hint, unless it already says where to go.
+                let extra = err
+                    .hint()
+                    .filter(|hint| !hint.contains(CONSOLE_KEYS_URL))
+                    .map(|hint| format!(" ({hint})"))
+                    .unwrap_or_default();
+                format!(
+                    "Old key {old} is still active: {}. The new key is stored and in use; deactivate the old key at {CONSOLE_KEYS_URL} once nothing else uses it{extra}.",
+                    err.message()
+                )
+            }
         }
     }
 
@@ -67,13 +73,33 @@ impl OldKey {
     }
 }
 
-/// Marks `old` inactive in the organization when an Admin key is set. `new` is the key
-/// that replaced it: a hint that matches both is ambiguous and nothing is changed.
-pub async fn retire(ctx: &Context, old: &Secret<String>, new: &Secret<String>) -> OldKey {
-    let Some(admin) = ctx.env.get(crate::envvars::ANTHROPIC_ADMIN_API_KEY) else {
+/// Whether `--rotate-key` should read the old key before replacing it: only an Admin key
+/// can do anything with it (match it against the organization's hints).
+pub fn wants_old_key(ctx: &Context) -> bool {
+    ctx.env
+        .raw(crate::envvars::ANTHROPIC_ADMIN_API_KEY)
+        .is_some_and(|v| !v.is_empty())
+}
+
+/// Marks `old` (read from the store before the swap; `None` when it could not be) inactive
+/// in the organization when an Admin key is set. `new` is the key that replaced it: a hint
+/// that matches both is ambiguous and nothing is changed.
+pub async fn retire(ctx: &Context, old: Option<&Secret<String>>, new: &Secret<String>) -> OldKey {
+    let Some(admin) = ctx
+        .env
+        .raw(crate::envvars::ANTHROPIC_ADMIN_API_KEY)
+        .filter(|v| !v.is_empty())
+    else {
         return OldKey::StillActive { reason: None };
     };
-    let admin = Secret::new(admin);
+    let admin = Secret::new(admin.to_string());
+    let Some(old) = old else {
+        let err = AuthError::storage(
+            "the old key could not be read back from the store to find it in the organization",
+        )
+        .with_hint(format!("deactivate it at {CONSOLE_KEYS_URL}"));
+        return OldKey::StillActive { reason: Some(err) };
+    };
     match deactivate(ctx, &admin, old, new).await {
         Ok(old_key) => old_key,
         Err(err) => OldKey::StillActive { reason: Some(err) },

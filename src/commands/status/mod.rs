@@ -8,6 +8,7 @@ pub mod report;
 mod table;
 
 use crate::clock::rfc3339;
+use crate::config::schema::Provider;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::Outcome;
@@ -98,6 +99,9 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
             "ageDays": r.age_days,
             "intervalDays": r.interval_days,
             "due": r.due,
+            // The overlap window: until then, the replaced key may still be in use elsewhere.
+            "previousUntil": r.rotated_at.filter(|_| r.previous_fingerprint.is_some())
+                .map(|at| rfc3339(at.saturating_add(crate::policy::rotation::OVERLAP_SECS))),
         })
     });
     let detail = report::Detail::Anthropic {
@@ -268,8 +272,9 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
     }
     let _ = writeln!(
         out,
-        "  storage:      {}",
-        ctx.loaded.config.authentication.storage.kind.as_str()
+        "  storage:      {}{}",
+        ctx.loaded.config.authentication.storage.kind.as_str(),
+        crate::policy::report::storage_note(ctx)
     );
     let environment = ctx
         .loaded
@@ -294,6 +299,10 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
             rfc3339(r.created_at),
             r.age_days
         );
+    }
+    let stored = facts.resolution.candidates.iter().find_map(|c| c.meta());
+    for line in crate::policy::report::status_lines(ctx, Provider::Anthropic, stored) {
+        let _ = writeln!(out, "  {line}");
     }
     if let Some(refusal) = facts.resolution.refusal() {
         let _ = writeln!(out, "  why:          {}", refusal.reason);

@@ -24,6 +24,12 @@ pub struct StatusReport {
     pub config_found: bool,
     pub warnings: Vec<String>,
     pub next_step: Option<String>,
+    /// The managed settings in force (files and dotted paths); absent when there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<Value>,
+    /// What `compliance` requires and what was found; absent when it asks for nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<Value>,
     #[serde(flatten)]
     pub detail: Detail,
 }
@@ -79,6 +85,8 @@ impl StatusReport {
             config_found: ctx.loaded.file_exists,
             warnings: ctx.loaded.warnings.clone(),
             next_step: None,
+            managed: crate::policy::report::managed_json(ctx),
+            compliance: crate::policy::report::compliance_json(ctx, crate::providers::active(ctx)),
             detail,
         }
     }
