@@ -154,6 +154,7 @@ impl Context {
                 file_exists: true,
                 environment,
                 warnings: Vec::new(),
+                managed: Default::default(),
             },
             clock: Box::new(crate::clock::FixedClock(now)),
             flag_key: None,

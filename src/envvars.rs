@@ -71,6 +71,13 @@ pub const CLOUDSDK_CONFIG: &str = "CLOUDSDK_CONFIG";
 pub const HOME: &str = "HOME";
 /// D-Bus session bus address; without it the Secret Service keychain cannot be reached.
 pub const DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
+/// An Anthropic Admin API key (`sk-ant-admin…`): lets `--rotate-key` mark the old key
+/// inactive in the organization. Never printed; only its fingerprint.
+pub const ANTHROPIC_ADMIN_API_KEY: &str = "ANTHROPIC_ADMIN_API_KEY";
+/// Debug builds only: the directory holding `managed-settings.json` and
+/// `managed-settings.d/` instead of the system's, for tests. Release builds ignore it, so a
+/// user cannot shed the policy by pointing it at an empty directory.
+pub const CLAUDE_MANAGED_SETTINGS_DIR: &str = "CLAUDE_MANAGED_SETTINGS_DIR";
 
 /// The environment as the binary sees it: taken once in `main` (through
 /// [`Env::from_process`]) and read only through `Context`, so tests hand a command their own

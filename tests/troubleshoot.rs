@@ -42,9 +42,12 @@ fn test_auth_passes_every_step_with_a_working_key() {
         names,
         [
             "config",
+            "managed settings",
             "environment",
             "provider",
             "credential",
+            "compliance",
+            "key rotation",
             "storage",
             "file permissions",
             "callback port",

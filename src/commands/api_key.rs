@@ -114,6 +114,10 @@ pub struct Rotated {
     pub fingerprint: String,
     #[serde(serialize_with = "storage_name")]
     pub storage: StorageKind,
+    /// What became of the replaced key in the organization (`policy::rotation::OldKey`).
+    pub old_key: serde_json::Value,
+    #[serde(skip)]
+    pub old_key_sentence: String,
     #[serde(skip)]
     pub models: usize,
 }
@@ -122,9 +126,8 @@ impl Report for Rotated {
     fn text(&self) -> String {
         let (old, new) = (&self.previous_fingerprint, &self.fingerprint);
         format!(
-            "✓ Rotated the stored API key: {old} → {new} (checked: {} models visible).\n  \
-             Revoke {old} at https://console.anthropic.com/settings/keys once nothing else uses it.",
-            self.models
+            "✓ Rotated the stored API key: {old} → {new} (checked: {} models visible).\n  {}",
+            self.models, self.old_key_sentence
         )
     }
 }
@@ -219,6 +222,7 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
 /// `not_authenticated` when no key resolves, `policy_violation` when policy refuses every
 /// key, `invalid_api_key` for a malformed one; the check's errors otherwise.
 pub async fn test(ctx: &Context) -> Result<Outcome, AuthError> {
+    crate::policy::compliance::enforce(ctx)?;
     let (secret, source, _) = resolve::active_key(ctx)?;
     let key = ApiKey::parse(secret).map_err(|err| from_source(err, &source))?;
     let fingerprint = key.fingerprint();
@@ -287,6 +291,11 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
         )
         .with_hint("run `claude --auth-status` to see the key now stored, then rotate again"));
     }
+    // Read only when an Admin key can use it: finding the key in the organization needs
+    // more than its fingerprint. A failed read leaves the rotation to go on.
+    let old_secret = crate::policy::rotation::wants_old_key(ctx)
+        .then(|| store.get(API_KEY_ITEM).ok().flatten())
+        .flatten();
     store.put(API_KEY_ITEM, key.secret(), meta, &lock)?;
     drop(lock);
     let old_fp = Fingerprint::from_stored(old.fingerprint.clone());
@@ -299,11 +308,20 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
         },
     );
     warn_if_shadowed(ctx);
+    let old_key = crate::policy::rotation::retire(ctx, old_secret.as_ref(), key.secret()).await;
+    if let crate::policy::rotation::OldKey::StillActive { reason: Some(err) } = &old_key {
+        ctx.warn(&format!(
+            "the old key was not deactivated: {}",
+            err.message()
+        ));
+    }
     Ok(Outcome::report(&Rotated {
         rotated: true,
         previous_fingerprint: old_fp.to_string(),
         fingerprint: new_fp.to_string(),
         storage: kind,
+        old_key: old_key.to_json(&old_fp),
+        old_key_sentence: old_key.sentence(&old_fp),
         models: check.models,
     }))
 }

@@ -68,6 +68,9 @@ pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcom
                     provider.as_str()
                 );
             }
+            for line in crate::policy::report::status_lines(ctx, provider, None) {
+                let _ = writeln!(human, "  {line}");
+            }
             (doc, human)
         }
         Err(err) => {
@@ -87,6 +90,9 @@ pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcom
                 provider.as_str(),
                 err.message()
             );
+            if let Some(summary) = ctx.loaded.managed.summary() {
+                let _ = writeln!(human, "  {summary}");
+            }
             if let Some(hint) = err.hint() {
                 let _ = writeln!(human, "\nNext: {hint}.");
             }

@@ -121,6 +121,7 @@ pub fn cloud_credential(ctx: &Context, provider: Provider) -> Result<String, Aut
 /// # Errors
 /// The provider's configuration and credential errors.
 pub fn cloud_info(ctx: &Context, provider: Provider) -> Result<CredentialInfo, AuthError> {
+    crate::policy::compliance::check_residency(ctx, provider)?;
     match provider {
         Provider::Bedrock => crate::providers::bedrock::credential(ctx),
         Provider::Vertex => crate::providers::vertex::credential(ctx),
@@ -136,6 +137,8 @@ pub async fn cloud_verdict(
     provider: Provider,
     http: &reqwest::Client,
 ) -> Result<Verdict, AuthError> {
+    // Before any credential is sent, whoever calls.
+    crate::policy::compliance::check_residency(ctx, provider)?;
     match provider {
         Provider::Bedrock => crate::providers::bedrock::verify(ctx, http).await,
         Provider::Vertex => crate::providers::vertex::verify(ctx, http).await,

@@ -185,6 +185,9 @@ pub async fn run(ctx: &Context) -> Outcome {
     let mut steps = Steps::default();
     let provider = providers::active(ctx);
     steps.run("config", || config_step(ctx));
+    steps.run("managed settings", || {
+        crate::policy::report::managed_step(ctx)
+    });
     steps.run("environment", || {
         Ok(ctx
             .loaded
@@ -196,6 +199,13 @@ pub async fn run(ctx: &Context) -> Outcome {
     // Resolved once: every step below looks at the same facts.
     let resolution = resolve::credentials(ctx);
     let credential_ok = steps.run("credential", || credential_step(ctx, provider, &resolution));
+    let compliant = steps.run("compliance", || {
+        crate::policy::report::compliance_step(ctx, provider)
+    });
+    match crate::policy::rotation::due(ctx, &resolution) {
+        Some(finding) => steps.advise("key rotation", || finding),
+        None => steps.skip("key rotation", "`security.keyRotation` is not enabled"),
+    }
     if uses_store(&resolution, provider) {
         steps.run("storage", || crate::commands::diagnose::storage(ctx));
     } else {
@@ -214,12 +224,16 @@ pub async fn run(ctx: &Context) -> Outcome {
         });
     }
     // What was checked is the enrollment, never a code: a test must not spend one.
-    steps.advise("mfa", || crate::mfa::readiness(ctx));
+    if crate::mfa::required(ctx) {
+        steps.advise("mfa", || crate::mfa::readiness(ctx));
+    } else {
+        steps.skip("mfa", "not required by policy");
+    }
     let ip_ok = ip_step(ctx, provider, &mut steps).await;
     if credential_ok && !ip_ok {
         steps.skip("server", "the IP policy refused the request");
         steps.skip("clock", "no server answer");
-    } else if credential_ok {
+    } else if credential_ok && compliant {
         let started = Instant::now();
         let verdict = server_verdict(ctx, provider, &resolution).await;
         let millis = started.elapsed().as_millis();
@@ -232,6 +246,9 @@ pub async fn run(ctx: &Context) -> Outcome {
             skipped: false,
         });
         steps.run("clock", || clock_step(date, ctx.clock.now()));
+    } else if !compliant {
+        steps.skip("server", "policy forbids sending the credential");
+        steps.skip("clock", "no server answer");
     } else {
         steps.skip("server", "no usable credential");
         steps.skip("clock", "no server answer");

@@ -49,6 +49,8 @@ impl Token {
 /// # Errors
 /// `not_authenticated`, `expired_token`, refresh and storage errors.
 pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError> {
+    // Policy first: no credential leaves for a region the policy forbids.
+    crate::policy::compliance::enforce(ctx)?;
     if let Some(provider) = provider {
         crate::mfa::gate::session_fresh(ctx, provider)?;
         let (token, _) = refresh::access_token(ctx, provider).await?;

@@ -85,7 +85,7 @@ mod tests {
     fn unknown_keys_in_both_oauth_blocks_warn_with_suggestions() {
         let text = r#"{"oauth": {"clientID": "a", "providers": {"corp": {"tokenEndpiont": "b", "loginTimeout": 5}}}}"#;
         let parsed =
-            super::super::load::parse(std::path::Path::new("c.json"), text, &|_| None, None)
+            super::super::load::parse(std::path::Path::new("c.json"), text, &|_| None, None, None)
                 .ok()
                 .unwrap();
         let warnings = parsed.warnings;

@@ -25,6 +25,7 @@ pub fn parse(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     active_environment: Option<&str>,
+    managed: Option<&serde_json::Value>,
 ) -> Result<Parsed, AuthError> {
     let shown = path.display();
     let mut raw: serde_json::Value = serde_json::from_str(text).map_err(|err| {
@@ -40,6 +41,11 @@ pub fn parse(
         return Err(AuthError::config(format!(
             "{shown}: the configuration must be a JSON object `{{…}}`"
         )));
+    }
+    // Policy wins over the user's values before anything is typed (the managed blocks were
+    // checked on their own, against their own file).
+    if let Some(managed) = managed {
+        super::managed::overlay(&mut raw, managed);
     }
 
     // The text is parsed once; types are checked on the parsed tree, and only a file that
@@ -101,7 +107,7 @@ fn type_error(path: &Path, text: &str) -> AuthError {
 }
 
 /// Checks what types alone cannot: CIDRs that parse, an `ipCheckUrl` that is a safe URL.
-fn validate(config: &Config, file: &str) -> Result<(), AuthError> {
+pub(super) fn validate(config: &Config, file: &str) -> Result<(), AuthError> {
     // A typo here would silently trade passphrase protection for a keychain key; the value
     // is not quoted (people paste the passphrase itself into this field).
     let key = config.authentication.storage.encryption_key.as_deref();
@@ -122,7 +128,7 @@ fn validate(config: &Config, file: &str) -> Result<(), AuthError> {
 ///
 /// The key is masked if it is shaped like a credential: a key pasted as a member name would
 /// otherwise reach stderr and the `--auth-status --json` document, which errors never do.
-fn unknown_key_warning(file: &str, path: &[String]) -> String {
+pub(super) fn unknown_key_warning(file: &str, path: &[String]) -> String {
     let (key, parent) = path
         .split_last()
         .expect("serde_ignored reports non-empty paths");
@@ -137,7 +143,7 @@ fn unknown_key_warning(file: &str, path: &[String]) -> String {
 }
 
 /// serde_ignored's path as its segments.
-fn segments(path: &serde_ignored::Path<'_>) -> Vec<String> {
+pub(super) fn segments(path: &serde_ignored::Path<'_>) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = path;
     loop {
@@ -161,7 +167,7 @@ fn segments(path: &serde_ignored::Path<'_>) -> Vec<String> {
 }
 
 /// serde_json's message without its trailing " at line L column C".
-fn bare_message(err: &serde_json::Error) -> String {
+pub(super) fn bare_message(err: &serde_json::Error) -> String {
     let text = err.to_string();
     match text.rfind(" at line ") {
         Some(at) => text[..at].to_string(),
@@ -195,7 +201,7 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<Parsed, AuthError> {
-        parse(Path::new("c.json"), text, &|_| None, None)
+        parse(Path::new("c.json"), text, &|_| None, None, None)
     }
 
     #[test]
@@ -223,14 +229,14 @@ mod tests {
     #[test]
     fn unselected_environments_are_not_interpolated() {
         let text = r#"{"environments": {"dev": {"apiKey": "${UNSET_DEV_KEY}"}, "prod": {"authentication": "oauth"}}}"#;
-        let parsed = parse(Path::new("c.json"), text, &|_| None, Some("prod"))
+        let parsed = parse(Path::new("c.json"), text, &|_| None, Some("prod"), None)
             .ok()
             .unwrap();
         assert!(
             parsed.config.environments.contains_key("dev"),
             "known names are kept"
         );
-        assert!(parse(Path::new("c.json"), text, &|_| None, Some("dev")).is_err());
+        assert!(parse(Path::new("c.json"), text, &|_| None, Some("dev"), None).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod environments;
 mod interpolate;
 mod introspect;
 mod load;
+pub mod managed;
 pub mod schema;
 
 use crate::envvars;
@@ -21,6 +22,8 @@ pub struct Loaded {
     pub file_exists: bool,
     pub environment: Option<ActiveEnvironment>,
     pub warnings: Vec<String>,
+    /// The managed settings laid over the file (empty when there are none).
+    pub managed: managed::Managed,
 }
 
 /// The largest configuration file read: a real one is a few KiB; a huge one would cost
@@ -116,13 +119,20 @@ pub fn load(
         Err(ReadError::Refused(err)) => return Err(err),
     };
     let file_exists = text.is_some();
+    let policy = managed::read(env)?;
+    // Policy applies even to a user who has no configuration file.
+    let text = match (text, &policy) {
+        (None, Some(_)) => Some("{}".to_string()),
+        (text, _) => text,
+    };
     let lookup = |name: &str| env.raw(name).map(str::to_string);
     let wanted = flag_env
         .map(str::to_string)
         .or_else(|| env.get(envvars::CLAUDE_ENV));
     let (mut config, warnings) = match &text {
         Some(text) => {
-            let parsed = load::parse(&path, text, &lookup, wanted.as_deref())?;
+            let overlay = policy.as_ref().map(|layer| &layer.value);
+            let parsed = load::parse(&path, text, &lookup, wanted.as_deref(), overlay)?;
             if let Some(secret_path) = parsed.literal_secrets.first() {
                 check_private(&path).map_err(|err| {
                     AuthError::config(format!(
@@ -137,11 +147,21 @@ pub fn load(
         None => (Config::default(), Vec::new()),
     };
     let environment = environments::select(&mut config, wanted.as_deref(), &path)?;
+    let (managed, warnings) = match policy {
+        Some(layer) => {
+            let mut all = layer.warnings;
+            all.extend(warnings);
+            (layer.managed, all)
+        }
+        None => (managed::Managed::default(), warnings),
+    };
+    crate::policy::compliance::check_storage(&config, &managed, &path)?;
     Ok(Loaded {
         config,
         path,
         file_exists,
         environment,
         warnings,
+        managed,
     })
 }

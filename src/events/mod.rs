@@ -87,6 +87,12 @@ pub enum AuthEvent<'a> {
         /// The echo service that reported the (public) address.
         according_to: Option<&'a str>,
     },
+    /// A rotated-out key marked inactive in the organization through the Admin API.
+    KeyDeactivated {
+        fingerprint: &'a Fingerprint,
+        /// The organization's ID of the key (`apikey_…`), not a secret.
+        key_id: &'a str,
+    },
 }
 
 /// Reports `event` to the sink, with the time from the context's clock (`at`, Unix
@@ -166,6 +172,11 @@ pub fn record(ctx: &Context, event: &AuthEvent<'_>) {
             according_to,
         } => tracing::event!(name: "ip_refused", target: EVENT_TARGET, LEVEL, at, address,
             target, via, according_to, "{event}"),
+        AuthEvent::KeyDeactivated {
+            fingerprint,
+            key_id,
+        } => tracing::event!(name: "key_deactivated", target: EVENT_TARGET, LEVEL, at,
+            fingerprint = fingerprint.as_str(), key_id, "{event}"),
     }
 }
 
@@ -281,6 +292,13 @@ impl fmt::Display for AuthEvent<'_> {
                     " is outside security.ipRestrictions: nothing sent to {target}"
                 )
             }
+            AuthEvent::KeyDeactivated {
+                fingerprint,
+                key_id,
+            } => write!(
+                f,
+                "key {fingerprint} ({key_id}) marked inactive in the organization"
+            ),
         }
     }
 }

@@ -30,6 +30,15 @@ pub struct KeyCheck {
 /// # Errors
 /// `config_error` for an unusable URL.
 pub fn models_url(env: &envvars::Env) -> Result<SafeUrl, AuthError> {
+    api_url(env, "/v1/models")
+}
+
+/// `{ANTHROPIC_BASE_URL}{path}` (the Messages and Admin APIs share the host), refusing
+/// plain HTTP to anything but loopback.
+///
+/// # Errors
+/// `config_error` for an unusable URL.
+pub fn api_url(env: &envvars::Env, path: &str) -> Result<SafeUrl, AuthError> {
     let base = env
         .get(envvars::ANTHROPIC_BASE_URL)
         .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
@@ -39,7 +48,7 @@ pub fn models_url(env: &envvars::Env) -> Result<SafeUrl, AuthError> {
             .with_hint("e.g. https://api.anthropic.com")
     })?;
     http::require_secure(&base, "ANTHROPIC_BASE_URL")?;
-    let path = format!("{}/v1/models", base.path().trim_end_matches('/'));
+    let path = format!("{}{path}", base.path().trim_end_matches('/'));
     let mut url = base;
     url.set_path(&path);
     url.set_query(None);
@@ -128,7 +137,7 @@ fn is_ip_allow_list_refusal(body: &[u8]) -> bool {
 
 /// `, authentication_error` from an API error body: its type only, never its message,
 /// which could echo what was sent.
-fn error_type(body: &[u8]) -> String {
+pub fn error_type(body: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|doc| {

@@ -2,6 +2,7 @@
 //! keychain service, and assertions that secrets never leak.
 #![allow(dead_code)]
 
+pub mod admin_server;
 pub mod bedrock_server;
 pub mod browser;
 pub mod github_server;

@@ -8,6 +8,7 @@ pub mod report;
 mod table;
 
 use crate::clock::rfc3339;
+use crate::config::schema::Provider;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::Outcome;
@@ -93,6 +94,10 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
         age_days: r.age_days,
         interval_days: r.interval_days,
         due: r.due,
+        previous_until: r
+            .rotated_at
+            .filter(|_| r.previous_fingerprint.is_some())
+            .map(|at| rfc3339(at.saturating_add(crate::policy::rotation::OVERLAP_SECS))),
     });
     let detail = report::Detail::Anthropic {
         session: facts
@@ -268,8 +273,9 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
     }
     let _ = writeln!(
         out,
-        "  storage:      {}",
-        ctx.loaded.config.authentication.storage.kind.as_str()
+        "  storage:      {}{}",
+        ctx.loaded.config.authentication.storage.kind.as_str(),
+        crate::policy::report::storage_note(ctx)
     );
     let environment = ctx
         .loaded
@@ -300,6 +306,10 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
     }
     if facts.mfa.required || facts.mfa.enrolled.is_some() || facts.mfa.pending.is_some() {
         let _ = writeln!(out, "  mfa:          {}", facts.mfa.describe());
+    }
+    let stored = facts.resolution.candidates.iter().find_map(|c| c.meta());
+    for line in crate::policy::report::status_lines(ctx, Provider::Anthropic, stored) {
+        let _ = writeln!(out, "  {line}");
     }
     if let Some(refusal) = facts.resolution.refusal() {
         let _ = writeln!(out, "  why:          {}", refusal.reason);

@@ -28,6 +28,12 @@ pub struct StatusReport {
     /// `security.ipRestrictions` and `ipCheckUrl`, when configured (absent: no restriction).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_restrictions: Option<Value>,
+    /// The managed settings in force (files and dotted paths); absent when there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<Value>,
+    /// What `compliance` requires and what was found; absent when it asks for nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<Value>,
     #[serde(flatten)]
     pub detail: Detail,
 }
@@ -105,6 +111,8 @@ pub struct Rotation {
     pub age_days: u64,
     pub interval_days: Option<u64>,
     pub due: bool,
+    /// The end of the overlap window: until then the replaced key may still be in use.
+    pub previous_until: Option<String>,
 }
 
 /// `mfa` of the Anthropic status: policy, and what is enrolled (from the store's index).
@@ -144,6 +152,8 @@ impl StatusReport {
             warnings: ctx.loaded.warnings.clone(),
             next_step: None,
             ip_restrictions: crate::policy::ip::status(&ctx.loaded.config.security),
+            managed: crate::policy::report::managed_json(ctx),
+            compliance: crate::policy::report::compliance_json(ctx, crate::providers::active(ctx)),
             detail,
         }
     }

@@ -145,6 +145,13 @@ fn describe(file: &CredentialFile) -> String {
     }
 }
 
+/// The Vertex AI location: `CLOUD_ML_REGION`, else the config's `location`; unchecked.
+pub fn location(ctx: &Context) -> Option<String> {
+    ctx.env
+        .get(envvars::CLOUD_ML_REGION)
+        .or_else(|| ctx.loaded.config.location.clone().filter(|l| !l.is_empty()))
+}
+
 /// Project, location and endpoint, each from the environment, the config, then defaults.
 fn target(ctx: &Context, file: &CredentialFile) -> Result<Target, AuthError> {
     let config = &ctx.loaded.config;
@@ -161,15 +168,11 @@ fn target(ctx: &Context, file: &CredentialFile) -> Result<Target, AuthError> {
                      in {config_path}"
             ))
         })?;
-    let location = ctx
-        .env
-        .get(envvars::CLOUD_ML_REGION)
-        .or_else(|| config.location.clone().filter(|l| !l.is_empty()))
-        .ok_or_else(|| {
-            AuthError::config("no Vertex AI location (region)").with_hint(format!(
-                "set CLOUD_ML_REGION (e.g. us-east5 or global), or `location` in {config_path}"
-            ))
-        })?;
+    let location = location(ctx).ok_or_else(|| {
+        AuthError::config("no Vertex AI location (region)").with_hint(format!(
+            "set CLOUD_ML_REGION (e.g. us-east5 or global), or `location` in {config_path}"
+        ))
+    })?;
     // The location becomes part of a host name: letters, digits and dashes only.
     if !location
         .chars()

@@ -1,0 +1,223 @@
+//! Managed settings as an administrator deploys them: policy the user's config cannot
+//! loosen, drop-in files merged in name order, and files anyone but root could have written
+//! refused loudly. Debug builds read them from `CLAUDE_MANAGED_SETTINGS_DIR` (release builds
+//! only from the system directory); files created here belong to the test's user, which
+//! debug builds accept for that directory only.
+#![cfg(unix)]
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+
+/// A managed-settings directory (0755) with `managed-settings.json` and drop-ins (0644).
+struct Managed {
+    dir: tempfile::TempDir,
+}
+
+impl Managed {
+    fn new() -> Managed {
+        let dir = tempfile::tempdir().unwrap();
+        set_mode(dir.path(), 0o755);
+        Managed { dir }
+    }
+
+    fn base(&self, json: &str) -> PathBuf {
+        self.write(&self.dir.path().join("managed-settings.json"), json)
+    }
+
+    fn drop_in(&self, name: &str, json: &str) -> PathBuf {
+        let dir = self.dir.path().join("managed-settings.d");
+        std::fs::create_dir_all(&dir).unwrap();
+        set_mode(&dir, 0o755);
+        self.write(&dir.join(name), json)
+    }
+
+    fn write(&self, path: &Path, json: &str) -> PathBuf {
+        std::fs::write(path, json).unwrap();
+        set_mode(path, 0o644);
+        path.to_path_buf()
+    }
+
+    fn user(&self) -> TestEnv {
+        TestEnv::new().with("ANTHROPIC_API_KEY", KEY_A).with(
+            "CLAUDE_MANAGED_SETTINGS_DIR",
+            &self.dir.path().display().to_string(),
+        )
+    }
+}
+
+#[test]
+fn managed_mfa_cannot_be_turned_off_by_the_user() {
+    let managed = Managed::new();
+    let file = managed
+        .base(r#"{"security": {"mfa": {"enabled": true}}, "permissions": {"allow": ["Bash"]}}"#);
+    let env = managed.user();
+    env.write_config(r#"{"security": {"mfa": {"enabled": false}}}"#);
+
+    let doc = env.status_json();
+    assert_eq!(doc["mfa"]["required"], true, "{doc}");
+    assert_eq!(
+        doc["managed"]["settings"],
+        serde_json::json!(["security.mfa.enabled"])
+    );
+    assert_eq!(doc["managed"]["files"][0], file.display().to_string());
+    let warnings = doc["warnings"].to_string();
+    assert!(
+        !warnings.contains("permissions"),
+        "Claude Code's own keys are not warned about: {warnings}"
+    );
+
+    let out = env.run(&["--auth-status"]);
+    assert!(
+        text(&out).contains(&format!(
+            "Managed by {}: security.mfa.enabled",
+            file.display()
+        )),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn policy_applies_without_a_user_config() {
+    let managed = Managed::new();
+    managed.base(r#"{"compliance": {"dataResidency": "eu"}}"#);
+    let doc = managed.user().status_json();
+    assert_eq!(doc["configFound"], false);
+    assert_eq!(doc["compliance"]["dataResidency"]["policy"], "eu");
+}
+
+#[test]
+fn drop_in_files_merge_in_name_order_and_replace_the_users_ranges() {
+    let managed = Managed::new();
+    let base = managed.base(r#"{"compliance": {"dataResidency": "us"}, "security": {"ipRestrictions": ["10.0.0.0/8"]}}"#);
+    let late = managed.drop_in("20-late.json", r#"{"compliance": {"dataResidency": "eu"}}"#);
+    let early = managed.drop_in(
+        "10-early.json",
+        r#"{"compliance": {"dataResidency": "apac"}}"#,
+    );
+    managed.drop_in("notes.txt", "not json, not read");
+    let env = managed.user();
+    env.write_config(r#"{"security": {"ipRestrictions": ["0.0.0.0/0"]}}"#);
+
+    let doc = env.status_json();
+    let files: Vec<String> = [base, early, late]
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    assert_eq!(doc["managed"]["files"], serde_json::json!(files));
+    assert_eq!(
+        doc["compliance"]["dataResidency"]["policy"], "eu",
+        "the last file wins"
+    );
+    assert_eq!(
+        doc["managed"]["settings"],
+        serde_json::json!(["compliance.dataResidency", "security.ipRestrictions"])
+    );
+}
+
+#[test]
+fn a_managed_file_others_can_write_is_refused_loudly() {
+    let managed = Managed::new();
+    let file = managed.base(r#"{"security": {"mfa": {"enabled": true}}}"#);
+    set_mode(&file, 0o666);
+    let out = managed.user().run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let all = text(&out);
+    assert!(
+        all.contains(&format!(
+            "managed settings {} can be written by group or others (mode 666)",
+            file.display()
+        )),
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!("sudo chmod 644 {}", file.display())),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_drop_in_directory_others_can_write_is_refused() {
+    let managed = Managed::new();
+    managed.drop_in("10-mfa.json", r#"{"security": {"mfa": {"enabled": true}}}"#);
+    let dir = managed.dir.path().join("managed-settings.d");
+    set_mode(&dir, 0o777);
+    let out = managed.user().run(&["--test-auth"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("sudo chmod 755 {}", dir.display())),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_managed_file_owned_by_another_user_is_refused() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: only root can give a file to another user");
+        return;
+    }
+    let managed = Managed::new();
+    let file = managed.base(r#"{"security": {"mfa": {"enabled": true}}}"#);
+    std::os::unix::fs::chown(&file, Some(65534), None).unwrap();
+    let out = managed.user().run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("are owned by uid 65534, not root"), "{all}");
+    assert!(
+        all.contains(&format!("sudo chown root {}", file.display())),
+        "{all}"
+    );
+}
+
+#[test]
+fn managed_type_errors_name_the_file_line_and_path() {
+    let managed = Managed::new();
+    let file = managed.drop_in(
+        "10-rotation.json",
+        "{\n  \"security\": {\"keyRotation\": {\"interval\": \"30d\"}}\n}",
+    );
+    let out = managed.user().run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains(&format!("{}:2:", file.display())), "{all}");
+    assert!(all.contains("`security.keyRotation.interval`"), "{all}");
+}
+
+#[test]
+fn unknown_managed_keys_warn_naming_the_managed_file() {
+    let managed = Managed::new();
+    let file = managed.base(r#"{"security": {"mfaa": {"enabled": true}}}"#);
+    let out = managed.user().run(&["--auth-status"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "{}: unknown key `security.mfaa` is ignored (did you mean `mfa`?)",
+            file.display()
+        )),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn test_auth_names_the_managed_settings() {
+    let api = common::servers::Server::anthropic(&[KEY_A]);
+    let managed = Managed::new();
+    let file = managed.base(r#"{"authentication": {"method": "api-key"}}"#);
+    let env = managed.user().api(&api.url());
+    env.write_config(r#"{"authentication": {"method": "oauth", "fallback": "api-key"}}"#);
+    let out = env.run(&["--test-auth"]);
+    let all = text(&out);
+    assert!(
+        all.contains(&format!(
+            "✓ managed settings  Managed by {}: authentication.fallback, authentication.method",
+            file.display()
+        )),
+        "{all}"
+    );
+    assert_no_secret(&out, KEY_A);
+}
