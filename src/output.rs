@@ -31,6 +31,12 @@ impl Outcome {
         }
     }
 
+    /// A command that has already printed its data (a stream of lines, see [`LineWriter`]):
+    /// nothing more is printed, in text or JSON.
+    pub fn streamed() -> Outcome {
+        Outcome::ok(String::new(), Value::Null)
+    }
+
     /// A report that is also a failure: exits with `failure`'s status, and its JSON carries
     /// `failure` as the top-level `error` beside the report's own fields.
     pub fn failed(human: impl Into<String>, json: Value, failure: AuthError) -> Outcome {
@@ -50,6 +56,9 @@ impl Outcome {
 /// malformed keys): its control characters are escaped here, for every command. It is not
 /// scrubbed of credentials: `--print-token` prints one on purpose.
 pub fn emit(outcome: &Outcome, as_json: bool) {
+    if as_json && outcome.json.is_null() && outcome.failure.is_none() {
+        return;
+    }
     if as_json {
         let mut document = outcome.json.clone();
         if let (Some(failure), Some(fields)) = (&outcome.failure, document.as_object_mut()) {
@@ -81,8 +90,14 @@ pub fn ask(text: &str) {
 /// The document is the same: such characters only ever occur inside JSON strings.
 fn json_text(value: &Value) -> String {
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
-    if !text.chars().any(is_active) {
-        return text;
+    escape_active_json(&text).into_owned()
+}
+
+/// JSON text with the characters [`json_text`] escapes as `\uXXXX`.
+fn escape_active_json(text: &str) -> std::borrow::Cow<'_, str> {
+    // Most lines are ASCII without controls: nothing to look at character by character.
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) || !text.chars().any(is_active) {
+        return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
@@ -96,7 +111,50 @@ fn json_text(value: &Value) -> String {
             out.push(c);
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
+}
+
+/// Lines printed as they are produced (`--show-auth-logs` over a long log), through one
+/// buffer, escaped as [`emit`] escapes.
+pub struct LineWriter {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    closed: bool,
+}
+
+impl LineWriter {
+    /// A writer on stdout.
+    pub fn stdout() -> LineWriter {
+        LineWriter {
+            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
+            closed: false,
+        }
+    }
+
+    /// Writes `text` and a newline, control characters escaped. `false` once stdout is
+    /// closed (`| head`): the caller can stop.
+    pub fn text(&mut self, text: &str) -> bool {
+        self.write(&printable(text))
+    }
+
+    /// Writes one line of JSON text as it is, but for the characters a terminal acts on,
+    /// which become `\uXXXX` escapes (the same JSON value).
+    pub fn json(&mut self, text: &str) -> bool {
+        self.write(&escape_active_json(text))
+    }
+
+    fn write(&mut self, text: &str) -> bool {
+        use std::io::Write;
+        if !self.closed && writeln!(self.out, "{text}").is_err() {
+            self.closed = true;
+        }
+        !self.closed
+    }
+
+    /// Flushes what is buffered.
+    pub fn finish(mut self) {
+        use std::io::Write;
+        let _ = self.out.flush();
+    }
 }
 
 /// Writes a line to stdout; a closed pipe (`claude --auth-status | head -1`) is not an error

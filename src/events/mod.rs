@@ -2,7 +2,7 @@
 //! through: `tracing` events with structured fields (fingerprints, provider, storage, code;
 //! never a secret), rendered for people by the text layer; the audit log is one more layer.
 //!
-//! With neither `-v` nor `--debug-auth` (nor, later, an audit log) no subscriber is
+//! With neither `-v` nor `--debug-auth` nor an audit log no subscriber is
 //! installed, and each event costs `tracing` one comparison against its maximum level.
 
 pub mod sink;
@@ -49,6 +49,16 @@ pub enum AuthEvent<'a> {
     KeyRejected {
         fingerprint: &'a Fingerprint,
         source: &'a str,
+        code: &'a str,
+    },
+    /// `--reset-auth` removed the stored credentials (`removed`: how many items and files).
+    AuthReset {
+        removed: usize,
+    },
+    /// A command was refused by policy or by a server (`code`: its error code), recorded
+    /// once for every command in `app::run`.
+    Refused {
+        action: &'a str,
         code: &'a str,
     },
 }
@@ -98,6 +108,14 @@ pub fn record(ctx: &Context, event: &AuthEvent<'_>) {
             tracing::event!(name: "token_refreshed", target: EVENT_TARGET, LEVEL, at, provider,
                 "{event}");
         }
+        AuthEvent::AuthReset { removed } => {
+            tracing::event!(name: "auth_reset", target: EVENT_TARGET, LEVEL, at, removed,
+                "{event}");
+        }
+        AuthEvent::Refused { action, code } => {
+            tracing::event!(name: "refused", target: EVENT_TARGET, LEVEL, at, action, code,
+                "{event}");
+        }
     }
 }
 
@@ -114,8 +132,12 @@ pub fn install(ctx: &Context, trace: bool) {
         verbose: ctx.prefs.verbose > 0,
         trace,
     };
-    // The audit layer goes here, when `security.auditLogging` asks for it.
-    let sink = Sink::default().with(text);
+    let mut sink = Sink::default().with(text);
+    // Only when `security.auditLogging` or `compliance.auditLogging` asks for it: otherwise
+    // nothing is read or created, and the sink stays idle.
+    if let Some(audit) = crate::audit::layer(ctx) {
+        sink = sink.with(audit);
+    }
     if sink.is_idle() {
         return;
     }
@@ -178,6 +200,10 @@ impl fmt::Display for AuthEvent<'_> {
             AuthEvent::TokenRefreshed { provider } => {
                 write!(f, "{provider} access token refreshed")
             }
+            AuthEvent::AuthReset { removed } => {
+                write!(f, "every stored credential removed ({removed} items)")
+            }
+            AuthEvent::Refused { action, code } => write!(f, "`{action}` refused: {code}"),
         }
     }
 }
