@@ -95,8 +95,7 @@ fn json_text(value: &Value) -> String {
 
 /// JSON text with the characters [`json_text`] escapes as `\uXXXX`.
 fn escape_active_json(text: &str) -> std::borrow::Cow<'_, str> {
-    // Most lines are ASCII without controls: nothing to look at character by character.
-    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) || !text.chars().any(is_active) {
+    if !has_active(text) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -112,6 +111,28 @@ fn escape_active_json(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Whether `text` holds a character [`is_active`] names. Bytes first: text is mostly
+/// ASCII, and only a byte at or above 0x80 starts a character worth decoding.
+fn has_active(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b < 0x80 {
+            if (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f {
+                return true;
+            }
+            i += 1;
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            if is_active(c) {
+                return true;
+            }
+            i += c.len_utf8();
+        }
+    }
+    false
 }
 
 /// Lines printed as they are produced (`--show-auth-logs` over a long log), through one
@@ -133,7 +154,11 @@ impl LineWriter {
     /// Writes `text` and a newline, control characters escaped. `false` once stdout is
     /// closed (`| head`): the caller can stop.
     pub fn text(&mut self, text: &str) -> bool {
-        self.write(&printable(text))
+        if has_active(text) {
+            self.write(&printable(text))
+        } else {
+            self.write(text)
+        }
     }
 
     /// Writes one line of JSON text as it is, but for the characters a terminal acts on,
