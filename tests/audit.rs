@@ -421,3 +421,33 @@ fn a_log_others_can_read_is_refused() {
         text(&out)
     );
 }
+
+/// The real Secret Service (see tests/keychain_secret_service.rs): the key lives in the
+/// keychain and every line is signed.
+#[cfg(target_os = "linux")]
+#[test]
+fn with_the_keychain_store_the_key_lives_in_the_keychain_and_lines_are_signed() {
+    let required = std::env::var("CLAUDE_TEST_REQUIRE_KEYCHAIN").is_ok_and(|v| v == "1");
+    if std::env::var("DBUS_SESSION_BUS_ADDRESS").is_err() {
+        assert!(
+            !required,
+            "CLAUDE_TEST_REQUIRE_KEYCHAIN=1 but there is no session bus"
+        );
+        eprintln!("skipping: no D-Bus session bus");
+        return;
+    }
+    let env = TestEnv::new()
+        .with_session_bus()
+        .with("CLAUDE_TEST_NOW", &T0.to_string());
+    env.write_config(r#"{"security": {"auditLogging": true}}"#);
+    refuse(&env);
+    refuse(&env);
+    let all = entries(&env);
+    assert!(
+        all.iter().all(|e| e["mac"].is_string()),
+        "signed with the keychain's key: {all:?}"
+    );
+    let index = std::fs::read_to_string(env.state_dir().join("credentials.json")).unwrap();
+    assert!(index.contains("audit-hmac-key"), "{index}");
+    assert_verified(&env, 2);
+}
