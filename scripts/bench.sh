@@ -79,3 +79,6 @@ for c in "$env_status" "$enc_status" "$kc_status" "$session_status"; do
   certs=$(grep -ciE 'cert|\.pem|ssl' "$work/trace" || true)
   printf 'socket/connect: %s, certificate opens: %s  (%s)\n' "$sockets" "$certs" "${c//$work/\$TMP}"
 done
+
+# The audit log's own figures (100k-line listing, 1M-line --verify, one append).
+scripts/bench-audit.sh

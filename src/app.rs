@@ -7,7 +7,7 @@ use crate::commands::{
     api_key, audit_log, login, mfa, permissions, reset, sessions, status, test_auth, token,
 };
 use crate::context::Context;
-use crate::error::AuthError;
+use crate::error::{AuthError, ErrorCode};
 use crate::output::Outcome;
 use crate::prompt::read_stdin;
 use crate::secret::Secret;
@@ -26,7 +26,8 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     one_reader_of_stdin(cli, &action)?;
     let ctx = Context::from_cli(cli, flag_key)?;
     crate::events::install(&ctx, matches!(action, Action::DebugAuth));
-    match action {
+    let flag = flag_of(&action);
+    let result = match action {
         Action::AuthStatus => Ok(status::run(&ctx)),
         Action::RemoveApiKey => api_key::remove(&ctx),
         Action::ListSessions => sessions::list(&ctx),
@@ -39,6 +40,58 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
             crate::policy::ip::record_refusals(&ctx);
             outcome
         }
+    };
+    record_refusal(&ctx, flag, &result);
+    result
+}
+
+/// The error codes that mean "refused" (by policy, or by a server that judged the
+/// credential): each such failure is one `refused` event, so the audit log holds every
+/// refusal whichever handler produced it.
+const REFUSALS: [ErrorCode; 6] = [
+    ErrorCode::MfaRequired,
+    ErrorCode::IpRestricted,
+    ErrorCode::PolicyViolation,
+    ErrorCode::InvalidApiKey,
+    ErrorCode::InsufficientPermissions,
+    ErrorCode::OauthError,
+];
+
+fn record_refusal(ctx: &Context, action: &str, result: &Result<Outcome, AuthError>) {
+    let failure = match result {
+        Ok(outcome) => outcome.failure.as_ref(),
+        Err(err) => Some(err),
+    };
+    if let Some(code) = failure
+        .map(AuthError::code)
+        .filter(|c| REFUSALS.contains(c))
+    {
+        let code = code.as_str();
+        crate::events::record(ctx, &crate::events::AuthEvent::Refused { action, code });
+    }
+}
+
+/// The flag of an action, as the audit log names it.
+fn flag_of(action: &Action) -> &'static str {
+    match action {
+        Action::AuthStatus => "--auth-status",
+        Action::SetApiKey(_) => "--set-api-key",
+        Action::RemoveApiKey => "--remove-api-key",
+        Action::TestApiKey => "--test-api-key",
+        Action::ValidateKey(_) => "--validate-key",
+        Action::RotateKey(_) => "--rotate-key",
+        Action::Login => "--login",
+        Action::Logout => "--logout",
+        Action::ListSessions => "--list-sessions",
+        Action::PrintToken => "--print-token",
+        Action::TestAuth => "--test-auth",
+        Action::DebugAuth => "--debug-auth",
+        Action::CheckPermissions => "--check-permissions",
+        Action::ResetAuth => "--reset-auth",
+        Action::InstallGithubApp => "/install-github-app",
+        Action::EnableMfa => "--enable-mfa",
+        Action::ShowAuthLogs => "--show-auth-logs",
+        Action::Unavailable(flag) => flag,
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod apikey;
 pub mod app;
+pub mod audit;
 pub mod browser;
 pub mod cli;
 pub mod clock;

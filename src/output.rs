@@ -50,6 +50,12 @@ impl Outcome {
         }
     }
 
+    /// A command that has already printed its data (a stream of lines, see [`LineWriter`]):
+    /// nothing more is printed, in text or JSON.
+    pub fn streamed() -> Outcome {
+        Outcome::ok(String::new(), Value::Null)
+    }
+
     /// A report that is also a failure: exits with `failure`'s status, and its JSON carries
     /// `failure` as the top-level `error` beside the report's own fields.
     pub fn failed(human: impl Into<String>, json: Value, failure: AuthError) -> Outcome {
@@ -75,6 +81,9 @@ pub fn document(value: &impl Serialize) -> Value {
 /// malformed keys): its control characters are escaped here, for every command. It is not
 /// scrubbed of credentials: `--print-token` prints one on purpose.
 pub fn emit(outcome: &Outcome, as_json: bool) {
+    if as_json && outcome.json.is_null() && outcome.failure.is_none() {
+        return;
+    }
     if as_json {
         let mut doc = outcome.json.clone();
         if let (Some(failure), Some(fields)) = (&outcome.failure, doc.as_object_mut()) {
@@ -106,8 +115,13 @@ pub fn ask(text: &str) {
 /// The document is the same: such characters only ever occur inside JSON strings.
 fn json_text(value: &Value) -> String {
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
-    if !text.chars().any(is_active) {
-        return text;
+    escape_active_json(&text).into_owned()
+}
+
+/// JSON text with the characters [`json_text`] escapes as `\uXXXX`.
+fn escape_active_json(text: &str) -> std::borrow::Cow<'_, str> {
+    if !has_active(text) {
+        return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
@@ -121,7 +135,76 @@ fn json_text(value: &Value) -> String {
             out.push(c);
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether `text` holds a character [`is_active`] names. Bytes first: text is mostly
+/// ASCII, and only a byte at or above 0x80 starts a character worth decoding.
+fn has_active(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b < 0x80 {
+            if (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f {
+                return true;
+            }
+            i += 1;
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            if is_active(c) {
+                return true;
+            }
+            i += c.len_utf8();
+        }
+    }
+    false
+}
+
+/// Lines printed as they are produced (`--show-auth-logs` over a long log), through one
+/// buffer, escaped as [`emit`] escapes.
+pub struct LineWriter {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    closed: bool,
+}
+
+impl LineWriter {
+    /// A writer on stdout.
+    pub fn stdout() -> LineWriter {
+        LineWriter {
+            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
+            closed: false,
+        }
+    }
+
+    /// Writes `text` and a newline, control characters escaped. `false` once stdout is
+    /// closed (`| head`): the caller can stop.
+    pub fn text(&mut self, text: &str) -> bool {
+        if has_active(text) {
+            self.write(&printable(text))
+        } else {
+            self.write(text)
+        }
+    }
+
+    /// Writes one line of JSON text as it is, but for the characters a terminal acts on,
+    /// which become `\uXXXX` escapes (the same JSON value).
+    pub fn json(&mut self, text: &str) -> bool {
+        self.write(&escape_active_json(text))
+    }
+
+    fn write(&mut self, text: &str) -> bool {
+        use std::io::Write;
+        if !self.closed && writeln!(self.out, "{text}").is_err() {
+            self.closed = true;
+        }
+        !self.closed
+    }
+
+    /// Flushes what is buffered.
+    pub fn finish(mut self) {
+        use std::io::Write;
+        let _ = self.out.flush();
+    }
 }
 
 /// Writes a line to stdout; a closed pipe (`claude --auth-status | head -1`) is not an error

@@ -1,13 +1,244 @@
-//! `--show-auth-logs`: reading and verifying the audit log.
+//! `--show-auth-logs [--since AGE] [--json] [--verify]`: the audit log as a table (newest
+//! last) or as its stored JSON lines, streamed; or `--verify`, which checks its HMAC chain.
+//! Offline: files and the store only.
 
+use crate::audit::{self, chain::KEY_ITEM, file::log_path, key, read, verify};
 use crate::context::Context;
 use crate::error::AuthError;
-use crate::output::Outcome;
+use crate::output::{LineWriter, Outcome};
+use serde_json::json;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 
-/// Shows the audit log (`since`: entries newer than this age), or checks its chain (`verify`).
+/// Shows the audit log (`since`: entries at or after this age or date), or checks its chain
+/// (`verify`; the whole log, whatever `since`).
 ///
 /// # Errors
-/// `not_implemented` until the audit log is built.
-pub fn show(_ctx: &Context, _since: Option<&str>, _verify: bool) -> Result<Outcome, AuthError> {
-    Err(AuthError::not_implemented("--show-auth-logs"))
+/// `usage` for a bad `--since`; `storage_error` for a log that cannot be read, a broken chain
+/// (naming the first bad line) or a key that is not in the store.
+pub fn show(ctx: &Context, since: Option<&str>, verify: bool) -> Result<Outcome, AuthError> {
+    let path = log_path(&ctx.state_dir);
+    let enabled = audit::enabled(&ctx.loaded.config);
+    let file = match open(&path)? {
+        Some(file) => file,
+        None if !enabled => return Ok(auditing_off(ctx)),
+        None => {
+            return Ok(Outcome::ok(
+                format!("The audit log {} has no entries yet.", path.display()),
+                json!({ "auditLogging": true, "entries": 0, "verified": verify.then_some(true) }),
+            ))
+        }
+    };
+    if !enabled {
+        ctx.warn(&format!(
+            "auditing is off now ({}); these are the entries written while it was on",
+            turn_on_hint(ctx)
+        ));
+    }
+    let reader = BufReader::with_capacity(256 * 1024, file);
+    if verify {
+        return check(ctx, &path, reader);
+    }
+    let cutoff = since
+        .map(|s| read::since_cutoff(s, ctx.clock.now()))
+        .transpose()?;
+    list(ctx, reader, cutoff.as_deref())
+}
+
+/// Opens the log, refusing a link or a file other users can read; `None` when absent.
+fn open(path: &Path) -> Result<Option<File>, AuthError> {
+    let file = match crate::storage::atomic::open_nonblocking(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(crate::storage::atomic::storage_io("cannot open", path, err)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|err| crate::storage::atomic::storage_io("cannot stat", path, err))?;
+    if !meta.is_file() {
+        return Err(AuthError::storage(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    crate::storage::ownership::check_private_file(path, &meta)?;
+    Ok(Some(file))
+}
+
+fn turn_on_hint(ctx: &Context) -> String {
+    format!(
+        "set `security.auditLogging` (or `compliance.auditLogging`) to true in {}",
+        ctx.loaded.path.display()
+    )
+}
+
+fn auditing_off(ctx: &Context) -> Outcome {
+    Outcome::ok(
+        format!(
+            "Auditing is off: no audit log is kept.\n  To keep one, {}; every credential event \
+             is then written to {}.",
+            turn_on_hint(ctx),
+            log_path(&ctx.state_dir).display()
+        ),
+        json!({ "auditLogging": false, "entries": 0 }),
+    )
+}
+
+/// Streams the entries at or after `cutoff`: table rows, or the stored lines with `--json`.
+fn list(
+    ctx: &Context,
+    mut reader: impl BufRead,
+    cutoff: Option<&str>,
+) -> Result<Outcome, AuthError> {
+    let mut out = LineWriter::stdout();
+    let json = ctx.prefs.json;
+    if !json {
+        out.text(&format!(
+            "{:<20}  {:<18}  {:<10}  {:<26}  {}",
+            "TIME (UTC)", "EVENT", "PROVIDER", "FINGERPRINT / ACCOUNT", "OUTCOME"
+        ));
+    }
+    let (mut shown, mut unreadable, mut number) = (0_u64, 0_u64, 0_u64);
+    let mut first_bad = None;
+    let mut buf = String::with_capacity(512);
+    loop {
+        buf.clear();
+        match reader.read_line(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(err) => {
+                out.finish();
+                return Err(AuthError::storage("cannot read the audit log").caused_by(err));
+            }
+        }
+        number += 1;
+        let line = buf.trim_end_matches('\n');
+        let Some(row) = read::row(line) else {
+            unreadable += 1;
+            first_bad.get_or_insert(number);
+            continue;
+        };
+        if let (Some(cutoff), Some(time)) = (cutoff, row.time.as_deref()) {
+            if time < cutoff {
+                continue;
+            }
+        }
+        shown += 1;
+        let open = if json {
+            out.json(line)
+        } else {
+            out.text(&table_row(&row))
+        };
+        if !open {
+            break;
+        }
+    }
+    out.finish();
+    if let Some(first) = first_bad {
+        ctx.warn(&format!(
+            "{unreadable} line(s) of the audit log are not JSON (the first is line {first}); run \
+             `claude --show-auth-logs --verify`"
+        ));
+    }
+    if shown == 0 && !ctx.prefs.quiet {
+        crate::output::notice("No audit entries in that period.");
+    }
+    Ok(Outcome::streamed())
+}
+
+/// `2026-11-29 10:00:00Z  key_stored  anthropic  sk-ant-api03-…a1A1  success`.
+fn table_row(row: &read::Row<'_>) -> String {
+    let time = row
+        .time
+        .as_deref()
+        .map(|t| t.replacen('T', " ", 1))
+        .unwrap_or_else(|| "?".into());
+    let who = if row.event.as_deref() == Some("anchor") {
+        format!("{} older entries pruned", row.pruned_count.unwrap_or(0))
+    } else {
+        row.fingerprint
+            .as_deref()
+            .or(row.account.as_deref())
+            .or(row.action.as_deref())
+            .unwrap_or("-")
+            .to_string()
+    };
+    let mut outcome = row.outcome.as_deref().unwrap_or("-").to_string();
+    if let Some(code) = row.code.as_deref() {
+        outcome.push_str(&format!(" ({code})"));
+    }
+    format!(
+        "{time:<20}  {:<18}  {:<10}  {who:<26}  {outcome}",
+        row.event.as_deref().unwrap_or("?"),
+        row.provider.as_deref().unwrap_or("-"),
+    )
+}
+
+/// `--verify`: the whole chain, with the key from the store.
+fn check(ctx: &Context, path: &Path, reader: impl BufRead) -> Result<Outcome, AuthError> {
+    let Some(key) = key::for_reading(ctx)? else {
+        return Err(AuthError::storage(format!(
+            "the audit key `{KEY_ITEM}` is not in the {} store, so {} cannot be verified",
+            ctx.store().kind().as_str(),
+            path.display()
+        ))
+        .with_hint(
+            "the log was signed with a key kept in another store (check \
+             `authentication.storage`), or the key was deleted; without it the log cannot be checked",
+        ));
+    };
+    let checked = match verify::verify(reader, &key) {
+        Ok(checked) => checked,
+        Err(Err(io)) => return Err(crate::storage::atomic::storage_io("cannot read", path, io)),
+        Err(Ok(broken)) => {
+            let failure = AuthError::storage(format!(
+                "{} line {}: {}",
+                path.display(),
+                broken.line,
+                broken.problem.describe()
+            ))
+            .with_hint(
+                "the audit log was altered or damaged at that line; keep a copy of the file as \
+                 evidence, then move it away (`mv audit.log audit.log.broken`) to start a new chain",
+            );
+            let human = format!(
+                "✗ The audit log is NOT intact: {}\n  hint: {}",
+                failure.message(),
+                failure.hint().unwrap_or_default()
+            );
+            return Ok(Outcome::failed(
+                human,
+                json!({ "verified": false, "line": broken.line, "problem": broken.problem.as_str() }),
+                failure,
+            ));
+        }
+    };
+    let mut human = format!(
+        "✓ The audit log is intact: {} entries, {} signed and chained{}.",
+        checked.lines,
+        checked.signed,
+        checked
+            .pruned
+            .map(|n| format!(" from an anchor that stands for {n} pruned entries"))
+            .unwrap_or_default()
+    );
+    if let Some((line, why)) = &checked.first_unsigned {
+        human.push_str(&format!(
+            "\n  warning: {} entries are unsigned, so not tamper-evident (the first is line \
+             {line}: {why}).",
+            checked.unsigned
+        ));
+    }
+    Ok(Outcome::ok(
+        human,
+        json!({
+            "verified": true,
+            "entries": checked.lines,
+            "signed": checked.signed,
+            "unsigned": checked.unsigned,
+            "firstUnsigned": checked.first_unsigned.as_ref().map(|(line, why)| json!({ "line": line, "reason": why })),
+            "prunedCount": checked.pruned,
+        }),
+    ))
 }

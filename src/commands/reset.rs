@@ -1,7 +1,8 @@
 //! `--reset-auth`: forget every stored credential (API key, sessions and their tokens, cached
 //! provider tokens, the encrypted file's master key) after a confirmation or `--yes`. The
-//! configuration is kept.
+//! configuration, the audit log and its key are kept.
 
+use crate::audit::chain::KEY_ITEM as AUDIT_KEY;
 use crate::config::schema::StorageKind;
 use crate::context::Context;
 use crate::error::AuthError;
@@ -53,7 +54,14 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
     let store = ctx.store();
     let lock = ctx.lock()?;
     let mut removed = Vec::new();
-    let mut items: Vec<String> = store.index()?.items.into_keys().collect();
+    let mut index = store.index()?;
+    // The audit log's key is evidence, not a credential: it outlives a reset, or every
+    // entry before the reset could no longer be verified.
+    let audit_key = match index.items.remove(AUDIT_KEY) {
+        Some(meta) => store.get(AUDIT_KEY)?.map(|key| (key, meta)),
+        None => None,
+    };
+    let mut items: Vec<String> = index.items.into_keys().collect();
     let sessions = session::load(&ctx.state_dir)?;
     items.extend(
         sessions
@@ -99,7 +107,18 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
             }
         }
     }
+    if let Some((key, meta)) = audit_key {
+        // Removing the files above took its index entry (and, for the encrypted file, the
+        // key itself) with them.
+        store.put(AUDIT_KEY, &key, meta, &lock)?;
+    }
     drop(lock);
+    crate::events::record(
+        ctx,
+        &crate::events::AuthEvent::AuthReset {
+            removed: removed.len(),
+        },
+    );
     if removed.iter().any(|item| {
         matches!(
             item.as_str(),

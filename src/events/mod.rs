@@ -2,7 +2,7 @@
 //! through: `tracing` events with structured fields (fingerprints, provider, storage, code;
 //! never a secret), rendered for people by the text layer; the audit log is one more layer.
 //!
-//! With neither `-v` nor `--debug-auth` (nor, later, an audit log) no subscriber is
+//! With neither `-v` nor `--debug-auth` nor an audit log no subscriber is
 //! installed, and each event costs `tracing` one comparison against its maximum level.
 
 pub mod sink;
@@ -93,6 +93,16 @@ pub enum AuthEvent<'a> {
         /// The organization's ID of the key (`apikey_…`), not a secret.
         key_id: &'a str,
     },
+    /// `--reset-auth` removed the stored credentials (`removed`: how many items and files).
+    AuthReset {
+        removed: usize,
+    },
+    /// A command was refused by policy or by a server (`code`: its error code), recorded
+    /// once for every command in `app::run`.
+    Refused {
+        action: &'a str,
+        code: &'a str,
+    },
 }
 
 /// Reports `event` to the sink, with the time from the context's clock (`at`, Unix
@@ -177,6 +187,14 @@ pub fn record(ctx: &Context, event: &AuthEvent<'_>) {
             key_id,
         } => tracing::event!(name: "key_deactivated", target: EVENT_TARGET, LEVEL, at,
             fingerprint = fingerprint.as_str(), key_id, "{event}"),
+        AuthEvent::AuthReset { removed } => {
+            tracing::event!(name: "auth_reset", target: EVENT_TARGET, LEVEL, at, removed,
+                "{event}");
+        }
+        AuthEvent::Refused { action, code } => {
+            tracing::event!(name: "refused", target: EVENT_TARGET, LEVEL, at, action, code,
+                "{event}");
+        }
     }
 }
 
@@ -193,8 +211,12 @@ pub fn install(ctx: &Context, trace: bool) {
         verbose: ctx.prefs.verbose > 0,
         trace,
     };
-    // The audit layer goes here, when `security.auditLogging` asks for it.
-    let sink = Sink::default().with(text);
+    let mut sink = Sink::default().with(text);
+    // Only when `security.auditLogging` or `compliance.auditLogging` asks for it: otherwise
+    // nothing is read or created, and the sink stays idle.
+    if let Some(audit) = crate::audit::layer(ctx) {
+        sink = sink.with(audit);
+    }
     if sink.is_idle() {
         return;
     }
@@ -299,6 +321,10 @@ impl fmt::Display for AuthEvent<'_> {
                 f,
                 "key {fingerprint} ({key_id}) marked inactive in the organization"
             ),
+            AuthEvent::AuthReset { removed } => {
+                write!(f, "every stored credential removed ({removed} items)")
+            }
+            AuthEvent::Refused { action, code } => write!(f, "`{action}` refused: {code}"),
         }
     }
 }

@@ -148,7 +148,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], _lock: &FileLock) -> Result<(), A
 /// Makes the rename durable: on Unix the new directory entry is only on disk once the
 /// directory itself is synced.
 #[cfg(unix)]
-fn sync_dir(dir: &Path) -> Result<(), AuthError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), AuthError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|err| storage_io("cannot sync the directory", dir, err))
@@ -157,14 +157,14 @@ fn sync_dir(dir: &Path) -> Result<(), AuthError> {
 /// NTFS journals the rename (`MoveFileEx`) itself, and a directory cannot be opened as a
 /// file there: nothing to do.
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<(), AuthError> {
+pub(crate) fn sync_dir(_dir: &Path) -> Result<(), AuthError> {
     Ok(())
 }
 
 /// Options that open a symbolic link itself, never what it points to: on Unix the open
 /// fails (`O_NOFOLLOW`, ELOOP) and a created file is 0600; on Windows it opens the link
 /// (`FILE_FLAG_OPEN_REPARSE_POINT`), which the caller then refuses by its type.
-fn no_follow() -> OpenOptions {
+pub(crate) fn no_follow() -> OpenOptions {
     let mut options = OpenOptions::new();
     #[cfg(unix)]
     {

@@ -1,0 +1,162 @@
+//! Where the audit log's HMAC key lives (the configured store, item [`KEY_ITEM`]) and how it
+//! is had without ever prompting: a line that cannot be signed is written unsigned, saying
+//! why, instead of asking for a passphrase to write an audit line.
+
+use super::chain::{ChainKey, KEY_ITEM};
+use crate::config::schema::StorageKind;
+use crate::context::Context;
+use crate::envvars::{Env, CLAUDE_PASSPHRASE};
+use crate::error::AuthError;
+use crate::secret::Secret;
+use crate::storage::encrypted_file::{EncryptedFile, KeySource};
+use crate::storage::keychain::Keychain;
+use crate::storage::{ItemMeta, SecretStore};
+use std::path::PathBuf;
+
+/// How this process signs lines: with the key, or not, for a reason the line carries.
+pub enum Signer {
+    Key(ChainKey),
+    Unsigned(String),
+}
+
+/// The configured store, described so that it can be opened from the event sink (which
+/// outlives the command's `Context` and must be `Send`), never with a prompt.
+pub struct KeyPlace {
+    kind: Place,
+    env: Env,
+    dir: PathBuf,
+    config_path: PathBuf,
+}
+
+enum Place {
+    Keychain,
+    FileWithMasterKey,
+    FileWithPassphrase(Secret<String>),
+    /// No store can be opened without asking: why.
+    Nowhere(String),
+}
+
+impl KeyPlace {
+    /// The store `ctx` is configured with.
+    pub fn of(ctx: &Context) -> KeyPlace {
+        let storage = &ctx.loaded.config.authentication.storage;
+        let kind = match storage.kind {
+            StorageKind::Keychain => Place::Keychain,
+            StorageKind::EncryptedFile
+                if storage.encryption_key.as_deref() == Some("user-derived-key") =>
+            {
+                match ctx.env.raw(CLAUDE_PASSPHRASE) {
+                    Some(value) if !value.is_empty() => {
+                        Place::FileWithPassphrase(Secret::new(value.to_string()))
+                    }
+                    _ => Place::Nowhere(
+                        "the encrypted file's passphrase is not in CLAUDE_PASSPHRASE, and an \
+                         audit line never prompts for it"
+                            .to_string(),
+                    ),
+                }
+            }
+            StorageKind::EncryptedFile => Place::FileWithMasterKey,
+        };
+        KeyPlace {
+            kind,
+            env: ctx.env.clone(),
+            dir: ctx.state_dir.clone(),
+            config_path: ctx.loaded.path.clone(),
+        }
+    }
+
+    fn store(&self) -> Result<Box<dyn SecretStore>, String> {
+        let keychain = || Keychain::new(&self.env, &self.dir, &self.config_path);
+        Ok(match &self.kind {
+            Place::Keychain => Box::new(keychain()),
+            Place::FileWithMasterKey => Box::new(EncryptedFile::new(
+                &self.dir,
+                KeySource::KeychainMasterKey(keychain()),
+            )),
+            // The passphrase is given, so the terminal is never asked.
+            Place::FileWithPassphrase(passphrase) => Box::new(EncryptedFile::new(
+                &self.dir,
+                KeySource::Passphrase {
+                    from_env: Some(passphrase.clone()),
+                    terminal: std::rc::Rc::new(crate::terminal::SystemTerminal),
+                },
+            )),
+            Place::Nowhere(why) => return Err(why.clone()),
+        })
+    }
+
+    /// Creates the key when the store's index does not list it: once, under the state lock
+    /// (taken here, before any command holds it). Reading the index opens nothing, so when
+    /// the key exists this costs one small file read.
+    ///
+    /// # Errors
+    /// Why the key could not be created; lines are then written unsigned.
+    pub fn ensure(&self, ctx: &Context) -> Result<(), String> {
+        let store = self.store()?;
+        let listed = |store: &dyn SecretStore| -> Result<bool, String> {
+            Ok(store
+                .index()
+                .map_err(|e| e.message().to_string())?
+                .items
+                .contains_key(KEY_ITEM))
+        };
+        if listed(store.as_ref())? {
+            return Ok(());
+        }
+        let lock = ctx.lock().map_err(|e| e.message().to_string())?;
+        // Another process may have created it while this one waited for the lock.
+        if listed(store.as_ref())? {
+            return Ok(());
+        }
+        // `--reset-auth` with an older version may have dropped the index entry only:
+        // never replace a key that still signs the log.
+        if store.get(KEY_ITEM).map_err(|e| describe(&e))?.is_some() {
+            return Ok(());
+        }
+        let hex = ChainKey::generate_hex().map_err(|e| format!("no randomness: {e}"))?;
+        let meta = ItemMeta {
+            fingerprint: "audit-hmac-key".to_string(),
+            created_at: ctx.clock.now(),
+            rotated_at: None,
+            previous_fingerprint: None,
+        };
+        store
+            .put(KEY_ITEM, &Secret::new(hex.to_string()), meta, &lock)
+            .map_err(|e| describe(&e))
+    }
+
+    /// The signer for this process's lines: the key from the store, or why there is none.
+    pub fn signer(&self) -> Signer {
+        let found = self
+            .store()
+            .and_then(|store| store.get(KEY_ITEM).map_err(|e| describe(&e)));
+        match found {
+            Ok(Some(hex)) => match ChainKey::from_hex(hex.expose()) {
+                Some(key) => Signer::Key(key),
+                None => Signer::Unsigned(format!("the store's `{KEY_ITEM}` item is not a key")),
+            },
+            Ok(None) => Signer::Unsigned(format!("the store holds no `{KEY_ITEM}`")),
+            Err(why) => Signer::Unsigned(why),
+        }
+    }
+}
+
+/// The key for `--verify` and `--show-auth-logs`: from the configured store, prompting for a
+/// passphrase if the store needs one (the user asked for this).
+///
+/// # Errors
+/// The store's errors.
+pub fn for_reading(ctx: &Context) -> Result<Option<ChainKey>, AuthError> {
+    let Some(hex) = ctx.store().get(KEY_ITEM)? else {
+        return Ok(None);
+    };
+    ChainKey::from_hex(hex.expose()).map(Some).ok_or_else(|| {
+        AuthError::storage(format!("the store's `{KEY_ITEM}` item is not a key"))
+            .with_hint("the audit log cannot be verified without its key")
+    })
+}
+
+fn describe(err: &AuthError) -> String {
+    err.message().to_string()
+}

@@ -1,0 +1,267 @@
+//! The audit layer of the event sink: every credential event becomes one line of
+//! `audit.log`, whatever its fields (variants added to `AuthEvent` later are logged as they
+//! are), with the facts of this process around them.
+
+use super::file::Append;
+use super::key::{KeyPlace, Signer};
+use crate::clock::rfc3339;
+use crate::events::sink::{Kind, Layer, Record};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+/// Names the line itself sets: an event field with one of them is kept as `eventNAME`.
+const RESERVED: [&str; 12] = [
+    "time",
+    "event",
+    "provider",
+    "fingerprint",
+    "account",
+    "outcome",
+    "environment",
+    "host",
+    "pid",
+    "unsigned",
+    "prev",
+    "mac",
+];
+
+/// Writes credential events to `audit.log`.
+pub struct AuditLayer {
+    pub(super) dir: PathBuf,
+    pub(super) retention_days: Option<u32>,
+    pub(super) environment: Option<String>,
+    pub(super) place: KeyPlace,
+    /// Why the key could not be created, when it could not (then lines go unsigned).
+    pub(super) setup_error: Option<String>,
+    pub(super) quiet: bool,
+    /// The key, fetched from the store on the first event of the process only.
+    signer: OnceLock<Signer>,
+    /// Warn once per process when writing fails.
+    warned: Mutex<bool>,
+}
+
+impl AuditLayer {
+    pub(super) fn new(
+        dir: PathBuf,
+        retention_days: Option<u32>,
+        environment: Option<String>,
+        place: KeyPlace,
+        setup_error: Option<String>,
+        quiet: bool,
+    ) -> AuditLayer {
+        AuditLayer {
+            dir,
+            retention_days,
+            environment,
+            place,
+            setup_error,
+            quiet,
+            signer: OnceLock::new(),
+            warned: Mutex::new(false),
+        }
+    }
+
+    fn signer(&self) -> &Signer {
+        self.signer.get_or_init(|| match &self.setup_error {
+            Some(why) => Signer::Unsigned(format!("the audit key could not be created: {why}")),
+            None => self.place.signer(),
+        })
+    }
+}
+
+impl Layer for AuditLayer {
+    fn wants(&self, kind: Kind) -> bool {
+        kind == Kind::Event
+    }
+
+    fn on_record(&self, record: &Record) {
+        let at = record
+            .fields
+            .iter()
+            .find(|(name, _)| *name == "at")
+            .and_then(|(_, value)| value.as_u64())
+            .unwrap_or(0);
+        let head = head(record, at, self.environment.as_deref());
+        let append = Append {
+            dir: &self.dir,
+            now: at,
+            retention_days: self.retention_days,
+        };
+        if let Err(err) = append.line(&head, self.signer()) {
+            let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+            if !*warned && !self.quiet {
+                crate::output::notice(&format!(
+                    "warning: the audit log could not be written: {}{}",
+                    err.message(),
+                    err.hint().map(|h| format!(" ({h})")).unwrap_or_default()
+                ));
+            }
+            *warned = true;
+        }
+    }
+}
+
+/// The entry as a JSON object left open (`prev` and `mac` come at append time): the common
+/// fields first, then the event's own, in the order it gave them, names in camelCase.
+pub fn head(record: &Record, at: u64, environment: Option<&str>) -> String {
+    let field = |name: &str| {
+        record
+            .fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    };
+    let mut out = String::with_capacity(320);
+    let mut push = |name: &str, value: &Value| {
+        out.push(if out.is_empty() { '{' } else { ',' });
+        out.push_str(&Value::from(name).to_string());
+        out.push(':');
+        out.push_str(&value.to_string());
+    };
+    push("time", &Value::from(rfc3339(at)));
+    push("event", &Value::from(record.name));
+    let provider = field("provider")
+        .cloned()
+        .or_else(|| record.name.starts_with("key_").then(|| "anthropic".into()))
+        .unwrap_or(Value::Null);
+    push("provider", &provider);
+    for name in ["fingerprint", "account"] {
+        if let Some(value) = field(name) {
+            push(name, value);
+        }
+    }
+    push("outcome", &Value::from(outcome(record, field("outcome"))));
+    push("environment", &environment.map_or(Value::Null, Value::from));
+    push("host", &host().map_or(Value::Null, Value::from));
+    push("pid", &Value::from(std::process::id()));
+    for (name, value) in &record.fields {
+        if matches!(
+            *name,
+            "at" | "provider" | "fingerprint" | "account" | "outcome"
+        ) {
+            continue;
+        }
+        let name = camel(name);
+        if RESERVED.contains(&name.as_str()) {
+            push(
+                &format!("event{}{}", name[..1].to_uppercase(), &name[1..]),
+                value,
+            );
+        } else {
+            push(&name, value);
+        }
+    }
+    out
+}
+
+/// `success`, `failure` or `refused`, unless the event says.
+fn outcome(record: &Record, given: Option<&Value>) -> String {
+    if let Some(text) = given.and_then(Value::as_str) {
+        return text.to_string();
+    }
+    if record.name == "refused" {
+        "refused".into()
+    } else if record.name.ends_with("_failed")
+        || record.name.ends_with("_rejected")
+        || record.fields.iter().any(|(n, _)| *n == "code")
+    {
+        "failure".into()
+    } else {
+        "success".into()
+    }
+}
+
+/// `previous_fingerprint` → `previousFingerprint`.
+fn camel(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// This machine's name, once per process.
+fn host() -> Option<&'static str> {
+    static HOST: OnceLock<Option<String>> = OnceLock::new();
+    HOST.get_or_init(hostname).as_deref()
+}
+
+#[cfg(unix)]
+fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that much.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Some(String::from_utf8_lossy(&buf[..end]).into_owned())
+}
+
+#[cfg(not(unix))]
+fn hostname() -> Option<String> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &'static str, fields: Vec<(&'static str, Value)>) -> Record {
+        Record {
+            kind: Kind::Event,
+            name,
+            message: String::new(),
+            fields,
+        }
+    }
+
+    #[test]
+    fn an_event_becomes_common_fields_then_its_own() {
+        let r = record(
+            "key_rotated",
+            vec![
+                ("at", Value::from(1_764_410_400_u64)),
+                ("previous_fingerprint", Value::from("sk-ant-api03-…a1A1")),
+                ("fingerprint", Value::from("sk-ant-api03-…b2B2")),
+                ("storage", Value::from("keychain")),
+            ],
+        );
+        let line: Value =
+            serde_json::from_str(&format!("{}}}", head(&r, 1_764_410_400, Some("prod")))).unwrap();
+        assert_eq!(line["time"], "2025-11-29T10:00:00Z");
+        assert_eq!(line["event"], "key_rotated");
+        assert_eq!(line["provider"], "anthropic");
+        assert_eq!(line["fingerprint"], "sk-ant-api03-…b2B2");
+        assert_eq!(line["previousFingerprint"], "sk-ant-api03-…a1A1");
+        assert_eq!(line["outcome"], "success");
+        assert_eq!(line["environment"], "prod");
+        assert_eq!(line["pid"], std::process::id());
+        assert!(line.get("at").is_none());
+    }
+
+    #[test]
+    fn unknown_events_are_logged_with_their_fields_and_reserved_names_kept_apart() {
+        let r = record(
+            "mfa_failed",
+            vec![("method", Value::from("totp")), ("time", Value::from(3))],
+        );
+        let line: Value = serde_json::from_str(&format!("{}}}", head(&r, 0, None))).unwrap();
+        assert_eq!(line["outcome"], "failure");
+        assert_eq!(line["method"], "totp");
+        assert_eq!(line["eventTime"], 3);
+        assert_eq!(line["provider"], Value::Null);
+        let refused = record("refused", vec![("code", Value::from("ip_restricted"))]);
+        let line: Value = serde_json::from_str(&format!("{}}}", head(&refused, 0, None))).unwrap();
+        assert_eq!(line["outcome"], "refused");
+    }
+}

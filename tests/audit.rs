@@ -1,0 +1,453 @@
+//! The audit trail: credential events become HMAC-chained lines of `audit.log`, never with
+//! a secret; `--show-auth-logs` lists them (`--since`, `--json`) and `--verify` names the
+//! first line that was edited, removed, moved or cut; concurrent writers keep one chain;
+//! retention prunes behind an anchor; nothing is written while auditing is off.
+
+mod common;
+
+use common::oauth_env::{browser_login, oauth_env};
+use common::oauth_server::{OAuthOptions, OAuthServer};
+use common::servers::Server;
+use common::*;
+use serde_json::Value;
+use std::process::Stdio;
+
+const T0: u64 = 1_800_000_000;
+const DAY: u64 = 86_400;
+/// The exit status of `storage_error`, which a broken chain reports.
+const STORAGE_ERROR: i32 = 11;
+/// A malformed key: `--validate-key` refuses it offline, which logs a `refused` line.
+const BAD_KEY: &str = "not-a-key-CANARYCANARY";
+
+/// An `encrypted-file` user (passphrase in CLAUDE_PASSPHRASE) with auditing on and `extra`
+/// JSON members at the top level.
+fn audited(api: Option<&Server>, extra: &str) -> TestEnv {
+    let mut env = TestEnv::encrypted().with("CLAUDE_TEST_NOW", &T0.to_string());
+    if let Some(api) = api {
+        env = env.api(&api.url());
+    }
+    env.write_config(&format!(
+        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}},
+            "security": {{"auditLogging": true}} {extra}}}"#
+    ));
+    env
+}
+
+fn log_text(env: &TestEnv) -> String {
+    std::fs::read_to_string(env.state_dir().join("audit.log")).unwrap_or_default()
+}
+
+fn entries(env: &TestEnv) -> Vec<Value> {
+    log_text(env)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+fn events(env: &TestEnv) -> Vec<String> {
+    entries(env)
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// One `refused` line (a malformed key, checked offline).
+fn refuse(env: &TestEnv) {
+    let out = env.run_with_stdin(&["--validate-key", "-"], BAD_KEY);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+}
+
+fn verify(env: &TestEnv) -> std::process::Output {
+    env.run(&["--show-auth-logs", "--verify"])
+}
+
+fn assert_verified(env: &TestEnv, entries: u64) {
+    let out = env.run(&["--show-auth-logs", "--verify", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let doc = json_stdout(&out);
+    assert_eq!(doc["verified"], true, "{doc}");
+    assert_eq!(doc["entries"], entries, "{doc}");
+}
+
+/// `--verify` fails with `storage_error` and names `line` and `problem`.
+fn assert_broken_at(env: &TestEnv, line: u64, problem: &str) {
+    let out = env.run(&["--show-auth-logs", "--verify", "--json"]);
+    assert_eq!(out.status.code(), Some(STORAGE_ERROR), "{}", text(&out));
+    let doc = json_stdout(&out);
+    assert_eq!(
+        (doc["line"].as_u64(), doc["problem"].as_str()),
+        (Some(line), Some(problem)),
+        "{doc}"
+    );
+    assert_eq!(doc["error"]["code"], "storage_error");
+    let human = verify(env);
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains(&format!("audit.log line {line}:")),
+        "{}",
+        text(&human)
+    );
+}
+
+fn rewrite(env: &TestEnv, edit: impl FnOnce(&mut Vec<String>)) {
+    let path = env.state_dir().join("audit.log");
+    let mut lines: Vec<String> = log_text(env).lines().map(str::to_string).collect();
+    edit(&mut lines);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn key_events_become_signed_lines_without_any_secret() {
+    let api = Server::anthropic(&[KEY_A, KEY_B]);
+    let env = audited(Some(&api), "");
+    env.store_key(KEY_A);
+    let out = env.run_with_stdin(&["--rotate-key", "-"], KEY_B);
+    assert!(out.status.success(), "{}", text(&out));
+    env.claude().arg("--remove-api-key").assert().success();
+    let out = env.run_with_stdin(&["--validate-key", "-"], KEY_C);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "KEY_C is refused: {}",
+        text(&out)
+    );
+    env.claude()
+        .args(["--reset-auth", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(
+        events(&env),
+        [
+            "key_validated",
+            "key_stored",
+            "key_validated",
+            "key_rotated",
+            "key_removed",
+            "key_rejected",
+            "refused",
+            "auth_reset"
+        ]
+    );
+    let all = entries(&env);
+    let rotated = &all[3];
+    assert_eq!(rotated["time"], "2027-01-15T08:00:00Z");
+    assert_eq!(rotated["provider"], "anthropic");
+    assert_eq!(rotated["fingerprint"], "sk-ant-api03-…b2B2");
+    assert_eq!(rotated["previousFingerprint"], "sk-ant-api03-…a1A1");
+    assert_eq!(rotated["outcome"], "success");
+    assert!(rotated["pid"].is_u64() && rotated["host"].is_string());
+    assert_eq!(all[5]["outcome"], "failure");
+    assert_eq!(all[6]["code"], "invalid_api_key");
+    assert_eq!(all[6]["action"], "--validate-key");
+    assert_eq!(all[6]["outcome"], "refused");
+    assert!(all
+        .iter()
+        .all(|e| e["mac"].as_str().is_some_and(|m| m.len() == 64)));
+    assert_eq!(all[0]["prev"], Value::Null);
+    assert_eq!(all[1]["prev"], all[0]["mac"]);
+
+    let log = log_text(&env);
+    for canary in [KEY_A, KEY_B, KEY_C, PASSPHRASE, &KEY_C[13..KEY_C.len() - 4]] {
+        assert!(!log.contains(canary), "{canary} in audit.log:\n{log}");
+    }
+    // The key survives `--reset-auth`: the entries before it still verify.
+    assert_verified(&env, 8);
+    let table = env.run(&["--show-auth-logs"]);
+    let shown = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        shown.contains("2027-01-15 08:00:00Z  key_rotated"),
+        "{shown}"
+    );
+    assert!(shown.contains("sk-ant-api03-…b2B2"), "{shown}");
+    assert!(shown.contains("refused (invalid_api_key)"), "{shown}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(env.state_dir().join("audit.log")).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn login_refresh_and_logout_are_logged_without_tokens() {
+    let server = OAuthServer::start(OAuthOptions::default());
+    let mut env = oauth_env(&server, "", r#", "security": {"auditLogging": true}"#)
+        .with("CLAUDE_TEST_NOW", &T0.to_string());
+    let out = browser_login(&env, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let first = env.run(&["--print-token"]);
+    env.set("CLAUDE_TEST_NOW", &(T0 + 2 * 3600).to_string());
+    let later = env;
+    let second = later.run(&["--print-token"]);
+    assert!(second.status.success(), "{}", text(&second));
+    later.claude().arg("--logout").assert().success();
+    assert_eq!(
+        events(&later),
+        ["logged_in", "token_refreshed", "logged_out"]
+    );
+    let all = entries(&later);
+    assert_eq!(all[0]["account"], "dev@example.com");
+    assert_eq!(all[2]["revoked"], true);
+    let log = log_text(&later);
+    let mut canaries: Vec<String> = [&first, &second]
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .collect();
+    canaries.extend(server.revoked_tokens());
+    for canary in canaries.iter().filter(|c| c.len() > 8) {
+        assert!(
+            !log.contains(canary.as_str()),
+            "a token in audit.log:\n{log}"
+        );
+    }
+    assert_verified(&later, 3);
+}
+
+#[test]
+fn every_kind_of_tampering_is_named_by_verify() {
+    let env = audited(None, "");
+    for _ in 0..5 {
+        refuse(&env);
+    }
+    assert_verified(&env, 5);
+    let pristine = log_text(&env);
+    let path = env.state_dir().join("audit.log");
+    let reset = || std::fs::write(&path, &pristine).unwrap();
+
+    rewrite(&env, |l| l[2] = l[2].replace("\"refused\"", "\"allowed\""));
+    assert_broken_at(&env, 3, "mac_mismatch");
+    reset();
+    rewrite(&env, |l| {
+        l.remove(1);
+    });
+    assert_broken_at(&env, 2, "prev_mismatch");
+    reset();
+    rewrite(&env, |l| l.swap(3, 4));
+    assert_broken_at(&env, 4, "prev_mismatch");
+    reset();
+    std::fs::write(&path, &pristine[..pristine.len() - 30]).unwrap();
+    assert_broken_at(&env, 5, "truncated");
+    reset();
+    rewrite(&env, |l| l.insert(2, "{not json".into()));
+    assert_broken_at(&env, 3, "not_json");
+    reset();
+    // Recomputing a plain hash is not enough: without the key no line can be re-signed.
+    rewrite(&env, |l| {
+        let mut v: Value = serde_json::from_str(&l[4]).unwrap();
+        v["code"] = "none".into();
+        l[4] = v.to_string();
+    });
+    assert_broken_at(&env, 5, "mac_mismatch");
+}
+
+#[test]
+fn a_torn_last_line_is_closed_and_the_chain_goes_on() {
+    let env = audited(None, "");
+    refuse(&env);
+    refuse(&env);
+    let path = env.state_dir().join("audit.log");
+    let text = log_text(&env);
+    std::fs::write(&path, &text[..text.len() - 20]).unwrap();
+    refuse(&env);
+    assert_eq!(log_text(&env).lines().count(), 3);
+    // The torn line is the one named; the line after it chains to the last whole one.
+    assert_broken_at(&env, 2, "not_json");
+}
+
+#[test]
+fn eight_concurrent_writers_keep_one_valid_chain() {
+    let env = audited(None, "");
+    refuse(&env); // creates the key, so the eight race only for the log
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            let mut cmd = env.std_command();
+            cmd.args(["--validate-key", "-"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            let mut child = cmd.spawn().unwrap();
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(BAD_KEY.as_bytes())
+                .unwrap();
+            child
+        })
+        .collect();
+    let pids: Vec<u32> = children.iter().map(std::process::Child::id).collect();
+    for mut child in children {
+        assert_eq!(child.wait().unwrap().code(), Some(5));
+    }
+    let all = entries(&env);
+    assert_eq!(all.len(), 9);
+    for pid in pids {
+        assert!(all.iter().any(|e| e["pid"] == pid), "a line from {pid}");
+    }
+    assert_verified(&env, 9);
+}
+
+#[test]
+fn the_first_writers_race_to_create_the_key_and_agree_on_one() {
+    let env = audited(None, "");
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            let mut cmd = env.std_command();
+            cmd.args(["--validate-key", BAD_KEY])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for mut child in children {
+        child.wait().unwrap();
+    }
+    assert_verified(&env, 4);
+}
+
+#[test]
+fn retention_prunes_behind_an_anchor_that_still_verifies() {
+    let retention = r#", "compliance": {"logRetention": 30}"#;
+    let mut env = audited(None, retention);
+    for _ in 0..3 {
+        refuse(&env);
+    }
+    env.set("CLAUDE_TEST_NOW", &(T0 + 20 * DAY).to_string());
+    refuse(&env);
+    env.set("CLAUDE_TEST_NOW", &(T0 + 40 * DAY).to_string());
+    refuse(&env);
+    let all = entries(&env);
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(all[0]["event"], "anchor");
+    assert_eq!(all[0]["prunedCount"], 3);
+    assert_eq!(all[0]["prunedThrough"], "2027-01-15T08:00:00Z");
+    assert_verified(&env, 3);
+    let table = env.run(&["--show-auth-logs"]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("3 older entries pruned"));
+
+    // At most once a day: an hour later nothing is pruned though a line is now old enough.
+    env.set("CLAUDE_TEST_NOW", &(T0 + 50 * DAY + 3600).to_string());
+    refuse(&env);
+    assert_eq!(entries(&env)[0]["prunedCount"], 4);
+    env.set("CLAUDE_TEST_NOW", &(T0 + 50 * DAY + 7200).to_string());
+    refuse(&env);
+    assert_eq!(entries(&env)[0]["prunedCount"], 4, "not twice in a day");
+    assert_verified(&env, 4);
+    // Removing lines below the anchor is still caught.
+    rewrite(&env, |l| {
+        l.remove(1);
+    });
+    assert_broken_at(&env, 2, "prev_mismatch");
+}
+
+#[test]
+fn since_keeps_recent_entries_and_json_lines_are_the_stored_lines() {
+    let mut env = audited(None, "");
+    refuse(&env);
+    env.set("CLAUDE_TEST_NOW", &(T0 + 10 * DAY).to_string());
+    refuse(&env);
+    refuse(&env);
+    let out = env.run(&["--show-auth-logs", "--since", "5d", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(log_text(&env).lines().count(), 3);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines, log_text(&env).lines().skip(1).collect::<Vec<_>>());
+    let out = env.run(&["--show-auth-logs", "--since", "2027-01-01"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1 + 3);
+    let bad = env.run(&["--show-auth-logs", "--since", "last tuesday"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+}
+
+#[test]
+fn nothing_is_written_while_auditing_is_off_and_show_says_how_to_turn_it_on() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
+    refuse(&env);
+    env.claude().arg("--remove-api-key").assert().success();
+    assert!(!env.state_dir().join("audit.log").exists());
+    assert!(!env.state_dir().join("audit.lock").exists());
+    let out = env.run(&["--show-auth-logs"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("Auditing is off"), "{said}");
+    assert!(said.contains("`security.auditLogging`"), "{said}");
+    assert!(!env.state_dir().join("audit.log").exists());
+}
+
+#[test]
+fn without_the_passphrase_lines_are_unsigned_and_verify_says_so() {
+    let mut env = audited(None, "");
+    refuse(&env);
+    env.unset("CLAUDE_PASSPHRASE");
+    refuse(&env);
+    let all = entries(&env);
+    assert_eq!(all[1]["mac"], Value::Null);
+    assert!(
+        all[1]["unsigned"]
+            .as_str()
+            .unwrap()
+            .contains("CLAUDE_PASSPHRASE"),
+        "{}",
+        all[1]
+    );
+    env.set("CLAUDE_PASSPHRASE", PASSPHRASE);
+    refuse(&env);
+    let out = env.run(&["--show-auth-logs", "--verify", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let doc = json_stdout(&out);
+    assert_eq!(
+        (doc["signed"].as_u64(), doc["unsigned"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(doc["firstUnsigned"]["line"], 2);
+    let human = verify(&env);
+    assert!(String::from_utf8_lossy(&human.stdout).contains("1 entries are unsigned"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_log_others_can_read_is_refused() {
+    let env = audited(None, "");
+    refuse(&env);
+    set_mode(env.state_dir().join("audit.log"), 0o644);
+    let out = env.run(&["--show-auth-logs"]);
+    assert_eq!(out.status.code(), Some(STORAGE_ERROR), "{}", text(&out));
+    let out = env.run_with_stdin(&["--validate-key", "-"], BAD_KEY);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the audit log could not be written"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// The real Secret Service (see tests/keychain_secret_service.rs): the key lives in the
+/// keychain and every line is signed.
+#[cfg(target_os = "linux")]
+#[test]
+fn with_the_keychain_store_the_key_lives_in_the_keychain_and_lines_are_signed() {
+    let required = std::env::var("CLAUDE_TEST_REQUIRE_KEYCHAIN").is_ok_and(|v| v == "1");
+    if std::env::var("DBUS_SESSION_BUS_ADDRESS").is_err() {
+        assert!(
+            !required,
+            "CLAUDE_TEST_REQUIRE_KEYCHAIN=1 but there is no session bus"
+        );
+        eprintln!("skipping: no D-Bus session bus");
+        return;
+    }
+    let env = TestEnv::new()
+        .with_session_bus()
+        .with("CLAUDE_TEST_NOW", &T0.to_string());
+    env.write_config(r#"{"security": {"auditLogging": true}}"#);
+    refuse(&env);
+    refuse(&env);
+    let all = entries(&env);
+    assert!(
+        all.iter().all(|e| e["mac"].is_string()),
+        "signed with the keychain's key: {all:?}"
+    );
+    let index = std::fs::read_to_string(env.state_dir().join("credentials.json")).unwrap();
+    assert!(index.contains("audit-hmac-key"), "{index}");
+    assert_verified(&env, 2);
+}
