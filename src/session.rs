@@ -6,7 +6,7 @@ use crate::clock::rfc3339;
 use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
 use crate::secret::{AccessToken, Fingerprint, RefreshToken};
-use crate::storage::atomic::{read_private, write_atomic};
+use crate::storage::atomic::{read_json, write_json};
 use crate::storage::{FileLock, ItemMeta, SecretStore};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -80,15 +80,10 @@ fn path(state_dir: &Path) -> PathBuf {
 /// # Errors
 /// `storage_error` when the file is unreadable, shared or damaged.
 pub fn load(state_dir: &Path) -> Result<Sessions, AuthError> {
-    let file = path(state_dir);
-    match read_private(&file)? {
-        None => Ok(Sessions::default()),
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            AuthError::storage(format!("{} is damaged", file.display()))
-                .caused_by(e)
-                .with_hint("run `claude --logout --all` and log in again")
-        }),
-    }
+    read_json(
+        &path(state_dir),
+        "run `claude --logout --all` and log in again",
+    )
 }
 
 /// Writes `sessions.json` atomically under `lock`.
@@ -96,9 +91,7 @@ pub fn load(state_dir: &Path) -> Result<Sessions, AuthError> {
 /// # Errors
 /// `storage_error`.
 pub fn write(state_dir: &Path, sessions: &Sessions, lock: &FileLock) -> Result<(), AuthError> {
-    let bytes = serde_json::to_vec_pretty(sessions)
-        .map_err(|e| AuthError::internal("cannot encode sessions").caused_by(e))?;
-    write_atomic(&path(state_dir), &bytes, lock)
+    write_json(&path(state_dir), sessions, lock)
 }
 
 /// The tokens of `provider`'s session (unlocks the store).

@@ -8,12 +8,12 @@ use super::chain;
 use super::key::Signer;
 use crate::clock::rfc3339;
 use crate::error::AuthError;
-use crate::storage::atomic::{ensure_private_dir, no_follow, storage_io, sync_dir};
+use crate::storage::atomic::{lock_file, no_follow, storage_io, sync_dir};
 use serde::Deserialize;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The log, in the state directory.
 pub const LOG_FILE: &str = "audit.log";
@@ -41,34 +41,8 @@ impl AuditLock {
     /// # Errors
     /// `storage_error` when it cannot be opened or stays held for 30 s.
     pub fn acquire(dir: &Path) -> Result<AuditLock, AuthError> {
-        ensure_private_dir(dir)?;
-        let path = dir.join(LOCK_FILE);
-        let file = no_follow()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|err| storage_io("cannot open the audit lock", &path, err))?;
-        let started = Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(AuditLock { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(AuthError::storage(format!(
-                        "another claude process has held {} for 30 s",
-                        path.display()
-                    ))
-                    .with_hint("wait for it to finish, or end it if it is stuck"))
-                }
-                Err(std::fs::TryLockError::Error(err)) => {
-                    return Err(storage_io("cannot lock", &path, err))
-                }
-            }
-        }
+        let file = lock_file(dir, LOCK_FILE, LOCK_WAIT)?;
+        Ok(AuditLock { _file: file })
     }
 }
 

@@ -4,7 +4,7 @@
 //! the state lock.
 
 use crate::error::AuthError;
-use crate::storage::atomic::{read_private, write_atomic};
+use crate::storage::atomic::{read_json, write_json};
 use crate::storage::FileLock;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -86,15 +86,10 @@ fn path(state_dir: &Path) -> PathBuf {
 /// `storage_error` when it cannot be read, others can read it, or it is damaged: the
 /// counters fail closed (a damaged file is not a fresh start).
 pub fn load(state_dir: &Path) -> Result<MfaState, AuthError> {
-    let file = path(state_dir);
-    match read_private(&file)? {
-        None => Ok(MfaState::default()),
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            AuthError::storage(format!("{} is damaged", file.display()))
-                .caused_by(e)
-                .with_hint("remove it (the replay and back-off counters start again) and retry")
-        }),
-    }
+    read_json(
+        &path(state_dir),
+        "remove it (the replay and back-off counters start again) and retry",
+    )
 }
 
 /// Writes `mfa.json` atomically (0600) under `lock`.
@@ -102,9 +97,7 @@ pub fn load(state_dir: &Path) -> Result<MfaState, AuthError> {
 /// # Errors
 /// `storage_error`.
 pub fn save(state_dir: &Path, state: &MfaState, lock: &FileLock) -> Result<(), AuthError> {
-    let bytes = serde_json::to_vec_pretty(state)
-        .map_err(|e| AuthError::internal("cannot encode the MFA state").caused_by(e))?;
-    write_atomic(&path(state_dir), &bytes, lock)
+    write_json(&path(state_dir), state, lock)
 }
 
 #[cfg(test)]

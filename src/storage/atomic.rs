@@ -48,39 +48,82 @@ impl FileLock {
     /// # Errors
     /// `storage_error` when the lock file cannot be opened or stays held for `wait`.
     pub fn acquire_within(dir: &Path, wait: Duration) -> Result<FileLock, AuthError> {
-        ensure_private_dir(dir)?;
-        let path = dir.join(".lock");
-        let file = no_follow()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|err| storage_io("cannot open the lock file", &path, err))?;
-        let started = Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => {
-                    remove_orphaned_temp_files(dir);
-                    return Ok(FileLock { _file: file });
-                }
-                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(AuthError::storage(format!(
-                        "another claude process has held {} for {}",
-                        path.display(),
-                        seconds(wait)
-                    ))
-                    .with_hint("wait for it to finish, or end it if it is stuck"))
-                }
-                Err(std::fs::TryLockError::Error(err)) => {
-                    return Err(storage_io("cannot lock", &path, err))
-                }
+        let file = lock_file(dir, ".lock", wait)?;
+        remove_orphaned_temp_files(dir);
+        Ok(FileLock { _file: file })
+    }
+}
+
+/// Opens `DIR/NAME` (created 0600, never through a symlink) and takes an exclusive lock on
+/// it, waiting up to `wait` for another process to release it; the lock lasts as long as
+/// the returned handle.
+///
+/// # Errors
+/// `storage_error` when the file cannot be opened or stays locked for `wait`.
+pub(crate) fn lock_file(dir: &Path, name: &str, wait: Duration) -> Result<File, AuthError> {
+    ensure_private_dir(dir)?;
+    let path = dir.join(name);
+    let file = no_follow()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|err| storage_io("cannot open the lock file", &path, err))?;
+    let started = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(AuthError::storage(format!(
+                    "another claude process has held {} for {}",
+                    path.display(),
+                    seconds(wait)
+                ))
+                .with_hint("wait for it to finish, or end it if it is stuck"))
+            }
+            Err(std::fs::TryLockError::Error(err)) => {
+                return Err(storage_io("cannot lock", &path, err))
             }
         }
     }
+}
+
+/// Reads the private JSON state file `path` (`T::default()` when absent).
+///
+/// # Errors
+/// `storage_error` when it is unreadable, readable by others or damaged; `hint` says how
+/// to recover from damage (a damaged file is never taken as empty).
+pub fn read_json<T: serde::de::DeserializeOwned + Default>(
+    path: &Path,
+    hint: &str,
+) -> Result<T, AuthError> {
+    match read_private(path)? {
+        None => Ok(T::default()),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            AuthError::storage(format!("{} is damaged", path.display()))
+                .caused_by(e)
+                .with_hint(hint)
+        }),
+    }
+}
+
+/// Writes `value` as the private JSON state file `path`, atomically, under `lock`.
+///
+/// # Errors
+/// `storage_error`; the previous file is then kept.
+pub fn write_json<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+    lock: &FileLock,
+) -> Result<(), AuthError> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| {
+        AuthError::internal(format!("cannot encode {}", path.display())).caused_by(e)
+    })?;
+    write_atomic(path, &bytes, lock)
 }
 
 /// `15 s`, or `1.5 s` for a wait that is not whole seconds.

@@ -14,7 +14,7 @@ use crate::http::require_secure;
 use crate::redact::is_loopback;
 use crate::secret::AccessToken;
 use crate::session;
-use crate::storage::atomic::{read_private, write_atomic};
+use crate::storage::atomic::{read_json, write_json};
 use crate::storage::FileLock;
 use crate::terminal_text;
 use reqwest::Url;
@@ -224,15 +224,10 @@ fn recorded_path(ctx: &Context) -> PathBuf {
 /// # Errors
 /// `storage_error` when it is unreadable, shared or damaged.
 pub fn recorded(ctx: &Context) -> Result<Recorded, AuthError> {
-    let path = recorded_path(ctx);
-    match read_private(&path)? {
-        None => Ok(Recorded::default()),
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            AuthError::storage(format!("{} is damaged", path.display()))
-                .caused_by(e)
-                .with_hint("run `claude /install-github-app` to record the installation again")
-        }),
-    }
+    read_json(
+        &recorded_path(ctx),
+        "run `claude /install-github-app` to record the installation again",
+    )
 }
 
 /// Records `installation` in `github.json` (0600, atomic) under `lock`.
@@ -247,9 +242,7 @@ pub fn record(
     let mut all = recorded(ctx)?;
     all.installations
         .insert(installation.app.clone(), installation);
-    let bytes = serde_json::to_vec_pretty(&all)
-        .map_err(|e| AuthError::internal("cannot encode github.json").caused_by(e))?;
-    write_atomic(&recorded_path(ctx), &bytes, lock)
+    write_json(&recorded_path(ctx), &all, lock)
 }
 
 #[cfg(test)]
