@@ -44,9 +44,38 @@ pub fn from_env(env: &crate::envvars::Env) -> Box<dyn Clock> {
     Box::new(SystemClock)
 }
 
+/// A span of time as people say it: `45 s`, `12 min`, `3 h 20 min`, `2 d 4 h`.
+pub fn span(secs: u64) -> String {
+    const DAY: u64 = 86_400;
+    let (d, h, m) = (secs / DAY, secs % DAY / 3600, secs % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
 /// `2026-11-25T15:33:00Z`. Total: a stored time past year 9999 (a damaged or hostile file)
 /// renders as the last second of 9999 instead of aborting the command.
 pub fn rfc3339(unix: u64) -> String {
     let unix = unix.min(crate::limits::LATEST_RENDERED);
     humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(unix)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_as_people_say_them() {
+        assert_eq!(span(45), "45 s");
+        assert_eq!(span(720), "12 min");
+        assert_eq!(span(3 * 3600), "3 h");
+        assert_eq!(span(3 * 3600 + 20 * 60), "3 h 20 min");
+        assert_eq!(span(86_400), "1 d");
+        assert_eq!(span(2 * 86_400 + 4 * 3600 + 59), "2 d 4 h");
+    }
 }

@@ -190,15 +190,35 @@ fn test_auth_warns_when_the_key_is_older_than_the_rotation_interval() {
     assert!(
         all.contains("! key rotation")
             && all.contains(
-                "sk-ant-api03-…a1A1 is 31 days old and `security.keyRotation.interval` is 30 days"
+                "sk-ant-api03-…a1A1 was stored 31 d ago and `security.keyRotation.interval` is 30 d"
             ),
         "{all}"
     );
     env.set("CLAUDE_TEST_NOW", &(T0 + 2 * DAY).to_string());
     let fresh = text(&env.run(&["--test-auth"]));
     assert!(
-        fresh.contains("✓ key rotation") && fresh.contains("due in 28 days"),
+        fresh.contains("✓ key rotation") && fresh.contains("due in 28 d"),
         "{fresh}"
+    );
+}
+
+#[test]
+fn test_auth_never_shows_a_rotation_check_it_could_not_make() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::new()
+        .api(&api.url())
+        .with("ANTHROPIC_API_KEY", KEY_A);
+    env.write_config(r#"{"security": {"keyRotation": {"enabled": true, "interval": 2592000}}}"#);
+    let out = text(&env.run(&["--test-auth"]));
+    assert!(
+        out.contains("– key rotation") && out.contains("its age is unknown here"),
+        "{out}"
+    );
+    env.write_config(r#"{"security": {"keyRotation": {"enabled": true}}}"#);
+    let out = text(&env.run(&["--test-auth"]));
+    assert!(
+        out.contains("– key rotation") && out.contains("without an `interval`"),
+        "{out}"
     );
 }
 

@@ -199,12 +199,30 @@ pub async fn run(ctx: &Context) -> Outcome {
     // Resolved once: every step below looks at the same facts.
     let resolution = resolve::credentials(ctx);
     let credential_ok = steps.run("credential", || credential_step(ctx, provider, &resolution));
-    let compliant = steps.run("compliance", || {
-        crate::policy::report::compliance_step(ctx, provider)
-    });
+    let compliant = match crate::policy::report::compliance_step(ctx, provider) {
+        Ok(Some(found)) => steps.run("compliance", || Ok(found)),
+        Ok(None)
+            if provider == Provider::Anthropic
+                && ctx.loaded.config.compliance.data_residency.is_some() =>
+        {
+            let why = format!(
+                "`compliance.dataResidency` {}",
+                crate::policy::compliance::ANTHROPIC_RESIDENCY
+            );
+            steps.skip("compliance", &why);
+            true
+        }
+        Ok(None) => {
+            steps.skip("compliance", "`compliance` requires nothing to check here");
+            true
+        }
+        Err(err) => steps.run("compliance", || Err(err)),
+    };
     match crate::policy::rotation::due(ctx, &resolution) {
-        Some(finding) => steps.advise("key rotation", || finding),
-        None => steps.skip("key rotation", "`security.keyRotation` is not enabled"),
+        crate::policy::rotation::Finding::Checked(finding) => {
+            steps.advise("key rotation", || finding);
+        }
+        crate::policy::rotation::Finding::Skipped(why) => steps.skip("key rotation", &why),
     }
     if uses_store(&resolution, provider) {
         steps.run("storage", || crate::commands::diagnose::storage(ctx));

@@ -111,21 +111,22 @@ pub fn managed_step(ctx: &Context) -> Result<String, AuthError> {
 }
 
 /// `--test-auth`'s compliance step: storage at rest and residency; an error for a violation.
-pub fn compliance_step(ctx: &Context, provider: Provider) -> Result<String, AuthError> {
+pub fn compliance_step(ctx: &Context, provider: Provider) -> Result<Option<String>, AuthError> {
     let config = &ctx.loaded.config;
     let kind = config.authentication.storage.kind;
-    let mut found = vec![match compliance::at_rest(kind) {
-        Some(how) => format!("{} is {how}", kind.as_str()),
-        None => format!("{} does not encrypt at rest", kind.as_str()),
-    }];
-    if compliance::residency(ctx)?.is_some() {
-        match provider {
-            Provider::Anthropic => found.push(format!("residency {ANTHROPIC_RESIDENCY}")),
-            other => match compliance::check_residency(ctx, other)? {
-                Some(detail) => found.push(detail),
-                None => found.push("no region configured to check".to_string()),
-            },
+    let mut found = Vec::new();
+    if config.compliance.encryption_at_rest {
+        found.push(match compliance::at_rest(kind) {
+            Some(how) => format!("{} is {how}", kind.as_str()),
+            None => format!("{} does not encrypt at rest", kind.as_str()),
+        });
+    }
+    // The Anthropic API's residency cannot be checked from here: it is not a finding.
+    if compliance::residency(ctx)?.is_some() && provider != Provider::Anthropic {
+        match compliance::check_residency(ctx, provider)? {
+            Some(detail) => found.push(detail),
+            None => found.push("no region configured to check".to_string()),
         }
     }
-    Ok(found.join("; "))
+    Ok((!found.is_empty()).then(|| found.join("; ")))
 }

@@ -308,45 +308,57 @@ fn judge(
     }
 }
 
-/// The key in force's age against `security.keyRotation`, for `--test-auth`: `Ok` with a
-/// finding, `Err` (a warning) when rotation is due; `None` when no rotation policy applies.
-pub fn due(
-    ctx: &Context,
-    resolution: &crate::resolve::Resolution,
-) -> Option<Result<String, AuthError>> {
+/// What `--test-auth` can say about `security.keyRotation` for the credential in force.
+pub enum Finding {
+    /// Nothing to compare, and why (`–` in the step: never ✓ for a check not made).
+    Skipped(String),
+    /// The stored key's age against the interval: `Err` when rotation is due.
+    Checked(Result<String, AuthError>),
+}
+
+/// The key-rotation finding for the credential in force.
+pub fn due(ctx: &Context, resolution: &crate::resolve::Resolution) -> Finding {
     let policy = &ctx.loaded.config.security.key_rotation;
-    let interval = policy.interval.filter(|_| policy.enabled)?;
-    let active = resolution.active()?;
+    if !policy.enabled {
+        return Finding::Skipped("`security.keyRotation` is not enabled".to_string());
+    }
+    let Some(interval) = policy.interval else {
+        return Finding::Skipped(
+            "`security.keyRotation.enabled` is set without an `interval`: nothing to compare"
+                .to_string(),
+        );
+    };
+    let Some(active) = resolution.active() else {
+        return Finding::Skipped("no Anthropic API key is in force".to_string());
+    };
     if !active.source.is_api_key() {
-        return Some(Ok(
-            "the credential in force is a login, not a key".to_string()
-        ));
+        return Finding::Skipped("the credential in force is a login, not a key".to_string());
     }
     let Some(meta) = active.meta() else {
-        return Some(Ok(format!(
-            "{} comes from {}: its age is unknown here, so `security.keyRotation` cannot be checked",
+        return Finding::Skipped(format!(
+            "{} comes from {}: its age is unknown here",
             active.fingerprint,
             active.source.describe()
-        )));
+        ));
     };
-    let days = |secs: u64| secs / 86_400;
     let age = ctx.clock.now().saturating_sub(meta.created_at);
+    let span = crate::clock::span;
     if age >= interval {
-        return Some(Err(AuthError::policy(format!(
-            "{} is {} days old and `security.keyRotation.interval` is {} days",
+        return Finding::Checked(Err(AuthError::policy(format!(
+            "{} was stored {} ago and `security.keyRotation.interval` is {}",
             active.fingerprint,
-            days(age),
-            days(interval)
+            span(age),
+            span(interval)
         ))
         .with_hint(format!(
             "create a new key at {CONSOLE_KEYS_URL}, then run `claude --rotate-key`"
         ))));
     }
-    Some(Ok(format!(
-        "{} is {} days old; rotation is due in {} days",
+    Finding::Checked(Ok(format!(
+        "{} was stored {} ago; rotation is due in {}",
         active.fingerprint,
-        days(age),
-        days(interval - age)
+        span(age),
+        span(interval - age)
     )))
 }
 

@@ -24,8 +24,10 @@ struct Rotation {
     created_at: u64,
     rotated_at: Option<u64>,
     previous_fingerprint: Option<String>,
-    age_days: u64,
-    interval_days: Option<u64>,
+    /// Seconds since the key was stored.
+    age: u64,
+    /// `security.keyRotation.interval` (seconds), when rotation is enabled.
+    interval: Option<u64>,
     due: bool,
 }
 
@@ -91,8 +93,10 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
         created_at: rfc3339(r.created_at),
         rotated_at: r.rotated_at.map(rfc3339),
         previous_fingerprint: r.previous_fingerprint.clone(),
-        age_days: r.age_days,
-        interval_days: r.interval_days,
+        age_days: r.age / DAY,
+        age_seconds: r.age,
+        interval_days: r.interval.map(|i| i / DAY),
+        interval_seconds: r.interval,
         due: r.due,
         previous_until: r
             .rotated_at
@@ -205,9 +209,9 @@ fn warnings(
         .any(|c| matches!(c.source, Source::Stored(_)) && c.refused().is_none());
     if let Some(r) = rotation.filter(|r| r.due && stored_usable) {
         warnings.push(format!(
-            "the stored key is {} days old and `security.keyRotation.interval` is {} days: run `claude --rotate-key`",
-            r.age_days,
-            r.interval_days.unwrap_or_default()
+            "the stored key was stored {} ago and `security.keyRotation.interval` is {}: run `claude --rotate-key`",
+            crate::clock::span(r.age),
+            crate::clock::span(r.interval.unwrap_or_default())
         ));
     }
     warnings.extend(mfa.warning());
@@ -224,8 +228,8 @@ fn rotation_status(ctx: &Context, resolution: &Resolution) -> Option<Rotation> {
         created_at: meta.created_at,
         rotated_at: meta.rotated_at,
         previous_fingerprint: meta.previous_fingerprint.clone(),
-        age_days: age / DAY,
-        interval_days: interval.map(|i| i / DAY),
+        age,
+        interval,
         due: interval.is_some_and(|i| age >= i),
     })
 }
@@ -299,9 +303,9 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
     if let Some(r) = &facts.rotation {
         let _ = writeln!(
             out,
-            "  stored key:   created {}, {} days old",
+            "  stored key:   created {} ({} ago)",
             rfc3339(r.created_at),
-            r.age_days
+            crate::clock::span(r.age)
         );
     }
     if facts.mfa.required || facts.mfa.enrolled.is_some() || facts.mfa.pending.is_some() {

@@ -109,7 +109,10 @@ pub struct Rotation {
     pub rotated_at: Option<String>,
     pub previous_fingerprint: Option<String>,
     pub age_days: u64,
+    /// The same ages to the second: an interval under a day is 0 in days.
+    pub age_seconds: u64,
     pub interval_days: Option<u64>,
+    pub interval_seconds: Option<u64>,
     pub due: bool,
     /// The end of the overlap window: until then the replaced key may still be in use.
     pub previous_until: Option<String>,
