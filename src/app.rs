@@ -19,8 +19,11 @@ use std::future::Future;
 /// Whatever the handler reports; rendered once by `main`.
 pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     let action = cli.action();
-    if let Action::Unavailable(flag) = action {
-        return Err(AuthError::not_implemented(flag));
+    match action {
+        Action::Unavailable(flag) => return Err(AuthError::not_implemented(flag)),
+        // Needs neither the configuration nor the environment: a shell's start-up runs it.
+        Action::Completions(shell) => return Ok(crate::commands::completions::run(shell)),
+        _ => {}
     }
     let flag_key = flag_key(cli, &action)?;
     one_reader_of_stdin(cli, &action)?;
@@ -34,6 +37,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         Action::EnableMfa => mfa::enable(&ctx),
         Action::ShowAuthLogs => audit_log::show(&ctx, cli.since.as_deref(), cli.verify),
         Action::Unavailable(flag) => Err(AuthError::not_implemented(flag)),
+        Action::Completions(shell) => Ok(crate::commands::completions::run(shell)),
         online => {
             let outcome = block_on(run_online(&ctx, cli, online))?;
             crate::policy::ip::record_refusals(&ctx);
@@ -69,6 +73,7 @@ async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome,
         | Action::ResetAuth
         | Action::EnableMfa
         | Action::ShowAuthLogs
+        | Action::Completions(_)
         | Action::Unavailable(_) => Err(AuthError::internal("an offline action was sent online")),
     }
 }
