@@ -65,6 +65,7 @@ async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome,
         Action::Logout => sessions::logout(ctx, cli.provider.as_deref(), cli.all).await,
         Action::PrintToken => token::print(ctx, cli.provider.as_deref()).await,
         Action::TestAuth | Action::DebugAuth => Ok(test_auth::run(ctx).await),
+        Action::AuthStatusCheck => Ok(status::run_checked(ctx).await),
         Action::CheckPermissions => permissions::run(ctx).await,
         Action::InstallGithubApp => crate::commands::github::install_app(ctx, cli.no_browser).await,
         Action::AuthStatus

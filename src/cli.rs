@@ -395,6 +395,8 @@ mod habits {
 #[derive(Debug, Clone)]
 pub enum Action {
     AuthStatus,
+    /// `--auth-status --check`: the status after one online check.
+    AuthStatusCheck,
     SetApiKey(Option<Secret<String>>),
     RemoveApiKey,
     TestApiKey,
@@ -518,7 +520,11 @@ impl Cli {
             return Action::Completions(shell);
         }
         if self.auth_status {
-            return Action::AuthStatus;
+            return if self.check {
+                Action::AuthStatusCheck
+            } else {
+                Action::AuthStatus
+            };
         }
         if let Some(arg) = &self.set_api_key {
             return Action::SetApiKey(arg.clone());
