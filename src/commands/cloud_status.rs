@@ -49,7 +49,11 @@ pub fn run(
             let mut human = crate::commands::status::claim(
                 verification.as_ref(),
                 &format!("Using {} with {}", provider.as_str(), info.description),
-                &format!("Authenticated to {} with {}", provider.as_str(), info.description),
+                &format!(
+                    "Authenticated to {} with {}",
+                    provider.as_str(),
+                    info.description
+                ),
                 provider.as_str(),
             );
             human.push('\n');

@@ -394,7 +394,10 @@ pub(crate) async fn server_check(
     provider: Provider,
     resolution: &Resolution,
 ) -> Result<String, AuthError> {
-    server_verdict(ctx, provider, resolution).await.0.map(|v| v.detail)
+    server_verdict(ctx, provider, resolution)
+        .await
+        .0
+        .map(|v| v.detail)
 }
 
 /// The server's verdict on the credential in force, and the `Date` of its answer (of an
@@ -441,7 +444,9 @@ async fn anthropic_verdict(
         };
         anthropic::ask(http, &ctx.env, &credential, budget).await
     } else {
-        let key = match resolve::active_key(ctx).and_then(|(secret, _, _)| crate::apikey::ApiKey::parse(secret)) {
+        let key = match resolve::active_key(ctx)
+            .and_then(|(secret, _, _)| crate::apikey::ApiKey::parse(secret))
+        {
             Ok(key) => key,
             Err(err) => return (Err(err), None),
         };

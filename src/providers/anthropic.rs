@@ -91,7 +91,10 @@ impl ApiCredential<'_> {
             }
             ApiCredential::Token { token, .. } => {
                 let value = crate::secret::bearer_header(token.secret()).ok_or_else(|| {
-                    AuthError::new(crate::error::ErrorCode::OauthError, "the access token cannot be sent in an HTTP header")
+                    AuthError::new(
+                        crate::error::ErrorCode::OauthError,
+                        "the access token cannot be sent in an HTTP header",
+                    )
                 })?;
                 vec![
                     (reqwest::header::AUTHORIZATION, value),

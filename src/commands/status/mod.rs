@@ -250,7 +250,9 @@ pub(crate) fn claim(
     provider: &str,
 ) -> String {
     match verification {
-        None => format!("✓ {configured} (not verified: `claude --auth-status --check` asks the server)"),
+        None => {
+            format!("✓ {configured} (not verified: `claude --auth-status --check` asks the server)")
+        }
         Some(Checked::Accepted(detail)) => format!("✓ {authenticated} ({detail})"),
         Some(Checked::Refused(why)) => format!("✗ Not authenticated to {provider}: {why}"),
         Some(Checked::Unanswered(why)) => format!("! {configured}, but not verified: {why}"),
@@ -445,7 +447,10 @@ fn render_active(out: &mut String, facts: &Facts<'_>, provider: &str) {
                 "{}",
                 claim(
                     facts.verification.as_ref(),
-                    &format!("Logged in to {} as {account} (OAuth session stored)", session.provider),
+                    &format!(
+                        "Logged in to {} as {account} (OAuth session stored)",
+                        session.provider
+                    ),
                     &format!("Authenticated to {provider} as {account} (OAuth)"),
                     provider,
                 )
