@@ -48,6 +48,9 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
 
 /// The actions that may go to the network (a key check, a login, a refresh, a revocation).
 async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome, AuthError> {
+    if let Some(name) = cli.provider.as_deref() {
+        crate::oauth::known_provider(ctx, name)?;
+    }
     match action {
         Action::SetApiKey(arg) => api_key::set(ctx, arg.as_ref()).await,
         Action::TestApiKey => api_key::test(ctx).await,

@@ -23,6 +23,8 @@ Examples:
   claude --test-api-key                     check the key in force against the API
   claude --rotate-key                       replace the stored key with a new, checked one
   claude --auth-status --json               the same facts as one JSON document
+  claude --auth-status --check              the same, after asking the server whether it works
+  claude auth status                        Claude Code's spelling: the status as JSON
 
 ",
     exit_codes_help!()
@@ -183,7 +185,7 @@ pub struct Cli {
     #[arg(long, help_heading = "Troubleshooting")]
     pub debug_auth: bool,
 
-    /// Print a completion script for SHELL on stdout (installing it: `claude --help` → docs)
+    /// Print the completion script for SHELL on stdout
     #[arg(
         long,
         value_name = "SHELL",
@@ -221,11 +223,11 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
     /// With `--reset-auth`: answer yes to its confirmation prompt
-    #[arg(long, short = 'y', requires = "reset_auth", help_heading = "Options")]
+    #[arg(long, short = 'y', requires = "reset_auth", help_heading = "Modifiers")]
     pub yes: bool,
     /// With `--login`, `/install-github-app`, `/upgrade` or `--manage-subscription`: never
     /// open a browser (print the URL)
-    #[arg(long, requires = "takes_no_browser", help_heading = "Options")]
+    #[arg(long, requires = "takes_no_browser", help_heading = "Modifiers")]
     pub no_browser: bool,
     /// More detail on stderr (repeatable)
     #[arg(long, short = 'v', action = ArgAction::Count, global = true, help_heading = "Global options")]
@@ -595,7 +597,6 @@ impl Cli {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {

@@ -111,6 +111,7 @@ pub async fn run(
         return crate::commands::github::login(ctx, scopes, no_browser).await;
     }
     let mut settings = oauth::settings(ctx, name, scopes)?;
+    settings.require_client_id(ctx)?;
     // Before discovery, the browser and the code exchange: a login whose tokens cannot be
     // kept must not spend a code (or the user's time) first.
     ctx.check_state_dir()?;
