@@ -19,8 +19,11 @@ use std::future::Future;
 /// Whatever the handler reports; rendered once by `main`.
 pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     let action = cli.action();
-    if let Action::Unavailable(flag) = action {
-        return Err(AuthError::not_implemented(flag));
+    match action {
+        Action::Unavailable(flag) => return Err(AuthError::not_implemented(flag)),
+        // Needs neither the configuration nor the environment: a shell's start-up runs it.
+        Action::Completions(shell) => return Ok(crate::commands::completions::run(shell)),
+        _ => {}
     }
     let flag_key = flag_key(cli, &action)?;
     one_reader_of_stdin(cli, &action)?;
@@ -35,6 +38,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         Action::EnableMfa => mfa::enable(&ctx),
         Action::ShowAuthLogs => audit_log::show(&ctx, cli.since.as_deref(), cli.verify),
         Action::Unavailable(flag) => Err(AuthError::not_implemented(flag)),
+        Action::Completions(shell) => Ok(crate::commands::completions::run(shell)),
         online => {
             let outcome = block_on(run_online(&ctx, cli, online))?;
             crate::policy::ip::record_refusals(&ctx);
@@ -97,6 +101,9 @@ fn flag_of(action: &Action) -> &'static str {
 
 /// The actions that may go to the network (a key check, a login, a refresh, a revocation).
 async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome, AuthError> {
+    if let Some(name) = cli.provider.as_deref() {
+        crate::oauth::known_provider(ctx, name)?;
+    }
     match action {
         Action::SetApiKey(arg) => api_key::set(ctx, arg.as_ref()).await,
         Action::TestApiKey => api_key::test(ctx).await,
@@ -114,6 +121,7 @@ async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome,
         Action::Logout => sessions::logout(ctx, cli.provider.as_deref(), cli.all).await,
         Action::PrintToken => token::print(ctx, cli.provider.as_deref()).await,
         Action::TestAuth | Action::DebugAuth => Ok(test_auth::run(ctx).await),
+        Action::AuthStatusCheck => Ok(status::run_checked(ctx).await),
         Action::CheckPermissions => permissions::run(ctx).await,
         Action::InstallGithubApp => crate::commands::github::install_app(ctx, cli.no_browser).await,
         Action::AuthStatus
@@ -122,6 +130,7 @@ async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome,
         | Action::ResetAuth
         | Action::EnableMfa
         | Action::ShowAuthLogs
+        | Action::Completions(_)
         | Action::Unavailable(_) => Err(AuthError::internal("an offline action was sent online")),
     }
 }

@@ -1,9 +1,16 @@
 //! The command line: every action is a flag, one action per call (a clap `ArgGroup`).
+//! Modifiers declare the actions they belong to (`requires`, `conflicts_with`), so a
+//! modifier alone or with an action that ignores it is a usage error. Real Claude Code's
+//! words (`claude auth login|logout|status`, `claude setup-token`, `claude help`) are clap
+//! subcommands that [`Cli::with_words_applied`] maps onto the same flags.
 
 use crate::error::exit_codes_help;
 use crate::secret::Secret;
-use clap::{ArgAction, ArgGroup, Parser};
+use clap::{ArgAction, ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
+
+/// Where the features this version lacks are planned: shown in `--help` and in their error.
+pub const PLANNED_SUBSCRIPTION: &str = "planned for claude 0.2 (issue #11)";
 
 /// After the options: examples, then every exit status with its code, generated from the
 /// error table so a new code cannot be missing here.
@@ -16,6 +23,8 @@ Examples:
   claude --test-api-key                     check the key in force against the API
   claude --rotate-key                       replace the stored key with a new, checked one
   claude --auth-status --json               the same facts as one JSON document
+  claude --auth-status --check              the same, after asking the server whether it works
+  claude auth status                        Claude Code's spelling: the status as JSON
 
 ",
     exit_codes_help!()
@@ -29,23 +38,38 @@ Examples:
     about = "Manage Claude credentials: API keys, logins, providers and policy",
     after_help = AFTER_HELP,
     arg_required_else_help = true,
-    disable_help_subcommand = true,
+    args_conflicts_with_subcommands = true,
+    subcommand_value_name = "WORD",
+    subcommand_help_heading = "Claude Code's spellings (mapped onto the flags)",
     max_term_width = 100
 )]
 #[command(group(ArgGroup::new("action").multiple(false).args([
     "slash", "auth_status", "set_api_key", "remove_api_key", "test_api_key", "validate_key",
     "rotate_key", "login", "logout", "list_sessions", "print_token", "subscription_status",
     "manage_subscription", "enable_mfa", "show_auth_logs", "test_auth", "check_permissions",
-    "reset_auth", "debug_auth",
+    "reset_auth", "debug_auth", "completions",
 ])))]
+// What each modifier belongs to (`requires`); `MODIFIERS` repeats it for the conflicts.
+#[command(group(ArgGroup::new("takes_provider").multiple(true).args(["login", "logout", "print_token"])))]
+#[command(group(ArgGroup::new("takes_no_browser").multiple(true).args(["login", "slash", "manage_subscription"])))]
+#[command(group(ArgGroup::new("takes_since").multiple(true).args(["show_auth_logs", "slash"])))]
+#[command(group(ArgGroup::new("takes_mfa_code").multiple(true).args(["enable_mfa", "login", "set_api_key", "rotate_key"])))]
 pub struct Cli {
-    /// Slash command: `/upgrade`, `/cost` or `/install-github-app`
-    #[arg(value_name = "COMMAND", value_parser = ["/upgrade", "/cost", "/install-github-app"])]
+    /// Slash command: `/install-github-app`; `/upgrade` and `/cost` are not available yet
+    /// (planned for claude 0.2, issue #11)
+    #[arg(value_name = "/COMMAND", value_parser = ["/upgrade", "/cost", "/install-github-app"])]
     pub slash: Option<String>,
+
+    /// Claude Code's spellings: `auth login|logout|status`, `setup-token`, `help`
+    #[command(subcommand)]
+    pub word: Option<Word>,
 
     /// Show the credential in force, where it came from and what it shadows (offline)
     #[arg(long, help_heading = "Status")]
     pub auth_status: bool,
+    /// With `--auth-status`: also ask the server whether the credential works (online)
+    #[arg(long, requires = "auth_status", help_heading = "Status")]
+    pub check: bool,
 
     /// Store an API key after checking it; no value: hidden prompt (TTY) or stdin; `-`: stdin
     #[arg(long, value_name = "KEY", num_args = 0..=1, help_heading = "API keys")]
@@ -79,8 +103,15 @@ pub struct Cli {
     /// Print the access token or key in force, for another program
     #[arg(long, help_heading = "Login and sessions")]
     pub print_token: bool,
-    /// With `--login`/`--logout`: `anthropic`, `github` or a configured provider
-    #[arg(long, value_name = "NAME", help_heading = "Login and sessions")]
+    /// With `--login`, `--logout` or `--print-token`: `anthropic`, `github` or a provider of
+    /// `oauth.providers`
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_parser = provider_name,
+        requires = "takes_provider",
+        help_heading = "Login and sessions"
+    )]
     pub provider: Option<String>,
     /// With `--login`: space-separated scopes, e.g. "read write"
     #[arg(
@@ -90,21 +121,27 @@ pub struct Cli {
         help_heading = "Login and sessions"
     )]
     pub scopes: Option<String>,
-    /// With `--logout`: every session
-    #[arg(long, requires = "logout", help_heading = "Login and sessions")]
+    /// With `--logout`: every session (not with `--provider`)
+    #[arg(
+        long,
+        requires = "logout",
+        conflicts_with = "provider",
+        help_heading = "Login and sessions"
+    )]
     pub all: bool,
 
-    /// Show plan, status and usage
+    /// Show plan, status and usage [not available yet: planned for claude 0.2, issue #11]
     #[arg(long, help_heading = "Subscription")]
     pub subscription_status: bool,
-    /// Open the subscription management page
+    /// Open the subscription management page [not available yet: planned for claude 0.2,
+    /// issue #11]
     #[arg(long, help_heading = "Subscription")]
     pub manage_subscription: bool,
-    /// With `/upgrade`: upgrade to Claude Max
-    #[arg(long, help_heading = "Subscription")]
+    /// With `/upgrade`: upgrade to Claude Max [not available yet]
+    #[arg(long, requires = "slash", help_heading = "Subscription")]
     pub claude_max: bool,
-    /// With `/cost`: per-model breakdown
-    #[arg(long, help_heading = "Subscription")]
+    /// With `/cost`: per-model breakdown [not available yet]
+    #[arg(long, requires = "slash", help_heading = "Subscription")]
     pub detailed: bool,
 
     /// Enroll a TOTP second factor (QR code and otpauth:// URI, confirmed by a first code)
@@ -112,7 +149,12 @@ pub struct Cli {
     pub enable_mfa: bool,
     /// The current second-factor code, for scripts (`-`: read it from stdin; else
     /// CLAUDE_MFA_CODE, else a hidden prompt)
-    #[arg(long, value_name = "CODE", help_heading = "Security")]
+    #[arg(
+        long,
+        value_name = "CODE",
+        requires = "takes_mfa_code",
+        help_heading = "Security"
+    )]
     #[arg(value_parser = crate::secret::from_arg)]
     pub mfa_code: Option<Secret<String>>,
     /// Show the audit log
@@ -121,11 +163,11 @@ pub struct Cli {
     /// With `--show-auth-logs`: check the log's HMAC chain and name the first bad line
     #[arg(long, requires = "show_auth_logs", help_heading = "Security")]
     pub verify: bool,
-    /// With `--show-auth-logs`: entries newer than this (e.g. `1h`, `7d`)
+    /// With `--show-auth-logs` or `/cost`: entries newer than this (e.g. `1h`, `7d`)
     #[arg(
         long,
         value_name = "AGE",
-        requires = "show_auth_logs",
+        requires = "takes_since",
         help_heading = "Security"
     )]
     pub since: Option<String>,
@@ -142,6 +184,15 @@ pub struct Cli {
     /// `--test-auth` with a trace of every step and HTTP exchange (secrets redacted)
     #[arg(long, help_heading = "Troubleshooting")]
     pub debug_auth: bool,
+
+    /// Print the completion script for SHELL on stdout
+    #[arg(
+        long,
+        value_name = "SHELL",
+        conflicts_with = "json",
+        help_heading = "Shell integration"
+    )]
+    pub completions: Option<clap_complete::Shell>,
 
     /// Use this API key for this call (`-`: read it from stdin; argv is visible in `ps`)
     #[arg(
@@ -171,11 +222,12 @@ pub struct Cli {
     /// Machine-readable output: one JSON document on stdout
     #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
-    /// Answer yes to confirmation prompts
-    #[arg(long, short = 'y', global = true, help_heading = "Global options")]
+    /// With `--reset-auth`: answer yes to its confirmation prompt
+    #[arg(long, short = 'y', requires = "reset_auth", help_heading = "Modifiers")]
     pub yes: bool,
-    /// Never open a browser
-    #[arg(long, global = true, help_heading = "Global options")]
+    /// With `--login`, `/install-github-app`, `/upgrade` or `--manage-subscription`: never
+    /// open a browser (print the URL)
+    #[arg(long, requires = "takes_no_browser", help_heading = "Modifiers")]
     pub no_browser: bool,
     /// More detail on stderr (repeatable)
     #[arg(long, short = 'v', action = ArgAction::Count, global = true, help_heading = "Global options")]
@@ -191,10 +243,162 @@ pub struct Cli {
     pub quiet: bool,
 }
 
+/// Real Claude Code's spellings, each mapped onto the flags by [`Cli::with_words_applied`].
+#[derive(Debug, Subcommand)]
+pub enum Word {
+    /// `claude auth login|logout|status`: `--login`, `--logout`, `--auth-status --json`
+    Auth {
+        #[command(subcommand)]
+        verb: AuthVerb,
+    },
+    /// Log in and keep the session for this machine: `--login`
+    SetupToken(LoginWords),
+}
+
+/// The verbs of `claude auth`.
+#[derive(Debug, Subcommand)]
+pub enum AuthVerb {
+    /// Log in with OAuth 2.0: `--login`
+    Login(LoginWords),
+    /// Log out: `--logout`
+    Logout {
+        /// The provider's session: `--provider`
+        #[arg(long, value_name = "NAME", value_parser = provider_name)]
+        provider: Option<String>,
+        /// Every session: `--all`
+        #[arg(long, conflicts_with = "provider")]
+        all: bool,
+    },
+    /// The credential in force, as JSON (like Claude Code): `--auth-status --json`
+    Status {
+        /// Human text instead of JSON
+        #[arg(long)]
+        text: bool,
+    },
+}
+
+/// The modifiers of `--login`, for the words that mean it.
+#[derive(Debug, Args)]
+pub struct LoginWords {
+    /// `--provider`
+    #[arg(long, value_name = "NAME", value_parser = provider_name)]
+    provider: Option<String>,
+    /// `--scopes`
+    #[arg(long, value_name = "SCOPES")]
+    scopes: Option<String>,
+    /// `--no-browser`
+    #[arg(long)]
+    no_browser: bool,
+}
+
+/// `--provider NAME`: one syntax for every command. Which names exist depends on the
+/// configuration, which `crate::oauth::known_provider` checks once it is loaded.
+///
+/// # Errors
+/// A name that cannot be a provider's (empty, upper case, spaces, punctuation).
+pub fn provider_name(name: &str) -> Result<String, String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(
+            "a provider name is lower-case letters, digits, `-` and `_` (e.g. `anthropic`, `github`)"
+                .to_string(),
+        )
+    }
+}
+
+/// Each modifier and the actions that read it. `requires` on the modifier (declared on
+/// the field) refuses it alone; [`command`] adds `conflicts_with` every other action, which
+/// refuses it beside an action that would ignore it. (clap skips a `requires` whose target
+/// conflicts with an argument present, and every action conflicts with every other through
+/// the one-action group, so `requires` alone would let `--auth-status --all` through.)
+const MODIFIERS: &[(&str, &[&str])] = &[
+    ("provider", &["login", "logout", "print_token"]),
+    ("scopes", &["login"]),
+    ("all", &["logout"]),
+    ("yes", &["reset_auth"]),
+    ("no_browser", &["login", "slash", "manage_subscription"]),
+    ("claude_max", &["slash"]),
+    ("detailed", &["slash"]),
+    ("since", &["show_auth_logs", "slash"]),
+    ("verify", &["show_auth_logs"]),
+    (
+        "mfa_code",
+        &["enable_mfa", "login", "set_api_key", "rotate_key"],
+    ),
+    ("check", &["auth_status"]),
+];
+
+/// The clap command: the derive's definition plus the modifiers' conflicts ([`MODIFIERS`]).
+/// Parsing, `--completions` and the man page all use this one.
+pub fn command() -> clap::Command {
+    let mut command = Cli::command();
+    let actions: Vec<clap::Id> = command
+        .get_groups()
+        .find(|g| g.get_id() == "action")
+        .map(|g| g.get_args().cloned().collect())
+        .unwrap_or_default();
+    for (modifier, allowed) in MODIFIERS {
+        let others: Vec<clap::Id> = actions
+            .iter()
+            .filter(|a| !allowed.contains(&a.as_str()))
+            .cloned()
+            .collect();
+        command = command.mut_arg(*modifier, |arg| arg.conflicts_with_all(others));
+    }
+    command
+}
+
+/// Suggestions for what people type out of habit from other tools, where clap's own
+/// spelling suggestion finds nothing close enough.
+mod habits {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+    /// Flag typed → the flag that does it here.
+    const HABITS: &[(&str, &str)] = &[
+        ("--status", "--auth-status"),
+        ("--whoami", "--auth-status"),
+        ("--token", "--print-token"),
+        ("--signin", "--login"),
+        ("--sign-in", "--login"),
+        ("--signout", "--logout"),
+        ("--sign-out", "--logout"),
+        ("--completion", "--completions"),
+    ];
+
+    /// `err` with a "similar argument" tip when the unknown flag is a known habit.
+    pub fn suggest(mut err: clap::Error, command: &mut clap::Command) -> clap::Error {
+        if err.kind() != ErrorKind::UnknownArgument {
+            return err;
+        }
+        let typed = match err.get(ContextKind::InvalidArg) {
+            Some(ContextValue::String(arg)) => {
+                arg.split('=').next().unwrap_or_default().to_string()
+            }
+            _ => return err,
+        };
+        if let Some((_, instead)) = HABITS.iter().find(|(habit, _)| *habit == typed) {
+            err.insert(
+                ContextKind::SuggestedArg,
+                ContextValue::String((*instead).to_string()),
+            );
+            err = err.with_cmd(command);
+        }
+        err
+    }
+}
+
 /// The one thing a call does.
 #[derive(Debug, Clone)]
 pub enum Action {
     AuthStatus,
+    /// `--auth-status --check`: the status after one online check.
+    AuthStatusCheck,
     SetApiKey(Option<Secret<String>>),
     RemoveApiKey,
     TestApiKey,
@@ -212,15 +416,117 @@ pub enum Action {
     InstallGithubApp,
     EnableMfa,
     ShowAuthLogs,
+    /// `--completions SHELL`.
+    Completions(clap_complete::Shell),
     /// A flag that parses but whose feature this version does not have yet.
     Unavailable(&'static str),
 }
 
 impl Cli {
+    /// Parses `std::env::args_os`, maps Claude Code's words onto the flags and applies the
+    /// rules clap cannot declare (those that depend on which slash command was given).
+    ///
+    /// # Errors
+    /// Usage errors, help and version, as clap renders them.
+    pub fn parse_args() -> Result<Cli, clap::Error> {
+        Cli::parse_from_args(std::env::args_os())
+    }
+
+    /// Like [`Cli::parse_args`], from `args` (the first is the program name).
+    ///
+    /// # Errors
+    /// As [`Cli::parse_args`].
+    pub fn parse_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut command = command();
+        let matches = command
+            .try_get_matches_from_mut(args)
+            .map_err(|e| habits::suggest(e, &mut command))?;
+        Cli::from_arg_matches(&matches)
+            .map_err(|e| e.format(&mut command))?
+            .with_words_applied()
+            .checked()
+    }
+
+    /// `claude auth login` → `--login`, and so on: after this, only the flags matter.
+    /// (`args_conflicts_with_subcommands` keeps action flags out of a call with a word.)
+    pub fn with_words_applied(mut self) -> Cli {
+        let login = |cli: &mut Cli, words: LoginWords| {
+            cli.login = true;
+            cli.provider = words.provider;
+            cli.scopes = words.scopes;
+            cli.no_browser = words.no_browser;
+        };
+        match self.word.take() {
+            None => {}
+            Some(
+                Word::SetupToken(words)
+                | Word::Auth {
+                    verb: AuthVerb::Login(words),
+                },
+            ) => login(&mut self, words),
+            Some(Word::Auth {
+                verb: AuthVerb::Logout { provider, all },
+            }) => {
+                self.logout = true;
+                self.provider = provider;
+                self.all = all;
+            }
+            Some(Word::Auth {
+                verb: AuthVerb::Status { text },
+            }) => {
+                self.auth_status = true;
+                self.json = !text;
+            }
+        }
+        self
+    }
+
+    /// The modifiers that belong to one slash command: clap declares that they need a slash
+    /// command (`requires = "slash"`); which one depends on its value, checked here.
+    fn checked(self) -> Result<Cli, clap::Error> {
+        let slash = self.slash.as_deref();
+        let rules: [(bool, &str, &[&str]); 4] = [
+            (self.claude_max, "--claude-max", &["/upgrade"]),
+            (self.detailed, "--detailed", &["/cost"]),
+            (
+                self.since.is_some() && !self.show_auth_logs,
+                "--since",
+                &["/cost"],
+            ),
+            (
+                self.no_browser && !self.login && !self.manage_subscription,
+                "--no-browser",
+                &["/upgrade", "/install-github-app"],
+            ),
+        ];
+        for (given, flag, wanted) in rules {
+            if given && !slash.is_some_and(|s| wanted.contains(&s)) {
+                let message = format!(
+                    "`{flag}` cannot be used with `{}`: it goes with `{}`",
+                    slash.unwrap_or_default(),
+                    wanted.join("` or `")
+                );
+                return Err(command().error(clap::error::ErrorKind::ArgumentConflict, message));
+            }
+        }
+        Ok(self)
+    }
+
     /// The action the user asked for (clap guarantees there is exactly one).
     pub fn action(&self) -> Action {
+        if let Some(shell) = self.completions {
+            return Action::Completions(shell);
+        }
         if self.auth_status {
-            return Action::AuthStatus;
+            return if self.check {
+                Action::AuthStatusCheck
+            } else {
+                Action::AuthStatus
+            };
         }
         if let Some(arg) = &self.set_api_key {
             return Action::SetApiKey(arg.clone());
@@ -291,11 +597,10 @@ impl Cli {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]

@@ -141,7 +141,10 @@ impl AuthError {
             ErrorCode::NotImplemented,
             format!("`{flag}` is not available in this version of claude"),
         )
-        .with_hint("see `claude --help` for what this version can do")
+        .with_hint(format!(
+            "`{flag}` is {}; `claude --help` marks what is not available yet",
+            crate::cli::PLANNED_SUBSCRIPTION
+        ))
     }
 
     /// Adds what to do next.

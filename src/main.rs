@@ -1,6 +1,5 @@
 //! `claude`: parse, run, render the outcome or the error once, exit with its code.
 
-use clap::Parser;
 use claude_auth::cli::Cli;
 use claude_auth::error::AuthError;
 use claude_auth::{app, output};
@@ -10,7 +9,7 @@ use std::process::ExitCode;
 /// `--api-key` included, is dropped and wiped before the process ends.
 fn main() -> ExitCode {
     claude_auth::coredump::disable();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args() {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };

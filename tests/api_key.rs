@@ -19,7 +19,7 @@ fn set_key_from_stdin_then_status_shows_only_its_fingerprint() {
     let status = env.run(&["--auth-status", "--json"]);
     assert_eq!(status.status.code(), Some(0), "{}", text(&status));
     let doc = json_stdout(&status);
-    assert_eq!(doc["authenticated"], true);
+    assert_eq!(doc["configured"], true);
     assert_eq!(doc["source"], "encrypted-file");
     assert_eq!(doc["fingerprint"], "sk-ant-api03-…a1A1");
     assert_eq!(doc["method"], "api-key");

@@ -151,7 +151,7 @@ fn staging_environment_selects_bedrock_from_the_config() {
     let doc = env.status_json();
     assert_eq!(doc["provider"], "bedrock");
     assert_eq!(doc["environment"], "staging");
-    assert_eq!(doc["authenticated"], true);
+    assert_eq!(doc["configured"], true);
     env.claude().arg("--test-auth").assert().success();
 }
 

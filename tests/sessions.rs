@@ -250,7 +250,7 @@ fn method_oauth_with_fallback_uses_the_key_when_the_session_has_expired() {
     let later = at(env, T0 + 2000);
     let doc = later.status_json();
     assert_eq!(doc["source"], "env:ANTHROPIC_API_KEY", "{doc}");
-    assert_eq!(doc["authenticated"], true);
+    assert_eq!(doc["configured"], true);
 }
 
 #[test]

@@ -150,7 +150,10 @@ fn debug_auth_of_an_oauth_refresh_shows_no_token() {
     let server = OAuthServer::start(OAuthOptions::default());
     let env = oauth_env(&server, "", "").with("CLAUDE_TEST_NOW", "1800000000");
     assert!(browser_login(&env, &[]).status.success());
-    let env = env.with("CLAUDE_TEST_NOW", "1800007200");
+    let api = Server::scripted(vec![Reply::models()]);
+    let env = env
+        .with("CLAUDE_TEST_NOW", "1800007200")
+        .with("ANTHROPIC_BASE_URL", &api.url());
     let out = env.run(&["--debug-auth"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(server.token_requests("refresh_token"), 1);
@@ -173,6 +176,53 @@ fn debug_auth_of_an_oauth_refresh_shows_no_token() {
     }
     let token = String::from_utf8(env.run(&["--print-token"]).stdout).unwrap();
     assert!(!text(&out).contains(token.trim()));
+}
+
+#[test]
+fn test_auth_asks_the_api_about_an_oauth_session_and_a_revoked_token_fails() {
+    let server = OAuthServer::start(OAuthOptions::default());
+    let mut env = oauth_env(&server, "", "");
+    assert!(browser_login(&env, &[]).status.success());
+    let token = String::from_utf8(env.run(&["--print-token"]).stdout).unwrap();
+
+    let api = Server::scripted(vec![Reply::models()]);
+    env.set("ANTHROPIC_BASE_URL", &api.url());
+    let ok = env.run(&["--test-auth"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    let seen = api.requests();
+    assert_eq!(seen.len(), 1, "one call to the API");
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(format!("Bearer {}", token.trim()).as_str())
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout)
+        .contains("✓ server            the API accepted the anthropic access token"));
+
+    // Revoked: the API answers 401, with a Date that the clock step still reads.
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let revoked = Server::scripted(vec![
+        Reply::error(401, "authentication_error").header("Date", &date)
+    ]);
+    env.set("ANTHROPIC_BASE_URL", &revoked.url());
+    let out = env.run(&["--test-auth", "--json"]);
+    assert_eq!(out.status.code(), Some(6), "expired_token: {}", text(&out));
+    let doc = json_stdout(&out);
+    let step = |name: &str| {
+        doc["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(step("server")["state"], "failed", "{doc}");
+    assert_eq!(
+        step("clock")["state"],
+        "ok",
+        "the 401's Date was read: {doc}"
+    );
+    assert_no_secret(&out, token.trim());
 }
 
 #[test]

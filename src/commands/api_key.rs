@@ -223,7 +223,26 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
 /// key, `invalid_api_key` for a malformed one; the check's errors otherwise.
 pub async fn test(ctx: &Context) -> Result<Outcome, AuthError> {
     crate::policy::compliance::enforce(ctx)?;
-    let (secret, source, _) = resolve::active_key(ctx)?;
+    let session = resolve::credentials(ctx)
+        .active()
+        .filter(|c| !c.source.is_api_key())
+        .map(|c| c.source.to_string());
+    let (secret, source, _) = match (resolve::active_key(ctx), session) {
+        (Ok(found), None) => found,
+        (Ok(found), Some(session)) => {
+            ctx.warn(&format!(
+                "the credential in force is the OAuth session ({session}), not this key:                  `claude --test-auth` checks the session against the API"
+            ));
+            found
+        }
+        (Err(err), Some(session)) if err.code() == crate::error::ErrorCode::NotAuthenticated => {
+            return Err(AuthError::not_authenticated(format!(
+                "no API key is configured: the credential in force is the OAuth session ({session})"
+            ))
+            .with_hint("run `claude --test-auth` to check the session against the API"));
+        }
+        (Err(err), _) => return Err(err),
+    };
     let key = ApiKey::parse(secret).map_err(|err| from_source(err, &source))?;
     let fingerprint = key.fingerprint();
     let check = check_online(ctx, &key, &source.to_string())

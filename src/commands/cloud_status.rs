@@ -10,7 +10,13 @@ use crate::resolve::Resolution;
 use std::fmt::Write;
 
 /// The status document and text for a cloud provider.
-pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcome {
+pub fn run(
+    ctx: &Context,
+    provider: Provider,
+    resolution: &Resolution,
+    verification: Option<Result<String, AuthError>>,
+) -> Outcome {
+    let (verification, refusal) = crate::commands::status::split(verification);
     let found = crate::commands::diagnose::cloud_info(ctx, provider);
     // Anthropic credentials are not taken by a cloud provider: each is refused, with why.
     let refused = || -> Vec<Credential> {
@@ -32,7 +38,7 @@ pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcom
                 problem: None,
             };
             let mut report = StatusReport::new(ctx, provider.as_str(), detail);
-            report.authenticated = true;
+            report.set_verification(true, verification.as_ref());
             report.method = Some(provider.as_str().to_string());
             report.source = Some(info.source.clone());
             report.fingerprint = info.fingerprint.clone();
@@ -40,7 +46,17 @@ pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcom
             report.shadowed = info.shadowed.clone();
             report.credentials = refused();
             let doc = report.to_json();
-            let mut human = format!("✓ Using {} with {}\n", provider.as_str(), info.description);
+            let mut human = crate::commands::status::claim(
+                verification.as_ref(),
+                &format!("Using {} with {}", provider.as_str(), info.description),
+                &format!(
+                    "Authenticated to {} with {}",
+                    provider.as_str(),
+                    info.description
+                ),
+                provider.as_str(),
+            );
+            human.push('\n');
             if let Some(fp) = &info.fingerprint {
                 let _ = writeln!(human, "  credential:   {fp}");
             }
@@ -100,7 +116,10 @@ pub fn run(ctx: &Context, provider: Provider, resolution: &Resolution) -> Outcom
         }
     };
     match found {
-        Ok(_) => Outcome::ok(human, doc),
+        Ok(_) => match refusal {
+            Some(refusal) => Outcome::failed(human, doc, refusal),
+            None => Outcome::ok(human, doc),
+        },
         // Whatever stopped the credential, status reports "not authenticated" (exit 4); the
         // cause keeps its own code in `problem`.
         Err(err) => {

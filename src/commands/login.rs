@@ -114,6 +114,7 @@ pub async fn run(
     // Before discovery, the browser and the code exchange: a login whose tokens cannot be
     // kept must not spend a code (or the user's time) first.
     ctx.check_state_dir()?;
+    settings.require_client_id(ctx)?;
     crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::Login { provider: name })?;
     let http = ctx.http()?;
     let budget = ctx.budget();

@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod audit_log;
 pub mod cloud_status;
+pub mod completions;
 pub mod diagnose;
 pub mod github;
 pub mod login;

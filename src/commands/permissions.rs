@@ -1,6 +1,8 @@
 //! `--check-permissions`: what the configuration requires (`permissions` against the OAuth
 //! scopes of the login; `github.permissions`/`repositories` against the GitHub App
-//! installation) and what is missing.
+//! installation) and what is missing. Only a comparison earns ✓: a requirement that could
+//! not be compared (an API key has no scopes to read) shows `–` and why, and `ok` is then
+//! `null`, not `true`. A gap prints the same table, with the error beside it.
 
 use crate::context::Context;
 use crate::error::AuthError;
@@ -10,20 +12,26 @@ use crate::resolve::{self, Source};
 use serde::Serialize;
 use std::fmt::Write;
 
-/// `--check-permissions`' result when nothing required is missing (a gap is an
-/// `insufficient_permissions` error instead).
+/// `--check-permissions`' result: on a gap, the same report with an
+/// `insufficient_permissions` error beside it.
 #[derive(Serialize)]
 pub struct Permissions {
-    /// Always `true`.
-    pub ok: bool,
+    /// `true`: everything required was compared and is granted; `false`: something is
+    /// missing; `null`: nothing is missing, but some requirement could not be compared.
+    pub ok: Option<bool>,
     /// The config's `permissions` against the credential in force; `None` when there is
     /// neither a credential nor a requirement.
     pub anthropic: Option<Scopes>,
     /// `github.permissions` and `github.repositories` against the installation; `None` when
     /// the config requires nothing of GitHub.
     pub github: Option<PermissionReport>,
-    /// Always empty.
+    /// What is missing (empty on success).
     pub missing: Vec<String>,
+    /// Requirements that could not be compared, each with why.
+    pub unchecked: Vec<String>,
+    /// The next step when something is missing.
+    #[serde(skip)]
+    hint: Option<String>,
 }
 
 /// The Anthropic side: required permissions, the scopes granted, and what was compared.
@@ -34,13 +42,36 @@ pub struct Scopes {
     pub granted: Option<Vec<String>>,
     /// What the requirement was checked against, in words.
     pub basis: String,
+    /// Each required permission: `ok`, `missing`, or `unchecked` (nothing to compare with).
+    pub checks: Vec<Check>,
+}
+
+/// One required permission and how it compared.
+#[derive(Serialize)]
+pub struct Check {
+    pub permission: String,
+    pub state: CheckState,
+}
+
+/// The result of comparing one requirement.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckState {
+    /// Granted: the comparison was made.
+    Ok,
+    /// Not granted.
+    Missing,
+    /// Not compared: the credential does not say what it grants.
+    Unchecked,
 }
 
 impl Scopes {
-    fn lacks(&self, permission: &str) -> bool {
-        self.granted
-            .as_ref()
-            .is_some_and(|scopes| !scopes.iter().any(|s| s == permission))
+    fn judge(&self, permission: &str) -> CheckState {
+        match &self.granted {
+            None => CheckState::Unchecked,
+            Some(scopes) if scopes.iter().any(|s| s == permission) => CheckState::Ok,
+            Some(_) => CheckState::Missing,
+        }
     }
 }
 
@@ -49,9 +80,24 @@ impl Report for Permissions {
         let mut text = String::new();
         let mark = |lacking: bool| if lacking { "✗" } else { "✓" };
         if let Some(scopes) = &self.anthropic {
-            let _ = writeln!(text, "Anthropic: checked against {}.", scopes.basis);
-            for permission in &scopes.required {
-                let _ = writeln!(text, "  {} {permission}", mark(scopes.lacks(permission)));
+            let granted = scopes
+                .granted
+                .as_ref()
+                .map_or("not known".to_string(), |g| format!("[{}]", g.join(", ")));
+            let _ = writeln!(text, "Anthropic: required against {}.", scopes.basis);
+            let _ = writeln!(text, "  granted: {granted}");
+            for check in &scopes.checks {
+                let line = match check.state {
+                    CheckState::Ok => format!("✓ {}", check.permission),
+                    CheckState::Missing => {
+                        format!("✗ {} (required, not granted)", check.permission)
+                    }
+                    CheckState::Unchecked => format!(
+                        "– {} (not checked: the credential does not list what it grants)",
+                        check.permission
+                    ),
+                };
+                let _ = writeln!(text, "  {line}");
             }
             if scopes.required.is_empty() {
                 text.push_str(
@@ -78,6 +124,12 @@ impl Report for Permissions {
                  permissions (`permissions`, `github.permissions` and `github.repositories` are empty).",
             );
         }
+        if !self.missing.is_empty() {
+            let _ = writeln!(text, "\nMissing: {}.", self.missing.join("; "));
+            if let Some(hint) = &self.hint {
+                let _ = writeln!(text, "Next: {hint}.");
+            }
+        }
         text
     }
 }
@@ -90,11 +142,16 @@ impl Report for Permissions {
 pub async fn run(ctx: &Context) -> Result<Outcome, AuthError> {
     let anthropic = anthropic_part(ctx)?;
     let github = github_part(ctx).await?;
-    let mut missing: Vec<String> = anthropic
-        .iter()
-        .flat_map(|s| s.required.iter().filter(|p| s.lacks(p)).cloned())
-        .collect();
+    let of_state = |state: CheckState| -> Vec<String> {
+        anthropic
+            .iter()
+            .flat_map(|s| s.checks.iter().filter(move |c| c.state == state))
+            .map(|c| c.permission.clone())
+            .collect()
+    };
+    let mut missing = of_state(CheckState::Missing);
     missing.extend(github.iter().flat_map(|g| g.missing.iter().cloned()));
+    let unchecked = of_state(CheckState::Unchecked);
     if !missing.is_empty() {
         let required = ctx.loaded.config.permissions.join(" ");
         let hint = match (required.is_empty(), github.is_none()) {
@@ -102,17 +159,27 @@ pub async fn run(ctx: &Context) -> Result<Outcome, AuthError> {
             (false, true) => format!("log in again asking for them: `claude --login --scopes \"{required}\"`"),
             (false, false) => format!("log in again asking for them (`claude --login --scopes \"{required}\"`), and grant the GitHub App what it lacks"),
         };
-        return Err(AuthError::insufficient_permissions(format!(
-            "missing: {}",
-            missing.join("; ")
-        ))
-        .with_hint(hint));
+        let failure =
+            AuthError::insufficient_permissions(format!("missing: {}", missing.join("; ")))
+                .with_hint(hint.clone());
+        let report = Permissions {
+            ok: Some(false),
+            anthropic,
+            github,
+            missing,
+            unchecked,
+            hint: Some(hint),
+        };
+        return Ok(Outcome::failed_report(&report, failure));
     }
+    let compared = anthropic.is_some() || github.is_some();
     Ok(Outcome::report(&Permissions {
-        ok: true,
+        ok: (unchecked.is_empty() && compared).then_some(true),
         anthropic,
         github,
         missing,
+        unchecked,
+        hint: None,
     }))
 }
 
@@ -137,11 +204,21 @@ fn anthropic_part(ctx: &Context) -> Result<Option<Scopes>, AuthError> {
             source.describe()
         ),
     };
-    Ok(Some(Scopes {
+    let mut scopes = Scopes {
         required,
         granted,
         basis,
-    }))
+        checks: Vec::new(),
+    };
+    scopes.checks = scopes
+        .required
+        .iter()
+        .map(|p| Check {
+            permission: p.clone(),
+            state: scopes.judge(p),
+        })
+        .collect();
+    Ok(Some(scopes))
 }
 
 fn session_scopes(

@@ -253,9 +253,8 @@ pub async fn run(ctx: &Context) -> Outcome {
         steps.skip("clock", "no server answer");
     } else if credential_ok && compliant {
         let started = Instant::now();
-        let verdict = server_verdict(ctx, provider, &resolution).await;
+        let (verdict, date) = server_verdict(ctx, provider, &resolution).await;
         let millis = started.elapsed().as_millis();
-        let date = verdict.as_ref().ok().and_then(|v| v.server_date);
         steps.0.push(Step {
             name: "server",
             result: verdict.map(|v| v.detail),
@@ -263,7 +262,13 @@ pub async fn run(ctx: &Context) -> Outcome {
             warn: false,
             skipped: false,
         });
-        steps.run("clock", || clock_step(date, ctx.clock.now()));
+        // The `Date` of an error answer (a 401) counts too: the clock may be why it failed.
+        match date {
+            Some(date) => {
+                steps.run("clock", || clock_step(date, ctx.clock.now()));
+            }
+            None => steps.skip("clock", "the server sent no Date header"),
+        }
     } else if !compliant {
         steps.skip("server", "policy forbids sending the credential");
         steps.skip("clock", "no server answer");
@@ -398,57 +403,86 @@ fn credential_step(
     ))
 }
 
+/// The server's verdict on the credential in force, in words: `--auth-status --check`.
+///
+/// # Errors
+/// The check's: a refused key or token, the network, the provider.
+pub(crate) async fn server_check(
+    ctx: &Context,
+    provider: Provider,
+    resolution: &Resolution,
+) -> Result<String, AuthError> {
+    server_verdict(ctx, provider, resolution)
+        .await
+        .0
+        .map(|v| v.detail)
+}
+
+/// The server's verdict on the credential in force, and the `Date` of its answer (of an
+/// error answer too).
 async fn server_verdict(
     ctx: &Context,
     provider: Provider,
     resolution: &Resolution,
-) -> Result<Verdict, AuthError> {
-    let http = ctx.http()?;
+) -> (Result<Verdict, AuthError>, Option<SystemTime>) {
+    let http = match ctx.http() {
+        Ok(http) => http,
+        Err(err) => return (Err(err), None),
+    };
     match provider {
         Provider::Anthropic => anthropic_verdict(ctx, http, resolution).await,
-        other => crate::commands::diagnose::cloud_verdict(ctx, other, http).await,
+        other => {
+            let verdict = crate::commands::diagnose::cloud_verdict(ctx, other, http).await;
+            let date = verdict.as_ref().ok().and_then(|v| v.server_date);
+            (verdict, date)
+        }
     }
 }
 
+/// One `GET /v1/models` with the credential in force: the key, or the session's access
+/// token (refreshed first when stale), so a revoked token fails here as a bad key does.
 async fn anthropic_verdict(
     ctx: &Context,
     http: &reqwest::Client,
     resolution: &Resolution,
-) -> Result<Verdict, AuthError> {
-    let active = resolution.active().ok_or_else(resolve::no_key_error)?;
-    if let Source::Session(provider) = &active.source {
-        let started = Instant::now();
-        let (_, session) = crate::oauth::refresh::access_token(ctx, provider).await?;
-        let left = session
-            .access_expires_at
-            .map(|at| at.saturating_sub(ctx.clock.now()) / 60);
-        return Ok(Verdict {
-            detail: match left {
-                Some(min) => format!("the {provider} access token is valid for {min} more minutes"),
-                None => format!("the {provider} access token is in place"),
-            },
-            server_date: None,
-            elapsed: started.elapsed(),
-        });
-    }
-    let (secret, _, _) = resolve::active_key(ctx)?;
-    let key = crate::apikey::ApiKey::parse(secret)?;
-    let check = anthropic::check_key(http, &ctx.env, &key, ctx.budget()).await?;
-    Ok(Verdict {
-        detail: format!(
-            "the API accepted {} ({} models visible)",
-            key.fingerprint(),
-            check.models
-        ),
+) -> (Result<Verdict, AuthError>, Option<SystemTime>) {
+    let Some(active) = resolution.active() else {
+        return (Err(resolve::no_key_error()), None);
+    };
+    let budget = ctx.budget();
+    let answer = if let Source::Session(provider) = &active.source {
+        let token = match crate::oauth::refresh::access_token(ctx, provider).await {
+            Ok((token, _)) => token,
+            Err(err) => return (Err(err), None),
+        };
+        let fingerprint = active.fingerprint.as_str().to_string();
+        let credential = anthropic::ApiCredential::Token {
+            token: &token,
+            fingerprint,
+        };
+        anthropic::ask(http, &ctx.env, &credential, budget).await
+    } else {
+        let key = match resolve::active_key(ctx)
+            .and_then(|(secret, _, _)| crate::apikey::ApiKey::parse(secret))
+        {
+            Ok(key) => key,
+            Err(err) => return (Err(err), None),
+        };
+        anthropic::ask(http, &ctx.env, &anthropic::ApiCredential::Key(&key), budget).await
+    };
+    let what = match &active.source {
+        Source::Session(provider) => format!("the {provider} access token {}", active.fingerprint),
+        _ => active.fingerprint.as_str().to_string(),
+    };
+    let verdict = answer.verdict.map(|check| Verdict {
+        detail: format!("the API accepted {what} ({} models visible)", check.models),
         server_date: check.server_date,
         elapsed: check.elapsed,
-    })
+    });
+    (verdict, answer.server_date)
 }
 
-fn clock_step(server_date: Option<SystemTime>, now: u64) -> Result<String, AuthError> {
-    let Some(date) = server_date else {
-        return Ok("not checked (the server sent no Date)".to_string());
-    };
+fn clock_step(date: SystemTime, now: u64) -> Result<String, AuthError> {
     let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now);
     let (skew, ahead) = match now.duration_since(date) {
         Ok(d) => (d.as_secs(), true),

@@ -20,7 +20,6 @@ pub const DEFAULT_PROVIDER: &str = "anthropic";
 const DEFAULT_AUTH_ENDPOINT: &str = "https://api.anthropic.com/oauth/authorize";
 const DEFAULT_TOKEN_ENDPOINT: &str = "https://api.anthropic.com/oauth/token";
 const DEFAULT_REDIRECT_URI: &str = "http://localhost:8080/callback";
-const DEFAULT_CLIENT_ID: &str = "claude-auth";
 const DEFAULT_SCOPES: [&str; 2] = ["read", "write"];
 /// How long `--login` waits for the browser unless `oauth.loginTimeout` says otherwise.
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -59,19 +58,11 @@ pub fn settings(
         top.issuer = top.issuer.or_else(|| sso_issuer(ctx));
         (top, "oauth".to_string())
     } else {
-        let block = oauth.providers.get(name).cloned().ok_or_else(|| {
-            let known: Vec<&str> = std::iter::once(DEFAULT_PROVIDER)
-                .chain(oauth.providers.keys().map(String::as_str))
-                .collect();
-            AuthError::config(format!(
-                "unknown OAuth provider `{name}` (known: {})",
-                known.join(", ")
-            ))
-            .with_hint(format!(
-                "add `oauth.providers.{name}` to {}",
-                ctx.loaded.path.display()
-            ))
-        })?;
+        let block = oauth
+            .providers
+            .get(name)
+            .cloned()
+            .ok_or_else(|| unknown_provider(ctx, name))?;
         (block, format!("oauth.providers.{name}"))
     };
     let url = |value: Option<&String>, default: &str, key: &str| -> Result<Url, AuthError> {
@@ -105,10 +96,8 @@ pub fn settings(
     }
     Ok(ProviderSettings {
         name: name.to_string(),
-        client_id: block
-            .client_id
-            .clone()
-            .unwrap_or_else(|| DEFAULT_CLIENT_ID.to_string()),
+        // No made-up default: `require_client_id` refuses a login without one.
+        client_id: block.client_id.clone().unwrap_or_default(),
         auth_url: url(
             block.auth_endpoint.as_ref(),
             DEFAULT_AUTH_ENDPOINT,
@@ -130,6 +119,68 @@ pub fn settings(
         iss_on_callback: false,
         config_path,
     })
+}
+
+impl ProviderSettings {
+    /// Refuses a login without `clientId`: a client id the server never registered sends
+    /// people to an authorization page that cannot work.
+    ///
+    /// # Errors
+    /// `config_error` naming the setting, and how to get a client id, in the hint.
+    pub fn require_client_id(&self, ctx: &Context) -> Result<(), AuthError> {
+        if !self.client_id.trim().is_empty() {
+            return Ok(());
+        }
+        let setting = format!("{}.clientId", self.config_path);
+        Err(AuthError::config(format!(
+            "`{setting}` is not set: logging in to `{}` needs the client id of an OAuth client registered with its authorization server",
+            self.name
+        ))
+        .with_hint(format!(
+            "register a public client (authorization code with PKCE, redirect URI {}) with the server's administrator, then add its id as `{setting}` in {}",
+            self.redirect_uri,
+            ctx.loaded.path.display()
+        )))
+    }
+}
+
+/// The providers `--provider` accepts: `anthropic`, `github` and those of
+/// `oauth.providers`, plus any with a stored session (so one removed from the config can
+/// still be logged out of).
+pub fn known_providers(ctx: &Context) -> Vec<String> {
+    let mut known: Vec<String> = [DEFAULT_PROVIDER, "github"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(ctx.loaded.config.oauth.providers.keys().cloned())
+        .collect();
+    if let Ok(sessions) = crate::session::load(&ctx.state_dir) {
+        known.extend(sessions.sessions.keys().cloned());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    known.retain(|name| seen.insert(name.clone()));
+    known
+}
+
+/// `--provider NAME` for every command that takes it: one check, one message.
+///
+/// # Errors
+/// `config_error` listing the known providers.
+pub fn known_provider(ctx: &Context, name: &str) -> Result<(), AuthError> {
+    if known_providers(ctx).iter().any(|k| k == name) {
+        return Ok(());
+    }
+    Err(unknown_provider(ctx, name))
+}
+
+fn unknown_provider(ctx: &Context, name: &str) -> AuthError {
+    AuthError::config(format!(
+        "unknown provider `{name}` (known: {})",
+        known_providers(ctx).join(", ")
+    ))
+    .with_hint(format!(
+        "add `oauth.providers.{name}` to {}",
+        ctx.loaded.path.display()
+    ))
 }
 
 /// `https://DOMAIN` of an enabled `compliance.ssoIntegration`.

@@ -6,6 +6,7 @@ use crate::envvars;
 use crate::error::AuthError;
 use crate::http::{self, Budget};
 use crate::redact::SafeUrl;
+use crate::secret::AccessToken;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{StatusCode, Url};
 use std::time::Duration;
@@ -55,6 +56,71 @@ pub fn api_url(env: &envvars::Env, path: &str) -> Result<SafeUrl, AuthError> {
     Ok(url.into())
 }
 
+/// What a request to the API proves itself with.
+pub enum ApiCredential<'a> {
+    /// An API key, sent as `x-api-key`.
+    Key(&'a ApiKey),
+    /// An OAuth access token from `--login`, sent as a bearer token; `fingerprint` names it
+    /// in messages.
+    Token {
+        token: &'a AccessToken,
+        fingerprint: String,
+    },
+}
+
+impl ApiCredential<'_> {
+    fn fingerprint(&self) -> String {
+        match self {
+            ApiCredential::Key(key) => key.fingerprint().to_string(),
+            ApiCredential::Token { fingerprint, .. } => fingerprint.clone(),
+        }
+    }
+
+    fn headers(&self) -> Result<Vec<(HeaderName, HeaderValue)>, AuthError> {
+        let version = (
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(API_VERSION),
+        );
+        Ok(match self {
+            ApiCredential::Key(key) => {
+                let mut value = HeaderValue::from_str(key.secret().expose()).map_err(|_| {
+                    AuthError::invalid_api_key("the key cannot be sent in an HTTP header")
+                })?;
+                value.set_sensitive(true);
+                vec![(HeaderName::from_static("x-api-key"), value), version]
+            }
+            ApiCredential::Token { token, .. } => {
+                let value = crate::secret::bearer_header(token.secret()).ok_or_else(|| {
+                    AuthError::new(
+                        crate::error::ErrorCode::OauthError,
+                        "the access token cannot be sent in an HTTP header",
+                    )
+                })?;
+                vec![
+                    (reqwest::header::AUTHORIZATION, value),
+                    version,
+                    // The API takes OAuth access tokens only with this beta flag (as Claude
+                    // Code sends it).
+                    (
+                        HeaderName::from_static("anthropic-beta"),
+                        HeaderValue::from_static(OAUTH_BETA),
+                    ),
+                ]
+            }
+        })
+    }
+}
+
+/// The `anthropic-beta` value under which the API accepts OAuth access tokens.
+pub const OAUTH_BETA: &str = "oauth-2025-04-20";
+
+/// The API's answer: its verdict, and its `Date` whatever the verdict (a 401 carries one
+/// too, so the clock can still be checked after a refusal).
+pub struct Answer {
+    pub verdict: Result<KeyCheck, AuthError>,
+    pub server_date: Option<std::time::SystemTime>,
+}
+
 /// Asks the API whether `key` works.
 ///
 /// # Errors
@@ -66,17 +132,30 @@ pub async fn check_key(
     key: &ApiKey,
     budget: Budget,
 ) -> Result<KeyCheck, AuthError> {
-    let url = models_url(env)?;
-    let mut key_header = HeaderValue::from_str(key.secret().expose())
-        .map_err(|_| AuthError::invalid_api_key("the key cannot be sent in an HTTP header"))?;
-    key_header.set_sensitive(true);
-    let headers = [
-        (HeaderName::from_static("x-api-key"), key_header),
-        (
-            HeaderName::from_static("anthropic-version"),
-            HeaderValue::from_static(API_VERSION),
-        ),
-    ];
+    ask(client, env, &ApiCredential::Key(key), budget)
+        .await
+        .verdict
+}
+
+/// Asks the API (`GET /v1/models`) whether `credential` works.
+pub async fn ask(
+    client: &reqwest::Client,
+    env: &envvars::Env,
+    credential: &ApiCredential<'_>,
+    budget: Budget,
+) -> Answer {
+    let failed = |err| Answer {
+        verdict: Err(err),
+        server_date: None,
+    };
+    let url = match models_url(env) {
+        Ok(url) => url,
+        Err(err) => return failed(err),
+    };
+    let headers = match credential.headers() {
+        Ok(headers) => headers,
+        Err(err) => return failed(err),
+    };
     let call = http::Call {
         url: &url,
         setting: "ANTHROPIC_BASE_URL",
@@ -84,28 +163,50 @@ pub async fn check_key(
         budget,
         retry: http::Retry::Transient,
     };
-    let reply = http::get(client, &call, &headers).await?;
-    let fingerprint = key.fingerprint();
+    let reply = match http::get(client, &call, &headers).await {
+        Ok(reply) => reply,
+        Err(err) => return failed(err),
+    };
+    Answer {
+        server_date: super::server_date(&reply.headers),
+        verdict: judge(&url, &reply, credential),
+    }
+}
+
+/// The verdict of one answer to `GET /v1/models`.
+fn judge(
+    url: &SafeUrl,
+    reply: &http::Reply,
+    credential: &ApiCredential<'_>,
+) -> Result<KeyCheck, AuthError> {
+    let fingerprint = credential.fingerprint();
+    let is_token = matches!(credential, ApiCredential::Token { .. });
+    let what = if is_token { "access token" } else { "key" };
     match reply.status {
         StatusCode::OK => {
             if reply.content_type() != "application/json" {
-                return Err(not_the_api(&url, &reply.content_type()));
+                return Err(not_the_api(url, &reply.content_type()));
             }
-            let doc: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|_| not_the_api(&url, "malformed JSON"))?;
-            let models = doc.get("data").and_then(|d| d.as_array()).map(Vec::len).ok_or_else(|| not_the_api(&url, "JSON without `data`"))?;
+            let doc: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|_| not_the_api(url, "malformed JSON"))?;
+            let models = doc.get("data").and_then(|d| d.as_array()).map(Vec::len).ok_or_else(|| not_the_api(url, "JSON without `data`"))?;
             Ok(KeyCheck { models, elapsed: reply.elapsed, attempts: reply.attempts, server_date: super::server_date(&reply.headers) })
         }
+        StatusCode::UNAUTHORIZED if is_token => Err(AuthError::new(crate::error::ErrorCode::ExpiredToken, format!(
+            "the API rejected the access token {fingerprint} (HTTP 401{}): it was revoked or has expired",
+            error_type(&reply.body)
+        ))
+        .with_hint("log in again with `claude --login`")),
         StatusCode::UNAUTHORIZED => Err(AuthError::invalid_api_key(format!(
             "the API rejected the key {fingerprint} (HTTP 401{})",
             error_type(&reply.body)
         ))
         .with_hint("the key is wrong, disabled or deleted: create a new one at https://console.anthropic.com/settings/keys")),
         StatusCode::FORBIDDEN if is_ip_allow_list_refusal(&reply.body) => Err(AuthError::ip_restricted(format!(
-            "the API refused the key {fingerprint} from this machine's address: it is outside the organization's allowed IP ranges (HTTP 403, permission_error)"
+            "the API refused the {what} {fingerprint} from this machine's address: it is outside the organization's allowed IP ranges (HTTP 403, permission_error)"
         ))
         .with_hint("connect from a network the organization allows, or ask an organization admin to add this network's public address to the allowed IP ranges in the Claude Console's organization settings")),
         StatusCode::FORBIDDEN => Err(AuthError::insufficient_permissions(format!(
-            "the key {fingerprint} is valid but not allowed to use the API (HTTP 403{})",
+            "the {what} {fingerprint} is valid but not allowed to use the API (HTTP 403{})",
             error_type(&reply.body)
         ))
         .with_hint("check the key's workspace and the organization's permissions in the Console")),

@@ -1,7 +1,9 @@
 //! `--auth-status`: offline. What is in force, from where, what it shadows, and what to do.
 //! Reads only non-secret metadata: it never unlocks the keychain or runs the KDF. The JSON
 //! document is built only for `--json`: the human path stays small, which keeps the
-//! command's start-up cost (and resident memory) down.
+//! command's start-up cost (and resident memory) down. Offline, a credential is
+//! "configured", never "authenticated": `--auth-status --check` ([`run_checked`]) asks the
+//! server once, and only its yes makes it "authenticated".
 
 pub mod report;
 #[cfg(test)]
@@ -39,6 +41,8 @@ struct Facts<'a> {
     warnings: Vec<String>,
     next_step: Option<String>,
     now: u64,
+    /// `--check`'s answer; `None` when nothing was asked.
+    verification: Option<Checked>,
 }
 
 impl Facts<'_> {
@@ -51,31 +55,68 @@ impl Facts<'_> {
     }
 }
 
-/// Builds the status. Exit 0 when a usable credential resolves, `not_authenticated` otherwise.
+/// Builds the status, offline. Exit 0 when a usable credential resolves (it is then
+/// "configured"), `not_authenticated` otherwise.
 pub fn run(ctx: &Context) -> Outcome {
+    build(ctx, &resolve::credentials(ctx), None)
+}
+
+/// `--auth-status --check`: the status, after the one cheap online check `--test-auth`'s
+/// server step makes (`GET /v1/models` with the key or the session's token; one cloud
+/// call). A refusal fails with the check's own error and exit status.
+pub async fn run_checked(ctx: &Context) -> Outcome {
     let resolution = resolve::credentials(ctx);
     let provider = crate::providers::active(ctx);
+    let configured = if provider == Provider::Anthropic {
+        resolution.active().is_some_and(|c| c.problem().is_none())
+    } else {
+        crate::commands::diagnose::cloud_info(ctx, provider).is_ok()
+    };
+    let verification = if configured {
+        let check = async {
+            crate::policy::compliance::enforce(ctx)?;
+            crate::commands::test_auth::server_check(ctx, provider, &resolution).await
+        };
+        Some(check.await)
+    } else {
+        None
+    };
+    build(ctx, &resolution, verification)
+}
+
+/// The status of `resolution`, with `--check`'s verdict when it was asked for.
+fn build(
+    ctx: &Context,
+    resolution: &Resolution,
+    verification: Option<Result<String, AuthError>>,
+) -> Outcome {
+    let provider = crate::providers::active(ctx);
     if provider != crate::config::schema::Provider::Anthropic {
-        return crate::commands::cloud_status::run(ctx, provider, &resolution);
+        return crate::commands::cloud_status::run(ctx, provider, resolution, verification);
     }
-    let rotation = rotation_status(ctx, &resolution);
+    let (verification, refusal) = split(verification);
+    let rotation = rotation_status(ctx, resolution);
     let mfa = crate::mfa::summary(ctx);
-    let warnings = warnings(ctx, &resolution, rotation.as_ref(), &mfa);
+    let warnings = warnings(ctx, resolution, rotation.as_ref(), &mfa);
     let usable = resolution.active().is_some_and(|c| c.problem().is_none());
-    let next_step = (!usable).then(|| next_step(&resolution));
+    let next_step = (!usable).then(|| next_step(resolution));
     let facts = Facts {
-        resolution: &resolution,
+        resolution,
         rotation,
         mfa,
         warnings,
         next_step,
         now: ctx.clock.now(),
+        verification,
     };
     let (human, json) = if ctx.prefs.json {
         (String::new(), document(ctx, &facts))
     } else {
         (render(ctx, &facts), Value::Null)
     };
+    if let Some(refusal) = refusal {
+        return Outcome::failed(human, json, refusal);
+    }
     if usable {
         return Outcome::ok(human, json);
     }
@@ -121,7 +162,7 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
         rotation,
     };
     let mut report = report::StatusReport::new(ctx, crate::providers::active(ctx).as_str(), detail);
-    report.authenticated = usable.is_some();
+    report.set_verification(usable.is_some(), facts.verification.as_ref());
     report.method = usable.map(|c| {
         if c.source.is_api_key() {
             "api-key"
@@ -153,6 +194,73 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
     report.warnings = facts.warnings.clone();
     report.next_step = facts.next_step.clone();
     report.to_json()
+}
+
+/// What `--check` learnt, in words.
+pub(crate) enum Checked {
+    /// The server accepted the credential.
+    Accepted(String),
+    /// The server answered, and refused it.
+    Refused(String),
+    /// The server could not be asked (network, rate limit, configuration): no verdict.
+    Unanswered(String),
+}
+
+impl Checked {
+    /// `verified`: `Some(true|false)` for the server's verdict, `None` without one.
+    pub(crate) fn verified(&self) -> Option<bool> {
+        match self {
+            Checked::Accepted(_) => Some(true),
+            Checked::Refused(_) => Some(false),
+            Checked::Unanswered(_) => None,
+        }
+    }
+}
+
+/// `--check`'s result as what the report shows, and the failure, if any.
+pub(crate) fn split(
+    verification: Option<Result<String, AuthError>>,
+) -> (Option<Checked>, Option<AuthError>) {
+    use crate::error::ErrorCode;
+    match verification {
+        None => (None, None),
+        Some(Ok(detail)) => (Some(Checked::Accepted(detail)), None),
+        Some(Err(err)) => {
+            let judged = matches!(
+                err.code(),
+                ErrorCode::InvalidApiKey
+                    | ErrorCode::ExpiredToken
+                    | ErrorCode::InsufficientPermissions
+                    | ErrorCode::IpRestricted
+                    | ErrorCode::NotAuthenticated
+            );
+            let why = err.message().to_string();
+            let checked = if judged {
+                Checked::Refused(why)
+            } else {
+                Checked::Unanswered(why)
+            };
+            (Some(checked), Some(err))
+        }
+    }
+}
+
+/// The first line's claim: "configured" offline, "authenticated" only after the server's
+/// yes, the server's no after `--check` refused, and "not verified" when it could not ask.
+pub(crate) fn claim(
+    verification: Option<&Checked>,
+    configured: &str,
+    authenticated: &str,
+    provider: &str,
+) -> String {
+    match verification {
+        None => {
+            format!("✓ {configured} (not verified: `claude --auth-status --check` asks the server)")
+        }
+        Some(Checked::Accepted(detail)) => format!("✓ {authenticated} ({detail})"),
+        Some(Checked::Refused(why)) => format!("✗ Not authenticated to {provider}: {why}"),
+        Some(Checked::Unanswered(why)) => format!("! {configured}, but not verified: {why}"),
+    }
 }
 
 fn session_status(candidate: &Candidate, now: u64) -> SessionStatus {
@@ -340,8 +448,16 @@ fn render_active(out: &mut String, facts: &Facts<'_>, provider: &str) {
             };
             let _ = writeln!(
                 out,
-                "✓ Logged in to {} as {account} (OAuth)",
-                session.provider
+                "{}",
+                claim(
+                    facts.verification.as_ref(),
+                    &format!(
+                        "Logged in to {} as {account} (OAuth session stored)",
+                        session.provider
+                    ),
+                    &format!("Authenticated to {provider} as {account} (OAuth)"),
+                    provider,
+                )
             );
             let _ = writeln!(
                 out,
@@ -364,7 +480,16 @@ fn render_active(out: &mut String, facts: &Facts<'_>, provider: &str) {
             let _ = writeln!(out, "  billing:      Claude subscription");
         }
         Some(active) if active.problem().is_none() => {
-            let _ = writeln!(out, "✓ Authenticated to {provider} with an API key");
+            let _ = writeln!(
+                out,
+                "{}",
+                claim(
+                    facts.verification.as_ref(),
+                    &format!("API key configured for {provider}"),
+                    &format!("Authenticated to {provider} with an API key"),
+                    provider,
+                )
+            );
             let _ = writeln!(
                 out,
                 "  key:          {} (from {})",

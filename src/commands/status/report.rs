@@ -12,7 +12,12 @@ use std::collections::BTreeMap;
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusReport {
+    /// The server accepted the credential just now (`--check`); never `true` offline.
     pub authenticated: bool,
+    /// A usable credential is in force, judged offline (what the exit status says offline).
+    pub configured: bool,
+    /// `--check`'s verdict: `null` when the server was not asked.
+    pub verified: Option<bool>,
     pub provider: &'static str,
     pub method: Option<String>,
     pub source: Option<String>,
@@ -142,6 +147,8 @@ impl StatusReport {
     pub fn new(ctx: &Context, provider: &'static str, detail: Detail) -> StatusReport {
         StatusReport {
             authenticated: false,
+            configured: false,
+            verified: None,
             provider,
             method: None,
             source: None,
@@ -159,6 +166,18 @@ impl StatusReport {
             compliance: crate::policy::report::compliance_json(ctx, crate::providers::active(ctx)),
             detail,
         }
+    }
+
+    /// `configured`, `verified` and `authenticated` from the offline judgment and
+    /// `--check`'s verdict (`None`: not asked).
+    pub(crate) fn set_verification(
+        &mut self,
+        configured: bool,
+        verification: Option<&super::Checked>,
+    ) {
+        self.configured = configured;
+        self.verified = verification.and_then(super::Checked::verified);
+        self.authenticated = self.verified == Some(true);
     }
 
     /// The JSON document (keys sorted).

@@ -80,12 +80,13 @@ fn rows() -> Vec<Row> {
             stored_age_days: Some(1),
             exit: 0,
             lines: &[
-                "✓ Authenticated to anthropic with an API key",
+                "✓ API key configured for anthropic",
                 "sk-ant-api03-…e2E2 (from the ANTHROPIC_API_KEY environment variable)",
                 "shadowed:     sk-ant-api03-…s3S3 from the keychain",
             ],
             json: &[
-                ("/authenticated", "true"),
+                ("/configured", "true"),
+                ("/authenticated", "false"),
                 ("/source", r#""env:ANTHROPIC_API_KEY""#),
                 ("/shadowed/0", r#""keychain""#),
                 ("/billing", r#""api""#),
@@ -98,10 +99,7 @@ fn rows() -> Vec<Row> {
             vars: &[],
             stored_age_days: Some(45),
             exit: 0,
-            lines: &[
-                "✓ Authenticated to anthropic with an API key",
-                "claude --rotate-key",
-            ],
+            lines: &["✓ API key configured for anthropic", "claude --rotate-key"],
             json: &[("/rotation/due", "true"), ("/rotation/ageDays", "45")],
         },
         Row {
