@@ -79,6 +79,8 @@ fn record_refusal(ctx: &Context, action: &str, result: &Result<Outcome, AuthErro
 fn flag_of(action: &Action) -> &'static str {
     match action {
         Action::AuthStatus => "--auth-status",
+        Action::AuthStatusCheck => "--auth-status --check",
+        Action::Completions(_) => "--completions",
         Action::SetApiKey(_) => "--set-api-key",
         Action::RemoveApiKey => "--remove-api-key",
         Action::TestApiKey => "--test-api-key",
