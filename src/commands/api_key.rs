@@ -15,12 +15,15 @@ use serde::{Serialize, Serializer};
 
 /// A store in JSON by its config name (`keychain`, `encrypted-file`); the text names it in
 /// words (`Source::Stored(kind).describe()`: "the encrypted credential file").
-fn storage_name<S: Serializer>(kind: &StorageKind, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn storage_name<S: Serializer>(
+    kind: &StorageKind,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(kind.as_str())
 }
 
 /// "the keychain", "the encrypted credential file".
-fn store_words(kind: StorageKind) -> String {
+pub(crate) fn store_words(kind: StorageKind) -> String {
     Source::Stored(kind).describe()
 }
 
@@ -137,7 +140,11 @@ impl Report for Rotated {
 /// # Errors
 /// `invalid_api_key` and the other check errors before anything is stored; storage errors.
 pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
-    let key = ApiKey::parse(read_secret(ctx, arg, "--set-api-key", "API key")?)?;
+    let raw = read_secret(ctx, arg, "--set-api-key", "API key")?;
+    if crate::providers::admin_api::is_admin_key(raw.expose()) {
+        return super::admin_key::set(ctx, raw).await;
+    }
+    let key = ApiKey::parse(raw)?;
     crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::StoreKey)?;
     let fingerprint = key.fingerprint();
     let check = check_online(ctx, &key, "input").await?;

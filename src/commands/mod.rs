@@ -1,5 +1,6 @@
 //! One module per flag family; each handler returns an `Outcome` or an `AuthError`.
 
+pub mod admin_key;
 pub mod api_key;
 pub mod audit_log;
 pub mod cloud_status;
