@@ -4,7 +4,8 @@
 
 use crate::cli::{Action, Cli};
 use crate::commands::{
-    api_key, audit_log, login, mfa, permissions, reset, sessions, status, test_auth, token,
+    api_key, audit_log, cost, login, mfa, permissions, reset, sessions, status, subscription,
+    test_auth, token, upgrade,
 };
 use crate::context::Context;
 use crate::error::AuthError;
@@ -19,9 +20,6 @@ use std::future::Future;
 /// Whatever the handler reports; rendered once by `main`.
 pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     let action = cli.action();
-    if let Action::Unavailable(flag) = action {
-        return Err(AuthError::not_implemented(flag));
-    }
     let flag_key = flag_key(cli, &action)?;
     one_reader_of_stdin(cli, &action)?;
     let ctx = Context::from_cli(cli, flag_key)?;
@@ -33,7 +31,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         Action::ResetAuth => reset::run(&ctx),
         Action::EnableMfa => mfa::enable(&ctx),
         Action::ShowAuthLogs => audit_log::show(&ctx, cli.since.as_deref(), cli.verify),
-        Action::Unavailable(flag) => Err(AuthError::not_implemented(flag)),
+        Action::Upgrade { claude_max: false } => upgrade::list(&ctx),
         online => {
             let outcome = block_on(run_online(&ctx, cli, online))?;
             crate::policy::ip::record_refusals(&ctx);
@@ -63,13 +61,19 @@ async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome,
         Action::TestAuth | Action::DebugAuth => Ok(test_auth::run(ctx).await),
         Action::CheckPermissions => permissions::run(ctx).await,
         Action::InstallGithubApp => crate::commands::github::install_app(ctx, cli.no_browser).await,
+        Action::Cost { detailed } => cost::run(ctx, detailed, cli.since.as_deref()).await,
+        Action::SubscriptionStatus => subscription::status(ctx).await,
+        Action::Upgrade { claude_max: true } => upgrade::claude_max(ctx, cli.no_browser).await,
+        Action::ManageSubscription => upgrade::manage(ctx, cli.no_browser).await,
         Action::AuthStatus
         | Action::RemoveApiKey
         | Action::ListSessions
         | Action::ResetAuth
         | Action::EnableMfa
         | Action::ShowAuthLogs
-        | Action::Unavailable(_) => Err(AuthError::internal("an offline action was sent online")),
+        | Action::Upgrade { claude_max: false } => {
+            Err(AuthError::internal("an offline action was sent online"))
+        }
     }
 }
 

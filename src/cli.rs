@@ -38,6 +38,7 @@ Examples:
     "manage_subscription", "enable_mfa", "show_auth_logs", "test_auth", "check_permissions",
     "reset_auth", "debug_auth",
 ])))]
+#[command(group(ArgGroup::new("since_owner").multiple(true).args(["show_auth_logs", "slash"])))]
 pub struct Cli {
     /// Slash command: `/upgrade`, `/cost` or `/install-github-app`
     #[arg(value_name = "COMMAND", value_parser = ["/upgrade", "/cost", "/install-github-app"])]
@@ -100,11 +101,11 @@ pub struct Cli {
     /// Open the subscription management page
     #[arg(long, help_heading = "Subscription")]
     pub manage_subscription: bool,
-    /// With `/upgrade`: upgrade to Claude Max
-    #[arg(long, help_heading = "Subscription")]
+    /// With `/upgrade`: open the Claude Max page and wait for the plan to change
+    #[arg(long, requires = "slash", help_heading = "Subscription")]
     pub claude_max: bool,
-    /// With `/cost`: per-model breakdown
-    #[arg(long, help_heading = "Subscription")]
+    /// With `/cost`: cost and tokens per model and day, and the cache hit share
+    #[arg(long, requires = "slash", help_heading = "Subscription")]
     pub detailed: bool,
 
     /// Enroll a TOTP second factor (QR code and otpauth:// URI, confirmed by a first code)
@@ -121,11 +122,12 @@ pub struct Cli {
     /// With `--show-auth-logs`: check the log's HMAC chain and name the first bad line
     #[arg(long, requires = "show_auth_logs", help_heading = "Security")]
     pub verify: bool,
-    /// With `--show-auth-logs`: entries newer than this (e.g. `1h`, `7d`)
+    /// With `--show-auth-logs`: entries newer than this (e.g. `1h`, `7d`); with `/cost`:
+    /// the report's first day (`7d`, `30d`, `2026-11-01`)
     #[arg(
         long,
         value_name = "AGE",
-        requires = "show_auth_logs",
+        requires = "since_owner",
         help_heading = "Security"
     )]
     pub since: Option<String>,
@@ -212,8 +214,16 @@ pub enum Action {
     InstallGithubApp,
     EnableMfa,
     ShowAuthLogs,
-    /// A flag that parses but whose feature this version does not have yet.
-    Unavailable(&'static str),
+    /// `/cost [--detailed]`.
+    Cost {
+        detailed: bool,
+    },
+    /// `/upgrade [--claude-max]`.
+    Upgrade {
+        claude_max: bool,
+    },
+    SubscriptionStatus,
+    ManageSubscription,
 }
 
 impl Cli {
@@ -270,20 +280,46 @@ impl Cli {
         if self.show_auth_logs {
             return Action::ShowAuthLogs;
         }
-        let later: [(bool, &'static str); 3] = [
-            (self.subscription_status, "--subscription-status"),
-            (self.manage_subscription, "--manage-subscription"),
-            (self.slash.is_some(), "slash command"),
-        ];
-        let flag = later.iter().find(|(set, _)| *set).map(|(_, flag)| *flag);
-        match (flag, &self.slash) {
-            (Some("slash command"), Some(slash)) => Action::Unavailable(match slash.as_str() {
-                "/upgrade" => "/upgrade",
-                "/cost" => "/cost",
-                _ => "/install-github-app",
-            }),
-            (Some(flag), _) => Action::Unavailable(flag),
-            (None, _) => Action::AuthStatus,
+        if self.subscription_status {
+            return Action::SubscriptionStatus;
+        }
+        if self.manage_subscription {
+            return Action::ManageSubscription;
+        }
+        match self.slash.as_deref() {
+            Some("/cost") => Action::Cost {
+                detailed: self.detailed,
+            },
+            Some("/upgrade") => Action::Upgrade {
+                claude_max: self.claude_max,
+            },
+            _ => Action::AuthStatus,
+        }
+    }
+
+    /// The modifiers clap cannot tie to one slash command (it has one positional for all
+    /// three): `--detailed` and `--since` belong to `/cost` (or `--since` to
+    /// `--show-auth-logs`), `--claude-max` to `/upgrade`.
+    ///
+    /// # Errors
+    /// A usage error naming the flag and the command it needs.
+    pub fn check_modifiers(&self) -> Result<(), clap::Error> {
+        let slash = self.slash.as_deref();
+        let misplaced = if self.detailed && slash != Some("/cost") {
+            Some(("--detailed", "/cost"))
+        } else if self.claude_max && slash != Some("/upgrade") {
+            Some(("--claude-max", "/upgrade"))
+        } else if self.since.is_some() && !self.show_auth_logs && slash != Some("/cost") {
+            Some(("--since", "/cost` or `--show-auth-logs"))
+        } else {
+            None
+        };
+        match misplaced {
+            Some((flag, needs)) => Err(<Cli as clap::CommandFactory>::command().error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                format!("`{flag}` goes with `{needs}`"),
+            )),
+            None => Ok(()),
         }
     }
 }
@@ -296,6 +332,21 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn modifiers_need_their_slash_command() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(args.iter().copied()).and_then(|cli| cli.check_modifiers())
+        };
+        assert!(parse(&["claude", "/cost", "--detailed", "--since", "7d"]).is_ok());
+        assert!(parse(&["claude", "/upgrade", "--claude-max"]).is_ok());
+        assert!(parse(&["claude", "--show-auth-logs", "--since", "7d"]).is_ok());
+        assert!(parse(&["claude", "--detailed"]).is_err());
+        assert!(parse(&["claude", "/upgrade", "--detailed"]).is_err());
+        assert!(parse(&["claude", "/cost", "--claude-max"]).is_err());
+        assert!(parse(&["claude", "/upgrade", "--since", "7d"]).is_err());
+        assert!(parse(&["claude", "--auth-status", "--since", "7d"]).is_err());
     }
 
     #[test]

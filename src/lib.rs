@@ -6,6 +6,7 @@
 
 pub mod apikey;
 pub mod app;
+pub mod billing;
 pub mod browser;
 pub mod cli;
 pub mod clock;

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 /// `--api-key` included, is dropped and wiped before the process ends.
 fn main() -> ExitCode {
     claude_auth::coredump::disable();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse().and_then(|cli| cli.check_modifiers().map(|()| cli)) {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
