@@ -51,10 +51,13 @@ impl Style {
     /// `▕█████▌    ▏` (or `[#####-----]`) for `permille` of `cells` cells.
     pub fn bar(&self, permille: u32, cells: usize) -> String {
         let permille = permille.min(1000) as usize;
-        let eighths = permille * cells * 8 / 1000;
+        // Nearest eighth; a bar that is not empty shows at least a sliver.
+        let eighths = (permille * cells * 8 + 500) / 1000;
         let mut out = String::new();
         if self.unicode {
-            const PARTS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+            // One eighth is drawn as two: `▏` is also the bar's right edge, and a bar that
+            // ends in its own edge character reads as empty.
+            const PARTS: [char; 8] = [' ', '▎', '▎', '▍', '▌', '▋', '▊', '▉'];
             out.push('▕');
             out.extend(std::iter::repeat_n('█', eighths / 8));
             let mut used = eighths / 8;

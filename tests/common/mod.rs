@@ -4,6 +4,7 @@
 
 pub mod admin_server;
 pub mod bedrock_server;
+pub mod billing_server;
 pub mod browser;
 pub mod github_server;
 pub mod google_server;
