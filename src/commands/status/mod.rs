@@ -121,11 +121,13 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
             last_verified_at: facts.mfa.last_verified_at.map(rfc3339),
         },
         rotation,
-        plan: facts.plan.as_ref().map(|cached| report::Plan {
-            plan: cached.subscription.plan.clone(),
-            status: cached.subscription.status.clone(),
-            fetched_at: rfc3339(cached.fetched_at),
-            age_seconds: facts.now.saturating_sub(cached.fetched_at),
+        plan: facts.plan.as_ref().map(|cached| {
+            Box::new(report::Plan {
+                plan: cached.subscription.plan.clone(),
+                status: cached.subscription.status.clone(),
+                fetched_at: rfc3339(cached.fetched_at),
+                age_seconds: facts.now.saturating_sub(cached.fetched_at),
+            })
         }),
     };
     let mut report = report::StatusReport::new(ctx, crate::providers::active(ctx).as_str(), detail);

@@ -51,7 +51,7 @@ pub enum Detail {
         rotation: Option<Rotation>,
         /// The last plan `--subscription-status` fetched (cached; absent without one).
         #[serde(skip_serializing_if = "Option::is_none")]
-        plan: Option<Plan>,
+        plan: Option<Box<Plan>>,
     },
     /// Bedrock or Vertex AI: the settings in use, or the problem that stopped the lookup.
     Cloud {
