@@ -73,7 +73,7 @@ impl Subscription {
             (Some(plan), Some(status)) => format!("{plan} ({status})"),
             (Some(plan), None) => plan.clone(),
             (None, Some(status)) => format!("unnamed plan ({status})"),
-            (None, None) => "plan not named".to_string(),
+            (None, None) => "not named".to_string(),
         }
     }
 }

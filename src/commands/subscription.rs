@@ -3,7 +3,7 @@
 //! stands in for a new one). API keys are billed per use (this month's cost when an Admin
 //! key is there); Bedrock and Vertex AI bill through the cloud account.
 
-use crate::billing::chart::{age, local_time, until, Style, Table};
+use crate::billing::chart::{age, local_time, until, Style};
 use crate::billing::money::{count, Money};
 use crate::billing::period::Period;
 use crate::billing::subscription::{self, Subscription, DEFAULT_MANAGE_URL};
@@ -262,46 +262,65 @@ impl Status {
     }
 }
 
-/// One bar per limit: the token count, then each window, with when it resets.
+/// One bar per limit: the token count, then each window, with when it resets: on the
+/// same line from 100 columns, on the next one below.
 pub fn limits_table(sub: &Subscription, style: Style, now: u64) -> String {
-    let mut table = Table::new(
-        &["Limit", "Used", "", "", "Resets"],
-        &[false, true, false, true, false],
-    );
-    let cells = style.bar_cells().min(24);
     let resets = |at: Option<&str>| match at.and_then(subscription::unix) {
-        Some(at) if at > now => format!("in {} ({})", until(now, at), local_time(at)),
-        Some(at) => format!("{} (passed)", local_time(at)),
+        Some(at) if at > now => format!("resets in {} ({})", until(now, at), local_time(at)),
+        Some(at) => format!("reset {} (passed)", local_time(at)),
         None => String::new(),
     };
+    // (label, figures, per mille, reset)
+    let mut rows: Vec<(String, String, u32, String)> = Vec::new();
     if let Some(usage) = &sub.usage {
         let permille = if usage.limit == 0 {
             1000
         } else {
             u32::try_from(u128::from(usage.tokens) * 1000 / u128::from(usage.limit)).unwrap_or(1000)
         };
-        table.row(vec![
+        rows.push((
             "tokens".into(),
             format!("{} / {} tokens", count(usage.tokens), count(usage.limit)),
-            style.bar(permille, cells),
-            format!("{} %", permille / 10),
+            permille,
             resets(usage.resets_at.as_deref()),
-        ]);
+        ));
     }
     for window in &sub.windows {
-        let permille = (window.utilization * 10.0).round() as u32;
-        table.row(vec![
+        rows.push((
             window_name(&window.name),
             String::new(),
-            style.bar(permille, cells),
-            format!("{} %", permille / 10),
+            (window.utilization * 10.0).round() as u32,
             resets(window.resets_at.as_deref()),
-        ]);
+        ));
     }
-    if sub.usage.is_none() && sub.windows.is_empty() {
-        return String::new();
+    let wide = style.width >= 100;
+    let cells = if wide { 24 } else { 12 };
+    let label_w = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let used_w = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (label, used, permille, reset) in rows {
+        let mut line = format!("  {label:<label_w$}  ");
+        if used_w > 0 {
+            let _ = write!(line, "{used:>used_w$} ");
+        }
+        let _ = write!(
+            line,
+            "{} {:>3} %",
+            style.bar(permille, cells),
+            permille.min(1000) / 10
+        );
+        match (reset.is_empty(), wide) {
+            (true, _) => {}
+            (false, true) => {
+                let _ = write!(line, "  {reset}");
+            }
+            (false, false) => {
+                let _ = write!(line, "\n  {:label_w$}  {reset}", "");
+            }
+        }
+        let _ = writeln!(out, "{line}");
     }
-    table.render(style.width, style.unicode)
+    out
 }
 
 /// `five_hour` → `5-hour window`; other names as sent.
