@@ -251,7 +251,7 @@ pub async fn fetch(
 
 fn not_a_plan(url: &SafeUrl, why: &str) -> AuthError {
     AuthError::provider(format!("{url} did not answer with a plan: {why}"))
-        .with_hint("`subscription.endpoint` should answer the `subscription` document (docs/usage-and-cost.md)")
+        .with_hint("`subscription.endpoint` should answer JSON with `plan`, `status`, `features` and `usage`, or windowed limits with `utilization`; check the setting")
 }
 
 /// The last answer, as kept on disk.

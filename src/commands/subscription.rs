@@ -159,7 +159,7 @@ async fn plan_of_login(
             report.subscription = Some(snapshot);
         }
         report.notes.push(format!(
-            "Anthropic documents no subscription API for other programs, so none is called: see your plan at {}, or set `subscription.endpoint` in the config to a service that answers it (docs/usage-and-cost.md)",
+            "Anthropic documents no subscription API for other programs, so none is called: see your plan at {}, or set `subscription.endpoint` in the config to a service that answers it",
             report.manage_url
         ));
         return Ok(());

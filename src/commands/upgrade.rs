@@ -18,6 +18,7 @@ const DEFAULT_WAIT: u64 = 600;
 
 /// `/upgrade` without `--claude-max`: the plans.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Plans {
     pub plans: Vec<Plan>,
     /// `config` (`subscription.plans`) or `built-in`.
