@@ -99,22 +99,6 @@ fn user(api: &BillingApi, columns: &str) -> TestEnv {
         .with("LANG", "C.UTF-8")
 }
 
-fn transcript(out: &std::process::Output) -> String {
-    format!(
-        "exit: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn snapshots() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
-    settings.set_prepend_module_to_snapshot(false);
-    settings
-}
-
 #[test]
 fn cost_reads_every_page_of_the_month_and_totals_to_the_cent() {
     let api = api(10);
@@ -368,7 +352,7 @@ fn an_admin_key_given_to_set_api_key_is_stored_apart_from_the_key_in_force() {
 #[test]
 fn cost_tables_and_bars_at_80_and_120_columns_in_utf8_and_ascii() {
     let api = api(0);
-    snapshots().bind(|| {
+    loopback_snapshots().bind(|| {
         let env = user(&api, "80");
         insta::assert_snapshot!("cost_month_80_utf8", transcript(&env.run(&["/cost"])));
         let env = user(&api, "120");

@@ -67,22 +67,6 @@ fn run_with(env: &TestEnv, vars: &[(&str, &str)], args: &[&str]) -> std::process
     cmd.args(args).output().unwrap()
 }
 
-fn transcript(out: &std::process::Output) -> String {
-    format!(
-        "exit: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn snapshots() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
-    settings.set_prepend_module_to_snapshot(false);
-    settings
-}
-
 #[test]
 fn the_seed_document_is_shown_with_a_bar_and_cached_for_status() {
     let api = BillingApi::start(BillingSetup {
@@ -100,7 +84,8 @@ fn the_seed_document_is_shown_with_a_bar_and_cached_for_status() {
     assert!(shown.contains("45,000 / 100,000 tokens"), "{shown}");
     assert!(shown.contains("45 %"), "{shown}");
     assert!(shown.contains("in 2 d 4 h"), "{shown}");
-    snapshots().bind(|| insta::assert_snapshot!("subscription_seed_80_utf8", transcript(&out)));
+    loopback_snapshots()
+        .bind(|| insta::assert_snapshot!("subscription_seed_80_utf8", transcript(&out)));
     let seen = api.plan_requests();
     assert_eq!(seen.len(), 1);
     assert_eq!(
@@ -171,7 +156,7 @@ fn windowed_limits_get_a_bar_each_at_80_and_120_columns_and_in_ascii() {
     });
     let (_oauth, env) = logged_in(&api, r#", "cacheTtl": 0"#, "120");
     let env = at(env, T0);
-    snapshots().bind(|| {
+    loopback_snapshots().bind(|| {
         insta::assert_snapshot!(
             "subscription_windowed_120_utf8",
             transcript(&env.run(&["--subscription-status"]))

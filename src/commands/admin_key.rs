@@ -1,16 +1,14 @@
 //! `--set-api-key` given an Admin API key (`sk-ant-admin…`): checked against the Admin API
 //! and stored as its own item, for `/cost` and `--rotate-key`; never the key in force.
 
-use super::api_key::{storage_name, store_words};
+use super::api_key::{storage_name, store_new, store_words};
 use crate::apikey::ApiKey;
 use crate::config::schema::StorageKind;
 use crate::context::Context;
 use crate::error::AuthError;
-use crate::events::{record, AuthEvent};
 use crate::output::{Outcome, Report};
 use crate::providers::admin_api::{self, AdminKey, AdminSource, ADMIN_KEY_ITEM};
 use crate::secret::Secret;
-use crate::storage::ItemMeta;
 use serde::Serialize;
 
 /// `--set-api-key` with an Admin key: checked against the Admin API, then stored as its own
@@ -23,29 +21,7 @@ pub async fn set(ctx: &Context, raw: Secret<String>) -> Result<Outcome, AuthErro
     crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::StoreKey)?;
     let fingerprint = admin.fingerprint();
     admin_api::check(ctx, &admin).await?;
-    let store = ctx.store();
-    let lock = ctx.lock()?;
-    let replaced = store
-        .index()?
-        .items
-        .get(ADMIN_KEY_ITEM)
-        .map(|m| m.fingerprint.clone());
-    let meta = ItemMeta {
-        fingerprint: fingerprint.to_string(),
-        created_at: ctx.clock.now(),
-        rotated_at: None,
-        previous_fingerprint: None,
-    };
-    store.put(ADMIN_KEY_ITEM, admin.secret(), meta, &lock)?;
-    drop(lock);
-    let kind = store.kind();
-    record(
-        ctx,
-        &AuthEvent::KeyStored {
-            fingerprint: &fingerprint,
-            storage: kind.as_str(),
-        },
-    );
+    let (replaced, kind) = store_new(ctx, ADMIN_KEY_ITEM, admin.secret(), &fingerprint)?;
     if ctx
         .env
         .get(crate::envvars::ANTHROPIC_ADMIN_API_KEY)

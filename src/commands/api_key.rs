@@ -148,29 +148,7 @@ pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome,
     crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::StoreKey)?;
     let fingerprint = key.fingerprint();
     let check = check_online(ctx, &key, "input").await?;
-    let store = ctx.store();
-    let lock = ctx.lock()?;
-    let replaced = store
-        .index()?
-        .items
-        .get(API_KEY_ITEM)
-        .map(|m| m.fingerprint.clone());
-    let meta = ItemMeta {
-        fingerprint: fingerprint.to_string(),
-        created_at: ctx.clock.now(),
-        rotated_at: None,
-        previous_fingerprint: None,
-    };
-    store.put(API_KEY_ITEM, key.secret(), meta, &lock)?;
-    drop(lock);
-    let kind = store.kind();
-    record(
-        ctx,
-        &AuthEvent::KeyStored {
-            fingerprint: &fingerprint,
-            storage: kind.as_str(),
-        },
-    );
+    let (replaced, kind) = store_new(ctx, API_KEY_ITEM, key.secret(), &fingerprint)?;
     warn_if_shadowed(ctx);
     Ok(Outcome::report(&Stored {
         stored: true,
@@ -179,6 +157,43 @@ pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome,
         replaced,
         models: check.models,
     }))
+}
+
+/// Stores `secret` as `item` under the lock, records the event, and returns the fingerprint
+/// it replaced and the store's kind.
+///
+/// # Errors
+/// Storage errors; the previous value is then kept.
+pub(crate) fn store_new(
+    ctx: &Context,
+    item: &str,
+    secret: &Secret<String>,
+    fingerprint: &Fingerprint,
+) -> Result<(Option<String>, StorageKind), AuthError> {
+    let store = ctx.store();
+    let lock = ctx.lock()?;
+    let replaced = store
+        .index()?
+        .items
+        .get(item)
+        .map(|m| m.fingerprint.clone());
+    let meta = ItemMeta {
+        fingerprint: fingerprint.to_string(),
+        created_at: ctx.clock.now(),
+        rotated_at: None,
+        previous_fingerprint: None,
+    };
+    store.put(item, secret, meta, &lock)?;
+    drop(lock);
+    let kind = store.kind();
+    record(
+        ctx,
+        &AuthEvent::KeyStored {
+            fingerprint,
+            storage: kind.as_str(),
+        },
+    );
+    Ok((replaced, kind))
 }
 
 /// `--remove-api-key`: forget the stored key (idempotent).

@@ -11,6 +11,7 @@
 //! | `GET /subscription`                           | the n-th of `plans` (the last repeats) for `Authorization: Bearer at_…`, else 401          |
 #![allow(dead_code)]
 
+use super::github_server::decode;
 use super::servers::{Reply, Request, Server};
 use chrono::{Days, NaiveDate};
 use serde_json::{json, Value};
@@ -111,30 +112,6 @@ pub fn param(req: &Request, name: &str) -> Option<String> {
         .into_iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn route(
