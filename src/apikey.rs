@@ -29,43 +29,9 @@ impl ApiKey {
     /// # Errors
     /// `invalid_api_key` saying what is wrong, never echoing the value.
     pub fn parse(raw: Secret<String>) -> Result<ApiKey, AuthError> {
-        let text = raw.expose().trim();
-        let bad = |why: &str| {
-            AuthError::invalid_api_key(format!("this is not a valid Anthropic API key: {why}"))
-                .with_hint(format!(
-                    "copy the whole key from {CONSOLE_KEYS_URL}; keys look like `sk-ant-api03-…`"
-                ))
-        };
-        if text.is_empty() {
-            return Err(bad("it is empty"));
-        }
-        if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(bad(
-                "it contains a space, tab or line break (only one key per input)",
-            ));
-        }
-        let Some(rest) = text.strip_prefix("sk-ant-") else {
-            return Err(bad("it does not start with `sk-ant-`"));
-        };
-        let (kind, body) = rest
-            .split_once('-')
-            .ok_or_else(|| bad("it has no kind after `sk-ant-`"))?;
-        if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(bad("its kind after `sk-ant-` is malformed"));
-        }
-        if !body
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(bad("it contains characters keys never have"));
-        }
-        if body.len() < MIN_BODY || text.len() > MAX_LEN {
-            return Err(bad(
-                "it is too short or too long (was it cut off when copied?)",
-            ));
-        }
+        let (secret, kind) = check_format(raw)?;
         let kind =
-            match kind {
+            match kind.as_str() {
                 "api03" => KeyKind::Api,
                 "oat01" => {
                     return Err(AuthError::invalid_api_key(
@@ -77,14 +43,23 @@ impl ApiKey {
                     "this is an Admin API key; it manages an organization and cannot call the API",
                 )
                 .with_hint(format!("create a regular API key at {CONSOLE_KEYS_URL}"))),
-                other => KeyKind::Other(other.to_string()),
+                _ => KeyKind::Other(kind),
             };
-        let secret = if text.len() == raw.expose().len() {
-            raw
-        } else {
-            Secret::new(text.to_string())
-        };
         Ok(ApiKey { secret, kind })
+    }
+
+    /// Checks `raw` as [`ApiKey::parse`] does, but wants an Admin key (`sk-ant-admin…`).
+    ///
+    /// # Errors
+    /// `invalid_api_key` saying what is wrong, never echoing the value.
+    pub fn parse_admin(raw: Secret<String>) -> Result<Secret<String>, AuthError> {
+        let (secret, kind) = check_format(raw)?;
+        if !kind.starts_with("admin") {
+            return Err(AuthError::invalid_api_key(
+                "this is not an Admin API key (`sk-ant-admin…`)",
+            ));
+        }
+        Ok(secret)
     }
 
     /// `sk-ant-api03-…WXYZ`.
@@ -101,6 +76,53 @@ impl ApiKey {
     pub fn secret(&self) -> &Secret<String> {
         &self.secret
     }
+}
+
+/// The checks every `sk-ant-KIND-…` key passes (surrounding whitespace removed): prefix,
+/// kind, characters, length. Returns the trimmed key and its kind.
+fn check_format(raw: Secret<String>) -> Result<(Secret<String>, String), AuthError> {
+    let text = raw.expose().trim();
+    let bad = |why: &str| {
+        AuthError::invalid_api_key(format!("this is not a valid Anthropic API key: {why}"))
+            .with_hint(format!(
+                "copy the whole key from {CONSOLE_KEYS_URL}; keys look like `sk-ant-api03-…`"
+            ))
+    };
+    if text.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad(
+            "it contains a space, tab or line break (only one key per input)",
+        ));
+    }
+    let Some(rest) = text.strip_prefix("sk-ant-") else {
+        return Err(bad("it does not start with `sk-ant-`"));
+    };
+    let (kind, body) = rest
+        .split_once('-')
+        .ok_or_else(|| bad("it has no kind after `sk-ant-`"))?;
+    if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(bad("its kind after `sk-ant-` is malformed"));
+    }
+    if !body
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(bad("it contains characters keys never have"));
+    }
+    if body.len() < MIN_BODY || text.len() > MAX_LEN {
+        return Err(bad(
+            "it is too short or too long (was it cut off when copied?)",
+        ));
+    }
+    let kind = kind.to_string();
+    let secret = if text.len() == raw.expose().len() {
+        raw
+    } else {
+        Secret::new(text.to_string())
+    };
+    Ok((secret, kind))
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 
 use crate::cli::{Action, Cli};
 use crate::commands::{
-    api_key, audit_log, login, mfa, permissions, reset, sessions, status, test_auth, token,
+    api_key, audit_log, cost, login, mfa, permissions, reset, sessions, status, subscription,
+    test_auth, token, upgrade,
 };
 use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
@@ -19,11 +20,9 @@ use std::future::Future;
 /// Whatever the handler reports; rendered once by `main`.
 pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     let action = cli.action();
-    match action {
-        Action::Unavailable(flag) => return Err(AuthError::not_implemented(flag)),
+    if let Action::Completions(shell) = action {
         // Needs neither the configuration nor the environment: a shell's start-up runs it.
-        Action::Completions(shell) => return Ok(crate::commands::completions::run(shell)),
-        _ => {}
+        return Ok(crate::commands::completions::run(shell));
     }
     let flag_key = flag_key(cli, &action)?;
     one_reader_of_stdin(cli, &action)?;
@@ -37,8 +36,8 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         Action::ResetAuth => reset::run(&ctx),
         Action::EnableMfa => mfa::enable(&ctx),
         Action::ShowAuthLogs => audit_log::show(&ctx, cli.since.as_deref(), cli.verify),
-        Action::Unavailable(flag) => Err(AuthError::not_implemented(flag)),
         Action::Completions(shell) => Ok(crate::commands::completions::run(shell)),
+        Action::Upgrade { claude_max: false } => upgrade::list(&ctx),
         online => {
             let outcome = block_on(run_online(&ctx, cli, online))?;
             crate::policy::ip::record_refusals(&ctx);
@@ -97,7 +96,10 @@ fn flag_of(action: &Action) -> &'static str {
         Action::InstallGithubApp => "/install-github-app",
         Action::EnableMfa => "--enable-mfa",
         Action::ShowAuthLogs => "--show-auth-logs",
-        Action::Unavailable(flag) => flag,
+        Action::Cost { .. } => "/cost",
+        Action::Upgrade { .. } => "/upgrade",
+        Action::SubscriptionStatus => "--subscription-status",
+        Action::ManageSubscription => "--manage-subscription",
     }
 }
 
@@ -126,6 +128,10 @@ async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome,
         Action::AuthStatusCheck => Ok(status::run_checked(ctx).await),
         Action::CheckPermissions => permissions::run(ctx).await,
         Action::InstallGithubApp => crate::commands::github::install_app(ctx, cli.no_browser).await,
+        Action::Cost { detailed } => cost::run(ctx, detailed, cli.since.as_deref()).await,
+        Action::SubscriptionStatus => subscription::status(ctx).await,
+        Action::Upgrade { claude_max: true } => upgrade::claude_max(ctx, cli.no_browser).await,
+        Action::ManageSubscription => upgrade::manage(ctx, cli.no_browser).await,
         Action::AuthStatus
         | Action::RemoveApiKey
         | Action::ListSessions
@@ -133,7 +139,9 @@ async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome,
         | Action::EnableMfa
         | Action::ShowAuthLogs
         | Action::Completions(_)
-        | Action::Unavailable(_) => Err(AuthError::internal("an offline action was sent online")),
+        | Action::Upgrade { claude_max: false } => {
+            Err(AuthError::internal("an offline action was sent online"))
+        }
     }
 }
 

@@ -9,9 +9,6 @@ use crate::secret::Secret;
 use clap::{ArgAction, ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
-/// Where the features this version lacks are planned: shown in `--help` and in their error.
-pub const PLANNED_SUBSCRIPTION: &str = "planned for claude 0.2 (issue #11)";
-
 /// After the options: examples, then every exit status with its code, generated from the
 /// error table so a new code cannot be missing here.
 const AFTER_HELP: &str = concat!(
@@ -55,8 +52,7 @@ Examples:
 #[command(group(ArgGroup::new("takes_since").multiple(true).args(["show_auth_logs", "slash"])))]
 #[command(group(ArgGroup::new("takes_mfa_code").multiple(true).args(["enable_mfa", "login", "set_api_key", "rotate_key"])))]
 pub struct Cli {
-    /// Slash command: `/install-github-app`; `/upgrade` and `/cost` are not available yet
-    /// (planned for claude 0.2, issue #11)
+    /// Slash command: `/cost`, `/upgrade` or `/install-github-app`
     #[arg(value_name = "/COMMAND", value_parser = ["/upgrade", "/cost", "/install-github-app"])]
     pub slash: Option<String>,
 
@@ -130,17 +126,16 @@ pub struct Cli {
     )]
     pub all: bool,
 
-    /// Show plan, status and usage [not available yet: planned for claude 0.2, issue #11]
+    /// Show plan, status and usage
     #[arg(long, help_heading = "Subscription")]
     pub subscription_status: bool,
-    /// Open the subscription management page [not available yet: planned for claude 0.2,
-    /// issue #11]
+    /// Open the subscription management page and wait for the plan to change
     #[arg(long, help_heading = "Subscription")]
     pub manage_subscription: bool,
-    /// With `/upgrade`: upgrade to Claude Max [not available yet]
+    /// With `/upgrade`: open the Claude Max page and wait for the plan to change
     #[arg(long, requires = "slash", help_heading = "Subscription")]
     pub claude_max: bool,
-    /// With `/cost`: per-model breakdown [not available yet]
+    /// With `/cost`: cost and tokens per model and day, and the cache hit share
     #[arg(long, requires = "slash", help_heading = "Subscription")]
     pub detailed: bool,
 
@@ -163,7 +158,8 @@ pub struct Cli {
     /// With `--show-auth-logs`: check the log's HMAC chain and name the first bad line
     #[arg(long, requires = "show_auth_logs", help_heading = "Security")]
     pub verify: bool,
-    /// With `--show-auth-logs` or `/cost`: entries newer than this (e.g. `1h`, `7d`)
+    /// With `--show-auth-logs`: entries newer than this (e.g. `1h`, `7d`); with `/cost`:
+    /// the report's first day (`7d`, `30d`, `2026-11-01`)
     #[arg(
         long,
         value_name = "AGE",
@@ -418,8 +414,16 @@ pub enum Action {
     ShowAuthLogs,
     /// `--completions SHELL`.
     Completions(clap_complete::Shell),
-    /// A flag that parses but whose feature this version does not have yet.
-    Unavailable(&'static str),
+    /// `/cost [--detailed]`.
+    Cost {
+        detailed: bool,
+    },
+    /// `/upgrade [--claude-max]`.
+    Upgrade {
+        claude_max: bool,
+    },
+    SubscriptionStatus,
+    ManageSubscription,
 }
 
 impl Cli {
@@ -576,20 +580,20 @@ impl Cli {
         if self.show_auth_logs {
             return Action::ShowAuthLogs;
         }
-        let later: [(bool, &'static str); 3] = [
-            (self.subscription_status, "--subscription-status"),
-            (self.manage_subscription, "--manage-subscription"),
-            (self.slash.is_some(), "slash command"),
-        ];
-        let flag = later.iter().find(|(set, _)| *set).map(|(_, flag)| *flag);
-        match (flag, &self.slash) {
-            (Some("slash command"), Some(slash)) => Action::Unavailable(match slash.as_str() {
-                "/upgrade" => "/upgrade",
-                "/cost" => "/cost",
-                _ => "/install-github-app",
-            }),
-            (Some(flag), _) => Action::Unavailable(flag),
-            (None, _) => Action::AuthStatus,
+        if self.subscription_status {
+            return Action::SubscriptionStatus;
+        }
+        if self.manage_subscription {
+            return Action::ManageSubscription;
+        }
+        match self.slash.as_deref() {
+            Some("/cost") => Action::Cost {
+                detailed: self.detailed,
+            },
+            Some("/upgrade") => Action::Upgrade {
+                claude_max: self.claude_max,
+            },
+            _ => Action::AuthStatus,
         }
     }
 }
@@ -601,6 +605,19 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         command().debug_assert();
+    }
+
+    #[test]
+    fn modifiers_need_their_slash_command() {
+        let parse = |args: &[&str]| Cli::parse_from_args(args.iter().copied());
+        assert!(parse(&["claude", "/cost", "--detailed", "--since", "7d"]).is_ok());
+        assert!(parse(&["claude", "/upgrade", "--claude-max"]).is_ok());
+        assert!(parse(&["claude", "--show-auth-logs", "--since", "7d"]).is_ok());
+        assert!(parse(&["claude", "--detailed"]).is_err());
+        assert!(parse(&["claude", "/upgrade", "--detailed"]).is_err());
+        assert!(parse(&["claude", "/cost", "--claude-max"]).is_err());
+        assert!(parse(&["claude", "/upgrade", "--since", "7d"]).is_err());
+        assert!(parse(&["claude", "--auth-status", "--since", "7d"]).is_err());
     }
 
     #[test]

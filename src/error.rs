@@ -135,18 +135,6 @@ impl AuthError {
         cancelled => Cancelled,
     }
 
-    /// `flag` exists but its feature is not in this build.
-    pub fn not_implemented(flag: &str) -> AuthError {
-        AuthError::new(
-            ErrorCode::NotImplemented,
-            format!("`{flag}` is not available in this version of claude"),
-        )
-        .with_hint(format!(
-            "`{flag}` is {}; `claude --help` marks what is not available yet",
-            crate::cli::PLANNED_SUBSCRIPTION
-        ))
-    }
-
     /// Adds what to do next.
     pub fn with_hint(mut self, hint: impl Into<String>) -> AuthError {
         self.hint = Some(scrub_secrets(&hint.into()));

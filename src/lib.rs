@@ -7,6 +7,7 @@
 pub mod apikey;
 pub mod app;
 pub mod audit;
+pub mod billing;
 pub mod browser;
 pub mod cli;
 pub mod clock;

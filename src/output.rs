@@ -280,6 +280,31 @@ pub fn error_document(err: &AuthError) -> Value {
     })
 }
 
+/// A spinner on stderr (`| / - \\` then `message`), redrawn until the task running it is
+/// aborted; then [`clear_spinner`]. Callers show it only when stderr is a terminal.
+pub async fn spin(message: &'static str) {
+    const FRAMES: [&str; 4] = ["|", "/", "-", "\\"];
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(120));
+    for frame in FRAMES.iter().cycle() {
+        tick.tick().await;
+        redraw(&format!("{frame} {message}"));
+    }
+}
+
+/// Erases the spinner's line.
+pub fn clear_spinner() {
+    redraw("\x1b[2K");
+}
+
+/// Returns to the start of the spinner's line and writes `text` there: the one place the
+/// product writes control sequences of its own (`\r`, and `ESC [2K` to erase the line), so
+/// it bypasses [`notice`], which would escape them. Only constants reach it.
+fn redraw(text: &str) {
+    use std::io::Write;
+    eprint!("\r{text}");
+    let _ = std::io::stderr().flush();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

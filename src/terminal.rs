@@ -35,6 +35,11 @@ pub trait Terminal {
     /// The non-empty lines of stdin as they arrive (pasted addresses), read on a thread of
     /// their own since stdin has no async reader here; the channel closes at end of input.
     fn lines(&self) -> mpsc::Receiver<String>;
+
+    /// The width of the terminal stdout writes to, in columns (`None`: not a terminal).
+    fn stdout_width(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// The process's own terminal.
@@ -81,6 +86,10 @@ impl Terminal for SystemTerminal {
             }
         });
         rx
+    }
+
+    fn stdout_width(&self) -> Option<usize> {
+        terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
     }
 }
 

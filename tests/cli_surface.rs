@@ -168,18 +168,12 @@ fn unknown_providers_are_refused_the_same_way_by_every_command() {
 }
 
 #[test]
-fn unavailable_flags_are_marked_and_say_which_version_plans_them() {
+fn no_flag_answers_not_implemented() {
     let help = String::from_utf8(TestEnv::new().run(&["--help"]).stdout).unwrap();
-    assert!(help.contains("--subscription-status  Show plan, status and usage [not available yet"));
+    assert!(!help.contains("not available yet"), "{help}");
+    // Without a login or an endpoint it says where to look; it is never exit 18.
     let out = TestEnv::new().run(&["--subscription-status"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if out.status.code() == Some(18) {
-        assert!(
-            stderr.contains("planned for claude 0.2 (issue #11)"),
-            "{stderr}"
-        );
-        assert!(!stderr.contains("see `claude --help`"), "{stderr}");
-    }
+    assert_ne!(out.status.code(), Some(18), "{}", text(&out));
 }
 
 #[test]

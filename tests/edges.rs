@@ -66,8 +66,8 @@ const RULES: &[Rule] = &[
     },
     Rule {
         needle: "eprint!",
-        // The login spinner redraws its own line.
-        allowed: &["src/output.rs", "src/oauth/flow.rs"],
+        // The spinner (`output::spin`) redraws its own line there too.
+        allowed: &["src/output.rs"],
         instead: "output::notice",
     },
 ];

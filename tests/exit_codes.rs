@@ -132,10 +132,11 @@ fn help_lists_every_exit_status_with_its_code() {
 }
 
 #[test]
-fn a_flag_whose_feature_is_missing_exits_18_not_implemented() {
+fn the_subscription_flags_answer_with_their_own_codes_not_18() {
+    // `not_implemented` stays reserved (exit 18); no flag of this version answers it.
     let out = claude(&["--subscription-status", "--json"]);
-    assert_eq!(out.status.code(), Some(18));
+    assert_eq!(out.status.code(), Some(4));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
-    assert_eq!(doc["error"]["code"], "not_implemented");
-    assert_eq!(doc["error"]["exitCode"], 18);
+    assert_eq!(doc["error"]["code"], "not_authenticated");
+    assert_eq!(doc["error"]["exitCode"], 4);
 }

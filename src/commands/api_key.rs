@@ -15,12 +15,15 @@ use serde::{Serialize, Serializer};
 
 /// A store in JSON by its config name (`keychain`, `encrypted-file`); the text names it in
 /// words (`Source::Stored(kind).describe()`: "the encrypted credential file").
-fn storage_name<S: Serializer>(kind: &StorageKind, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn storage_name<S: Serializer>(
+    kind: &StorageKind,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(kind.as_str())
 }
 
 /// "the keychain", "the encrypted credential file".
-fn store_words(kind: StorageKind) -> String {
+pub(crate) fn store_words(kind: StorageKind) -> String {
     Source::Stored(kind).describe()
 }
 
@@ -137,33 +140,15 @@ impl Report for Rotated {
 /// # Errors
 /// `invalid_api_key` and the other check errors before anything is stored; storage errors.
 pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome, AuthError> {
-    let key = ApiKey::parse(read_secret(ctx, arg, "--set-api-key", "API key")?)?;
+    let raw = read_secret(ctx, arg, "--set-api-key", "API key")?;
+    if crate::providers::admin_api::is_admin_key(raw.expose()) {
+        return super::admin_key::set(ctx, raw).await;
+    }
+    let key = ApiKey::parse(raw)?;
     crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::StoreKey)?;
     let fingerprint = key.fingerprint();
     let check = check_online(ctx, &key, "input").await?;
-    let store = ctx.store();
-    let lock = ctx.lock()?;
-    let replaced = store
-        .index()?
-        .items
-        .get(API_KEY_ITEM)
-        .map(|m| m.fingerprint.clone());
-    let meta = ItemMeta {
-        fingerprint: fingerprint.to_string(),
-        created_at: ctx.clock.now(),
-        rotated_at: None,
-        previous_fingerprint: None,
-    };
-    store.put(API_KEY_ITEM, key.secret(), meta, &lock)?;
-    drop(lock);
-    let kind = store.kind();
-    record(
-        ctx,
-        &AuthEvent::KeyStored {
-            fingerprint: &fingerprint,
-            storage: kind.as_str(),
-        },
-    );
+    let (replaced, kind) = store_new(ctx, API_KEY_ITEM, key.secret(), &fingerprint)?;
     warn_if_shadowed(ctx);
     Ok(Outcome::report(&Stored {
         stored: true,
@@ -172,6 +157,43 @@ pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome,
         replaced,
         models: check.models,
     }))
+}
+
+/// Stores `secret` as `item` under the lock, records the event, and returns the fingerprint
+/// it replaced and the store's kind.
+///
+/// # Errors
+/// Storage errors; the previous value is then kept.
+pub(crate) fn store_new(
+    ctx: &Context,
+    item: &str,
+    secret: &Secret<String>,
+    fingerprint: &Fingerprint,
+) -> Result<(Option<String>, StorageKind), AuthError> {
+    let store = ctx.store();
+    let lock = ctx.lock()?;
+    let replaced = store
+        .index()?
+        .items
+        .get(item)
+        .map(|m| m.fingerprint.clone());
+    let meta = ItemMeta {
+        fingerprint: fingerprint.to_string(),
+        created_at: ctx.clock.now(),
+        rotated_at: None,
+        previous_fingerprint: None,
+    };
+    store.put(item, secret, meta, &lock)?;
+    drop(lock);
+    let kind = store.kind();
+    record(
+        ctx,
+        &AuthEvent::KeyStored {
+            fingerprint,
+            storage: kind.as_str(),
+        },
+    );
+    Ok((replaced, kind))
 }
 
 /// `--remove-api-key`: forget the stored key (idempotent).

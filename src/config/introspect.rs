@@ -28,6 +28,9 @@ pub fn known_keys(parent: &[String]) -> &'static [&'static str] {
         ["environments", _] => fields_of::<EnvironmentConfig>(),
         ["compliance"] => fields_of::<ComplianceConfig>(),
         ["compliance", "ssoIntegration"] => fields_of::<SsoConfig>(),
+        ["subscription"] => fields_of::<SubscriptionConfig>(),
+        ["subscription", "usage"] => fields_of::<UsageSnapshot>(),
+        ["subscription", "plans", _] => fields_of::<PlanConfig>(),
         _ => &[],
     }
 }

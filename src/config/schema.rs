@@ -30,8 +30,9 @@ pub struct Config {
     pub environments: BTreeMap<String, EnvironmentConfig>,
     pub permissions: Vec<String>,
     pub compliance: ComplianceConfig,
-    /// The seed's subscription snapshot; accepted and kept for `--subscription-status`.
-    pub subscription: Option<serde_json::Value>,
+    /// Where the subscription commands look (`endpoint`, `upgradeUrl`, `manageUrl`), and
+    /// the seed's snapshot of a plan.
+    pub subscription: SubscriptionConfig,
 }
 
 /// Where API requests go.
@@ -324,6 +325,51 @@ pub struct SsoConfig {
     pub enabled: bool,
     pub provider: Option<String>,
     pub domain: Option<String>,
+}
+
+/// The `subscription` block. Anthropic documents no subscription API for third-party
+/// clients: `endpoint` is whatever the user points it at; the pages have defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SubscriptionConfig {
+    /// `GET` with the session's access token answers the plan and its limits.
+    pub endpoint: Option<String>,
+    /// The page `/upgrade --claude-max` opens (default https://claude.ai/upgrade).
+    pub upgrade_url: Option<String>,
+    /// The page `--manage-subscription` opens (default https://claude.ai/settings/billing).
+    pub manage_url: Option<String>,
+    /// Seconds a fetched answer stays fresh (default 60).
+    pub cache_ttl: Option<u64>,
+    /// Seconds between re-checks while waiting for a plan change (default 5).
+    pub poll_interval: Option<u64>,
+    /// Seconds to wait for a plan change before giving up (default 600).
+    pub wait_timeout: Option<u64>,
+    /// The plans `/upgrade` lists, instead of the built-in list.
+    pub plans: Option<Vec<PlanConfig>>,
+    /// The seed's snapshot (`plan`, `status`, `features`, `usage`): shown, labelled as
+    /// written in the config, when no endpoint is configured.
+    pub plan: Option<String>,
+    pub status: Option<String>,
+    pub features: Vec<String>,
+    pub usage: Option<UsageSnapshot>,
+}
+
+/// `subscription.usage` as the seed writes it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct UsageSnapshot {
+    pub tokens: Option<u64>,
+    pub limit: Option<u64>,
+    pub reset_date: Option<String>,
+}
+
+/// One entry of `subscription.plans`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PlanConfig {
+    pub name: String,
+    pub summary: Option<String>,
+    pub features: Vec<String>,
 }
 
 /// Wraps a config string the moment it is read: it is a credential.

@@ -213,7 +213,11 @@ async fn wait_for_callback(
     spinner: bool,
 ) -> Result<Callback, AuthError> {
     let mut pasted = terminal.lines();
-    let spin = (spinner && terminal.stderr_is_tty()).then(|| tokio::spawn(spin()));
+    let spin = (spinner && terminal.stderr_is_tty()).then(|| {
+        tokio::spawn(crate::output::spin(
+            "Waiting for the browser… (Ctrl-C to cancel)",
+        ))
+    });
     let deadline = tokio::time::sleep(wait);
     tokio::pin!(deadline);
     let mut server = server;
@@ -239,7 +243,7 @@ async fn wait_for_callback(
     };
     if let Some(spin) = spin {
         spin.abort();
-        redraw("\x1b[2K");
+        crate::output::clear_spinner();
     }
     result
 }
@@ -266,25 +270,6 @@ fn parse_pasted(text: &str, state: &str) -> Result<Callback, String> {
         (None, Some(code)) if !code.is_empty() => Ok(Callback::Code { code, iss }),
         _ => Err("that address carries no authorization code".into()),
     }
-}
-
-async fn spin() {
-    const FRAMES: [&str; 4] = ["|", "/", "-", "\\"];
-    let mut tick = tokio::time::interval(Duration::from_millis(120));
-    for frame in FRAMES.iter().cycle() {
-        tick.tick().await;
-        redraw(&format!(
-            "{frame} Waiting for the browser… (Ctrl-C to cancel)"
-        ));
-    }
-}
-
-/// Returns to the start of the spinner's line and writes `text` there: the one place the
-/// product writes control sequences of its own (`\r`, and `ESC [2K` to erase the line), so
-/// it bypasses `output::notice`, which would escape them. Only constants reach it.
-#[allow(clippy::print_stderr)]
-fn redraw(text: &str) {
-    eprint!("\r{text}");
 }
 
 #[cfg(test)]

@@ -9,11 +9,9 @@
 
 use crate::context::Context;
 use crate::error::AuthError;
-use crate::http::{self, Call, Retry};
-use crate::providers::anthropic::{self, API_VERSION};
+use crate::http;
+use crate::providers::admin_api::{self, AdminKey};
 use crate::secret::{Fingerprint, Secret};
-use reqwest::header::{HeaderName, HeaderValue};
-use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// Where people deactivate keys by hand.
@@ -76,23 +74,18 @@ impl OldKey {
 /// Whether `--rotate-key` should read the old key before replacing it: only an Admin key
 /// can do anything with it (match it against the organization's hints).
 pub fn wants_old_key(ctx: &Context) -> bool {
-    ctx.env
-        .raw(crate::envvars::ANTHROPIC_ADMIN_API_KEY)
-        .is_some_and(|v| !v.is_empty())
+    admin_api::is_configured(ctx)
 }
 
 /// Marks `old` (read from the store before the swap; `None` when it could not be) inactive
-/// in the organization when an Admin key is set. `new` is the key that replaced it: a hint
-/// that matches both is ambiguous and nothing is changed.
+/// in the organization when an Admin key is set or stored. `new` is the key that replaced
+/// it: a hint that matches both is ambiguous and nothing is changed.
 pub async fn retire(ctx: &Context, old: Option<&Secret<String>>, new: &Secret<String>) -> OldKey {
-    let Some(admin) = ctx
-        .env
-        .raw(crate::envvars::ANTHROPIC_ADMIN_API_KEY)
-        .filter(|v| !v.is_empty())
-    else {
-        return OldKey::StillActive { reason: None };
+    let admin = match admin_api::find(ctx) {
+        Ok(Some(admin)) => admin,
+        Ok(None) => return OldKey::StillActive { reason: None },
+        Err(err) => return OldKey::StillActive { reason: Some(err) },
     };
-    let admin = Secret::new(admin.to_string());
     let Some(old) = old else {
         let err = AuthError::storage(
             "the old key could not be read back from the store to find it in the organization",
@@ -108,29 +101,11 @@ pub async fn retire(ctx: &Context, old: Option<&Secret<String>>, new: &Secret<St
 
 async fn deactivate(
     ctx: &Context,
-    admin: &Secret<String>,
+    admin: &AdminKey,
     old: &Secret<String>,
     new: &Secret<String>,
 ) -> Result<OldKey, AuthError> {
-    let admin_fp = Fingerprint::of(admin.expose());
-    if !admin.expose().starts_with("sk-ant-admin") {
-        return Err(AuthError::config(format!(
-            "ANTHROPIC_ADMIN_API_KEY ({admin_fp}) is not an Admin API key"
-        ))
-        .with_hint(format!("set it to an Admin key (`sk-ant-admin…`), or deactivate the old key at {CONSOLE_KEYS_URL}")));
-    }
-    let mut key_header = HeaderValue::from_str(admin.expose()).map_err(|_| {
-        AuthError::config("ANTHROPIC_ADMIN_API_KEY cannot be sent in an HTTP header")
-    })?;
-    key_header.set_sensitive(true);
-    let headers = [
-        (HeaderName::from_static("x-api-key"), key_header),
-        (
-            HeaderName::from_static("anthropic-version"),
-            HeaderValue::from_static(API_VERSION),
-        ),
-    ];
-    let listed = list_keys(ctx, &headers, &admin_fp).await?;
+    let listed = list_keys(ctx, admin).await?;
     let matches: Vec<&Listed> = listed
         .iter()
         .filter(|k| k.status == "active" && hint_matches(&k.hint, old.expose()))
@@ -154,7 +129,7 @@ async fn deactivate(
             .with_hint(format!("deactivate the right one at {CONSOLE_KEYS_URL}")));
         }
     };
-    update_status(ctx, &headers, &target.id, &admin_fp).await?;
+    update_status(ctx, admin, &target.id).await?;
     crate::events::record(
         ctx,
         &crate::events::AuthEvent::KeyDeactivated {
@@ -177,13 +152,8 @@ struct Listed {
 }
 
 /// Every key of the organization, page by page (`after_id` / `has_more` / `last_id`).
-async fn list_keys(
-    ctx: &Context,
-    headers: &[(HeaderName, HeaderValue)],
-    admin_fp: &Fingerprint,
-) -> Result<Vec<Listed>, AuthError> {
-    let base = anthropic::api_url(&ctx.env, "/v1/organizations/api_keys")?;
-    let client = ctx.http()?;
+async fn list_keys(ctx: &Context, admin: &AdminKey) -> Result<Vec<Listed>, AuthError> {
+    let base = admin_api::url(ctx, "/v1/organizations/api_keys")?;
     let mut keys = Vec::new();
     let mut after: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -194,8 +164,7 @@ async fn list_keys(
             url.query_pairs_mut().append_pair("after_id", after);
         }
         let url = url.into();
-        let reply = http::get(client, &admin_call(ctx, &url), headers).await?;
-        let page = judge(&reply, &url, admin_fp, "list the organization's API keys")?;
+        let page = admin_api::get(ctx, admin, &url, "list the organization's API keys").await?;
         let data = page.get("data").and_then(Value::as_array).ok_or_else(|| {
             AuthError::provider(format!("{url} answered without a `data` list"))
                 .with_hint("check ANTHROPIC_BASE_URL: it should point at the Anthropic API")
@@ -246,13 +215,8 @@ pub fn hint_matches(hint: &str, key: &str) -> bool {
         && key.ends_with(tail)
 }
 
-async fn update_status(
-    ctx: &Context,
-    headers: &[(HeaderName, HeaderValue)],
-    id: &str,
-    admin_fp: &Fingerprint,
-) -> Result<(), AuthError> {
-    let mut url = anthropic::api_url(&ctx.env, "/v1/organizations/api_keys")?.into_url();
+async fn update_status(ctx: &Context, admin: &AdminKey, id: &str) -> Result<(), AuthError> {
+    let mut url = admin_api::url(ctx, "/v1/organizations/api_keys")?.into_url();
     url.path_segments_mut()
         .map_err(|()| AuthError::config("ANTHROPIC_BASE_URL cannot hold a path"))?
         .push(id);
@@ -261,51 +225,11 @@ async fn update_status(
         .http()?
         .post(crate::redact::SafeUrl::as_url(&url).clone())
         .json(&json!({ "status": "inactive" }));
-    for (name, value) in headers {
+    for (name, value) in admin.headers()? {
         request = request.header(name, value);
     }
-    let reply = http::send(&admin_call(ctx, &url), request).await?;
-    judge(&reply, &url, admin_fp, "mark the old key inactive").map(drop)
-}
-
-fn admin_call<'a>(ctx: &Context, url: &'a crate::redact::SafeUrl) -> Call<'a> {
-    Call {
-        url,
-        setting: "ANTHROPIC_BASE_URL",
-        service: "the Anthropic Admin API",
-        budget: ctx.budget(),
-        // Listing and setting a status are idempotent.
-        retry: Retry::Transient,
-    }
-}
-
-/// The Admin API's answer as JSON, or what its status means.
-fn judge(
-    reply: &http::Reply,
-    url: &crate::redact::SafeUrl,
-    admin_fp: &Fingerprint,
-    doing: &str,
-) -> Result<Value, AuthError> {
-    let kind = anthropic::error_type(&reply.body);
-    match reply.status {
-        status if status.is_success() => serde_json::from_slice(&reply.body).map_err(|_| {
-            AuthError::provider(format!("{url} did not answer with JSON"))
-                .with_hint("check ANTHROPIC_BASE_URL: it should point at the Anthropic API")
-        }),
-        StatusCode::UNAUTHORIZED => Err(AuthError::invalid_api_key(format!(
-            "the Admin API rejected ANTHROPIC_ADMIN_API_KEY ({admin_fp}) (HTTP 401{kind})"
-        ))
-        .with_hint(format!("check the Admin key, or deactivate the old key at {CONSOLE_KEYS_URL}"))),
-        StatusCode::FORBIDDEN => Err(AuthError::insufficient_permissions(format!(
-            "ANTHROPIC_ADMIN_API_KEY ({admin_fp}) may not {doing} (HTTP 403{kind})"
-        ))
-        .with_hint(format!("use an Admin key of the key's organization, or deactivate the old key at {CONSOLE_KEYS_URL}"))),
-        status => Err(AuthError::provider(format!(
-            "the Admin API could not {doing}: {url} answered HTTP {}{kind}",
-            status.as_u16()
-        ))
-        .with_hint(format!("deactivate the old key at {CONSOLE_KEYS_URL}"))),
-    }
+    let reply = http::send(&admin_api::call(ctx, &url), request).await?;
+    admin_api::judge(&reply, &url, admin, "mark the old key inactive").map(drop)
 }
 
 /// What `--test-auth` can say about `security.keyRotation` for the credential in force.

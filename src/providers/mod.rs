@@ -6,6 +6,7 @@
 //! comes from and what it shadows; never unlocks or sends anything) and
 //! `async verify(ctx, http) -> Result<Verdict, AuthError>` (one cheap authenticated call).
 
+pub mod admin_api;
 pub mod anthropic;
 pub mod bedrock;
 pub mod github;

@@ -228,7 +228,8 @@ pub fn form(body: &str, name: &str) -> Option<String> {
     })
 }
 
-fn decode(text: &str) -> String {
+/// `text` with `+` and `%XX` decoded (forms and query strings).
+pub fn decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;

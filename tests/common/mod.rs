@@ -4,6 +4,7 @@
 
 pub mod admin_server;
 pub mod bedrock_server;
+pub mod billing_server;
 pub mod browser;
 pub mod github_server;
 pub mod google_server;
@@ -290,4 +291,22 @@ pub fn json_stdout(output: &std::process::Output) -> serde_json::Value {
             String::from_utf8_lossy(&output.stdout)
         )
     })
+}
+
+/// Stdout, then stderr under a marker, as one snapshot text; and the exit code.
+pub fn transcript(out: &std::process::Output) -> String {
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Snapshot settings for tests against loopback stand-ins: the port becomes `[PORT]`.
+pub fn loopback_snapshots() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    settings.set_prepend_module_to_snapshot(false);
+    settings
 }

@@ -43,6 +43,8 @@ struct Facts<'a> {
     now: u64,
     /// `--check`'s answer; `None` when nothing was asked.
     verification: Option<Checked>,
+    /// The last plan `--subscription-status` saw, for a login in force (a file read only).
+    plan: Option<crate::billing::subscription::Cached>,
 }
 
 impl Facts<'_> {
@@ -108,6 +110,10 @@ fn build(
         next_step,
         now: ctx.clock.now(),
         verification,
+        plan: resolution
+            .active()
+            .filter(|c| !c.source.is_api_key())
+            .and_then(|_| crate::billing::subscription::cached(ctx)),
     };
     let (human, json) = if ctx.prefs.json {
         (String::new(), document(ctx, &facts))
@@ -160,6 +166,14 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
             last_verified_at: facts.mfa.last_verified_at.map(rfc3339),
         },
         rotation,
+        plan: facts.plan.as_ref().map(|cached| {
+            Box::new(report::Plan {
+                plan: cached.subscription.plan.clone(),
+                status: cached.subscription.status.clone(),
+                fetched_at: rfc3339(cached.fetched_at),
+                age_seconds: facts.now.saturating_sub(cached.fetched_at),
+            })
+        }),
     };
     let mut report = report::StatusReport::new(ctx, crate::providers::active(ctx).as_str(), detail);
     report.set_verification(usable.is_some(), facts.verification.as_ref());
@@ -477,7 +491,18 @@ fn render_active(out: &mut String, facts: &Facts<'_>, provider: &str) {
                     at.saturating_sub(facts.now) / 60
                 );
             }
-            let _ = writeln!(out, "  billing:      Claude subscription");
+            let plan = facts.plan.as_ref().map(|cached| {
+                format!(
+                    ", {} (as of {} ago; `claude --subscription-status` checks)",
+                    cached.subscription.headline(),
+                    crate::billing::chart::age(facts.now, cached.fetched_at)
+                )
+            });
+            let _ = writeln!(
+                out,
+                "  billing:      Claude subscription{}",
+                plan.unwrap_or_default()
+            );
         }
         Some(active) if active.problem().is_none() => {
             let _ = writeln!(

@@ -54,6 +54,9 @@ pub enum Detail {
         storage: &'static str,
         mfa: Mfa,
         rotation: Option<Rotation>,
+        /// The last plan `--subscription-status` fetched (cached; absent without one).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        plan: Option<Box<Plan>>,
     },
     /// Bedrock or Vertex AI: the settings in use, or the problem that stopped the lookup.
     Cloud {
@@ -132,6 +135,16 @@ pub struct Mfa {
     pub pending: bool,
     pub methods: Vec<&'static str>,
     pub last_verified_at: Option<String>,
+}
+
+/// `plan`: the cached answer of `subscription.endpoint`, with its age (status is offline).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub plan: Option<String>,
+    pub status: Option<String>,
+    pub fetched_at: String,
+    pub age_seconds: u64,
 }
 
 /// `problem` of a cloud status that found no credential.
