@@ -18,13 +18,16 @@ use std::future::Future;
 /// # Errors
 /// Whatever the handler reports; rendered once by `main`.
 pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
+    // One snapshot of the environment: the output's colour and marks, then the context.
+    let env = crate::envvars::Env::from_process();
+    crate::output::configure(&env);
     let action = cli.action();
     if let Action::Unavailable(flag) = action {
         return Err(AuthError::not_implemented(flag));
     }
     let flag_key = flag_key(cli, &action)?;
     one_reader_of_stdin(cli, &action)?;
-    let ctx = Context::from_cli(cli, flag_key)?;
+    let ctx = Context::new(cli, flag_key, env)?;
     crate::events::install(&ctx, matches!(action, Action::DebugAuth));
     match action {
         Action::AuthStatus => Ok(status::run(&ctx)),

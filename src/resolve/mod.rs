@@ -423,6 +423,41 @@ fn refusals(ctx: &Context) -> (Option<Refusal>, Option<String>) {
     }
 }
 
+/// Says how `resolution` was reached: with `-v` one line (the configuration read and the
+/// credential in force), with `-vv` every candidate in order and why it was or was not used.
+/// Fingerprints only.
+pub fn explain(ctx: &Context, resolution: &Resolution) {
+    let config = if ctx.loaded.file_exists {
+        format!("config {}", ctx.loaded.path.display())
+    } else {
+        format!("no config at {} (defaults)", ctx.loaded.path.display())
+    };
+    for candidate in &resolution.candidates {
+        let state = candidate
+            .refused()
+            .or(candidate.problem())
+            .unwrap_or("usable");
+        crate::trace::step(&format!(
+            "candidate {} from {}: {state}",
+            candidate.fingerprint,
+            candidate.source.describe()
+        ));
+    }
+    let n = resolution.candidates.len();
+    let found = match resolution.active() {
+        Some(active) => format!(
+            "{} from {} is in force",
+            active.fingerprint,
+            active.source.describe()
+        ),
+        None => "no credential is in force".to_string(),
+    };
+    ctx.detail(&format!(
+        "{config}; {found} ({n} {} considered)",
+        if n == 1 { "candidate" } else { "candidates" }
+    ));
+}
+
 /// The API key in force with its value, unlocking the store when the stored key is the one.
 ///
 /// # Errors

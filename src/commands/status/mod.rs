@@ -52,6 +52,7 @@ impl Facts<'_> {
 /// Builds the status. Exit 0 when a usable credential resolves, `not_authenticated` otherwise.
 pub fn run(ctx: &Context) -> Outcome {
     let resolution = resolve::credentials(ctx);
+    resolve::explain(ctx, &resolution);
     let provider = crate::providers::active(ctx);
     if provider != crate::config::schema::Provider::Anthropic {
         return crate::commands::cloud_status::run(ctx, provider, &resolution);
