@@ -82,6 +82,11 @@ impl Outcome {
     }
 }
 
+/// `n` and the noun for it: `1 model`, `2 models`, `0 models`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// `value` as a JSON document. Report types hold strings, numbers and maps with string keys
 /// only, which cannot fail to serialise; `null` would show a bug rather than hide one.
 pub fn document(value: &impl Serialize) -> Value {

@@ -20,6 +20,11 @@ fn storage_name<S: Serializer>(kind: &StorageKind, serializer: S) -> Result<S::O
 }
 
 /// "the keychain", "the encrypted credential file".
+/// `1 model`, `3 models`.
+fn models(n: usize) -> String {
+    crate::output::count(n as u64, "model", "models")
+}
+
 fn store_words(kind: StorageKind) -> String {
     Source::Stored(kind).describe()
 }
@@ -40,10 +45,10 @@ pub struct Stored {
 impl Report for Stored {
     fn text(&self) -> String {
         let mut text = format!(
-            "✓ Stored API key {} in {} (checked: {} models visible).",
+            "✓ Stored API key {} in {} (checked: {} visible).",
             self.fingerprint,
             store_words(self.storage),
-            self.models
+            models(self.models)
         );
         if let Some(old) = &self.replaced {
             text.push_str(&format!("\n  It replaces {old}."));
@@ -92,13 +97,13 @@ pub struct Checked {
 
 impl Report for Checked {
     fn text(&self) -> String {
-        let (fingerprint, models, ms) = (&self.fingerprint, self.models, self.latency_ms);
+        let (fingerprint, models, ms) = (&self.fingerprint, models(self.models), self.latency_ms);
         match &self.from {
             Some(from) => {
-                format!("✓ API key {fingerprint} from {from} works ({models} models visible, {ms} ms).")
+                format!("✓ API key {fingerprint} from {from} works ({models} visible, {ms} ms).")
             }
             None => format!(
-                "✓ {fingerprint} is a valid API key ({models} models visible, {ms} ms). It was not stored; use `claude --set-api-key` for that."
+                "✓ {fingerprint} is a valid API key ({models} visible, {ms} ms). It was not stored; use `claude --set-api-key` for that."
             ),
         }
     }
@@ -126,8 +131,9 @@ impl Report for Rotated {
     fn text(&self) -> String {
         let (old, new) = (&self.previous_fingerprint, &self.fingerprint);
         format!(
-            "✓ Rotated the stored API key: {old} → {new} (checked: {} models visible).\n  {}",
-            self.models, self.old_key_sentence
+            "✓ Rotated the stored API key: {old} → {new} (checked: {} visible).\n  {}",
+            models(self.models),
+            self.old_key_sentence
         )
     }
 }

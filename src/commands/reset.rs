@@ -22,7 +22,8 @@ const CREDENTIAL_FILES: [&str; 4] = [
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reset {
-    /// Always `true`: a reset that stops early is an error.
+    /// `false` when the user answered no to the question (nothing was touched); a reset
+    /// that stops early is an error.
     pub reset: bool,
     /// The store items and files removed; empty when nothing was stored.
     pub removed: Vec<String>,
@@ -32,6 +33,9 @@ pub struct Reset {
 
 impl Report for Reset {
     fn text(&self) -> String {
+        if !self.reset {
+            return "Nothing removed.".to_string();
+        }
         if self.removed.is_empty() {
             return "Nothing was stored; nothing to reset.".to_string();
         }
@@ -46,10 +50,17 @@ impl Report for Reset {
 /// Wipes stored credentials.
 ///
 /// # Errors
-/// `usage` without a terminal and without `--yes`; `cancelled` when the user says no;
-/// storage errors (what was removed so far stays removed; running it again finishes).
+/// `usage` without a terminal and without `--yes` (a "no" is an answer, not an error:
+/// "Nothing removed.", exit 0); storage errors (what was removed so far stays removed;
+/// running it again finishes).
 pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
-    confirm(ctx)?;
+    if !confirm(ctx)? {
+        return Ok(Outcome::report(&Reset {
+            reset: false,
+            removed: Vec::new(),
+            config_kept: ctx.loaded.path.display().to_string(),
+        }));
+    }
     let store = ctx.store();
     let lock = ctx.lock()?;
     let mut removed = Vec::new();
@@ -118,9 +129,10 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
     }))
 }
 
-fn confirm(ctx: &Context) -> Result<(), AuthError> {
+/// Whether the user wants the reset: `--yes`, or "y" at the question.
+fn confirm(ctx: &Context) -> Result<bool, AuthError> {
     if ctx.prefs.yes {
-        return Ok(());
+        return Ok(true);
     }
     if !ctx.terminal.stdin_is_tty() {
         return Err(AuthError::usage(
@@ -137,9 +149,5 @@ fn confirm(ctx: &Context) -> Result<(), AuthError> {
         .terminal
         .read_line()
         .map_err(|e| AuthError::cancelled("no answer").caused_by(e))?;
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
-        Ok(())
-    } else {
-        Err(AuthError::cancelled("nothing was removed"))
-    }
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
 }

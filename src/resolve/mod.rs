@@ -488,9 +488,9 @@ pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint)
         let lock = ctx.lock()?;
         if store.reconcile(API_KEY_ITEM, fingerprint.as_ref(), &lock)? {
             ctx.warn(&format!(
-                "the {} listed {} but holds {} (an earlier change was interrupted); \
+                "{} listed {} but holds {} (an earlier change was interrupted); \
                  its index is corrected",
-                store.kind().as_str(),
+                Source::Stored(store.kind()).describe(),
                 active.fingerprint,
                 fingerprint.as_ref().map_or("no key", Fingerprint::as_str),
             ));
@@ -499,8 +499,8 @@ pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint)
     match (found, fingerprint) {
         (Some(secret), Some(fingerprint)) => Ok((secret, active.source.clone(), fingerprint)),
         _ => Err(AuthError::not_authenticated(format!(
-            "the {} no longer holds the API key {} its index listed",
-            store.kind().as_str(),
+            "{} no longer holds the API key {} its index listed",
+            Source::Stored(store.kind()).describe(),
             active.fingerprint
         ))
         .with_hint("store a key again with `claude --set-api-key`")),
