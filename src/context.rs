@@ -173,17 +173,36 @@ impl Context {
             return Box::new(memory.clone());
         }
         let storage = &self.loaded.config.authentication.storage;
+        self.store_of(storage.kind, storage.encryption_key.as_deref())
+    }
+
+    /// The store of `kind` (with `encryption_key` as `authentication.storage.encryptionKey`
+    /// says, for the encrypted file), whatever the configuration says: `--set-storage` moves
+    /// secrets between two of them. Constructing it touches nothing.
+    pub fn store_of(
+        &self,
+        kind: StorageKind,
+        encryption_key: Option<&str>,
+    ) -> Box<dyn SecretStore> {
         let keychain = Keychain::new(&self.env, &self.state_dir, &self.loaded.path);
-        match storage.kind {
+        match kind {
             StorageKind::Keychain => Box::new(keychain),
             StorageKind::EncryptedFile => {
-                let source = if storage.encryption_key.as_deref() == Some("user-derived-key") {
+                let source = if encryption_key == Some("user-derived-key") {
                     KeySource::Passphrase {
                         from_env: self
                             .env
                             .raw(crate::envvars::CLAUDE_PASSPHRASE)
                             .map(|value| Secret::new(value.to_string())),
                         terminal: self.terminal.clone(),
+                        cache: crate::storage::key_cache::KeyCache::new(
+                            self.loaded.config.authentication.storage.cache_seconds(),
+                            cfg!(debug_assertions)
+                                && self
+                                    .env
+                                    .get(crate::envvars::CLAUDE_TEST_NO_KEYRING)
+                                    .is_some(),
+                        ),
                     }
                 } else {
                     KeySource::KeychainMasterKey(keychain)

@@ -27,6 +27,9 @@ pub const USER: &str = "USER";
 pub const USERNAME: &str = "USERNAME";
 /// Debug builds only: the clock's "now" in Unix seconds, so tests can age keys.
 pub const CLAUDE_TEST_NOW: &str = "CLAUDE_TEST_NOW";
+/// Debug builds only: act as if the kernel had no keyring (no passphrase cache), for tests
+/// of that fallback.
+pub const CLAUDE_TEST_NO_KEYRING: &str = "CLAUDE_TEST_NO_KEYRING";
 /// Per-user runtime directory; its `bus` socket is the session bus when the address is unset.
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// `1` selects AWS Bedrock as the provider.

@@ -7,7 +7,9 @@ use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::{Outcome, Report};
 use crate::session;
+use crate::storage::encrypted_file::EncryptedFile;
 use crate::storage::keychain::Keychain;
+use crate::storage::{FileLock, SecretStore};
 use serde::Serialize;
 
 /// Files in the state directory that hold credentials or their metadata.
@@ -64,22 +66,13 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
     let store = ctx.store();
     let lock = ctx.lock()?;
     let mut removed = Vec::new();
-    let mut items: Vec<String> = store.index()?.items.into_keys().collect();
-    let sessions = session::load(&ctx.state_dir)?;
-    items.extend(
-        sessions
-            .sessions
-            .keys()
-            .map(|provider| session::item(provider)),
-    );
-    items.extend(["cache:vertex".to_string()]);
-    items.extend(crate::mfa::ITEMS.map(String::from));
-    items.sort();
-    items.dedup();
-    for item in &items {
-        if store.remove(item, &lock)? {
-            removed.push(item.clone());
-        }
+    if store.kind() == StorageKind::EncryptedFile {
+        // The file is deleted whole below: emptying it first would need its passphrase.
+        // Its header names what it held (a damaged one names nothing; the file goes anyway).
+        removed.extend(store.index().unwrap_or_default().items.into_keys());
+        EncryptedFile::forget_cached_key(&ctx.state_dir);
+    } else {
+        remove_items(ctx, store.as_ref(), &lock, &mut removed)?;
     }
     if store.kind() == StorageKind::EncryptedFile
         && ctx
@@ -127,6 +120,34 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
         removed,
         config_kept: ctx.loaded.path.display().to_string(),
     }))
+}
+
+/// Removes every item a keychain may hold: those its index lists, each session's, the
+/// cached provider tokens and the MFA items.
+fn remove_items(
+    ctx: &Context,
+    store: &dyn SecretStore,
+    lock: &FileLock,
+    removed: &mut Vec<String>,
+) -> Result<(), AuthError> {
+    let mut items: Vec<String> = store.index()?.items.into_keys().collect();
+    let sessions = session::load(&ctx.state_dir)?;
+    items.extend(
+        sessions
+            .sessions
+            .keys()
+            .map(|provider| session::item(provider)),
+    );
+    items.extend(["cache:vertex".to_string()]);
+    items.extend(crate::mfa::ITEMS.map(String::from));
+    items.sort();
+    items.dedup();
+    for item in &items {
+        if store.remove(item, lock)? {
+            removed.push(item.clone());
+        }
+    }
+    Ok(())
 }
 
 /// Whether the user wants the reset: `--yes`, or "y" at the question.

@@ -2,6 +2,7 @@
 
 pub mod atomic;
 pub mod encrypted_file;
+pub mod key_cache;
 pub mod keychain;
 #[cfg(test)]
 pub mod memory;
