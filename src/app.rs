@@ -32,6 +32,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     match action {
         Action::AuthStatus => Ok(status::run(&ctx)),
         Action::RemoveApiKey => api_key::remove(&ctx),
+        Action::SetStorage(kind) => crate::commands::storage::set(&ctx, kind),
         Action::ListSessions => sessions::list(&ctx),
         Action::ResetAuth => reset::run(&ctx),
         Action::EnableMfa => mfa::enable(&ctx),
@@ -68,6 +69,7 @@ async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome,
         Action::InstallGithubApp => crate::commands::github::install_app(ctx, cli.no_browser).await,
         Action::AuthStatus
         | Action::RemoveApiKey
+        | Action::SetStorage(_)
         | Action::ListSessions
         | Action::ResetAuth
         | Action::EnableMfa

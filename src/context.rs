@@ -63,12 +63,24 @@ impl Context {
     ) -> Result<Context, AuthError> {
         let state_dir = config::state_dir(&env);
         let link = crate::storage::ownership::inspect_state_dir(&state_dir)?;
-        let loaded = config::load(
+        let loaded = match config::load(
             cli.config.as_deref(),
             cli.environment.as_deref(),
             &state_dir,
             &env,
-        )?;
+        ) {
+            // Wiping must not depend on the configuration that may be what went wrong.
+            Err(err)
+                if err.code() == crate::error::ErrorCode::ConfigError
+                    && matches!(
+                        cli.action(),
+                        crate::cli::Action::Logout | crate::cli::Action::ResetAuth
+                    ) =>
+            {
+                config::recover(cli.config.as_deref(), &state_dir, &env, &err)
+            }
+            other => other?,
+        };
         // Every request checks `security.ipRestrictions` (`http::send`): the policy is in
         // place as soon as the configuration is loaded, before any client can exist.
         crate::policy::ip::install(crate::policy::ip::Policy::new(
@@ -205,7 +217,7 @@ impl Context {
                         ),
                     }
                 } else {
-                    KeySource::KeychainMasterKey(keychain)
+                    KeySource::KeychainMasterKey(keychain.for_master_key())
                 };
                 Box::new(EncryptedFile::new(&self.state_dir, source))
             }

@@ -146,8 +146,12 @@ pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome,
     let key = ApiKey::parse(read_secret(ctx, arg, "--set-api-key", "API key")?)?;
     crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::StoreKey)?;
     let fingerprint = key.fingerprint();
-    let check = check_online(ctx, &key, "input").await?;
+    // Before the key is sent anywhere: a key checked but then not storable is a wasted
+    // request and a confusing error. The same store (and the key it may have opened) is
+    // used for the write.
     let store = ctx.store();
+    store.probe()?;
+    let check = check_online(ctx, &key, "input").await?;
     let lock = ctx.lock()?;
     let replaced = store
         .index()?
@@ -194,7 +198,21 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
         .get(API_KEY_ITEM)
         .map(|m| m.fingerprint.clone());
     let lock = ctx.lock()?;
-    let removed = store.remove(API_KEY_ITEM, &lock)?;
+    let removed = match store.remove(API_KEY_ITEM, &lock) {
+        // Nothing listed and a keychain that cannot be asked: as far as this machine knows,
+        // nothing is stored, and there is nothing to do (exit 0), but say what was not checked.
+        Err(err)
+            if fingerprint.is_none()
+                && err.code() == crate::error::ErrorCode::KeychainUnavailable =>
+        {
+            ctx.warn(&format!(
+                "the keychain was not checked ({}); its index lists no API key",
+                err.message()
+            ));
+            false
+        }
+        other => other?,
+    };
     drop(lock);
     if removed {
         let fingerprint = fingerprint.clone().map(Fingerprint::from_stored);
@@ -280,6 +298,7 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
         }
     }
     crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::RotateKey)?;
+    store.probe()?;
     let check = check_online(ctx, &key, "input").await?;
     let now = ctx.clock.now();
     let meta = ItemMeta {

@@ -14,7 +14,7 @@ pub fn storage(ctx: &Context) -> Result<String, AuthError> {
     match store.kind() {
         StorageKind::Keychain => {
             // A lookup of an item that does not exist proves the keychain answers, unlocked.
-            store.get("reachability-probe")?;
+            store.get(crate::storage::keychain::PROBE_ITEM)?;
             Ok("the keychain answers and is unlocked".to_string())
         }
         StorageKind::EncryptedFile => {

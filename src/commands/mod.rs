@@ -11,5 +11,6 @@ pub mod permissions;
 pub mod reset;
 pub mod sessions;
 pub mod status;
+pub mod storage;
 pub mod test_auth;
 pub mod token;

@@ -84,7 +84,7 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
             .as_deref()
             != Some("user-derived-key")
     {
-        let keychain = Keychain::new(&ctx.env, &ctx.state_dir, &ctx.loaded.path);
+        let keychain = Keychain::new(&ctx.env, &ctx.state_dir, &ctx.loaded.path).for_master_key();
         if keychain.remove_unindexed(crate::storage::encrypted_file::MASTER_KEY_ITEM)? {
             removed.push("encrypted-file master key".to_string());
         }

@@ -468,6 +468,28 @@ impl SecretStore for EncryptedFile {
     fn authenticate(&self) -> Result<(), AuthError> {
         self.open().map(drop)
     }
+
+    /// An existing file must open (the key is then remembered for the write); a new one
+    /// needs a passphrase that can be had (CLAUDE_PASSPHRASE or a terminal) or a reachable
+    /// keychain for its master key.
+    fn probe(&self) -> Result<(), AuthError> {
+        if self.exists() {
+            return self.authenticate();
+        }
+        match &self.key_source {
+            KeySource::Passphrase {
+                from_env: None,
+                terminal,
+                ..
+            } if !terminal.stderr_is_tty() => Err(AuthError::storage(format!(
+                "{} needs a passphrase and there is no terminal to ask on",
+                self.path.display()
+            ))
+            .with_hint("set CLAUDE_PASSPHRASE for scripts and CI")),
+            KeySource::Passphrase { .. } => Ok(()),
+            KeySource::KeychainMasterKey(keychain) => keychain.get(MASTER_KEY_ITEM).map(drop),
+        }
+    }
 }
 
 fn parse_header(bytes: &[u8]) -> Result<(Header, usize), &'static str> {
