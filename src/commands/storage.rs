@@ -125,12 +125,8 @@ pub fn set(ctx: &Context, target: StorageKind) -> Result<Outcome, AuthError> {
         ))
     })?;
     let (moved, missing) = copy_all(old.as_ref(), new.as_ref(), &lock)?;
-    crate::storage::atomic::write_atomic(&ctx.loaded.path, new_text.as_bytes(), &lock).map_err(
-        |err| {
-            undo(new.as_ref(), &moved, &lock);
-            err
-        },
-    )?;
+    crate::storage::atomic::write_atomic(&ctx.loaded.path, new_text.as_bytes(), &lock)
+        .inspect_err(|_| undo(new.as_ref(), &moved, &lock))?;
     clear_old(ctx, old.as_ref(), &moved, &lock);
     drop(lock);
     Ok(Outcome::report(&StorageSet {
