@@ -427,6 +427,10 @@ fn refusals(ctx: &Context) -> (Option<Refusal>, Option<String>) {
 /// credential in force), with `-vv` every candidate in order and why it was or was not used.
 /// Fingerprints only.
 pub fn explain(ctx: &Context, resolution: &Resolution) {
+    // Nothing listens without `-v`: spend nothing on the sentences (status runs often).
+    if ctx.prefs.verbose == 0 {
+        return;
+    }
     let config = if ctx.loaded.file_exists {
         format!("config {}", ctx.loaded.path.display())
     } else {
