@@ -149,6 +149,7 @@ pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome,
     // Before the key is sent anywhere: a key checked but then not storable is a wasted
     // request and a confusing error. The same store (and the key it may have opened) is
     // used for the write.
+    crate::storage::atomic::ensure_private_dir(&ctx.state_dir)?;
     let store = ctx.store();
     store.probe()?;
     let check = check_online(ctx, &key, "input").await?;
@@ -298,6 +299,7 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
         }
     }
     crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::RotateKey)?;
+    crate::storage::atomic::ensure_private_dir(&ctx.state_dir)?;
     store.probe()?;
     let check = check_online(ctx, &key, "input").await?;
     let now = ctx.clock.now();
