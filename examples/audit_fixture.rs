@@ -66,6 +66,7 @@ fn write_log(dir: &Path, lines: u64) {
         KeySource::Passphrase {
             from_env: Some(Secret::new(passphrase)),
             terminal: std::rc::Rc::new(claude_auth::terminal::SystemTerminal),
+            cache: None,
         },
     );
     let hex = ChainKey::generate_hex().unwrap();

@@ -19,6 +19,9 @@ use std::future::Future;
 /// # Errors
 /// Whatever the handler reports; rendered once by `main`.
 pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
+    // One snapshot of the environment: the output's colour and marks, then the context.
+    let env = crate::envvars::Env::from_process();
+    crate::output::configure(&env);
     let action = cli.action();
     if let Action::Completions(shell) = action {
         // Needs neither the configuration nor the environment: a shell's start-up runs it.
@@ -26,12 +29,13 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     }
     let flag_key = flag_key(cli, &action)?;
     one_reader_of_stdin(cli, &action)?;
-    let ctx = Context::from_cli(cli, flag_key)?;
+    let ctx = Context::new(cli, flag_key, env)?;
     crate::events::install(&ctx, matches!(action, Action::DebugAuth));
     let flag = flag_of(&action);
     let result = match action {
         Action::AuthStatus => Ok(status::run(&ctx)),
         Action::RemoveApiKey => api_key::remove(&ctx),
+        Action::SetStorage(kind) => crate::commands::storage::set(&ctx, kind),
         Action::ListSessions => sessions::list(&ctx),
         Action::ResetAuth => reset::run(&ctx),
         Action::EnableMfa => mfa::enable(&ctx),
@@ -82,6 +86,7 @@ fn flag_of(action: &Action) -> &'static str {
         Action::Completions(_) => "--completions",
         Action::SetApiKey(_) => "--set-api-key",
         Action::RemoveApiKey => "--remove-api-key",
+        Action::SetStorage(_) => "--set-storage",
         Action::TestApiKey => "--test-api-key",
         Action::ValidateKey(_) => "--validate-key",
         Action::RotateKey(_) => "--rotate-key",
@@ -134,6 +139,7 @@ async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome,
         Action::ManageSubscription => upgrade::manage(ctx, cli.no_browser).await,
         Action::AuthStatus
         | Action::RemoveApiKey
+        | Action::SetStorage(_)
         | Action::ListSessions
         | Action::ResetAuth
         | Action::EnableMfa

@@ -42,7 +42,7 @@ Examples:
 )]
 #[command(group(ArgGroup::new("action").multiple(false).args([
     "slash", "auth_status", "set_api_key", "remove_api_key", "test_api_key", "validate_key",
-    "rotate_key", "login", "logout", "list_sessions", "print_token", "subscription_status",
+    "rotate_key", "set_storage", "login", "logout", "list_sessions", "print_token", "subscription_status",
     "manage_subscription", "enable_mfa", "show_auth_logs", "test_auth", "check_permissions",
     "reset_auth", "debug_auth", "completions",
 ])))]
@@ -86,6 +86,12 @@ pub struct Cli {
     #[arg(long, value_name = "KEY", num_args = 0..=1, help_heading = "API keys")]
     #[arg(value_parser = crate::secret::from_arg)]
     pub rotate_key: Option<Option<Secret<String>>>,
+
+    /// Move every stored credential to `keychain` or `encrypted-file` (a file sealed with a
+    /// passphrase) and record the choice in the config
+    #[arg(long, value_name = "TYPE", help_heading = "Storage")]
+    #[arg(value_parser = ["keychain", "encrypted-file"])]
+    pub set_storage: Option<String>,
 
     /// Log in with OAuth 2.0 (browser, or paste/device code without one)
     #[arg(long, help_heading = "Login and sessions")]
@@ -400,6 +406,8 @@ pub enum Action {
     TestApiKey,
     ValidateKey(Option<Secret<String>>),
     RotateKey(Option<Secret<String>>),
+    /// `--set-storage TYPE`.
+    SetStorage(crate::config::schema::StorageKind),
     Login,
     Logout,
     ListSessions,
@@ -546,6 +554,12 @@ impl Cli {
         }
         if let Some(arg) = &self.rotate_key {
             return Action::RotateKey(arg.clone());
+        }
+        if let Some(kind) = &self.set_storage {
+            return Action::SetStorage(match kind.as_str() {
+                "keychain" => crate::config::schema::StorageKind::Keychain,
+                _ => crate::config::schema::StorageKind::EncryptedFile,
+            });
         }
         if self.login {
             return Action::Login;

@@ -63,12 +63,24 @@ impl Context {
     ) -> Result<Context, AuthError> {
         let state_dir = config::state_dir(&env);
         let link = crate::storage::ownership::inspect_state_dir(&state_dir)?;
-        let loaded = config::load(
+        let loaded = match config::load(
             cli.config.as_deref(),
             cli.environment.as_deref(),
             &state_dir,
             &env,
-        )?;
+        ) {
+            // Wiping must not depend on the configuration that may be what went wrong.
+            Err(err)
+                if err.code() == crate::error::ErrorCode::ConfigError
+                    && matches!(
+                        cli.action(),
+                        crate::cli::Action::Logout | crate::cli::Action::ResetAuth
+                    ) =>
+            {
+                config::recover(cli.config.as_deref(), &state_dir, &env, &err)
+            }
+            other => other?,
+        };
         // Every request checks `security.ipRestrictions` (`http::send`): the policy is in
         // place as soon as the configuration is loaded, before any client can exist.
         crate::policy::ip::install(crate::policy::ip::Policy::new(
@@ -173,20 +185,39 @@ impl Context {
             return Box::new(memory.clone());
         }
         let storage = &self.loaded.config.authentication.storage;
+        self.store_of(storage.kind, storage.encryption_key.as_deref())
+    }
+
+    /// The store of `kind` (with `encryption_key` as `authentication.storage.encryptionKey`
+    /// says, for the encrypted file), whatever the configuration says: `--set-storage` moves
+    /// secrets between two of them. Constructing it touches nothing.
+    pub fn store_of(
+        &self,
+        kind: StorageKind,
+        encryption_key: Option<&str>,
+    ) -> Box<dyn SecretStore> {
         let keychain = Keychain::new(&self.env, &self.state_dir, &self.loaded.path);
-        match storage.kind {
+        match kind {
             StorageKind::Keychain => Box::new(keychain),
             StorageKind::EncryptedFile => {
-                let source = if storage.encryption_key.as_deref() == Some("user-derived-key") {
+                let source = if encryption_key == Some("user-derived-key") {
                     KeySource::Passphrase {
                         from_env: self
                             .env
                             .raw(crate::envvars::CLAUDE_PASSPHRASE)
                             .map(|value| Secret::new(value.to_string())),
                         terminal: self.terminal.clone(),
+                        cache: crate::storage::key_cache::KeyCache::new(
+                            self.loaded.config.authentication.storage.cache_seconds(),
+                            cfg!(debug_assertions)
+                                && self
+                                    .env
+                                    .get(crate::envvars::CLAUDE_TEST_NO_KEYRING)
+                                    .is_some(),
+                        ),
                     }
                 } else {
-                    KeySource::KeychainMasterKey(keychain)
+                    KeySource::KeychainMasterKey(keychain.for_master_key())
                 };
                 Box::new(EncryptedFile::new(&self.state_dir, source))
             }

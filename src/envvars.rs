@@ -27,6 +27,9 @@ pub const USER: &str = "USER";
 pub const USERNAME: &str = "USERNAME";
 /// Debug builds only: the clock's "now" in Unix seconds, so tests can age keys.
 pub const CLAUDE_TEST_NOW: &str = "CLAUDE_TEST_NOW";
+/// Debug builds only: act as if the kernel had no keyring (no passphrase cache), for tests
+/// of that fallback.
+pub const CLAUDE_TEST_NO_KEYRING: &str = "CLAUDE_TEST_NO_KEYRING";
 /// Per-user runtime directory; its `bus` socket is the session bus when the address is unset.
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// `1` selects AWS Bedrock as the provider.
@@ -78,6 +81,21 @@ pub const ANTHROPIC_ADMIN_API_KEY: &str = "ANTHROPIC_ADMIN_API_KEY";
 /// `managed-settings.d/` instead of the system's, for tests. Release builds ignore it, so a
 /// user cannot shed the policy by pointing it at an empty directory.
 pub const CLAUDE_MANAGED_SETTINGS_DIR: &str = "CLAUDE_MANAGED_SETTINGS_DIR";
+
+/// Any non-empty value turns colour off (https://no-color.org), whatever else is set.
+pub const NO_COLOR: &str = "NO_COLOR";
+/// `0` turns colour off, as in other command-line tools.
+pub const CLICOLOR: &str = "CLICOLOR";
+/// Set and not `0`: colour even when the output is not a terminal.
+pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
+/// The terminal type: `dumb` gets no colour.
+pub const TERM: &str = "TERM";
+/// Locale override: without UTF-8 in it, marks are ASCII (`ok`, `x`, `!`, `-`).
+pub const LC_ALL: &str = "LC_ALL";
+/// Character-set locale, read when `LC_ALL` is unset.
+pub const LC_CTYPE: &str = "LC_CTYPE";
+/// Default locale, read when `LC_ALL` and `LC_CTYPE` are unset.
+pub const LANG: &str = "LANG";
 
 /// The environment as the binary sees it: taken once in `main` (through
 /// [`Env::from_process`]) and read only through `Context`, so tests hand a command their own

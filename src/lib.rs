@@ -32,6 +32,7 @@ pub mod resolve;
 pub mod secret;
 pub mod session;
 pub mod storage;
+pub mod style;
 pub mod terminal;
 pub mod terminal_text;
 pub mod trace;

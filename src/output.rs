@@ -7,9 +7,29 @@
 
 use crate::error::AuthError;
 use crate::redact::scrub_secrets;
+use crate::style::{self, Look};
 use crate::terminal_text::{is_active, printable};
 use serde::Serialize;
 use serde_json::Value;
+use std::sync::OnceLock;
+
+/// How stdout and stderr show text, decided once by [`configure`]; plain Unicode until then.
+static LOOKS: OnceLock<(Look, Look)> = OnceLock::new();
+
+/// Decides colour and marks for stdout and stderr from `env` and whether each is a terminal.
+/// Call once, before anything is printed; later calls change nothing.
+pub fn configure(env: &crate::envvars::Env) {
+    let (stdout_tty, stderr_tty) = crate::terminal::output_streams_are_ttys();
+    let _ = LOOKS.get_or_init(|| (Look::of(env, stdout_tty), Look::of(env, stderr_tty)));
+}
+
+fn stdout_look() -> Look {
+    LOOKS.get().map(|looks| looks.0).unwrap_or_default()
+}
+
+fn stderr_look() -> Look {
+    LOOKS.get().map(|looks| looks.1).unwrap_or_default()
+}
 
 /// What a command produced: text for people, a document for `--json`, an exit status.
 pub struct Outcome {
@@ -68,6 +88,11 @@ impl Outcome {
     }
 }
 
+/// `n` and the noun for it: `1 model`, `2 models`, `0 models`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// `value` as a JSON document. Report types hold strings, numbers and maps with string keys
 /// only, which cannot fail to serialise; `null` would show a bug rather than hide one.
 pub fn document(value: &impl Serialize) -> Value {
@@ -91,14 +116,16 @@ pub fn emit(outcome: &Outcome, as_json: bool) {
         }
         print_stdout(&json_text(&doc));
     } else if !outcome.human.is_empty() {
-        print_stdout(&printable(outcome.human.trim_end()));
+        // Styled after escaping: the only escapes that reach the terminal are our colours.
+        let text = printable(outcome.human.trim_end());
+        print_stdout(&style::render(&text, stdout_look()));
     }
 }
 
 /// Prints `text` and a newline on stderr, control characters escaped: progress, prompts and
 /// warnings, which often quote a server's answer or a configured value.
 pub fn notice(text: &str) {
-    eprintln!("{}", printable(text));
+    eprintln!("{}", style::render(&printable(text), stderr_look()));
 }
 
 /// Prints `text` on stderr without a newline and flushes it: a question awaiting an answer
@@ -226,13 +253,15 @@ pub fn emit_error(err: &AuthError, as_json: bool) {
         print_stdout(&json_text(&error_document(err)));
         return;
     }
-    let shown = |text: &str| printable(text).into_owned();
-    eprintln!("error: {}", shown(err.message()));
+    let look = stderr_look();
+    let shown =
+        |prefix: &str, text: &str| style::render(&format!("{prefix} {}", printable(text)), look);
+    eprintln!("{}", shown("error:", err.message()));
     for cause in err.causes() {
-        eprintln!("caused by: {}", shown(cause));
+        eprintln!("{}", shown("caused by:", cause));
     }
     if let Some(hint) = err.hint() {
-        eprintln!("hint: {}", shown(hint));
+        eprintln!("{}", shown("hint:", hint));
     }
 }
 

@@ -42,6 +42,15 @@ pub trait Terminal {
     }
 }
 
+/// Whether the process's stdout and stderr are terminals, for [`crate::style`]'s colour
+/// decision (made once, before any handler runs).
+pub fn output_streams_are_ttys() -> (bool, bool) {
+    (
+        std::io::stdout().is_terminal(),
+        std::io::stderr().is_terminal(),
+    )
+}
+
 /// The process's own terminal.
 pub struct SystemTerminal;
 

@@ -329,3 +329,60 @@ fn one_hung_keychain_call_bounds_the_whole_command() {
     assert!(api.requests().is_empty(), "no key, no request");
     drop(bus);
 }
+
+#[test]
+fn set_storage_moves_every_item_from_the_keychain_to_the_encrypted_file_and_back() {
+    let api = Server::anthropic(&[KEY_A]);
+    let Some(env) = keychain_env(&api) else {
+        return;
+    };
+    let env = env.with("CLAUDE_PASSPHRASE", PASSPHRASE);
+    env.store_key(KEY_A);
+    // A second item (a pending MFA enrollment) moves with the key.
+    let _ = env.run_with_stdin(&["--enable-mfa"], "");
+    let listed =
+        |file: &str| std::fs::read_to_string(env.state_dir().join(file)).unwrap_or_default();
+    assert!(listed("credentials.json").contains("api-key"));
+
+    let out = env.run(&["--set-storage", "encrypted-file", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let doc = json_stdout(&out);
+    assert_eq!(doc["storage"], "encrypted-file");
+    let moved = doc["moved"].as_array().unwrap();
+    assert!(moved.iter().any(|m| m == "api-key"), "{doc}");
+    assert_no_secret(&out, KEY_A);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("\"type\": \"encrypted-file\""), "{config}");
+    assert!(
+        !listed("credentials.json").contains("api-key"),
+        "removed from the keychain's index"
+    );
+    let status = json_stdout(&env.run(&["--auth-status", "--json"]));
+    assert_eq!(status["source"], "encrypted-file");
+    env.claude().arg("--test-api-key").assert().success();
+    assert_eq!(
+        api.requests().last().unwrap().header("x-api-key"),
+        Some(KEY_A)
+    );
+
+    let out = env.run(&["--set-storage", "keychain"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("now kept in the keychain"),
+        "{}",
+        text(&out)
+    );
+    assert!(!env.state_dir().join("credentials.enc").exists());
+    let status = json_stdout(&env.run(&["--auth-status", "--json"]));
+    assert_eq!(status["source"], "keychain");
+    env.claude().arg("--test-api-key").assert().success();
+    assert_eq!(
+        api.requests().last().unwrap().header("x-api-key"),
+        Some(KEY_A)
+    );
+    assert_no_secret_in_files(env.home.path(), KEY_A);
+    env.claude()
+        .args(["--reset-auth", "--yes"])
+        .assert()
+        .success();
+}

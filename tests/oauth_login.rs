@@ -425,3 +425,22 @@ fn sso_integration_domain_switches_login_to_discovery() {
     let doc = env.status_json();
     assert_eq!(doc["session"]["account"], "okta-user@company.example");
 }
+
+#[test]
+fn login_without_a_terminal_says_it_waits_for_the_callback_and_how_long() {
+    let server = server();
+    let env = oauth_env(&server, "", "");
+    // stdin is a pipe here, not a terminal: nothing can be typed, so say what happens.
+    let run = start_login(&env);
+    let callback = approve(&run.authorize_url());
+    assert_eq!(get(&callback).status, 200);
+    let out = run.finish();
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Waiting up to 20 s for the login callback on http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("stdin is not a terminal"), "{stderr}");
+    assert!(!stderr.contains("paste the full address"), "{stderr}");
+}

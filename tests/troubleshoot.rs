@@ -290,3 +290,35 @@ fn reset_auth_leaves_nothing_but_the_config() {
     env.claude().arg("--auth-status").assert().code(4);
     assert!(std::fs::metadata(env.config_path()).unwrap().len() > 0);
 }
+
+#[test]
+fn reset_auth_answered_no_removes_nothing_and_exits_0() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
+    let Some(shown) = env.on_terminal(&["--reset-auth"], "n\n") else {
+        return;
+    };
+    assert_eq!(shown.code, 0, "{}", shown.text);
+    assert!(
+        shown.text.contains("[y/N] Nothing removed."),
+        "{}",
+        shown.text
+    );
+    assert!(!shown.text.contains("error:"), "{}", shown.text);
+    env.claude().arg("--auth-status").assert().success();
+}
+
+#[test]
+fn test_auth_counts_in_words_and_times_only_the_server() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
+    let out = env.run(&["--test-auth"]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(shown.contains("is authentic (1 item)\n"), "{shown}");
+    assert!(shown.contains("1 credential file is private\n"), "{shown}");
+    assert!(!shown.contains("items)") && !shown.contains("(0 ms)\n✓ environment"));
+    let timed: Vec<&str> = shown.lines().filter(|l| l.ends_with(" ms)")).collect();
+    assert_eq!(timed.len(), 1, "{shown}");
+    assert!(timed[0].starts_with("✓ server "), "{shown}");
+}

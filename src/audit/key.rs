@@ -80,6 +80,8 @@ impl KeyPlace {
                 KeySource::Passphrase {
                     from_env: Some(passphrase.clone()),
                     terminal: std::rc::Rc::new(crate::terminal::SystemTerminal),
+                    // A given passphrase is never cached (as for CLAUDE_PASSPHRASE).
+                    cache: None,
                 },
             )),
             Place::Nowhere(why) => return Err(why.clone()),

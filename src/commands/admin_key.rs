@@ -21,7 +21,13 @@ pub async fn set(ctx: &Context, raw: Secret<String>) -> Result<Outcome, AuthErro
     crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::StoreKey)?;
     let fingerprint = admin.fingerprint();
     admin_api::check(ctx, &admin).await?;
-    let (replaced, kind) = store_new(ctx, ADMIN_KEY_ITEM, admin.secret(), &fingerprint)?;
+    let (replaced, kind) = store_new(
+        ctx,
+        ctx.store().as_ref(),
+        ADMIN_KEY_ITEM,
+        admin.secret(),
+        &fingerprint,
+    )?;
     if ctx
         .env
         .get(crate::envvars::ANTHROPIC_ADMIN_API_KEY)

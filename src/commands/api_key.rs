@@ -23,6 +23,11 @@ pub(crate) fn storage_name<S: Serializer>(
 }
 
 /// "the keychain", "the encrypted credential file".
+/// `1 model`, `3 models`.
+fn models(n: usize) -> String {
+    crate::output::count(n as u64, "model", "models")
+}
+
 pub(crate) fn store_words(kind: StorageKind) -> String {
     Source::Stored(kind).describe()
 }
@@ -43,10 +48,10 @@ pub struct Stored {
 impl Report for Stored {
     fn text(&self) -> String {
         let mut text = format!(
-            "✓ Stored API key {} in {} (checked: {} models visible).",
+            "✓ Stored API key {} in {} (checked: {} visible).",
             self.fingerprint,
             store_words(self.storage),
-            self.models
+            models(self.models)
         );
         if let Some(old) = &self.replaced {
             text.push_str(&format!("\n  It replaces {old}."));
@@ -95,13 +100,13 @@ pub struct Checked {
 
 impl Report for Checked {
     fn text(&self) -> String {
-        let (fingerprint, models, ms) = (&self.fingerprint, self.models, self.latency_ms);
+        let (fingerprint, models, ms) = (&self.fingerprint, models(self.models), self.latency_ms);
         match &self.from {
             Some(from) => {
-                format!("✓ API key {fingerprint} from {from} works ({models} models visible, {ms} ms).")
+                format!("✓ API key {fingerprint} from {from} works ({models} visible, {ms} ms).")
             }
             None => format!(
-                "✓ {fingerprint} is a valid API key ({models} models visible, {ms} ms). It was not stored; use `claude --set-api-key` for that."
+                "✓ {fingerprint} is a valid API key ({models} visible, {ms} ms). It was not stored; use `claude --set-api-key` for that."
             ),
         }
     }
@@ -129,8 +134,9 @@ impl Report for Rotated {
     fn text(&self) -> String {
         let (old, new) = (&self.previous_fingerprint, &self.fingerprint);
         format!(
-            "✓ Rotated the stored API key: {old} → {new} (checked: {} models visible).\n  {}",
-            self.models, self.old_key_sentence
+            "✓ Rotated the stored API key: {old} → {new} (checked: {} visible).\n  {}",
+            models(self.models),
+            self.old_key_sentence
         )
     }
 }
@@ -147,8 +153,20 @@ pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome,
     let key = ApiKey::parse(raw)?;
     crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::StoreKey)?;
     let fingerprint = key.fingerprint();
+    // Before the key is sent anywhere: a key checked but then not storable is a wasted
+    // request and a confusing error.
+    crate::storage::atomic::ensure_private_dir(&ctx.state_dir)?;
+    // The same store (and the key it may have derived) is used for the write.
+    let store = ctx.store();
+    store.probe()?;
     let check = check_online(ctx, &key, "input").await?;
-    let (replaced, kind) = store_new(ctx, API_KEY_ITEM, key.secret(), &fingerprint)?;
+    let (replaced, kind) = store_new(
+        ctx,
+        store.as_ref(),
+        API_KEY_ITEM,
+        key.secret(),
+        &fingerprint,
+    )?;
     warn_if_shadowed(ctx);
     Ok(Outcome::report(&Stored {
         stored: true,
@@ -166,11 +184,11 @@ pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome,
 /// Storage errors; the previous value is then kept.
 pub(crate) fn store_new(
     ctx: &Context,
+    store: &dyn crate::storage::SecretStore,
     item: &str,
     secret: &Secret<String>,
     fingerprint: &Fingerprint,
 ) -> Result<(Option<String>, StorageKind), AuthError> {
-    let store = ctx.store();
     let lock = ctx.lock()?;
     let replaced = store
         .index()?
@@ -210,7 +228,21 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
         .get(API_KEY_ITEM)
         .map(|m| m.fingerprint.clone());
     let lock = ctx.lock()?;
-    let removed = store.remove(API_KEY_ITEM, &lock)?;
+    let removed = match store.remove(API_KEY_ITEM, &lock) {
+        // Nothing listed and a keychain that cannot be asked: as far as this machine knows,
+        // nothing is stored, and there is nothing to do (exit 0), but say what was not checked.
+        Err(err)
+            if fingerprint.is_none()
+                && err.code() == crate::error::ErrorCode::KeychainUnavailable =>
+        {
+            ctx.warn(&format!(
+                "the keychain was not checked ({}); its index lists no API key",
+                err.message()
+            ));
+            false
+        }
+        other => other?,
+    };
     drop(lock);
     if removed {
         let fingerprint = fingerprint.clone().map(Fingerprint::from_stored);
@@ -315,6 +347,8 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
         }
     }
     crate::mfa::gate::require(ctx, crate::mfa::gate::Purpose::RotateKey)?;
+    crate::storage::atomic::ensure_private_dir(&ctx.state_dir)?;
+    store.probe()?;
     let check = check_online(ctx, &key, "input").await?;
     let now = ctx.clock.now();
     let meta = ItemMeta {

@@ -14,7 +14,7 @@ pub fn storage(ctx: &Context) -> Result<String, AuthError> {
     match store.kind() {
         StorageKind::Keychain => {
             // A lookup of an item that does not exist proves the keychain answers, unlocked.
-            store.get("reachability-probe")?;
+            store.get(crate::storage::keychain::PROBE_ITEM)?;
             Ok("the keychain answers and is unlocked".to_string())
         }
         StorageKind::EncryptedFile => {
@@ -22,10 +22,9 @@ pub fn storage(ctx: &Context) -> Result<String, AuthError> {
             // wrong passphrase fails here, in the step that names storage.
             store.authenticate()?;
             let index = store.index()?;
-            let items = index.items.len();
+            let items = crate::output::count(index.items.len() as u64, "item", "items");
             Ok(format!(
-                "the encrypted file opens and is authentic ({items} {})",
-                if items == 1 { "item" } else { "items" }
+                "the encrypted file opens and is authentic ({items})"
             ))
         }
     }
@@ -57,16 +56,27 @@ pub fn file_permissions(ctx: &Context) -> Result<String, AuthError> {
     }
     Ok(match unix_mode(&meta) {
         Some(mode) => format!(
-            "{} is {:03o} and yours; {checked} credential files are private",
+            "{} is {:03o} and yours; {} private",
             dir.display(),
-            mode & 0o777
+            mode & 0o777,
+            files(checked)
         ),
         // Windows: no modes to read; the files inherit the directory's ACL.
         None => format!(
-            "{} exists; its {checked} credential files inherit its ACL, which is not checked",
-            dir.display()
+            "{} exists; its {} inherit its ACL, which is not checked",
+            dir.display(),
+            files(checked)
         ),
     })
+}
+
+/// `1 credential file is`, `2 credential files are`.
+fn files(n: u64) -> String {
+    if n == 1 {
+        "1 credential file is".to_string()
+    } else {
+        format!("{n} credential files are")
+    }
 }
 
 /// Whether `--login` could listen on the configured redirect URI's port now.

@@ -14,6 +14,7 @@ pub mod permissions;
 pub mod reset;
 pub mod sessions;
 pub mod status;
+pub mod storage;
 pub mod subscription;
 pub mod test_auth;
 pub mod token;

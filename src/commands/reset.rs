@@ -8,7 +8,9 @@ use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::{Outcome, Report};
 use crate::session;
+use crate::storage::encrypted_file::EncryptedFile;
 use crate::storage::keychain::Keychain;
+use crate::storage::{FileLock, SecretStore};
 use serde::Serialize;
 
 /// Files in the state directory that hold credentials or their metadata.
@@ -23,7 +25,8 @@ const CREDENTIAL_FILES: [&str; 4] = [
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reset {
-    /// Always `true`: a reset that stops early is an error.
+    /// `false` when the user answered no to the question (nothing was touched); a reset
+    /// that stops early is an error.
     pub reset: bool,
     /// The store items and files removed; empty when nothing was stored.
     pub removed: Vec<String>,
@@ -33,6 +36,9 @@ pub struct Reset {
 
 impl Report for Reset {
     fn text(&self) -> String {
+        if !self.reset {
+            return "Nothing removed.".to_string();
+        }
         if self.removed.is_empty() {
             return "Nothing was stored; nothing to reset.".to_string();
         }
@@ -47,36 +53,30 @@ impl Report for Reset {
 /// Wipes stored credentials.
 ///
 /// # Errors
-/// `usage` without a terminal and without `--yes`; `cancelled` when the user says no;
-/// storage errors (what was removed so far stays removed; running it again finishes).
+/// `usage` without a terminal and without `--yes` (a "no" is an answer, not an error:
+/// "Nothing removed.", exit 0); storage errors (what was removed so far stays removed;
+/// running it again finishes).
 pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
-    confirm(ctx)?;
+    if !confirm(ctx)? {
+        return Ok(Outcome::report(&Reset {
+            reset: false,
+            removed: Vec::new(),
+            config_kept: ctx.loaded.path.display().to_string(),
+        }));
+    }
     let store = ctx.store();
     let lock = ctx.lock()?;
     let mut removed = Vec::new();
-    let mut index = store.index()?;
-    // The audit log's key is evidence, not a credential: it outlives a reset, or every
-    // entry before the reset could no longer be verified.
-    let audit_key = match index.items.remove(AUDIT_KEY) {
-        Some(meta) => store.get(AUDIT_KEY)?.map(|key| (key, meta)),
-        None => None,
-    };
-    let mut items: Vec<String> = index.items.into_keys().collect();
-    let sessions = session::load(&ctx.state_dir)?;
-    items.extend(
-        sessions
-            .sessions
-            .keys()
-            .map(|provider| session::item(provider)),
-    );
-    items.extend(["cache:vertex".to_string()]);
-    items.extend(crate::mfa::ITEMS.map(String::from));
-    items.sort();
-    items.dedup();
-    for item in &items {
-        if store.remove(item, &lock)? {
-            removed.push(item.clone());
-        }
+    let audit_key = keep_audit_key(ctx, store.as_ref());
+    if store.kind() == StorageKind::EncryptedFile {
+        // The file is deleted whole below: emptying it first would need its passphrase.
+        // Its header names what it held (a damaged one names nothing; the file goes anyway).
+        let mut held = store.index().unwrap_or_default().items;
+        held.remove(AUDIT_KEY);
+        removed.extend(held.into_keys());
+        EncryptedFile::forget_cached_key(&ctx.state_dir);
+    } else {
+        remove_items(ctx, store.as_ref(), &lock, &mut removed)?;
     }
     if store.kind() == StorageKind::EncryptedFile
         && ctx
@@ -88,7 +88,7 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
             .as_deref()
             != Some("user-derived-key")
     {
-        let keychain = Keychain::new(&ctx.env, &ctx.state_dir, &ctx.loaded.path);
+        let keychain = Keychain::new(&ctx.env, &ctx.state_dir, &ctx.loaded.path).for_master_key();
         if keychain.remove_unindexed(crate::storage::encrypted_file::MASTER_KEY_ITEM)? {
             removed.push("encrypted-file master key".to_string());
         }
@@ -137,9 +137,66 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
     }))
 }
 
-fn confirm(ctx: &Context) -> Result<(), AuthError> {
+/// Removes every item a keychain may hold: those its index lists, each session's, the
+/// cached provider tokens and the MFA items.
+fn remove_items(
+    ctx: &Context,
+    store: &dyn SecretStore,
+    lock: &FileLock,
+    removed: &mut Vec<String>,
+) -> Result<(), AuthError> {
+    let mut items: Vec<String> = store
+        .index()?
+        .items
+        .into_keys()
+        .filter(|item| item != AUDIT_KEY)
+        .collect();
+    let sessions = session::load(&ctx.state_dir)?;
+    items.extend(
+        sessions
+            .sessions
+            .keys()
+            .map(|provider| session::item(provider)),
+    );
+    items.extend(["cache:vertex".to_string()]);
+    items.extend(crate::mfa::ITEMS.map(String::from));
+    items.sort();
+    items.dedup();
+    for item in &items {
+        if store.remove(item, lock)? {
+            removed.push(item.clone());
+        }
+    }
+    Ok(())
+}
+
+/// The audit log's key is evidence, not a credential: it outlives a reset, or no entry
+/// before the reset could be verified again. `None` when none is stored, or when it cannot
+/// be read now (an encrypted file without its passphrase): then it goes with the file, and
+/// a warning says what that costs.
+fn keep_audit_key(
+    ctx: &Context,
+    store: &dyn SecretStore,
+) -> Option<(crate::secret::Secret<String>, crate::storage::ItemMeta)> {
+    let meta = store.index().ok()?.items.remove(AUDIT_KEY)?;
+    match store.get(AUDIT_KEY) {
+        Ok(Some(key)) => Some((key, meta)),
+        Ok(None) => None,
+        Err(err) => {
+            ctx.warn(&format!(
+                "the audit log's key could not be read ({}); it is removed with the store, so \
+                 entries written before this reset can no longer be verified",
+                err.message()
+            ));
+            None
+        }
+    }
+}
+
+/// Whether the user wants the reset: `--yes`, or "y" at the question.
+fn confirm(ctx: &Context) -> Result<bool, AuthError> {
     if ctx.prefs.yes {
-        return Ok(());
+        return Ok(true);
     }
     if !ctx.terminal.stdin_is_tty() {
         return Err(AuthError::usage(
@@ -156,9 +213,5 @@ fn confirm(ctx: &Context) -> Result<(), AuthError> {
         .terminal
         .read_line()
         .map_err(|e| AuthError::cancelled("no answer").caused_by(e))?;
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
-        Ok(())
-    } else {
-        Err(AuthError::cancelled("nothing was removed"))
-    }
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
 }

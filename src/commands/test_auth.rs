@@ -1,5 +1,5 @@
 //! `--test-auth` and `--debug-auth`: end to end for the active provider, one line per step
-//! with ✓/✗ and its time; the exit code is the first failure's. `--debug-auth` adds a trace
+//! with ✓/✗ (and the time of the steps that wait on a server); the exit code is the first failure's. `--debug-auth` adds a trace
 //! of resolution and every HTTP exchange on stderr, secrets redacted.
 
 use crate::config::schema::Provider;
@@ -11,6 +11,10 @@ use crate::resolve::{self, Resolution, Source};
 use crate::trace;
 use serde::Serialize;
 use std::time::{Instant, SystemTime};
+
+/// The steps that wait on a server: the only ones whose time the text shows (the JSON has
+/// every step's `ms`).
+const NETWORK_STEPS: [&str; 2] = ["server", "ip policy"];
 
 /// Clock skew beyond which signatures and tokens start failing.
 const SKEW_LIMIT_SECS: u64 = 300;
@@ -159,10 +163,13 @@ impl Report for Checks<'_> {
                 (_, None) => step.detail.unwrap_or_default().to_string(),
             };
             let mark = step.state.mark();
-            text.push_str(&format!(
-                "{mark} {:<17} {detail} ({} ms)\n",
-                step.name, step.ms
-            ));
+            // Local steps take no time worth reading; the ones that wait on a server do.
+            let took = if NETWORK_STEPS.contains(&step.name) && step.state != StepState::Skipped {
+                format!(" ({} ms)", step.ms)
+            } else {
+                String::new()
+            };
+            text.push_str(&format!("{mark} {:<17} {detail}{took}\n", step.name));
             if let Some(hint) = step.error.as_ref().and_then(|err| err.hint) {
                 text.push_str(&format!("  {:<17} → {hint}\n", ""));
             }
@@ -339,7 +346,10 @@ fn config_step(ctx: &Context) -> Result<String, AuthError> {
     Ok(match (ctx.loaded.file_exists, ctx.loaded.warnings.len()) {
         (false, _) => format!("{path} not present; defaults in use"),
         (true, 0) => format!("{path} is valid"),
-        (true, n) => format!("{path} is valid ({n} warnings above)"),
+        (true, n) => format!(
+            "{path} is valid ({} above)",
+            crate::output::count(n as u64, "warning", "warnings")
+        ),
     })
 }
 
@@ -475,7 +485,10 @@ async fn anthropic_verdict(
         _ => active.fingerprint.as_str().to_string(),
     };
     let verdict = answer.verdict.map(|check| Verdict {
-        detail: format!("the API accepted {what} ({} models visible)", check.models),
+        detail: format!(
+            "the API accepted {what} ({} visible)",
+            crate::output::count(check.models as u64, "model", "models")
+        ),
         server_date: check.server_date,
         elapsed: check.elapsed,
     });

@@ -87,12 +87,16 @@ pub fn parse(
     })
 }
 
+/// What to do about a value of the wrong type: the message says which key and what it expects.
+const TYPE_HINT: &str =
+    "fix the value at that line and column: the message names the key and the type it must have";
+
 /// The first type error of `text`, located by line:column and JSON path.
 fn type_error(path: &Path, text: &str) -> AuthError {
     let mut de = serde_json::Deserializer::from_str(text);
     let Err(err) = serde_path_to_error::deserialize::<_, Config>(&mut de) else {
         return AuthError::config(format!("{}: a value has the wrong type", path.display()))
-            .with_hint("see docs/configuration.md for the type of every key");
+            .with_hint(TYPE_HINT);
     };
     let inner = err.inner();
     AuthError::config(format!(
@@ -103,7 +107,7 @@ fn type_error(path: &Path, text: &str) -> AuthError {
         err.path(),
         bare_message(inner)
     ))
-    .with_hint("see docs/configuration.md for the type of every key")
+    .with_hint(TYPE_HINT)
 }
 
 /// Checks what types alone cannot: CIDRs that parse, an `ipCheckUrl` that is a safe URL.

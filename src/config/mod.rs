@@ -1,5 +1,6 @@
 //! Configuration: where the file is, how it is read, and which environment is active.
 
+pub mod edit;
 pub mod environments;
 mod interpolate;
 mod introspect;
@@ -78,6 +79,57 @@ fn read_config(path: &Path) -> Result<String, ReadError> {
         ));
     }
     Ok(text)
+}
+
+/// For the commands that wipe (`--logout`, `--reset-auth`), which must work when the
+/// configuration is what is broken: the defaults, with the storage settings read from the
+/// file's text as far as they can be recognised (a file that does not parse cannot be read
+/// any better), and a warning naming the failure. `failure` is what [`load`] reported.
+pub fn recover(
+    flag_path: Option<&Path>,
+    state_dir: &Path,
+    env: &envvars::Env,
+    failure: &AuthError,
+) -> Loaded {
+    let path = flag_path
+        .map(Path::to_path_buf)
+        .or_else(|| env.get(envvars::CLAUDE_CONFIG).map(PathBuf::from))
+        .unwrap_or_else(|| state_dir.join("config.json"));
+    let text = read_config(&path).ok().unwrap_or_default();
+    let mut config = Config::default();
+    let storage = &mut config.authentication.storage;
+    if text.contains("\"encrypted-file\"") {
+        storage.kind = schema::StorageKind::EncryptedFile;
+    }
+    if text.contains("\"user-derived-key\"") {
+        storage.encryption_key = Some("user-derived-key".to_string());
+    }
+    let warning = format!(
+        "{} (going on with the defaults and the `{}` store, to remove what is stored)",
+        failure.message(),
+        storage.kind.as_str()
+    );
+    Loaded {
+        config,
+        path,
+        file_exists: !text.is_empty(),
+        environment: None,
+        warnings: vec![warning],
+        managed: managed::Managed::default(),
+    }
+}
+
+/// The text of the configuration file at `path` (checked as for loading), `None` when it does
+/// not exist: for `--set-storage`, which edits it.
+///
+/// # Errors
+/// `config_error` when it exists but is refused or unreadable.
+pub fn read_text(path: &Path) -> Result<Option<String>, AuthError> {
+    match read_config(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(ReadError::Missing) => Ok(None),
+        Err(ReadError::Refused(err)) => Err(err),
+    }
 }
 
 /// The state directory: `CLAUDE_CONFIG_DIR`, else `~/.claude`.

@@ -187,6 +187,33 @@ pub struct StorageConfig {
     pub kind: StorageKind,
     /// `user-derived-key` (Argon2id of a passphrase) or absent (a random key in the keychain).
     pub encryption_key: Option<String>,
+    /// How long the key derived from a typed passphrase stays in the kernel keyring (Linux):
+    /// seconds, `0` or `false` for never; absent: 900.
+    #[serde(deserialize_with = "cache_seconds")]
+    pub passphrase_cache_seconds: Option<u64>,
+}
+
+impl StorageConfig {
+    /// The passphrase cache's lifetime in seconds; 0 when it is off.
+    pub fn cache_seconds(&self) -> u64 {
+        self.passphrase_cache_seconds
+            .unwrap_or(crate::storage::key_cache::DEFAULT_SECONDS)
+    }
+}
+
+/// `passphraseCacheSeconds`: a number of seconds, `false` (0: off) or `true` (the default).
+fn cache_seconds<'de, D: Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Seconds(u64),
+        Switch(bool),
+    }
+    Ok(match Option::<Given>::deserialize(de)? {
+        None | Some(Given::Switch(true)) => None,
+        Some(Given::Switch(false)) => Some(0),
+        Some(Given::Seconds(seconds)) => Some(seconds),
+    })
 }
 
 /// Storage backends for secrets.

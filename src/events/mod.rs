@@ -204,12 +204,14 @@ pub fn detail(message: &str) {
 }
 
 /// Installs the sink for this process with the layers this call needs: the text layer for
-/// `-v` (`ctx.prefs.verbose`) and `--debug-auth` (`trace`). Nothing is installed when no
-/// layer listens, so a plain call pays for no subscriber. Call once, before the handler.
+/// `-v` (events and detail lines), `-vv` (those and the trace: resolution steps and every
+/// HTTP exchange with its status and time) and `--debug-auth` (`trace`). Nothing is
+/// installed when no layer listens, so a plain call pays for no subscriber. Call once,
+/// before the handler.
 pub fn install(ctx: &Context, trace: bool) {
     let text = TextLayer {
         verbose: ctx.prefs.verbose > 0,
-        trace,
+        trace: trace || ctx.prefs.verbose > 1,
     };
     let mut sink = Sink::default().with(text);
     // Only when `security.auditLogging` or `compliance.auditLogging` asks for it: otherwise

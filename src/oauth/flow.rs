@@ -100,7 +100,11 @@ pub async fn login(
         None => false,
     };
     if !browser_opened {
-        notice("After you approve, paste the full address your browser was sent to (it contains `code=`) and press Enter.");
+        notice(&waiting_notice(
+            options.terminal.stdin_is_tty() || server.is_none(),
+            &redirect,
+            options.wait,
+        ));
     }
     let callback = wait_for_callback(
         options.terminal,
@@ -246,6 +250,32 @@ async fn wait_for_callback(
         crate::output::clear_spinner();
     }
     result
+}
+
+/// What the user is told while the login waits without a browser of its own: at a terminal
+/// (or when the callback port is taken, so pasting is the only way), to paste the address;
+/// otherwise (stdin is a pipe or a file, e.g. a script or an IDE task) that the loopback
+/// callback is awaited, where, and for how long, so a silent wait is never mistaken for a
+/// hang.
+fn waiting_notice(can_paste: bool, redirect: &Url, wait: Duration) -> String {
+    let secs = wait.as_secs();
+    let limit = if secs >= 120 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
+    } else {
+        format!("{secs} s")
+    };
+    if can_paste {
+        format!(
+            "After you approve, paste the full address your browser was sent to (it contains \
+             `code=`) and press Enter. Waiting up to {limit}."
+        )
+    } else {
+        format!(
+            "Waiting up to {limit} for the login callback on {redirect} (stdin is not a \
+             terminal, so nothing can be typed here): open the address above in a browser on \
+             this machine and approve; the login ends by itself when the callback arrives."
+        )
+    }
 }
 
 /// A pasted redirect URL (or `CODE#STATE`), accepted only with this login's state.

@@ -55,8 +55,8 @@ pub async fn access_token(
     }
     let mut tokens = session::read_tokens(store.as_ref(), provider)?.ok_or_else(|| {
         AuthError::storage(format!(
-            "the {provider} session's tokens are missing from the {}",
-            store.kind().as_str()
+            "the {provider} session's tokens are missing from {}",
+            crate::resolve::Source::Stored(store.kind()).describe()
         ))
         .with_hint(format!("run `claude --login --provider {provider}`"))
     })?;

@@ -423,6 +423,45 @@ fn refusals(ctx: &Context) -> (Option<Refusal>, Option<String>) {
     }
 }
 
+/// Says how `resolution` was reached: with `-v` one line (the configuration read and the
+/// credential in force), with `-vv` every candidate in order and why it was or was not used.
+/// Fingerprints only.
+pub fn explain(ctx: &Context, resolution: &Resolution) {
+    // Nothing listens without `-v`: spend nothing on the sentences (status runs often).
+    if ctx.prefs.verbose == 0 {
+        return;
+    }
+    let config = if ctx.loaded.file_exists {
+        format!("config {}", ctx.loaded.path.display())
+    } else {
+        format!("no config at {} (defaults)", ctx.loaded.path.display())
+    };
+    for candidate in &resolution.candidates {
+        let state = candidate
+            .refused()
+            .or(candidate.problem())
+            .unwrap_or("usable");
+        crate::trace::step(&format!(
+            "candidate {} from {}: {state}",
+            candidate.fingerprint,
+            candidate.source.describe()
+        ));
+    }
+    let n = resolution.candidates.len();
+    let found = match resolution.active() {
+        Some(active) => format!(
+            "{} from {} is in force",
+            active.fingerprint,
+            active.source.describe()
+        ),
+        None => "no credential is in force".to_string(),
+    };
+    ctx.detail(&format!(
+        "{config}; {found} ({n} {} considered)",
+        if n == 1 { "candidate" } else { "candidates" }
+    ));
+}
+
 /// The API key in force with its value, unlocking the store when the stored key is the one.
 ///
 /// # Errors
@@ -453,9 +492,9 @@ pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint)
         let lock = ctx.lock()?;
         if store.reconcile(API_KEY_ITEM, fingerprint.as_ref(), &lock)? {
             ctx.warn(&format!(
-                "the {} listed {} but holds {} (an earlier change was interrupted); \
+                "{} listed {} but holds {} (an earlier change was interrupted); \
                  its index is corrected",
-                store.kind().as_str(),
+                Source::Stored(store.kind()).describe(),
                 active.fingerprint,
                 fingerprint.as_ref().map_or("no key", Fingerprint::as_str),
             ));
@@ -464,8 +503,8 @@ pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint)
     match (found, fingerprint) {
         (Some(secret), Some(fingerprint)) => Ok((secret, active.source.clone(), fingerprint)),
         _ => Err(AuthError::not_authenticated(format!(
-            "the {} no longer holds the API key {} its index listed",
-            store.kind().as_str(),
+            "{} no longer holds the API key {} its index listed",
+            Source::Stored(store.kind()).describe(),
             active.fingerprint
         ))
         .with_hint("store a key again with `claude --set-api-key`")),

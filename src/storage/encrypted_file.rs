@@ -8,6 +8,7 @@
 //! and `remove` always open (authenticate) the whole file and trust only what it holds.
 
 use super::atomic::{read_private, write_atomic, FileLock};
+use super::key_cache::KeyCache;
 use super::keychain::Keychain;
 use super::passphrase::passphrase;
 use super::{Index, ItemMeta, SecretStore, StorageKind};
@@ -44,6 +45,9 @@ pub enum KeySource {
         from_env: Option<Secret<String>>,
         /// Where to ask when `CLAUDE_PASSPHRASE` is not set.
         terminal: std::rc::Rc<dyn crate::terminal::Terminal>,
+        /// Where a key derived from a typed passphrase is kept for the next commands
+        /// (`None`: `passphraseCacheSeconds` is 0 or there is no kernel keyring).
+        cache: Option<KeyCache>,
     },
     /// Anything else: a random 256-bit key held in the OS keychain.
     KeychainMasterKey(Keychain),
@@ -53,6 +57,11 @@ pub enum KeySource {
 pub struct EncryptedFile {
     path: PathBuf,
     key_source: KeySource,
+    /// The key found for this file in this process, by salt (`""` for a master key): one
+    /// command that opens the file several times asks and derives once.
+    memo: std::cell::RefCell<Option<(String, Zeroizing<[u8; 32]>)>>,
+    /// The memo's key was derived from a passphrase typed at the prompt, not yet cached.
+    typed: std::cell::Cell<bool>,
 }
 
 /// How the file's key is made. On disk it is a flat object with an `alg` field (see
@@ -141,7 +150,43 @@ impl EncryptedFile {
         EncryptedFile {
             path: dir.join("credentials.enc"),
             key_source,
+            memo: std::cell::RefCell::new(None),
+            typed: std::cell::Cell::new(false),
         }
+    }
+
+    /// Puts a key derived from a typed passphrase in the passphrase cache, once it has
+    /// proved itself (opened the file, or is about to seal a new one).
+    fn remember(&self, kdf: &Kdf, key: &[u8; 32]) {
+        if let (
+            Kdf::Argon2id { salt, .. },
+            KeySource::Passphrase {
+                cache: Some(cache), ..
+            },
+        ) = (kdf, &self.key_source)
+        {
+            if self.typed.replace(false) {
+                cache.store(salt, key);
+            }
+        }
+    }
+
+    /// Forgets the passphrase cache's key for the file in `dir`, if the file exists and is
+    /// sealed with a passphrase (`--reset-auth`, before the file goes).
+    pub fn forget_cached_key(dir: &Path) {
+        let Ok(Some(bytes)) = read_private(&dir.join("credentials.enc")) else {
+            return;
+        };
+        if let Ok((header, _)) = parse_header(&bytes) {
+            if let Kdf::Argon2id { salt, .. } = header.kdf {
+                KeyCache::forget(&salt);
+            }
+        }
+    }
+
+    /// Whether the file exists.
+    pub fn exists(&self) -> bool {
+        self.path.exists()
     }
 
     fn read_header(&self) -> Result<Option<(Header, Vec<u8>, usize)>, AuthError> {
@@ -190,20 +235,40 @@ impl EncryptedFile {
         if bytes.len() < body_at + NONCE_LEN + TAG_LEN {
             return Err(self.damaged("it is truncated"));
         }
-        let key = self.key_for(&header.kdf, false)?;
         let (aad, body) = bytes.split_at(body_at);
         let (nonce, ciphertext) = body.split_at(NONCE_LEN);
         let nonce = XNonce::try_from(nonce).map_err(|_| self.damaged("it is truncated"))?;
-        let plaintext = cipher(&key)
-            .decrypt(
-                &nonce,
-                Payload {
-                    msg: ciphertext,
-                    aad,
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| self.undecryptable())?;
+        let decrypt = |key: &[u8; 32]| {
+            cipher(key)
+                .decrypt(
+                    &nonce,
+                    Payload {
+                        msg: ciphertext,
+                        aad,
+                    },
+                )
+                .map(Zeroizing::new)
+        };
+        let (key, cached) = self.key_for(&header.kdf, false)?;
+        let (key, plaintext) = match decrypt(&key) {
+            Ok(plaintext) => {
+                self.remember(&header.kdf, &key);
+                (key, plaintext)
+            }
+            // A cached key that no longer opens the file (it was replaced with one of the
+            // same salt, or damaged): forget it and ask, once.
+            Err(_) if cached => {
+                if let Kdf::Argon2id { salt, .. } = &header.kdf {
+                    KeyCache::forget(salt);
+                }
+                self.memo.replace(None);
+                let (key, _) = self.key_for(&header.kdf, false)?;
+                let plaintext = decrypt(&key).map_err(|_| self.undecryptable())?;
+                self.remember(&header.kdf, &key);
+                (key, plaintext)
+            }
+            Err(_) => return Err(self.undecryptable()),
+        };
         let plain: BTreeMap<String, String> = serde_json::from_slice(&plaintext)
             .map_err(|_| self.damaged("its contents are not valid"))?;
         let secrets = plain
@@ -231,7 +296,8 @@ impl EncryptedFile {
             },
             KeySource::KeychainMasterKey(_) => Kdf::KeychainMasterKey,
         };
-        let key = self.key_for(&kdf, true)?;
+        let (key, _) = self.key_for(&kdf, true)?;
+        self.remember(&kdf, &key);
         Ok(Opened {
             header: Header {
                 kdf,
@@ -274,25 +340,68 @@ impl EncryptedFile {
         write_atomic(&self.path, &out, lock)
     }
 
-    fn key_for(&self, kdf: &Kdf, creating: bool) -> Result<Zeroizing<[u8; 32]>, AuthError> {
+    /// The file's key, and whether it came from the passphrase cache (so a failure to
+    /// decrypt with it means "ask", not "wrong passphrase").
+    fn key_for(&self, kdf: &Kdf, creating: bool) -> Result<(Zeroizing<[u8; 32]>, bool), AuthError> {
+        let memo_name = match kdf {
+            Kdf::Argon2id { salt, .. } => salt.as_str(),
+            Kdf::KeychainMasterKey => "",
+        };
+        if let Some((name, key)) = self.memo.borrow().as_ref() {
+            if name == memo_name {
+                return Ok((key.clone(), false));
+            }
+        }
+        let mut cached = false;
+        let key = match (kdf, &self.key_source) {
+            // (`creating`: a new file's salt has no cached key.)
+            // CLAUDE_PASSPHRASE, when set, is what the user chose for this command: the
+            // cache is only for passphrases typed at the prompt.
+            (
+                Kdf::Argon2id { salt, .. },
+                KeySource::Passphrase {
+                    from_env: None,
+                    cache: Some(cache),
+                    ..
+                },
+            ) if !creating => match cache.load(salt) {
+                Some(key) => {
+                    cached = true;
+                    key
+                }
+                None => self.derive(kdf, creating)?,
+            },
+            _ => self.derive(kdf, creating)?,
+        };
+        self.memo
+            .replace(Some((memo_name.to_string(), key.clone())));
+        Ok((key, cached))
+    }
+
+    fn derive(&self, kdf: &Kdf, creating: bool) -> Result<Zeroizing<[u8; 32]>, AuthError> {
         match (kdf, &self.key_source) {
             (Kdf::Argon2id { m_kib, t, p, salt }, source) => {
                 if *m_kib > ARGON2_MAX_M_KIB || *t > ARGON2_MAX_T || *p > ARGON2_MAX_P {
                     return Err(self.damaged("its KDF parameters are out of range"));
                 }
-                let (given, terminal): (_, &dyn crate::terminal::Terminal) = match source {
-                    KeySource::Passphrase { from_env, terminal } => {
-                        (from_env.as_ref(), terminal.as_ref())
+                let (given, terminal, cache): (_, &dyn crate::terminal::Terminal, _) = match source {
+                    KeySource::Passphrase { from_env, terminal, cache } => {
+                        (from_env.as_ref(), terminal.as_ref(), *cache)
                     }
-                    KeySource::KeychainMasterKey(_) => (None, &crate::terminal::SystemTerminal),
+                    KeySource::KeychainMasterKey(_) => (None, &crate::terminal::SystemTerminal, None),
                 };
                 let passphrase = passphrase(&self.path, creating, given, terminal)?;
-                let salt = unhex(salt).ok_or_else(|| self.damaged("its salt is not valid"))?;
+                let salt_bytes = unhex(salt).ok_or_else(|| self.damaged("its salt is not valid"))?;
                 let params = argon2::Params::new(*m_kib, *t, *p, Some(32)).map_err(|_| self.damaged("its KDF parameters are not valid"))?;
                 let mut key = Zeroizing::new([0u8; 32]);
                 argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
-                    .hash_password_into(passphrase.expose().as_bytes(), &salt, key.as_mut())
+                    .hash_password_into(passphrase.expose().as_bytes(), &salt_bytes, key.as_mut())
                     .map_err(|_| AuthError::internal("key derivation failed"))?;
+                // Kept only for a passphrase typed at the prompt, once it has opened the file
+                // (or made it): see `remember`.
+                if let (None, Some(_)) = (given, cache) {
+                    self.typed.set(true);
+                }
                 Ok(key)
             }
             (Kdf::KeychainMasterKey, KeySource::KeychainMasterKey(keychain)) => master_key(keychain, creating, &self.path),
@@ -358,6 +467,28 @@ impl SecretStore for EncryptedFile {
 
     fn authenticate(&self) -> Result<(), AuthError> {
         self.open().map(drop)
+    }
+
+    /// An existing file must open (the key is then remembered for the write); a new one
+    /// needs a passphrase that can be had (CLAUDE_PASSPHRASE or a terminal) or a reachable
+    /// keychain for its master key.
+    fn probe(&self) -> Result<(), AuthError> {
+        if self.exists() {
+            return self.authenticate();
+        }
+        match &self.key_source {
+            KeySource::Passphrase {
+                from_env: None,
+                terminal,
+                ..
+            } if !terminal.stderr_is_tty() => Err(AuthError::storage(format!(
+                "{} needs a passphrase and there is no terminal to ask on",
+                self.path.display()
+            ))
+            .with_hint("set CLAUDE_PASSPHRASE for scripts and CI")),
+            KeySource::Passphrase { .. } => Ok(()),
+            KeySource::KeychainMasterKey(keychain) => keychain.get(MASTER_KEY_ITEM).map(drop),
+        }
     }
 }
 

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 /// The keychain service items are stored under, unless `CLAUDE_KEYCHAIN_SERVICE` says otherwise.
 pub const DEFAULT_SERVICE: &str = "claude-auth";
+/// An item never stored: looking it up proves the keychain answers.
+pub const PROBE_ITEM: &str = "reachability-probe";
 /// How long one keychain call may take unless `CLAUDE_KEYCHAIN_TIMEOUT_MS` says otherwise:
 /// an unlocked keychain answers in milliseconds, so 3 s only ever delays a hung one.
 pub const DEFAULT_TIMEOUT_MS: u64 = 3_000;
@@ -36,6 +38,9 @@ pub struct Keychain {
     bus_address: Option<String>,
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     runtime_dir: Option<String>,
+    /// Used for the encrypted file's master key, not as the store (changes the way out an
+    /// "unavailable" error names).
+    for_master_key: bool,
 }
 
 impl Keychain {
@@ -54,7 +59,15 @@ impl Keychain {
             timeout: Duration::from_millis(timeout_ms),
             bus_address: env.get(envvars::DBUS_SESSION_BUS_ADDRESS),
             runtime_dir: env.get(envvars::XDG_RUNTIME_DIR),
+            for_master_key: false,
         }
+    }
+
+    /// This keychain as the holder of the encrypted file's master key.
+    #[must_use]
+    pub fn for_master_key(mut self) -> Keychain {
+        self.for_master_key = true;
+        self
     }
 
     /// Why the keychain cannot possibly answer, found without touching it.
@@ -144,7 +157,7 @@ impl Keychain {
 
     fn unavailable(&self, why: String) -> AuthError {
         AuthError::keychain_unavailable(format!("the OS keychain is unavailable: {why}"))
-            .with_hint(alternatives_hint(&self.config_path))
+            .with_hint(alternatives_hint(&self.config_path, self.for_master_key))
     }
 
     fn translate(&self, err: KeyringError) -> AuthError {
@@ -208,6 +221,11 @@ impl SecretStore for Keychain {
         self.call(item, move |entry| entry.set_password(value.expose()))?;
         index.items.insert(item.to_string(), meta);
         self.write_index(&index, lock)
+    }
+
+    /// A lookup of an item that does not exist proves the keychain answers, unlocked.
+    fn probe(&self) -> Result<(), AuthError> {
+        self.get(PROBE_ITEM).map(drop)
     }
 
     fn remove(&self, item: &str, lock: &FileLock) -> Result<bool, AuthError> {

@@ -2,6 +2,7 @@
 
 pub mod atomic;
 pub mod encrypted_file;
+pub mod key_cache;
 pub mod keychain;
 #[cfg(test)]
 pub mod memory;
@@ -87,6 +88,16 @@ pub trait SecretStore {
         Ok(())
     }
 
+    /// Checks, before anything is sent anywhere, that a write could succeed: the keychain
+    /// answers, the encrypted file opens or a passphrase for a new one can be had without
+    /// asking twice. Never writes.
+    ///
+    /// # Errors
+    /// What the write would fail with.
+    fn probe(&self) -> Result<(), AuthError> {
+        Ok(())
+    }
+
     /// Brings the index in line with what `get` found for `item` (`None`: nothing), after a
     /// change that stopped between writing a secret and writing its index. `true` when the
     /// index was wrong and is now corrected. Stores that write a secret and its metadata in
@@ -104,11 +115,20 @@ pub trait SecretStore {
     }
 }
 
-/// The hint every "cannot store" error ends with: the alternatives.
-pub fn alternatives_hint(config_path: &std::path::Path) -> String {
-    format!(
-        "set `authentication.storage.type` to `encrypted-file` in {} (with CLAUDE_PASSPHRASE for \
-         `encryptionKey: \"user-derived-key\"`), or use ANTHROPIC_API_KEY",
-        config_path.display()
-    )
+/// The hint a "keychain unavailable" error ends with: the alternatives that do not need it.
+/// `master_key`: the keychain was wanted for the encrypted file's master key (storage is
+/// already `encrypted-file`), so the way out is a passphrase, not `encrypted-file` again.
+pub fn alternatives_hint(config_path: &std::path::Path, master_key: bool) -> String {
+    if master_key {
+        format!(
+            "set `authentication.storage.encryptionKey` to \"user-derived-key\" in {} to seal \
+             the file with a passphrase instead of a key kept in the keychain (CLAUDE_PASSPHRASE \
+             in scripts), or use ANTHROPIC_API_KEY",
+            config_path.display()
+        )
+    } else {
+        "run `claude --set-storage encrypted-file` to keep credentials in a file sealed with a \
+         passphrase (CLAUDE_PASSPHRASE in scripts), or use ANTHROPIC_API_KEY"
+            .to_string()
+    }
 }

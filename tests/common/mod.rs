@@ -10,6 +10,7 @@ pub mod github_server;
 pub mod google_server;
 pub mod oauth_env;
 pub mod oauth_server;
+pub mod pty;
 pub mod servers;
 
 use assert_cmd::Command;

@@ -60,7 +60,9 @@ impl Facts<'_> {
 /// Builds the status, offline. Exit 0 when a usable credential resolves (it is then
 /// "configured"), `not_authenticated` otherwise.
 pub fn run(ctx: &Context) -> Outcome {
-    build(ctx, &resolve::credentials(ctx), None)
+    let resolution = resolve::credentials(ctx);
+    resolve::explain(ctx, &resolution);
+    build(ctx, &resolution, None)
 }
 
 /// `--auth-status --check`: the status, after the one cheap online check `--test-auth`'s
@@ -68,6 +70,7 @@ pub fn run(ctx: &Context) -> Outcome {
 /// call). A refusal fails with the check's own error and exit status.
 pub async fn run_checked(ctx: &Context) -> Outcome {
     let resolution = resolve::credentials(ctx);
+    resolve::explain(ctx, &resolution);
     let provider = crate::providers::active(ctx);
     let configured = if provider == Provider::Anthropic {
         resolution.active().is_some_and(|c| c.problem().is_none())

@@ -251,7 +251,7 @@ fn check_trusted(path: &Path, _meta: &Metadata, _location: &Location) -> Result<
         "managed settings {} were found, but this version cannot check who may write them on Windows, so it refuses to run under a policy it cannot vouch for",
         path.display()
     ))
-    .with_hint("see docs/policy.md (Where policy comes from); on Windows, apply the policy through the user's configuration until the ACL check exists"))
+    .with_hint("on Windows, apply the policy through the user's configuration until the ACL check exists, or move the managed settings away"))
 }
 
 /// What a managed file may say, typed as the configuration types it: a wrong type is an
@@ -326,7 +326,7 @@ fn type_check(path: &Path, text: &str, warnings: &mut Vec<String>) -> Result<(),
             err.path(),
             super::load::bare_message(inner)
         ))
-        .with_hint("ask your administrator to fix the managed settings (docs/configuration.md has every key's type)"));
+        .with_hint("ask your administrator to fix the managed settings: the message names the key and the type it must have"));
     }
     for path in unknown {
         match path.as_slice() {

@@ -1,0 +1,297 @@
+//! `--set-storage keychain|encrypted-file`: moves every stored credential to the other
+//! store and records the choice in the user's config, so nobody edits JSON by hand.
+//!
+//! Under the state lock, in an order where a failure at any step loses nothing: check that
+//! the config can be written and the new store used; copy every item of the old store's
+//! index; read each back and compare; write the config (atomically, only the one value
+//! changed in its text); only then remove the items from the old store. A failure before
+//! the config is written removes the copies and leaves the old store and the config as
+//! they were.
+
+use crate::config::schema::StorageKind;
+use crate::context::Context;
+use crate::error::AuthError;
+use crate::output::{Outcome, Report};
+use crate::resolve::Source;
+use crate::secret::Secret;
+use crate::storage::encrypted_file::{EncryptedFile, MASTER_KEY_ITEM};
+use crate::storage::keychain::Keychain;
+use crate::storage::{FileLock, ItemMeta, SecretStore};
+use serde::Serialize;
+
+/// The setting this command writes.
+const TYPE_PATH: [&str; 3] = ["authentication", "storage", "type"];
+const KEY_PATH: [&str; 3] = ["authentication", "storage", "encryptionKey"];
+
+/// `--set-storage`'s result.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageSet {
+    /// The store in force now.
+    pub storage: &'static str,
+    /// The store before (the same when nothing changed).
+    pub previous: &'static str,
+    /// The items moved, by name (`api-key`, `session:anthropic`, …); never their values.
+    pub moved: Vec<String>,
+    /// Items the old store's index listed but that it no longer held (nothing to move).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    /// The configuration file that records the choice.
+    pub config: String,
+    /// Whether the configuration file was changed.
+    pub config_changed: bool,
+    #[serde(skip)]
+    passphrase: bool,
+}
+
+impl Report for StorageSet {
+    fn text(&self) -> String {
+        let place = |name: &str| match name {
+            "keychain" => Source::Stored(StorageKind::Keychain).describe(),
+            _ => Source::Stored(StorageKind::EncryptedFile).describe(),
+        };
+        if !self.config_changed {
+            return format!(
+                "Credentials are already kept in {}; nothing moved.",
+                place(self.storage)
+            );
+        }
+        let what = if self.moved.is_empty() {
+            "Nothing was stored, so nothing moved".to_string()
+        } else {
+            format!(
+                "Moved {} ({}) from {}",
+                crate::output::count(self.moved.len() as u64, "item", "items"),
+                self.moved.join(", "),
+                place(self.previous)
+            )
+        };
+        let mut text = format!(
+            "✓ Credentials are now kept in {}. {what}.\n  {} now sets `authentication.storage.type` to \"{}\".",
+            place(self.storage),
+            self.config,
+            self.storage
+        );
+        if self.passphrase {
+            text.push_str(
+                "\n  The file is sealed with your passphrase (`encryptionKey: \"user-derived-key\"`); \
+                 scripts give it in CLAUDE_PASSPHRASE.",
+            );
+        }
+        if !self.missing.is_empty() {
+            text.push_str(&format!(
+                "\n  Listed but no longer held by the old store, so not moved: {}.",
+                self.missing.join(", ")
+            ));
+        }
+        text
+    }
+}
+
+/// Moves every stored credential to `target` and records it in the config.
+///
+/// # Errors
+/// `config_error` when the config cannot be changed (managed, unwritable, not an object);
+/// the stores' errors; in every case the old store and the config are left as they were.
+pub fn set(ctx: &Context, target: StorageKind) -> Result<Outcome, AuthError> {
+    let storage = &ctx.loaded.config.authentication.storage;
+    let current = storage.kind;
+    let path = ctx.loaded.path.display().to_string();
+    if current == target {
+        return Ok(Outcome::report(&StorageSet {
+            storage: target.as_str(),
+            previous: current.as_str(),
+            moved: Vec::new(),
+            missing: Vec::new(),
+            config: path,
+            config_changed: false,
+            passphrase: false,
+        }));
+    }
+    // A file needs a key that does not depend on the keychain being there, unless the user
+    // chose the keychain for it explicitly.
+    let encryption_key = match (target, storage.encryption_key.as_deref()) {
+        (StorageKind::EncryptedFile, None) => Some("user-derived-key"),
+        (_, given) => given,
+    };
+    let new_text = edited_config(ctx, target, storage.encryption_key.is_none())?;
+    let lock = ctx.lock()?;
+    let old = ctx.store();
+    let new = ctx.store_of(target, encryption_key);
+    new.probe().map_err(|err| {
+        err.with_hint(format!(
+            "nothing was moved: the credentials stay in {}; fix the above, then run the command again",
+            Source::Stored(current).describe()
+        ))
+    })?;
+    let (moved, missing) = copy_all(old.as_ref(), new.as_ref(), &lock)?;
+    crate::storage::atomic::write_atomic(&ctx.loaded.path, new_text.as_bytes(), &lock)
+        .inspect_err(|_| undo(new.as_ref(), &moved, &lock))?;
+    clear_old(ctx, old.as_ref(), &moved, &lock);
+    drop(lock);
+    Ok(Outcome::report(&StorageSet {
+        storage: target.as_str(),
+        previous: current.as_str(),
+        moved,
+        missing,
+        config: path,
+        config_changed: true,
+        passphrase: target == StorageKind::EncryptedFile
+            && encryption_key == Some("user-derived-key"),
+    }))
+}
+
+/// The config's new text, checked before anything moves: not managed, a JSON object, and a
+/// directory that can take the atomic write.
+fn edited_config(ctx: &Context, target: StorageKind, add_key: bool) -> Result<String, AuthError> {
+    let path = &ctx.loaded.path;
+    let refused = |why: String| {
+        AuthError::config(format!(
+            "cannot record the storage choice in {}: {why}; nothing was moved",
+            path.display()
+        ))
+    };
+    if ctx.loaded.managed.covers("authentication.storage.type")
+        || ctx.loaded.managed.covers("authentication.storage")
+    {
+        return Err(
+            refused("`authentication.storage` is set by managed settings".to_string()).with_hint(
+                "ask your administrator: managed settings decide where credentials are kept",
+            ),
+        );
+    }
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(
+            refused("it is a symbolic link".to_string()).with_hint(format!(
+                "set `authentication.storage.type` to \"{}\" in the file it points to",
+                target.as_str()
+            )),
+        );
+    }
+    let text = crate::config::read_text(path)?.unwrap_or_else(|| "{}\n".to_string());
+    let mut edited = crate::config::edit::set_string(&text, &TYPE_PATH, target.as_str())
+        .map_err(|why| refused(why).with_hint("fix the file, then run the command again"))?;
+    if target == StorageKind::EncryptedFile && add_key {
+        edited = crate::config::edit::set_string(&edited, &KEY_PATH, "user-derived-key")
+            .map_err(|why| refused(why).with_hint("fix the file, then run the command again"))?;
+    }
+    // The atomic write needs a temporary file beside the config: find out now, not after
+    // the secrets were copied.
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !dir.exists() {
+        crate::storage::atomic::ensure_private_dir(dir)?;
+    }
+    tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|err| {
+            refused(format!("its directory cannot be written ({err})")).with_hint(format!(
+                "make {} writable, then run the command again",
+                dir.display()
+            ))
+        })?;
+    Ok(edited)
+}
+
+/// Copies every item the old store lists into the new one and reads each back. On any
+/// failure the copies are removed again and the error returned.
+fn copy_all(
+    old: &dyn SecretStore,
+    new: &dyn SecretStore,
+    lock: &FileLock,
+) -> Result<(Vec<String>, Vec<String>), AuthError> {
+    // The old store must open as a whole before anything is copied (a wrong passphrase is
+    // found here, not halfway).
+    old.authenticate()?;
+    let index = old.index()?;
+    let mut moved = Vec::new();
+    let mut missing = Vec::new();
+    let result: Result<(), AuthError> = (|| {
+        for (item, meta) in &index.items {
+            let Some(secret) = old.get(item)? else {
+                missing.push(item.clone());
+                continue;
+            };
+            copy_one(new, item, &secret, meta.clone(), lock)?;
+            moved.push(item.clone());
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok((moved, missing)),
+        Err(err) => {
+            undo(new, &moved, lock);
+            Err(err.with_hint(
+                "nothing was changed: the credentials are still where they were and the config is as it was",
+            ))
+        }
+    }
+}
+
+fn copy_one(
+    new: &dyn SecretStore,
+    item: &str,
+    secret: &Secret<String>,
+    meta: ItemMeta,
+    lock: &FileLock,
+) -> Result<(), AuthError> {
+    new.put(item, secret, meta, lock)?;
+    let back = new.get(item)?;
+    if back.as_ref().map(|b| b.expose()) != Some(secret.expose()) {
+        return Err(AuthError::storage(format!(
+            "`{item}` did not read back from the new store as it was written"
+        )));
+    }
+    Ok(())
+}
+
+/// Removes the copies made so far (best effort: the old store still holds everything).
+fn undo(new: &dyn SecretStore, moved: &[String], lock: &FileLock) {
+    for item in moved {
+        let _ = new.remove(item, lock);
+    }
+}
+
+/// After the config names the new store: the old one forgets what moved. A failure here
+/// loses nothing (the new store holds it all) and is a warning.
+fn clear_old(ctx: &Context, old: &dyn SecretStore, moved: &[String], lock: &FileLock) {
+    let place = Source::Stored(old.kind()).describe();
+    if old.kind() == StorageKind::EncryptedFile {
+        EncryptedFile::forget_cached_key(&ctx.state_dir);
+        let file = ctx.state_dir.join("credentials.enc");
+        if let Err(err) = std::fs::remove_file(&file) {
+            if err.kind() != std::io::ErrorKind::NotFound {
+                ctx.warn(&format!(
+                    "the old copies stay in {} ({err}); remove it by hand",
+                    file.display()
+                ));
+            }
+        }
+        let master = ctx
+            .loaded
+            .config
+            .authentication
+            .storage
+            .encryption_key
+            .as_deref()
+            != Some("user-derived-key");
+        if master {
+            let keychain = Keychain::new(&ctx.env, &ctx.state_dir, &ctx.loaded.path);
+            let _ = keychain.remove_unindexed(MASTER_KEY_ITEM);
+        }
+        return;
+    }
+    let left: Vec<&String> = moved
+        .iter()
+        .filter(|item| old.remove(item, lock).is_err())
+        .collect();
+    if !left.is_empty() {
+        ctx.warn(&format!(
+            "copies of {} stay in {place}: they could not be removed there (the new store holds them all)",
+            left.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+}
