@@ -30,7 +30,11 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     let flag_key = flag_key(cli, &action)?;
     one_reader_of_stdin(cli, &action)?;
     let ctx = Context::new(cli, flag_key, env)?;
-    crate::events::install(&ctx, matches!(action, Action::DebugAuth));
+    if !matches!(action, Action::ShowAuthLogs) {
+        // Before anything is done: an audited command that could not record it must not act.
+        crate::audit::preflight(&ctx)?;
+    }
+    let audit = crate::events::install(&ctx, matches!(action, Action::DebugAuth));
     let flag = flag_of(&action);
     let result = match action {
         Action::AuthStatus => Ok(status::run(&ctx)),
@@ -49,7 +53,10 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         }
     };
     record_refusal(&ctx, flag, &result);
-    result
+    match audit {
+        Some(audit) => audit.conclude(result),
+        None => result,
+    }
 }
 
 /// The error codes that mean "refused" (by policy, or by a server that judged the

@@ -406,20 +406,228 @@ fn without_the_passphrase_lines_are_unsigned_and_verify_says_so() {
     assert!(String::from_utf8_lossy(&human.stdout).contains("1 entries are unsigned"));
 }
 
+/// The MAC of stored line `line` (0-based).
+fn mac_at(env: &TestEnv, line: usize) -> String {
+    entries(env)[line]["mac"].as_str().unwrap().to_string()
+}
+
 #[cfg(unix)]
 #[test]
-fn a_log_others_can_read_is_refused() {
-    let env = audited(None, "");
+fn a_log_others_can_read_is_refused_before_the_command_acts() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = audited(Some(&api), "");
     refuse(&env);
-    set_mode(env.state_dir().join("audit.log"), 0o644);
+    let log = env.state_dir().join("audit.log");
+    set_mode(&log, 0o644);
     let out = env.run(&["--show-auth-logs"]);
     assert_eq!(out.status.code(), Some(STORAGE_ERROR), "{}", text(&out));
-    let out = env.run_with_stdin(&["--validate-key", "-"], BAD_KEY);
+    set_mode(&log, 0o640);
+    // `-q` hides nothing here: the key is not stored, as its events could not be logged.
+    let out = env.run_with_stdin(&["-q", "--set-api-key", "-"], KEY_A);
+    assert_eq!(out.status.code(), Some(STORAGE_ERROR), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("audit log cannot be written"), "{said}");
+    assert!(said.contains("chmod 600"), "{said}");
+    set_mode(&log, 0o600);
+    assert_eq!(
+        events(&env),
+        ["refused"],
+        "nothing was done, so nothing is missing"
+    );
+    assert_verified(&env, 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_log_that_is_a_link_is_refused_before_the_command_acts() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = audited(Some(&api), "");
+    refuse(&env);
+    let log = env.state_dir().join("audit.log");
+    let elsewhere = env.state_dir().join("elsewhere.log");
+    std::fs::rename(&log, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &log).unwrap();
+    let out = env.run_with_stdin(&["-q", "--set-api-key", "-"], KEY_A);
+    assert_eq!(out.status.code(), Some(STORAGE_ERROR), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("the audit log could not be written"),
+        String::from_utf8_lossy(&out.stderr).contains("not a regular file"),
         "{}",
         text(&out)
     );
+    assert_eq!(
+        std::fs::read_to_string(&elsewhere).unwrap().lines().count(),
+        1
+    );
+}
+
+#[test]
+fn a_line_that_cannot_be_written_fails_the_command_even_with_quiet() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = audited(Some(&api), "");
+    refuse(&env);
+    // The log is fine, but no append can take the audit lock.
+    let lock = env.state_dir().join("audit.lock");
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+    let out = env.run_with_stdin(&["-q", "--set-api-key", "-"], KEY_A);
+    assert_eq!(out.status.code(), Some(STORAGE_ERROR), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("audit log line could not be written"),
+        "{said}"
+    );
+    // A command that fails anyway keeps its own error, and says the audit failure too.
+    let out = env.run_with_stdin(&["-q", "--validate-key", "-"], BAD_KEY);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("audit log line could not be written"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn retention_never_prunes_lines_whose_chain_does_not_verify() {
+    let retention = r#", "compliance": {"logRetention": 90}"#;
+    let env = audited(None, retention);
+    for _ in 0..5 {
+        refuse(&env);
+    }
+    // Backdating lines 1-3 would have them pruned and an anchor signed over them.
+    rewrite(&env, |l| {
+        for line in &mut l[..3] {
+            *line = line.replace("\"time\":\"2027-", "\"time\":\"2000-");
+        }
+    });
+    let before = log_text(&env);
+    let out = env.run_with_stdin(&["--validate-key", "-"], BAD_KEY);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("retention did not prune"),
+        "{}",
+        text(&out)
+    );
+    let after = log_text(&env);
+    assert!(after.starts_with(&before), "the file is left as it was");
+    assert_eq!(after.lines().count(), 6);
+    assert_ne!(entries(&env)[0]["event"], "anchor");
+    assert_broken_at(&env, 1, "mac_mismatch");
+}
+
+#[test]
+fn retention_checks_the_old_anchor_and_prunes_only_with_the_key() {
+    let retention = r#", "compliance": {"logRetention": 30}"#;
+    let mut env = audited(None, retention);
+    for _ in 0..3 {
+        refuse(&env);
+    }
+    // Without the key nothing is pruned (an anchor must be signed).
+    env.set("CLAUDE_TEST_NOW", &(T0 + 40 * DAY).to_string());
+    env.unset("CLAUDE_PASSPHRASE");
+    refuse(&env);
+    assert_eq!(entries(&env).len(), 4);
+    assert_ne!(entries(&env)[0]["event"], "anchor");
+    env.set("CLAUDE_PASSPHRASE", PASSPHRASE);
+    // Every line is old: all are pruned, and the next line chains on past the anchor.
+    env.set("CLAUDE_TEST_NOW", &(T0 + 80 * DAY).to_string());
+    refuse(&env);
+    let all = entries(&env);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[0]["event"], "anchor");
+    assert_eq!(all[0]["prunedCount"], 3);
+    assert_eq!(all[0]["prunedUnsigned"], 1);
+    assert_verified(&env, 2);
+    // An edited anchor (a bigger count, backdated to lift the once-a-day limit) is not
+    // carried over: the prune is refused.
+    rewrite(&env, |l| {
+        l[0] = l[0]
+            .replace("\"prunedCount\":3", "\"prunedCount\":9")
+            .replace("\"time\":\"2027-", "\"time\":\"2000-");
+    });
+    env.set("CLAUDE_TEST_NOW", &(T0 + 120 * DAY).to_string());
+    let out = env.run_with_stdin(&["--validate-key", "-"], BAD_KEY);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("retention did not prune"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(entries(&env)[0]["prunedCount"], 9, "left as it was");
+    assert_broken_at(&env, 1, "mac_mismatch");
+}
+
+#[test]
+fn a_forged_unsigned_anchor_does_not_hide_removed_lines() {
+    let env = audited(None, "");
+    for _ in 0..5 {
+        refuse(&env);
+    }
+    let second = mac_at(&env, 1);
+    rewrite(&env, |l| {
+        l.drain(..2);
+        l.insert(
+            0,
+            format!(
+                r#"{{"event":"anchor","prunedCount":0,"unsigned":"the keychain was locked","prev":"{second}","mac":null}}"#
+            ),
+        );
+    });
+    assert_broken_at(&env, 1, "unsigned_anchor");
+    // The appender does not adopt it either: the log stays broken.
+    refuse(&env);
+    assert_broken_at(&env, 1, "unsigned_anchor");
+}
+
+#[test]
+fn unsigned_lines_are_marked_in_the_table_and_kept_in_json() {
+    let env = audited(None, "");
+    refuse(&env);
+    let last = mac_at(&env, 0);
+    let forged = format!(
+        r#"{{"time":"2027-01-15T08:00:00Z","event":"key_stored","provider":"anthropic","fingerprint":"sk-ant-api03-…f0RG","outcome":"success","unsigned":"the keychain was locked","prev":"{last}","mac":null}}"#
+    );
+    rewrite(&env, |l| l.push(forged.clone()));
+    let out = env.run(&["--show-auth-logs"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = shown.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{shown}");
+    assert!(!rows[0].contains("(unsigned)"), "{shown}");
+    assert!(
+        rows[1].contains("f0RG") && rows[1].ends_with("(unsigned)"),
+        "{shown}"
+    );
+    let out = env.run(&["--show-auth-logs", "--json"]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[1]["unsigned"], "the keychain was locked");
+}
+
+#[test]
+fn a_line_longer_than_64_kib_is_never_read_whole() {
+    let env = audited(None, "");
+    refuse(&env);
+    refuse(&env);
+    let huge = format!("{{\"time\":\"{}\"}}", "x".repeat(200 * 1024));
+    rewrite(&env, |l| l.push(huge.clone()));
+    // The appender looks past it for the last MAC.
+    refuse(&env);
+    assert_eq!(log_text(&env).lines().count(), 4);
+    assert_broken_at(&env, 3, "too_long");
+    let out = env.run(&["--show-auth-logs"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1 + 3);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the first is line 3"),
+        "{}",
+        text(&out)
+    );
+    // Removing it leaves a valid chain: the line after it chained to the one before.
+    rewrite(&env, |l| {
+        l.remove(2);
+    });
+    assert_verified(&env, 3);
 }
 
 /// The real Secret Service (see tests/keychain_secret_service.rs): the key lives in the

@@ -4,14 +4,17 @@
 //! The audit lock (`audit.lock`) is not the state lock: events are recorded while a command
 //! holds the state lock (a refresh, a logout), and the sink must not wait on its own process.
 
-use super::chain;
+use super::chain::{self, ChainKey};
 use super::key::Signer;
+use super::lines::{self, Line};
+use super::verify::Chain;
 use crate::clock::rfc3339;
 use crate::error::AuthError;
 use crate::storage::atomic::{lock_file, no_follow, storage_io, sync_dir};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -59,13 +62,19 @@ impl Append<'_> {
     /// by `signer` and chained to the last signed line. Durable when it returns (`fdatasync`:
     /// auth events are rare, and an audit line lost to a crash would go unnoticed).
     ///
+    /// Returns why a retention prune that was due was refused (the chain of the lines it
+    /// would drop does not verify): the line is appended all the same.
+    ///
     /// # Errors
     /// `storage_error` for the lock, a log that is not a private regular file, or I/O.
-    pub fn line(&self, head: &str, signer: &Signer) -> Result<(), AuthError> {
+    pub fn line(&self, head: &str, signer: &Signer) -> Result<Option<String>, AuthError> {
         let _lock = AuditLock::acquire(self.dir)?;
         let path = log_path(self.dir);
-        if let Some(days) = self.retention_days {
-            prune_if_due(&path, self.dir, self.now, days, signer)?;
+        let mut refused = None;
+        // Only with the key: a prune signs an anchor that vouches for the lines it drops,
+        // so it must check their MACs first.
+        if let (Some(days), Signer::Key(key)) = (self.retention_days, signer) {
+            refused = prune_if_due(&path, self.dir, self.now, days, key)?;
         }
         let mut file = open_log(&path)?;
         let (prev, torn) = tail(&mut file).map_err(|err| storage_io("cannot read", &path, err))?;
@@ -79,8 +88,50 @@ impl Append<'_> {
         // One write of an O_APPEND file: the line lands whole, after every earlier one.
         file.write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
-            .map_err(|err| storage_io("cannot append to", &path, err))
+            .map_err(|err| storage_io("cannot append to", &path, err))?;
+        Ok(refused)
     }
+}
+
+/// Checks, before a command acts, that its audit lines can be appended: `audit.log` in `dir`
+/// is absent (the first append creates it) or a regular file, ours, private, that opens for
+/// appending. An audited command that could not record what it did must not do it.
+///
+/// # Errors
+/// `storage_error` naming the fix.
+pub fn check_writable(dir: &Path) -> Result<(), AuthError> {
+    let path = log_path(dir);
+    match std::fs::symlink_metadata(&path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(storage_io("cannot stat", &path, err)),
+        Ok(meta) if !meta.is_file() => return Err(not_regular(&path)),
+        Ok(_) => {}
+    }
+    let file = no_follow()
+        .read(true)
+        .append(true)
+        .open(&path)
+        .map_err(|err| {
+            storage_io("cannot open", &path, err).with_hint(format!(
+                "audit lines must be appended to {0}: give it back to you with mode 600 \
+                 (`chmod 600 {0}`), or move it away (`mv {0} {0}.bad`) to start a new chain",
+                path.display()
+            ))
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|err| storage_io("cannot stat", &path, err))?;
+    if !meta.is_file() {
+        return Err(not_regular(&path));
+    }
+    crate::storage::ownership::check_private_file(&path, &meta)
+}
+
+fn not_regular(path: &Path) -> AuthError {
+    AuthError::storage(format!("{} is not a regular file", path.display())).with_hint(format!(
+        "move it away (`mv {0} {0}.bad`); the next audited command starts a new log",
+        path.display()
+    ))
 }
 
 /// `head` closed into a stored line: `unsigned` when there is no key, `prev`, `mac`.
@@ -121,16 +172,14 @@ fn open_log(path: &Path) -> Result<File, AuthError> {
         .metadata()
         .map_err(|err| storage_io("cannot stat", path, err))?;
     if !meta.is_file() {
-        return Err(
-            AuthError::storage(format!("{} is not a regular file", path.display()))
-                .with_hint(format!("move it away: `mv {0} {0}.bad`", path.display())),
-        );
+        return Err(not_regular(path));
     }
     crate::storage::ownership::check_private_file(path, &meta)?;
     Ok(file)
 }
 
-/// The MAC of the last signed line, and whether the file ends mid-line.
+/// The MAC the next line chains to (the last signed line's, or an anchor's `prev` when the
+/// anchor is the last signed line), and whether the file ends mid-line.
 fn tail(file: &mut File) -> std::io::Result<(Option<String>, bool)> {
     let len = file.seek(SeekFrom::End(0))?;
     if len == 0 {
@@ -147,21 +196,43 @@ fn tail(file: &mut File) -> std::io::Result<(Option<String>, bool)> {
         // The first piece may be the end of a line cut by the read.
         lines.remove(0);
     }
-    if let Some(mac) = lines.iter().rev().find_map(|line| mac_of(line)) {
-        return Ok((Some(mac), torn));
+    if let Some(link) = lines.iter().rev().find_map(|line| link_of(line)) {
+        return Ok((link, torn));
     }
     if start == 0 {
         return Ok((None, torn));
     }
-    // The last 64 KiB hold no signed line: look through the whole file.
+    // The last 64 KiB hold no signed line: look through the whole file, a line at a time
+    // (lines longer than 64 KiB skipped, never held).
     file.seek(SeekFrom::Start(0))?;
+    let mut reader = BufReader::new(&mut *file);
+    let mut buf = Vec::with_capacity(512);
     let mut last = None;
-    for line in BufReader::new(&mut *file).lines() {
-        if let Some(mac) = mac_of(&line?) {
-            last = Some(mac);
+    loop {
+        match lines::next(&mut reader, &mut buf)? {
+            Line::Eof => break,
+            Line::TooLong => {}
+            Line::Whole | Line::Torn => {
+                if let Some(link) = link_of(&String::from_utf8_lossy(&buf)) {
+                    last = link;
+                }
+            }
         }
     }
     Ok((last, torn))
+}
+
+/// What the line after this one chains to, when it is a signed line: its MAC, or for an
+/// anchor the `prev` it carries (the chain goes on from the pruned lines, not the anchor).
+fn link_of(line: &str) -> Option<Option<String>> {
+    let line = line.trim_end_matches('\r');
+    let mac = mac_of(line)?;
+    if line.contains("\"anchor\"") {
+        if let Some(d) = dated(line).filter(|d| d.event.as_deref() == Some("anchor")) {
+            return Some(d.prev);
+        }
+    }
+    Some(Some(mac))
 }
 
 /// The MAC of a stored line, when it is a signed one.
@@ -171,17 +242,13 @@ fn mac_of(line: &str) -> Option<String> {
     (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| hex.to_string())
 }
 
-/// The fields retention reads of a line.
+/// The fields of a line the appender and the prune trigger read (unverified).
 #[derive(Deserialize)]
 struct Dated {
     #[serde(default)]
     time: Option<String>,
     #[serde(default)]
     event: Option<String>,
-    #[serde(default, rename = "prunedCount")]
-    pruned_count: u64,
-    #[serde(default, rename = "prunedThrough")]
-    pruned_through: Option<String>,
     #[serde(default)]
     prev: Option<String>,
 }
@@ -190,77 +257,143 @@ fn dated(line: &str) -> Option<Dated> {
     serde_json::from_str(line).ok()
 }
 
-/// Whether a prune is due: cheap, the first two lines only. At most once a day: after a
-/// prune the anchor's own time says when it ran.
+/// Whether a prune may be due: cheap, the first two lines only, unverified (a prune checks
+/// every line it would drop, the old anchor included, before it writes anything). At most
+/// once a day: after a prune the anchor's own time says when it ran.
 fn prune_due(path: &Path, now: u64, days: u32) -> std::io::Result<bool> {
-    let file = match File::open(path) {
+    let file = match no_follow().read(true).open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(err) => return Err(err),
     };
     let cutoff = rfc3339(now.saturating_sub(u64::from(days) * DAY));
-    let mut lines = BufReader::new(file).lines();
-    let Some(first) = lines.next().transpose()?.and_then(|l| dated(&l)) else {
+    let mut reader = BufReader::new(file);
+    let mut buf = Vec::with_capacity(512);
+    let mut next = |reader: &mut BufReader<File>| -> std::io::Result<Option<Dated>> {
+        Ok(match lines::next(reader, &mut buf)? {
+            Line::Whole => std::str::from_utf8(&buf).ok().and_then(dated),
+            _ => None,
+        })
+    };
+    let Some(first) = next(&mut reader)? else {
         return Ok(false);
     };
     if first.event.as_deref() == Some("anchor") {
         if first.time.as_deref() > Some(rfc3339(now.saturating_sub(DAY)).as_str()) {
             return Ok(false);
         }
-        let second = lines.next().transpose()?.and_then(|l| dated(&l));
+        let second = next(&mut reader)?;
         return Ok(second.and_then(|s| s.time).is_some_and(|t| t < cutoff));
     }
     Ok(first.time.is_some_and(|t| t < cutoff))
 }
 
+/// What a prune carries into its anchor, from verified lines only.
+#[derive(Default)]
+struct Pruned {
+    /// Signed lines dropped (the old anchor's count included).
+    signed: u64,
+    /// Unsigned lines dropped: outside the chain, their times unverifiable.
+    unsigned: u64,
+    /// The MAC of the last signed line dropped: what the first kept line chains to.
+    last_mac: Option<String>,
+    /// The time of the last signed line dropped.
+    through: Option<String>,
+}
+
 /// Drops the leading lines older than `days` and puts an anchor line in their place:
 /// `prev` is the last dropped line's MAC (what the first kept line chains to), so
 /// verification starts from the anchor. The file is rewritten atomically.
+///
+/// Every line it drops, and the old anchor, is first checked with `key` as `--verify` would:
+/// their times and counts are signed, so trusted. When one fails the file is left as it is
+/// and the reason returned (`Ok(Some(why))`): an anchor signed over lines nobody checked
+/// would vouch for lines erased by editing their times.
 fn prune_if_due(
     path: &Path,
     dir: &Path,
     now: u64,
     days: u32,
-    signer: &Signer,
-) -> Result<(), AuthError> {
+    key: &ChainKey,
+) -> Result<Option<String>, AuthError> {
     if !prune_due(path, now, days).map_err(|err| storage_io("cannot read", path, err))? {
-        return Ok(());
+        return Ok(None);
     }
     let cutoff = rfc3339(now.saturating_sub(u64::from(days) * DAY));
+    let day_ago = rfc3339(now.saturating_sub(DAY));
     let io = |err| storage_io("cannot prune", path, err);
-    let mut reader = BufReader::new(File::open(path).map_err(io)?);
-    let (mut pruned, mut last_mac, mut through) = (0_u64, None, None);
-    let mut line = String::new();
-    let mut first_kept = None;
-    let mut first_line = true;
-    while reader.read_line(&mut line).map_err(io)? > 0 {
-        let text = line.trim_end_matches('\n');
-        match dated(text) {
-            // The old anchor goes; what it stood for carries over to the new one.
-            Some(d) if d.event.as_deref() == Some("anchor") && first_line => {
-                pruned = d.pruned_count;
-                last_mac = d.prev;
-                through = d.pruned_through;
-            }
-            Some(d) if d.time.as_ref().is_some_and(|t| *t < cutoff) => {
-                pruned += 1;
-                last_mac = mac_of(text).or(last_mac);
-                through = d.time;
-            }
-            _ => {
-                first_kept = Some(std::mem::take(&mut line));
-                break;
-            }
-        }
-        line.clear();
-        first_line = false;
+    let file = no_follow().read(true).open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_regular(path));
     }
+    crate::storage::ownership::check_private_file(path, &meta)?;
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let mut chain = Chain::new(key);
+    let mut pruned = Pruned::default();
+    let mut buf = Vec::with_capacity(512);
+    let mut first_kept = None;
+    loop {
+        let read = lines::next(&mut reader, &mut buf).map_err(io)?;
+        if read == Line::Eof {
+            break;
+        }
+        let links = match chain.check(read, &buf) {
+            Ok(links) => links,
+            Err(problem) => {
+                return Ok(Some(format!(
+                    "retention did not prune {}: line {} does not verify ({}); run `claude \
+                     --show-auth-logs --verify`",
+                    path.display(),
+                    chain.lines,
+                    problem.describe()
+                )))
+            }
+        };
+        let signed = links.mac.is_some();
+        if links.is_anchor() {
+            // Checked (`Chain` refuses an unsigned anchor): what it stood for carries over.
+            if links.time.as_deref() > Some(day_ago.as_str()) {
+                // Pruned less than a day ago.
+                return Ok(None);
+            }
+            pruned.signed = links.pruned_count.unwrap_or(0);
+            pruned.unsigned = links.pruned_unsigned.unwrap_or(0);
+            pruned.last_mac = links.prev.map(Cow::into_owned);
+            pruned.through = links.pruned_through.map(Cow::into_owned);
+        } else if links.time.as_deref().is_some_and(|t| t < cutoff.as_str()) {
+            if signed {
+                pruned.signed += 1;
+                pruned.last_mac = links.mac.map(Cow::into_owned);
+                pruned.through = links.time.map(Cow::into_owned);
+            } else {
+                pruned.unsigned += 1;
+            }
+        } else {
+            buf.push(b'\n');
+            first_kept = Some(std::mem::take(&mut buf));
+            break;
+        }
+    }
+    if pruned.signed == 0 && pruned.unsigned == 0 {
+        return Ok(None);
+    }
+    let unsigned = if pruned.unsigned > 0 {
+        format!(",\"prunedUnsigned\":{}", pruned.unsigned)
+    } else {
+        String::new()
+    };
     let anchor_head = format!(
-        "{{\"time\":\"{}\",\"event\":\"anchor\",\"prunedCount\":{pruned},\"prunedThrough\":{},\"retentionDays\":{days}",
+        "{{\"time\":\"{}\",\"event\":\"anchor\",\"prunedCount\":{}{unsigned},\"prunedThrough\":{},\"retentionDays\":{days}",
         rfc3339(now),
-        serde_json::Value::from(through)
+        pruned.signed,
+        serde_json::Value::from(pruned.through)
     );
-    let anchor = signed_line(&anchor_head, last_mac.as_deref(), signer);
+    let anchor = signed_line(
+        &anchor_head,
+        pruned.last_mac.as_deref(),
+        &Signer::Key(key.clone()),
+    );
     let mut temp = tempfile::Builder::new();
     temp.prefix(TEMP_PREFIX);
     #[cfg(unix)]
@@ -273,7 +406,7 @@ fn prune_if_due(
         out.write_all(anchor.as_bytes())?;
         out.write_all(b"\n")?;
         if let Some(kept) = &first_kept {
-            out.write_all(kept.as_bytes())?;
+            out.write_all(kept)?;
         }
         std::io::copy(&mut reader, out)?;
         out.flush()?;
@@ -282,5 +415,6 @@ fn prune_if_due(
     write(&mut out).map_err(io)?;
     let temp = out.into_inner().map_err(|err| io(err.into_error()))?;
     temp.persist(path).map_err(|err| io(err.error))?;
-    sync_dir(dir)
+    sync_dir(dir)?;
+    Ok(None)
 }

@@ -5,10 +5,12 @@
 use super::file::Append;
 use super::key::{KeyPlace, Signer};
 use crate::clock::rfc3339;
+use crate::error::AuthError;
 use crate::events::sink::{Kind, Layer, Record};
+use crate::output::Outcome;
 use serde_json::Value;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Names the line itself sets: an event field with one of them is kept as `eventNAME`.
 const RESERVED: [&str; 12] = [
@@ -34,11 +36,62 @@ pub struct AuditLayer {
     pub(super) place: KeyPlace,
     /// Why the key could not be created, when it could not (then lines go unsigned).
     pub(super) setup_error: Option<String>,
-    pub(super) quiet: bool,
     /// The key, fetched from the store on the first event of the process only.
     signer: OnceLock<Signer>,
-    /// Warn once per process when writing fails.
+    /// The first line that could not be written, for the command's end.
+    failures: Failures,
+    /// Warn once per process when retention refuses to prune.
     warned: Mutex<bool>,
+}
+
+/// The first audit line of this process that could not be written, shared between the
+/// layer and the end of the command ([`Failures::conclude`]): a command whose events are
+/// not all in the log fails, whatever `-q` says, so no gap in the log goes unnoticed.
+#[derive(Clone, Default)]
+pub struct Failures(Arc<Mutex<Option<WriteFailure>>>);
+
+/// The message and hint of an append's error, kept as text for the end of the command.
+type WriteFailure = (String, Option<String>);
+
+impl Failures {
+    fn record(&self, err: &AuthError) {
+        let mut first = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        first.get_or_insert_with(|| (err.message().to_string(), err.hint().map(str::to_string)));
+    }
+
+    /// `result`, unless an audit line could not be written: then a command that succeeded
+    /// fails with `storage_error` (what it did is done, but not in the log), and a command
+    /// that failed keeps its error, the audit failure said on stderr.
+    ///
+    /// # Errors
+    /// `result`'s, or `storage_error`.
+    pub fn conclude(&self, result: Result<Outcome, AuthError>) -> Result<Outcome, AuthError> {
+        let first = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let Some((message, hint)) = first else {
+            return result;
+        };
+        let failure = AuthError::storage(format!(
+            "the command ran, but its audit log line could not be written: {message}"
+        ))
+        .with_hint(format!(
+            "{}the audit log is missing this command's events: record them elsewhere",
+            hint.map(|h| format!("{h}; ")).unwrap_or_default()
+        ));
+        match result {
+            Ok(outcome) if outcome.failure.is_none() => Err(failure),
+            failed => {
+                crate::output::notice(&format!(
+                    "error: {}{}",
+                    failure.message(),
+                    failure
+                        .hint()
+                        .map(|h| format!("\n  hint: {h}"))
+                        .unwrap_or_default()
+                ));
+                failed
+            }
+        }
+    }
 }
 
 impl AuditLayer {
@@ -48,7 +101,7 @@ impl AuditLayer {
         environment: Option<String>,
         place: KeyPlace,
         setup_error: Option<String>,
-        quiet: bool,
+        failures: Failures,
     ) -> AuditLayer {
         AuditLayer {
             dir,
@@ -56,8 +109,8 @@ impl AuditLayer {
             environment,
             place,
             setup_error,
-            quiet,
             signer: OnceLock::new(),
+            failures,
             warned: Mutex::new(false),
         }
     }
@@ -88,16 +141,17 @@ impl Layer for AuditLayer {
             now: at,
             retention_days: self.retention_days,
         };
-        if let Err(err) = append.line(&head, self.signer()) {
-            let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
-            if !*warned && !self.quiet {
-                crate::output::notice(&format!(
-                    "warning: the audit log could not be written: {}{}",
-                    err.message(),
-                    err.hint().map(|h| format!(" ({h})")).unwrap_or_default()
-                ));
+        match append.line(&head, self.signer()) {
+            Ok(None) => {}
+            Ok(Some(refused)) => {
+                // A log whose old lines do not verify: said even with `-q`, once.
+                let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+                if !*warned {
+                    crate::output::notice(&format!("warning: {refused}"));
+                }
+                *warned = true;
             }
-            *warned = true;
+            Err(err) => self.failures.record(&err),
         }
     }
 }

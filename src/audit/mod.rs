@@ -12,33 +12,63 @@ pub mod chain;
 pub mod file;
 pub mod key;
 pub mod layer;
+pub mod lines;
 pub mod read;
 pub mod verify;
 
 use crate::config::Config;
 use crate::context::Context;
-use layer::AuditLayer;
+use crate::error::AuthError;
+use layer::{AuditLayer, Failures};
 
 /// Whether the configuration asks for an audit log.
 pub fn enabled(config: &Config) -> bool {
     config.security.audit_logging || config.compliance.audit_logging
 }
 
-/// The audit layer for this process, or `None` when auditing is off (then nothing is read,
-/// created or installed). Makes sure the HMAC key exists first (see [`key::KeyPlace::ensure`]).
-pub fn layer(ctx: &Context) -> Option<AuditLayer> {
+/// Refuses to start an audited command whose events could not be recorded: `audit.log`
+/// must be absent or a private regular file of ours that opens for appending. Nothing is
+/// checked while auditing is off.
+///
+/// # Errors
+/// `storage_error`, with the fix in the hint.
+pub fn preflight(ctx: &Context) -> Result<(), AuthError> {
+    if !enabled(&ctx.loaded.config) {
+        return Ok(());
+    }
+    file::check_writable(&ctx.state_dir).map_err(|err| {
+        let hint = err.hint().map(str::to_string);
+        AuthError::storage(format!(
+            "auditing is on, but the audit log cannot be written: {}",
+            err.message()
+        ))
+        .with_hint(hint.unwrap_or_else(|| {
+            format!(
+                "fix or move away {} (nothing was done, so nothing goes unrecorded)",
+                file::log_path(&ctx.state_dir).display()
+            )
+        }))
+    })
+}
+
+/// The audit layer for this process and the handle that reports its write failures at the
+/// command's end, or `None` when auditing is off (then nothing is read, created or
+/// installed). Makes sure the HMAC key exists first (see [`key::KeyPlace::ensure`]).
+pub fn layer(ctx: &Context) -> Option<(AuditLayer, Failures)> {
     let config = &ctx.loaded.config;
     if !enabled(config) {
         return None;
     }
     let place = key::KeyPlace::of(ctx);
     let setup_error = place.ensure(ctx).err();
-    Some(AuditLayer::new(
+    let failures = Failures::default();
+    let layer = AuditLayer::new(
         ctx.state_dir.clone(),
         config.compliance.log_retention,
         ctx.loaded.environment.as_ref().map(|e| e.name.clone()),
         place,
         setup_error,
-        ctx.prefs.quiet,
-    ))
+        failures.clone(),
+    );
+    Some((layer, failures))
 }

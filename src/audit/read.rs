@@ -17,6 +17,8 @@ pub struct Row<'a> {
     pub outcome: Option<Cow<'a, str>>,
     pub code: Option<Cow<'a, str>>,
     pub pruned_count: Option<u64>,
+    /// The line has an `unsigned` field: written without the key, or by anyone.
+    pub unsigned: bool,
 }
 
 /// Reads the top-level fields a row shows; `None` when the line is not a JSON object.
@@ -67,6 +69,7 @@ pub fn row(line: &str) -> Option<Row<'_>> {
             "outcome" => row.outcome = text(),
             "code" => row.code = text(),
             "prunedCount" => row.pruned_count = raw.parse().ok(),
+            "unsigned" => row.unsigned = raw != "null",
             _ => {}
         }
         at = skip_ws(bytes, end);

@@ -2,6 +2,7 @@
 //! last) or as its stored JSON lines, streamed; or `--verify`, which checks its HMAC chain.
 //! Offline: files and the store only.
 
+use crate::audit::lines::{self, Line};
 use crate::audit::{self, chain::KEY_ITEM, file::log_path, key, read, verify};
 use crate::context::Context;
 use crate::error::AuthError;
@@ -101,19 +102,22 @@ fn list(
     }
     let (mut shown, mut unreadable, mut number) = (0_u64, 0_u64, 0_u64);
     let mut first_bad = None;
-    let mut buf = String::with_capacity(512);
+    let mut buf = Vec::with_capacity(512);
     loop {
-        buf.clear();
-        match reader.read_line(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
+        let read = match lines::next(&mut reader, &mut buf) {
+            Ok(Line::Eof) => break,
+            Ok(read) => read,
             Err(err) => {
                 out.finish();
                 return Err(AuthError::storage("cannot read the audit log").caused_by(err));
             }
-        }
+        };
         number += 1;
-        let line = buf.trim_end_matches('\n');
+        // A line over 64 KiB is skipped unread, and one that is not UTF-8 is not JSON.
+        let line = match std::str::from_utf8(&buf) {
+            Ok(line) if read != Line::TooLong => line,
+            _ => "",
+        };
         let Some(row) = read::row(line) else {
             unreadable += 1;
             first_bad.get_or_insert(number);
@@ -128,7 +132,7 @@ fn list(
         let open = if json {
             out.json(line)
         } else {
-            out.text(&table_row(&row))
+            out.text(&table_row(&row, signed(line)))
         };
         if !open {
             break;
@@ -147,8 +151,15 @@ fn list(
     Ok(Outcome::streamed())
 }
 
-/// `2026-11-29 10:00:00Z  key_stored  anthropic  sk-ant-api03-…a1A1  success`.
-fn table_row(row: &read::Row<'_>) -> String {
+/// Whether a line ends in a MAC (not `null`): only those can be signed lines. Unsigned ones
+/// are marked in the table, as anyone who can write the file can write them.
+fn signed(line: &str) -> bool {
+    audit::chain::split(line.trim_end()).is_some_and(|(_, mac)| mac.starts_with('"'))
+}
+
+/// `2026-11-29 10:00:00Z  key_stored  anthropic  sk-ant-api03-…a1A1  success`, and
+/// `  (unsigned)` after a line that has no MAC.
+fn table_row(row: &read::Row<'_>, signed: bool) -> String {
     let time = row
         .time
         .as_deref()
@@ -167,6 +178,9 @@ fn table_row(row: &read::Row<'_>) -> String {
     let mut outcome = row.outcome.as_deref().unwrap_or("-").to_string();
     if let Some(code) = row.code.as_deref() {
         outcome.push_str(&format!(" ({code})"));
+    }
+    if row.unsigned || !signed {
+        outcome.push_str("  (unsigned)");
     }
     format!(
         "{time:<20}  {:<18}  {:<10}  {who:<26}  {outcome}",

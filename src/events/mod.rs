@@ -207,8 +207,9 @@ pub fn detail(message: &str) {
 /// `-v` (events and detail lines), `-vv` (those and the trace: resolution steps and every
 /// HTTP exchange with its status and time) and `--debug-auth` (`trace`). Nothing is
 /// installed when no layer listens, so a plain call pays for no subscriber. Call once,
-/// before the handler.
-pub fn install(ctx: &Context, trace: bool) {
+/// before the handler. Returns, when auditing is on, the handle that fails the command at
+/// its end if one of its audit lines could not be written.
+pub fn install(ctx: &Context, trace: bool) -> Option<crate::audit::layer::Failures> {
     let text = TextLayer {
         verbose: ctx.prefs.verbose > 0,
         trace: trace || ctx.prefs.verbose > 1,
@@ -216,14 +217,18 @@ pub fn install(ctx: &Context, trace: bool) {
     let mut sink = Sink::default().with(text);
     // Only when `security.auditLogging` or `compliance.auditLogging` asks for it: otherwise
     // nothing is read or created, and the sink stays idle.
-    if let Some(audit) = crate::audit::layer(ctx) {
+    let mut failures = None;
+    if let Some((audit, handle)) = crate::audit::layer(ctx) {
         sink = sink.with(audit);
+        failures = Some(handle);
     }
     if sink.is_idle() {
-        return;
+        return None;
     }
-    // Fails only when a subscriber is already installed (a second call): the first stays.
-    let _ = tracing::subscriber::set_global_default(sink);
+    // Fails only when a subscriber is already installed (a second call): the first stays,
+    // and this call's layer never sees an event.
+    tracing::subscriber::set_global_default(sink).ok()?;
+    failures
 }
 
 /// The sentence `-v` shows.
