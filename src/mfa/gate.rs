@@ -329,7 +329,9 @@ fn hint_for(purpose: &Purpose<'_>) -> String {
 
 /// `mfa_required` for a policy that asks for a factor nobody enrolled.
 fn not_enrolled(ctx: &Context, purpose: &Purpose<'_>, policy: &str) -> AuthError {
-    let sms = if super::sms_allowed(ctx) {
+    let sms = if super::sms_allowed(ctx) && super::managed(ctx) {
+        " (SMS codes need `security.mfa.sms.command` and `security.mfa.sms.phone` in the managed settings: ask your administrator)"
+    } else if super::sms_allowed(ctx) {
         " (or set `security.mfa.sms.command` and `security.mfa.sms.phone` for SMS codes)"
     } else {
         ""

@@ -71,31 +71,55 @@ pub fn challenge(ctx: &Context, purpose: Purpose<'_>, policy: &str) -> Result<()
     }
 }
 
-/// The command and the phone number, or a `config_error` naming what is missing.
+/// The command and the phone number, or a `config_error` naming what is missing. Under
+/// managed MFA only managed values count (the loader dropped the user's): the administrator
+/// must set them.
 fn delivery(ctx: &Context) -> Result<(Vec<String>, String), AuthError> {
     let sms = &ctx.loaded.config.security.mfa.sms;
     let file = ctx.loaded.path.display();
+    let managed = super::managed(ctx);
+    let admin = |missing: &str| {
+        let files: Vec<String> = ctx
+            .loaded
+            .managed
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        AuthError::config(format!(
+            "managed settings require MFA and allow `sms`, but do not set `{missing}`; the user's configuration cannot set it under managed MFA"
+        ))
+        .with_hint(format!(
+            "the administrator must set `security.mfa.sms.command` and `security.mfa.sms.phone` in the managed settings ({})",
+            files.join(", ")
+        ))
+    };
     let argv = sms
         .command
         .as_ref()
         .map(|c| c.argv())
-        .filter(|argv| !argv.is_empty())
-        .ok_or_else(|| {
-            AuthError::config(
-                "`security.mfa.methods` allows `sms`, but `security.mfa.sms.command` is not set: there is no way to deliver a code",
-            )
-            .with_hint(format!(
-                "set `security.mfa.sms.command` (e.g. [\"/usr/local/bin/send-sms\"]: it gets the phone number as its last argument and the message on stdin) and `security.mfa.sms.phone` in {file}"
-            ))
-        })?;
-    let phone = sms
-        .phone
-        .clone()
-        .filter(|p| !p.trim().is_empty())
-        .ok_or_else(|| {
-            AuthError::config("`security.mfa.sms.phone` is not set: SMS codes have nowhere to go")
-                .with_hint(format!("set it in {file}, e.g. \"+15551234567\""))
-        })?;
+        .filter(|argv| !argv.is_empty());
+    let Some(argv) = argv else {
+        if managed {
+            return Err(admin("security.mfa.sms.command"));
+        }
+        return Err(AuthError::config(
+            "`security.mfa.methods` allows `sms`, but `security.mfa.sms.command` is not set: there is no way to deliver a code",
+        )
+        .with_hint(format!(
+            "set `security.mfa.sms.command` (e.g. [\"/usr/local/bin/send-sms\"]: it gets the phone number as its last argument and the message on stdin) and `security.mfa.sms.phone` in {file}"
+        )));
+    };
+    let phone = sms.phone.clone().filter(|p| !p.trim().is_empty());
+    let Some(phone) = phone else {
+        if managed {
+            return Err(admin("security.mfa.sms.phone"));
+        }
+        return Err(AuthError::config(
+            "`security.mfa.sms.phone` is not set: SMS codes have nowhere to go",
+        )
+        .with_hint(format!("set it in {file}, e.g. \"+15551234567\"")));
+    };
     Ok((argv, phone))
 }
 
