@@ -1,6 +1,8 @@
 //! `--reset-auth`: forget every stored credential (API key, sessions and their tokens, cached
 //! provider tokens, the encrypted file's master key) after a confirmation or `--yes`. The
-//! configuration, the audit log and its key are kept.
+//! configuration, the audit log and its key are kept. When policy requires MFA, so is the
+//! enrolled TOTP factor unless a current code from it is given: otherwise whoever is at the
+//! keyboard could reset, enroll their own authenticator and mint credentials.
 
 use crate::audit::chain::KEY_ITEM as AUDIT_KEY;
 use crate::config::schema::StorageKind;
@@ -29,15 +31,26 @@ pub struct Reset {
     pub removed: Vec<String>,
     /// The configuration file, which is never removed.
     pub config_kept: String,
+    /// Store items kept because removing them needs a second factor (`mfa-totp`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
 }
 
 impl Report for Reset {
     fn text(&self) -> String {
+        let kept = if self.kept.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\n  The enrolled second factor ({}) was kept: policy requires MFA, and removing it needs a current code from it (`claude --reset-auth --yes --mfa-code -`).",
+                self.kept.join(", ")
+            )
+        };
         if self.removed.is_empty() {
-            return "Nothing was stored; nothing to reset.".to_string();
+            return format!("Nothing was stored; nothing to reset.{kept}");
         }
         format!(
-            "✓ Removed every stored credential ({}).\n  The configuration ({}) was kept. Sessions were forgotten here, not revoked at their providers.",
+            "✓ Removed every stored credential ({}).\n  The configuration ({}) was kept. Sessions were forgotten here, not revoked at their providers.{kept}",
             self.removed.join(", "),
             self.config_kept
         )
@@ -51,10 +64,22 @@ impl Report for Reset {
 /// storage errors (what was removed so far stays removed; running it again finishes).
 pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
     confirm(ctx)?;
+    let keep_factor = !factor_may_go(ctx)?;
     let store = ctx.store();
     let lock = ctx.lock()?;
     let mut removed = Vec::new();
     let mut index = store.index()?;
+    // Under an MFA policy the enrolled factor goes only with a code from it.
+    let factor = match index.items.remove(crate::mfa::TOTP_ITEM) {
+        Some(meta) if keep_factor => store
+            .get(crate::mfa::TOTP_ITEM)?
+            .map(|secret| (secret, meta)),
+        Some(meta) => {
+            index.items.insert(crate::mfa::TOTP_ITEM.to_string(), meta);
+            None
+        }
+        None => None,
+    };
     // The audit log's key is evidence, not a credential: it outlives a reset, or every
     // entry before the reset could no longer be verified.
     let audit_key = match index.items.remove(AUDIT_KEY) {
@@ -71,6 +96,9 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
     );
     items.extend(["cache:vertex".to_string()]);
     items.extend(crate::mfa::ITEMS.map(String::from));
+    if factor.is_some() {
+        items.retain(|item| item != crate::mfa::TOTP_ITEM);
+    }
     items.sort();
     items.dedup();
     for item in &items {
@@ -112,6 +140,12 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
         // key itself) with them.
         store.put(AUDIT_KEY, &key, meta, &lock)?;
     }
+    let mut kept = Vec::new();
+    if let Some((secret, meta)) = factor {
+        // The same for the factor: the encrypted file held it too.
+        store.put(crate::mfa::TOTP_ITEM, &secret, meta, &lock)?;
+        kept.push(crate::mfa::TOTP_ITEM.to_string());
+    }
     drop(lock);
     crate::events::record(
         ctx,
@@ -134,7 +168,44 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
         reset: true,
         removed,
         config_kept: ctx.loaded.path.display().to_string(),
+        kept,
     }))
+}
+
+/// Whether the enrolled TOTP factor may be removed: always without an MFA policy or an
+/// enrollment; under one, only with a current code from it (given, or typed at a prompt
+/// that may be left empty to keep the factor). A refused code stops the reset before
+/// anything is removed.
+fn factor_may_go(ctx: &Context) -> Result<bool, AuthError> {
+    use crate::mfa::gate::{self, Candidate, Purpose};
+    if !crate::mfa::required(ctx) {
+        return Ok(true);
+    }
+    let store = ctx.store();
+    let Some(meta) = store.index()?.items.remove(crate::mfa::TOTP_ITEM) else {
+        return Ok(true);
+    };
+    let code = match gate::given_code(ctx)? {
+        Some(code) => Some(code),
+        None => gate::prompt_code(
+            ctx,
+            "MFA is required: enter a current code to remove the enrolled factor too (Enter keeps it): ",
+        )?,
+    };
+    let Some(code) = code.filter(|c| !c.expose().trim().is_empty()) else {
+        return Ok(false);
+    };
+    gate::refuse_during_backoff(ctx)?;
+    let Some(secret) = store.get(crate::mfa::TOTP_ITEM)? else {
+        return Ok(true);
+    };
+    let candidates = [Candidate {
+        secret: &secret,
+        id: &meta.fingerprint,
+    }];
+    gate::check_totp(ctx, Purpose::Reset, &candidates, &code)
+        .map_err(|err| err.with_hint("nothing was removed; give a current code, or run `claude --reset-auth` without one to remove the credentials and keep the factor"))?;
+    Ok(true)
 }
 
 fn confirm(ctx: &Context) -> Result<(), AuthError> {

@@ -150,6 +150,7 @@ fn send(ctx: &Context, argv: &[String], phone: &str) -> Result<(), AuthError> {
     };
     store.put(super::SMS_ITEM, &blob, meta, &lock)?;
     counters.sms_sent_at = Some(now);
+    counters.sms_failures = 0;
     state::save(&ctx.state_dir, &counters, &lock)?;
     drop(lock);
     let message = Secret::new(format!(
@@ -221,7 +222,9 @@ fn check(ctx: &Context, purpose: Purpose<'_>, code: &Secret<String>) -> Result<(
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    let verdict = match read_pending(store.get(super::SMS_ITEM)?) {
+    let pending = read_pending(store.get(super::SMS_ITEM)?);
+    let in_flight = pending.is_some();
+    let verdict = match pending {
         _ if given.len() != 6 || !given.bytes().all(|b| b.is_ascii_digit()) => Verdict::Malformed,
         Some(pending) if pending.expires_at > now && same(&pending.code, &given) => {
             Verdict::Accepted { step: 0 }
@@ -229,14 +232,25 @@ fn check(ctx: &Context, purpose: Purpose<'_>, code: &Secret<String>) -> Result<(
         _ => Verdict::Wrong,
     };
     if verdict != (Verdict::Accepted { step: 0 }) {
-        return Err(gate::refused(
-            ctx,
-            purpose,
-            "sms",
-            &verdict,
-            &mut counters,
-            lock,
-        ));
+        let mut burned = false;
+        if in_flight {
+            // One code, three guesses: then it is forgotten and a new one must be sent.
+            counters.sms_failures = counters.sms_failures.saturating_add(1);
+            if counters.sms_failures >= state::MAX_SMS_FAILURES {
+                store.remove(super::SMS_ITEM, &lock)?;
+                counters.sms_failures = 0;
+                counters.sms_sent_at = None;
+                burned = true;
+            }
+        }
+        let err = gate::refused(ctx, purpose, "sms", &verdict, &mut counters, lock);
+        if burned && counters.backoff_left(now).is_none() {
+            return Err(err.with_hint(format!(
+                "the SMS code was forgotten after {} wrong tries: run the command again without a code to get a new one",
+                state::MAX_SMS_FAILURES
+            )));
+        }
+        return Err(err);
     }
     // Used once: forgotten before the caller acts on it.
     store.remove(super::SMS_ITEM, &lock)?;
