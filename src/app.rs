@@ -29,6 +29,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     }
     let flag_key = flag_key(cli, &action)?;
     one_reader_of_stdin(cli, &action)?;
+    warn_mfa_code_in_argv(cli);
     let ctx = Context::new(cli, flag_key, env)?;
     if !matches!(action, Action::ShowAuthLogs) {
         // Before anything is done: an audited command that could not record it must not act.
@@ -187,6 +188,20 @@ fn flag_key(cli: &Cli, action: &Action) -> Result<Option<Secret<String>>, AuthEr
     }
     // Read before the context exists (it is built with the key): the terminal directly.
     read_stdin(&crate::terminal::SystemTerminal, "--api-key", "API key").map(Some)
+}
+
+/// `--mfa-code CODE` puts the code in argv, as `--api-key KEY` does the key: warned the
+/// same way. A TOTP code lives 30 s, but a watcher of `ps` can spend it first.
+fn warn_mfa_code_in_argv(cli: &Cli) {
+    if cli.quiet {
+        return;
+    }
+    if cli.mfa_code.as_ref().is_some_and(|c| c.expose() != "-") {
+        crate::output::notice(
+            "warning: `--mfa-code` puts the code in argv, where other users can see it (`ps`) and spend it first; \
+             prefer `--mfa-code -` with the code on stdin, or CLAUDE_MFA_CODE",
+        );
+    }
 }
 
 /// `--mfa-code -` reads the code from stdin, which `--api-key -` and a key read from stdin

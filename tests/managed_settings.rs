@@ -221,3 +221,169 @@ fn test_auth_names_the_managed_settings() {
     );
     assert_no_secret(&out, KEY_A);
 }
+
+fn error_line(out: &std::process::Output) -> String {
+    text(out)
+        .lines()
+        .find_map(|l| l.strip_prefix("error: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_managed_method_is_not_undone_by_the_selected_environment() {
+    let managed = Managed::new();
+    let file = managed.base(r#"{"authentication": {"method": "oauth"}}"#);
+    let mut env = managed.user();
+    env.unset("ANTHROPIC_API_KEY");
+    env.write_config(&format!(
+        r#"{{"environments": {{"mine": {{"authentication": "api-key", "apiKey": "{KEY_B}"}}}}}}"#
+    ));
+    for args in [
+        &["--auth-status", "--env", "mine"][..],
+        &["--print-token", "--env", "mine"],
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(16), "{args:?}: {}", text(&out));
+        let all = text(&out);
+        assert!(all.contains(&file.display().to_string()), "{all}");
+        assert!(all.contains("`environments.mine.authentication`"), "{all}");
+        assert_no_secret(&out, KEY_B);
+    }
+    // An environment that agrees with the managed method is used, under that method.
+    env.write_config(r#"{"environments": {"mine": {"authentication": "oauth"}}}"#);
+    let out = env.run(&["--auth-status", "--env", "mine", "--json"]);
+    assert!(out.status.code() != Some(16), "{}", text(&out));
+}
+
+#[test]
+fn a_managed_method_is_not_undone_by_provider_or_claude_code_use() {
+    let managed = Managed::new();
+    let file = managed.base(
+        r#"{"authentication": {"method": "bedrock"}, "compliance": {"dataResidency": "eu"}}"#,
+    );
+    let env = managed.user();
+    env.write_config(r#"{"provider": "anthropic"}"#);
+    let out = env.run(&["--test-api-key"]);
+    assert_eq!(out.status.code(), Some(16), "{}", text(&out));
+    let line = error_line(&out);
+    assert!(line.contains(&file.display().to_string()), "{line}");
+    assert!(line.contains("`provider`"), "{line}");
+
+    env.write_config("{}");
+    let out = env
+        .claude()
+        .env("CLAUDE_CODE_USE_VERTEX", "1")
+        .arg("--test-api-key")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(16), "{}", text(&out));
+    assert!(
+        error_line(&out).contains("CLAUDE_CODE_USE_VERTEX"),
+        "{}",
+        text(&out)
+    );
+
+    // Managed `oauth`: CLAUDE_CODE_USE_BEDROCK would leave the Anthropic API entirely.
+    managed.base(r#"{"authentication": {"method": "oauth"}}"#);
+    let out = env
+        .claude()
+        .env("CLAUDE_CODE_USE_BEDROCK", "true")
+        .arg("--auth-status")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(16), "{}", text(&out));
+    assert!(
+        error_line(&out).contains("CLAUDE_CODE_USE_BEDROCK"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// An encrypted-file user under the managed directory, with `config` in the user's file.
+fn mfa_user(managed: &Managed, config: &str) -> TestEnv {
+    let env = TestEnv::encrypted()
+        .with(
+            "CLAUDE_MANAGED_SETTINGS_DIR",
+            &managed.dir.path().display().to_string(),
+        )
+        .with("CLAUDE_TEST_NOW", "1800000000");
+    env.write_config(&format!(
+        r#"{{"authentication": {{"storage": {{"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}}, {config}}}"#
+    ));
+    env
+}
+
+fn set_key(env: &TestEnv, code: Option<&str>) -> std::process::Output {
+    let mut cmd = env.claude();
+    cmd.args(["--set-api-key", "-"]).write_stdin(KEY_A);
+    if let Some(code) = code {
+        cmd.env("CLAUDE_MFA_CODE", code);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn under_managed_mfa_the_users_sms_command_and_phone_do_not_count() {
+    let managed = Managed::new();
+    managed.base(r#"{"security": {"mfa": {"enabled": true}}}"#);
+    let sink = tempfile::tempdir().unwrap();
+    let sms = sink.path().join("sms.txt");
+    let env = mfa_user(
+        &managed,
+        &format!(
+            r#""security": {{"mfa": {{"methods": ["sms"], "sms": {{"command": ["/bin/sh", "-c", "cat > {}", "x"], "phone": "+15550001234"}}}}}}"#,
+            sms.display()
+        ),
+    );
+    let out = set_key(&env, None);
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
+    assert!(!sms.exists(), "the user's command received a code");
+    let all = text(&out);
+    assert!(all.contains("no second factor is enrolled"), "{all}");
+    for path in [
+        "security.mfa.methods",
+        "security.mfa.sms.command",
+        "security.mfa.sms.phone",
+    ] {
+        assert!(
+            all.contains(&format!(
+                "`{path}` is ignored: managed settings require MFA"
+            )),
+            "{path}: {all}"
+        );
+    }
+    assert_eq!(env.status_json()["fingerprint"], serde_json::Value::Null);
+}
+
+#[test]
+fn managed_sms_without_a_managed_command_or_phone_is_the_administrators_to_fix() {
+    let managed = Managed::new();
+    let sink = tempfile::tempdir().unwrap();
+    let sms = sink.path().join("sms.txt");
+    // The managed command is there, the phone is not: the user's phone does not count.
+    managed.base(&format!(
+        r#"{{"security": {{"mfa": {{"enabled": true, "methods": ["sms"], "sms": {{"command": ["/bin/sh", "-c", "cat > {}", "x"]}}}}}}}}"#,
+        sms.display()
+    ));
+    let env = mfa_user(
+        &managed,
+        r#""security": {"mfa": {"sms": {"phone": "+15550001234"}}}"#,
+    );
+    let out = set_key(&env, None);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("security.mfa.sms.phone"), "{all}");
+    assert!(all.contains("administrator"), "{all}");
+    assert!(!sms.exists(), "a code was sent to the user's number");
+
+    // Both managed: the managed command delivers, to the managed number.
+    managed.base(&format!(
+        r#"{{"security": {{"mfa": {{"enabled": true, "methods": ["sms"], "sms": {{"command": ["/bin/sh", "-c", "cat > {}", "x"], "phone": "+15559990000"}}}}}}}}"#,
+        sms.display()
+    ));
+    let out = set_key(&env, None);
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
+    assert!(text(&out).contains("ending in 00"), "{}", text(&out));
+    assert!(sms.exists());
+}

@@ -431,6 +431,70 @@ fn login_needs_a_code_before_the_browser_but_status_and_print_token_do_not() {
     );
 }
 
+/// Rewrites every `key` in the JSON file at `path` to `value`, keeping its mode.
+fn rewrite_json(path: &std::path::Path, key: &str, value: u64) {
+    fn walk(v: &mut serde_json::Value, key: &str, value: u64) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, inner) in map.iter_mut() {
+                    if k == key {
+                        *inner = value.into();
+                    } else {
+                        walk(inner, key, value);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, key, value)),
+            _ => {}
+        }
+    }
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    walk(&mut doc, key, value);
+    std::fs::write(path, doc.to_string()).unwrap();
+}
+
+#[test]
+fn a_verification_or_session_start_in_the_future_does_not_keep_a_session_fresh() {
+    let server = OAuthServer::start(OAuthOptions::default());
+    let mut env = oauth_env(
+        &server,
+        "",
+        r#", "security": {"mfa": {"enabled": true, "sessionTtl": 600}}"#,
+    )
+    .with("CLAUDE_TEST_NOW", &T0.to_string());
+    let secret = enroll(&env, T0);
+    at(&mut env, T0 + 30);
+    env.set("CLAUDE_MFA_CODE", &code(&secret, T0 + 30));
+    let out = browser_login(&env, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    env.unset("CLAUDE_MFA_CODE");
+    let far = T0 + 10 * 365 * 86_400;
+
+    // mfa.json says "verified in ten years": past `sessionTtl`, a code is still needed.
+    rewrite_json(&env.state_dir().join("mfa.json"), "lastVerifiedAt", far);
+    at(&mut env, T0 + 30 + 601);
+    let out = env.run(&["--print-token"]);
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
+    // Even within it: a future time is not a verification.
+    at(&mut env, T0 + 60);
+    let out = env.run(&["--print-token"]);
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
+
+    // The same for a session whose start is in the future (mfa.json honest again).
+    let renewed = env
+        .claude()
+        .arg("--print-token")
+        .env("CLAUDE_MFA_CODE", code(&secret, T0 + 60))
+        .output()
+        .unwrap();
+    assert_eq!(renewed.status.code(), Some(0), "{}", text(&renewed));
+    rewrite_json(&env.state_dir().join("sessions.json"), "createdAt", far);
+    at(&mut env, T0 + 60 + 601);
+    let out = env.run(&["--print-token"]);
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
+}
+
 #[test]
 fn github_login_needs_a_code_before_the_device_flow() {
     let github = Server::scripted(vec![Reply::json(500, "{}")]);
@@ -494,21 +558,130 @@ fn reenrolling_needs_a_current_code_and_replaces_the_secret() {
 }
 
 #[test]
-fn reset_auth_removes_the_enrollment() {
+fn reset_auth_keeps_the_enrollment_under_policy_unless_a_code_is_given() {
     let api = Server::anthropic(&[KEY_A]);
-    let env = mfa_env(&api.url(), "");
+    let mut env = mfa_env(&api.url(), "");
     let secret = enroll(&env, T0);
-    let out = env.run(&["--reset-auth", "--yes"]);
+    at(&mut env, T0 + 30);
+    let out = set_key(&env, KEY_A, Some(&code(&secret, T0 + 30)));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // Without a code: the credentials go, the factor stays (no re-enrolling to mint keys).
+    let out = env.run(&["--reset-auth", "--yes", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json_stdout(&out)["kept"], serde_json::json!(["mfa-totp"]));
+    let status = env.status_json();
+    assert_eq!(status["mfa"]["enrolled"], true, "{status}");
+    assert_eq!(status["fingerprint"], serde_json::Value::Null);
+    let out = env.run(&["--enable-mfa"]);
+    assert_eq!(
+        out.status.code(),
+        Some(10),
+        "re-enrolling needs a code: {}",
+        text(&out)
+    );
+
+    // A wrong code removes nothing.
+    at(&mut env, T0 + 60);
+    let out = set_key(&env, KEY_A, Some(&code(&secret, T0 + 60)));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let good = code(&secret, T0 + 90);
+    let wrong = if good == "000000" { "111111" } else { "000000" };
+    at(&mut env, T0 + 90);
+    let out = env
+        .claude()
+        .args(["--reset-auth", "--yes"])
+        .env("CLAUDE_MFA_CODE", wrong)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
+    assert!(text(&out).contains("nothing was removed"), "{}", text(&out));
+    assert!(env.status_json()["fingerprint"].is_string());
+
+    // A current code removes the factor with everything else.
+    let out = env
+        .claude()
+        .args(["--reset-auth", "--yes"])
+        .env("CLAUDE_MFA_CODE", &good)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let status = env.status_json();
     assert_eq!(status["mfa"]["enrolled"], false);
-    let out = set_key(&env, KEY_A, Some(&code(&secret, T0 + 30)));
+    assert_eq!(status["fingerprint"], serde_json::Value::Null);
+    let out = set_key(&env, KEY_A, Some(&code(&secret, T0 + 120)));
     assert_eq!(out.status.code(), Some(10), "{}", text(&out));
     assert!(
         text(&out).contains("no second factor is enrolled"),
         "{}",
         text(&out)
     );
+}
+
+#[test]
+fn reset_auth_without_a_policy_removes_the_enrollment() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = mfa_env(&api.url(), "");
+    enroll(&env, T0);
+    env.write_config(&format!("{{{STORE}}}"));
+    let out = env.run(&["--reset-auth", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(env.status_json()["mfa"]["enrolled"], false);
+}
+
+#[test]
+fn back_offs_grow_while_the_guessing_goes_on() {
+    let api = Server::anthropic(&[KEY_A]);
+    let mut env = mfa_env(&api.url(), "");
+    let secret = enroll(&env, T0);
+    let mut now = T0 + 600;
+    let wrong = |t: u64| {
+        if code(&secret, t) == "000000" {
+            "111111"
+        } else {
+            "000000"
+        }
+    };
+    for expected in [30, 60] {
+        at(&mut env, now);
+        for _ in 1..=5 {
+            let out = set_key(&env, KEY_A, Some(wrong(now)));
+            assert_eq!(out.status.code(), Some(10), "{}", text(&out));
+        }
+        at(&mut env, now + expected - 1);
+        let out = set_key(&env, KEY_A, Some(&code(&secret, now + expected - 1)));
+        assert_eq!(
+            out.status.code(),
+            Some(8),
+            "back-off of {expected} s: {}",
+            text(&out)
+        );
+        assert!(text(&out).contains("for another 1 s"), "{}", text(&out));
+        now += expected;
+    }
+    at(&mut env, now);
+    let out = set_key(&env, KEY_A, Some(&code(&secret, now)));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn a_code_in_argv_is_warned_about() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = mfa_env(&api.url(), "");
+    let secret = secret_of(&start_enrollment(&env));
+    let out = env.run(&["--enable-mfa", "--mfa-code", &code(&secret, T0)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("`--mfa-code` puts the code in argv"), "{all}");
+    assert!(
+        all.contains("`--mfa-code -`") && all.contains("CLAUDE_MFA_CODE"),
+        "{all}"
+    );
+    let out = env.run_with_stdin(
+        &["--enable-mfa", "--mfa-code", "-"],
+        &code(&secret, T0 + 30),
+    );
+    assert!(!text(&out).contains("argv"), "{}", text(&out));
 }
 
 #[test]
@@ -581,6 +754,44 @@ fn sms_codes_are_made_here_delivered_by_the_command_and_used_once() {
     let again = set_key(&env, KEY_A, Some(&sent));
     assert_eq!(again.status.code(), Some(10), "used once: {}", text(&again));
     assert_no_secret_in_files(env.home.path(), &format!("code is {sent}"));
+}
+
+#[cfg(unix)]
+#[test]
+fn three_wrong_sms_codes_use_the_code_up() {
+    let api = Server::anthropic(&[KEY_A]);
+    let probe = TestEnv::new();
+    let script = sms_script(&probe);
+    let env = mfa_env(
+        &api.url(),
+        &format!(
+            r#", "methods": ["sms"], "sms": {{"command": ["{}"], "phone": "+15550001234"}}"#,
+            script.display()
+        ),
+    );
+    let out = set_key(&env, KEY_A, None);
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
+    let message =
+        std::fs::read_to_string(probe.home.path().join("sms").with_extension("message")).unwrap();
+    let sent: String = message
+        .split_whitespace()
+        .map(|w| w.trim_end_matches('.'))
+        .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+        .expect("a code in the message")
+        .to_string();
+    let wrong = if sent == "000000" { "111111" } else { "000000" };
+    for attempt in 1..=3 {
+        let out = set_key(&env, KEY_A, Some(wrong));
+        assert_eq!(out.status.code(), Some(10), "{attempt}: {}", text(&out));
+    }
+    let out = set_key(&env, KEY_A, Some(&sent));
+    assert_eq!(
+        out.status.code(),
+        Some(10),
+        "the code was used up: {}",
+        text(&out)
+    );
+    assert!(api.requests().is_empty());
 }
 
 #[test]

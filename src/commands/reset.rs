@@ -1,6 +1,8 @@
 //! `--reset-auth`: forget every stored credential (API key, sessions and their tokens, cached
 //! provider tokens, the encrypted file's master key) after a confirmation or `--yes`. The
-//! configuration, the audit log and its key are kept.
+//! configuration, the audit log and its key are kept. When policy requires MFA, so is the
+//! enrolled TOTP factor unless a current code from it is given: otherwise whoever is at the
+//! keyboard could reset, enroll their own authenticator and mint credentials.
 
 use crate::audit::chain::KEY_ITEM as AUDIT_KEY;
 use crate::config::schema::StorageKind;
@@ -32,6 +34,9 @@ pub struct Reset {
     pub removed: Vec<String>,
     /// The configuration file, which is never removed.
     pub config_kept: String,
+    /// Store items kept because removing them needs a second factor (`mfa-totp`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
 }
 
 impl Report for Reset {
@@ -39,11 +44,19 @@ impl Report for Reset {
         if !self.reset {
             return "Nothing removed.".to_string();
         }
+        let kept = if self.kept.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\n  The enrolled second factor ({}) was kept: policy requires MFA, and removing it needs a current code from it (`claude --reset-auth --yes --mfa-code -`).",
+                self.kept.join(", ")
+            )
+        };
         if self.removed.is_empty() {
-            return "Nothing was stored; nothing to reset.".to_string();
+            return format!("Nothing was stored; nothing to reset.{kept}");
         }
         format!(
-            "✓ Removed every stored credential ({}).\n  The configuration ({}) was kept. Sessions were forgotten here, not revoked at their providers.",
+            "✓ Removed every stored credential ({}).\n  The configuration ({}) was kept. Sessions were forgotten here, not revoked at their providers.{kept}",
             self.removed.join(", "),
             self.config_kept
         )
@@ -62,21 +75,38 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
             reset: false,
             removed: Vec::new(),
             config_kept: ctx.loaded.path.display().to_string(),
+            kept: Vec::new(),
         }));
     }
+    let keep_factor = !factor_may_go(ctx)?;
     let store = ctx.store();
     let lock = ctx.lock()?;
     let mut removed = Vec::new();
     let audit_key = keep_audit_key(ctx, store.as_ref());
+    // Under an MFA policy the enrolled factor goes only with a code from it; a factor that
+    // must stay but cannot be read now (an encrypted file without its passphrase) stops
+    // the reset before anything is removed.
+    let factor = if keep_factor {
+        let meta = store.index()?.items.remove(crate::mfa::TOTP_ITEM);
+        match meta {
+            Some(meta) => store
+                .get(crate::mfa::TOTP_ITEM)?
+                .map(|secret| (secret, meta)),
+            None => None,
+        }
+    } else {
+        None
+    };
+    let spared =
+        |item: &str| item == AUDIT_KEY || (factor.is_some() && item == crate::mfa::TOTP_ITEM);
     if store.kind() == StorageKind::EncryptedFile {
         // The file is deleted whole below: emptying it first would need its passphrase.
         // Its header names what it held (a damaged one names nothing; the file goes anyway).
-        let mut held = store.index().unwrap_or_default().items;
-        held.remove(AUDIT_KEY);
-        removed.extend(held.into_keys());
+        let held = store.index().unwrap_or_default().items;
+        removed.extend(held.into_keys().filter(|item| !spared(item)));
         EncryptedFile::forget_cached_key(&ctx.state_dir);
     } else {
-        remove_items(ctx, store.as_ref(), &lock, &mut removed)?;
+        remove_items(ctx, store.as_ref(), &lock, &spared, &mut removed)?;
     }
     if store.kind() == StorageKind::EncryptedFile
         && ctx
@@ -112,6 +142,12 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
         // key itself) with them.
         store.put(AUDIT_KEY, &key, meta, &lock)?;
     }
+    let mut kept = Vec::new();
+    if let Some((secret, meta)) = factor {
+        // The same for the factor: the encrypted file held it too.
+        store.put(crate::mfa::TOTP_ITEM, &secret, meta, &lock)?;
+        kept.push(crate::mfa::TOTP_ITEM.to_string());
+    }
     drop(lock);
     crate::events::record(
         ctx,
@@ -134,6 +170,7 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
         reset: true,
         removed,
         config_kept: ctx.loaded.path.display().to_string(),
+        kept,
     }))
 }
 
@@ -143,14 +180,10 @@ fn remove_items(
     ctx: &Context,
     store: &dyn SecretStore,
     lock: &FileLock,
+    spared: &dyn Fn(&str) -> bool,
     removed: &mut Vec<String>,
 ) -> Result<(), AuthError> {
-    let mut items: Vec<String> = store
-        .index()?
-        .items
-        .into_keys()
-        .filter(|item| item != AUDIT_KEY)
-        .collect();
+    let mut items: Vec<String> = store.index()?.items.into_keys().collect();
     let sessions = session::load(&ctx.state_dir)?;
     items.extend(
         sessions
@@ -160,6 +193,7 @@ fn remove_items(
     );
     items.extend(["cache:vertex".to_string()]);
     items.extend(crate::mfa::ITEMS.map(String::from));
+    items.retain(|item| !spared(item));
     items.sort();
     items.dedup();
     for item in &items {
@@ -168,6 +202,42 @@ fn remove_items(
         }
     }
     Ok(())
+}
+
+/// Whether the enrolled TOTP factor may be removed: always without an MFA policy or an
+/// enrollment; under one, only with a current code from it (given, or typed at a prompt
+/// that may be left empty to keep the factor). A refused code stops the reset before
+/// anything is removed.
+fn factor_may_go(ctx: &Context) -> Result<bool, AuthError> {
+    use crate::mfa::gate::{self, Candidate, Purpose};
+    if !crate::mfa::required(ctx) {
+        return Ok(true);
+    }
+    let store = ctx.store();
+    let Some(meta) = store.index()?.items.remove(crate::mfa::TOTP_ITEM) else {
+        return Ok(true);
+    };
+    let code = match gate::given_code(ctx)? {
+        Some(code) => Some(code),
+        None => gate::prompt_code(
+            ctx,
+            "MFA is required: enter a current code to remove the enrolled factor too (Enter keeps it): ",
+        )?,
+    };
+    let Some(code) = code.filter(|c| !c.expose().trim().is_empty()) else {
+        return Ok(false);
+    };
+    gate::refuse_during_backoff(ctx)?;
+    let Some(secret) = store.get(crate::mfa::TOTP_ITEM)? else {
+        return Ok(true);
+    };
+    let candidates = [Candidate {
+        secret: &secret,
+        id: &meta.fingerprint,
+    }];
+    gate::check_totp(ctx, Purpose::Reset, &candidates, &code)
+        .map_err(|err| err.with_hint("nothing was removed; give a current code, or run `claude --reset-auth` without one to remove the credentials and keep the factor"))?;
+    Ok(true)
 }
 
 /// The audit log's key is evidence, not a credential: it outlives a reset, or no entry

@@ -198,8 +198,21 @@ pub fn load(
         }
         None => (Config::default(), Vec::new()),
     };
+    let pinned = match &policy {
+        Some(layer) => managed::enforce::check_method(
+            &config,
+            wanted.as_deref(),
+            &layer.value,
+            &layer.managed,
+            env,
+            &path,
+        )?,
+        None => None,
+    };
     let environment = environments::select(&mut config, wanted.as_deref(), &path)?;
-    let (managed, warnings) = match policy {
+    // The environment's overlay must not undo the managed method.
+    managed::enforce::pin_method(&mut config, pinned);
+    let (managed, mut warnings) = match policy {
         Some(layer) => {
             let mut all = layer.warnings;
             all.extend(warnings);
@@ -207,6 +220,13 @@ pub fn load(
         }
         None => (managed::Managed::default(), warnings),
     };
+    managed::enforce::mfa_sources(
+        &mut config,
+        &managed,
+        environment.as_ref().map(|e| e.name.as_str()),
+        &path,
+        &mut warnings,
+    );
     crate::policy::compliance::check_storage(&config, &managed, &path)?;
     Ok(Loaded {
         config,

@@ -14,6 +14,10 @@ use crate::error::{AuthError, ErrorCode};
 use crate::events::{record, AuthEvent};
 use crate::secret::Secret;
 
+/// How far in the future a recorded verification or session start may be (clock steps
+/// between processes) before it is distrusted.
+pub const CLOCK_SKEW: u64 = 60;
+
 /// What the code is asked for: named in messages and events.
 #[derive(Clone, Copy, Debug)]
 pub enum Purpose<'a> {
@@ -27,6 +31,8 @@ pub enum Purpose<'a> {
     Reverify { provider: &'a str },
     /// `--enable-mfa`: confirming a new secret, or proving the current one to replace it.
     Enroll,
+    /// `--reset-auth` removing the enrolled factor.
+    Reset,
 }
 
 impl Purpose<'_> {
@@ -38,6 +44,7 @@ impl Purpose<'_> {
             Purpose::RotateKey => "rotate-key",
             Purpose::Reverify { .. } => "session",
             Purpose::Enroll => "enable-mfa",
+            Purpose::Reset => "reset-auth",
         }
     }
 
@@ -57,6 +64,7 @@ impl Purpose<'_> {
             Purpose::RotateKey => "rotating the API key".to_string(),
             Purpose::Reverify { provider } => format!("using the {provider} session"),
             Purpose::Enroll => "replacing the enrolled second factor".to_string(),
+            Purpose::Reset => "removing the enrolled second factor".to_string(),
         }
     }
 
@@ -68,6 +76,7 @@ impl Purpose<'_> {
             Purpose::RotateKey => "claude --rotate-key".to_string(),
             Purpose::Reverify { .. } => "claude --print-token".to_string(),
             Purpose::Enroll => "claude --enable-mfa".to_string(),
+            Purpose::Reset => "claude --reset-auth --yes".to_string(),
         }
     }
 }
@@ -132,12 +141,19 @@ pub fn session_fresh(ctx: &Context, provider: &str) -> Result<(), AuthError> {
     else {
         return Ok(());
     };
+    let now = ctx.clock.now();
+    // A time in the future is not a verification: it would keep the session fresh forever.
+    let plausible = |at: u64| at <= now.saturating_add(CLOCK_SKEW);
     let started_at = session.created_at;
-    let verified = state::load(&ctx.state_dir)?
-        .last_verified_at
-        .unwrap_or(0)
-        .max(started_at);
-    if ctx.clock.now() < verified.saturating_add(ttl) {
+    let last_verified_at = state::load(&ctx.state_dir)?.last_verified_at.unwrap_or(0);
+    if !plausible(started_at) || !plausible(last_verified_at) {
+        ctx.warn(&format!(
+            "the {provider} session's start or last MFA verification is later than now; it is not trusted and a new code is needed"
+        ));
+        return require(ctx, Purpose::Reverify { provider });
+    }
+    let verified = last_verified_at.max(started_at);
+    if now < verified.saturating_add(ttl) {
         return Ok(());
     }
     ctx.detail(&format!(
@@ -231,7 +247,7 @@ pub(super) fn refused(
             "give the current code (`--mfa-code -` or CLAUDE_MFA_CODE) and check this machine's clock; \
              after {} refusals in a row codes are refused for {} s",
             state::MAX_FAILURES,
-            state::BACKOFF_SECS
+            counters.backoff_secs_next()
         ),
     };
     AuthError::new(ErrorCode::MfaRequired, message).with_hint(next)
@@ -329,7 +345,9 @@ fn hint_for(purpose: &Purpose<'_>) -> String {
 
 /// `mfa_required` for a policy that asks for a factor nobody enrolled.
 fn not_enrolled(ctx: &Context, purpose: &Purpose<'_>, policy: &str) -> AuthError {
-    let sms = if super::sms_allowed(ctx) {
+    let sms = if super::sms_allowed(ctx) && super::managed(ctx) {
+        " (SMS codes need `security.mfa.sms.command` and `security.mfa.sms.phone` in the managed settings: ask your administrator)"
+    } else if super::sms_allowed(ctx) {
         " (or set `security.mfa.sms.command` and `security.mfa.sms.phone` for SMS codes)"
     } else {
         ""

@@ -39,6 +39,15 @@ pub fn policy(ctx: &Context) -> Option<String> {
         .map(|env| format!("`environments.{}.requireMFA`", env.name))
 }
 
+/// Whether managed settings (not the user's file) ask for a second factor: then only they
+/// decide `methods`, `sms.command` and `sms.phone`.
+pub fn managed(ctx: &Context) -> bool {
+    crate::config::managed::enforce::mfa_required(
+        &ctx.loaded.managed,
+        ctx.loaded.environment.as_ref().map(|e| e.name.as_str()),
+    )
+}
+
 /// Whether policy asks for a second factor.
 pub fn required(ctx: &Context) -> bool {
     policy(ctx).is_some()

@@ -71,31 +71,55 @@ pub fn challenge(ctx: &Context, purpose: Purpose<'_>, policy: &str) -> Result<()
     }
 }
 
-/// The command and the phone number, or a `config_error` naming what is missing.
+/// The command and the phone number, or a `config_error` naming what is missing. Under
+/// managed MFA only managed values count (the loader dropped the user's): the administrator
+/// must set them.
 fn delivery(ctx: &Context) -> Result<(Vec<String>, String), AuthError> {
     let sms = &ctx.loaded.config.security.mfa.sms;
     let file = ctx.loaded.path.display();
+    let managed = super::managed(ctx);
+    let admin = |missing: &str| {
+        let files: Vec<String> = ctx
+            .loaded
+            .managed
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        AuthError::config(format!(
+            "managed settings require MFA and allow `sms`, but do not set `{missing}`; the user's configuration cannot set it under managed MFA"
+        ))
+        .with_hint(format!(
+            "the administrator must set `security.mfa.sms.command` and `security.mfa.sms.phone` in the managed settings ({})",
+            files.join(", ")
+        ))
+    };
     let argv = sms
         .command
         .as_ref()
         .map(|c| c.argv())
-        .filter(|argv| !argv.is_empty())
-        .ok_or_else(|| {
-            AuthError::config(
-                "`security.mfa.methods` allows `sms`, but `security.mfa.sms.command` is not set: there is no way to deliver a code",
-            )
-            .with_hint(format!(
-                "set `security.mfa.sms.command` (e.g. [\"/usr/local/bin/send-sms\"]: it gets the phone number as its last argument and the message on stdin) and `security.mfa.sms.phone` in {file}"
-            ))
-        })?;
-    let phone = sms
-        .phone
-        .clone()
-        .filter(|p| !p.trim().is_empty())
-        .ok_or_else(|| {
-            AuthError::config("`security.mfa.sms.phone` is not set: SMS codes have nowhere to go")
-                .with_hint(format!("set it in {file}, e.g. \"+15551234567\""))
-        })?;
+        .filter(|argv| !argv.is_empty());
+    let Some(argv) = argv else {
+        if managed {
+            return Err(admin("security.mfa.sms.command"));
+        }
+        return Err(AuthError::config(
+            "`security.mfa.methods` allows `sms`, but `security.mfa.sms.command` is not set: there is no way to deliver a code",
+        )
+        .with_hint(format!(
+            "set `security.mfa.sms.command` (e.g. [\"/usr/local/bin/send-sms\"]: it gets the phone number as its last argument and the message on stdin) and `security.mfa.sms.phone` in {file}"
+        )));
+    };
+    let phone = sms.phone.clone().filter(|p| !p.trim().is_empty());
+    let Some(phone) = phone else {
+        if managed {
+            return Err(admin("security.mfa.sms.phone"));
+        }
+        return Err(AuthError::config(
+            "`security.mfa.sms.phone` is not set: SMS codes have nowhere to go",
+        )
+        .with_hint(format!("set it in {file}, e.g. \"+15551234567\"")));
+    };
     Ok((argv, phone))
 }
 
@@ -126,6 +150,7 @@ fn send(ctx: &Context, argv: &[String], phone: &str) -> Result<(), AuthError> {
     };
     store.put(super::SMS_ITEM, &blob, meta, &lock)?;
     counters.sms_sent_at = Some(now);
+    counters.sms_failures = 0;
     state::save(&ctx.state_dir, &counters, &lock)?;
     drop(lock);
     let message = Secret::new(format!(
@@ -197,7 +222,9 @@ fn check(ctx: &Context, purpose: Purpose<'_>, code: &Secret<String>) -> Result<(
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    let verdict = match read_pending(store.get(super::SMS_ITEM)?) {
+    let pending = read_pending(store.get(super::SMS_ITEM)?);
+    let in_flight = pending.is_some();
+    let verdict = match pending {
         _ if given.len() != 6 || !given.bytes().all(|b| b.is_ascii_digit()) => Verdict::Malformed,
         Some(pending) if pending.expires_at > now && same(&pending.code, &given) => {
             Verdict::Accepted { step: 0 }
@@ -205,14 +232,25 @@ fn check(ctx: &Context, purpose: Purpose<'_>, code: &Secret<String>) -> Result<(
         _ => Verdict::Wrong,
     };
     if verdict != (Verdict::Accepted { step: 0 }) {
-        return Err(gate::refused(
-            ctx,
-            purpose,
-            "sms",
-            &verdict,
-            &mut counters,
-            lock,
-        ));
+        let mut burned = false;
+        if in_flight {
+            // One code, three guesses: then it is forgotten and a new one must be sent.
+            counters.sms_failures = counters.sms_failures.saturating_add(1);
+            if counters.sms_failures >= state::MAX_SMS_FAILURES {
+                store.remove(super::SMS_ITEM, &lock)?;
+                counters.sms_failures = 0;
+                counters.sms_sent_at = None;
+                burned = true;
+            }
+        }
+        let err = gate::refused(ctx, purpose, "sms", &verdict, &mut counters, lock);
+        if burned && counters.backoff_left(now).is_none() {
+            return Err(err.with_hint(format!(
+                "the SMS code was forgotten after {} wrong tries: run the command again without a code to get a new one",
+                state::MAX_SMS_FAILURES
+            )));
+        }
+        return Err(err);
     }
     // Used once: forgotten before the caller acts on it.
     store.remove(super::SMS_ITEM, &lock)?;

@@ -11,8 +11,13 @@ use std::path::{Path, PathBuf};
 
 /// Failures in a row that start a back-off.
 pub const MAX_FAILURES: u32 = 5;
-/// How long the back-off lasts, from the last failure.
+/// How long the first back-off lasts, from the last failure; each further back-off without
+/// an accepted code in between lasts twice as long, up to [`MAX_BACKOFF_SECS`].
 pub const BACKOFF_SECS: u64 = 30;
+/// The longest back-off.
+pub const MAX_BACKOFF_SECS: u64 = 3600;
+/// Wrong SMS codes after which the code in flight is forgotten (a new one must be sent).
+pub const MAX_SMS_FAILURES: u32 = 3;
 
 /// The counters.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -36,6 +41,24 @@ pub struct MfaState {
     /// When the last SMS code was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_sent_at: Option<u64>,
+    /// Back-offs started since the last accepted code (each one doubles the next).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lockouts: u32,
+    /// Wrong codes against the SMS code in flight.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sms_failures: u32,
+}
+
+/// The `lockouts`-th back-off: 30 s doubling, capped at an hour.
+fn backoff_for(lockouts: u32) -> u64 {
+    let doublings = lockouts.saturating_sub(1).min(16);
+    BACKOFF_SECS
+        .saturating_mul(1 << doublings)
+        .min(MAX_BACKOFF_SECS)
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl MfaState {
@@ -50,8 +73,18 @@ impl MfaState {
         if self.failures < MAX_FAILURES {
             return None;
         }
-        let until = self.last_failure_at?.saturating_add(BACKOFF_SECS);
+        let until = self.last_failure_at?.saturating_add(self.backoff_secs());
         (now < until).then(|| until - now)
+    }
+
+    /// The length of the back-off running (or last run).
+    pub fn backoff_secs(&self) -> u64 {
+        backoff_for(self.lockouts)
+    }
+
+    /// The length of the next back-off, should this run of failures reach the limit.
+    pub fn backoff_secs_next(&self) -> u64 {
+        backoff_for(self.lockouts.saturating_add(1))
     }
 
     /// Records an accepted code (`step` for TOTP).
@@ -63,15 +96,21 @@ impl MfaState {
         self.last_verified_at = Some(now);
         self.failures = 0;
         self.last_failure_at = None;
+        self.lockouts = 0;
+        self.sms_failures = 0;
     }
 
-    /// Records a refused code. After a back-off has run out, the count starts again, so
-    /// every further five failures cost another 30 s.
+    /// Records a refused code. After a back-off has run out, the count starts again, and
+    /// the next five failures cost twice the last back-off (30 s, 60 s, … up to 1 h) until
+    /// a code is accepted.
     pub fn failed(&mut self, now: u64) {
         if self.failures >= MAX_FAILURES {
             self.failures = 0;
         }
         self.failures += 1;
+        if self.failures == MAX_FAILURES {
+            self.lockouts = self.lockouts.saturating_add(1);
+        }
         self.last_failure_at = Some(now);
     }
 }
@@ -119,6 +158,31 @@ mod tests {
         state.failed(141);
         assert_eq!(state.failures, 1);
         assert_eq!(state.backoff_left(141), None);
+    }
+
+    #[test]
+    fn back_offs_double_until_a_code_is_accepted_and_stop_at_an_hour() {
+        let mut state = MfaState::default();
+        let mut now = 1000;
+        let mut lengths = Vec::new();
+        for _ in 0..10 {
+            for _ in 0..MAX_FAILURES {
+                assert_eq!(state.backoff_left(now), None);
+                state.failed(now);
+            }
+            let left = state.backoff_left(now).unwrap();
+            lengths.push(left);
+            now += left;
+        }
+        assert_eq!(
+            lengths,
+            [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+        );
+        state.accepted(None, None, now);
+        for _ in 0..MAX_FAILURES {
+            state.failed(now);
+        }
+        assert_eq!(state.backoff_left(now), Some(30), "a success starts again");
     }
 
     #[test]

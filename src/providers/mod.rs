@@ -51,16 +51,8 @@ pub fn active(ctx: &Context) -> Provider {
 
 /// The provider in force and what chose it, in words.
 pub fn selection(ctx: &Context) -> (Provider, &'static str) {
-    let truthy = |name: &str| {
-        ctx.env
-            .get(name)
-            .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
-    };
-    if truthy(envvars::CLAUDE_CODE_USE_BEDROCK) {
-        return (Provider::Bedrock, "CLAUDE_CODE_USE_BEDROCK");
-    }
-    if truthy(envvars::CLAUDE_CODE_USE_VERTEX) {
-        return (Provider::Vertex, "CLAUDE_CODE_USE_VERTEX");
+    if let Some(forced) = forced_by_env(&ctx.env) {
+        return forced;
     }
     if let Some(provider) = ctx.loaded.config.provider {
         let why = if ctx.loaded.environment.is_some() {
@@ -75,6 +67,22 @@ pub fn selection(ctx: &Context) -> (Provider, &'static str) {
         Some(Method::Vertex) => (Provider::Vertex, "`authentication.method`"),
         _ => (Provider::Anthropic, "the default"),
     }
+}
+
+/// The provider `CLAUDE_CODE_USE_BEDROCK=1` / `CLAUDE_CODE_USE_VERTEX=1` selects, and the
+/// variable that did, when one is set.
+pub fn forced_by_env(env: &envvars::Env) -> Option<(Provider, &'static str)> {
+    let truthy = |name: &str| {
+        env.get(name)
+            .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+    };
+    if truthy(envvars::CLAUDE_CODE_USE_BEDROCK) {
+        return Some((Provider::Bedrock, "CLAUDE_CODE_USE_BEDROCK"));
+    }
+    if truthy(envvars::CLAUDE_CODE_USE_VERTEX) {
+        return Some((Provider::Vertex, "CLAUDE_CODE_USE_VERTEX"));
+    }
+    None
 }
 
 /// The `Date` header of an answer, as a time.

@@ -7,6 +7,7 @@
 //! is refused loudly (`config_error` with the `chown`/`chmod` that fixes it), never skipped.
 //! Reading them costs a few `stat`/`open` calls; nothing here touches the network.
 
+pub mod enforce;
 mod merge;
 
 use crate::envvars::{self, Env};
@@ -38,6 +39,8 @@ pub struct Managed {
     pub files: Vec<PathBuf>,
     /// Dotted paths of the settings they fix (`security.mfa.enabled`, …), sorted.
     pub settings: Vec<String>,
+    /// The file that fixes each of `settings` (the last one in merge order).
+    pub origins: BTreeMap<String, PathBuf>,
 }
 
 impl Managed {
@@ -47,6 +50,19 @@ impl Managed {
         self.settings
             .iter()
             .any(|s| s == path || s.starts_with(&format!("{path}.")))
+    }
+
+    /// The managed file that fixes `path` (dotted), or the first managed file when it is
+    /// fixed by a block above it; `None` when it is not managed.
+    pub fn origin(&self, path: &str) -> Option<&Path> {
+        if let Some(file) = self.origins.get(path) {
+            return Some(file);
+        }
+        let prefix = format!("{path}.");
+        self.origins
+            .iter()
+            .find(|(s, _)| s.starts_with(&prefix))
+            .map(|(_, f)| f.as_path())
     }
 
     /// "Managed by FILE, FILE: a, b", or `None` when nothing is managed.
@@ -136,13 +152,21 @@ pub fn read(env: &Env) -> Result<Option<Layer>, AuthError> {
     check_trusted(&location.dir, &dir_meta, &location)?;
     let mut layers = Vec::new();
     let mut warnings = Vec::new();
+    let mut origins = BTreeMap::new();
     for (path, text) in &files {
-        layers.push(parse(path, text, &mut warnings)?);
+        let layer = parse(path, text, &mut warnings)?;
+        for setting in settled_paths(&layer) {
+            origins.insert(setting, path.clone());
+        }
+        layers.push(layer);
     }
     let value = merge::merge_layers(layers);
+    let settings = settled_paths(&value);
+    origins.retain(|setting, _| settings.contains(setting));
     let managed = Managed {
         files: files.into_iter().map(|(path, _)| path).collect(),
-        settings: settled_paths(&value),
+        settings,
+        origins,
     };
     Ok(Some(Layer {
         value,

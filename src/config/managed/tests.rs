@@ -113,6 +113,7 @@ fn settled_paths_name_what_is_enforced() {
     let summary = Managed {
         files: vec![PathBuf::from("/etc/claude-code/managed-settings.json")],
         settings: settled_paths(&managed),
+        ..Managed::default()
     };
     assert!(summary.covers("security.mfa"));
     assert!(summary.covers("compliance.dataResidency"));
