@@ -125,14 +125,14 @@ pub fn emit(outcome: &Outcome, as_json: bool) {
 /// Prints `text` and a newline on stderr, control characters escaped: progress, prompts and
 /// warnings, which often quote a server's answer or a configured value.
 pub fn notice(text: &str) {
-    eprintln!("{}", style::render(&printable(text), stderr_look()));
+    err_line(&style::render(&printable(text), stderr_look()));
 }
 
 /// Prints `text` on stderr without a newline and flushes it: a question awaiting an answer
 /// on the same line.
 pub fn ask(text: &str) {
     use std::io::Write;
-    eprint!("{}", printable(text));
+    err_text(&printable(text));
     let _ = std::io::stderr().flush();
 }
 
@@ -256,12 +256,12 @@ pub fn emit_error(err: &AuthError, as_json: bool) {
     let look = stderr_look();
     let shown =
         |prefix: &str, text: &str| style::render(&format!("{prefix} {}", printable(text)), look);
-    eprintln!("{}", shown("error:", err.message()));
+    err_line(&shown("error:", err.message()));
     for cause in err.causes() {
-        eprintln!("{}", shown("caused by:", cause));
+        err_line(&shown("caused by:", cause));
     }
     if let Some(hint) = err.hint() {
-        eprintln!("{}", shown("hint:", hint));
+        err_line(&shown("hint:", hint));
     }
 }
 
@@ -269,7 +269,7 @@ pub fn emit_error(err: &AuthError, as_json: bool) {
 /// typed in the wrong place): credential-shaped values masked as `AuthError` masks them,
 /// control characters escaped.
 pub fn emit_usage_text(rendered: &str) {
-    eprint!("{}", printable(&scrub_secrets(rendered)));
+    err_text(&printable(&scrub_secrets(rendered)));
 }
 
 /// The `error` object of every failing command's JSON (and of each failed `--test-auth`
@@ -330,8 +330,22 @@ pub fn clear_spinner() {
 /// it bypasses [`notice`], which would escape them. Only constants reach it.
 fn redraw(text: &str) {
     use std::io::Write;
-    eprint!("\r{text}");
+    err_text(&format!("\r{text}"));
     let _ = std::io::stderr().flush();
+}
+
+/// Writes `text` and a newline on stderr. A closed stderr (`2>&1 | head -1`) is not worth a
+/// panic and exit 101: the outcome's own exit status still says what happened.
+fn err_line(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+/// Writes `text` on stderr as it is (no newline), for prompts and the spinner; errors are
+/// ignored as in [`err_line`].
+fn err_text(text: &str) {
+    use std::io::Write as _;
+    let _ = write!(std::io::stderr(), "{text}");
 }
 
 #[cfg(test)]

@@ -667,3 +667,20 @@ fn logout_on_a_fresh_machine_creates_nothing() {
         "logout created the state directory"
     );
 }
+
+#[test]
+fn a_closed_stderr_does_not_turn_an_error_into_a_panic() {
+    // `claude … 2>&1 | head -1` closes the pipe after the first line: the exit status must
+    // still be the error's own (5 for a malformed key), never a panic's 101.
+    for _ in 0..3 {
+        let mut cmd = TestEnv::new().std_command();
+        cmd.args(["--validate-key", "not-a-key"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        drop(child.stderr.take());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(5));
+    }
+}
