@@ -659,3 +659,30 @@ fn with_the_keychain_store_the_key_lives_in_the_keychain_and_lines_are_signed() 
     assert!(index.contains("audit-hmac-key"), "{index}");
     assert_verified(&env, 2);
 }
+
+#[test]
+fn an_ip_refusal_is_logged_as_refused_and_not_as_a_rejected_key() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = audited(Some(&api), "").with("ANTHROPIC_API_KEY", KEY_A);
+    env.write_config(
+        r#"{"authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "user-derived-key"}},
+            "security": {"auditLogging": true, "ipRestrictions": ["10.0.0.0/8"]}}"#,
+    );
+    let out = env.run(&["--test-api-key"]);
+    assert_eq!(out.status.code(), Some(13), "{}", text(&out));
+    let all = entries(&env);
+    let ip = all
+        .iter()
+        .find(|e| e["event"] == "ip_refused")
+        .expect("an ip_refused line");
+    assert_eq!(ip["outcome"], "refused", "{ip}");
+    assert!(
+        !all.iter().any(|e| e["event"] == "key_rejected"),
+        "nothing was sent, so the key was not rejected: {all:?}"
+    );
+    // A script that looks for everything but successes finds every refusal.
+    assert!(all
+        .iter()
+        .filter(|e| e["outcome"] != "success")
+        .any(|e| e["event"] == "ip_refused"));
+}

@@ -204,6 +204,23 @@ fn unknown_managed_keys_warn_naming_the_managed_file() {
 }
 
 #[test]
+fn claude_codes_own_managed_keys_are_left_alone_without_a_warning() {
+    let managed = Managed::new();
+    managed.base(
+        r#"{"env": {"HTTPS_PROXY": "http://proxy.corp:3128"}, "permissions": {"deny": []},
+            "securty": {}, "security": {"mfa": {"enabled": false}}}"#,
+    );
+    let out = managed.user().run(&["--auth-status"]);
+    let all = text(&out);
+    assert!(
+        !all.contains("`env`") && !all.contains("`permissions`"),
+        "{all}"
+    );
+    // A near miss of a policy block still warns.
+    assert!(all.contains("`securty` is not a policy block"), "{all}");
+}
+
+#[test]
 fn test_auth_names_the_managed_settings() {
     let api = common::servers::Server::anthropic(&[KEY_A]);
     let managed = Managed::new();

@@ -3,7 +3,7 @@
 use crate::apikey::ApiKey;
 use crate::config::schema::StorageKind;
 use crate::context::Context;
-use crate::error::AuthError;
+use crate::error::{AuthError, ErrorCode};
 use crate::events::{record, AuthEvent};
 use crate::output::{Outcome, Report};
 use crate::prompt::read_secret;
@@ -418,14 +418,25 @@ async fn check_online(ctx: &Context, key: &ApiKey, source: &str) -> Result<KeyCh
                 source,
             },
         ),
-        Err(err) => record(
-            ctx,
-            &AuthEvent::KeyRejected {
-                fingerprint: &fingerprint,
-                source,
-                code: err.code().as_str(),
-            },
-        ),
+        // Only the API's verdict on the key is a rejection: a request that was never sent
+        // (IP policy) or never answered (network) says nothing about the key, and the
+        // command's own `refused` event records a policy refusal.
+        Err(err)
+            if matches!(
+                err.code(),
+                ErrorCode::InvalidApiKey | ErrorCode::InsufficientPermissions
+            ) =>
+        {
+            record(
+                ctx,
+                &AuthEvent::KeyRejected {
+                    fingerprint: &fingerprint,
+                    source,
+                    code: err.code().as_str(),
+                },
+            );
+        }
+        Err(_) => {}
     }
     result
 }

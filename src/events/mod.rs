@@ -181,7 +181,7 @@ pub fn record(ctx: &Context, event: &AuthEvent<'_>) {
             via,
             according_to,
         } => tracing::event!(name: "ip_refused", target: EVENT_TARGET, LEVEL, at, address,
-            target, via, according_to, "{event}"),
+            target, via, according_to, outcome = "refused", "{event}"),
         AuthEvent::KeyDeactivated {
             fingerprint,
             key_id,

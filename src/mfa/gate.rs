@@ -178,7 +178,7 @@ pub fn check_totp(
     let mut counters = state::load(&ctx.state_dir)?;
     let now = ctx.clock.now();
     if let Some(left) = counters.backoff_left(now) {
-        return Err(backoff_error(left));
+        return Err(backoff_error(ctx, left));
     }
     let mut refusal = Verdict::Wrong;
     for (index, candidate) in candidates.iter().enumerate() {
@@ -271,12 +271,23 @@ pub(super) fn verified(ctx: &Context, purpose: Purpose<'_>, method: &str) {
 /// That error; storage errors reading `mfa.json`.
 pub fn refuse_during_backoff(ctx: &Context) -> Result<(), AuthError> {
     match state::load(&ctx.state_dir)?.backoff_left(ctx.clock.now()) {
-        Some(left) => Err(backoff_error(left)),
+        Some(left) => Err(backoff_error(ctx, left)),
         None => Ok(()),
     }
 }
 
-pub(super) fn backoff_error(left: u64) -> AuthError {
+/// The back-off's refusal, recorded as a failed attempt: an attempt refused without its code
+/// being read is still an attempt the audit log must show.
+pub(super) fn backoff_error(ctx: &Context, left: u64) -> AuthError {
+    crate::events::record(
+        ctx,
+        &crate::events::AuthEvent::MfaFailed {
+            method: "mfa",
+            purpose: "any",
+            provider: None,
+            reason: "locked out: too many refused codes",
+        },
+    );
     AuthError::rate_limited(format!(
         "{} MFA codes in a row were refused; codes are not checked for another {left} s",
         state::MAX_FAILURES

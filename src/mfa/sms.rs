@@ -215,7 +215,7 @@ fn check(ctx: &Context, purpose: Purpose<'_>, code: &Secret<String>) -> Result<(
     let mut counters = state::load(&ctx.state_dir)?;
     let now = ctx.clock.now();
     if let Some(left) = counters.backoff_left(now) {
-        return Err(gate::backoff_error(left));
+        return Err(gate::backoff_error(ctx, left));
     }
     let given: String = code
         .expose()

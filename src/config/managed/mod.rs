@@ -297,6 +297,27 @@ struct AuthenticationView {
     fallback: Option<super::schema::Method>,
 }
 
+/// Top-level keys of real Claude Code's managed settings that are not this tool's policy:
+/// left alone without a word (a managed file usually holds several).
+const CLAUDE_CODE_KEYS: [&str; 16] = [
+    "env",
+    "permissions",
+    "hooks",
+    "model",
+    "apiKeyHelper",
+    "awsAuthRefresh",
+    "awsCredentialExport",
+    "cleanupPeriodDays",
+    "includeCoAuthoredBy",
+    "forceLoginMethod",
+    "forceLoginOrgUUID",
+    "enableAllProjectMcpServers",
+    "allowedMcpServers",
+    "deniedMcpServers",
+    "disableBypassPermissionsMode",
+    "statusLine",
+];
+
 /// Parses one managed file into its managed blocks, reporting what it ignores.
 fn parse(path: &Path, text: &str, warnings: &mut Vec<String>) -> Result<Value, AuthError> {
     let shown = path.display().to_string();
@@ -318,6 +339,8 @@ fn parse(path: &Path, text: &str, warnings: &mut Vec<String>) -> Result<Value, A
     for (key, value) in fields {
         if BLOCKS.contains(&key.as_str()) {
             kept.insert(key, value);
+        } else if CLAUDE_CODE_KEYS.contains(&key.as_str()) {
+            // Real Claude Code's own settings share the file: not ours, not a typo.
         } else if let Some(block) = super::introspect::suggest(&key, &BLOCKS) {
             warnings.push(format!(
                 "{shown}: `{key}` is not a policy block (did you mean `{block}`?)"
