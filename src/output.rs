@@ -234,6 +234,12 @@ impl LineWriter {
     }
 }
 
+/// Shows a secret the user must see once (the TOTP enrollment's QR code and URI) on stdout,
+/// the command's own output: never on stderr, which `-v` runs and CI jobs append to logs.
+pub fn show_secret_once(text: &str) {
+    print_stdout(&printable(text));
+}
+
 /// Writes a line to stdout; a closed pipe (`claude --auth-status | head -1`) is not an error
 /// worth a panic.
 fn print_stdout(text: &str) {

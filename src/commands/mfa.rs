@@ -113,8 +113,9 @@ fn start(ctx: &Context, interactive: bool) -> Result<Outcome, AuthError> {
     if !interactive {
         return Ok(pending_outcome(ctx, &uri, &account));
     }
-    // Shown on the terminal (stderr) before the prompt: the one time the secret is shown.
-    notice(&format!(
+    // The one time the secret is shown: on stdout (the terminal here), not stderr, where
+    // `-v` output and logs go.
+    crate::output::show_secret_once(&format!(
         "Scan this QR code with your authenticator app (or add the URI below by hand):\n\n{}\n\n  {}\n",
         totp::qr(&uri)?,
         uri.expose()
