@@ -162,7 +162,12 @@ pub struct Cli {
     #[arg(long, help_heading = "Security")]
     pub show_auth_logs: bool,
     /// With `--show-auth-logs`: check the log's HMAC chain and name the first bad line
-    #[arg(long, requires = "show_auth_logs", help_heading = "Security")]
+    #[arg(
+        long,
+        requires = "show_auth_logs",
+        conflicts_with = "since",
+        help_heading = "Security"
+    )]
     pub verify: bool,
     /// With `--show-auth-logs`: entries newer than this (e.g. `1h`, `7d`); with `/cost`:
     /// the report's first day (`7d`, `30d`, `2026-11-01`)

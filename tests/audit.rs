@@ -686,3 +686,24 @@ fn an_ip_refusal_is_logged_as_refused_and_not_as_a_rejected_key() {
         .filter(|e| e["outcome"] != "success")
         .any(|e| e["event"] == "ip_refused"));
 }
+
+#[test]
+fn status_and_test_auth_say_whether_lines_would_be_signed() {
+    let api = Server::anthropic(&[KEY_A]);
+    let mut env = audited(Some(&api), "").with("ANTHROPIC_API_KEY", KEY_A);
+    let status = text(&env.run(&["--auth-status"]));
+    assert!(status.contains("audit log:    on,"), "{status}");
+    let signed = text(&env.run(&["--test-auth"]));
+    assert!(
+        signed.contains("✓ audit log") && signed.contains("lines are signed"),
+        "{signed}"
+    );
+    // Without the passphrase an audit line never prompts: it would be unsigned, and the
+    // step says so instead of passing.
+    env.set("CLAUDE_PASSPHRASE", "");
+    let unsigned = text(&env.run(&["--test-auth"]));
+    assert!(
+        unsigned.contains("! audit log") && unsigned.contains("unsigned"),
+        "{unsigned}"
+    );
+}

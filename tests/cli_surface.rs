@@ -47,6 +47,8 @@ const REFUSED: &[&[&str]] = &[
     &["/upgrade", "--since", "1h"],
     &["--verify"],
     &["--test-auth", "--verify"],
+    // `--verify` checks the whole log: a period would be ignored.
+    &["--show-auth-logs", "--verify", "--since", "1h"],
     &["--mfa-code", "123456"],
     &["--test-auth", "--mfa-code", "123456"],
     &["--logout", "--mfa-code", "123456"],
@@ -95,7 +97,8 @@ fn modifiers_with_their_action_parse() {
         &["--logout", "--all"],
         &["--logout", "--provider", "github"],
         &["--print-token", "--provider", "github"],
-        &["--show-auth-logs", "--since", "1h", "--verify"],
+        &["--show-auth-logs", "--since", "1h"],
+        &["--show-auth-logs", "--verify"],
         &["--enable-mfa", "--mfa-code", "123456"],
         &["--set-api-key", "-", "--mfa-code", "123456"],
         &["--rotate-key", "-", "--mfa-code", "123456"],

@@ -47,6 +47,7 @@ fn test_auth_passes_every_step_with_a_working_key() {
             "provider",
             "credential",
             "compliance",
+            "audit log",
             "key rotation",
             "storage",
             "file permissions",

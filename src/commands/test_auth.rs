@@ -225,6 +225,10 @@ pub async fn run(ctx: &Context) -> Outcome {
         }
         Err(err) => steps.run("compliance", || Err(err)),
     };
+    match crate::policy::report::audit_step(ctx) {
+        Some(finding) => steps.advise("audit log", || finding),
+        None => steps.skip("audit log", "auditing is off (`security.auditLogging`)"),
+    }
     match crate::policy::rotation::due(ctx, &resolution) {
         crate::policy::rotation::Finding::Checked(finding) => {
             steps.advise("key rotation", || finding);

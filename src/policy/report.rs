@@ -86,6 +86,13 @@ pub fn status_lines(ctx: &Context, provider: Provider, stored: Option<&ItemMeta>
         };
         lines.push(format!("residency:    \"{policy}\": {detail}"));
     }
+    if crate::audit::enabled(&ctx.loaded.config) {
+        // Offline: the file is named, its key is not fetched (`--test-auth` checks both).
+        lines.push(format!(
+            "audit log:    on, {} (`claude --show-auth-logs --verify` checks it)",
+            crate::audit::file::log_path(&ctx.state_dir).display()
+        ));
+    }
     if let Some(meta) = stored {
         if let (Some(previous), Some(at)) = (&meta.previous_fingerprint, meta.rotated_at) {
             if ctx.clock.now() < at.saturating_add(super::rotation::OVERLAP_SECS) {
@@ -98,6 +105,28 @@ pub fn status_lines(ctx: &Context, provider: Provider, stored: Option<&ItemMeta>
         }
     }
     lines
+}
+
+/// `--test-auth`'s audit-log step: `None` when auditing is off; else whether the log can be
+/// appended to and whether its lines would be signed (the key is fetched, never prompted
+/// for).
+pub fn audit_step(ctx: &Context) -> Option<Result<String, AuthError>> {
+    if !crate::audit::enabled(&ctx.loaded.config) {
+        return None;
+    }
+    let path = crate::audit::file::log_path(&ctx.state_dir);
+    Some(crate::audit::preflight(ctx).and_then(|()| {
+        match crate::audit::key::KeyPlace::of(ctx).signer() {
+            crate::audit::key::Signer::Key(_) => Ok(format!(
+                "{} can be appended to; lines are signed with the key in the store",
+                path.display()
+            )),
+            crate::audit::key::Signer::Unsigned(why) => Err(AuthError::storage(format!(
+                "lines would be written unsigned ({why}): `--verify` cannot vouch for them"
+            ))
+            .with_hint("make the store's key readable without a prompt (CLAUDE_PASSPHRASE for a passphrase-sealed file, or an unlocked keychain)")),
+        }
+    }))
 }
 
 /// `--test-auth`'s managed-settings step.
