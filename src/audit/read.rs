@@ -16,6 +16,8 @@ pub struct Row<'a> {
     pub action: Option<Cow<'a, str>>,
     pub outcome: Option<Cow<'a, str>>,
     pub code: Option<Cow<'a, str>>,
+    /// Why an attempt failed (`mfa_failed`: `wrong code`, `replayed`, …).
+    pub reason: Option<Cow<'a, str>>,
     pub pruned_count: Option<u64>,
     /// The line has an `unsigned` field: written without the key, or by anyone.
     pub unsigned: bool,
@@ -68,6 +70,7 @@ pub fn row(line: &str) -> Option<Row<'_>> {
             "action" => row.action = text(),
             "outcome" => row.outcome = text(),
             "code" => row.code = text(),
+            "reason" => row.reason = text(),
             "prunedCount" => row.pruned_count = raw.parse().ok(),
             "unsigned" => row.unsigned = raw != "null",
             _ => {}

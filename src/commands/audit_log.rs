@@ -96,8 +96,8 @@ fn list(
     let json = ctx.prefs.json;
     if !json {
         out.text(&format!(
-            "{:<20}  {:<18}  {:<10}  {:<26}  {}",
-            "TIME (UTC)", "EVENT", "PROVIDER", "FINGERPRINT / ACCOUNT", "OUTCOME"
+            "{:<20}  {:<22}  {:<10}  {:<26}  {}",
+            "TIME (UTC)", "EVENT", "PROVIDER", "KEY, ACCOUNT OR ACTION", "OUTCOME"
         ));
     }
     let (mut shown, mut unreadable, mut number) = (0_u64, 0_u64, 0_u64);
@@ -179,11 +179,14 @@ fn table_row(row: &read::Row<'_>, signed: bool) -> String {
     if let Some(code) = row.code.as_deref() {
         outcome.push_str(&format!(" ({code})"));
     }
+    if let Some(reason) = row.reason.as_deref() {
+        outcome.push_str(&format!(": {reason}"));
+    }
     if row.unsigned || !signed {
         outcome.push_str("  (unsigned)");
     }
     format!(
-        "{time:<20}  {:<18}  {:<10}  {who:<26}  {outcome}",
+        "{time:<20}  {:<22}  {:<10}  {who:<26}  {outcome}",
         row.event.as_deref().unwrap_or("?"),
         row.provider.as_deref().unwrap_or("-"),
     )
