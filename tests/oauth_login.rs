@@ -302,6 +302,24 @@ fn openid_connect_login_verifies_the_id_token_and_shows_the_email() {
 }
 
 #[test]
+fn an_id_token_without_email_gets_the_account_from_userinfo() {
+    let server = OAuthServer::start(OAuthOptions {
+        account_email: "only-in-userinfo@company.example".into(),
+        email_in_id_token: false,
+        ..OAuthOptions::default()
+    });
+    let env = oidc_env(&server);
+    let out = browser_login(&env, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        env.status_json()["session"]["account"],
+        "only-in-userinfo@company.example"
+    );
+    let list = env.run(&["--list-sessions"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("only-in-userinfo@company.example"));
+}
+
+#[test]
 fn callback_with_the_wrong_issuer_is_refused() {
     let server = server();
     let env = oidc_env(&server);

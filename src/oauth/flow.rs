@@ -169,7 +169,14 @@ pub async fn login(
         })?;
         let claims =
             oidc::verify(http, &settings, id_token, nonce.secret(), options.budget).await?;
-        account = claims.email.or(account).or(Some(claims.sub));
+        let email = match claims.email {
+            Some(email) => Some(email),
+            None => {
+                let token = AccessToken::new(response.access_token().secret().clone());
+                oidc::userinfo_email(http, &settings, &token, &claims.sub, options.budget).await
+            }
+        };
+        account = email.or(account).or(Some(claims.sub));
     }
     // The account name is the server's text, stored and then shown inside the product's own
     // lines: made one inert line here, so no later reader sees a raw line break or escape.

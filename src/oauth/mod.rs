@@ -37,6 +37,9 @@ pub struct ProviderSettings {
     /// The OpenID Connect issuer, when the provider is one (endpoints then come from discovery).
     pub issuer: Option<String>,
     pub jwks_uri: Option<Url>,
+    /// The OpenID provider's `userinfo_endpoint` (from discovery): the account's email when
+    /// the ID token carries none.
+    pub userinfo_url: Option<Url>,
     /// The server promises `iss` on the callback (RFC 9207).
     pub iss_on_callback: bool,
     /// Where each setting lives, for error messages (`oauth` or `oauth.providers.NAME`).
@@ -116,6 +119,7 @@ pub fn settings(
         scopes,
         issuer: block.issuer.clone(),
         jwks_uri: None,
+        userinfo_url: None,
         iss_on_callback: false,
         config_path,
     })

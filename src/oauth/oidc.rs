@@ -18,6 +18,7 @@ struct Discovery {
     token_endpoint: String,
     revocation_endpoint: Option<String>,
     jwks_uri: String,
+    userinfo_endpoint: Option<String>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
 }
@@ -104,6 +105,11 @@ pub async fn discover(
         None => settings.revocation_url.take(),
     };
     settings.jwks_uri = Some(endpoint(&doc.jwks_uri, "jwks_uri")?);
+    // Optional, and only for a name to show: an unusable one is dropped, not an error.
+    settings.userinfo_url = doc
+        .userinfo_endpoint
+        .as_deref()
+        .and_then(|text| endpoint(text, "userinfo_endpoint").ok());
     settings.iss_on_callback = doc.authorization_response_iss_parameter_supported;
     if !settings.scopes.iter().any(|s| s == "openid") {
         settings.scopes.insert(0, "openid".to_string());
@@ -270,4 +276,61 @@ mod tests {
             serde_json::from_str(include_str!("../../tests/fixtures/oidc-test-jwks.json")).unwrap();
         assert!(well_formed(&fixture.keys[0]));
     }
+}
+
+/// The largest UserInfo answer read: a few claims, not a document.
+const MAX_USERINFO_BYTES: usize = 64 * 1024;
+
+#[derive(Deserialize)]
+struct UserInfo {
+    sub: String,
+    email: Option<String>,
+}
+
+/// The account's email from the provider's UserInfo endpoint (OpenID Connect Core §5.3),
+/// asked with the new access token when the ID token named none. Only an answer about the
+/// same subject counts (§5.3.2: its `sub` must equal the ID token's). Best effort: any
+/// failure leaves the account as it was, with a `-v` line saying why.
+pub async fn userinfo_email(
+    client: &Client,
+    settings: &ProviderSettings,
+    token: &crate::secret::AccessToken,
+    sub: &str,
+    budget: Budget,
+) -> Option<String> {
+    let url: SafeUrl = settings.userinfo_url.clone()?.into();
+    let setting = format!(
+        "the `userinfo_endpoint` of `{}.issuer`",
+        settings.config_path
+    );
+    let call = http::Call {
+        url: &url,
+        setting: &setting,
+        service: "the OpenID provider",
+        budget,
+        retry: http::Retry::Transient,
+    };
+    let bearer = crate::secret::bearer_header(token.secret())?;
+    let reply = match http::get(client, &call, &[(reqwest::header::AUTHORIZATION, bearer)]).await {
+        Ok(reply) => reply,
+        Err(err) => {
+            crate::events::detail(&format!("no email from {url}: {}", err.message()));
+            return None;
+        }
+    };
+    if reply.status != StatusCode::OK || reply.body.len() > MAX_USERINFO_BYTES {
+        crate::events::detail(&format!(
+            "no email from {url}: HTTP {}",
+            reply.status.as_u16()
+        ));
+        return None;
+    }
+    let info: UserInfo = serde_json::from_slice(&reply.body).ok()?;
+    if info.sub != sub {
+        crate::events::detail(&format!(
+            "{url} answered about another subject; its email is not used"
+        ));
+        return None;
+    }
+    info.email
 }

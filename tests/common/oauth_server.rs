@@ -64,6 +64,8 @@ pub struct OAuthOptions {
     pub rotate_refresh_tokens: bool,
     pub return_refresh_token_on_refresh: bool,
     pub account_email: String,
+    /// `email` in the ID token; without it only `/userinfo` names the account.
+    pub email_in_id_token: bool,
 }
 
 impl Default for OAuthOptions {
@@ -76,6 +78,7 @@ impl Default for OAuthOptions {
             rotate_refresh_tokens: true,
             return_refresh_token_on_refresh: true,
             account_email: "dev@example.com".into(),
+            email_in_id_token: true,
         }
     }
 }
@@ -497,8 +500,10 @@ impl Shared {
             "aud": self.options.client_id,
             "iat": now,
             "exp": now + self.options.access_token_ttl,
-            "email": self.options.account_email,
         });
+        if self.options.email_in_id_token {
+            claims["email"] = Value::String(self.options.account_email.clone());
+        }
         if let Some(nonce) = nonce {
             claims["nonce"] = Value::String(nonce);
         }
