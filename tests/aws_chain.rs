@@ -557,3 +557,39 @@ fn credentials_file_others_can_read_is_refused() {
     s.set("AWS_REGION", "us-east-1");
     assert_eq!(s.credential().unwrap_err().code(), ErrorCode::ConfigError);
 }
+
+#[test]
+fn print_token_formats_the_chain_keys_for_credential_process() {
+    let s = Scenario::new();
+    let output = s.file("creds.json", &chain::keys_json("SessionToken"));
+    s.aws_file(
+        "config",
+        &format!(
+            "[default]\nregion = us-east-1\ncredential_process = cat {}\n",
+            output.display()
+        ),
+    );
+    let env = TestEnv {
+        home: tempfile::tempdir().unwrap(),
+        vars: s
+            .vars
+            .borrow()
+            .iter()
+            .map(|(n, v)| (n.into(), v.into()))
+            .collect(),
+    };
+    let out = env.run(&["--print-token", "--format", "aws-credential-process"]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["Version"], 1);
+    assert_eq!(doc["AccessKeyId"], chain::TEMP_ID);
+    assert_eq!(doc["SecretAccessKey"], chain::TEMP_SECRET);
+    assert_eq!(doc["SessionToken"], chain::TEMP_TOKEN);
+    assert_eq!(doc["Expiration"], chain::EXPIRATION);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(chain::TEMP_SECRET));
+    // A bearer token does not sign: nothing to print in this format.
+    let env = env.with("AWS_BEARER_TOKEN_BEDROCK", BEARER);
+    let out = env.run(&["--print-token", "--format", "aws-credential-process"]);
+    assert_eq!(out.status.code(), Some(2));
+    common::assert_no_secret(&out, BEARER);
+}

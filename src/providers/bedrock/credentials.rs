@@ -296,10 +296,7 @@ pub(crate) fn header_safe(value: &str, name: &str) -> Result<(), AuthError> {
 fn profile(ctx: &Context, files: &Lazy) -> Result<Option<Found>, AuthError> {
     let named = ctx.env.get(envvars::AWS_PROFILE);
     let name = named.clone().unwrap_or_else(|| "default".to_string());
-    let profiles = match files.profiles(&ctx.env) {
-        Ok(profiles) => profiles,
-        Err(err) => return Err(err),
-    };
+    let profiles = files.profiles(&ctx.env)?;
     let Some(props) = profiles.profile(&name) else {
         if named.is_none() {
             return Ok(None);
@@ -310,7 +307,14 @@ fn profile(ctx: &Context, files: &Lazy) -> Result<Option<Found>, AuthError> {
         Ok(found) => found,
         // `[default]` with only a region is no credential, not an error.
         Err(err) if named.is_none() && err.code() == ErrorCode::ConfigError => {
-            if props.get("aws_access_key_id").is_none() && props.get("role_arn").is_none() {
+            let keys = [
+                "aws_access_key_id",
+                "role_arn",
+                "sso_session",
+                "sso_start_url",
+                "credential_process",
+            ];
+            if keys.iter().all(|k| props.get(k).is_none()) {
                 return Ok(None);
             }
             return Err(err);

@@ -525,7 +525,9 @@ mod tests {
             assert_eq!(keys.session_token.unwrap().expose(), "t");
             assert_eq!(keys.expires, Some(1_893_456_000), "{doc}");
         }
-        let err = parse_keys(&serde_json::json!({"x": 1}), "the command").unwrap_err();
+        let Err(err) = parse_keys(&serde_json::json!({"x": 1}), "the command") else {
+            panic!("keys from nothing");
+        };
         assert_eq!(err.code(), ErrorCode::ProviderError);
     }
 }
