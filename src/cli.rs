@@ -105,6 +105,15 @@ pub struct Cli {
     /// Print the access token or key in force, for another program
     #[arg(long, help_heading = "Login and sessions")]
     pub print_token: bool,
+    /// With `--print-token`: `plain` (the default), `apikeyhelper`, `aws-credential-process`
+    /// (Bedrock with AWS keys: the `Version: 1` JSON) or `env`
+    #[arg(
+        long,
+        requires = "print_token",
+        value_parser = ["plain", "apikeyhelper", "aws-credential-process", "env"],
+        help_heading = "Login and sessions"
+    )]
+    pub format: Option<String>,
     /// With `--login`, `--logout` or `--print-token`: `anthropic`, `github` or a provider of
     /// `oauth.providers`
     #[arg(

@@ -48,6 +48,32 @@ pub const AWS_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
 pub const AWS_PROFILE: &str = "AWS_PROFILE";
 /// Path of the shared AWS credentials file (default `~/.aws/credentials`).
 pub const AWS_SHARED_CREDENTIALS_FILE: &str = "AWS_SHARED_CREDENTIALS_FILE";
+/// Path of the AWS shared config file (default `~/.aws/config`): profiles and their region.
+pub const AWS_CONFIG_FILE: &str = "AWS_CONFIG_FILE";
+/// `1`/`true`: send Bedrock requests without authentication (a gateway adds it), as in Claude Code.
+pub const CLAUDE_CODE_SKIP_BEDROCK_AUTH: &str = "CLAUDE_CODE_SKIP_BEDROCK_AUTH";
+/// Web identity token file (EKS, GitHub OIDC), with `AWS_ROLE_ARN`.
+pub const AWS_WEB_IDENTITY_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+/// The role web identity assumes.
+pub const AWS_ROLE_ARN: &str = "AWS_ROLE_ARN";
+/// Session name for web identity (default `claude-auth`).
+pub const AWS_ROLE_SESSION_NAME: &str = "AWS_ROLE_SESSION_NAME";
+/// ECS container credentials path on 169.254.170.2.
+pub const AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: &str = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
+/// Container credentials URL (EKS Pod Identity, loopback in tests).
+pub const AWS_CONTAINER_CREDENTIALS_FULL_URI: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+/// `Authorization` value for the container credentials URL.
+pub const AWS_CONTAINER_AUTHORIZATION_TOKEN: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
+/// File holding the `Authorization` value for the container credentials URL.
+pub const AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
+/// EC2 instance metadata endpoint; setting it puts IMDSv2 in the Bedrock chain.
+pub const AWS_EC2_METADATA_SERVICE_ENDPOINT: &str = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
+/// `true` takes EC2 instance metadata out of the chain.
+pub const AWS_EC2_METADATA_DISABLED: &str = "AWS_EC2_METADATA_DISABLED";
+/// STS endpoint override (assume role, web identity), as in the AWS SDKs.
+pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
+/// IAM Identity Center portal endpoint override, as in the AWS SDKs.
+pub const AWS_ENDPOINT_URL_SSO: &str = "AWS_ENDPOINT_URL_SSO";
 /// AWS region (Bedrock needs one).
 pub const AWS_REGION: &str = "AWS_REGION";
 /// AWS region, older name.

@@ -323,11 +323,13 @@ fn default_profile_comes_from_home_and_a_missing_file_is_no_credential() {
     ));
     let info = s.credential().unwrap();
     assert_eq!(info.source, "profile:default");
+    // An SSO profile is read now (tests/aws_chain.rs); one naming no session section is a
+    // config error that says how to set it up.
     s.credentials_file("[default]\nsso_session = corp\n");
     let err = s.credential().unwrap_err();
     assert_eq!(err.code(), ErrorCode::ConfigError);
     assert!(
-        err.hint().unwrap().contains("export-credentials"),
+        err.hint().unwrap().contains("aws configure sso"),
         "{}",
         describe(&err)
     );

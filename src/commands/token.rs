@@ -16,7 +16,7 @@ pub struct Token {
     #[serde(serialize_with = "exposed")]
     pub token: Secret<String>,
     /// How to send it: `oauth-access-token`, `api-key`, `google-access-token`,
-    /// `bedrock-bearer-token`.
+    /// `bedrock-bearer-token`, `aws-credential-process` (the `Version: 1` JSON).
     pub kind: &'static str,
     /// Where it comes from, as in `--auth-status`.
     pub source: String,
@@ -48,9 +48,26 @@ impl Token {
 ///
 /// # Errors
 /// `not_authenticated`, `expired_token`, refresh and storage errors.
-pub async fn print(ctx: &Context, provider: Option<&str>) -> Result<Outcome, AuthError> {
+pub async fn print(
+    ctx: &Context,
+    provider: Option<&str>,
+    format: Option<&str>,
+) -> Result<Outcome, AuthError> {
     // Policy first: no credential leaves for a region the policy forbids.
     crate::policy::compliance::enforce(ctx)?;
+    if format == Some("aws-credential-process") {
+        if provider.is_some()
+            || crate::providers::active(ctx) != crate::config::schema::Provider::Bedrock
+        {
+            return Err(AuthError::usage(
+                "`--format aws-credential-process` needs Bedrock as the provider",
+            )
+            .with_hint("set CLAUDE_CODE_USE_BEDROCK=1 or `provider: bedrock` in the config"));
+        }
+        let http = ctx.http()?;
+        let (json, source) = crate::providers::bedrock::credential_process_json(ctx, http).await?;
+        return Ok(Token::outcome(&json, "aws-credential-process", source));
+    }
     if let Some(provider) = provider {
         crate::mfa::gate::session_fresh(ctx, provider)?;
         let (token, _) = refresh::access_token(ctx, provider).await?;

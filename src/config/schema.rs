@@ -19,6 +19,12 @@ pub struct Config {
     /// Bedrock endpoint override (else `ANTHROPIC_BEDROCK_BASE_URL`, `AWS_ENDPOINT_URL_BEDROCK`,
     /// `AWS_ENDPOINT_URL`, `https://bedrock.REGION.amazonaws.com`).
     pub bedrock_base_url: Option<String>,
+    /// Claude Code's `awsAuthRefresh`: a command run when the Bedrock check fails for want
+    /// of credentials (e.g. `aws sso login --profile dev`), then the credentials are re-read.
+    pub aws_auth_refresh: Option<String>,
+    /// Claude Code's `awsCredentialExport`: a command printing AWS credentials JSON, cached
+    /// until 5 minutes before they expire.
+    pub aws_credential_export: Option<String>,
     /// Vertex AI endpoint override (else `ANTHROPIC_VERTEX_BASE_URL`,
     /// `https://LOCATION-aiplatform.googleapis.com`).
     pub vertex_base_url: Option<String>,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod admin_server;
+pub mod aws_chain_server;
 pub mod bedrock_server;
 pub mod billing_server;
 pub mod browser;

@@ -1,14 +1,21 @@
-//! Which AWS credential Bedrock uses, first found wins: a Bedrock API key
-//! (`AWS_BEARER_TOKEN_BEDROCK`), access keys in the environment, or a profile of the
-//! shared credentials file.
+//! Which AWS credential Bedrock uses, decided offline from the environment, the config and
+//! the AWS files (first found wins): `CLAUDE_CODE_SKIP_BEDROCK_AUTH`, a Bedrock API key,
+//! `awsCredentialExport`, access keys in the environment, the `AWS_PROFILE` profile (static
+//! keys, IAM Identity Center, `credential_process`, assume role, web identity), web identity
+//! from the environment, container credentials, EC2 instance metadata. Links that need the
+//! network or a command are only planned here; `fetch` turns them into keys.
 
+use super::profiles::{Profiles, Props};
+use crate::context::Context;
 use crate::envvars::{self, Env};
-use crate::error::AuthError;
+use crate::error::{AuthError, ErrorCode};
 use crate::secret::{Fingerprint, Secret};
 use std::path::PathBuf;
 
 /// How the request is authenticated.
 pub(crate) enum Auth {
+    /// Nothing: a gateway adds authentication (`CLAUDE_CODE_SKIP_BEDROCK_AUTH`).
+    None,
     /// A Bedrock API key, sent as `Authorization: Bearer`.
     Bearer(Secret<String>),
     /// An access key pair, with a session token for temporary credentials; signed with SigV4.
@@ -21,22 +28,79 @@ pub(crate) struct AccessKeys {
     pub access_key_id: String,
     pub secret_access_key: Secret<String>,
     pub session_token: Option<Secret<String>>,
+    /// Unix seconds, for temporary credentials that say when they end.
+    pub expires: Option<u64>,
+}
+
+/// A link of the chain, as found offline.
+pub(crate) enum Link {
+    Skip,
+    Bearer(Secret<String>),
+    Keys(AccessKeys),
+    /// `awsCredentialExport`: a command printing credentials JSON (cached).
+    Export(String),
+    /// `credential_process` of a profile.
+    Process(String),
+    Sso(Sso),
+    AssumeRole(Box<Role>),
+    WebIdentity(WebIdentity),
+    Container(Container),
+    /// IMDSv2 at this endpoint.
+    Imds(String),
+}
+
+/// IAM Identity Center: the profile's account and role, and where the CLI cached the token.
+pub(crate) struct Sso {
+    pub profile: String,
+    pub account_id: String,
+    pub role_name: String,
+    pub region: String,
+    pub cache: PathBuf,
+}
+
+/// `role_arn` with the credentials it is assumed from.
+pub(crate) struct Role {
+    pub role_arn: String,
+    pub session_name: String,
+    pub external_id: Option<String>,
+    pub mfa_serial: Option<String>,
+    pub duration_seconds: Option<String>,
+    pub source: Link,
+}
+
+/// `AssumeRoleWithWebIdentity` with a token file (EKS, GitHub OIDC).
+pub(crate) struct WebIdentity {
+    pub token_file: PathBuf,
+    pub role_arn: String,
+    pub session_name: String,
+}
+
+/// ECS/EKS container credentials.
+pub(crate) struct Container {
+    pub url: String,
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`, or the file `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`
+    /// names (read when used).
+    pub token: Option<Secret<String>>,
+    pub token_file: Option<PathBuf>,
 }
 
 /// A usable credential and where it came from.
 pub(crate) struct Found {
-    pub auth: Auth,
-    /// `env:AWS_BEARER_TOKEN_BEDROCK`, `env:AWS_ACCESS_KEY_ID`, `profile:NAME`.
+    pub link: Link,
+    /// `env:AWS_BEARER_TOKEN_BEDROCK`, `env:AWS_ACCESS_KEY_ID`, `profile:NAME`,
+    /// `profile:NAME:sso`, … (docs/providers/bedrock.md lists them).
     pub source: String,
     pub description: String,
 }
 
 impl Found {
     /// The bearer token's or the access key id's fingerprint; never the secret key's.
-    pub fn fingerprint(&self) -> Fingerprint {
-        match &self.auth {
-            Auth::Bearer(token) => Fingerprint::of(token.expose()),
-            Auth::Keys(keys) => Fingerprint::of(&keys.access_key_id),
+    /// Links whose credential is fetched when used have none offline.
+    pub fn fingerprint(&self) -> Option<Fingerprint> {
+        match &self.link {
+            Link::Bearer(token) => Some(Fingerprint::of(token.expose())),
+            Link::Keys(keys) => Some(Fingerprint::of(&keys.access_key_id)),
+            _ => None,
         }
     }
 }
@@ -47,20 +111,46 @@ pub(crate) struct Resolution {
     pub shadowed: Vec<String>,
 }
 
-type Lookup = fn(&Env) -> Result<Option<Found>, AuthError>;
+type Lookup = fn(&Context, &Lazy) -> Result<Option<Found>, AuthError>;
 
-/// Looks at the three sources in order. A broken source stops the search only when it would
-/// have been used; after the winner it is simply not listed as shadowed.
+/// The AWS files, read once and only when a link needs them.
+pub(crate) struct Lazy(std::cell::OnceCell<Result<Profiles, AuthError>>);
+
+impl Lazy {
+    fn profiles(&self, env: &Env) -> Result<&Profiles, AuthError> {
+        self.0
+            .get_or_init(|| Profiles::load(env))
+            .as_ref()
+            .map_err(|e| {
+                AuthError::config(e.message().to_string())
+                    .with_hint(e.hint().unwrap_or_default().to_string())
+            })
+    }
+}
+
+/// Looks at the links in order. A broken link stops the search only when it would have been
+/// used; after the winner it is simply not listed as shadowed.
 ///
 /// # Errors
 /// `config_error` for half an access key pair, a missing named profile or an unreadable
-/// file; `not_authenticated` when there is no credential at all.
-pub(crate) fn resolve(env: &Env) -> Result<Resolution, AuthError> {
-    let lookups: [Lookup; 3] = [bearer, env_keys, profile];
+/// file; `expired_token` for an expired IAM Identity Center session; `not_authenticated`
+/// when there is no credential at all.
+pub(crate) fn resolve(ctx: &Context) -> Result<Resolution, AuthError> {
+    let lookups: [Lookup; 8] = [
+        skip,
+        bearer,
+        export,
+        env_keys,
+        profile,
+        web_identity_env,
+        container,
+        imds,
+    ];
+    let files = Lazy(std::cell::OnceCell::new());
     let mut winner: Option<Found> = None;
     let mut shadowed = Vec::new();
     for lookup in lookups {
-        match (lookup(env), &winner) {
+        match (lookup(ctx, &files), &winner) {
             (Ok(Some(found)), None) => winner = Some(found),
             (Ok(Some(found)), Some(_)) => shadowed.push(found.source),
             (Err(err), None) => return Err(err),
@@ -70,27 +160,84 @@ pub(crate) fn resolve(env: &Env) -> Result<Resolution, AuthError> {
     let found = winner.ok_or_else(|| {
         AuthError::not_authenticated("no AWS credentials for Bedrock").with_hint(
             "set AWS_BEARER_TOKEN_BEDROCK (a Bedrock API key), or AWS_ACCESS_KEY_ID and \
-             AWS_SECRET_ACCESS_KEY, or add a profile to ~/.aws/credentials (`aws configure`) \
-             and select it with AWS_PROFILE",
+             AWS_SECRET_ACCESS_KEY, or select a profile of ~/.aws/config with AWS_PROFILE \
+             (`aws configure` or `aws configure sso`); on EC2 set \
+             AWS_EC2_METADATA_SERVICE_ENDPOINT to use the instance role",
         )
     })?;
     Ok(Resolution { found, shadowed })
 }
 
-fn bearer(env: &Env) -> Result<Option<Found>, AuthError> {
-    let Some(token) = env.get(envvars::AWS_BEARER_TOKEN_BEDROCK).map(Secret::from) else {
+fn truthy(env: &Env, name: &str) -> bool {
+    env.get(name)
+        .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+fn skip(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
+    Ok(
+        truthy(&ctx.env, envvars::CLAUDE_CODE_SKIP_BEDROCK_AUTH).then(|| Found {
+            link: Link::Skip,
+            source: format!("env:{}", envvars::CLAUDE_CODE_SKIP_BEDROCK_AUTH),
+            description: "no authentication (CLAUDE_CODE_SKIP_BEDROCK_AUTH: a gateway adds it)"
+                .to_string(),
+        }),
+    )
+}
+
+fn bearer(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
+    let Some(token) = ctx
+        .env
+        .get(envvars::AWS_BEARER_TOKEN_BEDROCK)
+        .map(Secret::from)
+    else {
         return Ok(None);
     };
     header_safe(token.expose(), envvars::AWS_BEARER_TOKEN_BEDROCK)?;
     Ok(Some(Found {
-        auth: Auth::Bearer(token),
+        link: Link::Bearer(token),
         source: format!("env:{}", envvars::AWS_BEARER_TOKEN_BEDROCK),
         description: "the AWS_BEARER_TOKEN_BEDROCK environment variable (a Bedrock API key)"
             .to_string(),
     }))
 }
 
-fn env_keys(env: &Env) -> Result<Option<Found>, AuthError> {
+fn export(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
+    let Some(command) = ctx
+        .loaded
+        .config
+        .aws_credential_export
+        .clone()
+        .filter(|c| !c.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Found {
+        link: Link::Export(command),
+        source: "config:awsCredentialExport".to_string(),
+        description: "the `awsCredentialExport` command in the config (run when used, cached \
+                      until 5 minutes before the credentials expire)"
+            .to_string(),
+    }))
+}
+
+fn env_keys(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
+    let Some(keys) = env_pair(&ctx.env)? else {
+        return Ok(None);
+    };
+    let description = if keys.session_token.is_some() {
+        "the AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN environment variables"
+    } else {
+        "the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment variables"
+    };
+    Ok(Some(Found {
+        link: Link::Keys(keys),
+        source: format!("env:{}", envvars::AWS_ACCESS_KEY_ID),
+        description: description.to_string(),
+    }))
+}
+
+/// The environment's access key pair, if any.
+fn env_pair(env: &Env) -> Result<Option<AccessKeys>, AuthError> {
     let id = env.get(envvars::AWS_ACCESS_KEY_ID);
     let secret = env.get(envvars::AWS_SECRET_ACCESS_KEY).map(Secret::from);
     let token = env.get(envvars::AWS_SESSION_TOKEN).map(Secret::from);
@@ -100,17 +247,7 @@ fn env_keys(env: &Env) -> Result<Option<Found>, AuthError> {
         (Some(_), None) => return Err(half_pair("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")),
         (None, Some(_)) => return Err(half_pair("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID")),
     };
-    let description = if token.is_some() {
-        "the AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN environment variables"
-    } else {
-        "the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment variables"
-    };
-    let keys = AccessKeys::checked(id, secret, token, "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN")?;
-    Ok(Some(Found {
-        auth: Auth::Keys(keys),
-        source: format!("env:{}", envvars::AWS_ACCESS_KEY_ID),
-        description: description.to_string(),
-    }))
+    AccessKeys::checked(id, secret, token, "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN").map(Some)
 }
 
 fn half_pair(set: &str, missing: &str) -> AuthError {
@@ -122,7 +259,7 @@ fn half_pair(set: &str, missing: &str) -> AuthError {
 
 impl AccessKeys {
     /// Keys whose id and token can travel in HTTP headers.
-    fn checked(
+    pub(crate) fn checked(
         access_key_id: String,
         secret_access_key: Secret<String>,
         session_token: Option<Secret<String>>,
@@ -137,211 +274,400 @@ impl AccessKeys {
             access_key_id,
             secret_access_key,
             session_token,
+            expires: None,
         })
     }
 }
 
 /// Refuses a value that would break (or inject) an HTTP header, without showing it.
-fn header_safe(value: &str, name: &str) -> Result<(), AuthError> {
-    if value.bytes().all(|b| b.is_ascii_graphic()) {
+pub(crate) fn header_safe(value: &str, name: &str) -> Result<(), AuthError> {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic()) {
         return Ok(());
     }
     Err(AuthError::config(format!(
-        "{name} holds spaces, control or non-ASCII characters and cannot be sent in an HTTP header"
+        "{name} is empty or holds spaces, control or non-ASCII characters and cannot be sent \
+         in an HTTP header"
     ))
     .with_hint(format!(
         "set {name} again from the original value (a stray newline or quote is the usual cause)"
     )))
 }
 
-/// The shared credentials file: `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
-fn credentials_file(env: &Env) -> PathBuf {
-    let home = || env.home().unwrap_or_else(|| PathBuf::from("."));
-    match env.get(envvars::AWS_SHARED_CREDENTIALS_FILE) {
-        Some(path) => match path.strip_prefix("~/") {
-            Some(rest) => home().join(rest),
-            None => PathBuf::from(path),
-        },
-        None => home().join(".aws").join("credentials"),
-    }
-}
-
-fn profile(env: &Env) -> Result<Option<Found>, AuthError> {
-    let named = env.get(envvars::AWS_PROFILE);
+fn profile(ctx: &Context, files: &Lazy) -> Result<Option<Found>, AuthError> {
+    let named = ctx.env.get(envvars::AWS_PROFILE);
     let name = named.clone().unwrap_or_else(|| "default".to_string());
-    let path = credentials_file(env);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => Secret::from(text),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound && named.is_none() => {
-            return Ok(None)
-        }
-        Err(err) => {
-            return Err(AuthError::config(format!(
-                "cannot read the AWS credentials file {} (for profile {name})",
-                path.display()
-            ))
-            .caused_by(err)
-            .with_hint(
-                "check AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE, or run `aws configure`",
-            ))
-        }
-    };
-    // Like ssh with keys: a credentials file others can read is refused, not used.
-    crate::storage::atomic::check_private(&path).map_err(|err| {
-        AuthError::config(format!("the AWS credentials file: {}", err.message()))
-            .with_hint(err.hint().unwrap_or_default().to_string())
-    })?;
-    let sections = parse_ini(text.expose());
-    let where_ = format!("profile {name} in {}", path.display());
-    let Some(found) = lookup(&sections, &name) else {
+    let profiles = files.profiles(&ctx.env)?;
+    let Some(props) = profiles.profile(&name) else {
         if named.is_none() {
             return Ok(None);
         }
-        return Err(missing_profile(&sections, &where_, &name));
+        return Err(missing_profile(profiles, &name));
     };
-    let (Some(id), Some(secret)) = (found.0, found.1) else {
-        return Err(AuthError::config(format!(
-            "{where_} has no aws_access_key_id and aws_secret_access_key"
-        ))
-        .with_hint(format!(
-            "SSO, role and process profiles are not read here: export their credentials \
-             (`aws configure export-credentials --profile {name} --format env`) or run \
-             `aws configure --profile {name}`"
-        )));
+    let (link, kind) = match profile_link(ctx, profiles, &name, &props, 0) {
+        Ok(found) => found,
+        // `[default]` with only a region is no credential, not an error.
+        Err(err) if named.is_none() && err.code() == ErrorCode::ConfigError => {
+            let keys = [
+                "aws_access_key_id",
+                "role_arn",
+                "sso_session",
+                "sso_start_url",
+                "credential_process",
+            ];
+            if keys.iter().all(|k| props.get(k).is_none()) {
+                return Ok(None);
+            }
+            return Err(err);
+        }
+        Err(err) => return Err(err),
     };
-    let keys = AccessKeys::checked(
-        id.expose().clone(),
-        secret,
-        found.2,
-        "aws_access_key_id",
-        "aws_session_token",
-    )?;
+    if let Link::Sso(sso) = &link {
+        sso_token(ctx, sso)?;
+    }
+    let suffix = match &link {
+        Link::Keys(_) => String::new(),
+        Link::Process(_) => ":credential_process".to_string(),
+        Link::Sso(_) => ":sso".to_string(),
+        Link::AssumeRole(_) => ":assume-role".to_string(),
+        Link::WebIdentity(_) => ":web-identity".to_string(),
+        _ => String::new(),
+    };
     Ok(Some(Found {
-        auth: Auth::Keys(keys),
-        source: format!("profile:{name}"),
-        description: where_,
+        link,
+        source: format!("profile:{name}{suffix}"),
+        description: format!("profile {name} in {} ({kind})", profiles.files()),
     }))
 }
 
-fn missing_profile(sections: &[Section], where_: &str, name: &str) -> AuthError {
-    let mut names: Vec<&str> = sections.iter().map(|s| s.name.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
+fn missing_profile(profiles: &Profiles, name: &str) -> AuthError {
+    let names = profiles.names();
     let found = if names.is_empty() {
-        "the file has no profiles".to_string()
+        "the files have no profiles".to_string()
     } else {
         format!("profiles found: {}", names.join(", "))
     };
-    AuthError::config(format!("{where_} does not exist ({found})")).with_hint(format!(
-        "set AWS_PROFILE to one of the profiles found, or add [{name}] with `aws configure \
-         --profile {name}`"
+    AuthError::config(format!(
+        "profile {name} (AWS_PROFILE) is not in {} ({found})",
+        profiles.files()
+    ))
+    .with_hint(format!(
+        "set AWS_PROFILE to one of the profiles found, or add it with `aws configure --profile \
+         {name}` or `aws configure sso --profile {name}`"
     ))
 }
 
-/// One `[name]` section; values are wrapped as they are read.
-struct Section {
-    name: String,
-    values: Vec<(String, Secret<String>)>,
-}
-
-type ProfileKeys = (
-    Option<Secret<String>>,
-    Option<Secret<String>>,
-    Option<Secret<String>>,
-);
-
-/// Access key id, secret key and session token of profile `name` (later lines win), or
-/// `None` when there is no such section.
-fn lookup(sections: &[Section], name: &str) -> Option<ProfileKeys> {
-    let mut matching = sections.iter().filter(|s| s.name == name).peekable();
-    matching.peek()?;
-    let mut keys: ProfileKeys = (None, None, None);
-    for (key, value) in matching.flat_map(|s| &s.values) {
-        let slot = match key.as_str() {
-            "aws_access_key_id" => &mut keys.0,
-            "aws_secret_access_key" => &mut keys.1,
-            "aws_session_token" => &mut keys.2,
-            _ => continue,
-        };
-        *slot = Some(value.clone()).filter(|v| !v.expose().is_empty());
+/// What profile `name` holds, in the AWS SDKs' order: a role (with web identity, a source
+/// profile or a credential source), IAM Identity Center, `credential_process`, static keys.
+fn profile_link(
+    ctx: &Context,
+    profiles: &Profiles,
+    name: &str,
+    props: &Props,
+    depth: usize,
+) -> Result<(Link, &'static str), AuthError> {
+    if depth > 4 {
+        return Err(AuthError::config(format!(
+            "profile {name}: source_profile chains more than 4 roles (a loop?)"
+        ))
+        .with_hint("check the source_profile keys in ~/.aws/config"));
     }
-    Some(keys)
-}
-
-/// The INI dialect of `~/.aws/credentials`: `[name]` sections, `key = value` lines, `#` and
-/// `;` comments, and indented sub-properties under an empty `key =` (skipped).
-fn parse_ini(text: &str) -> Vec<Section> {
-    let mut sections: Vec<Section> = Vec::new();
-    let mut nested = false;
-    for raw in text.lines() {
-        let indented = raw.starts_with([' ', '\t']);
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            sections.push(Section {
-                name: name.trim().to_string(),
-                values: Vec::new(),
+    if let Some(role_arn) = props.text("role_arn") {
+        let session_name = props
+            .text("role_session_name")
+            .unwrap_or_else(|| "claude-auth".to_string());
+        if let Some(token_file) = props.text("web_identity_token_file") {
+            let link = Link::WebIdentity(WebIdentity {
+                token_file: PathBuf::from(token_file),
+                role_arn,
+                session_name,
             });
-            nested = false;
-            continue;
+            return Ok((link, "web identity, assumed when used"));
         }
-        if indented && nested {
-            continue;
-        }
-        let (Some(section), Some((key, value))) = (sections.last_mut(), line.split_once('='))
-        else {
-            continue;
+        let source = role_source(ctx, profiles, name, props, depth)?;
+        let role = Role {
+            role_arn,
+            session_name,
+            external_id: props.text("external_id"),
+            mfa_serial: props.text("mfa_serial"),
+            duration_seconds: props.text("duration_seconds"),
+            source,
         };
-        let value = strip_comment(value).trim();
-        nested = value.is_empty();
-        section.values.push((
-            key.trim().to_ascii_lowercase(),
-            Secret::from(value.to_string()),
+        return Ok((
+            Link::AssumeRole(Box::new(role)),
+            "a role, assumed when used",
         ));
     }
-    sections
+    if props.get("sso_session").is_some() || props.get("sso_start_url").is_some() {
+        return sso_link(ctx, profiles, name, props).map(|s| (Link::Sso(s), "IAM Identity Center"));
+    }
+    if let Some(command) = props.text("credential_process") {
+        return Ok((Link::Process(command), "credential_process, run when used"));
+    }
+    let (Some(id), Some(secret)) = (
+        props.text("aws_access_key_id"),
+        props.get("aws_secret_access_key").cloned(),
+    ) else {
+        return Err(AuthError::config(format!(
+            "profile {name} has no credentials (no aws_access_key_id and \
+             aws_secret_access_key, sso_session, credential_process or role_arn)"
+        ))
+        .with_hint(format!(
+            "run `aws configure --profile {name}` or `aws configure sso --profile {name}`"
+        )));
+    };
+    let keys = AccessKeys::checked(
+        id,
+        secret,
+        props.get("aws_session_token").cloned(),
+        "aws_access_key_id",
+        "aws_session_token",
+    )?;
+    Ok((Link::Keys(keys), "static keys"))
 }
 
-/// `value ; comment` → `value`: a comment starts at `#` or `;` after whitespace.
-fn strip_comment(value: &str) -> &str {
-    let mut previous_blank = false;
-    for (at, c) in value.char_indices() {
-        if previous_blank && (c == '#' || c == ';') {
-            return &value[..at];
+/// The credentials a role is assumed with: `source_profile` or `credential_source`.
+fn role_source(
+    ctx: &Context,
+    profiles: &Profiles,
+    name: &str,
+    props: &Props,
+    depth: usize,
+) -> Result<Link, AuthError> {
+    if let Some(source) = props.text("source_profile") {
+        let Some(source_props) = profiles.profile(&source) else {
+            return Err(missing_profile(profiles, &source).with_hint(format!(
+                "profile {name} names source_profile {source}, which does not exist"
+            )));
+        };
+        if source == name {
+            // A profile that is its own source uses its static keys.
+            let keys = AccessKeys::checked(
+                source_props.text("aws_access_key_id").unwrap_or_default(),
+                source_props
+                    .get("aws_secret_access_key")
+                    .cloned()
+                    .unwrap_or_else(|| Secret::new(String::new())),
+                source_props.get("aws_session_token").cloned(),
+                "aws_access_key_id",
+                "aws_session_token",
+            )?;
+            return Ok(Link::Keys(keys));
         }
-        previous_blank = c.is_whitespace();
+        return profile_link(ctx, profiles, &source, &source_props, depth + 1).map(|(l, _)| l);
     }
-    value
+    match props.text("credential_source").as_deref() {
+        Some("Environment") => env_pair(&ctx.env)?.map(Link::Keys).ok_or_else(|| {
+            AuthError::config(format!(
+                "profile {name} takes its credentials from the environment, and \
+                 AWS_ACCESS_KEY_ID is not set"
+            ))
+        }),
+        Some("EcsContainer") => container_link(&ctx.env)
+            .map(Link::Container)
+            .ok_or_else(|| {
+                AuthError::config(format!(
+                    "profile {name} uses EcsContainer, and no AWS_CONTAINER_CREDENTIALS_* is set"
+                ))
+            }),
+        Some("Ec2InstanceMetadata") => Ok(Link::Imds(imds_endpoint(&ctx.env))),
+        other => Err(AuthError::config(format!(
+            "profile {name} has role_arn but no source_profile, credential_source or \
+             web_identity_token_file{}",
+            other
+                .map(|o| format!(" (credential_source {o} is unknown)"))
+                .unwrap_or_default()
+        ))
+        .with_hint("add `source_profile = NAME` to the profile in ~/.aws/config")),
+    }
+}
+
+fn sso_link(
+    ctx: &Context,
+    profiles: &Profiles,
+    name: &str,
+    props: &Props,
+) -> Result<Sso, AuthError> {
+    let missing = |key: &str| {
+        AuthError::config(format!(
+            "profile {name} uses IAM Identity Center but has no {key}"
+        ))
+        .with_hint(format!("run `aws configure sso --profile {name}`"))
+    };
+    let (key, region) = match props.text("sso_session") {
+        Some(session) => {
+            let section = profiles.sso_session(&session).ok_or_else(|| {
+                AuthError::config(format!(
+                    "profile {name} names sso_session {session}, and there is no \
+                     [sso-session {session}] section"
+                ))
+                .with_hint(format!("run `aws configure sso --profile {name}`"))
+            })?;
+            let region = section
+                .text("sso_region")
+                .ok_or_else(|| missing("sso_region"))?;
+            (session, region)
+        }
+        None => {
+            let url = props
+                .text("sso_start_url")
+                .ok_or_else(|| missing("sso_start_url"))?;
+            let region = props
+                .text("sso_region")
+                .ok_or_else(|| missing("sso_region"))?;
+            (url, region)
+        }
+    };
+    use sha1::Digest;
+    let digest = sha1::Sha1::digest(key.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Sso {
+        profile: name.to_string(),
+        account_id: props
+            .text("sso_account_id")
+            .ok_or_else(|| missing("sso_account_id"))?,
+        role_name: props
+            .text("sso_role_name")
+            .ok_or_else(|| missing("sso_role_name"))?,
+        region,
+        cache: super::profiles::sso_cache_dir(&ctx.env).join(format!("{hex}.json")),
+    })
+}
+
+/// The cached IAM Identity Center access token, read from the file the AWS CLI wrote.
+///
+/// # Errors
+/// `not_authenticated` when there is no cache file, `expired_token` when it has expired; both
+/// with the hint `aws sso login --profile NAME`.
+pub(crate) fn sso_token(ctx: &Context, sso: &Sso) -> Result<Secret<String>, AuthError> {
+    let login = format!("run `aws sso login --profile {}`", sso.profile);
+    let bytes = match std::fs::read(&sso.cache) {
+        Ok(bytes) => Secret::new(bytes),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(AuthError::not_authenticated(format!(
+                "profile {} has no IAM Identity Center session (no {})",
+                sso.profile,
+                sso.cache.display()
+            ))
+            .with_hint(login))
+        }
+        Err(err) => {
+            return Err(
+                AuthError::config(format!("cannot read {}", sso.cache.display()))
+                    .caused_by(err)
+                    .with_hint(login),
+            )
+        }
+    };
+    let damaged = || {
+        AuthError::config(format!("{} is not an SSO token cache", sso.cache.display()))
+            .with_hint(login.clone())
+    };
+    let value: serde_json::Value = serde_json::from_slice(bytes.expose()).map_err(|_| damaged())?;
+    let token = value
+        .get("accessToken")
+        .and_then(|t| t.as_str())
+        .map(|t| Secret::new(t.to_string()))
+        .ok_or_else(damaged)?;
+    let expires = value
+        .get("expiresAt")
+        .and_then(|t| t.as_str())
+        .and_then(super::fetch::unix_time)
+        .ok_or_else(damaged)?;
+    if expires <= ctx.clock.now() {
+        return Err(AuthError::new(
+            ErrorCode::ExpiredToken,
+            format!(
+                "the IAM Identity Center session of profile {} has expired",
+                sso.profile
+            ),
+        )
+        .with_hint(login));
+    }
+    header_safe(token.expose(), "the SSO access token")?;
+    Ok(token)
+}
+
+fn web_identity_env(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
+    let (Some(token_file), Some(role_arn)) = (
+        ctx.env.get(envvars::AWS_WEB_IDENTITY_TOKEN_FILE),
+        ctx.env.get(envvars::AWS_ROLE_ARN),
+    ) else {
+        return Ok(None);
+    };
+    let session_name = ctx
+        .env
+        .get(envvars::AWS_ROLE_SESSION_NAME)
+        .unwrap_or_else(|| "claude-auth".to_string());
+    Ok(Some(Found {
+        link: Link::WebIdentity(WebIdentity {
+            token_file: PathBuf::from(token_file),
+            role_arn,
+            session_name,
+        }),
+        source: format!("env:{}", envvars::AWS_WEB_IDENTITY_TOKEN_FILE),
+        description: "web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN; the role is \
+                      assumed when used)"
+            .to_string(),
+    }))
+}
+
+/// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (on 169.254.170.2) or
+/// `AWS_CONTAINER_CREDENTIALS_FULL_URI`.
+fn container_link(env: &Env) -> Option<Container> {
+    let url = match env.get(envvars::AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) {
+        Some(relative) => format!("http://169.254.170.2{relative}"),
+        None => env.get(envvars::AWS_CONTAINER_CREDENTIALS_FULL_URI)?,
+    };
+    Some(Container {
+        url,
+        token: env
+            .get(envvars::AWS_CONTAINER_AUTHORIZATION_TOKEN)
+            .map(Secret::from),
+        token_file: env
+            .get(envvars::AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)
+            .map(PathBuf::from),
+    })
+}
+
+fn container(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
+    Ok(container_link(&ctx.env).map(|c| Found {
+        link: Link::Container(c),
+        source: "container".to_string(),
+        description: "ECS/EKS container credentials (AWS_CONTAINER_CREDENTIALS_*; fetched when \
+                      used)"
+            .to_string(),
+    }))
+}
+
+/// `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else `http://169.254.169.254`.
+fn imds_endpoint(env: &Env) -> String {
+    env.get(envvars::AWS_EC2_METADATA_SERVICE_ENDPOINT)
+        .unwrap_or_else(|| "http://169.254.169.254".to_string())
+}
+
+/// EC2 instance metadata: only when its endpoint is set (offline there is no telling whether
+/// this is an EC2 instance) and not disabled.
+fn imds(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
+    if truthy(&ctx.env, envvars::AWS_EC2_METADATA_DISABLED)
+        || ctx
+            .env
+            .get(envvars::AWS_EC2_METADATA_SERVICE_ENDPOINT)
+            .is_none()
+    {
+        return Ok(None);
+    }
+    Ok(Some(Found {
+        link: Link::Imds(imds_endpoint(&ctx.env)),
+        source: "imds".to_string(),
+        description: "the EC2 instance role (IMDSv2 at AWS_EC2_METADATA_SERVICE_ENDPOINT; \
+                      fetched when used)"
+            .to_string(),
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const FILE: &str = "# comment\n[default]\naws_access_key_id = AKIDDEFAULT000000000\n\
-        aws_secret_access_key=secret/+default ; a comment\ns3 =\n  max_concurrent_requests = 2\n\
-        \n[dev]\naws_access_key_id=AKIDDEV\naws_secret_access_key = devsecret\n\
-        aws_session_token = tok==\n";
-
-    #[test]
-    fn ini_reads_sections_keys_and_strips_comments() {
-        let sections = parse_ini(FILE);
-        let names: Vec<&str> = sections.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["default", "dev"]);
-        let (id, secret, token) = lookup(&sections, "default").unwrap();
-        assert_eq!(id.unwrap().expose(), "AKIDDEFAULT000000000");
-        assert_eq!(secret.unwrap().expose(), "secret/+default");
-        assert!(token.is_none());
-        assert!(!sections[0]
-            .values
-            .iter()
-            .any(|(k, _)| k == "max_concurrent_requests"));
-        let (_, _, token) = lookup(&sections, "dev").unwrap();
-        assert_eq!(token.unwrap().expose(), "tok==");
-        assert!(lookup(&sections, "prod").is_none());
-    }
 
     #[test]
     fn header_safe_refuses_newlines_without_echoing() {

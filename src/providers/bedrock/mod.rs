@@ -4,14 +4,18 @@
 
 mod answer;
 mod credentials;
+mod fetch;
+mod helpers;
+mod profiles;
 mod signing;
 
 use crate::context::Context;
 use crate::envvars;
-use crate::error::AuthError;
+use crate::error::{AuthError, ErrorCode};
 use crate::http::{self};
 use crate::providers::{CredentialInfo, Verdict};
 use crate::redact::SafeUrl;
+use crate::secret::Fingerprint;
 use credentials::Auth;
 use reqwest::Url;
 use std::time::{Duration, UNIX_EPOCH};
@@ -26,7 +30,8 @@ struct Endpoint {
 }
 
 /// The AWS region: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the config's `region` (after
-/// the active environment's overlay).
+/// the active environment's overlay), else the `region` of the `AWS_PROFILE` profile (or
+/// `default`) in the AWS config file.
 ///
 /// # Errors
 /// `config_error` when no region is set or it is not a region name.
@@ -42,12 +47,17 @@ pub fn region(ctx: &Context) -> Result<String, AuthError> {
             "`region` in the config",
         ),
     ];
-    let Some((region, setting)) = candidates.into_iter().find_map(|(v, s)| v.map(|v| (v, s)))
+    let Some((region, setting)) = candidates
+        .into_iter()
+        .find_map(|(v, s)| v.map(|v| (v, s)))
+        .or_else(|| profile_region(ctx).map(|r| (r, "the profile's `region`")))
     else {
-        return Err(AuthError::config("Bedrock needs an AWS region and none is set").with_hint(
-            "export AWS_REGION (e.g. `export AWS_REGION=us-east-1`) or set the `region` key in \
-             the config",
-        ));
+        return Err(
+            AuthError::config("Bedrock needs an AWS region and none is set").with_hint(
+                "export AWS_REGION (e.g. `export AWS_REGION=us-east-1`), set the `region` key in \
+             the config, or add `region = …` to the AWS profile in ~/.aws/config",
+            ),
+        );
     };
     // The region becomes part of a host name: letters, digits and hyphens only.
     let valid = region.len() <= 32
@@ -61,6 +71,18 @@ pub fn region(ctx: &Context) -> Result<String, AuthError> {
         );
     }
     Ok(region)
+}
+
+/// The `region` of the `AWS_PROFILE` profile (else `default`), when the files can be read.
+fn profile_region(ctx: &Context) -> Option<String> {
+    let name = ctx
+        .env
+        .get(envvars::AWS_PROFILE)
+        .unwrap_or_else(|| "default".to_string());
+    profiles::Profiles::load(&ctx.env)
+        .ok()?
+        .profile(&name)?
+        .text("region")
 }
 
 /// The Bedrock control-plane endpoint: `ANTHROPIC_BEDROCK_BASE_URL`, else
@@ -135,7 +157,7 @@ fn locate(ctx: &Context, region: &str) -> Result<Endpoint, AuthError> {
 pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
     let region = region(ctx)?;
     let endpoint = locate(ctx, &region)?;
-    let resolution = credentials::resolve(&ctx.env)?;
+    let resolution = credentials::resolve(ctx)?;
     let mut settings = vec![
         ("region".to_string(), region),
         (
@@ -146,8 +168,14 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
     if let Some(model) = model(ctx) {
         settings.push(("model".to_string(), model.to_string()));
     }
+    if ctx.loaded.config.aws_auth_refresh.is_some() {
+        settings.push((
+            "awsAuthRefresh".to_string(),
+            "configured (run when the check fails)".to_string(),
+        ));
+    }
     Ok(CredentialInfo {
-        fingerprint: Some(resolution.found.fingerprint().to_string()),
+        fingerprint: resolution.found.fingerprint().map(|f| f.to_string()),
         source: resolution.found.source,
         description: resolution.found.description,
         shadowed: resolution.shadowed,
@@ -165,24 +193,48 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
 /// `expired_token`, `insufficient_permissions` (AccessDenied), `rate_limited`, `network_error`
 /// (unreachable, timeout, 5xx), `provider_error` (unknown model, redirect, not Bedrock).
 pub async fn verify(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, AuthError> {
+    let first = attempt(ctx, client).await;
+    let Some(command) = ctx.loaded.config.aws_auth_refresh.as_deref() else {
+        return first;
+    };
+    match &first {
+        Err(err) if needs_refresh(err) => {
+            // Claude Code's `awsAuthRefresh`: typically `aws sso login`; then read again.
+            helpers::refresh(ctx, command)?;
+            attempt(ctx, client).await
+        }
+        _ => first,
+    }
+}
+
+/// Errors that fresh credentials could cure.
+fn needs_refresh(err: &AuthError) -> bool {
+    matches!(
+        err.code(),
+        ErrorCode::ExpiredToken | ErrorCode::InvalidApiKey | ErrorCode::NotAuthenticated
+    )
+}
+
+/// The chain (offline choice, then online fetch) and one Bedrock call.
+async fn attempt(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, AuthError> {
     let region = region(ctx)?;
     let endpoint = locate(ctx, &region)?;
-    let resolution = credentials::resolve(&ctx.env)?;
+    let resolution = credentials::resolve(ctx)?;
     let model = model(ctx);
     let url = call_url(&endpoint.url, model);
-    let signed_at = UNIX_EPOCH + Duration::from_secs(ctx.clock.now());
     let found = &resolution.found;
+    let auth = fetch::auth(ctx, client, found, &region).await?;
+    let signed_at = UNIX_EPOCH + Duration::from_secs(ctx.clock.now());
+    let (how, shown_id) = match &auth {
+        Auth::None => ("no authentication", String::new()),
+        Auth::Bearer(token) => ("bearer token", Fingerprint::of(token.expose()).to_string()),
+        Auth::Keys(keys) => ("SigV4", Fingerprint::of(&keys.access_key_id).to_string()),
+    };
     crate::trace::step(&format!(
-        "bedrock: {} {} in {region}, {}",
-        found.source,
-        found.fingerprint(),
-        if matches!(found.auth, Auth::Bearer(_)) {
-            "bearer token"
-        } else {
-            "SigV4"
-        }
+        "bedrock: {} {shown_id} in {region}, {how}",
+        found.source
     ));
-    let request = signing::get(client, &url, &found.auth, &region, signed_at)?;
+    let request = signing::get(client, &url, &auth, &region, signed_at)?;
     let service = format!("Bedrock in {region}");
     let shown = crate::redact::SafeUrl::from(url.clone());
     let ladder = http::Call {
@@ -200,10 +252,50 @@ pub async fn verify(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, 
         model,
         source: &found.source,
         setting: endpoint.setting,
-        bearer: matches!(found.auth, Auth::Bearer(_)),
+        bearer: matches!(auth, Auth::Bearer(_)),
         signed_at,
     };
     answer::judge(&call, &reply)
+}
+
+/// The AWS keys in force as `credential_process` prints them (`Version: 1`), for
+/// `--print-token --format aws-credential-process`, and their source.
+///
+/// # Errors
+/// `usage` when Bedrock does not sign (a bearer token, `CLAUDE_CODE_SKIP_BEDROCK_AUTH`); the
+/// errors of the chain.
+///
+/// # Security
+/// The one place the secret key leaves: the user asked for it on stdout.
+pub async fn credential_process_json(
+    ctx: &Context,
+    client: &reqwest::Client,
+) -> Result<(crate::secret::Secret<String>, String), AuthError> {
+    let region = region(ctx)?;
+    let resolution = credentials::resolve(ctx)?;
+    let Auth::Keys(keys) = fetch::auth(ctx, client, &resolution.found, &region).await? else {
+        return Err(AuthError::usage(
+            "Bedrock does not sign with AWS keys here (a Bedrock API key or \
+             CLAUDE_CODE_SKIP_BEDROCK_AUTH is in force): there is no credential_process output",
+        )
+        .with_hint("use `claude --print-token` for the Bedrock API key"));
+    };
+    let mut document = serde_json::json!({
+        "Version": 1,
+        "AccessKeyId": keys.access_key_id,
+        "SecretAccessKey": keys.secret_access_key.expose(),
+    });
+    if let Some(token) = &keys.session_token {
+        document["SessionToken"] = token.expose().clone().into();
+    }
+    if let Some(at) = keys
+        .expires
+        .and_then(|e| chrono::DateTime::from_timestamp(i64::try_from(e).ok()?, 0))
+    {
+        document["Expiration"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
+    }
+    let text = crate::secret::Secret::new(document.to_string());
+    Ok((text, resolution.found.source))
 }
 
 /// The configured model, if any.

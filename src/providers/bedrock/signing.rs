@@ -27,13 +27,14 @@ pub(super) fn get(
 ) -> Result<RequestBuilder, AuthError> {
     let request = client.get(url.clone());
     match auth {
+        Auth::None => Ok(request),
         Auth::Bearer(token) => {
             let value = crate::secret::bearer_header(token).ok_or_else(cannot_sign)?;
             Ok(request.header(AUTHORIZATION, value))
         }
         Auth::Keys(keys) => {
             let mut request = request;
-            for (name, value) in sigv4_headers("GET", url, keys, region, now)? {
+            for (name, value) in sigv4_headers("GET", url, &[], keys, region, SERVICE, now)? {
                 request = request.header(name, value);
             }
             Ok(request)
@@ -42,13 +43,15 @@ pub(super) fn get(
 }
 
 /// The headers SigV4 adds (`x-amz-date`, `authorization`, `x-amz-security-token`) for a
-/// request with no body and no headers of its own but `host`, which the signer takes from
-/// the URL as hyper sends it (no default port).
-fn sigv4_headers(
+/// request to `service` with `body` and no signed headers of its own but `host`, which the
+/// signer takes from the URL as hyper sends it (no default port).
+pub(super) fn sigv4_headers(
     method: &str,
     url: &Url,
+    body: &[u8],
     keys: &AccessKeys,
     region: &str,
+    service: &str,
     now: SystemTime,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, AuthError> {
     let identity: Identity = Credentials::new(
@@ -62,7 +65,7 @@ fn sigv4_headers(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name(SERVICE)
+        .name(service)
         .time(now)
         .settings(SigningSettings::default())
         .build()
@@ -72,7 +75,7 @@ fn sigv4_headers(
         method,
         url.as_str(),
         std::iter::empty(),
-        SignableBody::Bytes(&[]),
+        SignableBody::Bytes(body),
     )
     .map_err(|_| cannot_sign())?;
     let (instructions, _signature) = sign(signable, &params)
@@ -103,7 +106,7 @@ fn sensitive(text: &str) -> Result<HeaderValue, AuthError> {
 
 // The signer's errors are not shown: some describe header values, which could be secrets.
 fn cannot_sign() -> AuthError {
-    AuthError::internal("cannot sign the Bedrock request with the AWS credentials").with_hint(
+    AuthError::internal("cannot sign the AWS request with the AWS credentials").with_hint(
         "check that the access key id and session token hold only printable ASCII characters",
     )
 }

@@ -1,0 +1,230 @@
+//! The AWS shared config and credentials files, read synchronously and offline: `[profile
+//! NAME]` and `[sso-session NAME]` sections of `~/.aws/config` (`AWS_CONFIG_FILE`), `[NAME]`
+//! sections of `~/.aws/credentials` (`AWS_SHARED_CREDENTIALS_FILE`); the credentials file wins
+//! for a key both set. Values are wrapped as secrets the moment they are read.
+
+use crate::envvars::{self, Env};
+use crate::error::AuthError;
+use crate::secret::Secret;
+use std::path::{Path, PathBuf};
+
+/// One section's keys, later lines winning.
+#[derive(Default)]
+pub(crate) struct Props(Vec<(String, Secret<String>)>);
+
+impl Props {
+    /// The non-empty value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Secret<String>> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, v)| k == key && !v.expose().is_empty())
+            .map(|(_, v)| v)
+    }
+
+    /// The value of a non-secret key (a name, an ARN, a URL, a path).
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.get(key).map(|v| v.expose().clone())
+    }
+}
+
+/// Both files, merged by profile name.
+pub(crate) struct Profiles {
+    profiles: Vec<(String, Props)>,
+    sso_sessions: Vec<(String, Props)>,
+    pub config_path: PathBuf,
+    pub credentials_path: PathBuf,
+}
+
+impl Profiles {
+    /// Reads both files; a missing file is an empty one.
+    ///
+    /// # Errors
+    /// `config_error` for an unreadable file or a credentials file others can read.
+    pub fn load(env: &Env) -> Result<Profiles, AuthError> {
+        let config_path = file(env, envvars::AWS_CONFIG_FILE, "config");
+        let credentials_path = file(env, envvars::AWS_SHARED_CREDENTIALS_FILE, "credentials");
+        let mut profiles = Vec::new();
+        let mut sso_sessions = Vec::new();
+        if let Some(text) = read(&config_path, false)? {
+            for (name, props) in parse_ini(text.expose()) {
+                if let Some(profile) = name.strip_prefix("profile ") {
+                    profiles.push((profile.trim().to_string(), props));
+                } else if let Some(session) = name.strip_prefix("sso-session ") {
+                    sso_sessions.push((session.trim().to_string(), props));
+                } else if name == "default" {
+                    profiles.push((name, props));
+                }
+            }
+        }
+        if let Some(text) = read(&credentials_path, true)? {
+            // After the config file's sections: its keys win.
+            profiles.extend(parse_ini(text.expose()));
+        }
+        Ok(Profiles {
+            profiles,
+            sso_sessions,
+            config_path,
+            credentials_path,
+        })
+    }
+
+    /// The merged keys of profile `name`, or `None` when neither file has it.
+    pub fn profile(&self, name: &str) -> Option<Props> {
+        merged(&self.profiles, name)
+    }
+
+    /// The `[sso-session NAME]` section.
+    pub fn sso_session(&self, name: &str) -> Option<Props> {
+        merged(&self.sso_sessions, name)
+    }
+
+    /// Every profile name, sorted, for "profiles found" messages.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.profiles.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// "~/.aws/config and ~/.aws/credentials", for messages.
+    pub fn files(&self) -> String {
+        format!(
+            "{} and {}",
+            self.config_path.display(),
+            self.credentials_path.display()
+        )
+    }
+}
+
+fn merged(sections: &[(String, Props)], name: &str) -> Option<Props> {
+    let mut found = false;
+    let mut props = Props::default();
+    for (_, section) in sections.iter().filter(|(n, _)| n == name) {
+        found = true;
+        props.0.extend(section.0.iter().cloned());
+    }
+    found.then_some(props)
+}
+
+/// `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE` (a leading `~/` expanded), else
+/// `~/.aws/NAME`.
+fn file(env: &Env, variable: &str, name: &str) -> PathBuf {
+    let home = || env.home().unwrap_or_else(|| PathBuf::from("."));
+    match env.get(variable) {
+        Some(path) => match path.strip_prefix("~/") {
+            Some(rest) => home().join(rest),
+            None => PathBuf::from(path),
+        },
+        None => home().join(".aws").join(name),
+    }
+}
+
+/// `~/.aws/sso/cache`, where the AWS CLI keeps IAM Identity Center tokens.
+pub(crate) fn sso_cache_dir(env: &Env) -> PathBuf {
+    env.home()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".aws")
+        .join("sso")
+        .join("cache")
+}
+
+fn read(path: &Path, private: bool) -> Result<Option<Secret<String>>, AuthError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => Secret::from(text),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => {
+            return Err(
+                AuthError::config(format!("cannot read the AWS file {}", path.display()))
+                    .caused_by(err)
+                    .with_hint(
+                        "check AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE",
+                    ),
+            )
+        }
+    };
+    if private {
+        // Like ssh with keys: a credentials file others can read is refused, not used.
+        crate::storage::atomic::check_private(path).map_err(|err| {
+            AuthError::config(format!("the AWS credentials file: {}", err.message()))
+                .with_hint(err.hint().unwrap_or_default().to_string())
+        })?;
+    }
+    Ok(Some(text))
+}
+
+/// The INI dialect of the AWS files: `[name]` sections, `key = value` lines, `#` and `;`
+/// comments, and indented sub-properties under an empty `key =` (skipped).
+fn parse_ini(text: &str) -> Vec<(String, Props)> {
+    let mut sections: Vec<(String, Props)> = Vec::new();
+    let mut nested = false;
+    for raw in text.lines() {
+        let indented = raw.starts_with([' ', '\t']);
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            sections.push((name.trim().to_string(), Props::default()));
+            nested = false;
+            continue;
+        }
+        if indented && nested {
+            continue;
+        }
+        let (Some((_, props)), Some((key, value))) = (sections.last_mut(), line.split_once('='))
+        else {
+            continue;
+        };
+        let value = strip_comment(value).trim();
+        nested = value.is_empty();
+        props.0.push((
+            key.trim().to_ascii_lowercase(),
+            Secret::from(value.to_string()),
+        ));
+    }
+    sections
+}
+
+/// `value ; comment` → `value`: a comment starts at `#` or `;` after whitespace.
+fn strip_comment(value: &str) -> &str {
+    let mut previous_blank = false;
+    for (at, c) in value.char_indices() {
+        if previous_blank && (c == '#' || c == ';') {
+            return &value[..at];
+        }
+        previous_blank = c.is_whitespace();
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "# comment\n[default]\naws_access_key_id = AKIDDEFAULT000000000\n\
+        aws_secret_access_key=secret/+default ; a comment\ns3 =\n  max_concurrent_requests = 2\n\
+        \n[dev]\naws_access_key_id=AKIDDEV\naws_secret_access_key = devsecret\n\
+        aws_session_token = tok==\n";
+
+    #[test]
+    fn ini_reads_sections_keys_and_strips_comments() {
+        let sections = parse_ini(FILE);
+        let names: Vec<&str> = sections.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["default", "dev"]);
+        let default = merged(&sections, "default").unwrap();
+        assert_eq!(
+            default.text("aws_access_key_id").unwrap(),
+            "AKIDDEFAULT000000000"
+        );
+        assert_eq!(
+            default.get("aws_secret_access_key").unwrap().expose(),
+            "secret/+default"
+        );
+        assert!(default.get("aws_session_token").is_none());
+        assert!(default.get("max_concurrent_requests").is_none());
+        let dev = merged(&sections, "dev").unwrap();
+        assert_eq!(dev.get("aws_session_token").unwrap().expose(), "tok==");
+        assert!(merged(&sections, "prod").is_none());
+    }
+}
