@@ -123,7 +123,9 @@ async fn run_online(ctx: &Context, cli: &Cli, action: Action) -> Result<Outcome,
             .await
         }
         Action::Logout => sessions::logout(ctx, cli.provider.as_deref(), cli.all).await,
-        Action::PrintToken => token::print(ctx, cli.provider.as_deref()).await,
+        Action::PrintToken => {
+            token::print(ctx, cli.provider.as_deref(), cli.format.as_deref()).await
+        }
         Action::TestAuth | Action::DebugAuth => Ok(test_auth::run(ctx).await),
         Action::AuthStatusCheck => Ok(status::run_checked(ctx).await),
         Action::CheckPermissions => permissions::run(ctx).await,

@@ -109,6 +109,16 @@ pub struct Cli {
         help_heading = "Login and sessions"
     )]
     pub provider: Option<String>,
+    /// With `--print-token`: `plain` (default), `apikeyhelper` (the key alone, for Claude
+    /// Code's `apiKeyHelper`), `env` (`export` lines), `aws-credential-process`
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_parser = ["plain", "apikeyhelper", "env", "aws-credential-process"],
+        requires = "print_token",
+        help_heading = "Login and sessions"
+    )]
+    pub format: Option<String>,
     /// With `--login`: space-separated scopes, e.g. "read write"
     #[arg(
         long,
@@ -315,6 +325,7 @@ pub fn provider_name(name: &str) -> Result<String, String> {
 /// the one-action group, so `requires` alone would let `--auth-status --all` through.)
 const MODIFIERS: &[(&str, &[&str])] = &[
     ("provider", &["login", "logout", "print_token"]),
+    ("format", &["print_token"]),
     ("scopes", &["login"]),
     ("all", &["logout"]),
     ("yes", &["reset_auth"]),
