@@ -16,6 +16,10 @@ pub const CLAUDE_CODE_SKIP_VERTEX_AUTH: &str = "CLAUDE_CODE_SKIP_VERTEX_AUTH";
 pub const GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
 /// The metadata server's IP instead of `169.254.169.254`, as the Google libraries read it.
 pub const GCE_METADATA_IP: &str = "GCE_METADATA_IP";
+/// Set by Cloud Run services: the metadata server is there.
+pub const K_SERVICE: &str = "K_SERVICE";
+/// Set by Cloud Run jobs: the metadata server is there.
+pub const CLOUD_RUN_JOB: &str = "CLOUD_RUN_JOB";
 /// `1` lets an `external_account` credential run its `executable` (Google's own switch).
 pub const GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES: &str =
     "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES";

@@ -12,10 +12,7 @@ use crate::secret::{Fingerprint, Secret};
 use crate::storage::ItemMeta;
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::Read;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-use zeroize::Zeroizing;
+use std::time::Duration;
 
 /// The store item holding the helper's last output.
 pub const ITEM: &str = "cache:api-key-helper";
@@ -204,7 +201,7 @@ fn run(ctx: &Context, command: &str) -> Result<Secret<String>, AuthError> {
         "run the command yourself to see why, or fix `apiKeyHelper` in {}",
         ctx.loaded.path.display()
     );
-    let mut child = if needs_shell(command) {
+    let child = if needs_shell(command) {
         let mut c = crate::process::command(&ctx.env, "sh");
         c.arg("-c").arg(command);
         c
@@ -216,40 +213,9 @@ fn run(ctx: &Context, command: &str) -> Result<Secret<String>, AuthError> {
         c
     };
     ctx.detail(&format!("apiKeyHelper: running `{shown}`"));
-    let mut process = child.stdout(Stdio::piped()).spawn().map_err(|e| {
-        AuthError::config(format!("cannot run apiKeyHelper `{shown}`"))
-            .caused_by(e)
-            .with_hint(fix.clone())
-    })?;
-    let mut stdout = process.stdout.take().expect("stdout is piped");
-    let reader = std::thread::spawn(move || {
-        let mut out = Zeroizing::new(Vec::new());
-        let _ = (&mut stdout).take(MAX_OUTPUT + 1).read_to_end(&mut out);
-        out
-    });
-    let started = Instant::now();
     let slow = slow_after(ctx);
     let mut warned = false;
-    let status = loop {
-        match process.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(e) => {
-                return Err(AuthError::config(format!("apiKeyHelper `{shown}` failed"))
-                    .caused_by(e)
-                    .with_hint(fix))
-            }
-        }
-        let elapsed = started.elapsed();
-        if elapsed >= TIMEOUT {
-            let _ = process.kill();
-            let _ = process.wait();
-            return Err(AuthError::config(format!(
-                "apiKeyHelper `{shown}` did not finish within {} s and was stopped",
-                TIMEOUT.as_secs()
-            ))
-            .with_hint(fix));
-        }
+    let ran = crate::process::output_within(child, TIMEOUT, MAX_OUTPUT + 1, |elapsed| {
         if !warned && elapsed >= slow {
             warned = true;
             ctx.warn(&format!(
@@ -257,9 +223,24 @@ fn run(ctx: &Context, command: &str) -> Result<Secret<String>, AuthError> {
                 slow.as_secs().max(1)
             ));
         }
-        std::thread::sleep(Duration::from_millis(20));
+    });
+    let (status, out) = match ran {
+        Ok(done) => done,
+        Err(crate::process::RunError::TimedOut) => {
+            return Err(AuthError::config(format!(
+                "apiKeyHelper `{shown}` did not finish within {} s and was stopped",
+                TIMEOUT.as_secs()
+            ))
+            .with_hint(fix))
+        }
+        Err(crate::process::RunError::Spawn(e) | crate::process::RunError::Wait(e)) => {
+            return Err(
+                AuthError::config(format!("cannot run apiKeyHelper `{shown}`"))
+                    .caused_by(e)
+                    .with_hint(fix),
+            )
+        }
     };
-    let out = reader.join().unwrap_or_default();
     if !status.success() {
         return Err(
             AuthError::config(format!("apiKeyHelper `{shown}` failed ({status})")).with_hint(fix),
