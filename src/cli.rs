@@ -109,8 +109,8 @@ pub struct Cli {
         help_heading = "Login and sessions"
     )]
     pub provider: Option<String>,
-    /// With `--print-token`: `plain` (default), `apikeyhelper` (the key alone, for Claude
-    /// Code's `apiKeyHelper`), `env` (`export` lines), `aws-credential-process`
+    /// With `--print-token`: `apikeyhelper` is the key alone (for Claude Code's
+    /// `apiKeyHelper`), `env` an `export` line
     #[arg(
         long,
         value_name = "FORMAT",
