@@ -105,15 +105,6 @@ pub struct Cli {
     /// Print the access token or key in force, for another program
     #[arg(long, help_heading = "Login and sessions")]
     pub print_token: bool,
-    /// With `--print-token`: `plain` (the default), `apikeyhelper`, `aws-credential-process`
-    /// (Bedrock with AWS keys: the `Version: 1` JSON) or `env`
-    #[arg(
-        long,
-        requires = "print_token",
-        value_parser = ["plain", "apikeyhelper", "aws-credential-process", "env"],
-        help_heading = "Login and sessions"
-    )]
-    pub format: Option<String>,
     /// With `--login`, `--logout` or `--print-token`: `anthropic`, `github` or a provider of
     /// `oauth.providers`
     #[arg(
@@ -124,6 +115,17 @@ pub struct Cli {
         help_heading = "Login and sessions"
     )]
     pub provider: Option<String>,
+    /// With `--print-token`: `plain` (the default), `apikeyhelper` (the key alone, for Claude
+    /// Code's `apiKeyHelper`), `env` (an `export` line) or `aws-credential-process` (Bedrock
+    /// with AWS keys: the `Version: 1` JSON)
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_parser = ["plain", "apikeyhelper", "env", "aws-credential-process"],
+        requires = "print_token",
+        help_heading = "Login and sessions"
+    )]
+    pub format: Option<String>,
     /// With `--login`: space-separated scopes, e.g. "read write"
     #[arg(
         long,
@@ -335,6 +337,7 @@ pub fn provider_name(name: &str) -> Result<String, String> {
 /// the one-action group, so `requires` alone would let `--auth-status --all` through.)
 const MODIFIERS: &[(&str, &[&str])] = &[
     ("provider", &["login", "logout", "print_token"]),
+    ("format", &["print_token"]),
     ("scopes", &["login"]),
     ("all", &["logout"]),
     ("yes", &["reset_auth"]),

@@ -2,6 +2,27 @@
 
 /// An Anthropic API key; second in the resolution order, after `--api-key`.
 pub const ANTHROPIC_API_KEY: &str = "ANTHROPIC_API_KEY";
+/// A bearer token for the Anthropic API (or a gateway in front of it), sent as
+/// `Authorization: Bearer`; ahead of `ANTHROPIC_API_KEY`, as in Claude Code.
+pub const ANTHROPIC_AUTH_TOKEN: &str = "ANTHROPIC_AUTH_TOKEN";
+/// An OAuth access token (e.g. from `claude setup-token`), after `apiKeyHelper` and before
+/// the stored key, as in Claude Code.
+pub const CLAUDE_CODE_OAUTH_TOKEN: &str = "CLAUDE_CODE_OAUTH_TOKEN";
+/// How long the output of `apiKeyHelper` is reused, in milliseconds (default 300000).
+pub const CLAUDE_CODE_API_KEY_HELPER_TTL_MS: &str = "CLAUDE_CODE_API_KEY_HELPER_TTL_MS";
+/// `1`: a gateway in front of Vertex AI adds the credentials; claude sends none.
+pub const CLAUDE_CODE_SKIP_VERTEX_AUTH: &str = "CLAUDE_CODE_SKIP_VERTEX_AUTH";
+/// The metadata server's host (and port) instead of `metadata.google.internal`.
+pub const GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
+/// The metadata server's IP instead of `169.254.169.254`, as the Google libraries read it.
+pub const GCE_METADATA_IP: &str = "GCE_METADATA_IP";
+/// Set by Cloud Run services: the metadata server is there.
+pub const K_SERVICE: &str = "K_SERVICE";
+/// Set by Cloud Run jobs: the metadata server is there.
+pub const CLOUD_RUN_JOB: &str = "CLOUD_RUN_JOB";
+/// `1` lets an `external_account` credential run its `executable` (Google's own switch).
+pub const GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES: &str =
+    "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES";
 /// Overrides the Anthropic API host (`https://api.anthropic.com`); tests point it at loopback.
 pub const ANTHROPIC_BASE_URL: &str = "ANTHROPIC_BASE_URL";
 /// Path of the configuration file (same as `--config`).
@@ -30,6 +51,9 @@ pub const CLAUDE_TEST_NOW: &str = "CLAUDE_TEST_NOW";
 /// Debug builds only: act as if the kernel had no keyring (no passphrase cache), for tests
 /// of that fallback.
 pub const CLAUDE_TEST_NO_KEYRING: &str = "CLAUDE_TEST_NO_KEYRING";
+/// Debug builds only: milliseconds after which a running `apiKeyHelper` is reported as
+/// slow (default 10 s), so tests need not wait.
+pub const CLAUDE_TEST_HELPER_SLOW_MS: &str = "CLAUDE_TEST_HELPER_SLOW_MS";
 /// Per-user runtime directory; its `bus` socket is the session bus when the address is unset.
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// `1` selects AWS Bedrock as the provider.

@@ -92,6 +92,56 @@ pub fn command(env: &crate::envvars::Env, program: impl AsRef<OsStr>) -> Command
     command
 }
 
+/// Why [`output_within`] got no output.
+#[derive(Debug)]
+pub enum RunError {
+    /// The program could not be started.
+    Spawn(std::io::Error),
+    /// It was still running at the deadline, and was stopped.
+    TimedOut,
+    /// Waiting for it failed.
+    Wait(std::io::Error),
+}
+
+/// Runs `command` (from [`command`]) with its standard output captured, at most `max` bytes
+/// kept (more is cut: the caller refuses it), stopping it at `timeout`. `tick` sees the
+/// time elapsed every 20 ms, for "still running" notices.
+///
+/// # Errors
+/// [`RunError`].
+pub fn output_within(
+    mut command: Command,
+    timeout: std::time::Duration,
+    max: u64,
+    mut tick: impl FnMut(std::time::Duration),
+) -> Result<(std::process::ExitStatus, zeroize::Zeroizing<Vec<u8>>), RunError> {
+    use std::io::Read;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(RunError::Spawn)?;
+    let mut stdout = child.stdout.take().ok_or(RunError::TimedOut)?;
+    let reader = std::thread::spawn(move || {
+        let mut out = zeroize::Zeroizing::new(Vec::new());
+        let _ = (&mut stdout).take(max).read_to_end(&mut out);
+        out
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(RunError::Wait)? {
+            break status;
+        }
+        if started.elapsed() >= timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(RunError::TimedOut);
+        }
+        tick(started.elapsed());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Ok((status, reader.join().unwrap_or_default()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -346,12 +346,16 @@ fn no_credentials_is_not_authenticated_with_a_hint() {
 }
 
 #[test]
-fn unsupported_credential_types_are_refused_naming_type_and_file() {
+fn unsupported_or_incomplete_credential_files_are_refused_naming_what_and_file() {
     let fx = Fixture::new();
     fx.set("CLOUD_ML_REGION", LOCATION);
     let cases = [
         (
-            "external_account",
+            "`gdch_service_account`",
+            json!({"type": "gdch_service_account", "project": "p"}),
+        ),
+        (
+            "has no `subject_token_type`",
             json!({
                 "type": "external_account",
                 "audience": "//iam.googleapis.com/x",
@@ -359,7 +363,7 @@ fn unsupported_credential_types_are_refused_naming_type_and_file() {
             }),
         ),
         (
-            "impersonated_service_account",
+            "has no `service_account_impersonation_url`",
             json!({
                 "type": "impersonated_service_account",
                 "source_credentials": {"type": "authorized_user"},

@@ -476,13 +476,24 @@ async fn anthropic_verdict(
         };
         anthropic::ask(http, &ctx.env, &credential, budget).await
     } else {
-        let key = match resolve::active_key(ctx)
-            .and_then(|(secret, _, _)| crate::apikey::ApiKey::parse(secret))
-        {
-            Ok(key) => key,
+        match ask_with(ctx, http, active, false).await {
+            // A helper's cached key the API refuses: run the helper again, once.
+            Ok(answer)
+                if matches!(active.source, Source::Helper(_))
+                    && answer
+                        .verdict
+                        .as_ref()
+                        .is_err_and(|e| e.code() == crate::error::ErrorCode::InvalidApiKey) =>
+            {
+                ctx.detail("apiKeyHelper: the API refused its key; running it again");
+                match ask_with(ctx, http, active, true).await {
+                    Ok(answer) => answer,
+                    Err(err) => return (Err(err), None),
+                }
+            }
+            Ok(answer) => answer,
             Err(err) => return (Err(err), None),
-        };
-        anthropic::ask(http, &ctx.env, &anthropic::ApiCredential::Key(&key), budget).await
+        }
     };
     let what = match &active.source {
         Source::Session(provider) => format!("the {provider} access token {}", active.fingerprint),
@@ -497,6 +508,36 @@ async fn anthropic_verdict(
         elapsed: check.elapsed,
     });
     (verdict, answer.server_date)
+}
+
+/// Asks the API with a credential that is not a login, as its source says it is sent;
+/// `rerun` runs `apiKeyHelper` again instead of using its cached output.
+async fn ask_with(
+    ctx: &Context,
+    http: &reqwest::Client,
+    active: &resolve::Candidate,
+    rerun: bool,
+) -> Result<anthropic::Answer, AuthError> {
+    let budget = ctx.budget();
+    let secret = match (&active.source, rerun) {
+        (Source::Helper(command), true) => resolve::helper::rerun(ctx, command)?,
+        _ => resolve::secret_of(ctx, active)?.0,
+    };
+    let fingerprint = active.fingerprint.as_str().to_string();
+    Ok(match active.source.scheme() {
+        resolve::Scheme::ApiKey => {
+            let key = crate::apikey::ApiKey::parse(secret)?;
+            anthropic::ask(http, &ctx.env, &anthropic::ApiCredential::Key(&key), budget).await
+        }
+        scheme => {
+            let credential = anthropic::ApiCredential::Bearer {
+                token: &secret,
+                fingerprint,
+                oauth: scheme == resolve::Scheme::OAuth,
+            };
+            anthropic::ask(http, &ctx.env, &credential, budget).await
+        }
+    })
 }
 
 fn clock_step(date: SystemTime, now: u64) -> Result<String, AuthError> {

@@ -11,6 +11,8 @@ pub struct Config {
     /// An Anthropic API key; `${VAR}` keeps it out of the file.
     #[serde(deserialize_with = "optional_secret")]
     pub api_key: Option<Secret<String>>,
+    /// Claude Code's `apiKeyHelper`: a command whose standard output is the API key.
+    pub api_key_helper: Option<String>,
     pub model: Option<String>,
     pub provider: Option<Provider>,
     pub region: Option<String>,

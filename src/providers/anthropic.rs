@@ -66,13 +66,21 @@ pub enum ApiCredential<'a> {
         token: &'a AccessToken,
         fingerprint: String,
     },
+    /// A token from the environment, sent as a bearer token: `oauth` adds the OAuth beta
+    /// flag (`CLAUDE_CODE_OAUTH_TOKEN`); without it, as `ANTHROPIC_AUTH_TOKEN` is sent.
+    Bearer {
+        token: &'a crate::secret::Secret<String>,
+        fingerprint: String,
+        oauth: bool,
+    },
 }
 
 impl ApiCredential<'_> {
     fn fingerprint(&self) -> String {
         match self {
             ApiCredential::Key(key) => key.fingerprint().to_string(),
-            ApiCredential::Token { fingerprint, .. } => fingerprint.clone(),
+            ApiCredential::Token { fingerprint, .. }
+            | ApiCredential::Bearer { fingerprint, .. } => fingerprint.clone(),
         }
     }
 
@@ -106,6 +114,19 @@ impl ApiCredential<'_> {
                         HeaderValue::from_static(OAUTH_BETA),
                     ),
                 ]
+            }
+            ApiCredential::Bearer { token, oauth, .. } => {
+                let value = crate::secret::bearer_header(token).ok_or_else(|| {
+                    AuthError::invalid_api_key("the token cannot be sent in an HTTP header")
+                })?;
+                let mut headers = vec![(reqwest::header::AUTHORIZATION, value), version];
+                if *oauth {
+                    headers.push((
+                        HeaderName::from_static("anthropic-beta"),
+                        HeaderValue::from_static(OAUTH_BETA),
+                    ));
+                }
+                headers
             }
         })
     }
@@ -180,7 +201,10 @@ fn judge(
     credential: &ApiCredential<'_>,
 ) -> Result<KeyCheck, AuthError> {
     let fingerprint = credential.fingerprint();
-    let is_token = matches!(credential, ApiCredential::Token { .. });
+    let is_token = matches!(
+        credential,
+        ApiCredential::Token { .. } | ApiCredential::Bearer { oauth: true, .. }
+    );
     let what = if is_token { "access token" } else { "key" };
     match reply.status {
         StatusCode::OK => {

@@ -1,9 +1,10 @@
 //! Which credential is in force, where it came from, and what it shadows (SPEC §3).
 //!
-//! API keys, first usable wins: `--api-key` → `ANTHROPIC_API_KEY` → the environment's
-//! `apiKey` → config `apiKey` → the stored key; then the OAuth session from `--login`.
-//! `authentication.method: "oauth"` puts the session first (keys only with
-//! `fallback: "api-key"`). An environment pinned to one method refuses the others, and a
+//! First usable wins, in Claude Code's order (docs/configuration.md has the table):
+//! `--api-key` → `ANTHROPIC_AUTH_TOKEN` (bearer) → `ANTHROPIC_API_KEY` → the environment's
+//! `apiKey` → config `apiKey` → `apiKeyHelper` → `CLAUDE_CODE_OAUTH_TOKEN` → the stored
+//! key; then the OAuth session from `--login`. `authentication.method: "oauth"` puts the
+//! OAuth credentials first (keys only with `fallback: "api-key"`). An environment pinned to one method refuses the others, and a
 //! non-Anthropic provider refuses all of them; every refusal says why.
 
 use crate::apikey::ApiKey;
@@ -17,6 +18,7 @@ use crate::session::{self, Session};
 use crate::storage::{ItemMeta, API_KEY_ITEM};
 use std::fmt;
 
+pub mod helper;
 #[cfg(test)]
 mod table;
 
@@ -24,9 +26,15 @@ mod table;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     Flag,
+    /// `ANTHROPIC_AUTH_TOKEN`: a bearer token.
+    AuthToken,
     Env,
     Environment(String),
     Config,
+    /// `apiKeyHelper`: the command whose output is the key.
+    Helper(String),
+    /// `CLAUDE_CODE_OAUTH_TOKEN`: an OAuth access token.
+    OauthEnv,
     Stored(StorageKind),
     /// The OAuth session of this provider.
     Session(String),
@@ -36,6 +44,9 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Flag => f.write_str("flag"),
+            Source::AuthToken => write!(f, "env:{}", envvars::ANTHROPIC_AUTH_TOKEN),
+            Source::Helper(_) => f.write_str("apiKeyHelper"),
+            Source::OauthEnv => write!(f, "env:{}", envvars::CLAUDE_CODE_OAUTH_TOKEN),
             Source::Env => write!(f, "env:{}", envvars::ANTHROPIC_API_KEY),
             Source::Environment(name) => write!(f, "environment:{name}"),
             Source::Config => f.write_str("config"),
@@ -50,6 +61,15 @@ impl Source {
     pub fn describe(&self) -> String {
         match self {
             Source::Flag => "the `--api-key` flag".to_string(),
+            Source::AuthToken => {
+                "the ANTHROPIC_AUTH_TOKEN environment variable (a bearer token)".to_string()
+            }
+            Source::Helper(command) => {
+                format!("the `apiKeyHelper` command `{}`", helper::shown(command))
+            }
+            Source::OauthEnv => {
+                "the CLAUDE_CODE_OAUTH_TOKEN environment variable (an OAuth token)".to_string()
+            }
             Source::Env => "the ANTHROPIC_API_KEY environment variable".to_string(),
             Source::Environment(name) => format!("`environments.{name}.apiKey` in the config"),
             Source::Config => "`apiKey` in the config".to_string(),
@@ -61,10 +81,31 @@ impl Source {
         }
     }
 
-    /// True for API keys, false for the OAuth session.
+    /// True for API keys and other non-OAuth credentials (billed to an API account),
+    /// false for the OAuth session and `CLAUDE_CODE_OAUTH_TOKEN`.
     pub fn is_api_key(&self) -> bool {
-        !matches!(self, Source::Session(_))
+        !matches!(self, Source::Session(_) | Source::OauthEnv)
     }
+
+    /// How the credential is sent to the API.
+    pub fn scheme(&self) -> Scheme {
+        match self {
+            Source::AuthToken => Scheme::Bearer,
+            Source::OauthEnv | Source::Session(_) => Scheme::OAuth,
+            _ => Scheme::ApiKey,
+        }
+    }
+}
+
+/// How a credential is sent to the Anthropic API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// `x-api-key`.
+    ApiKey,
+    /// `Authorization: Bearer` (`ANTHROPIC_AUTH_TOKEN`, for gateways).
+    Bearer,
+    /// `Authorization: Bearer` with the OAuth beta flag.
+    OAuth,
 }
 
 /// What a candidate is, with what can be known of it without unlocking anything.
@@ -74,6 +115,14 @@ pub enum Credential {
     Key {
         secret: Option<Secret<String>>,
         meta: Option<ItemMeta>,
+    },
+    /// A token from the environment (`ANTHROPIC_AUTH_TOKEN`, `CLAUDE_CODE_OAUTH_TOKEN`).
+    Token { secret: Secret<String> },
+    /// `apiKeyHelper`: the command, run only when the key is used; the metadata of its
+    /// cached output, when the store lists one.
+    Helper {
+        command: String,
+        cached: Option<ItemMeta>,
     },
     /// An OAuth login; its tokens stay in the store.
     Session(Session),
@@ -138,7 +187,8 @@ impl Candidate {
     pub fn secret(&self) -> Option<&Secret<String>> {
         match &self.credential {
             Credential::Key { secret, .. } => secret.as_ref(),
-            Credential::Session(_) => None,
+            Credential::Token { secret } => Some(secret),
+            Credential::Helper { .. } | Credential::Session(_) => None,
         }
     }
 
@@ -146,7 +196,7 @@ impl Candidate {
     pub fn meta(&self) -> Option<&ItemMeta> {
         match &self.credential {
             Credential::Key { meta, .. } => meta.as_ref(),
-            Credential::Session(_) => None,
+            _ => None,
         }
     }
 
@@ -154,7 +204,15 @@ impl Candidate {
     pub fn session(&self) -> Option<&Session> {
         match &self.credential {
             Credential::Session(session) => Some(session),
-            Credential::Key { .. } => None,
+            _ => None,
+        }
+    }
+
+    /// The `apiKeyHelper` command, and the metadata of its cached output.
+    pub fn helper(&self) -> Option<(&str, Option<&ItemMeta>)> {
+        match &self.credential {
+            Credential::Helper { command, cached } => Some((command, cached.as_ref())),
+            _ => None,
         }
     }
 }
@@ -286,11 +344,32 @@ pub fn credentials(ctx: &Context) -> Resolution {
     if let Some(key) = &ctx.loaded.config.api_key {
         add(Source::Config, key);
     }
+    // Second, after `--api-key` (the closure above holds `keys` until here).
+    if let Some(token) = ctx.env.get(envvars::ANTHROPIC_AUTH_TOKEN) {
+        let at = usize::from(keys.first().is_some_and(|k| k.source == Source::Flag));
+        keys.insert(at, token_candidate(Source::AuthToken, token));
+    }
     let store = ctx.store();
-    match store.index() {
+    let index = store.index();
+    if let Some(command) = ctx
+        .loaded
+        .config
+        .api_key_helper
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        keys.push(helper_candidate(ctx, command, index.as_ref().ok()));
+    }
+    let oauth_env = ctx
+        .env
+        .get(envvars::CLAUDE_CODE_OAUTH_TOKEN)
+        .map(|token| token_candidate(Source::OauthEnv, token));
+    let mut stored = None;
+    match index {
         Ok(index) => {
             if let Some(meta) = index.items.get(API_KEY_ITEM) {
-                keys.push(Candidate {
+                stored = Some(Candidate {
                     source: Source::Stored(store.kind()),
                     fingerprint: Fingerprint::from_stored(meta.fingerprint.clone()),
                     credential: Credential::Key {
@@ -319,23 +398,31 @@ pub fn credentials(ctx: &Context) -> Resolution {
     let session_unusable = session.as_ref().is_some_and(|s| s.problem().is_some());
     let (key_policy, session_policy) = refusals(ctx);
     if let Some(policy) = &key_policy {
-        for key in &mut keys {
+        for key in keys.iter_mut().chain(stored.iter_mut()) {
             key.standing = std::mem::replace(&mut key.standing, Standing::Usable)
                 .refused(policy.reason.clone());
         }
     }
     let mut session = session;
-    if let (Some(s), Some(reason)) = (session.as_mut(), session_policy) {
-        s.standing = std::mem::replace(&mut s.standing, Standing::Usable).refused(reason);
+    let mut oauth_env = oauth_env;
+    if let Some(reason) = session_policy {
+        for s in session.iter_mut().chain(oauth_env.iter_mut()) {
+            s.standing =
+                std::mem::replace(&mut s.standing, Standing::Usable).refused(reason.clone());
+        }
     }
     let oauth_first = auth.method == Some(Method::Oauth)
         && !(session_unusable && auth.fallback == Some(Method::ApiKey));
     let mut candidates = Vec::new();
     if oauth_first {
+        candidates.extend(oauth_env);
         candidates.extend(session);
         candidates.extend(keys);
+        candidates.extend(stored);
     } else {
         candidates.extend(keys);
+        candidates.extend(oauth_env);
+        candidates.extend(stored);
         candidates.extend(session);
     }
     Resolution {
@@ -344,6 +431,51 @@ pub fn credentials(ctx: &Context) -> Resolution {
         policy: key_policy,
     }
 }
+
+/// A token from the environment: usable when it can be sent in a header.
+fn token_candidate(source: Source, token: String) -> Candidate {
+    let secret = Secret::new(token.trim().to_string());
+    let standing = if crate::secret::bearer_header(&secret).is_some() {
+        Standing::Usable
+    } else {
+        Standing::Unusable("it holds characters that cannot be sent in an HTTP header".to_string())
+    };
+    Candidate {
+        source,
+        fingerprint: Fingerprint::of(secret.expose()),
+        credential: Credential::Token { secret },
+        standing,
+    }
+}
+
+/// `apiKeyHelper`, not run: its fingerprint is that of its cached output while the store's
+/// index lists a fresh one, else a note that it runs when used.
+fn helper_candidate(
+    ctx: &Context,
+    command: &str,
+    index: Option<&crate::storage::Index>,
+) -> Candidate {
+    let cached = index
+        .and_then(|index| index.items.get(helper::ITEM))
+        .filter(|meta| helper::cached_until(ctx, meta.created_at) > ctx.clock.now())
+        .cloned();
+    let fingerprint = match &cached {
+        Some(meta) => Fingerprint::from_stored(meta.fingerprint.clone()),
+        None => Fingerprint::from_stored(NOT_RUN.to_string()),
+    };
+    Candidate {
+        source: Source::Helper(command.to_string()),
+        fingerprint,
+        credential: Credential::Helper {
+            command: command.to_string(),
+            cached,
+        },
+        standing: Standing::Usable,
+    }
+}
+
+/// The fingerprint shown for an `apiKeyHelper` whose output is not cached.
+pub const NOT_RUN: &str = "(not run)";
 
 fn session_candidate(ctx: &Context, session: Session) -> Candidate {
     let now = ctx.clock.now();
@@ -476,12 +608,29 @@ pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint)
     else {
         return Err(resolution.into_error(ctx, no_key_error()));
     };
+    secret_of(ctx, active)
+}
+
+/// The value of a candidate that is not a login: as read, the helper's output (run when not
+/// cached), or the stored key (unlocking the store).
+///
+/// # Errors
+/// The helper's errors; storage errors; `not_authenticated` when the store lost the key.
+pub fn secret_of(
+    ctx: &Context,
+    active: &Candidate,
+) -> Result<(Secret<String>, Source, Fingerprint), AuthError> {
     if let Some(secret) = active.secret() {
         return Ok((
             secret.clone(),
             active.source.clone(),
             active.fingerprint.clone(),
         ));
+    }
+    if let Some((command, _)) = active.helper() {
+        let key = helper::key(ctx, command)?;
+        let fingerprint = Fingerprint::of(key.expose());
+        return Ok((key, active.source.clone(), fingerprint));
     }
     let store = ctx.store();
     let found = store.get(API_KEY_ITEM)?;

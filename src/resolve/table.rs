@@ -12,6 +12,8 @@ use crate::storage::{ItemMeta, StorageKind, API_KEY_ITEM};
 const FLAG: &str = "sk-ant-api03-FLAGFLAGFLAGFLAGFLAG-f1F1";
 const ENV: &str = "sk-ant-api03-ENVENVENVENVENVENVENV-e2E2";
 const STORED: &str = "sk-ant-api03-STOREDSTOREDSTOREDST-s3S3";
+const AUTH_TOKEN: &str = "gateway-bearer-token-AUTHAUTHAUTH-a6A6";
+const OAUTH_TOKEN: &str = "sk-ant-oat01-OAUTHOAUTHOAUTHOAUTHOA-o7O7";
 const NOW: u64 = 1_790_000_000;
 
 struct Case {
@@ -159,6 +161,92 @@ fn cases() -> Vec<Case> {
             refusal: None,
         },
         Case {
+            name: "Claude Code's whole order: the flag shadows every other source, in order",
+            config: r#"{"apiKey": "sk-ant-api03-CONFIGCONFIGCONFIGCONF-c5C5", "apiKeyHelper": "get-key --fresh"}"#,
+            environment: None,
+            vars: &[
+                ("ANTHROPIC_AUTH_TOKEN", AUTH_TOKEN),
+                ("ANTHROPIC_API_KEY", ENV),
+                ("CLAUDE_CODE_OAUTH_TOKEN", OAUTH_TOKEN),
+            ],
+            flag: true,
+            stored: true,
+            active: Some(Source::Flag),
+            shadowed: Vec::leak(vec![
+                Source::AuthToken,
+                Source::Env,
+                Source::Config,
+                Source::Helper(String::new()),
+                Source::OauthEnv,
+                Source::Stored(StorageKind::Keychain),
+            ]),
+            refusal: None,
+        },
+        Case {
+            name: "ANTHROPIC_AUTH_TOKEN comes before ANTHROPIC_API_KEY",
+            config: "{}",
+            environment: None,
+            vars: &[
+                ("ANTHROPIC_API_KEY", ENV),
+                ("ANTHROPIC_AUTH_TOKEN", AUTH_TOKEN),
+            ],
+            flag: false,
+            stored: false,
+            active: Some(Source::AuthToken),
+            shadowed: &[Source::Env],
+            refusal: None,
+        },
+        Case {
+            name: "apiKeyHelper comes after the config's key, before CLAUDE_CODE_OAUTH_TOKEN",
+            config: r#"{"apiKeyHelper": "get-key"}"#,
+            environment: None,
+            vars: &[("CLAUDE_CODE_OAUTH_TOKEN", OAUTH_TOKEN)],
+            flag: false,
+            stored: true,
+            active: Some(Source::Helper(String::new())),
+            shadowed: Vec::leak(vec![
+                Source::OauthEnv,
+                Source::Stored(StorageKind::Keychain),
+            ]),
+            refusal: None,
+        },
+        Case {
+            name: "CLAUDE_CODE_OAUTH_TOKEN comes before the stored key",
+            config: "{}",
+            environment: None,
+            vars: &[("CLAUDE_CODE_OAUTH_TOKEN", OAUTH_TOKEN)],
+            flag: false,
+            stored: true,
+            active: Some(Source::OauthEnv),
+            shadowed: &[Source::Stored(StorageKind::Keychain)],
+            refusal: None,
+        },
+        Case {
+            name: "method oauth puts CLAUDE_CODE_OAUTH_TOKEN first and refuses the bearer token",
+            config: r#"{"authentication": {"method": "oauth"}}"#,
+            environment: None,
+            vars: &[
+                ("ANTHROPIC_AUTH_TOKEN", AUTH_TOKEN),
+                ("CLAUDE_CODE_OAUTH_TOKEN", OAUTH_TOKEN),
+            ],
+            flag: false,
+            stored: false,
+            active: Some(Source::OauthEnv),
+            shadowed: &[],
+            refusal: Some("without `fallback"),
+        },
+        Case {
+            name: "an api-key-only environment refuses CLAUDE_CODE_OAUTH_TOKEN",
+            config: r#"{"environments": {"ci": {"authentication": "api-key"}}}"#,
+            environment: Some("ci"),
+            vars: &[("CLAUDE_CODE_OAUTH_TOKEN", OAUTH_TOKEN)],
+            flag: false,
+            stored: true,
+            active: Some(stored.clone()),
+            shadowed: &[],
+            refusal: None,
+        },
+        Case {
             name: "Bedrock selected by variable refuses Anthropic keys",
             config: "{}",
             environment: None,
@@ -172,14 +260,22 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// The source with the helper's command left out: rows compare kinds of source.
+fn kind(source: &Source) -> Source {
+    match source {
+        Source::Helper(_) => Source::Helper(String::new()),
+        other => other.clone(),
+    }
+}
+
 #[test]
 fn resolution_follows_the_documented_order_and_policy() {
     for case in cases() {
         let ctx = context(&case);
         let resolution = credentials(&ctx);
-        let active = resolution.active().map(|c| c.source.clone());
+        let active = resolution.active().map(|c| kind(&c.source));
         assert_eq!(active, case.active, "{}: in force", case.name);
-        let shadowed: Vec<Source> = resolution.shadowed().map(|c| c.source.clone()).collect();
+        let shadowed: Vec<Source> = resolution.shadowed().map(|c| kind(&c.source)).collect();
         assert_eq!(shadowed, case.shadowed, "{}: shadowed", case.name);
         let refusal = resolution.refusal().map(|r| r.reason.clone());
         match (case.refusal, refusal) {
@@ -212,4 +308,34 @@ fn malformed_keys_are_present_but_flagged() {
     let env = resolution.active().expect("the variable is present");
     assert_eq!(env.source, Source::Env);
     assert!(env.problem().is_some(), "a malformed key says why");
+}
+
+#[test]
+fn offline_resolution_never_runs_the_helper() {
+    // A helper that would leave a mark if it ran: resolution only names it.
+    let case = Case {
+        name: "helper not run",
+        config: r#"{"apiKeyHelper": "touch /nonexistent-dir/ran"}"#,
+        environment: None,
+        vars: &[],
+        flag: false,
+        stored: false,
+        active: None,
+        shadowed: &[],
+        refusal: None,
+    };
+    let resolution = credentials(&context(&case));
+    let helper = resolution.active().expect("the helper is present");
+    assert_eq!(helper.fingerprint.as_str(), super::NOT_RUN);
+    assert!(helper.secret().is_none());
+    assert_eq!(helper.source.scheme(), super::Scheme::ApiKey);
+}
+
+#[test]
+fn tokens_from_the_environment_are_sent_as_bearer_tokens() {
+    assert_eq!(Source::AuthToken.scheme(), super::Scheme::Bearer);
+    assert_eq!(Source::OauthEnv.scheme(), super::Scheme::OAuth);
+    assert!(!Source::OauthEnv.is_api_key());
+    assert_eq!(Source::AuthToken.to_string(), "env:ANTHROPIC_AUTH_TOKEN");
+    assert_eq!(Source::OauthEnv.to_string(), "env:CLAUDE_CODE_OAUTH_TOKEN");
 }

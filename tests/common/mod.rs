@@ -8,6 +8,7 @@ pub mod bedrock_server;
 pub mod billing_server;
 pub mod browser;
 pub mod github_server;
+pub mod google_chain_server;
 pub mod google_server;
 pub mod oauth_env;
 pub mod oauth_server;

@@ -181,10 +181,10 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
     let mut report = report::StatusReport::new(ctx, crate::providers::active(ctx).as_str(), detail);
     report.set_verification(usable.is_some(), facts.verification.as_ref());
     report.method = usable.map(|c| {
-        if c.source.is_api_key() {
-            "api-key"
-        } else {
-            "oauth"
+        match c.source.scheme() {
+            resolve::Scheme::ApiKey => "api-key",
+            resolve::Scheme::Bearer => "bearer-token",
+            resolve::Scheme::OAuth => "oauth",
         }
         .to_string()
     });
@@ -378,7 +378,7 @@ fn next_step(resolution: &Resolution) -> String {
 fn render(ctx: &Context, facts: &Facts<'_>) -> String {
     let mut out = String::new();
     let provider = crate::providers::active(ctx).as_str();
-    render_active(&mut out, facts, provider);
+    render_active(ctx, &mut out, facts, provider);
     for c in facts.resolution.shadowed() {
         let _ = writeln!(
             out,
@@ -453,8 +453,67 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
     out
 }
 
-fn render_active(out: &mut String, facts: &Facts<'_>, provider: &str) {
+fn render_active(ctx: &Context, out: &mut String, facts: &Facts<'_>, provider: &str) {
     match facts.active() {
+        Some(active)
+            if active.problem().is_none()
+                && matches!(active.source, Source::AuthToken | Source::OauthEnv) =>
+        {
+            let (what, billing) = if active.source == Source::AuthToken {
+                (
+                    "Bearer token",
+                    "API usage (or whatever the gateway at ANTHROPIC_BASE_URL bills)",
+                )
+            } else {
+                ("OAuth token", "Claude subscription of the token's account")
+            };
+            let _ = writeln!(
+                out,
+                "{}",
+                claim(
+                    facts.verification.as_ref(),
+                    &format!("{what} configured for {provider}"),
+                    &format!("Authenticated to {provider} with a {}", what.to_lowercase()),
+                    provider,
+                )
+            );
+            let _ = writeln!(
+                out,
+                "  token:        {} (from {})",
+                active.fingerprint,
+                active.source.describe()
+            );
+            let _ = writeln!(out, "  billing:      {billing}");
+        }
+        Some(active) if active.problem().is_none() && active.helper().is_some() => {
+            let (command, cached) = active.helper().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{}",
+                claim(
+                    facts.verification.as_ref(),
+                    &format!("API key helper configured for {provider}"),
+                    &format!("Authenticated to {provider} with the API key helper's key"),
+                    provider,
+                )
+            );
+            let shown = resolve::helper::shown(command);
+            let line = match cached {
+                Some(meta) => format!(
+                    "{} (the output of `{shown}`, cached until {}; status runs nothing,                      a command would reuse it)",
+                    active.fingerprint,
+                    rfc3339(resolve::helper::cached_until(ctx, meta.created_at))
+                ),
+                None => format!(
+                    "from `apiKeyHelper`: status runs nothing; a command would run `{shown}`"
+                ),
+            };
+            let _ = writeln!(out, "  key:          {line}");
+            let _ = writeln!(
+                out,
+                "  billing:      API usage, billed to the key's organization"
+            );
+        }
         Some(active) if active.problem().is_none() && !active.source.is_api_key() => {
             let session = active.session().expect("a session candidate");
             let account = match (&session.account, session.metadata_encrypted) {

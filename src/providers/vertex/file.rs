@@ -1,6 +1,7 @@
 //! Google credential files: where they are (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud's
 //! application-default credentials), what they hold, and which of them are accepted.
 
+use super::external::{self, ExternalAccount};
 use super::locate::{self, Found};
 use crate::error::AuthError;
 use crate::redact::{is_loopback, SafeUrl};
@@ -38,11 +39,24 @@ pub struct AuthorizedUser {
     pub token_uri: Url,
 }
 
-/// The two kinds of credential accepted.
+/// A service account impersonated with another credential (`"type":
+/// "impersonated_service_account"`, what `gcloud auth application-default login
+/// --impersonate-service-account` writes).
+#[derive(Debug)]
+pub struct Impersonated {
+    pub source: Box<GoogleCredential>,
+    pub url: Url,
+    pub email: String,
+    pub quota_project_id: Option<String>,
+}
+
+/// The kinds of credential accepted.
 #[derive(Debug)]
 pub enum GoogleCredential {
     ServiceAccount(ServiceAccount),
     AuthorizedUser(AuthorizedUser),
+    ExternalAccount(ExternalAccount),
+    Impersonated(Impersonated),
 }
 
 /// A credential and the file it came from.
@@ -55,25 +69,62 @@ pub struct CredentialFile {
 impl CredentialFile {
     /// The project named in the file, if any.
     pub fn project(&self) -> Option<&str> {
-        match &self.credential {
-            GoogleCredential::ServiceAccount(sa) => sa.project_id.as_deref(),
-            GoogleCredential::AuthorizedUser(user) => user.quota_project_id.as_deref(),
-        }
-        .filter(|p| !p.is_empty())
+        self.credential.project()
     }
 
     /// Where tokens come from.
     pub fn token_uri(&self) -> &Url {
-        match &self.credential {
-            GoogleCredential::ServiceAccount(sa) => &sa.token_uri,
-            GoogleCredential::AuthorizedUser(user) => &user.token_uri,
-        }
+        self.credential.token_uri()
     }
 
     /// A printable stand-in: the key id of a service account, the refresh token's fingerprint
     /// for a user.
     pub fn fingerprint(&self) -> Option<String> {
-        match &self.credential {
+        self.credential.fingerprint()
+    }
+
+    /// Identifies this credential for the token cache: kind, principal, file and a digest of
+    /// the secret, so another file, another key or a new login never reuses a token.
+    pub fn cache_key(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.credential.cache_key(),
+            self.found.path.display(),
+            self.token_uri()
+        )
+    }
+}
+
+impl GoogleCredential {
+    /// The project named in the file, if any.
+    pub fn project(&self) -> Option<&str> {
+        match self {
+            GoogleCredential::ServiceAccount(sa) => sa.project_id.as_deref(),
+            GoogleCredential::AuthorizedUser(user) => user.quota_project_id.as_deref(),
+            GoogleCredential::ExternalAccount(ea) => ea.quota_project_id.as_deref(),
+            GoogleCredential::Impersonated(imp) => imp
+                .quota_project_id
+                .as_deref()
+                .or_else(|| imp.source.project()),
+        }
+        .filter(|p| !p.is_empty())
+    }
+
+    /// Where the first token comes from.
+    pub fn token_uri(&self) -> &Url {
+        match self {
+            GoogleCredential::ServiceAccount(sa) => &sa.token_uri,
+            GoogleCredential::AuthorizedUser(user) => &user.token_uri,
+            GoogleCredential::ExternalAccount(ea) => &ea.token_url,
+            GoogleCredential::Impersonated(imp) => imp.source.token_uri(),
+        }
+    }
+
+    /// A printable stand-in for the secret, when there is one in the file.
+    pub fn fingerprint(&self) -> Option<String> {
+        match self {
+            GoogleCredential::ExternalAccount(_) => None,
+            GoogleCredential::Impersonated(imp) => imp.source.fingerprint(),
             GoogleCredential::ServiceAccount(sa) => sa
                 .private_key_id
                 .as_deref()
@@ -84,28 +135,30 @@ impl CredentialFile {
         }
     }
 
-    /// Identifies this credential for the token cache: kind, principal, file and a digest of
-    /// the secret, so another file, another key or a new login never reuses a token.
-    pub fn cache_key(&self) -> String {
-        let (kind, principal, secret) = match &self.credential {
+    fn cache_key(&self) -> String {
+        let (kind, principal, secret) = match self {
+            GoogleCredential::ExternalAccount(ea) => (
+                "external_account",
+                ea.audience.as_str(),
+                ea.impersonation_url.as_ref().map_or("", Url::as_str),
+            ),
+            GoogleCredential::Impersonated(imp) => {
+                return format!("impersonated:{}:{}", imp.email, imp.source.cache_key())
+            }
             GoogleCredential::ServiceAccount(sa) => (
                 "service_account",
                 sa.client_email.as_str(),
-                sa.private_key.expose(),
+                sa.private_key.expose().as_str(),
             ),
             GoogleCredential::AuthorizedUser(user) => (
                 "authorized_user",
                 user.client_id.as_str(),
-                user.refresh_token.expose(),
+                user.refresh_token.expose().as_str(),
             ),
         };
         let digest = Sha256::digest(secret.as_bytes());
         let digest: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        format!(
-            "{kind}:{principal}:{}:{}:{digest}",
-            self.found.path.display(),
-            self.token_uri()
-        )
+        format!("{kind}:{principal}:{digest}")
     }
 }
 
@@ -150,7 +203,22 @@ pub fn load(env: &crate::envvars::Env) -> Result<CredentialFile, AuthError> {
 
 /// Parses and checks the JSON; errors name the file and never quote it.
 fn parse(path: &Path, bytes: &[u8]) -> Result<GoogleCredential, AuthError> {
-    let raw: RawFile = serde_json::from_slice(bytes).map_err(|err| not_json(path, &err))?;
+    let doc: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|err| not_json(path, &err))?;
+    parse_value(path, doc)
+}
+
+fn parse_value(path: &Path, doc: serde_json::Value) -> Result<GoogleCredential, AuthError> {
+    match doc.get("type").and_then(serde_json::Value::as_str) {
+        Some("external_account") => {
+            return external::parse_external(path, &doc).map(GoogleCredential::ExternalAccount)
+        }
+        Some("impersonated_service_account") => {
+            return impersonated(path, doc).map(GoogleCredential::Impersonated)
+        }
+        _ => {}
+    }
+    let raw: RawFile = serde_json::from_value(doc).map_err(|err| not_json(path, &err))?;
     match raw.kind.as_deref() {
         Some("service_account") => service_account(path, raw).map(GoogleCredential::ServiceAccount),
         Some("authorized_user") => authorized_user(path, raw).map(GoogleCredential::AuthorizedUser),
@@ -178,6 +246,51 @@ fn service_account(path: &Path, raw: RawFile) -> Result<ServiceAccount, AuthErro
         private_key_id: raw.private_key_id,
         token_uri,
         project_id: raw.project_id,
+    })
+}
+
+fn impersonated(path: &Path, mut doc: serde_json::Value) -> Result<Impersonated, AuthError> {
+    let url = doc
+        .get("service_account_impersonation_url")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| missing(path, "service_account_impersonation_url"))?;
+    let url = external::checked_url(
+        path,
+        "service_account_impersonation_url",
+        url,
+        &["iamcredentials.googleapis.com"],
+    )?;
+    let email = external::impersonated_email(&url).ok_or_else(|| {
+        AuthError::config(format!(
+            "the service_account_impersonation_url in {} names no service account",
+            path.display()
+        ))
+    })?;
+    let quota_project_id = doc
+        .get("quota_project_id")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
+    let source = doc
+        .get_mut("source_credentials")
+        .map(serde_json::Value::take)
+        .ok_or_else(|| missing(path, "source_credentials"))?;
+    let source = match parse_value(path, source)? {
+        nested @ (GoogleCredential::ServiceAccount(_) | GoogleCredential::AuthorizedUser(_)) => {
+            nested
+        }
+        _ => {
+            return Err(AuthError::config(format!(
+                "the source_credentials in {} must be a service account key or user credentials",
+                path.display()
+            ))
+            .with_hint(HINT_REPLACE))
+        }
+    };
+    Ok(Impersonated {
+        source: Box::new(source),
+        url,
+        email,
+        quota_project_id,
     })
 }
 
@@ -269,7 +382,7 @@ fn unsupported(path: &Path, kind: &str) -> AuthError {
         "an unknown type".to_string()
     };
     AuthError::config(format!(
-        "{} holds {kind} credentials; claude supports only `service_account` and `authorized_user`",
+        "{} holds {kind} credentials; claude supports `service_account`, `authorized_user`, `external_account` and `impersonated_service_account`",
         path.display()
     ))
     .with_hint(HINT_REPLACE)

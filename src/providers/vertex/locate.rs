@@ -13,7 +13,7 @@ const ADC_FILE: &str = "application_default_credentials.json";
 const MAX_FILE: u64 = 64 * 1024;
 
 /// Where the credential file is and what else was there.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Found {
     pub path: PathBuf,
     /// `env:GOOGLE_APPLICATION_CREDENTIALS` or `adc:PATH`.

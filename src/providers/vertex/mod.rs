@@ -3,13 +3,15 @@
 //! (`GET …/publishers/anthropic/models/MODEL`).
 
 mod cache;
+mod external;
 mod file;
 mod locate;
+mod metadata;
 mod token;
 
 use crate::context::Context;
 use crate::envvars;
-use crate::error::AuthError;
+use crate::error::{AuthError, ErrorCode};
 use crate::http::{self, Reply};
 use crate::providers::{server_date, CredentialInfo, Verdict};
 use crate::redact::SafeUrl;
@@ -34,15 +36,68 @@ struct Target {
     endpoint_setting: &'static str,
 }
 
+/// What authenticates requests to Vertex AI, in ADC's order: nothing when
+/// `CLAUDE_CODE_SKIP_VERTEX_AUTH` says a gateway adds it; else the credential file
+/// (`GOOGLE_APPLICATION_CREDENTIALS`, then gcloud's ADC file); else the metadata server.
+enum Principal {
+    Skip,
+    File(Box<CredentialFile>),
+    Metadata(metadata::Metadata),
+}
+
+impl Principal {
+    /// Finds it offline: variables and files only.
+    fn find(ctx: &Context) -> Result<Principal, AuthError> {
+        if skip_auth(ctx) {
+            return Ok(Principal::Skip);
+        }
+        match file::load(&ctx.env) {
+            Ok(file) => Ok(Principal::File(Box::new(file))),
+            Err(err) if err.code() == ErrorCode::NotAuthenticated => match metadata::detect(ctx) {
+                Some(found) => Ok(Principal::Metadata(found)),
+                None => Err(err.with_hint(
+                    "run `gcloud auth application-default login`, set \
+                         GOOGLE_APPLICATION_CREDENTIALS to a credential file, or on Google \
+                         Cloud set GCE_METADATA_HOST if the metadata server is not detected",
+                )),
+            },
+            Err(err) => Err(err),
+        }
+    }
+
+    fn file(&self) -> Option<&CredentialFile> {
+        match self {
+            Principal::File(file) => Some(file),
+            _ => None,
+        }
+    }
+
+    fn cache_key(&self) -> String {
+        match self {
+            Principal::File(file) => file.cache_key(),
+            Principal::Metadata(m) => format!("metadata:{}", m.host),
+            Principal::Skip => String::new(),
+        }
+    }
+}
+
+/// `CLAUDE_CODE_SKIP_VERTEX_AUTH=1` (or `true`): a gateway adds the credentials.
+fn skip_auth(ctx: &Context) -> bool {
+    ctx.env
+        .get(envvars::CLAUDE_CODE_SKIP_VERTEX_AUTH)
+        .is_some_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "yes"))
+}
+
 /// Where the Google credential comes from and the settings in force. Offline: reads the
-/// credential file, never the store or the network.
+/// credential file and variables, never the store or the network (the metadata server is
+/// only detected).
 ///
 /// # Errors
 /// `not_authenticated` without credentials; `config_error` for an unusable credential file,
 /// a missing project or location, or a bad endpoint.
 pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
-    let file = file::load(&ctx.env)?;
-    let target = target(ctx, &file)?;
+    let principal = Principal::find(ctx)?;
+    let target = target(ctx, principal.file())?;
     let mut settings = vec![
         ("project".to_string(), target.project.clone()),
         ("location".to_string(), target.location.clone()),
@@ -51,49 +106,94 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
             SafeUrl::from(target.endpoint.clone()).to_string(),
         ),
     ];
-    if let GoogleCredential::ServiceAccount(sa) = &file.credential {
-        settings.push(("account".to_string(), sa.client_email.clone()));
-    }
-    Ok(CredentialInfo {
-        source: file.found.source.clone(),
-        description: describe(&file),
-        fingerprint: file.fingerprint(),
-        shadowed: file.found.shadowed.clone(),
-        settings,
-    })
+    let info = match &principal {
+        Principal::Skip => CredentialInfo {
+            source: format!("env:{}", envvars::CLAUDE_CODE_SKIP_VERTEX_AUTH),
+            description: "none: CLAUDE_CODE_SKIP_VERTEX_AUTH is set, so claude sends no \
+                          Google credentials and a gateway in front of Vertex AI adds them"
+                .to_string(),
+            fingerprint: None,
+            shadowed: Vec::new(),
+            settings,
+        },
+        Principal::Metadata(m) => CredentialInfo {
+            source: format!("metadata:{}", m.host),
+            description: format!(
+                "the metadata server at {} (found by {}; not asked offline)",
+                m.host, m.chosen_by
+            ),
+            fingerprint: None,
+            shadowed: Vec::new(),
+            settings,
+        },
+        Principal::File(file) => {
+            match &file.credential {
+                GoogleCredential::ServiceAccount(sa) => {
+                    settings.push(("account".to_string(), sa.client_email.clone()));
+                }
+                GoogleCredential::Impersonated(imp) => {
+                    settings.push(("impersonates".to_string(), imp.email.clone()));
+                }
+                GoogleCredential::ExternalAccount(ea) => {
+                    settings.push(("audience".to_string(), ea.audience.clone()));
+                    if let Some(email) = ea
+                        .impersonation_url
+                        .as_ref()
+                        .and_then(external::impersonated_email)
+                    {
+                        settings.push(("impersonates".to_string(), email));
+                    }
+                }
+                GoogleCredential::AuthorizedUser(_) => {}
+            }
+            CredentialInfo {
+                source: file.found.source.clone(),
+                description: describe(file),
+                fingerprint: file.fingerprint(),
+                shadowed: file.found.shadowed.clone(),
+                settings,
+            }
+        }
+    };
+    Ok(info)
 }
 
 /// Obtains an access token (from the cache when live) and asks Vertex AI whether the
 /// configured model is available to the project in the location. A cached token Google
-/// refuses is dropped and replaced once.
+/// refuses is dropped and replaced once. With `CLAUDE_CODE_SKIP_VERTEX_AUTH` the request
+/// carries no credentials.
 ///
 /// # Errors
 /// Those of [`credential`] and [`access_token`]; then `invalid_api_key` (401),
 /// `insufficient_permissions` (403), `provider_error` (404, redirects, other answers),
 /// `rate_limited` (429), `network_error` (5xx, unreachable).
 pub async fn verify(ctx: &Context, http: &reqwest::Client) -> Result<Verdict, AuthError> {
-    let file = file::load(&ctx.env)?;
-    let target = target(ctx, &file)?;
+    let principal = Principal::find(ctx)?;
+    let target = target(ctx, principal.file())?;
     let model = model(ctx);
     let started = Instant::now();
-    let (token, cached) = obtain(ctx, http, &file).await?;
-    let mut reply = get_model(ctx, http, &target, &model, &token).await?;
+    if let Principal::Skip = principal {
+        let reply = get_model(ctx, http, &target, &model, None).await?;
+        return judge(&target, &model, &reply, started);
+    }
+    let (token, cached) = obtain(ctx, http, &principal).await?;
+    let mut reply = get_model(ctx, http, &target, &model, Some(&token)).await?;
     if reply.status == StatusCode::UNAUTHORIZED && cached {
         crate::trace::step("vertex: the cached access token was refused; getting a new one");
         cache::forget(ctx);
-        let fresh = fetch_and_cache(ctx, http, &file).await?;
-        reply = get_model(ctx, http, &target, &model, &fresh).await?;
+        let fresh = fetch_and_cache(ctx, http, &principal).await?;
+        reply = get_model(ctx, http, &target, &model, Some(&fresh)).await?;
     }
     judge(&target, &model, &reply, started)
 }
 
 /// A Google access token for the credential in force, from the cache while it has more
-/// than a minute left, else from the token endpoint (and then cached).
+/// than a minute left, else from its source (and then cached).
 ///
 /// # Errors
-/// Those of [`credential`] for the file (project and location are not needed); then
-/// `oauth_error`, `invalid_api_key`, `expired_token`, `rate_limited`, `network_error`,
-/// `provider_error` from the token endpoint.
+/// Those of [`credential`] for the file (project and location are not needed); `usage`
+/// with `CLAUDE_CODE_SKIP_VERTEX_AUTH` (there is no token); then `oauth_error`,
+/// `invalid_api_key`, `expired_token`, `rate_limited`, `network_error`, `provider_error`.
 ///
 /// # Security
 /// The token is a bearer credential: expose it only in an `Authorization` header.
@@ -101,20 +201,31 @@ pub async fn access_token(
     ctx: &Context,
     http: &reqwest::Client,
 ) -> Result<Secret<String>, AuthError> {
-    let file = file::load(&ctx.env)?;
-    obtain(ctx, http, &file).await.map(|(token, _)| token)
+    let principal = Principal::find(ctx)?;
+    if let Principal::Skip = principal {
+        return Err(AuthError::usage(
+            "CLAUDE_CODE_SKIP_VERTEX_AUTH is set: claude sends no Google credentials, so there is no token to print",
+        )
+        .with_hint("unset CLAUDE_CODE_SKIP_VERTEX_AUTH to use application-default credentials"));
+    }
+    obtain(ctx, http, &principal).await.map(|(token, _)| token)
 }
 
 /// The token and whether it came from the cache.
 async fn obtain(
     ctx: &Context,
     http: &reqwest::Client,
-    file: &CredentialFile,
+    principal: &Principal,
 ) -> Result<(Secret<String>, bool), AuthError> {
-    crate::trace::step(&format!("vertex: credential from {}", file.found.source));
-    match cache::lookup(ctx, &file.cache_key()) {
+    let from = match principal {
+        Principal::File(file) => file.found.source.clone(),
+        Principal::Metadata(m) => format!("the metadata server at {}", m.host),
+        Principal::Skip => "nothing".to_string(),
+    };
+    crate::trace::step(&format!("vertex: credential from {from}"));
+    match cache::lookup(ctx, &principal.cache_key()) {
         Some(token) => Ok((token, true)),
-        None => fetch_and_cache(ctx, http, file)
+        None => fetch_and_cache(ctx, http, principal)
             .await
             .map(|token| (token, false)),
     }
@@ -123,10 +234,14 @@ async fn obtain(
 async fn fetch_and_cache(
     ctx: &Context,
     http: &reqwest::Client,
-    file: &CredentialFile,
+    principal: &Principal,
 ) -> Result<Secret<String>, AuthError> {
-    let fresh = token::fetch(ctx, http, file).await?;
-    cache::save(ctx, &file.cache_key(), &fresh.token, fresh.expires_at);
+    let fresh = match principal {
+        Principal::File(file) => token::fetch(ctx, http, file).await?,
+        Principal::Metadata(m) => metadata::fetch(ctx, http, m).await?,
+        Principal::Skip => return Err(AuthError::internal("no token without credentials")),
+    };
+    cache::save(ctx, &principal.cache_key(), &fresh.token, fresh.expires_at);
     Ok(fresh.token)
 }
 
@@ -142,6 +257,27 @@ fn describe(file: &CredentialFile) -> String {
             format!("the service account {} from {origin}", sa.client_email)
         }
         GoogleCredential::AuthorizedUser(_) => format!("Google user credentials from {origin}"),
+        GoogleCredential::ExternalAccount(ea) => {
+            let via = ea
+                .impersonation_url
+                .as_ref()
+                .and_then(external::impersonated_email)
+                .map(|email| format!(", impersonating {email}"))
+                .unwrap_or_default();
+            format!(
+                "workload identity federation (external_account) from {origin}: subject token from {}{via}",
+                ea.describe_source()
+            )
+        }
+        GoogleCredential::Impersonated(imp) => format!(
+            "the service account {} impersonated with {} from {origin}",
+            imp.email,
+            match imp.source.as_ref() {
+                GoogleCredential::ServiceAccount(sa) =>
+                    format!("the service account {}", sa.client_email),
+                _ => "Google user credentials".to_string(),
+            }
+        ),
     }
 }
 
@@ -153,7 +289,7 @@ pub fn location(ctx: &Context) -> Option<String> {
 }
 
 /// Project, location and endpoint, each from the environment, the config, then defaults.
-fn target(ctx: &Context, file: &CredentialFile) -> Result<Target, AuthError> {
+fn target(ctx: &Context, file: Option<&CredentialFile>) -> Result<Target, AuthError> {
     let config = &ctx.loaded.config;
     let config_path = ctx.loaded.path.display();
     let project = ctx
@@ -161,7 +297,7 @@ fn target(ctx: &Context, file: &CredentialFile) -> Result<Target, AuthError> {
         .get(envvars::ANTHROPIC_VERTEX_PROJECT_ID)
         .or_else(|| ctx.env.get(envvars::GOOGLE_CLOUD_PROJECT))
         .or_else(|| config.project.clone().filter(|p| !p.is_empty()))
-        .or_else(|| file.project().map(str::to_string))
+        .or_else(|| file.and_then(CredentialFile::project).map(str::to_string))
         .ok_or_else(|| {
             AuthError::config("no Google Cloud project for Vertex AI").with_hint(format!(
                 "set ANTHROPIC_VERTEX_PROJECT_ID or GOOGLE_CLOUD_PROJECT, or `project` \
@@ -268,12 +404,18 @@ async fn get_model(
     http: &reqwest::Client,
     target: &Target,
     model: &str,
-    token: &Secret<String>,
+    token: Option<&Secret<String>>,
 ) -> Result<Reply, AuthError> {
     let url = model_url(target, model);
-    let value = crate::secret::bearer_header(token).ok_or_else(|| {
-        AuthError::provider("Google issued an access token that cannot be sent in an HTTP header")
-    })?;
+    let mut headers = Vec::new();
+    if let Some(token) = token {
+        let value = crate::secret::bearer_header(token).ok_or_else(|| {
+            AuthError::provider(
+                "Google issued an access token that cannot be sent in an HTTP header",
+            )
+        })?;
+        headers.push((AUTHORIZATION, value));
+    }
     let call = http::Call {
         url: &url,
         setting: target.endpoint_setting,
@@ -281,7 +423,7 @@ async fn get_model(
         budget: ctx.budget(),
         retry: http::Retry::Transient,
     };
-    http::get(http, &call, &[(AUTHORIZATION, value)]).await
+    http::get(http, &call, &headers).await
 }
 
 /// Next step after a 401.

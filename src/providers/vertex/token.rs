@@ -75,11 +75,35 @@ pub async fn fetch(
     http: &reqwest::Client,
     file: &CredentialFile,
 ) -> Result<Fresh, AuthError> {
-    let url = file.token_uri();
+    match &file.credential {
+        GoogleCredential::ExternalAccount(account) => {
+            super::external::fetch(ctx, http, account).await
+        }
+        GoogleCredential::Impersonated(imp) => {
+            let source = fetch_basic(ctx, http, &file.found.path, &imp.source).await?;
+            super::external::impersonate(ctx, http, &imp.url, &source.token).await
+        }
+        credential => fetch_basic(ctx, http, &file.found.path, credential).await,
+    }
+}
+
+/// A service account's or user's token from its `token_uri`.
+async fn fetch_basic(
+    ctx: &Context,
+    http: &reqwest::Client,
+    path: &Path,
+    credential: &GoogleCredential,
+) -> Result<Fresh, AuthError> {
+    let url = credential.token_uri();
     let shown = SafeUrl::from(url.clone());
-    let form = match &file.credential {
-        GoogleCredential::ServiceAccount(sa) => jwt_form(sa, &file.found.path, ctx.clock.now())?,
+    let form = match credential {
+        GoogleCredential::ServiceAccount(sa) => jwt_form(sa, path, ctx.clock.now())?,
         GoogleCredential::AuthorizedUser(user) => refresh_form(user),
+        _ => {
+            return Err(AuthError::internal(
+                "a federated credential reached the token endpoint path",
+            ))
+        }
     };
     crate::trace::step(&format!("vertex: requesting an access token from {shown}"));
     let request = http
@@ -98,7 +122,8 @@ pub async fn fetch(
     let reply = crate::http::send(&call, request).await?;
     let body = Zeroizing::new(reply.body);
     judge(
-        file,
+        path,
+        credential,
         &shown,
         reply.status,
         &reply.headers,
@@ -149,7 +174,8 @@ fn assertion(sa: &ServiceAccount, path: &Path, now: u64) -> Result<String, AuthE
 
 /// What the token endpoint's answer means. Its text is never echoed.
 fn judge(
-    file: &CredentialFile,
+    path: &Path,
+    credential: &GoogleCredential,
     url: &SafeUrl,
     status: StatusCode,
     headers: &HeaderMap,
@@ -178,7 +204,7 @@ fn judge(
         error_description: None,
     });
     let offset = crate::providers::server_date(headers).map(|date| unix(date) as i64 - now as i64);
-    Err(refused(file, status, &reply, offset))
+    Err(refused(path, credential, status, &reply, offset))
 }
 
 fn parse_token(shown: &SafeUrl, body: &[u8], now: u64) -> Result<Fresh, AuthError> {
@@ -198,7 +224,8 @@ fn parse_token(shown: &SafeUrl, body: &[u8], now: u64) -> Result<Fresh, AuthErro
 
 /// A refusal from the token endpoint, by its OAuth error code.
 fn refused(
-    file: &CredentialFile,
+    path: &Path,
+    credential: &GoogleCredential,
     status: StatusCode,
     reply: &ErrorReply,
     offset: Option<i64>,
@@ -211,8 +238,8 @@ fn refused(
         .error_description
         .as_deref()
         .is_some_and(|d| d.starts_with("Invalid JWT"));
-    let path = file.found.path.display();
-    match (&file.credential, code) {
+    let path = path.display();
+    match (credential, code) {
         (GoogleCredential::ServiceAccount(sa), Some("invalid_grant")) if jwt_rejected => {
             assertion_rejected(sa, offset)
         }
