@@ -172,7 +172,7 @@ async fn buckets(
                     return Err(AuthError::provider(format!(
                         "{url} said there is more (`has_more`) but gave no `next_page`"
                     ))
-                    .with_hint("try again later; if it repeats, check ANTHROPIC_BASE_URL"))
+                    .with_hint("try again later; if it repeats, check ANTHROPIC_ADMIN_BASE_URL"))
                 }
                 _ => {
                     page = None;
@@ -250,5 +250,5 @@ fn tokens(item: &Value) -> Tokens {
 
 fn not_a_report(from: &str) -> AuthError {
     AuthError::provider(format!("{from} did not answer like the Admin API's report"))
-        .with_hint("check ANTHROPIC_BASE_URL: it should point at the Anthropic API")
+        .with_hint("check ANTHROPIC_ADMIN_BASE_URL: it should point at the Anthropic API")
 }
