@@ -420,3 +420,55 @@ fn the_admin_key_never_goes_to_anthropic_base_url() {
         "{code} {all}"
     );
 }
+
+#[test]
+fn a_bucket_outside_the_period_or_a_negative_amount_is_refused() {
+    let mut cost = rows();
+    cost.push(CostRow {
+        day: "2026-10-15",
+        description: "Claude Sonnet 4.5 Usage - Input Tokens",
+        model: Some("claude-sonnet-4-5"),
+        amount: "5000",
+    });
+    let api = BillingApi::start(BillingSetup {
+        cost,
+        stray_day: Some("2026-10-15"),
+        ..Default::default()
+    });
+    let out = user(&api, "80").run(&["/cost", "--json"]);
+    assert_eq!(
+        json_stdout(&out)["error"]["code"],
+        "provider_error",
+        "{}",
+        text(&out)
+    );
+    let message = json_stdout(&out)["error"]["message"].to_string();
+    assert!(
+        message.contains("2026-10-15") && message.contains("outside the period"),
+        "{message}"
+    );
+
+    let mut cost = rows();
+    cost.push(CostRow {
+        day: "2026-11-04",
+        description: "Claude Sonnet 4.5 Usage - Input Tokens",
+        model: Some("claude-sonnet-4-5"),
+        amount: "-2500.5",
+    });
+    let api = BillingApi::start(BillingSetup {
+        cost,
+        ..Default::default()
+    });
+    let out = user(&api, "80").run(&["/cost", "--json"]);
+    assert_eq!(
+        json_stdout(&out)["error"]["code"],
+        "provider_error",
+        "{}",
+        text(&out)
+    );
+    let message = json_stdout(&out)["error"]["message"].to_string();
+    assert!(
+        message.contains("negative `amount` on 2026-11-04"),
+        "{message}"
+    );
+}
