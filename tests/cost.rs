@@ -472,3 +472,22 @@ fn a_bucket_outside_the_period_or_a_negative_amount_is_refused() {
         "{message}"
     );
 }
+
+#[test]
+fn a_period_too_long_says_how_many_days_were_asked_for() {
+    let api = api(0);
+    let env = user(&api, "80");
+    let out = env.run(&["/cost", "--since", "1000d", "--json"]);
+    assert_eq!(
+        json_stdout(&out)["error"]["code"],
+        "usage",
+        "{}",
+        text(&out)
+    );
+    let message = json_stdout(&out)["error"]["message"].to_string();
+    assert!(
+        message.contains("asks for 1000 days; a report covers at most 366"),
+        "{message}"
+    );
+    assert!(api.cost_requests().is_empty());
+}
