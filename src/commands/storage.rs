@@ -114,8 +114,10 @@ pub fn set(ctx: &Context, target: StorageKind) -> Result<Outcome, AuthError> {
         (StorageKind::EncryptedFile, None) => Some("user-derived-key"),
         (_, given) => given,
     };
-    let new_text = edited_config(ctx, target, storage.encryption_key.is_none())?;
+    // The config's text is read under the lock, so an edit made while this waited for it
+    // is kept, not overwritten with the text from before.
     let lock = ctx.lock()?;
+    let new_text = edited_config(ctx, target, storage.encryption_key.is_none())?;
     let old = ctx.store();
     let new = ctx.store_of(target, encryption_key);
     new.probe().map_err(|err| {
