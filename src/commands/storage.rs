@@ -121,8 +121,14 @@ pub fn set(ctx: &Context, target: StorageKind) -> Result<Outcome, AuthError> {
     let old = ctx.store();
     let new = ctx.store_of(target, encryption_key);
     new.probe().map_err(|err| {
+        // A new file's own hint (e.g. "set CLAUDE_PASSPHRASE …") says how to fix it: kept.
+        // The keychain's points back at this command, so it is not.
+        let fix = err
+            .hint()
+            .filter(|_| target == StorageKind::EncryptedFile)
+            .map_or_else(|| "fix the above".to_string(), str::to_string);
         err.with_hint(format!(
-            "nothing was moved: the credentials stay in {}; fix the above, then run the command again",
+            "{fix}; nothing was moved: the credentials stay in {}, so run the command again after that",
             Source::Stored(current).describe()
         ))
     })?;
