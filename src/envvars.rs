@@ -25,6 +25,10 @@ pub const GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES: &str =
     "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES";
 /// Overrides the Anthropic API host (`https://api.anthropic.com`); tests point it at loopback.
 pub const ANTHROPIC_BASE_URL: &str = "ANTHROPIC_BASE_URL";
+/// Where Admin API requests (which carry the org-admin key) go instead of
+/// `https://api.anthropic.com`. `ANTHROPIC_BASE_URL` never receives the Admin key: it often
+/// names an LLM gateway.
+pub const ANTHROPIC_ADMIN_BASE_URL: &str = "ANTHROPIC_ADMIN_BASE_URL";
 /// Path of the configuration file (same as `--config`).
 pub const CLAUDE_CONFIG: &str = "CLAUDE_CONFIG";
 /// State directory (default `~/.claude`): config, metadata, encrypted store, lock.

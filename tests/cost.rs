@@ -92,7 +92,7 @@ fn api(page_days: usize) -> BillingApi {
 fn user(api: &BillingApi, columns: &str) -> TestEnv {
     TestEnv::new()
         .api(&api.url())
-        .with("ANTHROPIC_ADMIN_API_KEY", ADMIN_KEY)
+        .admin_key(&api.url(), ADMIN_KEY)
         .with("CLAUDE_TEST_NOW", T0)
         .with("TZ", "UTC")
         .with("COLUMNS", columns)
@@ -317,6 +317,7 @@ fn an_admin_key_given_to_set_api_key_is_stored_apart_from_the_key_in_force() {
     let api = api(0);
     let mut env = TestEnv::encrypted()
         .api(&api.url())
+        .admin_api(&api.url())
         .with("CLAUDE_TEST_NOW", T0)
         .with("LANG", "C.UTF-8");
     env.unset("ANTHROPIC_ADMIN_API_KEY");
@@ -377,4 +378,116 @@ fn cost_tables_and_bars_at_80_and_120_columns_in_utf8_and_ascii() {
             ]))
         );
     });
+}
+
+#[test]
+fn the_admin_key_never_goes_to_anthropic_base_url() {
+    let api = api(0);
+    let mut env = TestEnv::new()
+        .api(&api.url())
+        .with("ANTHROPIC_ADMIN_API_KEY", ADMIN_KEY)
+        .with("CLAUDE_TEST_NOW", T0)
+        .with("TZ", "UTC");
+    env.unset("ANTHROPIC_ADMIN_BASE_URL");
+    // No request may leave for the real api.anthropic.com either: the source-address rule
+    // allows only a documentation range, and the budget is short.
+    env.write_config(
+        r#"{"authentication": {"timeout": 2000, "retryAttempts": 0},
+            "security": {"ipRestrictions": ["192.0.2.0/24"]}}"#,
+    );
+    let started = std::time::Instant::now();
+    let out = env.run(&["/cost", "--json", "-v"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "fails fast"
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    assert_not_echoed(&out, ADMIN_KEY);
+    assert!(
+        api.requests_to("/").is_empty(),
+        "the stand-in at ANTHROPIC_BASE_URL saw: {:?}",
+        api.requests_to("/")
+    );
+    let all = text(&out);
+    assert!(
+        all.contains("ANTHROPIC_BASE_URL is set but the Admin key is never sent there")
+            && all.contains("https://api.anthropic.com"),
+        "{all}"
+    );
+    let code = json_stdout(&out)["error"]["code"].clone();
+    assert!(
+        ["network_error", "ip_restricted", "timeout"].contains(&code.as_str().unwrap_or("")),
+        "{code} {all}"
+    );
+}
+
+#[test]
+fn a_bucket_outside_the_period_or_a_negative_amount_is_refused() {
+    let mut cost = rows();
+    cost.push(CostRow {
+        day: "2026-10-15",
+        description: "Claude Sonnet 4.5 Usage - Input Tokens",
+        model: Some("claude-sonnet-4-5"),
+        amount: "5000",
+    });
+    let api = BillingApi::start(BillingSetup {
+        cost,
+        stray_day: Some("2026-10-15"),
+        ..Default::default()
+    });
+    let out = user(&api, "80").run(&["/cost", "--json"]);
+    assert_eq!(
+        json_stdout(&out)["error"]["code"],
+        "provider_error",
+        "{}",
+        text(&out)
+    );
+    let message = json_stdout(&out)["error"]["message"].to_string();
+    assert!(
+        message.contains("2026-10-15") && message.contains("outside the period"),
+        "{message}"
+    );
+
+    let mut cost = rows();
+    cost.push(CostRow {
+        day: "2026-11-04",
+        description: "Claude Sonnet 4.5 Usage - Input Tokens",
+        model: Some("claude-sonnet-4-5"),
+        amount: "-2500.5",
+    });
+    let api = BillingApi::start(BillingSetup {
+        cost,
+        ..Default::default()
+    });
+    let out = user(&api, "80").run(&["/cost", "--json"]);
+    assert_eq!(
+        json_stdout(&out)["error"]["code"],
+        "provider_error",
+        "{}",
+        text(&out)
+    );
+    let message = json_stdout(&out)["error"]["message"].to_string();
+    assert!(
+        message.contains("negative `amount` on 2026-11-04"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_period_too_long_says_how_many_days_were_asked_for() {
+    let api = api(0);
+    let env = user(&api, "80");
+    let out = env.run(&["/cost", "--since", "1000d", "--json"]);
+    assert_eq!(
+        json_stdout(&out)["error"]["code"],
+        "usage",
+        "{}",
+        text(&out)
+    );
+    let message = json_stdout(&out)["error"]["message"].to_string();
+    assert!(
+        message.contains("asks for 1000 days; a report covers at most 366"),
+        "{message}"
+    );
+    assert!(api.cost_requests().is_empty());
 }

@@ -241,6 +241,10 @@ fn short_passphrase_is_refused_when_the_store_is_created() {
         assert!(stderr.contains("hint:"), "{stderr}");
         assert!(!stderr.contains(short), "the passphrase is never echoed");
         assert!(!store_file(&env).exists());
+        assert!(
+            api.requests().is_empty(),
+            "the store's probe refuses the passphrase before the key is sent"
+        );
     }
     let env = TestEnv::encrypted()
         .api(&api.url())
@@ -309,4 +313,36 @@ fn existing_store_with_a_short_passphrase_still_opens() {
         "the rewritten file opens with the same passphrase and holds no key: {}",
         text(&out)
     );
+}
+
+#[test]
+fn set_storage_to_a_new_file_applies_the_passphrase_rules() {
+    // No passphrase and no terminal: the hint says what to set.
+    let mut env = TestEnv::new();
+    env.unset("DBUS_SESSION_BUS_ADDRESS");
+    env.unset("CLAUDE_PASSPHRASE");
+    let out = env.run(&["--set-storage", "encrypted-file"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no terminal")
+            && stderr.contains("hint:")
+            && stderr.contains("CLAUDE_PASSPHRASE"),
+        "{stderr}"
+    );
+    assert!(!env.config_path().exists(), "the config is not changed");
+
+    // A short passphrase is refused now, not by the next command that creates the file.
+    let env = env.with("CLAUDE_PASSPHRASE", "short");
+    let out = env.run(&["--set-storage", "encrypted-file"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at least 12 characters"), "{stderr}");
+    assert!(stderr.contains("CLAUDE_PASSPHRASE"), "{stderr}");
+    assert!(!env.config_path().exists(), "the config is not changed");
+    assert!(!store_file(&env).exists());
+
+    let env = env.with("CLAUDE_PASSPHRASE", PASSPHRASE);
+    let out = env.run(&["--set-storage", "encrypted-file"]);
+    assert!(out.status.success(), "{}", text(&out));
 }

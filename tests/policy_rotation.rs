@@ -38,8 +38,7 @@ fn assert_clean(out: &std::process::Output) {
 #[test]
 fn rotate_with_an_admin_key_marks_the_old_key_inactive() {
     let api = org(None);
-    let env =
-        TestEnv::with_stored_key(&api.url(), KEY_A).with("ANTHROPIC_ADMIN_API_KEY", ADMIN_KEY);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A).admin_key(&api.url(), ADMIN_KEY);
 
     let out = env.run_with_stdin(&["--rotate-key", "-"], KEY_B);
     assert!(out.status.success(), "{}", text(&out));
@@ -88,8 +87,7 @@ fn rotate_with_an_admin_key_marks_the_old_key_inactive() {
 #[test]
 fn rotate_json_reports_the_old_key_state() {
     let api = org(None);
-    let env =
-        TestEnv::with_stored_key(&api.url(), KEY_A).with("ANTHROPIC_ADMIN_API_KEY", ADMIN_KEY);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A).admin_key(&api.url(), ADMIN_KEY);
     let out = env.run_with_stdin(&["--rotate-key", "-", "--json"], KEY_B);
     assert_clean(&out);
     let doc = json_stdout(&out);
@@ -124,7 +122,7 @@ fn rotate_without_an_admin_key_says_the_old_key_is_still_active() {
 fn rotation_stands_when_the_admin_api_fails() {
     let api = org(Some(500));
     let env = TestEnv::with_stored_key(&api.url(), KEY_A)
-        .with("ANTHROPIC_ADMIN_API_KEY", ADMIN_KEY)
+        .admin_key(&api.url(), ADMIN_KEY)
         .with("CLAUDE_TEST_NOW", &T0.to_string());
     let out = env.run_with_stdin(&["--rotate-key", "-"], KEY_B);
     assert!(
@@ -157,7 +155,7 @@ fn rotation_stands_when_the_admin_api_fails() {
 fn a_rejected_admin_key_is_named_by_fingerprint_only() {
     let api = org(None);
     let wrong = "sk-ant-admin01-TESTWRONGADMINKEYYYYYYYY-y8Y8";
-    let env = TestEnv::with_stored_key(&api.url(), KEY_A).with("ANTHROPIC_ADMIN_API_KEY", wrong);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A).admin_key(&api.url(), wrong);
     let out = env.run_with_stdin(&["--rotate-key", "-"], KEY_B);
     assert!(out.status.success(), "{}", text(&out));
     assert_not_echoed(&out, wrong);

@@ -165,3 +165,39 @@ fn logout_and_reset_work_with_a_config_that_does_not_parse() {
     assert!(!env.state_dir().join("credentials.enc").exists());
     assert!(env.config_path().exists(), "the config is kept");
 }
+
+#[cfg(unix)]
+#[test]
+fn set_storage_reads_the_config_under_the_lock_and_keeps_an_edit_made_meanwhile() {
+    let env = no_bus().with("CLAUDE_PASSPHRASE", PASSPHRASE);
+    env.write_config("{\n  \"model\": \"claude-x\"\n}\n");
+    // Another claude process holds the state lock while the user edits the config.
+    let lock_path = env.state_dir().join(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .unwrap();
+    set_mode(&lock_path, 0o600);
+    lock.lock().unwrap();
+    let child = env
+        .std_command()
+        .args(["--set-storage", "encrypted-file"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    env.write_config("{\n  \"model\": \"claude-y\"\n}\n");
+    lock.unlock().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let written = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(
+        written.contains("\"model\": \"claude-y\"")
+            && written.contains("\"type\": \"encrypted-file\""),
+        "the edit made while waiting for the lock is kept: {written}"
+    );
+}

@@ -311,7 +311,7 @@ fn api_keys_are_billed_per_use_with_the_month_so_far_and_clouds_bill_elsewhere()
         ..Default::default()
     });
     let env = TestEnv::env_key(&api.url(), KEY_A)
-        .with("ANTHROPIC_ADMIN_API_KEY", ADMIN_KEY)
+        .admin_key(&api.url(), ADMIN_KEY)
         .with("CLAUDE_TEST_NOW", &T0.to_string());
     let out = env.run(&["--subscription-status"]);
     assert!(out.status.success(), "{}", text(&out));

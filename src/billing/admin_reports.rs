@@ -159,7 +159,15 @@ async fn buckets(
                 .and_then(Value::as_array)
                 .ok_or_else(|| not_a_report(&url.to_string()))?;
             for bucket in data {
-                out.push(bucket_of(bucket).ok_or_else(|| not_a_report(&url.to_string()))?);
+                let bucket = bucket_of(bucket).ok_or_else(|| not_a_report(&url.to_string()))?;
+                if bucket.day < window.first || bucket.day > window.last {
+                    return Err(AuthError::provider(format!(
+                        "the Admin API's {report} has a bucket for {}, outside the period asked for ({} to {})",
+                        bucket.day, window.first, window.last
+                    ))
+                    .with_hint("try again later; if it repeats, check ANTHROPIC_ADMIN_BASE_URL"));
+                }
+                out.push(bucket);
             }
             let more = doc.get("has_more").and_then(Value::as_bool) == Some(true);
             let next = doc
@@ -172,7 +180,7 @@ async fn buckets(
                     return Err(AuthError::provider(format!(
                         "{url} said there is more (`has_more`) but gave no `next_page`"
                     ))
-                    .with_hint("try again later; if it repeats, check ANTHROPIC_BASE_URL"))
+                    .with_hint("try again later; if it repeats, check ANTHROPIC_ADMIN_BASE_URL"))
                 }
                 _ => {
                     page = None;
@@ -209,6 +217,14 @@ fn cost_line(day: NaiveDate, item: &Value) -> Result<CostLine, AuthError> {
         AuthError::provider(format!("the cost report has an `amount` that is {why}"))
             .with_hint("try again later; if it repeats, report it with `claude --debug-auth`")
     })?;
+    // The API documents no credits in the cost report: a negative amount would silently
+    // lower the total, so it is refused rather than added in.
+    if amount < Money::ZERO {
+        return Err(AuthError::provider(format!(
+            "the cost report has a negative `amount` on {day}, which it documents no use for"
+        ))
+        .with_hint("read the report in the Console's usage page; if it repeats, report it with `claude --debug-auth`"));
+    }
     // Everything else the API bills is USD today; another currency must not be added in.
     if let Some(currency) = item.get("currency").and_then(Value::as_str) {
         if currency != "USD" {
@@ -250,5 +266,5 @@ fn tokens(item: &Value) -> Tokens {
 
 fn not_a_report(from: &str) -> AuthError {
     AuthError::provider(format!("{from} did not answer like the Admin API's report"))
-        .with_hint("check ANTHROPIC_BASE_URL: it should point at the Anthropic API")
+        .with_hint("check ANTHROPIC_ADMIN_BASE_URL: it should point at the Anthropic API")
 }

@@ -40,8 +40,11 @@ impl Period {
                 .ok()
                 .filter(|d| *d >= 1)
                 .ok_or_else(|| bad_since(text))?;
+            if days > MAX_DAYS {
+                return Err(too_long(text, days));
+            }
             today
-                .checked_sub_days(Days::new(days.min(MAX_DAYS + 1) - 1))
+                .checked_sub_days(Days::new(days - 1))
                 .ok_or_else(|| bad_since(text))?
         } else {
             NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad_since(text))?
@@ -54,11 +57,7 @@ impl Period {
         }
         let period = Period { first, last: today };
         if period.days() > MAX_DAYS {
-            return Err(AuthError::usage(format!(
-                "`--since {text}` asks for {} days; a report covers at most {MAX_DAYS}",
-                period.days()
-            ))
-            .with_hint("ask for a later start, e.g. `--since 30d`"));
+            return Err(too_long(text, period.days()));
         }
         Ok(period)
     }
@@ -104,6 +103,13 @@ pub fn day_of(unix: u64) -> NaiveDate {
         .date_naive()
 }
 
+fn too_long(text: &str, days: u64) -> AuthError {
+    AuthError::usage(format!(
+        "`--since {text}` asks for {days} days; a report covers at most {MAX_DAYS}"
+    ))
+    .with_hint("ask for a later start, e.g. `--since 30d`")
+}
+
 fn bad_since(text: &str) -> AuthError {
     AuthError::usage(format!(
         "`--since {}` is not a period",
@@ -136,6 +142,21 @@ mod tests {
         for bad in ["0d", "x", "7", "2026-13-01", "2027-01-01", "400d"] {
             assert!(Period::since(bad, NOW).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_period_too_long_names_the_days_asked_for() {
+        for (since, days) in [("1000d", 1000), ("367d", 367), ("2024-01-01", 1064)] {
+            let err = Period::since(since, NOW).unwrap_err();
+            assert!(
+                err.message().contains(&format!(
+                    "asks for {days} days; a report covers at most 366"
+                )),
+                "{since}: {}",
+                err.message()
+            );
+        }
+        assert_eq!(Period::since("366d", NOW).unwrap().days(), 366);
     }
 
     #[test]

@@ -114,19 +114,31 @@ pub fn set(ctx: &Context, target: StorageKind) -> Result<Outcome, AuthError> {
         (StorageKind::EncryptedFile, None) => Some("user-derived-key"),
         (_, given) => given,
     };
-    let new_text = edited_config(ctx, target, storage.encryption_key.is_none())?;
+    // The config's text is read under the lock, so an edit made while this waited for it
+    // is kept, not overwritten with the text from before.
     let lock = ctx.lock()?;
+    let new_text = edited_config(ctx, target, storage.encryption_key.is_none())?;
     let old = ctx.store();
     let new = ctx.store_of(target, encryption_key);
     new.probe().map_err(|err| {
+        // A new file's own hint (e.g. "set CLAUDE_PASSPHRASE …") says how to fix it: kept.
+        // The keychain's points back at this command, so it is not.
+        let fix = err
+            .hint()
+            .filter(|_| target == StorageKind::EncryptedFile)
+            .map_or_else(|| "fix the above".to_string(), str::to_string);
         err.with_hint(format!(
-            "nothing was moved: the credentials stay in {}; fix the above, then run the command again",
+            "{fix}; nothing was moved: the credentials stay in {}, so run the command again after that",
             Source::Stored(current).describe()
         ))
     })?;
-    let (moved, missing) = copy_all(old.as_ref(), new.as_ref(), &lock)?;
+    let Copied {
+        moved,
+        missing,
+        created,
+    } = copy_all(old.as_ref(), new.as_ref(), &lock)?;
     crate::storage::atomic::write_atomic(&ctx.loaded.path, new_text.as_bytes(), &lock)
-        .inspect_err(|_| undo(new.as_ref(), &moved, &lock))?;
+        .inspect_err(|_| undo(new.as_ref(), &created, &lock))?;
     clear_old(ctx, old.as_ref(), &moved, &lock);
     drop(lock);
     Ok(Outcome::report(&StorageSet {
@@ -196,34 +208,56 @@ fn edited_config(ctx: &Context, target: StorageKind, add_key: bool) -> Result<St
     Ok(edited)
 }
 
+/// What [`copy_all`] did.
+struct Copied {
+    /// Items now in the new store with the old store's values.
+    moved: Vec<String>,
+    /// Items the old store's index listed but it no longer held.
+    missing: Vec<String>,
+    /// The moved items the new store did not hold before: the only ones an undo removes.
+    created: Vec<String>,
+}
+
 /// Copies every item the old store lists into the new one and reads each back. On any
-/// failure the copies are removed again and the error returned.
+/// failure the copies of items the new store did not already hold are removed again and
+/// the error returned.
 fn copy_all(
     old: &dyn SecretStore,
     new: &dyn SecretStore,
     lock: &FileLock,
-) -> Result<(Vec<String>, Vec<String>), AuthError> {
+) -> Result<Copied, AuthError> {
     // The old store must open as a whole before anything is copied (a wrong passphrase is
     // found here, not halfway).
     old.authenticate()?;
     let index = old.index()?;
+    let before = new.index()?;
     let mut moved = Vec::new();
     let mut missing = Vec::new();
+    let mut created = Vec::new();
     let result: Result<(), AuthError> = (|| {
         for (item, meta) in &index.items {
             let Some(secret) = old.get(item)? else {
                 missing.push(item.clone());
                 continue;
             };
+            let existed = before.items.contains_key(item);
+            if !existed {
+                // Counted before the write: a put that fails halfway is undone too.
+                created.push(item.clone());
+            }
             copy_one(new, item, &secret, meta.clone(), lock)?;
             moved.push(item.clone());
         }
         Ok(())
     })();
     match result {
-        Ok(()) => Ok((moved, missing)),
+        Ok(()) => Ok(Copied {
+            moved,
+            missing,
+            created,
+        }),
         Err(err) => {
-            undo(new, &moved, lock);
+            undo(new, &created, lock);
             Err(err.with_hint(
                 "nothing was changed: the credentials are still where they were and the config is as it was",
             ))
@@ -248,9 +282,10 @@ fn copy_one(
     Ok(())
 }
 
-/// Removes the copies made so far (best effort: the old store still holds everything).
-fn undo(new: &dyn SecretStore, moved: &[String], lock: &FileLock) {
-    for item in moved {
+/// Removes the copies made so far of items the new store did not hold before the move
+/// (best effort: the old store still holds everything). Items it already held stay.
+fn undo(new: &dyn SecretStore, created: &[String], lock: &FileLock) {
+    for item in created {
         let _ = new.remove(item, lock);
     }
 }
@@ -293,5 +328,80 @@ fn clear_old(ctx: &Context, old: &dyn SecretStore, moved: &[String], lock: &File
             "copies of {} stay in {place}: they could not be removed there (the new store holds them all)",
             left.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::memory::MemoryStore;
+    use crate::storage::Index;
+
+    /// An old store whose `get` fails for one item, after the others were copied.
+    struct FailsOn {
+        store: MemoryStore,
+        item: &'static str,
+    }
+
+    impl SecretStore for FailsOn {
+        fn kind(&self) -> StorageKind {
+            StorageKind::EncryptedFile
+        }
+        fn index(&self) -> Result<Index, AuthError> {
+            self.store.index()
+        }
+        fn get(&self, item: &str) -> Result<Option<Secret<String>>, AuthError> {
+            if item == self.item {
+                return Err(AuthError::storage("cannot read it"));
+            }
+            self.store.get(item)
+        }
+        fn put(
+            &self,
+            item: &str,
+            secret: &Secret<String>,
+            meta: ItemMeta,
+            lock: &FileLock,
+        ) -> Result<(), AuthError> {
+            self.store.put(item, secret, meta, lock)
+        }
+        fn remove(&self, item: &str, lock: &FileLock) -> Result<bool, AuthError> {
+            self.store.remove(item, lock)
+        }
+    }
+
+    fn meta() -> ItemMeta {
+        ItemMeta {
+            fingerprint: "fp".into(),
+            created_at: 0,
+            rotated_at: None,
+            previous_fingerprint: None,
+        }
+    }
+
+    #[test]
+    fn a_failed_move_removes_only_what_the_new_store_did_not_hold_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = FileLock::acquire(dir.path()).unwrap();
+        let old = FailsOn {
+            store: MemoryStore::default(),
+            item: "zz-unreadable",
+        };
+        old.store.insert("api-key", "old-key", meta());
+        old.store.insert("session:anthropic", "old-session", meta());
+        old.store.insert("zz-unreadable", "never-read", meta());
+        let new = MemoryStore::default();
+        new.insert("api-key", "kept-key", meta());
+
+        assert!(copy_all(&old, &new, &lock).is_err());
+        let index = new.index().unwrap();
+        assert!(
+            index.items.contains_key("api-key"),
+            "an item the new store held before the move stays"
+        );
+        assert!(
+            !index.items.contains_key("session:anthropic"),
+            "a copy the move created is removed"
+        );
     }
 }

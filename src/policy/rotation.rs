@@ -167,7 +167,7 @@ async fn list_keys(ctx: &Context, admin: &AdminKey) -> Result<Vec<Listed>, AuthE
         let page = admin_api::get(ctx, admin, &url, "list the organization's API keys").await?;
         let data = page.get("data").and_then(Value::as_array).ok_or_else(|| {
             AuthError::provider(format!("{url} answered without a `data` list"))
-                .with_hint("check ANTHROPIC_BASE_URL: it should point at the Anthropic API")
+                .with_hint("check ANTHROPIC_ADMIN_BASE_URL: it should point at the Anthropic API")
         })?;
         keys.extend(data.iter().filter_map(listed));
         let last = page
@@ -218,7 +218,7 @@ pub fn hint_matches(hint: &str, key: &str) -> bool {
 async fn update_status(ctx: &Context, admin: &AdminKey, id: &str) -> Result<(), AuthError> {
     let mut url = admin_api::url(ctx, "/v1/organizations/api_keys")?.into_url();
     url.path_segments_mut()
-        .map_err(|()| AuthError::config("ANTHROPIC_BASE_URL cannot hold a path"))?
+        .map_err(|()| AuthError::config("ANTHROPIC_ADMIN_BASE_URL cannot hold a path"))?
         .push(id);
     let url = url.into();
     let mut request = ctx

@@ -5,6 +5,7 @@
 //! are never the key in force for the Messages API.
 
 use crate::context::Context;
+use crate::envvars;
 use crate::error::AuthError;
 use crate::http::{self, Call, Retry};
 use crate::providers::anthropic::{self, API_VERSION};
@@ -56,7 +57,7 @@ impl AdminKey {
     pub fn named(&self) -> String {
         let fp = self.fingerprint();
         match self.source {
-            AdminSource::Env => format!("{} ({fp})", crate::envvars::ANTHROPIC_ADMIN_API_KEY),
+            AdminSource::Env => format!("{} ({fp})", envvars::ANTHROPIC_ADMIN_API_KEY),
             AdminSource::Stored => format!("the stored Admin key ({fp})"),
         }
     }
@@ -110,7 +111,7 @@ pub fn is_configured(ctx: &Context) -> bool {
 
 fn env_key(ctx: &Context) -> Option<&str> {
     ctx.env
-        .raw(crate::envvars::ANTHROPIC_ADMIN_API_KEY)
+        .raw(envvars::ANTHROPIC_ADMIN_API_KEY)
         .filter(|v| !v.is_empty())
 }
 
@@ -145,12 +146,24 @@ pub fn missing(what: &str) -> AuthError {
     ))
 }
 
-/// `{ANTHROPIC_BASE_URL}{path}`: the Admin API shares the Messages API's host.
+/// `{ANTHROPIC_ADMIN_BASE_URL}{path}`, else `https://api.anthropic.com{path}`. Never
+/// `ANTHROPIC_BASE_URL`: that usually names an LLM gateway, which must not receive an
+/// org-admin key; when it is set alone, `-v` says where the Admin calls go instead.
 ///
 /// # Errors
 /// `config_error` for an unusable base URL.
 pub fn url(ctx: &Context, path: &str) -> Result<SafeUrl, AuthError> {
-    anthropic::api_url(&ctx.env, path)
+    static NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if ctx.env.get(envvars::ANTHROPIC_ADMIN_BASE_URL).is_none()
+        && ctx.env.get(envvars::ANTHROPIC_BASE_URL).is_some()
+        && !NOTED.swap(true, std::sync::atomic::Ordering::Relaxed)
+    {
+        ctx.detail(&format!(
+            "ANTHROPIC_BASE_URL is set but the Admin key is never sent there: Admin API calls go to {} (set ANTHROPIC_ADMIN_BASE_URL to change that)",
+            anthropic::DEFAULT_BASE_URL
+        ));
+    }
+    anthropic::admin_api_url(&ctx.env, path)
 }
 
 /// The one `Call` of every Admin API request: reads and status updates are idempotent, so
@@ -158,7 +171,7 @@ pub fn url(ctx: &Context, path: &str) -> Result<SafeUrl, AuthError> {
 pub fn call<'a>(ctx: &Context, url: &'a SafeUrl) -> Call<'a> {
     Call {
         url,
-        setting: "ANTHROPIC_BASE_URL",
+        setting: "ANTHROPIC_ADMIN_BASE_URL",
         service: "the Anthropic Admin API",
         budget: ctx.budget(),
         retry: Retry::Transient,
@@ -208,7 +221,7 @@ pub fn judge(
     match reply.status {
         status if status.is_success() => serde_json::from_slice(&reply.body).map_err(|_| {
             AuthError::provider(format!("{url} did not answer with JSON"))
-                .with_hint("check ANTHROPIC_BASE_URL: it should point at the Anthropic API")
+                .with_hint("check ANTHROPIC_ADMIN_BASE_URL: it should point at the Anthropic API")
         }),
         StatusCode::UNAUTHORIZED => Err(AuthError::invalid_api_key(format!(
             "the Admin API rejected {} (HTTP 401{kind})",
@@ -228,6 +241,6 @@ pub fn judge(
             "the Admin API could not {doing}: {url} answered HTTP {}{kind}",
             status.as_u16()
         ))
-        .with_hint("check ANTHROPIC_BASE_URL; if it is right, try again later")),
+        .with_hint("check ANTHROPIC_ADMIN_BASE_URL; if it is right, try again later")),
     }
 }

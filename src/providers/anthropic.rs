@@ -43,12 +43,28 @@ pub fn api_url(env: &envvars::Env, path: &str) -> Result<SafeUrl, AuthError> {
     let base = env
         .get(envvars::ANTHROPIC_BASE_URL)
         .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-    let base = Url::parse(&base).map_err(|e| {
-        AuthError::config("ANTHROPIC_BASE_URL is not a valid URL")
+    join(&base, envvars::ANTHROPIC_BASE_URL, path)
+}
+
+/// `{ANTHROPIC_ADMIN_BASE_URL}{path}`, else `https://api.anthropic.com{path}`: requests that
+/// carry the Admin key never follow `ANTHROPIC_BASE_URL`, which often names a gateway.
+///
+/// # Errors
+/// `config_error` for an unusable URL.
+pub fn admin_api_url(env: &envvars::Env, path: &str) -> Result<SafeUrl, AuthError> {
+    let base = env
+        .get(envvars::ANTHROPIC_ADMIN_BASE_URL)
+        .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+    join(&base, envvars::ANTHROPIC_ADMIN_BASE_URL, path)
+}
+
+fn join(base: &str, setting: &str, path: &str) -> Result<SafeUrl, AuthError> {
+    let base = Url::parse(base).map_err(|e| {
+        AuthError::config(format!("{setting} is not a valid URL"))
             .caused_by(e)
             .with_hint("e.g. https://api.anthropic.com")
     })?;
-    http::require_secure(&base, "ANTHROPIC_BASE_URL")?;
+    http::require_secure(&base, setting)?;
     let path = format!("{}{path}", base.path().trim_end_matches('/'));
     let mut url = base;
     url.set_path(&path);

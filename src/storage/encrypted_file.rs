@@ -486,6 +486,11 @@ impl SecretStore for EncryptedFile {
                 self.path.display()
             ))
             .with_hint("set CLAUDE_PASSPHRASE for scripts and CI")),
+            // A new file takes the passphrase's rule now, not after a key was sent.
+            KeySource::Passphrase {
+                from_env: Some(value),
+                ..
+            } => super::passphrase::env_usable_for_new(value),
             KeySource::Passphrase { .. } => Ok(()),
             KeySource::KeychainMasterKey(keychain) => keychain.get(MASTER_KEY_ITEM).map(drop),
         }

@@ -20,21 +20,12 @@ pub(super) fn passphrase(
     terminal: &dyn Terminal,
 ) -> Result<Secret<String>, AuthError> {
     if let Some(value) = from_env {
-        if value.expose().is_empty() {
-            return Err(AuthError::storage("CLAUDE_PASSPHRASE is set but empty")
-                .with_hint("set it to your passphrase, or unset it to be prompted"));
-        }
-        let value = value.clone();
         if creating {
-            long_enough(&value, "CLAUDE_PASSPHRASE").map_err(|err| {
-                err.with_hint(format!(
-                    "set CLAUDE_PASSPHRASE to a passphrase of {MIN_PASSPHRASE_CHARS} characters \
-                     or more (a few unrelated words are easy to remember), then run the \
-                     command again"
-                ))
-            })?;
+            env_usable_for_new(value)?;
+        } else if value.expose().is_empty() {
+            return Err(empty_env());
         }
-        return Ok(value);
+        return Ok(value.clone());
     }
     if !terminal.stderr_is_tty() {
         return Err(AuthError::storage(format!(
@@ -69,6 +60,29 @@ pub(super) fn passphrase(
         }
     }
     Ok(first)
+}
+
+/// Checks `CLAUDE_PASSPHRASE` as the passphrase of a new store, before anything is sent or
+/// written: not empty, at least [`MIN_PASSPHRASE_CHARS`] characters.
+///
+/// # Errors
+/// `storage_error` (empty) or `usage` (too short), with a hint naming CLAUDE_PASSPHRASE.
+pub(super) fn env_usable_for_new(value: &Secret<String>) -> Result<(), AuthError> {
+    if value.expose().is_empty() {
+        return Err(empty_env());
+    }
+    long_enough(value, "CLAUDE_PASSPHRASE").map_err(|err| {
+        err.with_hint(format!(
+            "set CLAUDE_PASSPHRASE to a passphrase of {MIN_PASSPHRASE_CHARS} characters \
+             or more (a few unrelated words are easy to remember), then run the \
+             command again"
+        ))
+    })
+}
+
+fn empty_env() -> AuthError {
+    AuthError::storage("CLAUDE_PASSPHRASE is set but empty")
+        .with_hint("set it to your passphrase, or unset it to be prompted")
 }
 
 /// Refuses a new passphrase under [`MIN_PASSPHRASE_CHARS`] characters; `what` names where

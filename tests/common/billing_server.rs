@@ -7,6 +7,7 @@
 //! | `GET /v1/organizations/cost_report`           | 200 daily buckets of `cost` rows between `starting_at` and `ending_at`, `page_days` per page, `has_more`/`next_page`; 400 without `bucket_width=1d` or with `limit` > 31; 401 without the Admin key or `anthropic-version` |
 //! | `GET /v1/organizations/usage_report/messages` | the same for `usage` rows (tokens per model)                                               |
 //! | `GET /v1/organizations/api_keys`              | 200 an empty first page (the Admin key check of `--set-api-key`)                           |
+//! | either report, when `stray_day` is set         | also a bucket for that day, whatever the period asked for                                  |
 //! | any Admin route, when `fail` is set           | that reply (401, 403, or 429 with `Retry-After`) for the first `fail_times` requests       |
 //! | `GET /subscription`                           | the n-th of `plans` (the last repeats) for `Authorization: Bearer at_…`, else 401          |
 #![allow(dead_code)]
@@ -51,6 +52,9 @@ pub struct BillingSetup {
     pub fail_times: usize,
     /// The subscription endpoint's answers, one per request; the last repeats.
     pub plans: Vec<Value>,
+    /// A day whose bucket (with its rows) the first page of every report also carries,
+    /// whatever the period asked for: a misbehaving server.
+    pub stray_day: Option<&'static str>,
 }
 
 pub struct BillingApi {
@@ -205,6 +209,9 @@ fn report(req: &Request, setup: &BillingSetup, results: impl Fn(&str) -> Vec<Val
         return Reply::error(400, "invalid_request_error");
     }
     let mut days = Vec::new();
+    if let Some(stray) = setup.stray_day {
+        days.push(NaiveDate::parse_from_str(stray, "%Y-%m-%d").unwrap());
+    }
     let mut day = start;
     while day < end && days.len() < limit {
         days.push(day);

@@ -99,9 +99,20 @@ impl TestEnv {
         self.vars.retain(|(n, _)| n != name);
     }
 
-    /// Points the Anthropic API at a stand-in.
+    /// Points the Anthropic API at a stand-in. The Admin API does not follow it: see
+    /// [`TestEnv::admin_api`].
     pub fn api(self, base: &str) -> TestEnv {
         self.with("ANTHROPIC_BASE_URL", base)
+    }
+
+    /// Points the Admin API (the calls that carry the Admin key) at a stand-in.
+    pub fn admin_api(self, base: &str) -> TestEnv {
+        self.with("ANTHROPIC_ADMIN_BASE_URL", base)
+    }
+
+    /// `key` in `ANTHROPIC_ADMIN_API_KEY` and the Admin API at `base`.
+    pub fn admin_key(self, base: &str, key: &str) -> TestEnv {
+        self.admin_api(base).with("ANTHROPIC_ADMIN_API_KEY", key)
     }
 
     pub fn state_dir(&self) -> PathBuf {
