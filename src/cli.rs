@@ -373,12 +373,14 @@ pub fn command() -> clap::Command {
     command
 }
 
-/// Suggestions for what people type out of habit from other tools, where clap's own
-/// spelling suggestion finds nothing close enough.
+/// Suggestions for what people type out of habit from other tools or by a slip of the
+/// finger. clap's own spelling suggestion only measures similarity, so it offered
+/// `--reset-auth` for `--stauts`; this replaces it where it would mislead.
 mod habits {
+    use clap::builder::StyledStr;
     use clap::error::{ContextKind, ContextValue, ErrorKind};
 
-    /// Flag typed → the flag that does it here.
+    /// Flag typed → the flag or slash command that does it here.
     const HABITS: &[(&str, &str)] = &[
         ("--status", "--auth-status"),
         ("--whoami", "--auth-status"),
@@ -388,27 +390,149 @@ mod habits {
         ("--signout", "--logout"),
         ("--sign-out", "--logout"),
         ("--completion", "--completions"),
+        ("--cost", "/cost"),
+        ("--usage", "/cost"),
+        ("--upgrade", "/upgrade"),
+        ("--install-github-app", "/install-github-app"),
     ];
 
-    /// `err` with a "similar argument" tip when the unknown flag is a known habit.
-    pub fn suggest(mut err: clap::Error, command: &mut clap::Command) -> clap::Error {
-        if err.kind() != ErrorKind::UnknownArgument {
-            return err;
-        }
-        let typed = match err.get(ContextKind::InvalidArg) {
-            Some(ContextValue::String(arg)) => {
-                arg.split('=').next().unwrap_or_default().to_string()
+    /// A word given where a slash command goes → what to type instead.
+    const WORDS: &[(&str, &str)] = &[
+        ("status", "`claude --auth-status` (or `claude auth status`)"),
+        (
+            "/status",
+            "`claude --auth-status` (or `claude auth status`)",
+        ),
+        ("login", "`claude --login` (or `claude auth login`)"),
+        ("/login", "`claude --login` (or `claude auth login`)"),
+        ("logout", "`claude --logout` (or `claude auth logout`)"),
+        ("/logout", "`claude --logout` (or `claude auth logout`)"),
+        ("cost", "`claude /cost`"),
+        ("usage", "`claude /cost`"),
+        ("/usage", "`claude /cost`"),
+        ("upgrade", "`claude /upgrade`"),
+        ("whoami", "`claude --auth-status`"),
+    ];
+
+    /// Flags a typo must never be steered to: they destroy something, so only the exact
+    /// word runs them.
+    const NEVER_SUGGESTED: &[&str] = &["--reset-auth"];
+
+    /// Levenshtein distance, for the near misses of `status`.
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut previous = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let here = row[j + 1];
+                row[j + 1] = (previous + usize::from(ca != *cb))
+                    .min(row[j] + 1)
+                    .min(here + 1);
+                previous = here;
             }
-            _ => return err,
-        };
-        if let Some((_, instead)) = HABITS.iter().find(|(habit, _)| *habit == typed) {
-            err.insert(
-                ContextKind::SuggestedArg,
-                ContextValue::String((*instead).to_string()),
-            );
-            err = err.with_cmd(command);
         }
-        err
+        row[b.len()]
+    }
+
+    /// The suggestion for an unknown flag, if there is a better one than clap's.
+    fn instead_of_flag(typed: &str) -> Option<&'static str> {
+        if let Some((_, instead)) = HABITS.iter().find(|(habit, _)| *habit == typed) {
+            return Some(instead);
+        }
+        let word = typed.trim_start_matches('-');
+        let near = |target: &str| distance(word, target) <= 2;
+        if word.len() >= 4 && (near("status") || near("auth-status") || near("authstatus")) {
+            return Some("--auth-status");
+        }
+        None
+    }
+
+    /// `err` with the right tip: a known habit or a near miss of `status`, a word given
+    /// where a slash command goes, and never a destructive flag for a typo.
+    pub fn suggest(mut err: clap::Error, command: &mut clap::Command) -> clap::Error {
+        match err.kind() {
+            ErrorKind::UnknownArgument => {
+                let typed = match err.get(ContextKind::InvalidArg) {
+                    Some(ContextValue::String(arg)) => {
+                        arg.split('=').next().unwrap_or_default().to_string()
+                    }
+                    _ => return err,
+                };
+                let clap_said = match err.get(ContextKind::SuggestedArg) {
+                    Some(ContextValue::String(s)) => Some(s.clone()),
+                    _ => None,
+                };
+                let mine = instead_of_flag(&typed);
+                let misleading = clap_said
+                    .as_deref()
+                    .is_some_and(|s| NEVER_SUGGESTED.contains(&s));
+                if mine.is_none() && !misleading {
+                    return err;
+                }
+                err.remove(ContextKind::SuggestedArg);
+                err.remove(ContextKind::Suggested);
+                // clap's usage line was built around its suggestion.
+                err.insert(
+                    ContextKind::Usage,
+                    ContextValue::StyledStr(command.render_usage()),
+                );
+                match mine {
+                    Some(slash) if slash.starts_with('/') => {
+                        err.insert(
+                            ContextKind::Suggested,
+                            ContextValue::StyledStrs(vec![StyledStr::from(format!(
+                                "did you mean `claude {slash}`? (a slash command, without dashes)"
+                            ))]),
+                        );
+                    }
+                    Some(flag) => {
+                        err.insert(
+                            ContextKind::SuggestedArg,
+                            ContextValue::String(flag.to_string()),
+                        );
+                    }
+                    None => {}
+                }
+                err.with_cmd(command)
+            }
+            ErrorKind::InvalidValue => {
+                let Some(ContextValue::String(value)) = err.get(ContextKind::InvalidValue) else {
+                    return err;
+                };
+                let Some((_, instead)) = WORDS.iter().find(|(w, _)| *w == value.as_str()) else {
+                    return err;
+                };
+                err.insert(
+                    ContextKind::Suggested,
+                    ContextValue::StyledStrs(vec![StyledStr::from(format!(
+                        "did you mean {instead}?"
+                    ))]),
+                );
+                err.with_cmd(command)
+            }
+            _ => err,
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn near_misses_of_status_mean_auth_status() {
+            for typed in [
+                "--stauts",
+                "--statu",
+                "--staus",
+                "--auth-stauts",
+                "--authstatus",
+            ] {
+                assert_eq!(instead_of_flag(typed), Some("--auth-status"), "{typed}");
+            }
+            assert_eq!(instead_of_flag("--reset"), None);
+        }
     }
 }
 

@@ -157,6 +157,51 @@ fn habits_from_other_tools_get_a_suggestion() {
 }
 
 #[test]
+fn typos_of_status_suggest_auth_status_never_reset_auth() {
+    for typed in ["--stauts", "--statu", "--staus", "--auth-stauts", "--reset"] {
+        let (code, stderr) = usage(&[typed]);
+        assert_eq!(code, Some(2), "{typed}: {stderr}");
+        assert!(!stderr.contains("--reset-auth"), "{typed}: {stderr}");
+        if typed != "--reset" {
+            assert!(
+                stderr.contains("a similar argument exists: '--auth-status'"),
+                "{typed}: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn flags_spelled_like_slash_commands_suggest_the_slash_command() {
+    for (typed, meant) in [
+        ("--cost", "/cost"),
+        ("--usage", "/cost"),
+        ("--upgrade", "/upgrade"),
+    ] {
+        let (code, stderr) = usage(&[typed]);
+        assert_eq!(code, Some(2), "{typed}: {stderr}");
+        assert!(
+            stderr.contains(&format!("did you mean `claude {meant}`?")),
+            "{typed}: {stderr}"
+        );
+        assert!(!stderr.contains("use '-- "), "{typed}: {stderr}");
+    }
+}
+
+#[test]
+fn words_where_a_slash_command_goes_name_the_flag_or_word() {
+    for (typed, meant) in [
+        ("status", "`claude --auth-status` (or `claude auth status`)"),
+        ("login", "`claude --login` (or `claude auth login`)"),
+        ("/login", "`claude --login` (or `claude auth login`)"),
+    ] {
+        let (code, stderr) = usage(&[typed]);
+        assert_eq!(code, Some(2), "{typed}: {stderr}");
+        assert!(stderr.contains(meant), "{typed}: {stderr}");
+    }
+}
+
+#[test]
 fn unknown_providers_are_refused_the_same_way_by_every_command() {
     let env = TestEnv::new();
     for action in ["--login", "--logout", "--print-token"] {
