@@ -123,6 +123,7 @@ pub struct Cli {
         value_name = "FORMAT",
         value_parser = ["plain", "apikeyhelper", "env", "aws-credential-process"],
         requires = "print_token",
+        conflicts_with = "json",
         help_heading = "Login and sessions"
     )]
     pub format: Option<String>,
@@ -289,8 +290,8 @@ pub enum AuthVerb {
     },
     /// The credential in force, as JSON (like Claude Code): `--auth-status --json`
     Status {
-        /// Human text instead of JSON
-        #[arg(long)]
+        /// Human text instead of JSON (not with `--json`)
+        #[arg(long, conflicts_with = "json")]
         text: bool,
     },
 }

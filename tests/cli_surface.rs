@@ -57,6 +57,11 @@ const REFUSED: &[&[&str]] = &[
     &["--login", "--provider", "Not A Name"],
     &["--login", "auth", "status"],
     &["--completions", "bash", "--json"],
+    // One output form: `--text` and `--format` each choose one, as `--json` does.
+    &["auth", "status", "--text", "--json"],
+    &["auth", "status", "--json", "--text"],
+    &["--print-token", "--json", "--format", "env"],
+    &["--print-token", "--format", "apikeyhelper", "--json"],
 ];
 
 #[test]
