@@ -151,10 +151,10 @@ pub struct Cli {
     #[arg(long, help_heading = "Subscription")]
     pub manage_subscription: bool,
     /// With `/upgrade`: open the Claude Max page and wait for the plan to change
-    #[arg(long, requires = "slash", help_heading = "Subscription")]
+    #[arg(long, help_heading = "Subscription")]
     pub claude_max: bool,
     /// With `/cost`: cost and tokens per model and day, and the cache hit share
-    #[arg(long, requires = "slash", help_heading = "Subscription")]
+    #[arg(long, help_heading = "Subscription")]
     pub detailed: bool,
 
     /// Enroll a TOTP second factor (QR code and otpauth:// URI, confirmed by a first code)
@@ -419,6 +419,24 @@ mod habits {
     /// word runs them.
     const NEVER_SUGGESTED: &[&str] = &["--reset-auth"];
 
+    /// clap's usage line for an error lists the flags given and then `[/COMMAND]`, as if a
+    /// slash command could follow any action (`claude --reset-auth --yes [/COMMAND]`); it
+    /// cannot (one action per call), so the slash command is left out of those lines.
+    fn tidy_usage(err: &mut clap::Error) {
+        let Some(ContextValue::StyledStr(usage)) = err.get(ContextKind::Usage) else {
+            return;
+        };
+        let plain = usage.to_string();
+        if plain.contains("[OPTIONS]") || !plain.contains(" [/COMMAND]") {
+            return;
+        }
+        let tidy = plain.replace(" [/COMMAND]", "");
+        err.insert(
+            ContextKind::Usage,
+            ContextValue::StyledStr(StyledStr::from(tidy)),
+        );
+    }
+
     /// Levenshtein distance, for the near misses of `status`.
     fn distance(a: &str, b: &str) -> usize {
         let b: Vec<char> = b.chars().collect();
@@ -453,6 +471,7 @@ mod habits {
     /// `err` with the right tip: a known habit or a near miss of `status`, a word given
     /// where a slash command goes, and never a destructive flag for a typo.
     pub fn suggest(mut err: clap::Error, command: &mut clap::Command) -> clap::Error {
+        tidy_usage(&mut err);
         match err.kind() {
             ErrorKind::UnknownArgument => {
                 let typed = match err.get(ContextKind::InvalidArg) {
@@ -465,6 +484,9 @@ mod habits {
                     Some(ContextValue::String(s)) => Some(s.clone()),
                     _ => None,
                 };
+                // clap's other tip, "to pass '--x' as a value, use '-- --x'", cannot help:
+                // the one positional takes only the three slash commands.
+                err.remove(ContextKind::Suggested);
                 let mine = instead_of_flag(&typed);
                 let misleading = clap_said
                     .as_deref()
@@ -659,11 +681,17 @@ impl Cli {
         ];
         for (given, flag, wanted) in rules {
             if given && !slash.is_some_and(|s| wanted.contains(&s)) {
-                let message = format!(
-                    "`{flag}` cannot be used with `{}`: it goes with `{}`",
-                    slash.unwrap_or_default(),
-                    wanted.join("` or `")
-                );
+                let message = match slash {
+                    Some(slash) => format!(
+                        "`{flag}` cannot be used with `{slash}`: it goes with `{}`",
+                        wanted.join("` or `")
+                    ),
+                    None => format!(
+                        "`{flag}` goes with `{}`, e.g. `claude {} {flag}`",
+                        wanted.join("` or `"),
+                        wanted[0]
+                    ),
+                };
                 return Err(command().error(clap::error::ErrorKind::ArgumentConflict, message));
             }
         }

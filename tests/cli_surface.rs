@@ -207,6 +207,32 @@ fn words_where_a_slash_command_goes_name_the_flag_or_word() {
 }
 
 #[test]
+fn slash_modifiers_alone_name_their_slash_command() {
+    for (args, meant) in [
+        (&["--detailed"][..], "`claude /cost --detailed`"),
+        (&["--claude-max"][..], "`claude /upgrade --claude-max`"),
+    ] {
+        let (code, stderr) = usage(args);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains(meant), "{stderr}");
+        assert!(!stderr.contains("</COMMAND>"), "{stderr}");
+    }
+}
+
+#[test]
+fn usage_lines_after_an_action_offer_no_slash_command() {
+    for args in [&["--yes"][..], &["--reset-auth", "--yes", "--x"][..]] {
+        let (code, stderr) = usage(args);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains("Usage: claude --reset-auth --yes\n"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("use '-- "), "{stderr}");
+    }
+}
+
+#[test]
 fn unknown_providers_are_refused_the_same_way_by_every_command() {
     let env = TestEnv::new();
     for action in ["--login", "--logout", "--print-token"] {
