@@ -123,6 +123,7 @@ pub struct Cli {
         value_name = "FORMAT",
         value_parser = ["plain", "apikeyhelper", "env", "aws-credential-process"],
         requires = "print_token",
+        conflicts_with = "json",
         help_heading = "Login and sessions"
     )]
     pub format: Option<String>,
@@ -150,10 +151,10 @@ pub struct Cli {
     #[arg(long, help_heading = "Subscription")]
     pub manage_subscription: bool,
     /// With `/upgrade`: open the Claude Max page and wait for the plan to change
-    #[arg(long, requires = "slash", help_heading = "Subscription")]
+    #[arg(long, help_heading = "Subscription")]
     pub claude_max: bool,
     /// With `/cost`: cost and tokens per model and day, and the cache hit share
-    #[arg(long, requires = "slash", help_heading = "Subscription")]
+    #[arg(long, help_heading = "Subscription")]
     pub detailed: bool,
 
     /// Enroll a TOTP second factor (QR code and otpauth:// URI, confirmed by a first code)
@@ -289,8 +290,8 @@ pub enum AuthVerb {
     },
     /// The credential in force, as JSON (like Claude Code): `--auth-status --json`
     Status {
-        /// Human text instead of JSON
-        #[arg(long)]
+        /// Human text instead of JSON (not with `--json`)
+        #[arg(long, conflicts_with = "json")]
         text: bool,
     },
 }
@@ -373,12 +374,14 @@ pub fn command() -> clap::Command {
     command
 }
 
-/// Suggestions for what people type out of habit from other tools, where clap's own
-/// spelling suggestion finds nothing close enough.
+/// Suggestions for what people type out of habit from other tools or by a slip of the
+/// finger. clap's own spelling suggestion only measures similarity, so it offered
+/// `--reset-auth` for `--stauts`; this replaces it where it would mislead.
 mod habits {
+    use clap::builder::StyledStr;
     use clap::error::{ContextKind, ContextValue, ErrorKind};
 
-    /// Flag typed → the flag that does it here.
+    /// Flag typed → the flag or slash command that does it here.
     const HABITS: &[(&str, &str)] = &[
         ("--status", "--auth-status"),
         ("--whoami", "--auth-status"),
@@ -388,27 +391,171 @@ mod habits {
         ("--signout", "--logout"),
         ("--sign-out", "--logout"),
         ("--completion", "--completions"),
+        ("--cost", "/cost"),
+        ("--usage", "/cost"),
+        ("--upgrade", "/upgrade"),
+        ("--install-github-app", "/install-github-app"),
     ];
 
-    /// `err` with a "similar argument" tip when the unknown flag is a known habit.
-    pub fn suggest(mut err: clap::Error, command: &mut clap::Command) -> clap::Error {
-        if err.kind() != ErrorKind::UnknownArgument {
-            return err;
-        }
-        let typed = match err.get(ContextKind::InvalidArg) {
-            Some(ContextValue::String(arg)) => {
-                arg.split('=').next().unwrap_or_default().to_string()
-            }
-            _ => return err,
+    /// A word given where a slash command goes → what to type instead.
+    const WORDS: &[(&str, &str)] = &[
+        ("status", "`claude --auth-status` (or `claude auth status`)"),
+        (
+            "/status",
+            "`claude --auth-status` (or `claude auth status`)",
+        ),
+        ("login", "`claude --login` (or `claude auth login`)"),
+        ("/login", "`claude --login` (or `claude auth login`)"),
+        ("logout", "`claude --logout` (or `claude auth logout`)"),
+        ("/logout", "`claude --logout` (or `claude auth logout`)"),
+        ("cost", "`claude /cost`"),
+        ("usage", "`claude /cost`"),
+        ("/usage", "`claude /cost`"),
+        ("upgrade", "`claude /upgrade`"),
+        ("whoami", "`claude --auth-status`"),
+    ];
+
+    /// Flags a typo must never be steered to: they destroy something, so only the exact
+    /// word runs them.
+    const NEVER_SUGGESTED: &[&str] = &["--reset-auth"];
+
+    /// clap's usage line for an error lists the flags given and then `[/COMMAND]`, as if a
+    /// slash command could follow any action (`claude --reset-auth --yes [/COMMAND]`); it
+    /// cannot (one action per call), so the slash command is left out of those lines.
+    fn tidy_usage(err: &mut clap::Error) {
+        let Some(ContextValue::StyledStr(usage)) = err.get(ContextKind::Usage) else {
+            return;
         };
-        if let Some((_, instead)) = HABITS.iter().find(|(habit, _)| *habit == typed) {
-            err.insert(
-                ContextKind::SuggestedArg,
-                ContextValue::String((*instead).to_string()),
-            );
-            err = err.with_cmd(command);
+        let plain = usage.to_string();
+        if plain.contains("[OPTIONS]") || !plain.contains(" [/COMMAND]") {
+            return;
         }
-        err
+        let tidy = plain.replace(" [/COMMAND]", "");
+        err.insert(
+            ContextKind::Usage,
+            ContextValue::StyledStr(StyledStr::from(tidy)),
+        );
+    }
+
+    /// Levenshtein distance, for the near misses of `status`.
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut previous = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let here = row[j + 1];
+                row[j + 1] = (previous + usize::from(ca != *cb))
+                    .min(row[j] + 1)
+                    .min(here + 1);
+                previous = here;
+            }
+        }
+        row[b.len()]
+    }
+
+    /// The suggestion for an unknown flag, if there is a better one than clap's.
+    fn instead_of_flag(typed: &str) -> Option<&'static str> {
+        if let Some((_, instead)) = HABITS.iter().find(|(habit, _)| *habit == typed) {
+            return Some(instead);
+        }
+        let word = typed.trim_start_matches('-');
+        let near = |target: &str| distance(word, target) <= 2;
+        if word.len() >= 4 && (near("status") || near("auth-status") || near("authstatus")) {
+            return Some("--auth-status");
+        }
+        None
+    }
+
+    /// `err` with the right tip: a known habit or a near miss of `status`, a word given
+    /// where a slash command goes, and never a destructive flag for a typo.
+    pub fn suggest(mut err: clap::Error, command: &mut clap::Command) -> clap::Error {
+        tidy_usage(&mut err);
+        match err.kind() {
+            ErrorKind::UnknownArgument => {
+                let typed = match err.get(ContextKind::InvalidArg) {
+                    Some(ContextValue::String(arg)) => {
+                        arg.split('=').next().unwrap_or_default().to_string()
+                    }
+                    _ => return err,
+                };
+                let clap_said = match err.get(ContextKind::SuggestedArg) {
+                    Some(ContextValue::String(s)) => Some(s.clone()),
+                    _ => None,
+                };
+                // clap's other tip, "to pass '--x' as a value, use '-- --x'", cannot help:
+                // the one positional takes only the three slash commands.
+                err.remove(ContextKind::Suggested);
+                let mine = instead_of_flag(&typed);
+                let misleading = clap_said
+                    .as_deref()
+                    .is_some_and(|s| NEVER_SUGGESTED.contains(&s));
+                if mine.is_none() && !misleading {
+                    return err;
+                }
+                err.remove(ContextKind::SuggestedArg);
+                err.remove(ContextKind::Suggested);
+                // clap's usage line was built around its suggestion.
+                err.insert(
+                    ContextKind::Usage,
+                    ContextValue::StyledStr(command.render_usage()),
+                );
+                match mine {
+                    Some(slash) if slash.starts_with('/') => {
+                        err.insert(
+                            ContextKind::Suggested,
+                            ContextValue::StyledStrs(vec![StyledStr::from(format!(
+                                "did you mean `claude {slash}`? (a slash command, without dashes)"
+                            ))]),
+                        );
+                    }
+                    Some(flag) => {
+                        err.insert(
+                            ContextKind::SuggestedArg,
+                            ContextValue::String(flag.to_string()),
+                        );
+                    }
+                    None => {}
+                }
+                err.with_cmd(command)
+            }
+            ErrorKind::InvalidValue => {
+                let Some(ContextValue::String(value)) = err.get(ContextKind::InvalidValue) else {
+                    return err;
+                };
+                let Some((_, instead)) = WORDS.iter().find(|(w, _)| *w == value.as_str()) else {
+                    return err;
+                };
+                err.insert(
+                    ContextKind::Suggested,
+                    ContextValue::StyledStrs(vec![StyledStr::from(format!(
+                        "did you mean {instead}?"
+                    ))]),
+                );
+                err.with_cmd(command)
+            }
+            _ => err,
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn near_misses_of_status_mean_auth_status() {
+            for typed in [
+                "--stauts",
+                "--statu",
+                "--staus",
+                "--auth-stauts",
+                "--authstatus",
+            ] {
+                assert_eq!(instead_of_flag(typed), Some("--auth-status"), "{typed}");
+            }
+            assert_eq!(instead_of_flag("--reset"), None);
+        }
     }
 }
 
@@ -534,11 +681,17 @@ impl Cli {
         ];
         for (given, flag, wanted) in rules {
             if given && !slash.is_some_and(|s| wanted.contains(&s)) {
-                let message = format!(
-                    "`{flag}` cannot be used with `{}`: it goes with `{}`",
-                    slash.unwrap_or_default(),
-                    wanted.join("` or `")
-                );
+                let message = match slash {
+                    Some(slash) => format!(
+                        "`{flag}` cannot be used with `{slash}`: it goes with `{}`",
+                        wanted.join("` or `")
+                    ),
+                    None => format!(
+                        "`{flag}` goes with `{}`, e.g. `claude {} {flag}`",
+                        wanted.join("` or `"),
+                        wanted[0]
+                    ),
+                };
                 return Err(command().error(clap::error::ErrorKind::ArgumentConflict, message));
             }
         }

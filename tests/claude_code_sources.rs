@@ -333,3 +333,46 @@ fn print_token_formats() {
     let bad = key.run(&["--print-token", "--format", "yaml"]);
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
 }
+
+#[test]
+fn status_of_a_cached_helper_key_is_one_well_spaced_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (script, _, key_file) = counting_helper(dir.path());
+    let api = api();
+    let env = with_helper(&script.display().to_string()).api(&api.url());
+    std::fs::write(&key_file, KEY_B).unwrap();
+    let first = env.run(&["--print-token"]);
+    assert!(first.status.success(), "{}", text(&first));
+    let shown = text(&env.run(&["--auth-status"]));
+    assert!(
+        shown.contains("status runs nothing, a command would reuse it)"),
+        "{shown}"
+    );
+    let key_line = shown.lines().find(|l| l.contains("key:")).unwrap();
+    let value = key_line.split_once("key:").unwrap().1.trim();
+    assert!(!value.contains("  "), "{key_line}");
+}
+
+#[test]
+fn status_of_auth_token_names_who_bills_without_nested_brackets() {
+    let env = TestEnv::new().with("ANTHROPIC_AUTH_TOKEN", AUTH_TOKEN);
+    let shown = text(&env.run(&["--auth-status"]));
+    assert!(
+        shown.contains("(from the ANTHROPIC_AUTH_TOKEN environment variable, a bearer token)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("billed by the API at https://api.anthropic.com"),
+        "{shown}"
+    );
+    assert!(!shown.contains("gateway"), "{shown}");
+    let gateway = TestEnv::new()
+        .with("ANTHROPIC_AUTH_TOKEN", AUTH_TOKEN)
+        .with("ANTHROPIC_BASE_URL", "https://user:pw@gw.example.com/v1");
+    let shown = text(&gateway.run(&["--auth-status"]));
+    assert!(
+        shown.contains("the gateway at https://gw.example.com (ANTHROPIC_BASE_URL)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("user:pw"), "{shown}");
+}

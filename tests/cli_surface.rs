@@ -57,6 +57,11 @@ const REFUSED: &[&[&str]] = &[
     &["--login", "--provider", "Not A Name"],
     &["--login", "auth", "status"],
     &["--completions", "bash", "--json"],
+    // One output form: `--text` and `--format` each choose one, as `--json` does.
+    &["auth", "status", "--text", "--json"],
+    &["auth", "status", "--json", "--text"],
+    &["--print-token", "--json", "--format", "env"],
+    &["--print-token", "--format", "apikeyhelper", "--json"],
 ];
 
 #[test]
@@ -153,6 +158,77 @@ fn habits_from_other_tools_get_a_suggestion() {
             stderr.contains(&format!("a similar argument exists: '{meant}'")),
             "{typed}: {stderr}"
         );
+    }
+}
+
+#[test]
+fn typos_of_status_suggest_auth_status_never_reset_auth() {
+    for typed in ["--stauts", "--statu", "--staus", "--auth-stauts", "--reset"] {
+        let (code, stderr) = usage(&[typed]);
+        assert_eq!(code, Some(2), "{typed}: {stderr}");
+        assert!(!stderr.contains("--reset-auth"), "{typed}: {stderr}");
+        if typed != "--reset" {
+            assert!(
+                stderr.contains("a similar argument exists: '--auth-status'"),
+                "{typed}: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn flags_spelled_like_slash_commands_suggest_the_slash_command() {
+    for (typed, meant) in [
+        ("--cost", "/cost"),
+        ("--usage", "/cost"),
+        ("--upgrade", "/upgrade"),
+    ] {
+        let (code, stderr) = usage(&[typed]);
+        assert_eq!(code, Some(2), "{typed}: {stderr}");
+        assert!(
+            stderr.contains(&format!("did you mean `claude {meant}`?")),
+            "{typed}: {stderr}"
+        );
+        assert!(!stderr.contains("use '-- "), "{typed}: {stderr}");
+    }
+}
+
+#[test]
+fn words_where_a_slash_command_goes_name_the_flag_or_word() {
+    for (typed, meant) in [
+        ("status", "`claude --auth-status` (or `claude auth status`)"),
+        ("login", "`claude --login` (or `claude auth login`)"),
+        ("/login", "`claude --login` (or `claude auth login`)"),
+    ] {
+        let (code, stderr) = usage(&[typed]);
+        assert_eq!(code, Some(2), "{typed}: {stderr}");
+        assert!(stderr.contains(meant), "{typed}: {stderr}");
+    }
+}
+
+#[test]
+fn slash_modifiers_alone_name_their_slash_command() {
+    for (args, meant) in [
+        (&["--detailed"][..], "`claude /cost --detailed`"),
+        (&["--claude-max"][..], "`claude /upgrade --claude-max`"),
+    ] {
+        let (code, stderr) = usage(args);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains(meant), "{stderr}");
+        assert!(!stderr.contains("</COMMAND>"), "{stderr}");
+    }
+}
+
+#[test]
+fn usage_lines_after_an_action_offer_no_slash_command() {
+    for args in [&["--yes"][..], &["--reset-auth", "--yes", "--x"][..]] {
+        let (code, stderr) = usage(args);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains("Usage: claude --reset-auth --yes\n"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("use '-- "), "{stderr}");
     }
 }
 

@@ -260,6 +260,32 @@ fn skip_vertex_auth_sends_no_credentials_and_status_says_so() {
 }
 
 #[test]
+fn skip_vertex_auth_lists_the_credential_file_it_skips_as_shadowed() {
+    let doc = json!({"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"});
+    let env = vertex_env(&doc).with("CLAUDE_CODE_SKIP_VERTEX_AUTH", "1");
+    let status = env.run(&["--auth-status", "--json"]);
+    assert!(status.status.success(), "{}", text(&status));
+    let doc = json_stdout(&status);
+    assert_eq!(doc["source"], "env:CLAUDE_CODE_SKIP_VERTEX_AUTH");
+    assert_eq!(
+        doc["shadowed"],
+        json!(["env:GOOGLE_APPLICATION_CREDENTIALS"])
+    );
+    let shown = text(&env.run(&["--auth-status"]));
+    assert!(
+        shown.contains(
+            "Using vertex with no Google credentials (CLAUDE_CODE_SKIP_VERTEX_AUTH: a gateway"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("with none"), "{shown}");
+    assert!(
+        shown.contains("shadowed:     env:GOOGLE_APPLICATION_CREDENTIALS"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn a_foreign_sts_endpoint_is_refused_before_anything_is_sent() {
     let doc = json!({
         "type": "external_account",

@@ -264,23 +264,99 @@ fn without_an_endpoint_status_says_where_to_look_and_upgrade_only_opens() {
 }
 
 #[test]
-fn upgrade_and_manage_without_a_login_say_to_log_in() {
+fn upgrade_and_manage_without_a_login_or_endpoint_open_the_page_and_say_nothing_is_awaited() {
     let env = TestEnv::new();
-    for args in [
-        &["/upgrade", "--claude-max", "--json"][..],
-        &["--manage-subscription", "--json"],
+    for (args, url) in [
+        (
+            &["/upgrade", "--claude-max", "--no-browser"][..],
+            "https://claude.ai/upgrade",
+        ),
+        (
+            &["--manage-subscription", "--no-browser"],
+            "https://claude.ai/settings/billing",
+        ),
     ] {
         let out = env.run(args);
-        assert_eq!(out.status.code(), Some(4), "{args:?}: {}", text(&out));
-        let doc = json_stdout(&out);
-        assert_eq!(doc["error"]["code"], "not_authenticated");
-        assert!(doc["error"]["hint"]
-            .as_str()
-            .unwrap()
-            .contains("claude --login"));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+        let shown = text(&out);
+        assert!(shown.contains(url), "{shown}");
+        assert!(
+            shown.contains("Nothing to wait on") && shown.contains("subscription.endpoint"),
+            "{shown}"
+        );
+        assert!(!shown.contains("log in to Claude first"), "{shown}");
+        let mut json_args = args.to_vec();
+        json_args.push("--json");
+        let doc = json_stdout(&env.run(&json_args));
+        assert_eq!(doc["url"], url);
+        assert_eq!(doc["opened"], false);
+        assert_eq!(doc["before"], Value::Null);
+        assert_eq!(doc["after"], Value::Null);
+        assert_eq!(doc["waited"], false);
+        assert_eq!(doc["notWaited"], "no-endpoint");
     }
+    // With nothing to show a plan of, status still says there is no credential.
     let out = env.run(&["--subscription-status", "--json"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+}
+
+#[test]
+fn with_an_endpoint_but_no_login_the_page_opens_and_says_how_to_see_the_change() {
+    let api = BillingApi::start(BillingSetup {
+        plans: vec![plan("claude-pro")],
+        ..Default::default()
+    });
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        r#"{{"subscription": {{"endpoint": "{}"}}}}"#,
+        api.subscription_url()
+    ));
+    let out = env.run(&["--manage-subscription", "--no-browser", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc = json_stdout(&out);
+    assert_eq!(doc["notWaited"], "no-login");
+    let shown = text(&env.run(&["--manage-subscription", "--no-browser"]));
+    assert!(
+        shown.contains("`claude --login`, then `claude --subscription-status`"),
+        "{shown}"
+    );
+    assert!(api.requests_to("/subscription").is_empty());
+}
+
+#[test]
+fn claude_code_oauth_token_is_a_claude_login_for_every_subscription_command() {
+    const ENV_TOKEN: &str = "at_FROM_CLAUDE_CODE_OAUTH_TOKEN_x1";
+    let api = BillingApi::start(BillingSetup {
+        plans: vec![plan("claude-pro")],
+        ..Default::default()
+    });
+    let env = TestEnv::new().with("CLAUDE_CODE_OAUTH_TOKEN", ENV_TOKEN);
+    env.write_config(&format!(
+        r#"{{"subscription": {{"endpoint": "{}", "pollInterval": 1, "waitTimeout": 2}}}}"#,
+        api.subscription_url()
+    ));
+    let status = env.run(&["--subscription-status", "--json"]);
+    assert!(status.status.success(), "{}", text(&status));
+    let doc = json_stdout(&status);
+    assert_eq!(doc["billing"], "subscription");
+    assert_eq!(doc["subscription"]["plan"], "claude-pro");
+    let out = env.run(&["--manage-subscription", "--no-browser", "--json"]);
+    // It waited with the token and gave up when nothing changed.
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    let doc = json_stdout(&out);
+    assert_eq!(doc["waited"], true);
+    assert_eq!(doc["before"]["plan"], "claude-pro");
+    let sent: Vec<_> = api
+        .requests_to("/subscription")
+        .iter()
+        .map(|r| r.header("authorization").unwrap_or_default().to_string())
+        .collect();
+    assert!(!sent.is_empty());
+    assert!(
+        sent.iter().all(|h| *h == format!("Bearer {ENV_TOKEN}")),
+        "{sent:?}"
+    );
+    assert!(!text(&out).contains(ENV_TOKEN));
 }
 
 #[test]
@@ -291,6 +367,11 @@ fn upgrade_alone_lists_the_plans_labelled_by_where_they_come_from() {
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(
         shown.contains("built-in list") && shown.contains("claude-max"),
+        "{shown}"
+    );
+    // Without an endpoint nothing can be awaited, and the text does not promise it.
+    assert!(
+        shown.contains("`claude /upgrade --claude-max` opens it (the page then shows your plan)"),
         "{shown}"
     );
     env.write_config(r#"{"subscription": {"plans": [{"name": "team", "summary": "for teams", "features": ["admin"]}]}}"#);

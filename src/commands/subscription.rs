@@ -7,6 +7,7 @@ use crate::billing::chart::{age, local_time, until, Style};
 use crate::billing::money::{count, Money};
 use crate::billing::period::Period;
 use crate::billing::subscription::{self, Subscription, DEFAULT_MANAGE_URL};
+use crate::commands::upgrade::Login;
 use crate::config::schema::Provider;
 use crate::context::Context;
 use crate::error::AuthError;
@@ -77,8 +78,15 @@ pub async fn status(ctx: &Context) -> Result<Outcome, AuthError> {
         api_key_cost(ctx, &mut report).await;
         return Ok(Outcome::report(&report));
     }
-    let provider = resolve::oauth_provider_of(active).to_string();
-    plan_of_login(ctx, &provider, &mut report).await?;
+    // A stored session, or `CLAUDE_CODE_OAUTH_TOKEN`: a Claude login's access token, used
+    // as is for the endpoint (as `/upgrade --claude-max` and `--manage-subscription` do).
+    let login = match active.secret() {
+        Some(token) if active.source == resolve::Source::OauthEnv => {
+            Login::Token(crate::secret::AccessToken::new(token.expose().clone()))
+        }
+        _ => Login::Session(resolve::oauth_provider_of(active).to_string()),
+    };
+    plan_of_login(ctx, &login, &mut report).await?;
     Ok(Outcome::report(&report))
 }
 
@@ -141,11 +149,7 @@ async fn api_key_cost(ctx: &Context, report: &mut Status) {
 
 /// A login's plan: the endpoint (or its fresh cached answer); without an endpoint, the
 /// last cached answer or the config's snapshot, labelled, and how to configure one.
-async fn plan_of_login(
-    ctx: &Context,
-    provider: &str,
-    report: &mut Status,
-) -> Result<(), AuthError> {
+async fn plan_of_login(ctx: &Context, login: &Login, report: &mut Status) -> Result<(), AuthError> {
     let now = report.now;
     let cached = subscription::cached(ctx);
     let Some(endpoint) = subscription::endpoint(ctx)? else {
@@ -172,10 +176,7 @@ async fn plan_of_login(
         report.subscription = Some(cached.subscription);
         return Ok(());
     }
-    crate::mfa::gate::session_fresh(ctx, provider)?;
-    let (token, _) = crate::oauth::refresh::access_token(ctx, provider).await?;
-    let found = subscription::fetch(ctx, &endpoint, &token).await?;
-    subscription::remember(ctx, &endpoint, &found);
+    let found = login.ask(ctx, &endpoint).await?;
     report.source = "endpoint";
     report.fetched_at = Some(crate::clock::rfc3339(now));
     report.age_seconds = Some(0);

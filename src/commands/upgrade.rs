@@ -1,7 +1,10 @@
 //! `/upgrade` (the plans and what each adds), `/upgrade --claude-max` and
 //! `--manage-subscription`: open the page (the secret-free browser launcher; `--no-browser`
-//! prints only), then, when `subscription.endpoint` is set, re-check it until the plan or
-//! its status changes (spinner, Ctrl-C, `subscription.waitTimeout`) and report the change.
+//! prints only), then, when `subscription.endpoint` is set and there is a Claude login to
+//! ask it with (a stored session, or `CLAUDE_CODE_OAUTH_TOKEN`), re-check it until the plan
+//! or its status changes (spinner, Ctrl-C, `subscription.waitTimeout`) and report the
+//! change. Without either, the page is still opened and the report says why nothing is
+//! awaited and how to see the change later.
 
 use crate::billing::plans::{self, Plan, PlansSource};
 use crate::billing::subscription::{self, Subscription, DEFAULT_MANAGE_URL, DEFAULT_UPGRADE_URL};
@@ -9,6 +12,7 @@ use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::{notice, Outcome, Report};
 use crate::redact::SafeUrl;
+use crate::secret::AccessToken;
 use serde::Serialize;
 use std::fmt::Write;
 use std::time::Duration;
@@ -24,6 +28,9 @@ pub struct Plans {
     /// `config` (`subscription.plans`) or `built-in`.
     pub source: PlansSource,
     pub upgrade_url: String,
+    /// Whether `--claude-max` could wait for the change (`subscription.endpoint` is set).
+    #[serde(skip)]
+    pub can_wait: bool,
 }
 
 impl Report for Plans {
@@ -39,9 +46,14 @@ impl Report for Plans {
                 let _ = writeln!(out, "  {:<12} features: {}", "", plan.features.join(", "));
             }
         }
+        let after = if self.can_wait {
+            "opens it and, with a Claude login, waits for the change"
+        } else {
+            "opens it (the page then shows your plan)"
+        };
         let _ = write!(
             out,
-            "\nCompare and change plans at {}; `claude /upgrade --claude-max` opens it and waits for the change.",
+            "\nCompare and change plans at {}; `claude /upgrade --claude-max` {after}.",
             self.upgrade_url
         );
         out
@@ -58,6 +70,7 @@ pub fn list(ctx: &Context) -> Result<Outcome, AuthError> {
         plans,
         source,
         upgrade_url: upgrade_url(ctx)?,
+        can_wait: ctx.loaded.config.subscription.endpoint.is_some(),
     }))
 }
 
@@ -79,8 +92,76 @@ pub struct Opened {
     pub after: Option<Subscription>,
     /// Whether the plan or its status changed while waiting.
     pub changed: bool,
-    /// Whether there was anything to wait on (`subscription.endpoint` set).
+    /// Whether there was anything to wait on (`subscription.endpoint` set, and a Claude
+    /// login to ask it with).
     pub waited: bool,
+    /// Why nothing was awaited: `no-endpoint` or `no-login`; absent when `waited`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_waited: Option<NotWaited>,
+}
+
+/// Why `/upgrade --claude-max` or `--manage-subscription` opened the page and returned.
+#[derive(Serialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotWaited {
+    /// No `subscription.endpoint`: nothing can be asked about the plan.
+    NoEndpoint,
+    /// An endpoint, but no Claude login (session or `CLAUDE_CODE_OAUTH_TOKEN`) to ask it with.
+    NoLogin,
+}
+
+/// What the subscription endpoint is asked with: a stored session (refreshed as needed),
+/// or `CLAUDE_CODE_OAUTH_TOKEN`, which is a Claude login's access token too (sent as is;
+/// it cannot be refreshed).
+pub enum Login {
+    Session(String),
+    Token(AccessToken),
+}
+
+impl Login {
+    /// The Claude login in force: `CLAUDE_CODE_OAUTH_TOKEN` when it is the credential in
+    /// force, else the stored session of the configured provider; `None` without either.
+    ///
+    /// # Errors
+    /// An unreadable session file.
+    pub fn find(ctx: &Context) -> Result<Option<Login>, AuthError> {
+        let resolution = crate::resolve::credentials(ctx);
+        if let Some(active) = resolution.active() {
+            if active.source == crate::resolve::Source::OauthEnv {
+                if let Some(secret) = active.secret() {
+                    return Ok(Some(Login::Token(AccessToken::new(
+                        secret.expose().clone(),
+                    ))));
+                }
+            }
+            if let crate::resolve::Source::Session(provider) = &active.source {
+                return Ok(Some(Login::Session(provider.clone())));
+            }
+        }
+        let provider = crate::resolve::oauth_provider(ctx);
+        Ok(crate::session::load(&ctx.state_dir)?
+            .sessions
+            .contains_key(&provider)
+            .then_some(Login::Session(provider)))
+    }
+
+    /// The plan now, from the endpoint (never the cache: a change is what is awaited);
+    /// kept as the cache's new answer.
+    ///
+    /// # Errors
+    /// The second-factor gate and the refresh for a session; the endpoint's errors.
+    pub async fn ask(&self, ctx: &Context, endpoint: &SafeUrl) -> Result<Subscription, AuthError> {
+        let found = match self {
+            Login::Session(provider) => {
+                crate::mfa::gate::session_fresh(ctx, provider)?;
+                let (token, _) = crate::oauth::refresh::access_token(ctx, provider).await?;
+                subscription::fetch(ctx, endpoint, &token).await?
+            }
+            Login::Token(token) => subscription::fetch(ctx, endpoint, token).await?,
+        };
+        subscription::remember(ctx, endpoint, &found);
+        Ok(found)
+    }
 }
 
 impl Report for Opened {
@@ -91,10 +172,15 @@ impl Report for Opened {
         };
         if !self.waited {
             let verb = if self.opened { "Opened" } else { "Open" };
-            return format!(
-                "{verb} {}\n  Without `subscription.endpoint` the change cannot be confirmed here; the page shows your plan.",
-                self.url
-            );
+            let why = match self.not_waited {
+                Some(NotWaited::NoLogin) => {
+                    "Nothing to wait on here: `subscription.endpoint` is set, but there is no Claude login to ask it with.\n  To see the change later: `claude --login`, then `claude --subscription-status`."
+                }
+                _ => {
+                    "Nothing to wait on here: no `subscription.endpoint` is configured (Anthropic documents no subscription API), so the change cannot be confirmed by claude.\n  To see the change later: the page itself shows your plan."
+                }
+            };
+            return format!("{verb} {}\n  {why}", self.url);
         }
         if self.changed {
             format!(
@@ -130,31 +216,25 @@ pub async fn manage(ctx: &Context, no_browser: bool) -> Result<Outcome, AuthErro
     open_and_wait(ctx, &url, "manage your subscription", no_browser).await
 }
 
-/// Opens `url`, then waits for the plan to change.
+/// Opens `url`, then waits for the plan to change when there is something to ask.
 ///
 /// # Errors
-/// `not_authenticated` without a Claude login; the endpoint's errors; `cancelled` on
-/// Ctrl-C or when nothing changed within `subscription.waitTimeout`.
+/// The endpoint's errors; `cancelled` on Ctrl-C or when nothing changed within
+/// `subscription.waitTimeout`. Without an endpoint or a login: none, the page is opened.
 async fn open_and_wait(
     ctx: &Context,
     url: &str,
     doing: &str,
     no_browser: bool,
 ) -> Result<Outcome, AuthError> {
-    let provider = crate::resolve::oauth_provider(ctx);
-    if !crate::session::load(&ctx.state_dir)?
-        .sessions
-        .contains_key(&provider)
-    {
-        return Err(AuthError::not_authenticated(format!(
-            "to {doing}, log in to Claude first: plans belong to a Claude login"
-        ))
-        .with_hint("run `claude --login`"));
-    }
     let endpoint = subscription::endpoint(ctx)?;
-    let before = match &endpoint {
-        Some(endpoint) => Some(check(ctx, &provider, endpoint).await?),
+    let login = match &endpoint {
+        Some(_) => Login::find(ctx)?,
         None => None,
+    };
+    let before = match (&endpoint, &login) {
+        (Some(endpoint), Some(login)) => Some(login.ask(ctx, endpoint).await?),
+        _ => None,
     };
     notice(&format!(
         "To {doing}, open this address in your browser:\n\n  {url}\n"
@@ -166,7 +246,7 @@ async fn open_and_wait(
             false
         }
     };
-    let (Some(endpoint), Some(before)) = (endpoint, before) else {
+    let (Some(endpoint), Some(login), Some(before)) = (endpoint, login, before) else {
         return Ok(Outcome::report(&Opened {
             url: url.to_string(),
             opened,
@@ -174,6 +254,11 @@ async fn open_and_wait(
             after: None,
             changed: false,
             waited: false,
+            not_waited: Some(if ctx.loaded.config.subscription.endpoint.is_some() {
+                NotWaited::NoLogin
+            } else {
+                NotWaited::NoEndpoint
+            }),
         }));
     };
     let config = &ctx.loaded.config.subscription;
@@ -193,7 +278,7 @@ async fn open_and_wait(
     let watching = async {
         loop {
             tokio::time::sleep(poll).await;
-            let now = check(ctx, &provider, &endpoint).await?;
+            let now = login.ask(ctx, &endpoint).await?;
             let changed = !now.same_plan(&before);
             last = now;
             if changed {
@@ -229,23 +314,10 @@ async fn open_and_wait(
         after: Some(last),
         changed,
         waited: true,
+        not_waited: None,
     };
     Ok(match failure {
         None => Outcome::report(&report),
         Some(err) => Outcome::failed_report(&report, err),
     })
-}
-
-/// The plan now, from the endpoint (never the cache: a change is what is awaited); kept as
-/// the cache's new answer.
-async fn check(
-    ctx: &Context,
-    provider: &str,
-    endpoint: &SafeUrl,
-) -> Result<Subscription, AuthError> {
-    crate::mfa::gate::session_fresh(ctx, provider)?;
-    let (token, _) = crate::oauth::refresh::access_token(ctx, provider).await?;
-    let found = subscription::fetch(ctx, endpoint, &token).await?;
-    subscription::remember(ctx, endpoint, &found);
-    Ok(found)
 }

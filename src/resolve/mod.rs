@@ -62,13 +62,13 @@ impl Source {
         match self {
             Source::Flag => "the `--api-key` flag".to_string(),
             Source::AuthToken => {
-                "the ANTHROPIC_AUTH_TOKEN environment variable (a bearer token)".to_string()
+                "the ANTHROPIC_AUTH_TOKEN environment variable, a bearer token".to_string()
             }
             Source::Helper(command) => {
                 format!("the `apiKeyHelper` command `{}`", helper::shown(command))
             }
             Source::OauthEnv => {
-                "the CLAUDE_CODE_OAUTH_TOKEN environment variable (an OAuth token)".to_string()
+                "the CLAUDE_CODE_OAUTH_TOKEN environment variable, an OAuth token".to_string()
             }
             Source::Env => "the ANTHROPIC_API_KEY environment variable".to_string(),
             Source::Environment(name) => format!("`environments.{name}.apiKey` in the config"),

@@ -453,6 +453,23 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
     out
 }
 
+/// Who bills an `ANTHROPIC_AUTH_TOKEN` call: the API, or the gateway that
+/// `ANTHROPIC_BASE_URL` names (shown by its origin only, never a user or path).
+fn bearer_billing(ctx: &Context) -> String {
+    match ctx.env.get(crate::envvars::ANTHROPIC_BASE_URL) {
+        None => format!(
+            "API usage, billed by the API at {}",
+            crate::providers::anthropic::DEFAULT_BASE_URL
+        ),
+        Some(base) => {
+            let origin = reqwest::Url::parse(&base)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_else(|_| "ANTHROPIC_BASE_URL (not a valid URL)".to_string());
+            format!("whatever the gateway at {origin} (ANTHROPIC_BASE_URL) bills")
+        }
+    }
+}
+
 fn render_active(ctx: &Context, out: &mut String, facts: &Facts<'_>, provider: &str) {
     match facts.active() {
         Some(active)
@@ -460,12 +477,12 @@ fn render_active(ctx: &Context, out: &mut String, facts: &Facts<'_>, provider: &
                 && matches!(active.source, Source::AuthToken | Source::OauthEnv) =>
         {
             let (what, billing) = if active.source == Source::AuthToken {
-                (
-                    "Bearer token",
-                    "API usage (or whatever the gateway at ANTHROPIC_BASE_URL bills)",
-                )
+                ("Bearer token", bearer_billing(ctx))
             } else {
-                ("OAuth token", "Claude subscription of the token's account")
+                (
+                    "OAuth token",
+                    "Claude subscription of the token's account".to_string(),
+                )
             };
             let _ = writeln!(
                 out,
@@ -500,7 +517,7 @@ fn render_active(ctx: &Context, out: &mut String, facts: &Facts<'_>, provider: &
             let shown = resolve::helper::shown(command);
             let line = match cached {
                 Some(meta) => format!(
-                    "{} (the output of `{shown}`, cached until {}; status runs nothing,                      a command would reuse it)",
+                    "{} (the output of `{shown}`, cached until {}; status runs nothing, a command would reuse it)",
                     active.fingerprint,
                     rfc3339(resolve::helper::cached_until(ctx, meta.created_at))
                 ),

@@ -81,6 +81,20 @@ impl Principal {
     }
 }
 
+/// What `CLAUDE_CODE_SKIP_VERTEX_AUTH` keeps from being sent, in ADC's order (as Bedrock
+/// lists what `CLAUDE_CODE_SKIP_BEDROCK_AUTH` shadows): the credential file and what it
+/// shadows, else a detected metadata server. Offline, like the rest of status.
+fn skipped(ctx: &Context) -> Vec<String> {
+    match locate::locate(&ctx.env) {
+        Ok(found) => std::iter::once(found.source)
+            .chain(found.shadowed)
+            .collect(),
+        Err(_) => metadata::detect(ctx)
+            .map(|m| vec![format!("metadata:{}", m.host)])
+            .unwrap_or_default(),
+    }
+}
+
 /// `CLAUDE_CODE_SKIP_VERTEX_AUTH=1` (or `true`): a gateway adds the credentials.
 fn skip_auth(ctx: &Context) -> bool {
     ctx.env
@@ -109,11 +123,11 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
     let info = match &principal {
         Principal::Skip => CredentialInfo {
             source: format!("env:{}", envvars::CLAUDE_CODE_SKIP_VERTEX_AUTH),
-            description: "none: CLAUDE_CODE_SKIP_VERTEX_AUTH is set, so claude sends no \
-                          Google credentials and a gateway in front of Vertex AI adds them"
+            description: "no Google credentials (CLAUDE_CODE_SKIP_VERTEX_AUTH: a gateway in \
+                          front of Vertex AI adds them)"
                 .to_string(),
             fingerprint: None,
-            shadowed: Vec::new(),
+            shadowed: skipped(ctx),
             settings,
         },
         Principal::Metadata(m) => CredentialInfo {
