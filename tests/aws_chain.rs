@@ -593,3 +593,40 @@ fn print_token_formats_the_chain_keys_for_credential_process() {
     assert_eq!(out.status.code(), Some(2));
     common::assert_no_secret(&out, BEARER);
 }
+
+#[test]
+fn sso_region_that_is_not_a_region_name_is_refused_before_the_token_goes_anywhere() {
+    let s = Scenario::new();
+    let portal = chain::start(None);
+    let host = portal.url().trim_start_matches("http://").to_string();
+    for region in [format!("x@{host}/"), "us-east-1.evil.example#".to_string()] {
+        s.aws_file(
+            "config",
+            &format!(
+                "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\n\
+                 sso_role_name = Bedrock\nregion = us-west-2\n\n[sso-session corp]\n\
+                 sso_start_url = https://corp.awsapps.com/start\nsso_region = {region}\n"
+            ),
+        );
+        s.set("AWS_PROFILE", "dev");
+        sso_cache(&s, "2099-01-01T00:00:00Z");
+        let err = s.credential().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigError, "{err:?}");
+        assert!(err.message().contains("sso-session corp"), "{err:?}");
+        assert!(err.message().contains("sso_region"), "{err:?}");
+        assert_eq!(s.verify().unwrap_err().code(), ErrorCode::ConfigError);
+    }
+    assert!(portal.requests().is_empty(), "{:?}", portal.requests());
+}
+
+#[test]
+fn an_aws_endpoint_with_a_user_name_is_refused() {
+    let s = Scenario::new();
+    let portal = chain::start(None);
+    let url = portal.url().replace("://", "://user:pw@");
+    sso_config(&s, &url);
+    sso_cache(&s, "2099-01-01T00:00:00Z");
+    let err = s.verify().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigError, "{err:?}");
+    assert!(portal.requests().is_empty());
+}

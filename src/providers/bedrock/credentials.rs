@@ -505,6 +505,7 @@ fn sso_link(
             let region = section
                 .text("sso_region")
                 .ok_or_else(|| missing("sso_region"))?;
+            sso_region_name(&region, &format!("[sso-session {session}]"))?;
             (session, region)
         }
         None => {
@@ -514,6 +515,7 @@ fn sso_link(
             let region = props
                 .text("sso_region")
                 .ok_or_else(|| missing("sso_region"))?;
+            sso_region_name(&region, &format!("profile {name}"))?;
             (url, region)
         }
     };
@@ -531,6 +533,18 @@ fn sso_link(
         region,
         cache: super::profiles::sso_cache_dir(&ctx.env).join(format!("{hex}.json")),
     })
+}
+
+/// `sso_region` names the host the SSO token goes to: a region name only.
+fn sso_region_name(region: &str, section: &str) -> Result<(), AuthError> {
+    if super::is_region_name(region) {
+        return Ok(());
+    }
+    Err(AuthError::config(format!(
+        "{section} in ~/.aws/config has sso_region {}, which is not an AWS region name",
+        crate::terminal_text::single_line(region)
+    ))
+    .with_hint("set `sso_region` to a region such as us-east-1 (lower case)"))
 }
 
 /// The cached IAM Identity Center access token, read from the file the AWS CLI wrote.

@@ -59,18 +59,41 @@ pub fn region(ctx: &Context) -> Result<String, AuthError> {
             ),
         );
     };
-    // The region becomes part of a host name: letters, digits and hyphens only.
-    let valid = region.len() <= 32
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !valid {
+    if !is_region_name(&region) {
         return Err(
             AuthError::config(format!("{setting} is not an AWS region name"))
                 .with_hint("use a region such as us-east-1 or eu-west-3 (lower case)"),
         );
     }
     Ok(region)
+}
+
+/// A region becomes part of a host name: lower-case letters, digits and hyphens, at most 32.
+pub(crate) fn is_region_name(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// `https://{service}.{region}.amazonaws.com`, built by setting the host (never by pasting
+/// text into a URL), so a region can only ever name a host under amazonaws.com.
+///
+/// # Errors
+/// `config_error` when `region` is not a region name.
+pub(crate) fn aws_url(service: &str, region: &str, setting: &str) -> Result<Url, AuthError> {
+    if !is_region_name(region) {
+        return Err(AuthError::config(format!(
+            "{setting} is not an AWS region name: {}",
+            crate::terminal_text::single_line(region)
+        ))
+        .with_hint("use a region such as us-east-1 or eu-west-3 (lower case)"));
+    }
+    let mut url = Url::parse("https://amazonaws.com/").expect("a constant URL");
+    url.set_host(Some(&format!("{service}.{region}.amazonaws.com")))
+        .map_err(|_| AuthError::config(format!("{setting} is not an AWS region name")))?;
+    Ok(url)
 }
 
 /// The `region` of the `AWS_PROFILE` profile (else `default`), when the files can be read.
