@@ -103,9 +103,56 @@ pub enum RunError {
     Wait(std::io::Error),
 }
 
+/// `default`, or in debug builds `CLAUDE_TEST_HELPER_TIMEOUT_MS` when set, so tests of a
+/// hanging helper need not wait a minute. Release builds ignore the variable.
+pub fn helper_timeout(
+    env: &crate::envvars::Env,
+    default: std::time::Duration,
+) -> std::time::Duration {
+    if cfg!(debug_assertions) {
+        if let Some(ms) = env
+            .get(crate::envvars::CLAUDE_TEST_HELPER_TIMEOUT_MS)
+            .and_then(|v| v.parse().ok())
+        {
+            return std::time::Duration::from_millis(ms);
+        }
+    }
+    default
+}
+
+/// Starts `command` as the leader of its own process group (Unix), so that everything it
+/// starts (`sleep 120 &`) can be stopped with it.
+fn spawn_in_group(command: &mut Command) -> std::io::Result<std::process::Child> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    command.spawn()
+}
+
+/// Stops `child` and every process of its group, and reaps `child`.
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals the process group `pid`, which the
+        // child leads (spawn_in_group); no memory is involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Runs `command` (from [`command`]) with its standard output captured, at most `max` bytes
 /// kept (more is cut: the caller refuses it), stopping it at `timeout`. `tick` sees the
 /// time elapsed every 20 ms, for "still running" notices.
+///
+/// # Security
+/// The deadline holds for the output too: a helper that exits and leaves a background
+/// process holding its standard output (`echo KEY; sleep 120 &`) is stopped at `timeout`
+/// with everything it started (its process group), instead of hanging the command.
 ///
 /// # Errors
 /// [`RunError`].
@@ -116,30 +163,68 @@ pub fn output_within(
     mut tick: impl FnMut(std::time::Duration),
 ) -> Result<(std::process::ExitStatus, zeroize::Zeroizing<Vec<u8>>), RunError> {
     use std::io::Read;
-    let mut child = command
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(RunError::Spawn)?;
-    let mut stdout = child.stdout.take().ok_or(RunError::TimedOut)?;
-    let reader = std::thread::spawn(move || {
+    let mut child = spawn_in_group(command.stdout(Stdio::piped())).map_err(RunError::Spawn)?;
+    let Some(mut stdout) = child.stdout.take() else {
+        kill_group(&mut child);
+        return Err(RunError::TimedOut);
+    };
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut out = zeroize::Zeroizing::new(Vec::new());
         let _ = (&mut stdout).take(max).read_to_end(&mut out);
-        out
+        let _ = sender.send(out);
     });
     let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(RunError::Wait)? {
-            break status;
+    let step = std::time::Duration::from_millis(20);
+    let mut status = None;
+    let mut output = None;
+    loop {
+        if status.is_none() {
+            status = child.try_wait().map_err(RunError::Wait)?;
+        }
+        if output.is_none() {
+            match receiver.recv_timeout(step) {
+                Ok(out) => output = Some(out),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    output = Some(zeroize::Zeroizing::new(Vec::new()));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        } else if status.is_none() {
+            std::thread::sleep(step);
+        }
+        if let (Some(status), true) = (status, output.is_some()) {
+            return Ok((status, output.unwrap_or_default()));
         }
         if started.elapsed() >= timeout {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_group(&mut child);
             return Err(RunError::TimedOut);
         }
         tick(started.elapsed());
+    }
+}
+
+/// Runs `command` with the streams it was given, stopping it and its process group at
+/// `timeout`.
+///
+/// # Errors
+/// [`RunError`].
+pub fn status_within(
+    mut command: Command,
+    timeout: std::time::Duration,
+) -> Result<std::process::ExitStatus, RunError> {
+    let mut child = spawn_in_group(&mut command).map_err(RunError::Spawn)?;
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().map_err(RunError::Wait)? {
+            return Ok(status);
+        }
+        if started.elapsed() >= timeout {
+            kill_group(&mut child);
+            return Err(RunError::TimedOut);
+        }
         std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    Ok((status, reader.join().unwrap_or_default()))
+    }
 }
 
 #[cfg(test)]

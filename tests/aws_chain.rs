@@ -630,3 +630,23 @@ fn an_aws_endpoint_with_a_user_name_is_refused() {
     assert_eq!(err.code(), ErrorCode::ConfigError, "{err:?}");
     assert!(portal.requests().is_empty());
 }
+
+#[test]
+fn a_credential_process_that_leaves_a_process_holding_its_output_is_stopped() {
+    let s = Scenario::new();
+    let output = s.file("creds.json", &chain::keys_json("SessionToken"));
+    s.aws_file(
+        "config",
+        &format!(
+            "[default]\nregion = us-east-1\ncredential_process = cat {}; sleep 30 &\n",
+            output.display()
+        ),
+    );
+    let _bedrock = s.bedrock("us-east-1");
+    s.set("CLAUDE_TEST_HELPER_TIMEOUT_MS", "1000");
+    let started = std::time::Instant::now();
+    let err = s.verify().unwrap_err();
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    assert!(err.message().contains("did not finish"), "{err:?}");
+}

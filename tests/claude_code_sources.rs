@@ -333,3 +333,43 @@ fn print_token_formats() {
     let bad = key.run(&["--print-token", "--format", "yaml"]);
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
 }
+
+/// True when `pid` is gone (or a zombie waiting for its reaper).
+#[cfg(target_os = "linux")]
+fn gone(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_helper_that_leaves_a_process_holding_its_output_is_stopped_at_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let env = with_helper(&format!(
+        "echo some-output; sleep 30 & echo $! > '{}'",
+        pid_file.display()
+    ))
+    .with("CLAUDE_TEST_HELPER_TIMEOUT_MS", "1000");
+    let started = std::time::Instant::now();
+    let out = env.run(&["--print-token"]);
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("did not finish"), "{}", text(&out));
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let pid = pid.trim();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while !gone(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        gone(pid),
+        "the helper's background process {pid} still runs"
+    );
+}

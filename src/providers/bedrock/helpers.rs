@@ -8,9 +8,8 @@ use super::credentials::AccessKeys;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::secret::Secret;
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// The export cache in the state directory.
 const CACHE_FILE: &str = "aws-credential-export.json";
@@ -41,25 +40,23 @@ fn build(ctx: &Context, line: &str) -> Result<Command, AuthError> {
     Ok(command)
 }
 
-/// Waits for `child` up to `timeout`, killing it then.
-fn wait(child: &mut Child, timeout: Duration, setting: &str) -> Result<bool, AuthError> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Ok(status.success()),
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(AuthError::provider(format!(
-                    "{setting} did not finish within {} s and was stopped",
-                    timeout.as_secs()
-                ))
-                .with_hint(format!(
-                    "run the {setting} command by hand to see why it hangs"
-                )));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(AuthError::provider(format!("{setting} failed")).caused_by(e)),
+/// The error for a run that did not end in time or could not be waited for.
+fn run_error(err: crate::process::RunError, timeout: Duration, setting: &str) -> AuthError {
+    match err {
+        crate::process::RunError::TimedOut => AuthError::provider(format!(
+            "{setting} did not finish within {} s and was stopped",
+            timeout.as_secs().max(1)
+        ))
+        .with_hint(format!(
+            "run the {setting} command by hand to see why it hangs"
+        )),
+        crate::process::RunError::Spawn(e) => {
+            AuthError::config(format!("cannot start the {setting} command"))
+                .caused_by(e)
+                .with_hint(format!("check the {setting} value and PATH"))
+        }
+        crate::process::RunError::Wait(e) => {
+            AuthError::provider(format!("{setting} failed")).caused_by(e)
         }
     }
 }
@@ -70,27 +67,13 @@ fn wait(child: &mut Child, timeout: Duration, setting: &str) -> Result<bool, Aut
 /// `config_error` when it cannot start; `provider_error` when it fails, times out or prints
 /// something else (never shown: it may hold a secret).
 pub(crate) fn process(ctx: &Context, line: &str, setting: &str) -> Result<AccessKeys, AuthError> {
-    let mut child = build(ctx, line)?
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            AuthError::config(format!("cannot start the {setting} command"))
-                .caused_by(e)
-                .with_hint(format!("check the {setting} value and PATH"))
-        })?;
-    let stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(out) = stdout {
-            let _ = out.take(OUTPUT_LIMIT).read_to_end(&mut bytes);
-        }
-        Secret::new(bytes)
-    });
-    let timeout = ctx.budget().total;
-    let succeeded = wait(&mut child, timeout, setting)?;
-    let output = reader
-        .join()
-        .map_err(|_| AuthError::internal("the output reader failed"))?;
+    let timeout = crate::process::helper_timeout(&ctx.env, ctx.budget().total);
+    let (status, output) =
+        crate::process::output_within(build(ctx, line)?, timeout, OUTPUT_LIMIT, |_| {})
+            .map_err(|e| run_error(e, timeout, setting))?;
+    let mut output = output;
+    let output = Secret::new(std::mem::take(&mut *output));
+    let succeeded = status.success();
     if !succeeded {
         return Err(AuthError::provider(format!("the {setting} command failed"))
             .with_hint(format!("run it by hand to see why: {line}")));
@@ -158,16 +141,14 @@ fn command_id(line: &str) -> String {
 /// `provider_error` when it cannot start, fails or times out.
 pub(crate) fn refresh(ctx: &Context, line: &str) -> Result<(), AuthError> {
     ctx.warn(&format!("running awsAuthRefresh: {line}"));
-    let mut child = build(ctx, line)?
+    let mut command = build(ctx, line)?;
+    command
         .stdout(Stdio::from(std::io::stderr()))
-        .stderr(Stdio::from(std::io::stderr()))
-        .spawn()
-        .map_err(|e| {
-            AuthError::config("cannot start the awsAuthRefresh command")
-                .caused_by(e)
-                .with_hint("check `awsAuthRefresh` in the config and PATH")
-        })?;
-    if !wait(&mut child, REFRESH_TIMEOUT, "awsAuthRefresh")? {
+        .stderr(Stdio::from(std::io::stderr()));
+    let timeout = crate::process::helper_timeout(&ctx.env, REFRESH_TIMEOUT);
+    let status = crate::process::status_within(command, timeout)
+        .map_err(|e| run_error(e, timeout, "awsAuthRefresh"))?;
+    if !status.success() {
         return Err(AuthError::provider("the awsAuthRefresh command failed")
             .with_hint(format!("run it by hand: {line}")));
     }
