@@ -16,8 +16,10 @@ const SECRET_NAMES: [&str; 6] = [
 ];
 /// Name endings of variables that conventionally hold secrets (`ANTHROPIC_API_KEY`,
 /// `GH_TOKEN`, `AWS_SESSION_TOKEN`, `CI_JOB_JWT`, `BW_SESSION`, `SENTRY_DSN`, …).
-const SECRET_ENDINGS: [&str; 11] = [
+/// `_HEADERS`: `ANTHROPIC_CUSTOM_HEADERS`, `OTEL_EXPORTER_OTLP_HEADERS` carry auth headers.
+const SECRET_ENDINGS: [&str; 12] = [
     "_KEY",
+    "_HEADERS",
     "_TOKEN",
     "_PAT",
     "_CREDENTIALS",
@@ -72,6 +74,14 @@ fn has_url_password(value: &std::ffi::OsStr) -> bool {
     })
 }
 
+/// True when `value` looks like a credential whatever the variable is called: an Anthropic
+/// key or token (`sk-ant-`), or an HTTP authorization value (`Bearer …`, `Basic …`, any
+/// case), as in a header list.
+fn has_secret_value(value: &OsStr) -> bool {
+    let lower = value.to_string_lossy().to_ascii_lowercase();
+    lower.contains("sk-ant-") || lower.contains("bearer ") || lower.contains("basic ")
+}
+
 /// A `Command` for `program` whose environment is ours minus every secret variable, with
 /// stdin, stdout and stderr detached (a child must not read the user's paste or print over
 /// the prompt).
@@ -81,7 +91,9 @@ pub fn command(env: &crate::envvars::Env, program: impl AsRef<OsStr>) -> Command
     // that was not checked here.
     command.env_clear();
     for (name, value) in env.iter() {
-        if !is_secret_variable(OsStr::new(name)) && !has_url_password(OsStr::new(value)) {
+        let value_is_secret =
+            has_url_password(OsStr::new(value)) || has_secret_value(OsStr::new(value));
+        if !is_secret_variable(OsStr::new(name)) && !value_is_secret {
             command.env(name, value);
         }
     }
@@ -269,6 +281,24 @@ mod tests {
             "SENTRY_DSN",
         ] {
             assert!(is_secret_variable(OsStr::new(name)), "{name}");
+        }
+    }
+
+    #[test]
+    fn header_lists_and_credential_values_are_secret() {
+        for name in ["ANTHROPIC_CUSTOM_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"] {
+            assert!(is_secret_variable(OsStr::new(name)), "{name}");
+        }
+        for value in [
+            "x-api-key: sk-ant-api03-abc",
+            "Authorization: Bearer abc",
+            "authorization=BASIC dXNlcjpwYXNz",
+            "token sk-ant-oat01-x",
+        ] {
+            assert!(has_secret_value(OsStr::new(value)), "{value}");
+        }
+        for value in ["/usr/bin:/bin", "en_US.UTF-8", "basically fine", "bearer"] {
+            assert!(!has_secret_value(OsStr::new(value)), "{value}");
         }
     }
 

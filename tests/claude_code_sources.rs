@@ -373,3 +373,44 @@ fn a_helper_that_leaves_a_process_holding_its_output_is_stopped_at_the_timeout()
         "the helper's background process {pid} still runs"
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn header_lists_and_credential_looking_values_do_not_reach_a_helper() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("helper");
+    let environ = dir.path().join("environ");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat /proc/$$/environ > '{}'\necho {KEY_A}\n",
+            environ.display()
+        ),
+    )
+    .unwrap();
+    set_mode(&script, 0o755);
+    let env = with_helper(&script.display().to_string())
+        .with("ANTHROPIC_CUSTOM_HEADERS", "X-Gateway: CANARYHEADERS1")
+        .with("OTEL_EXPORTER_OTLP_HEADERS", "api-key=CANARYHEADERS2")
+        .with("SOME_SETTING", "Authorization: Bearer CANARYBEARER3")
+        .with("OTHER_SETTING", "Basic CANARYBASIC4")
+        .with("THIRD_SETTING", "sk-ant-CANARYANT5");
+    let out = env.run(&["--print-token"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let seen = std::fs::read_to_string(&environ)
+        .unwrap()
+        .replace('\0', "\n");
+    for canary in [
+        "CANARYHEADERS1",
+        "CANARYHEADERS2",
+        "CANARYBEARER3",
+        "CANARYBASIC4",
+        "CANARYANT5",
+    ] {
+        assert!(
+            !seen.contains(canary),
+            "{canary} reached the helper:\n{seen}"
+        );
+    }
+    assert!(seen.contains("HOME="), "the helper keeps what it needs");
+}
