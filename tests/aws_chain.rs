@@ -476,8 +476,24 @@ fn skip_bedrock_auth_sends_no_credential_and_says_so() {
     assert!(requests[0].header("x-amz-date").is_none());
 }
 
+/// No file under `dir` (the state directory) holds `secret` in plain text.
+fn no_plain_copy(dir: &std::path::Path, secret: &str) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            no_plain_copy(&path, secret);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret),
+                "{} holds the secret in plain text",
+                path.display()
+            );
+        }
+    }
+}
+
 #[test]
-fn aws_credential_export_is_cached_until_five_minutes_before_expiry() {
+fn aws_credential_export_is_cached_in_the_store_until_five_minutes_before_expiry() {
     let s = Scenario::new();
     let bedrock = s.bedrock("us-east-1");
     let runs = s.home().join("runs");
@@ -493,31 +509,60 @@ fn aws_credential_export_is_cached_until_five_minutes_before_expiry() {
         "export.sh",
         &format!("echo run >> {}\ncat {}\n", runs.display(), doc.display()),
     );
-    s.set("AWS_REGION", "us-east-1");
-    s.env.write_config(&format!(
-        r#"{{"awsCredentialExport": "sh {}"}}"#,
-        script.display()
-    ));
+    s.set("AWS_REGION", "us-east-1")
+        .set("CLAUDE_PASSPHRASE", common::PASSPHRASE);
+    let config = |line: &str| {
+        serde_json::json!({
+            "authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "user-derived-key"}},
+            "awsCredentialExport": line,
+        })
+        .to_string()
+    };
+    s.env
+        .write_config(&config(&format!("sh {}", script.display())));
+    // The plain file earlier versions wrote goes on first use.
+    let legacy = s.env.state_dir().join("aws-credential-export.json");
+    std::fs::write(&legacy, &nested).unwrap();
     assert_eq!(s.credential().unwrap().source, "config:awsCredentialExport");
     assert!(!runs.exists(), "offline status runs no command");
     s.verify().unwrap();
     s.verify().unwrap();
     assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 1);
     assert_eq!(bedrock.requests().len(), 2);
-    let cache = s.env.state_dir().join("aws-credential-export.json");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
-    // Expiring within 5 minutes (the test clock is the real one): run again.
+    assert!(!legacy.exists(), "the plain-file cache is removed");
+    no_plain_copy(&s.env.state_dir(), chain::TEMP_SECRET);
+    // Expiring within 5 minutes (the test clock is the real one): run again. (Another
+    // spelling of the command is another cache key.)
     let soon = chrono::Utc::now() + chrono::Duration::seconds(120);
     std::fs::write(&doc, nested.replace(chain::EXPIRATION, &soon.to_rfc3339())).unwrap();
-    std::fs::remove_file(&cache).unwrap();
+    s.env
+        .write_config(&config(&format!("sh  {}", script.display())));
     s.verify().unwrap();
     s.verify().unwrap();
     assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 3);
+    // `--reset-auth` takes the cached keys with it.
+    std::fs::write(&doc, &nested).unwrap();
+    s.verify().unwrap();
+    s.verify().unwrap();
+    assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 4);
+    let env = TestEnv {
+        home: tempfile::tempdir().unwrap(),
+        vars: s
+            .vars
+            .borrow()
+            .iter()
+            .map(|(n, v)| (n.into(), v.into()))
+            .collect(),
+    };
+    let out = env.run(&[
+        "--reset-auth",
+        "--yes",
+        "--config",
+        s.env.config_path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    s.verify().unwrap();
+    assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 5);
 }
 
 #[test]

@@ -5,7 +5,7 @@
 mod answer;
 mod credentials;
 mod fetch;
-mod helpers;
+pub(crate) mod helpers;
 mod profiles;
 mod signing;
 
