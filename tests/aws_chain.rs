@@ -695,3 +695,29 @@ fn a_credential_process_that_leaves_a_process_holding_its_output_is_stopped() {
     assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
     assert!(err.message().contains("did not finish"), "{err:?}");
 }
+
+#[test]
+fn aws_config_others_can_write_is_refused() {
+    let s = Scenario::new();
+    let output = s.file("creds.json", &chain::keys_json("SessionToken"));
+    let path = s.aws_file(
+        "config",
+        &format!(
+            "[default]\nregion = us-east-1\ncredential_process = cat {}\n",
+            output.display()
+        ),
+    );
+    set_mode(&path, 0o644);
+    s.set("AWS_REGION", "us-east-1");
+    assert_eq!(
+        s.credential().unwrap().source,
+        "profile:default:credential_process"
+    );
+    for mode in [0o664, 0o666] {
+        set_mode(&path, mode);
+        let err = s.credential().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigError, "{err:?}");
+        assert!(err.message().contains("AWS config file"), "{err:?}");
+        assert!(err.hint().unwrap_or_default().contains("chmod"), "{err:?}");
+    }
+}

@@ -40,7 +40,8 @@ impl Profiles {
     /// Reads both files; a missing file is an empty one.
     ///
     /// # Errors
-    /// `config_error` for an unreadable file or a credentials file others can read.
+    /// `config_error` for an unreadable file, a credentials file others can read, or a
+    /// config file another user owns or others can write.
     pub fn load(env: &Env) -> Result<Profiles, AuthError> {
         let config_path = file(env, envvars::AWS_CONFIG_FILE, "config");
         let credentials_path = file(env, envvars::AWS_SHARED_CREDENTIALS_FILE, "credentials");
@@ -143,6 +144,17 @@ fn read(path: &Path, private: bool) -> Result<Option<Secret<String>>, AuthError>
             )
         }
     };
+    if !private {
+        // The config decides which commands run and where tokens go: like the product's own
+        // config, one another user owns (root excepted) or others can write is refused.
+        let meta = std::fs::metadata(path).map_err(|err| {
+            AuthError::config(format!("cannot read the AWS file {}", path.display())).caused_by(err)
+        })?;
+        crate::storage::ownership::check_config(path, &meta).map_err(|err| {
+            AuthError::config(format!("the AWS config file: {}", err.message()))
+                .with_hint(err.hint().unwrap_or_default().to_string())
+        })?;
+    }
     if private {
         // Like ssh with keys: a credentials file others can read is refused, not used.
         crate::storage::atomic::check_private(path).map_err(|err| {
