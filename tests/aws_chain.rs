@@ -721,3 +721,30 @@ fn aws_config_others_can_write_is_refused() {
         assert!(err.hint().unwrap_or_default().contains("chmod"), "{err:?}");
     }
 }
+
+#[test]
+fn credential_commands_are_shown_masked() {
+    let in_command = "sk-ant-api03-TESTMASKMASKMASKMASKMA-m1M1";
+    let s = Scenario::new();
+    s.aws_file(
+        "config",
+        &format!("[default]\nregion = us-east-1\ncredential_process = false {in_command}\n"),
+    );
+    let _bedrock = s.bedrock("us-east-1");
+    let err = s.verify().unwrap_err();
+    let shown = format!("{} {:?}", err.message(), err.hint());
+    assert!(shown.contains("run it by hand"), "{shown}");
+    assert!(!shown.contains("MASKMASK"), "{shown}");
+    // awsAuthRefresh's line.
+    let s = Scenario::new();
+    let portal = chain::start(None);
+    sso_config(&s, &portal.url());
+    sso_cache(&s, "2020-01-01T00:00:00Z");
+    s.env
+        .write_config(&format!(r#"{{"awsAuthRefresh": "false {in_command}"}}"#));
+    let err = s.verify().unwrap_err();
+    let shown = format!("{} {:?}", err.message(), err.hint());
+    assert!(shown.contains("awsAuthRefresh"), "{shown}");
+    assert!(shown.contains("run it by hand"), "{shown}");
+    assert!(!shown.contains("MASKMASK"), "{shown}");
+}

@@ -77,8 +77,12 @@ pub(crate) fn process(ctx: &Context, line: &str, setting: &str) -> Result<Access
     let output = Secret::new(std::mem::take(&mut *output));
     let succeeded = status.success();
     if !succeeded {
-        return Err(AuthError::provider(format!("the {setting} command failed"))
-            .with_hint(format!("run it by hand to see why: {line}")));
+        return Err(
+            AuthError::provider(format!("the {setting} command failed")).with_hint(format!(
+                "run it by hand to see why: {}",
+                crate::resolve::helper::shown(line)
+            )),
+        );
     }
     let value: serde_json::Value = serde_json::from_slice(output.expose()).map_err(|_| {
         AuthError::provider(format!(
@@ -197,7 +201,10 @@ fn command_id(line: &str) -> String {
 /// # Errors
 /// `provider_error` when it cannot start, fails or times out.
 pub(crate) fn refresh(ctx: &Context, line: &str) -> Result<(), AuthError> {
-    ctx.warn(&format!("running awsAuthRefresh: {line}"));
+    ctx.warn(&format!(
+        "running awsAuthRefresh: {}",
+        crate::resolve::helper::shown(line)
+    ));
     let mut command = build(ctx, line)?;
     command
         .stdout(Stdio::from(std::io::stderr()))
@@ -206,8 +213,12 @@ pub(crate) fn refresh(ctx: &Context, line: &str) -> Result<(), AuthError> {
     let status = crate::process::status_within(command, timeout)
         .map_err(|e| run_error(e, timeout, "awsAuthRefresh"))?;
     if !status.success() {
-        return Err(AuthError::provider("the awsAuthRefresh command failed")
-            .with_hint(format!("run it by hand: {line}")));
+        return Err(
+            AuthError::provider("the awsAuthRefresh command failed").with_hint(format!(
+                "run it by hand: {}",
+                crate::resolve::helper::shown(line)
+            )),
+        );
     }
     Ok(())
 }
