@@ -748,3 +748,15 @@ fn credential_commands_are_shown_masked() {
     assert!(shown.contains("run it by hand"), "{shown}");
     assert!(!shown.contains("MASKMASK"), "{shown}");
 }
+
+#[test]
+fn an_unknown_aws_profile_is_named_before_a_missing_region() {
+    let s = Scenario::new();
+    s.aws_file("config", "[profile dev]\nregion = us-east-1\n");
+    s.set("AWS_PROFILE", "nope");
+    let err = s.credential().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigError);
+    assert!(err.message().contains("profile nope"), "{err:?}");
+    assert!(err.message().contains("dev"), "{err:?}");
+    assert!(!err.message().contains("region"), "{err:?}");
+}

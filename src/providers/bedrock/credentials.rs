@@ -339,7 +339,7 @@ fn profile(ctx: &Context, files: &Lazy) -> Result<Option<Found>, AuthError> {
     }))
 }
 
-fn missing_profile(profiles: &Profiles, name: &str) -> AuthError {
+pub(crate) fn missing_profile(profiles: &Profiles, name: &str) -> AuthError {
     let names = profiles.names();
     let found = if names.is_empty() {
         "the files have no profiles".to_string()

@@ -52,6 +52,14 @@ pub fn region(ctx: &Context) -> Result<String, AuthError> {
         .find_map(|(v, s)| v.map(|v| (v, s)))
         .or_else(|| profile_region(ctx).map(|r| (r, "the profile's `region`")))
     else {
+        // A profile that is not there (or files that cannot be used) explains the missing
+        // region better than "no region".
+        let loaded = profiles::Profiles::load(&ctx.env)?;
+        if let Some(name) = ctx.env.get(envvars::AWS_PROFILE) {
+            if loaded.profile(&name).is_none() {
+                return Err(credentials::missing_profile(&loaded, &name));
+            }
+        }
         return Err(
             AuthError::config("Bedrock needs an AWS region and none is set").with_hint(
                 "export AWS_REGION (e.g. `export AWS_REGION=us-east-1`), set the `region` key in \
