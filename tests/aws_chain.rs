@@ -760,3 +760,31 @@ fn an_unknown_aws_profile_is_named_before_a_missing_region() {
     assert!(err.message().contains("dev"), "{err:?}");
     assert!(!err.message().contains("region"), "{err:?}");
 }
+
+#[test]
+fn print_token_under_skip_bedrock_auth_says_auth_is_skipped() {
+    let s = Scenario::new();
+    s.set("AWS_REGION", "us-east-1")
+        .set("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1");
+    let env = TestEnv {
+        home: tempfile::tempdir().unwrap(),
+        vars: s
+            .vars
+            .borrow()
+            .iter()
+            .map(|(n, v)| (n.into(), v.into()))
+            .collect(),
+    };
+    for args in [
+        &["--print-token"][..],
+        &["--print-token", "--format", "aws-credential-process"][..],
+    ] {
+        let out = env.run(args);
+        let text = common::text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {text}");
+        assert!(text.contains("without authentication"), "{args:?}: {text}");
+        assert!(text.contains("gateway"), "{args:?}: {text}");
+        assert!(!text.contains("signed per request"), "{args:?}: {text}");
+        assert!(!text.contains("Bedrock API key"), "{args:?}: {text}");
+    }
+}

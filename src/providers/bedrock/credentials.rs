@@ -168,7 +168,7 @@ pub(crate) fn resolve(ctx: &Context) -> Result<Resolution, AuthError> {
     Ok(Resolution { found, shadowed })
 }
 
-fn truthy(env: &Env, name: &str) -> bool {
+pub(crate) fn truthy(env: &Env, name: &str) -> bool {
     env.get(name)
         .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }

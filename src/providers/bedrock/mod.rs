@@ -289,6 +289,20 @@ async fn attempt(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, Aut
     answer::judge(&call, &reply)
 }
 
+/// True when `CLAUDE_CODE_SKIP_BEDROCK_AUTH` is set: requests go without authentication.
+pub fn auth_skipped(ctx: &Context) -> bool {
+    credentials::truthy(&ctx.env, envvars::CLAUDE_CODE_SKIP_BEDROCK_AUTH)
+}
+
+/// `--print-token` under `CLAUDE_CODE_SKIP_BEDROCK_AUTH`: there is nothing to print.
+pub fn auth_skipped_error() -> AuthError {
+    AuthError::usage(
+        "CLAUDE_CODE_SKIP_BEDROCK_AUTH is set: Bedrock requests are sent without \
+         authentication (a gateway adds it), so there is no credential to print",
+    )
+    .with_hint("unset CLAUDE_CODE_SKIP_BEDROCK_AUTH to print the credential of the AWS chain")
+}
+
 /// The AWS keys in force as `credential_process` prints them (`Version: 1`), for
 /// `--print-token --format aws-credential-process`, and their source.
 ///
@@ -304,12 +318,16 @@ pub async fn credential_process_json(
 ) -> Result<(crate::secret::Secret<String>, String), AuthError> {
     let region = region(ctx)?;
     let resolution = credentials::resolve(ctx)?;
-    let Auth::Keys(keys) = fetch::auth(ctx, client, &resolution.found, &region).await? else {
-        return Err(AuthError::usage(
-            "Bedrock does not sign with AWS keys here (a Bedrock API key or \
-             CLAUDE_CODE_SKIP_BEDROCK_AUTH is in force): there is no credential_process output",
-        )
-        .with_hint("use `claude --print-token` for the Bedrock API key"));
+    let keys = match fetch::auth(ctx, client, &resolution.found, &region).await? {
+        Auth::Keys(keys) => keys,
+        Auth::None => return Err(auth_skipped_error()),
+        Auth::Bearer(_) => {
+            return Err(AuthError::usage(
+                "Bedrock does not sign with AWS keys here (a Bedrock API key is in force): \
+                 there is no credential_process output",
+            )
+            .with_hint("use `claude --print-token` for the Bedrock API key"))
+        }
     };
     let mut document = serde_json::json!({
         "Version": 1,
