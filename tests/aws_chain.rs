@@ -788,3 +788,34 @@ fn print_token_under_skip_bedrock_auth_says_auth_is_skipped() {
         assert!(!text.contains("Bedrock API key"), "{args:?}: {text}");
     }
 }
+
+#[test]
+fn status_names_only_the_aws_files_that_exist() {
+    let s = Scenario::new();
+    let output = s.file("creds.json", &chain::keys_json("SessionToken"));
+    let config = s.aws_file(
+        "config",
+        &format!(
+            "[default]\nregion = us-east-1\ncredential_process = cat {}\n",
+            output.display()
+        ),
+    );
+    let info = s.credential().unwrap();
+    assert!(
+        info.description.contains(config.to_str().unwrap()),
+        "{}",
+        info.description
+    );
+    assert!(
+        !info.description.contains("credentials"),
+        "{}",
+        info.description
+    );
+    s.aws_file("credentials", "[other]\n");
+    let info = s.credential().unwrap();
+    assert!(
+        info.description.contains(".aws/credentials"),
+        "{}",
+        info.description
+    );
+}

@@ -34,6 +34,9 @@ pub(crate) struct Profiles {
     sso_sessions: Vec<(String, Props)>,
     pub config_path: PathBuf,
     pub credentials_path: PathBuf,
+    /// Which of the two files were there (for messages that name them).
+    config_exists: bool,
+    credentials_exists: bool,
 }
 
 impl Profiles {
@@ -47,7 +50,9 @@ impl Profiles {
         let credentials_path = file(env, envvars::AWS_SHARED_CREDENTIALS_FILE, "credentials");
         let mut profiles = Vec::new();
         let mut sso_sessions = Vec::new();
-        if let Some(text) = read(&config_path, false)? {
+        let config_text = read(&config_path, false)?;
+        let config_exists = config_text.is_some();
+        if let Some(text) = config_text {
             for (name, props) in parse_ini(text.expose()) {
                 if let Some(profile) = name.strip_prefix("profile ") {
                     profiles.push((profile.trim().to_string(), props));
@@ -58,7 +63,9 @@ impl Profiles {
                 }
             }
         }
-        if let Some(text) = read(&credentials_path, true)? {
+        let credentials_text = read(&credentials_path, true)?;
+        let credentials_exists = credentials_text.is_some();
+        if let Some(text) = credentials_text {
             // After the config file's sections: its keys win.
             profiles.extend(parse_ini(text.expose()));
         }
@@ -67,6 +74,8 @@ impl Profiles {
             sso_sessions,
             config_path,
             credentials_path,
+            config_exists,
+            credentials_exists,
         })
     }
 
@@ -88,13 +97,17 @@ impl Profiles {
         names
     }
 
-    /// "~/.aws/config and ~/.aws/credentials", for messages.
+    /// The files that exist, for messages: "~/.aws/config and ~/.aws/credentials", or
+    /// just the one that is there.
     pub fn files(&self) -> String {
-        format!(
-            "{} and {}",
-            self.config_path.display(),
-            self.credentials_path.display()
-        )
+        let config = self.config_path.display();
+        let credentials = self.credentials_path.display();
+        match (self.config_exists, self.credentials_exists) {
+            (true, true) => format!("{config} and {credentials}"),
+            (true, false) => config.to_string(),
+            (false, true) => credentials.to_string(),
+            (false, false) => format!("{config} or {credentials} (neither exists)"),
+        }
     }
 }
 
