@@ -58,6 +58,10 @@ pub const CLAUDE_TEST_NO_KEYRING: &str = "CLAUDE_TEST_NO_KEYRING";
 /// Debug builds only: milliseconds after which a running `apiKeyHelper` is reported as
 /// slow (default 10 s), so tests need not wait.
 pub const CLAUDE_TEST_HELPER_SLOW_MS: &str = "CLAUDE_TEST_HELPER_SLOW_MS";
+/// Debug builds only: milliseconds after which a helper (apiKeyHelper, credential_process,
+/// awsCredentialExport, awsAuthRefresh, a Vertex executable) is stopped, so tests need not
+/// wait for the real timeout.
+pub const CLAUDE_TEST_HELPER_TIMEOUT_MS: &str = "CLAUDE_TEST_HELPER_TIMEOUT_MS";
 /// Per-user runtime directory; its `bus` socket is the session bus when the address is unset.
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// `1` selects AWS Bedrock as the provider.

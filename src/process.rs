@@ -16,8 +16,10 @@ const SECRET_NAMES: [&str; 6] = [
 ];
 /// Name endings of variables that conventionally hold secrets (`ANTHROPIC_API_KEY`,
 /// `GH_TOKEN`, `AWS_SESSION_TOKEN`, `CI_JOB_JWT`, `BW_SESSION`, `SENTRY_DSN`, …).
-const SECRET_ENDINGS: [&str; 11] = [
+/// `_HEADERS`: `ANTHROPIC_CUSTOM_HEADERS`, `OTEL_EXPORTER_OTLP_HEADERS` carry auth headers.
+const SECRET_ENDINGS: [&str; 12] = [
     "_KEY",
+    "_HEADERS",
     "_TOKEN",
     "_PAT",
     "_CREDENTIALS",
@@ -72,6 +74,14 @@ fn has_url_password(value: &std::ffi::OsStr) -> bool {
     })
 }
 
+/// True when `value` looks like a credential whatever the variable is called: an Anthropic
+/// key or token (`sk-ant-`), or an HTTP authorization value (`Bearer …`, `Basic …`, any
+/// case), as in a header list.
+fn has_secret_value(value: &OsStr) -> bool {
+    let lower = value.to_string_lossy().to_ascii_lowercase();
+    lower.contains("sk-ant-") || lower.contains("bearer ") || lower.contains("basic ")
+}
+
 /// A `Command` for `program` whose environment is ours minus every secret variable, with
 /// stdin, stdout and stderr detached (a child must not read the user's paste or print over
 /// the prompt).
@@ -81,7 +91,9 @@ pub fn command(env: &crate::envvars::Env, program: impl AsRef<OsStr>) -> Command
     // that was not checked here.
     command.env_clear();
     for (name, value) in env.iter() {
-        if !is_secret_variable(OsStr::new(name)) && !has_url_password(OsStr::new(value)) {
+        let value_is_secret =
+            has_url_password(OsStr::new(value)) || has_secret_value(OsStr::new(value));
+        if !is_secret_variable(OsStr::new(name)) && !value_is_secret {
             command.env(name, value);
         }
     }
@@ -103,9 +115,56 @@ pub enum RunError {
     Wait(std::io::Error),
 }
 
+/// `default`, or in debug builds `CLAUDE_TEST_HELPER_TIMEOUT_MS` when set, so tests of a
+/// hanging helper need not wait a minute. Release builds ignore the variable.
+pub fn helper_timeout(
+    env: &crate::envvars::Env,
+    default: std::time::Duration,
+) -> std::time::Duration {
+    if cfg!(debug_assertions) {
+        if let Some(ms) = env
+            .get(crate::envvars::CLAUDE_TEST_HELPER_TIMEOUT_MS)
+            .and_then(|v| v.parse().ok())
+        {
+            return std::time::Duration::from_millis(ms);
+        }
+    }
+    default
+}
+
+/// Starts `command` as the leader of its own process group (Unix), so that everything it
+/// starts (`sleep 120 &`) can be stopped with it.
+fn spawn_in_group(command: &mut Command) -> std::io::Result<std::process::Child> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    command.spawn()
+}
+
+/// Stops `child` and every process of its group, and reaps `child`.
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals the process group `pid`, which the
+        // child leads (spawn_in_group); no memory is involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Runs `command` (from [`command`]) with its standard output captured, at most `max` bytes
 /// kept (more is cut: the caller refuses it), stopping it at `timeout`. `tick` sees the
 /// time elapsed every 20 ms, for "still running" notices.
+///
+/// # Security
+/// The deadline holds for the output too: a helper that exits and leaves a background
+/// process holding its standard output (`echo KEY; sleep 120 &`) is stopped at `timeout`
+/// with everything it started (its process group), instead of hanging the command.
 ///
 /// # Errors
 /// [`RunError`].
@@ -116,30 +175,68 @@ pub fn output_within(
     mut tick: impl FnMut(std::time::Duration),
 ) -> Result<(std::process::ExitStatus, zeroize::Zeroizing<Vec<u8>>), RunError> {
     use std::io::Read;
-    let mut child = command
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(RunError::Spawn)?;
-    let mut stdout = child.stdout.take().ok_or(RunError::TimedOut)?;
-    let reader = std::thread::spawn(move || {
+    let mut child = spawn_in_group(command.stdout(Stdio::piped())).map_err(RunError::Spawn)?;
+    let Some(mut stdout) = child.stdout.take() else {
+        kill_group(&mut child);
+        return Err(RunError::TimedOut);
+    };
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut out = zeroize::Zeroizing::new(Vec::new());
         let _ = (&mut stdout).take(max).read_to_end(&mut out);
-        out
+        let _ = sender.send(out);
     });
     let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(RunError::Wait)? {
-            break status;
+    let step = std::time::Duration::from_millis(20);
+    let mut status = None;
+    let mut output = None;
+    loop {
+        if status.is_none() {
+            status = child.try_wait().map_err(RunError::Wait)?;
+        }
+        if output.is_none() {
+            match receiver.recv_timeout(step) {
+                Ok(out) => output = Some(out),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    output = Some(zeroize::Zeroizing::new(Vec::new()));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        } else if status.is_none() {
+            std::thread::sleep(step);
+        }
+        if let (Some(status), true) = (status, output.is_some()) {
+            return Ok((status, output.unwrap_or_default()));
         }
         if started.elapsed() >= timeout {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_group(&mut child);
             return Err(RunError::TimedOut);
         }
         tick(started.elapsed());
+    }
+}
+
+/// Runs `command` with the streams it was given, stopping it and its process group at
+/// `timeout`.
+///
+/// # Errors
+/// [`RunError`].
+pub fn status_within(
+    mut command: Command,
+    timeout: std::time::Duration,
+) -> Result<std::process::ExitStatus, RunError> {
+    let mut child = spawn_in_group(&mut command).map_err(RunError::Spawn)?;
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().map_err(RunError::Wait)? {
+            return Ok(status);
+        }
+        if started.elapsed() >= timeout {
+            kill_group(&mut child);
+            return Err(RunError::TimedOut);
+        }
         std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    Ok((status, reader.join().unwrap_or_default()))
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +281,24 @@ mod tests {
             "SENTRY_DSN",
         ] {
             assert!(is_secret_variable(OsStr::new(name)), "{name}");
+        }
+    }
+
+    #[test]
+    fn header_lists_and_credential_values_are_secret() {
+        for name in ["ANTHROPIC_CUSTOM_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"] {
+            assert!(is_secret_variable(OsStr::new(name)), "{name}");
+        }
+        for value in [
+            "x-api-key: sk-ant-api03-abc",
+            "Authorization: Bearer abc",
+            "authorization=BASIC dXNlcjpwYXNz",
+            "token sk-ant-oat01-x",
+        ] {
+            assert!(has_secret_value(OsStr::new(value)), "{value}");
+        }
+        for value in ["/usr/bin:/bin", "en_US.UTF-8", "basically fine", "bearer"] {
+            assert!(!has_secret_value(OsStr::new(value)), "{value}");
         }
     }
 

@@ -476,8 +476,24 @@ fn skip_bedrock_auth_sends_no_credential_and_says_so() {
     assert!(requests[0].header("x-amz-date").is_none());
 }
 
+/// No file under `dir` (the state directory) holds `secret` in plain text.
+fn no_plain_copy(dir: &std::path::Path, secret: &str) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            no_plain_copy(&path, secret);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret),
+                "{} holds the secret in plain text",
+                path.display()
+            );
+        }
+    }
+}
+
 #[test]
-fn aws_credential_export_is_cached_until_five_minutes_before_expiry() {
+fn aws_credential_export_is_cached_in_the_store_until_five_minutes_before_expiry() {
     let s = Scenario::new();
     let bedrock = s.bedrock("us-east-1");
     let runs = s.home().join("runs");
@@ -493,31 +509,60 @@ fn aws_credential_export_is_cached_until_five_minutes_before_expiry() {
         "export.sh",
         &format!("echo run >> {}\ncat {}\n", runs.display(), doc.display()),
     );
-    s.set("AWS_REGION", "us-east-1");
-    s.env.write_config(&format!(
-        r#"{{"awsCredentialExport": "sh {}"}}"#,
-        script.display()
-    ));
+    s.set("AWS_REGION", "us-east-1")
+        .set("CLAUDE_PASSPHRASE", common::PASSPHRASE);
+    let config = |line: &str| {
+        serde_json::json!({
+            "authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "user-derived-key"}},
+            "awsCredentialExport": line,
+        })
+        .to_string()
+    };
+    s.env
+        .write_config(&config(&format!("sh {}", script.display())));
+    // The plain file earlier versions wrote goes on first use.
+    let legacy = s.env.state_dir().join("aws-credential-export.json");
+    std::fs::write(&legacy, &nested).unwrap();
     assert_eq!(s.credential().unwrap().source, "config:awsCredentialExport");
     assert!(!runs.exists(), "offline status runs no command");
     s.verify().unwrap();
     s.verify().unwrap();
     assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 1);
     assert_eq!(bedrock.requests().len(), 2);
-    let cache = s.env.state_dir().join("aws-credential-export.json");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
-    // Expiring within 5 minutes (the test clock is the real one): run again.
+    assert!(!legacy.exists(), "the plain-file cache is removed");
+    no_plain_copy(&s.env.state_dir(), chain::TEMP_SECRET);
+    // Expiring within 5 minutes (the test clock is the real one): run again. (Another
+    // spelling of the command is another cache key.)
     let soon = chrono::Utc::now() + chrono::Duration::seconds(120);
     std::fs::write(&doc, nested.replace(chain::EXPIRATION, &soon.to_rfc3339())).unwrap();
-    std::fs::remove_file(&cache).unwrap();
+    s.env
+        .write_config(&config(&format!("sh  {}", script.display())));
     s.verify().unwrap();
     s.verify().unwrap();
     assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 3);
+    // `--reset-auth` takes the cached keys with it.
+    std::fs::write(&doc, &nested).unwrap();
+    s.verify().unwrap();
+    s.verify().unwrap();
+    assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 4);
+    let env = TestEnv {
+        home: tempfile::tempdir().unwrap(),
+        vars: s
+            .vars
+            .borrow()
+            .iter()
+            .map(|(n, v)| (n.into(), v.into()))
+            .collect(),
+    };
+    let out = env.run(&[
+        "--reset-auth",
+        "--yes",
+        "--config",
+        s.env.config_path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    s.verify().unwrap();
+    assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 5);
 }
 
 #[test]
@@ -592,4 +637,185 @@ fn print_token_formats_the_chain_keys_for_credential_process() {
     let out = env.run(&["--print-token", "--format", "aws-credential-process"]);
     assert_eq!(out.status.code(), Some(2));
     common::assert_no_secret(&out, BEARER);
+}
+
+#[test]
+fn sso_region_that_is_not_a_region_name_is_refused_before_the_token_goes_anywhere() {
+    let s = Scenario::new();
+    let portal = chain::start(None);
+    let host = portal.url().trim_start_matches("http://").to_string();
+    for region in [format!("x@{host}/"), "us-east-1.evil.example#".to_string()] {
+        s.aws_file(
+            "config",
+            &format!(
+                "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\n\
+                 sso_role_name = Bedrock\nregion = us-west-2\n\n[sso-session corp]\n\
+                 sso_start_url = https://corp.awsapps.com/start\nsso_region = {region}\n"
+            ),
+        );
+        s.set("AWS_PROFILE", "dev");
+        sso_cache(&s, "2099-01-01T00:00:00Z");
+        let err = s.credential().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigError, "{err:?}");
+        assert!(err.message().contains("sso-session corp"), "{err:?}");
+        assert!(err.message().contains("sso_region"), "{err:?}");
+        assert_eq!(s.verify().unwrap_err().code(), ErrorCode::ConfigError);
+    }
+    assert!(portal.requests().is_empty(), "{:?}", portal.requests());
+}
+
+#[test]
+fn an_aws_endpoint_with_a_user_name_is_refused() {
+    let s = Scenario::new();
+    let portal = chain::start(None);
+    let url = portal.url().replace("://", "://user:pw@");
+    sso_config(&s, &url);
+    sso_cache(&s, "2099-01-01T00:00:00Z");
+    let err = s.verify().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigError, "{err:?}");
+    assert!(portal.requests().is_empty());
+}
+
+#[test]
+fn a_credential_process_that_leaves_a_process_holding_its_output_is_stopped() {
+    let s = Scenario::new();
+    let output = s.file("creds.json", &chain::keys_json("SessionToken"));
+    s.aws_file(
+        "config",
+        &format!(
+            "[default]\nregion = us-east-1\ncredential_process = cat {}; sleep 30 &\n",
+            output.display()
+        ),
+    );
+    let _bedrock = s.bedrock("us-east-1");
+    s.set("CLAUDE_TEST_HELPER_TIMEOUT_MS", "1000");
+    let started = std::time::Instant::now();
+    let err = s.verify().unwrap_err();
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    assert!(err.message().contains("did not finish"), "{err:?}");
+}
+
+#[test]
+fn aws_config_others_can_write_is_refused() {
+    let s = Scenario::new();
+    let output = s.file("creds.json", &chain::keys_json("SessionToken"));
+    let path = s.aws_file(
+        "config",
+        &format!(
+            "[default]\nregion = us-east-1\ncredential_process = cat {}\n",
+            output.display()
+        ),
+    );
+    set_mode(&path, 0o644);
+    s.set("AWS_REGION", "us-east-1");
+    assert_eq!(
+        s.credential().unwrap().source,
+        "profile:default:credential_process"
+    );
+    for mode in [0o664, 0o666] {
+        set_mode(&path, mode);
+        let err = s.credential().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigError, "{err:?}");
+        assert!(err.message().contains("AWS config file"), "{err:?}");
+        assert!(err.hint().unwrap_or_default().contains("chmod"), "{err:?}");
+    }
+}
+
+#[test]
+fn credential_commands_are_shown_masked() {
+    let in_command = "sk-ant-api03-TESTMASKMASKMASKMASKMA-m1M1";
+    let s = Scenario::new();
+    s.aws_file(
+        "config",
+        &format!("[default]\nregion = us-east-1\ncredential_process = false {in_command}\n"),
+    );
+    let _bedrock = s.bedrock("us-east-1");
+    let err = s.verify().unwrap_err();
+    let shown = format!("{} {:?}", err.message(), err.hint());
+    assert!(shown.contains("run it by hand"), "{shown}");
+    assert!(!shown.contains("MASKMASK"), "{shown}");
+    // awsAuthRefresh's line.
+    let s = Scenario::new();
+    let portal = chain::start(None);
+    sso_config(&s, &portal.url());
+    sso_cache(&s, "2020-01-01T00:00:00Z");
+    s.env
+        .write_config(&format!(r#"{{"awsAuthRefresh": "false {in_command}"}}"#));
+    let err = s.verify().unwrap_err();
+    let shown = format!("{} {:?}", err.message(), err.hint());
+    assert!(shown.contains("awsAuthRefresh"), "{shown}");
+    assert!(shown.contains("run it by hand"), "{shown}");
+    assert!(!shown.contains("MASKMASK"), "{shown}");
+}
+
+#[test]
+fn an_unknown_aws_profile_is_named_before_a_missing_region() {
+    let s = Scenario::new();
+    s.aws_file("config", "[profile dev]\nregion = us-east-1\n");
+    s.set("AWS_PROFILE", "nope");
+    let err = s.credential().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigError);
+    assert!(err.message().contains("profile nope"), "{err:?}");
+    assert!(err.message().contains("dev"), "{err:?}");
+    assert!(!err.message().contains("region"), "{err:?}");
+}
+
+#[test]
+fn print_token_under_skip_bedrock_auth_says_auth_is_skipped() {
+    let s = Scenario::new();
+    s.set("AWS_REGION", "us-east-1")
+        .set("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1");
+    let env = TestEnv {
+        home: tempfile::tempdir().unwrap(),
+        vars: s
+            .vars
+            .borrow()
+            .iter()
+            .map(|(n, v)| (n.into(), v.into()))
+            .collect(),
+    };
+    for args in [
+        &["--print-token"][..],
+        &["--print-token", "--format", "aws-credential-process"][..],
+    ] {
+        let out = env.run(args);
+        let text = common::text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {text}");
+        assert!(text.contains("without authentication"), "{args:?}: {text}");
+        assert!(text.contains("gateway"), "{args:?}: {text}");
+        assert!(!text.contains("signed per request"), "{args:?}: {text}");
+        assert!(!text.contains("Bedrock API key"), "{args:?}: {text}");
+    }
+}
+
+#[test]
+fn status_names_only_the_aws_files_that_exist() {
+    let s = Scenario::new();
+    let output = s.file("creds.json", &chain::keys_json("SessionToken"));
+    let config = s.aws_file(
+        "config",
+        &format!(
+            "[default]\nregion = us-east-1\ncredential_process = cat {}\n",
+            output.display()
+        ),
+    );
+    let info = s.credential().unwrap();
+    assert!(
+        info.description.contains(config.to_str().unwrap()),
+        "{}",
+        info.description
+    );
+    assert!(
+        !info.description.contains("credentials"),
+        "{}",
+        info.description
+    );
+    s.aws_file("credentials", "[other]\n");
+    let info = s.credential().unwrap();
+    assert!(
+        info.description.contains(".aws/credentials"),
+        "{}",
+        info.description
+    );
 }

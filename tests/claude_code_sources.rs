@@ -376,3 +376,84 @@ fn status_of_auth_token_names_who_bills_without_nested_brackets() {
     );
     assert!(!shown.contains("user:pw"), "{shown}");
 }
+
+/// True when `pid` is gone (or a zombie waiting for its reaper).
+#[cfg(target_os = "linux")]
+fn gone(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_helper_that_leaves_a_process_holding_its_output_is_stopped_at_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let env = with_helper(&format!(
+        "echo some-output; sleep 30 & echo $! > '{}'",
+        pid_file.display()
+    ))
+    .with("CLAUDE_TEST_HELPER_TIMEOUT_MS", "1000");
+    let started = std::time::Instant::now();
+    let out = env.run(&["--print-token"]);
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("did not finish"), "{}", text(&out));
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let pid = pid.trim();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while !gone(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        gone(pid),
+        "the helper's background process {pid} still runs"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn header_lists_and_credential_looking_values_do_not_reach_a_helper() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("helper");
+    let environ = dir.path().join("environ");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat /proc/$$/environ > '{}'\necho {KEY_A}\n",
+            environ.display()
+        ),
+    )
+    .unwrap();
+    set_mode(&script, 0o755);
+    let env = with_helper(&script.display().to_string())
+        .with("ANTHROPIC_CUSTOM_HEADERS", "X-Gateway: CANARYHEADERS1")
+        .with("OTEL_EXPORTER_OTLP_HEADERS", "api-key=CANARYHEADERS2")
+        .with("SOME_SETTING", "Authorization: Bearer CANARYBEARER3")
+        .with("OTHER_SETTING", "Basic CANARYBASIC4")
+        .with("THIRD_SETTING", "sk-ant-CANARYANT5");
+    let out = env.run(&["--print-token"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let seen = std::fs::read_to_string(&environ)
+        .unwrap()
+        .replace('\0', "\n");
+    for canary in [
+        "CANARYHEADERS1",
+        "CANARYHEADERS2",
+        "CANARYBEARER3",
+        "CANARYBASIC4",
+        "CANARYANT5",
+    ] {
+        assert!(
+            !seen.contains(canary),
+            "{canary} reached the helper:\n{seen}"
+        );
+    }
+    assert!(seen.contains("HOME="), "the helper keeps what it needs");
+}

@@ -16,11 +16,12 @@ use crate::storage::{FileLock, SecretStore};
 use serde::Serialize;
 
 /// Files in the state directory that hold credentials or their metadata.
-const CREDENTIAL_FILES: [&str; 4] = [
+const CREDENTIAL_FILES: [&str; 5] = [
     "credentials.enc",
     "credentials.json",
     "sessions.json",
     "github.json",
+    crate::providers::bedrock::helpers::LEGACY_FILE,
 ];
 
 /// `--reset-auth`'s result.
@@ -191,7 +192,11 @@ fn remove_items(
             .keys()
             .map(|provider| session::item(provider)),
     );
-    items.extend(["cache:vertex".to_string()]);
+    items.extend([
+        "cache:vertex".to_string(),
+        crate::resolve::helper::ITEM.to_string(),
+        crate::providers::bedrock::helpers::ITEM.to_string(),
+    ]);
     items.extend(crate::mfa::ITEMS.map(String::from));
     items.retain(|item| !spared(item));
     items.sort();

@@ -145,6 +145,9 @@ pub async fn print(
             return outcome(&token, "google-access-token", "vertex".to_string());
         }
         crate::config::schema::Provider::Bedrock => {
+            if crate::providers::bedrock::auth_skipped(ctx) {
+                return Err(crate::providers::bedrock::auth_skipped_error());
+            }
             if let Some(token) = ctx.env.get(crate::envvars::AWS_BEARER_TOKEN_BEDROCK) {
                 return outcome(
                     &Secret::new(token.clone()),

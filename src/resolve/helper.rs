@@ -214,8 +214,9 @@ fn run(ctx: &Context, command: &str) -> Result<Secret<String>, AuthError> {
     };
     ctx.detail(&format!("apiKeyHelper: running `{shown}`"));
     let slow = slow_after(ctx);
+    let timeout = crate::process::helper_timeout(&ctx.env, TIMEOUT);
     let mut warned = false;
-    let ran = crate::process::output_within(child, TIMEOUT, MAX_OUTPUT + 1, |elapsed| {
+    let ran = crate::process::output_within(child, timeout, MAX_OUTPUT + 1, |elapsed| {
         if !warned && elapsed >= slow {
             warned = true;
             ctx.warn(&format!(
@@ -229,7 +230,7 @@ fn run(ctx: &Context, command: &str) -> Result<Secret<String>, AuthError> {
         Err(crate::process::RunError::TimedOut) => {
             return Err(AuthError::config(format!(
                 "apiKeyHelper `{shown}` did not finish within {} s and was stopped",
-                TIMEOUT.as_secs()
+                timeout.as_secs().max(1)
             ))
             .with_hint(fix))
         }

@@ -168,7 +168,7 @@ pub(crate) fn resolve(ctx: &Context) -> Result<Resolution, AuthError> {
     Ok(Resolution { found, shadowed })
 }
 
-fn truthy(env: &Env, name: &str) -> bool {
+pub(crate) fn truthy(env: &Env, name: &str) -> bool {
     env.get(name)
         .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
@@ -339,7 +339,7 @@ fn profile(ctx: &Context, files: &Lazy) -> Result<Option<Found>, AuthError> {
     }))
 }
 
-fn missing_profile(profiles: &Profiles, name: &str) -> AuthError {
+pub(crate) fn missing_profile(profiles: &Profiles, name: &str) -> AuthError {
     let names = profiles.names();
     let found = if names.is_empty() {
         "the files have no profiles".to_string()
@@ -505,6 +505,7 @@ fn sso_link(
             let region = section
                 .text("sso_region")
                 .ok_or_else(|| missing("sso_region"))?;
+            sso_region_name(&region, &format!("[sso-session {session}]"))?;
             (session, region)
         }
         None => {
@@ -514,6 +515,7 @@ fn sso_link(
             let region = props
                 .text("sso_region")
                 .ok_or_else(|| missing("sso_region"))?;
+            sso_region_name(&region, &format!("profile {name}"))?;
             (url, region)
         }
     };
@@ -531,6 +533,18 @@ fn sso_link(
         region,
         cache: super::profiles::sso_cache_dir(&ctx.env).join(format!("{hex}.json")),
     })
+}
+
+/// `sso_region` names the host the SSO token goes to: a region name only.
+fn sso_region_name(region: &str, section: &str) -> Result<(), AuthError> {
+    if super::is_region_name(region) {
+        return Ok(());
+    }
+    Err(AuthError::config(format!(
+        "{section} in ~/.aws/config has sso_region {}, which is not an AWS region name",
+        crate::terminal_text::single_line(region)
+    ))
+    .with_hint("set `sso_region` to a region such as us-east-1 (lower case)"))
 }
 
 /// The cached IAM Identity Center access token, read from the file the AWS CLI wrote.

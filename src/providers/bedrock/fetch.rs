@@ -123,14 +123,26 @@ pub(crate) fn parse_keys(value: &serde_json::Value, what: &str) -> Result<Access
 fn endpoint(
     ctx: &Context,
     variables: &[&'static str],
-    default: String,
+    default: impl FnOnce() -> Result<Url, AuthError>,
 ) -> Result<(Url, &'static str), AuthError> {
-    let (text, setting) = variables
+    let (url, setting) = match variables
         .iter()
         .find_map(|v| ctx.env.get(v).map(|t| (t, *v)))
-        .unwrap_or((default, "the default AWS endpoint"));
-    let url = Url::parse(text.trim())
-        .map_err(|e| AuthError::config(format!("{setting} is not a valid URL")).caused_by(e))?;
+    {
+        Some((text, setting)) => (
+            Url::parse(text.trim()).map_err(|e| {
+                AuthError::config(format!("{setting} is not a valid URL")).caused_by(e)
+            })?,
+            setting,
+        ),
+        None => (default()?, "the default AWS endpoint"),
+    };
+    // A token or signature goes to this URL: never with credentials of its own in it.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(AuthError::config(format!(
+            "{setting} must not carry a user name or password"
+        )));
+    }
     http::require_secure(&url, setting)?;
     Ok((url, setting))
 }
@@ -213,7 +225,7 @@ async fn sso_keys(ctx: &Context, client: &Client, sso: &Sso) -> Result<AccessKey
     let (mut url, setting) = endpoint(
         ctx,
         &[envvars::AWS_ENDPOINT_URL_SSO, envvars::AWS_ENDPOINT_URL],
-        format!("https://portal.sso.{}.amazonaws.com", sso.region),
+        || super::aws_url("portal.sso", &sso.region, "sso_region"),
     )?;
     if let Ok(mut path) = url.path_segments_mut() {
         path.pop_if_empty().push("federation").push("credentials");
@@ -250,7 +262,7 @@ fn sts_endpoint(ctx: &Context, region: &str) -> Result<(Url, &'static str), Auth
     endpoint(
         ctx,
         &[envvars::AWS_ENDPOINT_URL_STS, envvars::AWS_ENDPOINT_URL],
-        format!("https://sts.{region}.amazonaws.com"),
+        || super::aws_url("sts", region, "the AWS region"),
     )
 }
 

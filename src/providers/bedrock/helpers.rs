@@ -1,5 +1,5 @@
 //! The commands AWS users configure: a profile's `credential_process`, Claude Code's
-//! `awsCredentialExport` (cached in the state directory until 5 minutes before the
+//! `awsCredentialExport` (cached in the secret store until 5 minutes before the
 //! credentials expire) and `awsAuthRefresh` (run when the check fails for want of
 //! credentials, its output shown). Each starts from `process::command` (no secret in its
 //! environment), without a shell unless the line needs one, and is killed at its timeout.
@@ -8,12 +8,13 @@ use super::credentials::AccessKeys;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::secret::Secret;
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-/// The export cache in the state directory.
-const CACHE_FILE: &str = "aws-credential-export.json";
+/// The store item caching `awsCredentialExport`'s keys.
+pub(crate) const ITEM: &str = "cache:aws-credential-export";
+/// The plain file earlier versions cached them in (removed on sight).
+pub(crate) const LEGACY_FILE: &str = "aws-credential-export.json";
 /// Cached credentials are used until this long before they expire.
 const MARGIN: u64 = 300;
 /// `awsAuthRefresh` may wait for a person (`aws sso login` opens a browser).
@@ -41,25 +42,23 @@ fn build(ctx: &Context, line: &str) -> Result<Command, AuthError> {
     Ok(command)
 }
 
-/// Waits for `child` up to `timeout`, killing it then.
-fn wait(child: &mut Child, timeout: Duration, setting: &str) -> Result<bool, AuthError> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Ok(status.success()),
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(AuthError::provider(format!(
-                    "{setting} did not finish within {} s and was stopped",
-                    timeout.as_secs()
-                ))
-                .with_hint(format!(
-                    "run the {setting} command by hand to see why it hangs"
-                )));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(AuthError::provider(format!("{setting} failed")).caused_by(e)),
+/// The error for a run that did not end in time or could not be waited for.
+fn run_error(err: crate::process::RunError, timeout: Duration, setting: &str) -> AuthError {
+    match err {
+        crate::process::RunError::TimedOut => AuthError::provider(format!(
+            "{setting} did not finish within {} s and was stopped",
+            timeout.as_secs().max(1)
+        ))
+        .with_hint(format!(
+            "run the {setting} command by hand to see why it hangs"
+        )),
+        crate::process::RunError::Spawn(e) => {
+            AuthError::config(format!("cannot start the {setting} command"))
+                .caused_by(e)
+                .with_hint(format!("check the {setting} value and PATH"))
+        }
+        crate::process::RunError::Wait(e) => {
+            AuthError::provider(format!("{setting} failed")).caused_by(e)
         }
     }
 }
@@ -70,30 +69,20 @@ fn wait(child: &mut Child, timeout: Duration, setting: &str) -> Result<bool, Aut
 /// `config_error` when it cannot start; `provider_error` when it fails, times out or prints
 /// something else (never shown: it may hold a secret).
 pub(crate) fn process(ctx: &Context, line: &str, setting: &str) -> Result<AccessKeys, AuthError> {
-    let mut child = build(ctx, line)?
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            AuthError::config(format!("cannot start the {setting} command"))
-                .caused_by(e)
-                .with_hint(format!("check the {setting} value and PATH"))
-        })?;
-    let stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(out) = stdout {
-            let _ = out.take(OUTPUT_LIMIT).read_to_end(&mut bytes);
-        }
-        Secret::new(bytes)
-    });
-    let timeout = ctx.budget().total;
-    let succeeded = wait(&mut child, timeout, setting)?;
-    let output = reader
-        .join()
-        .map_err(|_| AuthError::internal("the output reader failed"))?;
+    let timeout = crate::process::helper_timeout(&ctx.env, ctx.budget().total);
+    let (status, output) =
+        crate::process::output_within(build(ctx, line)?, timeout, OUTPUT_LIMIT, |_| {})
+            .map_err(|e| run_error(e, timeout, setting))?;
+    let mut output = output;
+    let output = Secret::new(std::mem::take(&mut *output));
+    let succeeded = status.success();
     if !succeeded {
-        return Err(AuthError::provider(format!("the {setting} command failed"))
-            .with_hint(format!("run it by hand to see why: {line}")));
+        return Err(
+            AuthError::provider(format!("the {setting} command failed")).with_hint(format!(
+                "run it by hand to see why: {}",
+                crate::resolve::helper::shown(line)
+            )),
+        );
     }
     let value: serde_json::Value = serde_json::from_slice(output.expose()).map_err(|_| {
         AuthError::provider(format!(
@@ -106,39 +95,94 @@ pub(crate) fn process(ctx: &Context, line: &str, setting: &str) -> Result<Access
 
 /// `awsCredentialExport`: the cached credentials while they last, else the command's.
 ///
+/// # Security
+/// The cache is an item of the configured secret store ([`ITEM`]), like apiKeyHelper's:
+/// AWS keys are never written to a plain file. The plain file earlier versions wrote is
+/// removed on sight.
+///
 /// # Errors
-/// As [`process`]; `storage_error` when the cache cannot be written.
+/// As [`process`]. A cache that cannot be written is only reported (`--verbose`).
 pub(crate) fn export(ctx: &Context, line: &str) -> Result<AccessKeys, AuthError> {
-    let path = ctx.state_dir.join(CACHE_FILE);
+    remove_legacy_file(ctx);
     let fingerprint = command_id(line);
-    if let Ok(Some(bytes)) = crate::storage::atomic::read_private(&path) {
-        let bytes = Secret::new(bytes);
-        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes.expose()) {
-            let fresh = value.get("command").and_then(|c| c.as_str()) == Some(&fingerprint);
-            if let (true, Ok(keys)) = (fresh, super::fetch::parse_keys(&value, "the cache")) {
-                if keys.expires.is_some_and(|e| e > ctx.clock.now() + MARGIN) {
-                    ctx.detail("bedrock: awsCredentialExport answered from its cache");
-                    return Ok(keys);
-                }
-            }
-        }
+    if let Some(keys) = cached(ctx, &fingerprint) {
+        ctx.detail("bedrock: awsCredentialExport answered from its cache");
+        return Ok(keys);
     }
     let keys = process(ctx, line, "awsCredentialExport")?;
     if let Some(expires) = keys.expires {
-        let document = serde_json::json!({
-            "command": fingerprint,
-            "AccessKeyId": keys.access_key_id,
-            "SecretAccessKey": keys.secret_access_key.expose(),
-            "SessionToken": keys.session_token.as_ref().map(|t| t.expose()),
-            "Expiration": chrono::DateTime::from_timestamp(i64::try_from(expires).unwrap_or(0), 0)
-                .map(|t| t.to_rfc3339()),
-        });
-        let bytes = Secret::new(serde_json::to_vec(&document).unwrap_or_default());
-        crate::storage::atomic::ensure_private_dir(&ctx.state_dir)?;
-        let lock = ctx.lock()?;
-        crate::storage::atomic::write_atomic(&path, bytes.expose(), &lock)?;
+        if let Err(err) = save(ctx, &fingerprint, &keys, expires) {
+            ctx.detail(&format!(
+                "bedrock: awsCredentialExport output not cached ({})",
+                err.message()
+            ));
+        }
     }
     Ok(keys)
+}
+
+/// The cached keys of the command `fingerprint` while they are good for [`MARGIN`] more.
+fn cached(ctx: &Context, fingerprint: &str) -> Option<AccessKeys> {
+    // Only look when the index lists it: no keychain unlock for nothing.
+    let listed = ctx
+        .store()
+        .index()
+        .is_ok_and(|index| index.items.contains_key(ITEM));
+    if !listed {
+        return None;
+    }
+    let stored = ctx.store().get(ITEM).ok().flatten()?;
+    let value: serde_json::Value = serde_json::from_str(stored.expose()).ok()?;
+    if value.get("command").and_then(|c| c.as_str()) != Some(fingerprint) {
+        return None;
+    }
+    let keys = super::fetch::parse_keys(&value, "the cache").ok()?;
+    keys.expires
+        .is_some_and(|e| e > ctx.clock.now() + MARGIN)
+        .then_some(keys)
+}
+
+fn save(
+    ctx: &Context,
+    fingerprint: &str,
+    keys: &AccessKeys,
+    expires: u64,
+) -> Result<(), AuthError> {
+    let document = serde_json::json!({
+        "command": fingerprint,
+        "AccessKeyId": keys.access_key_id,
+        "SecretAccessKey": keys.secret_access_key.expose(),
+        "SessionToken": keys.session_token.as_ref().map(|t| t.expose()),
+        "Expiration": chrono::DateTime::from_timestamp(i64::try_from(expires).unwrap_or(0), 0)
+            .map(|t| t.to_rfc3339()),
+    });
+    let value = crate::secret::to_secret_json(&document).map_err(|e| {
+        AuthError::internal("cannot encode the awsCredentialExport cache").caused_by(e)
+    })?;
+    let meta = crate::storage::ItemMeta {
+        fingerprint: crate::secret::Fingerprint::of(keys.secret_access_key.expose()).to_string(),
+        created_at: ctx.clock.now(),
+        rotated_at: None,
+        previous_fingerprint: None,
+    };
+    let lock = ctx.lock()?;
+    ctx.store().put(ITEM, &value, meta, &lock)
+}
+
+/// Earlier versions cached the keys in a plain file in the state directory: gone now.
+fn remove_legacy_file(ctx: &Context) {
+    let path = ctx.state_dir.join(LEGACY_FILE);
+    match std::fs::remove_file(&path) {
+        Ok(()) => ctx.detail(&format!(
+            "bedrock: removed the plain-file awsCredentialExport cache {}",
+            path.display()
+        )),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => ctx.warn(&format!(
+            "cannot remove {}, which may hold AWS keys: {err}",
+            path.display()
+        )),
+    }
 }
 
 /// A hash of the command line, so a changed command does not reuse another's credentials.
@@ -157,19 +201,24 @@ fn command_id(line: &str) -> String {
 /// # Errors
 /// `provider_error` when it cannot start, fails or times out.
 pub(crate) fn refresh(ctx: &Context, line: &str) -> Result<(), AuthError> {
-    ctx.warn(&format!("running awsAuthRefresh: {line}"));
-    let mut child = build(ctx, line)?
+    ctx.warn(&format!(
+        "running awsAuthRefresh: {}",
+        crate::resolve::helper::shown(line)
+    ));
+    let mut command = build(ctx, line)?;
+    command
         .stdout(Stdio::from(std::io::stderr()))
-        .stderr(Stdio::from(std::io::stderr()))
-        .spawn()
-        .map_err(|e| {
-            AuthError::config("cannot start the awsAuthRefresh command")
-                .caused_by(e)
-                .with_hint("check `awsAuthRefresh` in the config and PATH")
-        })?;
-    if !wait(&mut child, REFRESH_TIMEOUT, "awsAuthRefresh")? {
-        return Err(AuthError::provider("the awsAuthRefresh command failed")
-            .with_hint(format!("run it by hand: {line}")));
+        .stderr(Stdio::from(std::io::stderr()));
+    let timeout = crate::process::helper_timeout(&ctx.env, REFRESH_TIMEOUT);
+    let status = crate::process::status_within(command, timeout)
+        .map_err(|e| run_error(e, timeout, "awsAuthRefresh"))?;
+    if !status.success() {
+        return Err(
+            AuthError::provider("the awsAuthRefresh command failed").with_hint(format!(
+                "run it by hand: {}",
+                crate::resolve::helper::shown(line)
+            )),
+        );
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 mod answer;
 mod credentials;
 mod fetch;
-mod helpers;
+pub(crate) mod helpers;
 mod profiles;
 mod signing;
 
@@ -52,6 +52,14 @@ pub fn region(ctx: &Context) -> Result<String, AuthError> {
         .find_map(|(v, s)| v.map(|v| (v, s)))
         .or_else(|| profile_region(ctx).map(|r| (r, "the profile's `region`")))
     else {
+        // A profile that is not there (or files that cannot be used) explains the missing
+        // region better than "no region".
+        let loaded = profiles::Profiles::load(&ctx.env)?;
+        if let Some(name) = ctx.env.get(envvars::AWS_PROFILE) {
+            if loaded.profile(&name).is_none() {
+                return Err(credentials::missing_profile(&loaded, &name));
+            }
+        }
         return Err(
             AuthError::config("Bedrock needs an AWS region and none is set").with_hint(
                 "export AWS_REGION (e.g. `export AWS_REGION=us-east-1`), set the `region` key in \
@@ -59,18 +67,41 @@ pub fn region(ctx: &Context) -> Result<String, AuthError> {
             ),
         );
     };
-    // The region becomes part of a host name: letters, digits and hyphens only.
-    let valid = region.len() <= 32
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !valid {
+    if !is_region_name(&region) {
         return Err(
             AuthError::config(format!("{setting} is not an AWS region name"))
                 .with_hint("use a region such as us-east-1 or eu-west-3 (lower case)"),
         );
     }
     Ok(region)
+}
+
+/// A region becomes part of a host name: lower-case letters, digits and hyphens, at most 32.
+pub(crate) fn is_region_name(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// `https://{service}.{region}.amazonaws.com`, built by setting the host (never by pasting
+/// text into a URL), so a region can only ever name a host under amazonaws.com.
+///
+/// # Errors
+/// `config_error` when `region` is not a region name.
+pub(crate) fn aws_url(service: &str, region: &str, setting: &str) -> Result<Url, AuthError> {
+    if !is_region_name(region) {
+        return Err(AuthError::config(format!(
+            "{setting} is not an AWS region name: {}",
+            crate::terminal_text::single_line(region)
+        ))
+        .with_hint("use a region such as us-east-1 or eu-west-3 (lower case)"));
+    }
+    let mut url = Url::parse("https://amazonaws.com/").expect("a constant URL");
+    url.set_host(Some(&format!("{service}.{region}.amazonaws.com")))
+        .map_err(|_| AuthError::config(format!("{setting} is not an AWS region name")))?;
+    Ok(url)
 }
 
 /// The `region` of the `AWS_PROFILE` profile (else `default`), when the files can be read.
@@ -258,6 +289,20 @@ async fn attempt(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, Aut
     answer::judge(&call, &reply)
 }
 
+/// True when `CLAUDE_CODE_SKIP_BEDROCK_AUTH` is set: requests go without authentication.
+pub fn auth_skipped(ctx: &Context) -> bool {
+    credentials::truthy(&ctx.env, envvars::CLAUDE_CODE_SKIP_BEDROCK_AUTH)
+}
+
+/// `--print-token` under `CLAUDE_CODE_SKIP_BEDROCK_AUTH`: there is nothing to print.
+pub fn auth_skipped_error() -> AuthError {
+    AuthError::usage(
+        "CLAUDE_CODE_SKIP_BEDROCK_AUTH is set: Bedrock requests are sent without \
+         authentication (a gateway adds it), so there is no credential to print",
+    )
+    .with_hint("unset CLAUDE_CODE_SKIP_BEDROCK_AUTH to print the credential of the AWS chain")
+}
+
 /// The AWS keys in force as `credential_process` prints them (`Version: 1`), for
 /// `--print-token --format aws-credential-process`, and their source.
 ///
@@ -273,12 +318,16 @@ pub async fn credential_process_json(
 ) -> Result<(crate::secret::Secret<String>, String), AuthError> {
     let region = region(ctx)?;
     let resolution = credentials::resolve(ctx)?;
-    let Auth::Keys(keys) = fetch::auth(ctx, client, &resolution.found, &region).await? else {
-        return Err(AuthError::usage(
-            "Bedrock does not sign with AWS keys here (a Bedrock API key or \
-             CLAUDE_CODE_SKIP_BEDROCK_AUTH is in force): there is no credential_process output",
-        )
-        .with_hint("use `claude --print-token` for the Bedrock API key"));
+    let keys = match fetch::auth(ctx, client, &resolution.found, &region).await? {
+        Auth::Keys(keys) => keys,
+        Auth::None => return Err(auth_skipped_error()),
+        Auth::Bearer(_) => {
+            return Err(AuthError::usage(
+                "Bedrock does not sign with AWS keys here (a Bedrock API key is in force): \
+                 there is no credential_process output",
+            )
+            .with_hint("use `claude --print-token` for the Bedrock API key"))
+        }
     };
     let mut document = serde_json::json!({
         "Version": 1,

@@ -34,19 +34,25 @@ pub(crate) struct Profiles {
     sso_sessions: Vec<(String, Props)>,
     pub config_path: PathBuf,
     pub credentials_path: PathBuf,
+    /// Which of the two files were there (for messages that name them).
+    config_exists: bool,
+    credentials_exists: bool,
 }
 
 impl Profiles {
     /// Reads both files; a missing file is an empty one.
     ///
     /// # Errors
-    /// `config_error` for an unreadable file or a credentials file others can read.
+    /// `config_error` for an unreadable file, a credentials file others can read, or a
+    /// config file another user owns or others can write.
     pub fn load(env: &Env) -> Result<Profiles, AuthError> {
         let config_path = file(env, envvars::AWS_CONFIG_FILE, "config");
         let credentials_path = file(env, envvars::AWS_SHARED_CREDENTIALS_FILE, "credentials");
         let mut profiles = Vec::new();
         let mut sso_sessions = Vec::new();
-        if let Some(text) = read(&config_path, false)? {
+        let config_text = read(&config_path, false)?;
+        let config_exists = config_text.is_some();
+        if let Some(text) = config_text {
             for (name, props) in parse_ini(text.expose()) {
                 if let Some(profile) = name.strip_prefix("profile ") {
                     profiles.push((profile.trim().to_string(), props));
@@ -57,7 +63,9 @@ impl Profiles {
                 }
             }
         }
-        if let Some(text) = read(&credentials_path, true)? {
+        let credentials_text = read(&credentials_path, true)?;
+        let credentials_exists = credentials_text.is_some();
+        if let Some(text) = credentials_text {
             // After the config file's sections: its keys win.
             profiles.extend(parse_ini(text.expose()));
         }
@@ -66,6 +74,8 @@ impl Profiles {
             sso_sessions,
             config_path,
             credentials_path,
+            config_exists,
+            credentials_exists,
         })
     }
 
@@ -87,13 +97,17 @@ impl Profiles {
         names
     }
 
-    /// "~/.aws/config and ~/.aws/credentials", for messages.
+    /// The files that exist, for messages: "~/.aws/config and ~/.aws/credentials", or
+    /// just the one that is there.
     pub fn files(&self) -> String {
-        format!(
-            "{} and {}",
-            self.config_path.display(),
-            self.credentials_path.display()
-        )
+        let config = self.config_path.display();
+        let credentials = self.credentials_path.display();
+        match (self.config_exists, self.credentials_exists) {
+            (true, true) => format!("{config} and {credentials}"),
+            (true, false) => config.to_string(),
+            (false, true) => credentials.to_string(),
+            (false, false) => format!("{config} or {credentials} (neither exists)"),
+        }
     }
 }
 
@@ -143,6 +157,17 @@ fn read(path: &Path, private: bool) -> Result<Option<Secret<String>>, AuthError>
             )
         }
     };
+    if !private {
+        // The config decides which commands run and where tokens go: like the product's own
+        // config, one another user owns (root excepted) or others can write is refused.
+        let meta = std::fs::metadata(path).map_err(|err| {
+            AuthError::config(format!("cannot read the AWS file {}", path.display())).caused_by(err)
+        })?;
+        crate::storage::ownership::check_config(path, &meta).map_err(|err| {
+            AuthError::config(format!("the AWS config file: {}", err.message()))
+                .with_hint(err.hint().unwrap_or_default().to_string())
+        })?;
+    }
     if private {
         // Like ssh with keys: a credentials file others can read is refused, not used.
         crate::storage::atomic::check_private(path).map_err(|err| {

@@ -398,12 +398,13 @@ fn run_executable(
         AuthError::not_authenticated(format!("the executable `{shown}` {why}"))
             .with_hint("run it yourself to see why")
     };
+    let timeout = crate::process::helper_timeout(&ctx.env, timeout);
     let (status, out) = match crate::process::output_within(child, timeout, MAX_SUBJECT, |_| {}) {
         Ok(done) => done,
         Err(crate::process::RunError::TimedOut) => {
             return Err(failed(format!(
                 "did not finish within {} s",
-                timeout.as_secs()
+                timeout.as_secs().max(1)
             )))
         }
         Err(crate::process::RunError::Spawn(e) | crate::process::RunError::Wait(e)) => {
