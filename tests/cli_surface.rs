@@ -315,7 +315,7 @@ fn help_is_pinned() {
 
 /// A documented example: a line of a ```sh block whose comment says `# exit N`.
 struct Example {
-    file: &'static str,
+    file: String,
     line: usize,
     vars: Vec<(String, String)>,
     args: Vec<String>,
@@ -324,7 +324,7 @@ struct Example {
 
 /// The examples of `file`: in ```sh fences, each line `[VAR=value …] claude ARGS # exit N…`.
 /// Lines without `# exit N` are not run (they need a keychain, a server or a browser).
-fn examples(file: &'static str) -> Vec<Example> {
+fn examples(file: &str) -> Vec<Example> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let text = std::fs::read_to_string(path).unwrap();
     let mut found = Vec::new();
@@ -355,7 +355,7 @@ fn examples(file: &'static str) -> Vec<Example> {
             })
             .collect();
         found.push(Example {
-            file,
+            file: file.to_string(),
             line: n + 1,
             vars,
             args: words[at + 1..].to_vec(),
@@ -388,10 +388,30 @@ fn split_words(text: &str) -> Vec<String> {
 
 #[test]
 fn documented_examples_exit_as_documented() {
-    for file in ["README.md", "docs/status-json.md", "docs/login.md"] {
-        let examples = examples(file);
-        assert!(examples.len() >= 2, "{file} has no `# exit N` examples");
-        for example in examples {
+    let mut files = vec!["README.md".to_string()];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = vec![root.join("docs")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                let relative = path.strip_prefix(root).unwrap();
+                files.push(relative.display().to_string());
+            }
+        }
+    }
+    files.sort();
+    for required in ["README.md", "docs/status-json.md", "docs/login.md"] {
+        assert!(
+            examples(required).len() >= 2,
+            "{required} has no `# exit N` examples"
+        );
+    }
+    // Every example marked `# exit N`, in the README and every page of docs/.
+    for file in &files {
+        for example in examples(file) {
             // A fresh machine, and no server to reach: nothing leaves it.
             let mut env = TestEnv::new().with("ANTHROPIC_BASE_URL", "http://127.0.0.1:9");
             for (name, value) in &example.vars {
