@@ -255,18 +255,7 @@ fn a_slow_helper_is_reported_and_a_failing_one_explained() {
 #[test]
 fn helper_runs_without_a_shell_and_without_secrets_in_its_environment() {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("helper");
-    let environ = dir.path().join("environ");
-    // The script reads its own /proc/PID/environ, as any inspecting tool would.
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\ncat /proc/$$/environ > '{}'\necho {KEY_A}\n",
-            environ.display()
-        ),
-    )
-    .unwrap();
-    set_mode(&script, 0o755);
+    let (script, environ) = environ_recording_helper(dir.path());
     let env = with_helper(&script.display().to_string())
         .with("GH_TOKEN", "ghp_CANARYCANARYCANARYCANARYCANARY00")
         .with("AWS_SECRET_ACCESS_KEY", FAKE_AWS_SECRET)
@@ -421,17 +410,7 @@ fn a_helper_that_leaves_a_process_holding_its_output_is_stopped_at_the_timeout()
 #[test]
 fn header_lists_and_credential_looking_values_do_not_reach_a_helper() {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("helper");
-    let environ = dir.path().join("environ");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\ncat /proc/$$/environ > '{}'\necho {KEY_A}\n",
-            environ.display()
-        ),
-    )
-    .unwrap();
-    set_mode(&script, 0o755);
+    let (script, environ) = environ_recording_helper(dir.path());
     let env = with_helper(&script.display().to_string())
         .with("ANTHROPIC_CUSTOM_HEADERS", "X-Gateway: CANARYHEADERS1")
         .with("OTEL_EXPORTER_OTLP_HEADERS", "api-key=CANARYHEADERS2")
@@ -456,4 +435,22 @@ fn header_lists_and_credential_looking_values_do_not_reach_a_helper() {
         );
     }
     assert!(seen.contains("HOME="), "the helper keeps what it needs");
+}
+
+/// A helper script in `dir` that copies its own `/proc/PID/environ` to a file (as any
+/// inspecting tool would read it) and prints KEY_A; returns the script and that file.
+#[cfg(target_os = "linux")]
+fn environ_recording_helper(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let script = dir.join("helper");
+    let environ = dir.join("environ");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat /proc/$$/environ > '{}'\necho {KEY_A}\n",
+            environ.display()
+        ),
+    )
+    .unwrap();
+    set_mode(&script, 0o755);
+    (script, environ)
 }
