@@ -14,13 +14,34 @@ fn test_auth_on_an_unconfigured_machine_says_what_to_do_next() {
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("✗ credential"), "{stdout}");
+    assert!(stdout.contains("claude --set-api-key"), "{stdout}");
     assert!(
-        stdout.contains("claude --login") && stdout.contains("claude --set-api-key"),
-        "{stdout}"
+        !stdout.contains("claude --login"),
+        "--login refuses without oauth.clientId, so it is not offered: {stdout}"
     );
     assert!(
         stdout.contains("– server"),
         "online steps are skipped: {stdout}"
+    );
+}
+
+#[test]
+fn the_no_credential_hint_offers_login_once_a_client_id_is_configured() {
+    let env = TestEnv::new();
+    env.write_config(r#"{"oauth": {"clientId": "cli-app"}}"#);
+    let out = env.run(&["--print-token"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(
+        text(&out).contains("log in with `claude --login`, or store an API key"),
+        "{}",
+        text(&out)
+    );
+
+    env.write_config(r#"{"oauth": {"providers": {"corp": {"clientId": "corp-cli", "issuer": "https://sso.example.com"}}}}"#);
+    let status = env.status_json();
+    assert_eq!(
+        status["nextStep"],
+        "log in with `claude --login --provider corp`, or store an API key with `claude --set-api-key` (or export ANTHROPIC_API_KEY)"
     );
 }
 

@@ -70,7 +70,7 @@ pub async fn status(ctx: &Context) -> Result<Outcome, AuthError> {
     let Some(active) = resolution.active() else {
         return Err(resolution.into_error(
             ctx,
-            resolve::no_credential(": there is no plan or bill to show"),
+            resolve::no_credential(ctx, ": there is no plan or bill to show"),
         ));
     };
     if active.source.is_api_key() {

@@ -384,7 +384,7 @@ fn credential_step(
         if let Some(refusal) = resolution.refusal() {
             return Err(refusal.to_error());
         }
-        return Err(resolve::no_credential(""));
+        return Err(resolve::no_credential(ctx, ""));
     };
     if let Some(problem) = active.problem() {
         let code = if active.source.is_api_key() {

@@ -186,7 +186,9 @@ pub async fn print(
             }
         },
         None => {
-            return Err(resolution.into_error(ctx, resolve::no_credential(": nothing to print")));
+            return Err(
+                resolution.into_error(ctx, resolve::no_credential(ctx, ": nothing to print"))
+            );
         }
     };
     ctx.detail(&format!("printing the {kind} from {}", source.describe()));

@@ -232,13 +232,26 @@ impl Refusal {
     }
 }
 
-/// How to get a credential for the Anthropic API, for every "there is none".
-pub const GET_A_CREDENTIAL: &str = "log in with `claude --login`, or store an API key with `claude --set-api-key` (or export ANTHROPIC_API_KEY)";
+/// How to get a credential for the Anthropic API, for every "there is none". An API key
+/// always works; `--login` refuses to start without an OAuth client id, so it is offered
+/// only once one is configured (for the default server, else the first named one).
+pub fn get_a_credential(ctx: &Context) -> String {
+    const KEY: &str = "store an API key with `claude --set-api-key` (or export ANTHROPIC_API_KEY)";
+    let has_id = |id: &Option<String>| id.as_deref().is_some_and(|id| !id.trim().is_empty());
+    let oauth = &ctx.loaded.config.oauth;
+    if has_id(&oauth.client_id) {
+        return format!("log in with `claude --login`, or {KEY}");
+    }
+    match oauth.providers.iter().find(|(_, p)| has_id(&p.client_id)) {
+        Some((name, _)) => format!("log in with `claude --login --provider {name}`, or {KEY}"),
+        None => KEY.to_string(),
+    }
+}
 
 /// The one "no credential for the Anthropic API" error, `why` saying what was looked for.
-pub fn no_credential(why: &str) -> AuthError {
+pub fn no_credential(ctx: &Context, why: &str) -> AuthError {
     AuthError::not_authenticated(format!("no Anthropic credential is configured{why}"))
-        .with_hint(GET_A_CREDENTIAL)
+        .with_hint(get_a_credential(ctx))
 }
 
 /// Every credential present, in resolution order.

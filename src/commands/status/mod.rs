@@ -104,7 +104,7 @@ fn build(
     let mfa = crate::mfa::summary(ctx);
     let warnings = warnings(ctx, resolution, rotation.as_ref(), &mfa);
     let usable = resolution.active().is_some_and(|c| c.problem().is_none());
-    let next_step = (!usable).then(|| next_step(resolution));
+    let next_step = (!usable).then(|| next_step(ctx, resolution));
     let facts = Facts {
         resolution,
         rotation,
@@ -359,7 +359,7 @@ fn rotation_status(ctx: &Context, resolution: &Resolution) -> Option<Rotation> {
     })
 }
 
-fn next_step(resolution: &Resolution) -> String {
+fn next_step(ctx: &Context, resolution: &Resolution) -> String {
     if let Some(refusal) = resolution.refusal() {
         return refusal.next_step.clone();
     }
@@ -371,7 +371,7 @@ fn next_step(resolution: &Resolution) -> String {
             format!("log in again with `claude --login --provider {}`", resolve::oauth_provider_of(active))
         }
         Some(active) => format!("fix {}: it does not hold an API key", active.source.describe()),
-        None => resolve::GET_A_CREDENTIAL.to_string(),
+        None => resolve::get_a_credential(ctx),
     }
 }
 
