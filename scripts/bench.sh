@@ -37,6 +37,8 @@ env_status="env -u CLAUDE_PASSPHRASE CLAUDE_CONFIG_DIR=$work/empty ANTHROPIC_API
 enc_status="env -u CLAUDE_PASSPHRASE CLAUDE_CONFIG_DIR=$work/enc $bin --auth-status"
 kc_status="env CLAUDE_CONFIG_DIR=$work/kc $bin --auth-status"
 session_status="env CLAUDE_CONFIG_DIR=$work/session $bin --auth-status"
+bedrock_status="env CLAUDE_CONFIG_DIR=$work/empty HOME=$work/bedrock CLAUDE_CODE_USE_BEDROCK=1 AWS_PROFILE=dev $bin --auth-status"
+vertex_status="env CLAUDE_CONFIG_DIR=$work/empty CLAUDE_CODE_USE_VERTEX=1 GOOGLE_APPLICATION_CREDENTIALS=$work/vertex/adc.json ANTHROPIC_VERTEX_PROJECT_ID=offline-project CLOUD_ML_REGION=us-east5 $bin --auth-status"
 test_key="env CLAUDE_CONFIG_DIR=$work/empty ANTHROPIC_API_KEY=$key $bin --test-api-key"
 curl_cmd="curl -s --cacert $work/ca.pem -H x-api-key:$key https://127.0.0.1:$port/v1/models"
 
@@ -59,7 +61,7 @@ fi
 echo "== startup (hyperfine)"
 # The baseline runs through `env` too, so both pay for the same extra exec.
 bare_cmd="env CLAUDE_CONFIG_DIR=$work/empty $bare --auth-status"
-cmds=("$bare_cmd" "$env_status" "$enc_status" "$kc_status" "$session_status" "$bin --help" "$test_key" "$curl_cmd")
+cmds=("$bare_cmd" "$env_status" "$enc_status" "$kc_status" "$session_status" "$bedrock_status" "$vertex_status" "$bin --help" "$test_key" "$curl_cmd")
 command -v gh >/dev/null && cmds+=("gh auth status")
 command -v aws >/dev/null && aws --version >/dev/null 2>&1 && cmds+=("aws configure list")
 command -v gcloud >/dev/null && cmds+=("gcloud auth list")
@@ -73,7 +75,7 @@ for c in "${cmds[@]}"; do
 done
 
 echo "== syscalls of --auth-status (socket/connect must be 0; no certificate files opened)"
-for c in "$env_status" "$enc_status" "$kc_status" "$session_status"; do
+for c in "$env_status" "$enc_status" "$kc_status" "$session_status" "$bedrock_status" "$vertex_status"; do
   strace -f -qq -e trace=socket,connect,openat -o "$work/trace" sh -c "exec $c" >/dev/null 2>&1 || true
   sockets=$(grep -cE 'socket\(|connect\(' "$work/trace" || true)
   certs=$(grep -ciE 'cert|\.pem|ssl' "$work/trace" || true)

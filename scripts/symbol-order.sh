@@ -49,6 +49,8 @@ trace seed "DEV_API_KEY=$key CLAUDE_ENV=development" --auth-status
 trace kc "" --auth-status
 trace session "" --auth-status
 trace session "" --list-sessions
+trace bedrock "HOME=$work/bedrock CLAUDE_CODE_USE_BEDROCK=1 AWS_PROFILE=dev" --auth-status
+trace vertex "CLAUDE_CODE_USE_VERTEX=1 GOOGLE_APPLICATION_CREDENTIALS=$work/vertex/adc.json ANTHROPIC_VERTEX_PROJECT_ID=offline-project CLOUD_ML_REGION=us-east5" --auth-status
 
 python3 - "$work/claude.map" "$bin" "$work"/cg.* >perf/symbol-order.txt <<'PY'
 import bisect, re, sys
