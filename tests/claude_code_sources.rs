@@ -168,6 +168,40 @@ fn auth_token_is_sent_as_a_bearer_token_and_never_as_a_key() {
 }
 
 #[test]
+fn test_api_key_under_a_bearer_token_tests_the_key_behind_it_or_points_at_test_auth() {
+    let api = api();
+    let env = TestEnv::encrypted()
+        .api(&api.url())
+        .with("ANTHROPIC_AUTH_TOKEN", AUTH_TOKEN);
+    let out = env.run(&["--test-api-key"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(
+        text(&out).contains("the credential in force is the ANTHROPIC_AUTH_TOKEN environment variable, a bearer token")
+            && text(&out).contains("claude --test-auth"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        api.requests().is_empty(),
+        "a bearer token is not sent as a key"
+    );
+
+    let env = env.with("ANTHROPIC_API_KEY", KEY_A);
+    let out = env.run(&["--test-api-key"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("not this key: `claude --test-auth` checks it"),
+        "{}",
+        text(&out)
+    );
+    let requests = api.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("x-api-key"), Some(KEY_A));
+    assert_not_echoed(&out, AUTH_TOKEN);
+    assert_not_echoed(&out, KEY_A);
+}
+
+#[test]
 fn claude_code_oauth_token_is_sent_with_the_oauth_beta_flag() {
     let api = api();
     let env = TestEnv::encrypted()

@@ -277,23 +277,25 @@ pub fn remove(ctx: &Context) -> Result<Outcome, AuthError> {
 /// key, `invalid_api_key` for a malformed one; the check's errors otherwise.
 pub async fn test(ctx: &Context) -> Result<Outcome, AuthError> {
     crate::policy::compliance::enforce(ctx)?;
-    let session = resolve::credentials(ctx)
+    // A login or a bearer token in force is not an API key: test the key behind it, if any,
+    // and say that it is not what requests use.
+    let not_a_key = resolve::credentials(ctx)
         .active()
-        .filter(|c| !c.source.is_api_key())
-        .map(|c| c.source.to_string());
-    let (secret, source, _) = match (resolve::active_key(ctx), session) {
+        .filter(|c| c.source.scheme() != resolve::Scheme::ApiKey)
+        .map(|c| c.source.describe());
+    let (secret, source, _) = match (resolve::active_key(ctx), not_a_key) {
         (Ok(found), None) => found,
-        (Ok(found), Some(session)) => {
+        (Ok(found), Some(in_force)) => {
             ctx.warn(&format!(
-                "the credential in force is the OAuth session ({session}), not this key:                  `claude --test-auth` checks the session against the API"
+                "the credential in force is {in_force}, not this key: `claude --test-auth` checks it against the API"
             ));
             found
         }
-        (Err(err), Some(session)) if err.code() == crate::error::ErrorCode::NotAuthenticated => {
+        (Err(err), Some(in_force)) if err.code() == crate::error::ErrorCode::NotAuthenticated => {
             return Err(AuthError::not_authenticated(format!(
-                "no API key is configured: the credential in force is the OAuth session ({session})"
+                "no API key is configured: the credential in force is {in_force}"
             ))
-            .with_hint("run `claude --test-auth` to check the session against the API"));
+            .with_hint("run `claude --test-auth` to check it against the API"));
         }
         (Err(err), _) => return Err(err),
     };

@@ -607,7 +607,8 @@ pub fn explain(ctx: &Context, resolution: &Resolution) {
     ));
 }
 
-/// The API key in force with its value, unlocking the store when the stored key is the one.
+/// The API key in force (sent as `x-api-key`; not a bearer token) with its value, unlocking
+/// the store when the stored key is the one.
 ///
 /// # Errors
 /// `not_authenticated` when there is none; `policy_violation` (saying why) when policy
@@ -617,7 +618,7 @@ pub fn active_key(ctx: &Context) -> Result<(Secret<String>, Source, Fingerprint)
     let Some(active) = resolution
         .candidates
         .iter()
-        .find(|c| c.refused().is_none() && c.source.is_api_key())
+        .find(|c| c.refused().is_none() && c.source.scheme() == Scheme::ApiKey)
     else {
         return Err(resolution.into_error(ctx, no_key_error()));
     };
