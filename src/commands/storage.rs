@@ -132,13 +132,10 @@ pub fn set(ctx: &Context, target: StorageKind) -> Result<Outcome, AuthError> {
             Source::Stored(current).describe()
         ))
     })?;
-    let Copied {
-        moved,
-        missing,
-        created,
-    } = copy_all(old.as_ref(), new.as_ref(), &lock)?;
+    let copied = copy_all(old.as_ref(), new.as_ref(), &lock)?;
     crate::storage::atomic::write_atomic(&ctx.loaded.path, new_text.as_bytes(), &lock)
-        .inspect_err(|_| undo(new.as_ref(), &created, &lock))?;
+        .inspect_err(|_| undo(new.as_ref(), &copied, &lock))?;
+    let Copied { moved, missing, .. } = copied;
     clear_old(ctx, old.as_ref(), &moved, &lock);
     drop(lock);
     Ok(Outcome::report(&StorageSet {
@@ -181,6 +178,16 @@ fn edited_config(ctx: &Context, target: StorageKind, add_key: bool) -> Result<St
         );
     }
     let text = crate::config::read_text(path)?.unwrap_or_else(|| "{}\n".to_string());
+    // Another `--set-storage` may have moved the credentials while this one waited for the
+    // lock: the store this one would copy from is then no longer the one in force.
+    let now_in_file = stored_kind(&text).unwrap_or(ctx.loaded.config.authentication.storage.kind);
+    if now_in_file != ctx.loaded.config.authentication.storage.kind {
+        return Err(refused(format!(
+            "the storage choice changed to \"{}\" while this command waited for another one",
+            now_in_file.as_str()
+        ))
+        .with_hint("run the command again"));
+    }
     let mut edited = crate::config::edit::set_string(&text, &TYPE_PATH, target.as_str())
         .map_err(|why| refused(why).with_hint("fix the file, then run the command again"))?;
     if target == StorageKind::EncryptedFile && add_key {
@@ -208,14 +215,24 @@ fn edited_config(ctx: &Context, target: StorageKind, add_key: bool) -> Result<St
     Ok(edited)
 }
 
+/// The `authentication.storage.type` a config's text names, if it names a known one.
+fn stored_kind(text: &str) -> Option<StorageKind> {
+    let doc: serde_json::Value = serde_json::from_str(text).ok()?;
+    let name = doc.pointer("/authentication/storage/type")?.clone();
+    serde_json::from_value(name).ok()
+}
+
 /// What [`copy_all`] did.
 struct Copied {
     /// Items now in the new store with the old store's values.
     moved: Vec<String>,
     /// Items the old store's index listed but it no longer held.
     missing: Vec<String>,
-    /// The moved items the new store did not hold before: the only ones an undo removes.
+    /// The moved items the new store did not hold before: an undo removes them.
     created: Vec<String>,
+    /// What the new store held before under the names it now holds the moved items: an undo
+    /// puts these back.
+    overwritten: Vec<(String, Secret<String>, ItemMeta)>,
 }
 
 /// Copies every item the old store lists into the new one and reads each back. On any
@@ -234,16 +251,17 @@ fn copy_all(
     let mut moved = Vec::new();
     let mut missing = Vec::new();
     let mut created = Vec::new();
+    let mut overwritten = Vec::new();
     let result: Result<(), AuthError> = (|| {
         for (item, meta) in &index.items {
             let Some(secret) = old.get(item)? else {
                 missing.push(item.clone());
                 continue;
             };
-            let existed = before.items.contains_key(item);
-            if !existed {
-                // Counted before the write: a put that fails halfway is undone too.
-                created.push(item.clone());
+            // Counted before the write: a put that fails halfway is undone too.
+            match (before.items.get(item), new.get(item)?) {
+                (Some(meta), Some(value)) => overwritten.push((item.clone(), value, meta.clone())),
+                _ => created.push(item.clone()),
             }
             copy_one(new, item, &secret, meta.clone(), lock)?;
             moved.push(item.clone());
@@ -255,9 +273,16 @@ fn copy_all(
             moved,
             missing,
             created,
+            overwritten,
         }),
         Err(err) => {
-            undo(new, &created, lock);
+            let copied = Copied {
+                moved,
+                missing,
+                created,
+                overwritten,
+            };
+            undo(new, &copied, lock);
             Err(err.with_hint(
                 "nothing was changed: the credentials are still where they were and the config is as it was",
             ))
@@ -282,11 +307,15 @@ fn copy_one(
     Ok(())
 }
 
-/// Removes the copies made so far of items the new store did not hold before the move
-/// (best effort: the old store still holds everything). Items it already held stay.
-fn undo(new: &dyn SecretStore, created: &[String], lock: &FileLock) {
-    for item in created {
+/// Leaves the new store as it was before the move (best effort: the old store still holds
+/// everything): the copies of items it did not hold are removed, and what a copy overwrote
+/// is put back.
+fn undo(new: &dyn SecretStore, copied: &Copied, lock: &FileLock) {
+    for item in &copied.created {
         let _ = new.remove(item, lock);
+    }
+    for (item, value, meta) in &copied.overwritten {
+        let _ = new.put(item, value, meta.clone(), lock);
     }
 }
 
@@ -395,13 +424,29 @@ mod tests {
 
         assert!(copy_all(&old, &new, &lock).is_err());
         let index = new.index().unwrap();
-        assert!(
-            index.items.contains_key("api-key"),
-            "an item the new store held before the move stays"
+        assert_eq!(
+            new.get("api-key")
+                .unwrap()
+                .map(|s| s.expose().clone())
+                .as_deref(),
+            Some("kept-key"),
+            "an item the new store held before the move is back as it was"
         );
+        assert!(index.items.contains_key("api-key"));
         assert!(
             !index.items.contains_key("session:anthropic"),
             "a copy the move created is removed"
+        );
+    }
+
+    #[test]
+    fn the_storage_type_is_read_back_from_the_configs_text() {
+        let text = r#"{"authentication": {"storage": {"type": "encrypted-file"}}}"#;
+        assert_eq!(stored_kind(text), Some(StorageKind::EncryptedFile));
+        assert_eq!(stored_kind(r#"{"authentication": {}}"#), None);
+        assert_eq!(
+            stored_kind(r#"{"authentication": {"storage": {"type": "floppy"}}}"#),
+            None
         );
     }
 }
