@@ -512,6 +512,27 @@ fn retention_never_prunes_lines_whose_chain_does_not_verify() {
     assert_eq!(after.lines().count(), 6);
     assert_ne!(entries(&env)[0]["event"], "anchor");
     assert_broken_at(&env, 1, "mac_mismatch");
+
+    // Said once a day, not on every audited command.
+    let mut env = env;
+    let out = env.run_with_stdin(&["--validate-key", "-"], BAD_KEY);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("retention did not prune"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        log_text(&env).lines().count(),
+        7,
+        "the line is appended all the same"
+    );
+    env.set("CLAUDE_TEST_NOW", &(T0 + DAY + 1).to_string());
+    let out = env.run_with_stdin(&["--validate-key", "-"], BAD_KEY);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("retention did not prune"),
+        "a day later it is tried and said again: {}",
+        text(&out)
+    );
 }
 
 #[test]

@@ -21,6 +21,10 @@ use std::time::Duration;
 /// The log, in the state directory.
 pub const LOG_FILE: &str = "audit.log";
 const LOCK_FILE: &str = "audit.lock";
+/// When retention last refused to prune (the chain did not verify), in seconds since the
+/// epoch: the next try waits a day, so a broken chain costs one full read and one warning a
+/// day, not one per audited command.
+const PRUNE_REFUSED_FILE: &str = "audit.prune-refused";
 const TEMP_PREFIX: &str = ".audit-tmp-";
 /// Appends take microseconds; a retention rewrite of a large log takes longer.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -74,7 +78,10 @@ impl Append<'_> {
         // Only with the key: a prune signs an anchor that vouches for the lines it drops,
         // so it must check their MACs first.
         if let (Some(days), Signer::Key(key)) = (self.retention_days, signer) {
-            refused = prune_if_due(&path, self.dir, self.now, days, key)?;
+            if !refused_within_a_day(self.dir, self.now) {
+                refused = prune_if_due(&path, self.dir, self.now, days, key)?;
+                remember_refusal(self.dir, self.now, refused.is_some());
+            }
         }
         let mut file = open_log(&path)?;
         let (prev, torn) = tail(&mut file).map_err(|err| storage_io("cannot read", &path, err))?;
@@ -286,6 +293,38 @@ fn prune_due(path: &Path, now: u64, days: u32) -> std::io::Result<bool> {
         return Ok(second.and_then(|s| s.time).is_some_and(|t| t < cutoff));
     }
     Ok(first.time.is_some_and(|t| t < cutoff))
+}
+
+/// Whether retention refused to prune less than a day ago.
+fn refused_within_a_day(dir: &Path, now: u64) -> bool {
+    let mut text = String::new();
+    let read = no_follow()
+        .read(true)
+        .open(dir.join(PRUNE_REFUSED_FILE))
+        .and_then(|file| file.take(32).read_to_string(&mut text));
+    // A time in the future (a clock set back) does not silence retention for long.
+    read.is_ok()
+        && text
+            .trim()
+            .parse::<u64>()
+            .is_ok_and(|at| at <= now && now - at < DAY)
+}
+
+/// Records a refusal's time, or forgets the last one once a prune is no longer refused.
+/// Best effort: without the file, retention only tries again sooner.
+fn remember_refusal(dir: &Path, now: u64, refused: bool) {
+    let path = dir.join(PRUNE_REFUSED_FILE);
+    if !refused {
+        let _ = std::fs::remove_file(path);
+        return;
+    }
+    let mut options = no_follow();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    if let Ok(mut file) = options.open(path) {
+        let _ = file.write_all(now.to_string().as_bytes());
+    }
 }
 
 /// What a prune carries into its anchor, from verified lines only.
