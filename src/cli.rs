@@ -419,6 +419,15 @@ mod habits {
     /// word runs them.
     const NEVER_SUGGESTED: &[&str] = &["--reset-auth"];
 
+    /// Whether clap's suggestion is too unlike what was typed to help: clap takes any
+    /// flag close enough by its own measure (`--frobnicate` → `--format`, `--verbose` →
+    /// `--verify`), which sends people to a flag that does something else. Below half the
+    /// letters in common (edit distance with transpositions), nothing is suggested.
+    fn far_from(typed: &str, suggested: &str) -> bool {
+        let name = |flag: &str| flag.trim_start_matches('-').to_ascii_lowercase();
+        strsim::normalized_damerau_levenshtein(&name(typed), &name(suggested)) < 0.5
+    }
+
     /// clap's usage line for an error lists the flags given and then `[/COMMAND]`, as if a
     /// slash command could follow any action (`claude --reset-auth --yes [/COMMAND]`); it
     /// cannot (one action per call), so the slash command is left out of those lines.
@@ -490,7 +499,7 @@ mod habits {
                 let mine = instead_of_flag(&typed);
                 let misleading = clap_said
                     .as_deref()
-                    .is_some_and(|s| NEVER_SUGGESTED.contains(&s));
+                    .is_some_and(|s| NEVER_SUGGESTED.contains(&s) || far_from(&typed, s));
                 if mine.is_none() && !misleading {
                     return err;
                 }

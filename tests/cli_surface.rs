@@ -177,6 +177,21 @@ fn typos_of_status_suggest_auth_status_never_reset_auth() {
 }
 
 #[test]
+fn a_flag_unlike_any_gets_no_suggestion_and_the_plain_usage_line() {
+    let (code, stderr) = usage(&["--frobnicate"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(!stderr.contains("similar argument"), "{stderr}");
+    assert!(!stderr.contains("--format"), "{stderr}");
+    assert!(stderr.contains("Usage: claude [OPTIONS]"), "{stderr}");
+    // A near miss still gets its suggestion.
+    let (_, stderr) = usage(&["--logn"]);
+    assert!(
+        stderr.contains("a similar argument exists: '--login'"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn flags_spelled_like_slash_commands_suggest_the_slash_command() {
     for (typed, meant) in [
         ("--cost", "/cost"),
