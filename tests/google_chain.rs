@@ -302,18 +302,3 @@ fn a_foreign_sts_endpoint_is_refused_before_anything_is_sent() {
         text(&out)
     );
 }
-
-#[test]
-fn aws_sourced_credentials_are_refused_with_a_hint() {
-    let doc = json!({
-        "type": "external_account",
-        "audience": AUDIENCE,
-        "subject_token_type": "urn:ietf:params:aws:token-type:aws4_request",
-        "credential_source": {"environment_id": "aws1", "regional_cred_verification_url": "https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15"},
-    });
-    let out = vertex_env(&doc).run(&["--auth-status"]);
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    assert!(text(&out).contains("AWS-sourced"), "{}", text(&out));
-    let out = vertex_env(&doc).run(&["--print-token"]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-}

@@ -9,7 +9,8 @@
 //! | `GET /federation/credentials?role_name=&account_id=` (SSO) | `x-amz-sso_bearer_token` = [`SSO_TOKEN`]         | `{"roleCredentials":{…}}`; 401 otherwise |
 //! | `GET /ecs/credentials` (container)                        | `Authorization` = [`CONTAINER_AUTH`]             | `{"AccessKeyId":…,"Token":…}` |
 //! | `PUT /latest/api/token` (IMDSv2)                          | `x-aws-ec2-metadata-token-ttl-seconds`           | [`IMDS_TOKEN`] |
-//! | `GET /latest/meta-data/iam/security-credentials/[ROLE]`   | `x-aws-ec2-metadata-token` = [`IMDS_TOKEN`]      | the role name, then its keys |
+//! | `GET /latest/meta-data/iam/security-credentials[/ROLE]`   | `x-aws-ec2-metadata-token` = [`IMDS_TOKEN`]      | the role name, then its keys |
+//! | `GET /latest/meta-data/placement/availability-zone`       | `x-aws-ec2-metadata-token` = [`IMDS_TOKEN`]      | [`ZONE`] |
 //!
 //! Anything else, or a failed check, is a 403 with an AWS error code.
 #![allow(dead_code)]
@@ -30,6 +31,8 @@ pub const IMDS_TOKEN: &str = "AQAEATESTIMDSSESSIONTOKEN00000000000i7I7";
 pub const MFA_CODE: &str = "123456";
 pub const ROLE: &str = "claude-instance-role";
 pub const EXPIRATION: &str = "2099-01-01T00:00:00Z";
+/// The instance's availability zone (region `us-east-2`).
+pub const ZONE: &str = "us-east-2b";
 
 /// The keys `AssumeRole` must be signed with, and whether it needs an MFA code.
 #[derive(Clone)]
@@ -79,11 +82,17 @@ fn route(source: Option<&Source>, req: &Request) -> Reply {
             }
             Reply::json(200, IMDS_TOKEN)
         }
-        ("GET", p) if p.starts_with("/latest/meta-data/iam/security-credentials/") => {
+        ("GET", p) if p.starts_with("/latest/meta-data/") => {
             if req.header("x-aws-ec2-metadata-token") != Some(IMDS_TOKEN) {
                 return Reply::json(401, "");
             }
-            match p.trim_start_matches("/latest/meta-data/iam/security-credentials/") {
+            if p == "/latest/meta-data/placement/availability-zone" {
+                return Reply::json(200, ZONE);
+            }
+            let Some(rest) = p.strip_prefix("/latest/meta-data/iam/security-credentials") else {
+                return Reply::json(404, "");
+            };
+            match rest.trim_start_matches('/') {
                 "" => Reply::json(200, &format!("{ROLE}\n")),
                 role if role == ROLE => Reply::json(200, &keys_json("Token")),
                 _ => Reply::json(404, ""),
@@ -151,9 +160,20 @@ fn sts(source: Option<&Source>, req: &Request) -> Reply {
     )
 }
 
-/// Recomputes the signature over method, URL, `host` and body with the known secret.
+/// Recomputes the signature over method, URL, body and every header the `Authorization`
+/// header's `SignedHeaders` names (at least `host`), with the known secret.
 pub fn verify_sigv4(req: &Request, source: &Source, service: &str) -> bool {
     let Some(authorization) = req.header("authorization") else {
+        return false;
+    };
+    let Some(names) = signed_headers(authorization) else {
+        return false;
+    };
+    let Some(signed) = names
+        .iter()
+        .map(|name| Some((name.as_str(), req.header(name)?)))
+        .collect::<Option<Vec<(&str, &str)>>>()
+    else {
         return false;
     };
     let Some(signed_at) = req
@@ -188,7 +208,7 @@ pub fn verify_sigv4(req: &Request, source: &Source, service: &str) -> bool {
     let Ok(signable) = SignableRequest::new(
         &req.method,
         uri,
-        [("host", host)].into_iter(),
+        signed.into_iter(),
         SignableBody::Bytes(req.body.as_bytes()),
     ) else {
         return false;
@@ -202,4 +222,13 @@ pub fn verify_sigv4(req: &Request, source: &Source, service: &str) -> bool {
         .iter()
         .find(|h| h.name() == "authorization")
         .is_some_and(|h| h.value() == authorization)
+}
+
+/// The `SignedHeaders=` list of a SigV4 `Authorization` header; `None` without `host`.
+pub fn signed_headers(authorization: &str) -> Option<Vec<String>> {
+    let list = authorization
+        .split(", ")
+        .find_map(|part| part.strip_prefix("SignedHeaders="))?;
+    let names: Vec<String> = list.split(';').map(str::to_string).collect();
+    names.iter().any(|n| n == "host").then_some(names)
 }

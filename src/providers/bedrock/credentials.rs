@@ -237,7 +237,10 @@ fn env_keys(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
 }
 
 /// The environment's access key pair, if any.
-fn env_pair(env: &Env) -> Result<Option<AccessKeys>, AuthError> {
+///
+/// # Errors
+/// `config_error` for half a pair, or a key id or session token that cannot go in a header.
+pub(crate) fn env_pair(env: &Env) -> Result<Option<AccessKeys>, AuthError> {
     let id = env.get(envvars::AWS_ACCESS_KEY_ID);
     let secret = env.get(envvars::AWS_SECRET_ACCESS_KEY).map(Secret::from);
     let token = env.get(envvars::AWS_SESSION_TOKEN).map(Secret::from);

@@ -20,6 +20,12 @@ use credentials::Auth;
 use reqwest::Url;
 use std::time::{Duration, UNIX_EPOCH};
 
+// What Vertex's AWS-sourced workload identity federation shares with Bedrock: the
+// environment's keys, instance-metadata JSON and the one SigV4 signer.
+pub(crate) use credentials::{env_pair, AccessKeys};
+pub(crate) use fetch::parse_keys;
+pub(crate) use signing::{sigv4_headers_for, Signable};
+
 /// Where the endpoint came from, for messages.
 const CONFIG_ENDPOINT: &str = "`bedrockBaseUrl` in the config";
 

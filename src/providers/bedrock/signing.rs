@@ -54,6 +54,36 @@ pub(super) fn sigv4_headers(
     service: &str,
     now: SystemTime,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, AuthError> {
+    let request = Signable {
+        method,
+        url,
+        headers: &[],
+        body,
+    };
+    sigv4_headers_for(&request, keys, region, service, now)
+}
+
+/// What SigV4 signs: the method, the URL (its host signed as `host`), headers of the
+/// caller's own that must be signed too, and the body.
+pub(crate) struct Signable<'a> {
+    pub method: &'a str,
+    pub url: &'a Url,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: &'a [u8],
+}
+
+/// [`sigv4_headers`] for a request that signs headers of its own (Google's AWS-sourced
+/// workload identity signs `x-goog-cloud-target-resource`).
+///
+/// # Errors
+/// `internal` when the request cannot be signed (never showing a secret).
+pub(crate) fn sigv4_headers_for(
+    request: &Signable<'_>,
+    keys: &AccessKeys,
+    region: &str,
+    service: &str,
+    now: SystemTime,
+) -> Result<Vec<(HeaderName, HeaderValue)>, AuthError> {
     let identity: Identity = Credentials::new(
         keys.access_key_id.as_str(),
         keys.secret_access_key.expose().as_str(),
@@ -72,10 +102,10 @@ pub(super) fn sigv4_headers(
         .map_err(|_| cannot_sign())?
         .into();
     let signable = SignableRequest::new(
-        method,
-        url.as_str(),
-        std::iter::empty(),
-        SignableBody::Bytes(body),
+        request.method,
+        request.url.as_str(),
+        request.headers.iter().copied(),
+        SignableBody::Bytes(request.body),
     )
     .map_err(|_| cannot_sign())?;
     let (instructions, _signature) = sign(signable, &params)

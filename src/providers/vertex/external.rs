@@ -3,12 +3,12 @@
 //! `service_account_impersonation_url`): the subject token from a file, a URL or an
 //! executable, Google STS's token exchange (one POST) and IAM Credentials'
 //! `generateAccessToken` (one POST), all through [`crate::http::send`] so the IP policy
-//! applies. AWS-sourced credentials (`environment_id: aws1`) are refused with a hint: they
-//! need the AWS chain and a signed `GetCallerIdentity`, which this file does not build.
+//! applies. An AWS-sourced subject token (`environment_id: aws1`) is built in `aws`.
 
+use super::aws::{self, AwsSource};
 use super::token::{Fresh, SCOPE};
 use crate::context::Context;
-use crate::envvars;
+use crate::envvars::{self, Env};
 use crate::error::{AuthError, ErrorCode};
 use crate::redact::{is_loopback, SafeUrl};
 use crate::secret::Secret;
@@ -53,6 +53,8 @@ pub enum SubjectSource {
         command: String,
         timeout: Duration,
     },
+    /// A signed AWS `GetCallerIdentity` (`environment_id: aws1`).
+    Aws(Box<AwsSource>),
 }
 
 /// An `external_account` credential.
@@ -67,9 +69,16 @@ pub struct ExternalAccount {
 }
 
 impl ExternalAccount {
-    /// The subject token's source, in words.
-    pub fn describe_source(&self) -> String {
+    /// The subject token's source, in words; for AWS, where its keys and region come from
+    /// (read from `env`, offline).
+    pub fn describe_source(&self, env: &Env) -> String {
         match &self.source {
+            SubjectSource::Aws(source) => {
+                let from = aws::plan(env, source)
+                    .map(|plan| format!(": {}", plan.describe()))
+                    .unwrap_or_default();
+                format!("a signed AWS GetCallerIdentity (AWS-sourced{from})")
+            }
             SubjectSource::File { path, .. } => format!("the file {}", path.display()),
             SubjectSource::Url { url, .. } => format!("the URL {}", SafeUrl::from(url.clone())),
             SubjectSource::Executable { command, .. } => {
@@ -158,14 +167,7 @@ fn subject_source(path: &Path, source: &Value) -> Result<SubjectSource, AuthErro
         .and_then(Value::as_str)
         .is_some_and(|id| id.starts_with("aws"))
     {
-        return Err(AuthError::config(format!(
-            "{} is an AWS-sourced external_account credential, which claude does not support yet",
-            path.display()
-        ))
-        .with_hint(
-            "use a file-, URL- or executable-sourced credential (e.g. write the AWS web identity \
-             token to a file), or a service account key",
-        ));
+        return aws::parse(path, source).map(|s| SubjectSource::Aws(Box::new(s)));
     }
     if let Some(executable) = source.get("executable") {
         let command = executable
@@ -230,27 +232,51 @@ fn subject_source(path: &Path, source: &Value) -> Result<SubjectSource, AuthErro
 /// # Errors
 /// `config_error`.
 pub fn checked_url(path: &Path, field: &str, text: &str, hosts: &[&str]) -> Result<Url, AuthError> {
-    let url = Url::parse(text).map_err(|_| {
-        AuthError::config(format!(
-            "the {field} in {} is not a valid URL",
-            path.display()
-        ))
-    })?;
-    let clean = url.username().is_empty() && url.password().is_none();
+    let url = field_url(path, field, text)?;
     let google = url.scheme() == "https"
         && url.host_str().is_some_and(|h| hosts.contains(&h))
         && url.port().is_none();
     let loopback = matches!(url.scheme(), "http" | "https") && is_loopback(&url);
-    if clean && (google || loopback) {
-        return Ok(url);
+    if has_userinfo(&url) || !(google || loopback) {
+        return Err(refused_url(
+            path,
+            field,
+            &url,
+            &format!(
+                "it is neither Google's ({}) nor loopback, and claude would send a token to it",
+                hosts.join(", ")
+            ),
+        ));
     }
-    Err(AuthError::config(format!(
-        "refusing the {field} {} in {}: it is neither Google's ({}) nor loopback, and claude would send a token to it",
+    Ok(url)
+}
+
+/// The URL in the credential file's `field`.
+///
+/// # Errors
+/// `config_error` naming the field and the file, never quoting the text.
+pub fn field_url(path: &Path, field: &str, text: &str) -> Result<Url, AuthError> {
+    Url::parse(text).map_err(|_| {
+        AuthError::config(format!(
+            "the {field} in {} is not a valid URL",
+            path.display()
+        ))
+    })
+}
+
+/// Whether `url` carries a user name or password (never accepted from a credential file).
+pub fn has_userinfo(url: &Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
+}
+
+/// A URL of the credential file that claude will not use, and `why`.
+pub fn refused_url(path: &Path, field: &str, url: &Url, why: &str) -> AuthError {
+    AuthError::config(format!(
+        "refusing the {field} {} in {}: {why}",
         SafeUrl::from(url.clone()),
         path.display(),
-        hosts.join(", ")
     ))
-    .with_hint("use the file as Google's tools wrote it"))
+    .with_hint("use the file as Google's tools wrote it")
 }
 
 fn missing(path: &Path, field: &str) -> AuthError {
@@ -278,8 +304,11 @@ async fn subject_token(
         SubjectSource::Executable { command, timeout } => {
             return run_executable(ctx, account, command, *timeout)
         }
+        SubjectSource::Aws(source) => {
+            return aws::subject_token(ctx, http, source, &account.audience).await
+        }
     };
-    let what = account.describe_source();
+    let what = account.describe_source(&ctx.env);
     let token = match format {
         Format::Text => String::from_utf8_lossy(&raw).trim().to_string(),
         Format::Json(field) => serde_json::from_slice::<Value>(&raw)

@@ -2,6 +2,7 @@
 //! credentials), its access token (cached), and the one call that proves it works
 //! (`GET …/publishers/anthropic/models/MODEL`).
 
+mod aws;
 mod cache;
 mod external;
 mod file;
@@ -150,6 +151,9 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
                 }
                 GoogleCredential::ExternalAccount(ea) => {
                     settings.push(("audience".to_string(), ea.audience.clone()));
+                    if let external::SubjectSource::Aws(source) = &ea.source {
+                        settings.extend(aws::plan(&ctx.env, source)?.settings());
+                    }
                     if let Some(email) = ea
                         .impersonation_url
                         .as_ref()
@@ -162,7 +166,7 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
             }
             CredentialInfo {
                 source: file.found.source.clone(),
-                description: describe(file),
+                description: describe(file, &ctx.env),
                 fingerprint: file.fingerprint(),
                 shadowed: file.found.shadowed.clone(),
                 settings,
@@ -259,7 +263,7 @@ async fn fetch_and_cache(
     Ok(fresh.token)
 }
 
-fn describe(file: &CredentialFile) -> String {
+fn describe(file: &CredentialFile, env: &envvars::Env) -> String {
     let path = file.found.path.display();
     let origin = if file.found.named_by_env() {
         format!("{path} (GOOGLE_APPLICATION_CREDENTIALS)")
@@ -280,7 +284,7 @@ fn describe(file: &CredentialFile) -> String {
                 .unwrap_or_default();
             format!(
                 "workload identity federation (external_account) from {origin}: subject token from {}{via}",
-                ea.describe_source()
+                ea.describe_source(env)
             )
         }
         GoogleCredential::Impersonated(imp) => format!(
