@@ -238,10 +238,12 @@ pub(crate) async fn token(
 }
 
 fn refresh_failed(sso: &Sso, at: u64, now: u64, failure: AuthError) -> AuthError {
-    let hint = match failure.code() {
+    let hint = match (failure.code(), failure.hint()) {
         // `aws sso login` cannot fix a file or a directory others can read.
-        ErrorCode::StorageError => failure.hint().unwrap_or_default().to_string(),
-        _ => login(sso),
+        (ErrorCode::StorageError, Some(hint)) => hint.to_string(),
+        (ErrorCode::ExpiredToken, _) | (_, None) => login(sso),
+        // The network may come back: try again, or log in anew.
+        (_, Some(hint)) => format!("{hint}; or {}", login(sso)),
     };
     let mut error = AuthError::new(
         failure.code(),
