@@ -458,3 +458,22 @@ fn two_processes_at_once_refresh_once() {
     assert_eq!(sso.portal.requests().len(), 2);
     assert_eq!(read_json(&cache)["refreshToken"], ROTATED_REFRESH_TOKEN);
 }
+
+#[test]
+fn an_sso_oidc_endpoint_with_a_user_name_or_plain_http_elsewhere_is_refused() {
+    let mut sso = Sso::new(Mode::Issue);
+    let cache = sso.cache(json!({}));
+    let before = std::fs::read(&cache).unwrap();
+    let with_user = sso.oidc.url().replace("://", "://user:pw@");
+    for endpoint in [with_user.as_str(), "http://oidc.example.com"] {
+        sso.env.set("AWS_ENDPOINT_URL_SSO_OIDC", endpoint);
+        let out = sso.keys();
+        assert_eq!(out.status.code(), Some(3), "{endpoint}: {}", text(&out));
+        let said = stderr(&out);
+        assert!(said.contains("AWS_ENDPOINT_URL_SSO_OIDC"), "{said}");
+        assert!(!said.contains("user:pw"), "{said}");
+        clean(&sso, &out);
+    }
+    assert!(sso.oidc.requests().is_empty());
+    assert_eq!(std::fs::read(&cache).unwrap(), before);
+}

@@ -9,6 +9,7 @@ pub(crate) mod helpers;
 mod profiles;
 mod signing;
 mod sso;
+mod sso_oidc;
 
 use crate::context::Context;
 use crate::envvars;

@@ -1,23 +1,20 @@
 //! The IAM Identity Center access token of an SSO profile: read from the AWS CLI's cache
-//! file (offline, for status), and refreshed through SSO-OIDC `CreateToken` when the AWS
-//! SDKs would (the token expires within 5 minutes, and the cache holds a refresh token and a
-//! client registration that has not expired), under a lock, written back atomically.
+//! file (offline, for status), and refreshed (`sso_oidc`) when the AWS SDKs would (the
+//! token expires within 5 minutes, and the cache holds a refresh token and a client
+//! registration that has not expired), under a lock, written back atomically.
 
 use super::credentials::{header_safe, Sso};
+use super::sso_oidc::{create_token, Fresh, Grant};
 use crate::clock::{rfc3339, span};
 use crate::context::Context;
-use crate::envvars;
 use crate::error::{AuthError, ErrorCode};
 use crate::secret::Secret;
 use crate::storage::FileLock;
 use reqwest::Client;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The SDKs refresh a token this many seconds before it expires.
 const REFRESH_WINDOW: u64 = 300;
-
-/// Who answers a refresh, for messages.
-const SERVICE: &str = "IAM Identity Center OIDC";
 
 /// The fields of a cache file that matter here; the file itself is kept for the rewrite.
 struct Cached {
@@ -287,7 +284,22 @@ async fn refresh(ctx: &Context, client: &Client, sso: &Sso) -> Result<Secret<Str
         "refreshing the IAM Identity Center token of profile {} through SSO-OIDC",
         sso.profile
     ));
-    let fresh = create_token(ctx, client, sso, &cached).await?;
+    let (Some(refresh_token), Some(client_id), Some(client_secret)) = (
+        &cached.refresh_token,
+        &cached.client_id,
+        &cached.client_secret,
+    ) else {
+        return Err(AuthError::internal(
+            "a refresh was tried without a refresh token",
+        ));
+    };
+    let grant = Grant {
+        region: &sso.region,
+        client_id,
+        client_secret,
+        refresh_token,
+    };
+    let fresh = create_token(ctx, client, &grant).await?;
     let expires_at = crate::limits::expires_at(now, fresh.lifetime);
     rewrite(sso, &cached, &fresh, expires_at, &lock)?;
     crate::events::record(
@@ -307,126 +319,6 @@ async fn refresh(ctx: &Context, client: &Client, sso: &Sso) -> Result<Secret<Str
         }
     ));
     Ok(fresh.access_token)
-}
-
-/// What `CreateToken` gave.
-struct Fresh {
-    access_token: Secret<String>,
-    lifetime: std::time::Duration,
-    refresh_token: Option<Secret<String>>,
-}
-
-/// `CreateToken`'s request body.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Request<'a> {
-    client_id: &'a str,
-    client_secret: &'a str,
-    grant_type: &'static str,
-    refresh_token: &'a str,
-}
-
-/// `CreateToken`'s answer; `tokenType` and `idToken` are not used.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Answer {
-    access_token: Option<String>,
-    expires_in: Option<u64>,
-    refresh_token: Option<String>,
-}
-
-/// One `CreateToken` call with the refresh grant: `POST {endpoint}/token`, JSON, not
-/// retried (the refresh token may be single-use).
-async fn create_token(
-    ctx: &Context,
-    client: &Client,
-    sso: &Sso,
-    cached: &Cached,
-) -> Result<Fresh, AuthError> {
-    let (Some(refresh), Some(client_id), Some(secret)) = (
-        &cached.refresh_token,
-        &cached.client_id,
-        &cached.client_secret,
-    ) else {
-        return Err(AuthError::internal(
-            "a refresh was tried without a refresh token",
-        ));
-    };
-    let (mut url, setting) = super::fetch::endpoint(
-        ctx,
-        &[
-            envvars::AWS_ENDPOINT_URL_SSO_OIDC,
-            envvars::AWS_ENDPOINT_URL,
-        ],
-        || super::aws_url("oidc", &sso.region, "sso_region"),
-    )?;
-    if let Ok(mut path) = url.path_segments_mut() {
-        path.pop_if_empty().push("token");
-    }
-    let body = crate::secret::to_secret_json(&Request {
-        client_id,
-        client_secret: secret.expose(),
-        grant_type: "refresh_token",
-        refresh_token: refresh.expose(),
-    })
-    .map_err(|e| AuthError::internal("cannot encode the refresh request").caused_by(e))?;
-    let request = client
-        .post(url.clone())
-        .header("content-type", "application/json")
-        .body(body.expose().clone());
-    let reply = super::fetch::send(ctx, &url, setting, SERVICE, request).await?;
-    if !reply.status.is_success() {
-        return Err(refused(&reply));
-    }
-    let body = Secret::new(reply.body);
-    let answer: Answer = serde_json::from_slice(body.expose()).map_err(|_| {
-        AuthError::provider(format!(
-            "{SERVICE} answered with something other than its JSON"
-        ))
-    })?;
-    let access_token = answer
-        .access_token
-        .filter(|t| !t.is_empty())
-        .map(Secret::new)
-        .ok_or_else(|| AuthError::provider(format!("{SERVICE} answered without an accessToken")))?;
-    let lifetime = answer
-        .expires_in
-        .filter(|s| *s > 0)
-        .map(crate::limits::lifetime)
-        .ok_or_else(|| AuthError::provider(format!("{SERVICE} answered without expiresIn")))?;
-    header_safe(access_token.expose(), "the refreshed SSO access token")?;
-    Ok(Fresh {
-        access_token,
-        lifetime,
-        refresh_token: answer
-            .refresh_token
-            .filter(|t| !t.is_empty())
-            .map(Secret::new),
-    })
-}
-
-/// The error for a refused refresh: the OAuth error code (`error` in the body, else the
-/// `x-amzn-ErrorType` exception name), letters, digits and `_` only; never the description.
-fn refused(reply: &crate::http::Reply) -> AuthError {
-    let from_body = || {
-        let value: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
-        Some(value.get("error")?.as_str()?.to_string())
-    };
-    let from_header = || {
-        let value = reply.headers.get("x-amzn-errortype")?.to_str().ok()?;
-        Some(value.split(':').next().unwrap_or(value).to_string())
-    };
-    let code = from_body()
-        .or_else(from_header)
-        .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        .map(|c| format!(" {c}"))
-        .unwrap_or_default();
-    let status = reply.status.as_u16();
-    let text = format!("{SERVICE} refused the refresh token (HTTP {status}{code})");
-    match status {
-        400 | 401 | 403 => AuthError::new(ErrorCode::ExpiredToken, text),
-        _ => AuthError::provider(text),
-    }
 }
 
 /// Writes the new token (and a rotated refresh token) into the cache file, keeping every
@@ -527,43 +419,5 @@ mod tests {
             let why = not_refreshable(&session, &cached(json), NOW).unwrap();
             assert!(why.contains(reason), "{json}: {why}");
         }
-    }
-
-    #[test]
-    fn a_refused_refresh_names_the_oauth_error_and_never_the_description() {
-        let reply = |status: u16, body: &str, header: Option<&str>| {
-            let mut headers = reqwest::header::HeaderMap::new();
-            if let Some(h) = header {
-                headers.insert("x-amzn-errortype", h.parse().unwrap());
-            }
-            crate::http::Reply {
-                status: reqwest::StatusCode::from_u16(status).unwrap(),
-                headers,
-                body: body.as_bytes().to_vec(),
-                elapsed: std::time::Duration::ZERO,
-                attempts: 1,
-            }
-        };
-        let err = refused(&reply(
-            400,
-            r#"{"error":"invalid_grant","error_description":"token r-SECRET is revoked"}"#,
-            Some("InvalidGrantException:http://internal.amazon.com/"),
-        ));
-        assert_eq!(err.code(), ErrorCode::ExpiredToken);
-        assert!(
-            err.message().ends_with("(HTTP 400 invalid_grant)"),
-            "{}",
-            err.message()
-        );
-        assert!(!err.message().contains("SECRET"));
-        let err = refused(&reply(400, "<html>", Some("InvalidGrantException:x")));
-        assert!(
-            err.message().contains("InvalidGrantException"),
-            "{}",
-            err.message()
-        );
-        let err = refused(&reply(404, r#"{"error":"bad\u001b[31m"}"#, None));
-        assert_eq!(err.code(), ErrorCode::ProviderError);
-        assert!(err.message().ends_with("(HTTP 404)"), "{}", err.message());
     }
 }
