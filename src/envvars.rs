@@ -106,6 +106,9 @@ pub const AWS_EC2_METADATA_DISABLED: &str = "AWS_EC2_METADATA_DISABLED";
 pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
 /// IAM Identity Center portal endpoint override, as in the AWS SDKs.
 pub const AWS_ENDPOINT_URL_SSO: &str = "AWS_ENDPOINT_URL_SSO";
+/// IAM Identity Center OIDC endpoint override (refreshing the cached SSO token), as in the
+/// AWS SDKs.
+pub const AWS_ENDPOINT_URL_SSO_OIDC: &str = "AWS_ENDPOINT_URL_SSO_OIDC";
 /// AWS region (Bedrock needs one).
 pub const AWS_REGION: &str = "AWS_REGION";
 /// AWS region, older name.

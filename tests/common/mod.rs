@@ -14,6 +14,7 @@ pub mod oauth_env;
 pub mod oauth_server;
 pub mod pty;
 pub mod servers;
+pub mod sso_oidc_server;
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};

@@ -52,10 +52,16 @@ pub(crate) enum Link {
 /// IAM Identity Center: the profile's account and role, and where the CLI cached the token.
 pub(crate) struct Sso {
     pub profile: String,
+    /// The `[sso-session NAME]` the profile names; `None` for the legacy form
+    /// (`sso_start_url` in the profile), whose tokens cannot be refreshed.
+    pub session: Option<String>,
     pub account_id: String,
     pub role_name: String,
     pub region: String,
     pub cache: PathBuf,
+    /// What the token cache says, for status ("expired 2 h ago; it will be refreshed…");
+    /// filled when the profile is the one in force.
+    pub status: Option<String>,
 }
 
 /// `role_arn` with the credentials it is assumed from.
@@ -133,7 +139,8 @@ impl Lazy {
 ///
 /// # Errors
 /// `config_error` for half an access key pair, a missing named profile or an unreadable
-/// file; `expired_token` for an expired IAM Identity Center session; `not_authenticated`
+/// file; `expired_token` for an expired IAM Identity Center token that cannot be refreshed;
+/// `not_authenticated`
 /// when there is no credential at all.
 pub(crate) fn resolve(ctx: &Context) -> Result<Resolution, AuthError> {
     let lookups: [Lookup; 8] = [
@@ -306,7 +313,7 @@ fn profile(ctx: &Context, files: &Lazy) -> Result<Option<Found>, AuthError> {
         }
         return Err(missing_profile(profiles, &name));
     };
-    let (link, kind) = match profile_link(ctx, profiles, &name, &props, 0) {
+    let (mut link, kind) = match profile_link(ctx, profiles, &name, &props, 0) {
         Ok(found) => found,
         // `[default]` with only a region is no credential, not an error.
         Err(err) if named.is_none() && err.code() == ErrorCode::ConfigError => {
@@ -324,8 +331,8 @@ fn profile(ctx: &Context, files: &Lazy) -> Result<Option<Found>, AuthError> {
         }
         Err(err) => return Err(err),
     };
-    if let Link::Sso(sso) = &link {
-        sso_token(ctx, sso)?;
+    if let Link::Sso(sso) = &mut link {
+        sso.status = Some(super::sso::offline(ctx, sso)?);
     }
     let suffix = match &link {
         Link::Keys(_) => String::new(),
@@ -496,7 +503,8 @@ fn sso_link(
         ))
         .with_hint(format!("run `aws configure sso --profile {name}`"))
     };
-    let (key, region) = match props.text("sso_session") {
+    let session = props.text("sso_session");
+    let (key, region) = match session.clone() {
         Some(session) => {
             let section = profiles.sso_session(&session).ok_or_else(|| {
                 AuthError::config(format!(
@@ -527,6 +535,7 @@ fn sso_link(
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     Ok(Sso {
         profile: name.to_string(),
+        session,
         account_id: props
             .text("sso_account_id")
             .ok_or_else(|| missing("sso_account_id"))?,
@@ -535,6 +544,7 @@ fn sso_link(
             .ok_or_else(|| missing("sso_role_name"))?,
         region,
         cache: super::profiles::sso_cache_dir(&ctx.env).join(format!("{hex}.json")),
+        status: None,
     })
 }
 
@@ -548,60 +558,6 @@ fn sso_region_name(region: &str, section: &str) -> Result<(), AuthError> {
         crate::terminal_text::single_line(region)
     ))
     .with_hint("set `sso_region` to a region such as us-east-1 (lower case)"))
-}
-
-/// The cached IAM Identity Center access token, read from the file the AWS CLI wrote.
-///
-/// # Errors
-/// `not_authenticated` when there is no cache file, `expired_token` when it has expired; both
-/// with the hint `aws sso login --profile NAME`.
-pub(crate) fn sso_token(ctx: &Context, sso: &Sso) -> Result<Secret<String>, AuthError> {
-    let login = format!("run `aws sso login --profile {}`", sso.profile);
-    let bytes = match std::fs::read(&sso.cache) {
-        Ok(bytes) => Secret::new(bytes),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Err(AuthError::not_authenticated(format!(
-                "profile {} has no IAM Identity Center session (no {})",
-                sso.profile,
-                sso.cache.display()
-            ))
-            .with_hint(login))
-        }
-        Err(err) => {
-            return Err(
-                AuthError::config(format!("cannot read {}", sso.cache.display()))
-                    .caused_by(err)
-                    .with_hint(login),
-            )
-        }
-    };
-    let damaged = || {
-        AuthError::config(format!("{} is not an SSO token cache", sso.cache.display()))
-            .with_hint(login.clone())
-    };
-    let value: serde_json::Value = serde_json::from_slice(bytes.expose()).map_err(|_| damaged())?;
-    let token = value
-        .get("accessToken")
-        .and_then(|t| t.as_str())
-        .map(|t| Secret::new(t.to_string()))
-        .ok_or_else(damaged)?;
-    let expires = value
-        .get("expiresAt")
-        .and_then(|t| t.as_str())
-        .and_then(super::fetch::unix_time)
-        .ok_or_else(damaged)?;
-    if expires <= ctx.clock.now() {
-        return Err(AuthError::new(
-            ErrorCode::ExpiredToken,
-            format!(
-                "the IAM Identity Center session of profile {} has expired",
-                sso.profile
-            ),
-        )
-        .with_hint(login));
-    }
-    header_safe(token.expose(), "the SSO access token")?;
-    Ok(token)
 }
 
 fn web_identity_env(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {

@@ -1,7 +1,8 @@
 //! Turns the link `credentials` chose into keys, online and through `http::send` (so the IP
 //! policy, the budget and the status ladder apply): STS `AssumeRole` (SigV4-signed) and
-//! `AssumeRoleWithWebIdentity`, the IAM Identity Center portal's `GetRoleCredentials`, ECS
-//! container credentials, EC2 IMDSv2; commands run through `helpers`.
+//! `AssumeRoleWithWebIdentity`, the IAM Identity Center portal's `GetRoleCredentials` (with
+//! the token `sso` reads or refreshes), ECS container credentials, EC2 IMDSv2; commands run
+//! through `helpers`.
 
 use super::credentials::{AccessKeys, Auth, Container, Found, Link, Role, Sso, WebIdentity};
 use crate::context::Context;
@@ -120,7 +121,7 @@ pub(crate) fn parse_keys(value: &serde_json::Value, what: &str) -> Result<Access
 }
 
 /// An endpoint from the first set variable, else `default`; `https`, or `http` to loopback.
-fn endpoint(
+pub(super) fn endpoint(
     ctx: &Context,
     variables: &[&'static str],
     default: impl FnOnce() -> Result<Url, AuthError>,
@@ -147,7 +148,7 @@ fn endpoint(
     Ok((url, setting))
 }
 
-async fn send(
+pub(super) async fn send(
     ctx: &Context,
     url: &Url,
     setting: &str,
@@ -221,7 +222,7 @@ fn json(reply: &Reply, what: &str) -> Result<serde_json::Value, AuthError> {
 }
 
 async fn sso_keys(ctx: &Context, client: &Client, sso: &Sso) -> Result<AccessKeys, AuthError> {
-    let token = super::credentials::sso_token(ctx, sso)?;
+    let token = super::sso::token(ctx, client, sso).await?;
     let (mut url, setting) = endpoint(
         ctx,
         &[envvars::AWS_ENDPOINT_URL_SSO, envvars::AWS_ENDPOINT_URL],

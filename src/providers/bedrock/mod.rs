@@ -8,6 +8,8 @@ mod fetch;
 pub(crate) mod helpers;
 mod profiles;
 mod signing;
+mod sso;
+mod sso_oidc;
 
 use crate::context::Context;
 use crate::envvars;
@@ -204,6 +206,11 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
     ];
     if let Some(model) = model(ctx) {
         settings.push(("model".to_string(), model.to_string()));
+    }
+    if let credentials::Link::Sso(sso) = &resolution.found.link {
+        if let Some(status) = &sso.status {
+            settings.push(("ssoToken".to_string(), status.clone()));
+        }
     }
     if ctx.loaded.config.aws_auth_refresh.is_some() {
         settings.push((

@@ -1,0 +1,423 @@
+//! The IAM Identity Center access token of an SSO profile: read from the AWS CLI's cache
+//! file (offline, for status), and refreshed (`sso_oidc`) when the AWS SDKs would (the
+//! token expires within 5 minutes, and the cache holds a refresh token and a client
+//! registration that has not expired), under a lock, written back atomically.
+
+use super::credentials::{header_safe, Sso};
+use super::sso_oidc::{create_token, Fresh, Grant};
+use crate::clock::{rfc3339, span};
+use crate::context::Context;
+use crate::error::{AuthError, ErrorCode};
+use crate::secret::Secret;
+use crate::storage::FileLock;
+use reqwest::Client;
+use serde::Deserialize;
+
+/// The SDKs refresh a token this many seconds before it expires.
+const REFRESH_WINDOW: u64 = 300;
+
+/// The fields of a cache file that matter here; the file itself is kept for the rewrite.
+struct Cached {
+    access_token: Secret<String>,
+    expires_at: u64,
+    refresh_token: Option<Secret<String>>,
+    client_id: Option<String>,
+    client_secret: Option<Secret<String>>,
+    registration_expires_at: Option<u64>,
+    /// The whole file: a rewrite keeps every field it does not change.
+    raw: Secret<Vec<u8>>,
+}
+
+/// The cache file as the AWS CLI writes it (unknown fields ignored here, kept on rewrite).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CacheFile {
+    access_token: String,
+    expires_at: String,
+    refresh_token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    registration_expires_at: Option<String>,
+}
+
+/// Where a token stands against the clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Standing {
+    /// Valid for more than [`REFRESH_WINDOW`].
+    Fresh,
+    /// Still valid, but within [`REFRESH_WINDOW`] of its end: the SDKs refresh it now.
+    Expiring,
+    Expired,
+}
+
+fn standing(expires_at: u64, now: u64) -> Standing {
+    if expires_at <= now {
+        Standing::Expired
+    } else if expires_at <= now.saturating_add(REFRESH_WINDOW) {
+        Standing::Expiring
+    } else {
+        Standing::Fresh
+    }
+}
+
+/// Why the token cannot be refreshed; `None` when it can.
+fn not_refreshable(sso: &Sso, cached: &Cached, now: u64) -> Option<String> {
+    if sso.session.is_none() {
+        return Some(
+            "the profile has sso_start_url without an sso-session (the legacy form, whose \
+             tokens have no refresh token)"
+                .to_string(),
+        );
+    }
+    if cached.refresh_token.is_none() {
+        return Some("the token cache holds no refresh token".to_string());
+    }
+    if cached.client_id.is_none() || cached.client_secret.is_none() {
+        return Some("the token cache holds no client registration".to_string());
+    }
+    match cached.registration_expires_at {
+        None => Some("the token cache does not say when its client registration ends".to_string()),
+        Some(at) if at <= now => Some(format!("its client registration ended at {}", rfc3339(at))),
+        Some(_) => None,
+    }
+}
+
+fn login(sso: &Sso) -> String {
+    format!("run `aws sso login --profile {}`", sso.profile)
+}
+
+/// The cache file, read without conditions (as the AWS CLI and SDKs read it).
+fn read(sso: &Sso) -> Result<Cached, AuthError> {
+    match std::fs::read(&sso.cache) {
+        Ok(bytes) => parse(sso, Secret::new(bytes)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(missing(sso)),
+        Err(err) => Err(
+            AuthError::config(format!("cannot read {}", sso.cache.display()))
+                .caused_by(err)
+                .with_hint(login(sso)),
+        ),
+    }
+}
+
+/// The cache file, read before it is rewritten: never through a symbolic link, and only
+/// when no other user can read it (it holds a refresh token and a client secret).
+fn read_for_refresh(sso: &Sso) -> Result<Cached, AuthError> {
+    match crate::storage::atomic::read_private(&sso.cache)? {
+        Some(bytes) => parse(sso, Secret::new(bytes)),
+        None => Err(missing(sso)),
+    }
+}
+
+fn missing(sso: &Sso) -> AuthError {
+    AuthError::not_authenticated(format!(
+        "profile {} has no IAM Identity Center session (no {})",
+        sso.profile,
+        sso.cache.display()
+    ))
+    .with_hint(login(sso))
+}
+
+fn parse(sso: &Sso, raw: Secret<Vec<u8>>) -> Result<Cached, AuthError> {
+    let damaged = || {
+        AuthError::config(format!("{} is not an SSO token cache", sso.cache.display()))
+            .with_hint(login(sso))
+    };
+    let file: CacheFile = serde_json::from_slice(raw.expose()).map_err(|_| damaged())?;
+    let expires_at = super::fetch::unix_time(&file.expires_at).ok_or_else(damaged)?;
+    Ok(Cached {
+        access_token: Secret::new(file.access_token),
+        expires_at,
+        refresh_token: file
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(Secret::new),
+        client_id: file.client_id.filter(|c| !c.is_empty()),
+        client_secret: file
+            .client_secret
+            .filter(|c| !c.is_empty())
+            .map(Secret::new),
+        registration_expires_at: file
+            .registration_expires_at
+            .as_deref()
+            .and_then(super::fetch::unix_time),
+        raw,
+    })
+}
+
+/// What the cache says, offline and without a request: the line status shows.
+///
+/// # Errors
+/// `not_authenticated` without a cache file; `config_error` for a damaged one;
+/// `expired_token` for an expired token that cannot be refreshed, saying why. Each with the
+/// hint `aws sso login --profile NAME`.
+pub(crate) fn offline(ctx: &Context, sso: &Sso) -> Result<String, AuthError> {
+    let cached = read(sso)?;
+    let now = ctx.clock.now();
+    let blocker = not_refreshable(sso, &cached, now);
+    let at = cached.expires_at;
+    let left = span(at.saturating_sub(now));
+    let line = match (standing(at, now), &blocker) {
+        (Standing::Expired, Some(why)) => return Err(expired(sso, at, now, why)),
+        (Standing::Expired, None) => format!(
+            "expired {} ago; it will be refreshed on next use (the client registration is \
+             valid until {})",
+            span(now.saturating_sub(at)),
+            rfc3339(cached.registration_expires_at.unwrap_or_default())
+        ),
+        (Standing::Expiring, None) => {
+            format!("expires in {left}; it will be refreshed on next use")
+        }
+        (Standing::Expiring, Some(_)) => format!(
+            "expires in {left} and cannot be refreshed; then {}",
+            login(sso)
+        ),
+        (Standing::Fresh, None) => format!(
+            "valid until {} ({left} left); refreshed when it nears its end",
+            rfc3339(at)
+        ),
+        (Standing::Fresh, Some(_)) => format!("valid until {} ({left} left)", rfc3339(at)),
+    };
+    header_safe(cached.access_token.expose(), "the SSO access token")?;
+    Ok(line)
+}
+
+fn expired(sso: &Sso, at: u64, now: u64, why: &str) -> AuthError {
+    AuthError::new(
+        ErrorCode::ExpiredToken,
+        format!(
+            "the IAM Identity Center session of profile {} expired {} ago and cannot be \
+             refreshed: {why}",
+            sso.profile,
+            span(now.saturating_sub(at))
+        ),
+    )
+    .with_hint(login(sso))
+}
+
+/// A usable access token: the cached one, refreshed first when the SDKs would refresh it.
+/// A token still valid is used when its refresh fails (as the SDKs do), with a warning.
+///
+/// # Errors
+/// As [`offline`]; when an expired token's refresh fails: `expired_token` when SSO-OIDC
+/// refused it (hint `aws sso login --profile NAME`), else the failure's own code
+/// (`network_error`, `storage_error`, `provider_error`), the message saying a refresh was
+/// tried and why it failed.
+pub(crate) async fn token(
+    ctx: &Context,
+    client: &Client,
+    sso: &Sso,
+) -> Result<Secret<String>, AuthError> {
+    let cached = read(sso)?;
+    let now = ctx.clock.now();
+    let at = cached.expires_at;
+    let result = match (standing(at, now), not_refreshable(sso, &cached, now)) {
+        (Standing::Fresh, _) => Ok(cached.access_token),
+        (Standing::Expired, Some(why)) => Err(expired(sso, at, now, &why)),
+        (Standing::Expiring, Some(_)) => Ok(cached.access_token),
+        (standing, None) => match refresh(ctx, client, sso).await {
+            Ok(token) => Ok(token),
+            Err(failure) if standing == Standing::Expiring => {
+                ctx.warn(&format!(
+                    "the IAM Identity Center token of profile {} expires in {} and could not \
+                     be refreshed ({}); using it until then",
+                    sso.profile,
+                    span(at.saturating_sub(now)),
+                    failure.message()
+                ));
+                Ok(cached.access_token)
+            }
+            Err(failure) => Err(refresh_failed(sso, at, now, failure)),
+        },
+    };
+    let token = result?;
+    header_safe(token.expose(), "the SSO access token")?;
+    Ok(token)
+}
+
+fn refresh_failed(sso: &Sso, at: u64, now: u64, failure: AuthError) -> AuthError {
+    let hint = match (failure.code(), failure.hint()) {
+        // `aws sso login` cannot fix a file or a directory others can read.
+        (ErrorCode::StorageError, Some(hint)) => hint.to_string(),
+        (ErrorCode::ExpiredToken, _) | (_, None) => login(sso),
+        // The network may come back: try again, or log in anew.
+        (_, Some(hint)) => format!("{hint}; or {}", login(sso)),
+    };
+    let mut error = AuthError::new(
+        failure.code(),
+        format!(
+            "the IAM Identity Center session of profile {} expired {} ago, and refreshing it \
+             failed: {}",
+            sso.profile,
+            span(now.saturating_sub(at)),
+            failure.message()
+        ),
+    )
+    .with_hint(hint);
+    for cause in failure.causes() {
+        error = error.caused_by(cause);
+    }
+    error
+}
+
+/// Refreshes under the lock of the cache directory: another process may have refreshed
+/// while this one waited, so the file is read again and refreshed only if still due; the
+/// new token is written before it is used (a rotated refresh token is spent at the server).
+async fn refresh(ctx: &Context, client: &Client, sso: &Sso) -> Result<Secret<String>, AuthError> {
+    let dir = match sso.cache.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let lock = FileLock::acquire_within(dir, FileLock::wait_for(ctx.budget().total))?;
+    let cached = read_for_refresh(sso)?;
+    let now = ctx.clock.now();
+    if standing(cached.expires_at, now) == Standing::Fresh {
+        ctx.detail(&format!(
+            "the IAM Identity Center token of profile {} was refreshed by another process",
+            sso.profile
+        ));
+        return Ok(cached.access_token);
+    }
+    if let Some(why) = not_refreshable(sso, &cached, now) {
+        return Err(AuthError::new(ErrorCode::ExpiredToken, why).with_hint(login(sso)));
+    }
+    ctx.detail(&format!(
+        "refreshing the IAM Identity Center token of profile {} through SSO-OIDC",
+        sso.profile
+    ));
+    let (Some(refresh_token), Some(client_id), Some(client_secret)) = (
+        &cached.refresh_token,
+        &cached.client_id,
+        &cached.client_secret,
+    ) else {
+        return Err(AuthError::internal(
+            "a refresh was tried without a refresh token",
+        ));
+    };
+    let grant = Grant {
+        region: &sso.region,
+        client_id,
+        client_secret,
+        refresh_token,
+    };
+    let fresh = create_token(ctx, client, &grant).await?;
+    let expires_at = crate::limits::expires_at(now, fresh.lifetime);
+    rewrite(sso, &cached, &fresh, expires_at, &lock)?;
+    crate::events::record(
+        ctx,
+        &crate::events::AuthEvent::TokenRefreshed {
+            provider: "aws-sso",
+        },
+    );
+    ctx.detail(&format!(
+        "the IAM Identity Center token of profile {} is valid until {}{}",
+        sso.profile,
+        rfc3339(expires_at),
+        if fresh.refresh_token.is_some() {
+            " (a new refresh token was saved)"
+        } else {
+            ""
+        }
+    ));
+    Ok(fresh.access_token)
+}
+
+/// Writes the new token (and a rotated refresh token) into the cache file, keeping every
+/// other field; atomically, 0600, under `lock`.
+fn rewrite(
+    sso: &Sso,
+    cached: &Cached,
+    fresh: &Fresh,
+    expires_at: u64,
+    lock: &FileLock,
+) -> Result<(), AuthError> {
+    use serde_json::Value;
+    let mut document: serde_json::Map<String, Value> = serde_json::from_slice(cached.raw.expose())
+        .map_err(|_| {
+            AuthError::config(format!("{} is not an SSO token cache", sso.cache.display()))
+        })?;
+    document.insert(
+        "accessToken".into(),
+        Value::String(fresh.access_token.expose().clone()),
+    );
+    document.insert("expiresAt".into(), Value::String(rfc3339(expires_at)));
+    if let Some(rotated) = &fresh.refresh_token {
+        document.insert(
+            "refreshToken".into(),
+            Value::String(rotated.expose().clone()),
+        );
+    }
+    let text = crate::secret::to_secret_json(&document)
+        .map_err(|e| AuthError::internal("cannot encode the SSO token cache").caused_by(e));
+    // The map holds the secrets too: wipe its strings before it is dropped.
+    for value in document.values_mut() {
+        if let Value::String(s) = value {
+            zeroize::Zeroize::zeroize(s);
+        }
+    }
+    crate::storage::atomic::write_atomic(&sso.cache, text?.expose().as_bytes(), lock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sso(session: Option<&str>) -> Sso {
+        Sso {
+            profile: "dev".into(),
+            session: session.map(str::to_string),
+            account_id: "111122223333".into(),
+            role_name: "Bedrock".into(),
+            region: "us-east-1".into(),
+            cache: "/nonexistent/cache.json".into(),
+            status: None,
+        }
+    }
+
+    fn cached(json: &str) -> Cached {
+        parse(&sso(Some("corp")), Secret::new(json.as_bytes().to_vec())).unwrap()
+    }
+
+    const NOW: u64 = 1_800_000_000;
+
+    #[test]
+    fn the_window_is_five_minutes_before_the_end() {
+        assert_eq!(standing(NOW + 301, NOW), Standing::Fresh);
+        assert_eq!(standing(NOW + 300, NOW), Standing::Expiring);
+        assert_eq!(standing(NOW + 1, NOW), Standing::Expiring);
+        assert_eq!(standing(NOW, NOW), Standing::Expired);
+        assert_eq!(standing(0, u64::MAX), Standing::Expired);
+        assert_eq!(standing(u64::MAX, u64::MAX - 1), Standing::Expiring);
+    }
+
+    #[test]
+    fn a_refresh_needs_a_session_a_refresh_token_and_a_live_registration() {
+        let full = r#"{"accessToken":"a","expiresAt":"2027-01-15T08:00:00Z","refreshToken":"r",
+            "clientId":"c","clientSecret":"s","registrationExpiresAt":"2027-03-01T00:00:00Z"}"#;
+        let session = sso(Some("corp"));
+        assert_eq!(not_refreshable(&session, &cached(full), NOW), None);
+        let legacy = not_refreshable(&sso(None), &cached(full), NOW).unwrap();
+        assert!(legacy.contains("legacy"), "{legacy}");
+        let cases = [
+            (
+                r#"{"accessToken":"a","expiresAt":"2027-01-15T08:00:00Z"}"#,
+                "no refresh token",
+            ),
+            (
+                r#"{"accessToken":"a","expiresAt":"2027-01-15T08:00:00Z","refreshToken":"r","clientId":"c"}"#,
+                "no client registration",
+            ),
+            (
+                r#"{"accessToken":"a","expiresAt":"2027-01-15T08:00:00Z","refreshToken":"r","clientId":"c","clientSecret":"s"}"#,
+                "does not say",
+            ),
+            (
+                r#"{"accessToken":"a","expiresAt":"2027-01-15T08:00:00Z","refreshToken":"r","clientId":"c","clientSecret":"s","registrationExpiresAt":"2020-01-01T00:00:00Z"}"#,
+                "ended at 2020-01-01T00:00:00Z",
+            ),
+        ];
+        for (json, reason) in cases {
+            let why = not_refreshable(&session, &cached(json), NOW).unwrap();
+            assert!(why.contains(reason), "{json}: {why}");
+        }
+    }
+}
