@@ -477,3 +477,54 @@ fn an_sso_oidc_endpoint_with_a_user_name_or_plain_http_elsewhere_is_refused() {
     assert!(sso.oidc.requests().is_empty());
     assert_eq!(std::fs::read(&cache).unwrap(), before);
 }
+
+/// Whether this user's primary group is a user-private group (same id and name as the user).
+#[cfg(unix)]
+fn user_private_group() -> bool {
+    let id = |flag: &str| {
+        let out = std::process::Command::new("id").arg(flag).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    id("-u") == id("-g") && id("-un") == id("-gn")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_directory_others_can_write_is_refused_but_umask_002_is_not() {
+    let sso = Sso::new(Mode::Issue);
+    let cache = sso.cache(json!({}));
+    let dir = cache.parent().unwrap().to_path_buf();
+    // Anyone may write: nothing is sent, the fix is named.
+    set_mode(&dir, 0o777);
+    let out = sso.keys();
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    assert!(
+        stderr(&out).contains(&format!("run `chmod go-w {}`", dir.display())),
+        "{}",
+        text(&out)
+    );
+    assert!(sso.oidc.requests().is_empty());
+    clean(&sso, &out);
+    // As the AWS CLI leaves it under umask 002 (Ubuntu's default): writable by the user's
+    // own group only, which holds no one else.
+    if !user_private_group() {
+        eprintln!("skipped the umask 002 case: this user's primary group is shared");
+        return;
+    }
+    set_mode(&dir, 0o775);
+    let out = sso.keys();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(sso.oidc.requests().len(), 1);
+    clean(&sso, &out);
+    // The same mode with a group others are in (root can hand the directory to one).
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&dir, None, Some(1)).unwrap();
+        let mut aged = read_json(&cache);
+        aged["expiresAt"] = "2027-01-15T07:00:00Z".into();
+        std::fs::write(&cache, aged.to_string()).unwrap();
+        let out = sso.keys();
+        assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+        assert_eq!(sso.oidc.requests().len(), 1, "nothing more was sent");
+    }
+}

@@ -52,6 +52,22 @@ impl FileLock {
         remove_orphaned_temp_files(dir);
         Ok(FileLock { _file: file })
     }
+
+    /// Takes the lock `DIR/.lock` in a directory another program keeps for the user (the
+    /// AWS CLI's SSO token cache), which that program may have made group-writable under
+    /// a user-private group (umask 002, Ubuntu's default): see
+    /// [`super::ownership::check_users_dir`].
+    ///
+    /// # Errors
+    /// `storage_error` when the directory is not the user's alone, or as [`Self::acquire_within`].
+    pub fn acquire_in_users_dir(dir: &Path, wait: Duration) -> Result<FileLock, AuthError> {
+        create_private_dir(dir)?;
+        let meta = std::fs::metadata(dir).map_err(|err| storage_io("cannot stat", dir, err))?;
+        super::ownership::check_users_dir(dir, &meta)?;
+        let file = lock_in(dir, ".lock", wait)?;
+        remove_orphaned_temp_files(dir);
+        Ok(FileLock { _file: file })
+    }
 }
 
 /// Opens `DIR/NAME` (created 0600, never through a symlink) and takes an exclusive lock on
@@ -62,6 +78,11 @@ impl FileLock {
 /// `storage_error` when the file cannot be opened or stays locked for `wait`.
 pub(crate) fn lock_file(dir: &Path, name: &str, wait: Duration) -> Result<File, AuthError> {
     ensure_private_dir(dir)?;
+    lock_in(dir, name, wait)
+}
+
+/// [`lock_file`] in a directory already checked.
+fn lock_in(dir: &Path, name: &str, wait: Duration) -> Result<File, AuthError> {
     let path = dir.join(name);
     let file = no_follow()
         .read(true)
@@ -154,16 +175,21 @@ fn remove_orphaned_temp_files(dir: &Path) {
 /// # Errors
 /// `storage_error` when it cannot be created or is writable by others (with a `chmod` hint).
 pub fn ensure_private_dir(dir: &Path) -> Result<(), AuthError> {
+    create_private_dir(dir)?;
+    let meta = std::fs::metadata(dir).map_err(|err| storage_io("cannot stat", dir, err))?;
+    // Others who can write the directory can swap our files; reading names alone is harmless.
+    super::ownership::check_state_dir(dir, &meta)
+}
+
+/// Creates `dir` (and its parents) 0700 when missing.
+fn create_private_dir(dir: &Path) -> Result<(), AuthError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder
         .create(dir)
-        .map_err(|err| storage_io("cannot create the state directory", dir, err))?;
-    let meta = std::fs::metadata(dir).map_err(|err| storage_io("cannot stat", dir, err))?;
-    // Others who can write the directory can swap our files; reading names alone is harmless.
-    super::ownership::check_state_dir(dir, &meta)
+        .map_err(|err| storage_io("cannot create the directory", dir, err))
 }
 
 /// Replaces `path` with `bytes` atomically: a temp file in the same directory (exclusive

@@ -137,6 +137,80 @@ pub fn check_state_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// Refuses a directory another program keeps for the user (the AWS CLI's SSO token cache)
+/// when someone else could swap its files: owned by another user, writable by others, or
+/// writable by a group that is not the user's own. Group write is allowed for a
+/// user-private group (same id and name as the user, the `USERGROUPS_ENAB` scheme), which
+/// is how such directories come out under umask 002: only the user is in that group.
+///
+/// # Errors
+/// `storage_error` with the `chmod` that fixes it.
+pub fn check_users_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
+    check_state_dir_owner(dir, meta)?;
+    let Some(p) = posix(meta) else {
+        return Ok(());
+    };
+    let group_write_ok = p.mode & 0o020 == 0 || user_private_group(meta);
+    if p.mode & 0o002 != 0 || !group_write_ok {
+        let shown = dir.display();
+        return Err(AuthError::storage(format!(
+            "{shown} can be written by other users (mode {:03o}); refusing to write credentials there",
+            p.mode & 0o777
+        ))
+        .with_hint(format!("run `chmod go-w {shown}`")));
+    }
+    Ok(())
+}
+
+/// Whether `meta`'s group is the user's private group: the group id equals the user id
+/// and the group's name the user's name.
+#[cfg(unix)]
+fn user_private_group(meta: &Metadata) -> bool {
+    use std::ffi::CStr;
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    if meta.gid() != uid {
+        return false;
+    }
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: all-zero is a valid `passwd`/`group` (null pointers, zero ids); the `_r`
+    // functions fill them with pointers into `buf`, which outlives their use below.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut pw_out: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call and `buf.len()` is the buffer's size.
+    let found = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut pw_out) };
+    if found != 0 || pw_out.is_null() || pw.pw_name.is_null() {
+        return false;
+    }
+    // SAFETY: getpwuid_r succeeded, so `pw_name` is a NUL-terminated string in `buf`.
+    let user = unsafe { CStr::from_ptr(pw.pw_name) }.to_owned();
+    // SAFETY: as for `pw`.
+    let mut gr: libc::group = unsafe { std::mem::zeroed() };
+    let mut gr_out: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: as above; `buf` is reused, `user` was copied out of it first.
+    let found = unsafe {
+        libc::getgrgid_r(
+            meta.gid(),
+            &mut gr,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut gr_out,
+        )
+    };
+    if found != 0 || gr_out.is_null() || gr.gr_name.is_null() {
+        return false;
+    }
+    // SAFETY: getgrgid_r succeeded, so `gr_name` is a NUL-terminated string in `buf`.
+    let group = unsafe { CStr::from_ptr(gr.gr_name) };
+    group == user.as_c_str()
+}
+
+#[cfg(not(unix))]
+fn user_private_group(_meta: &Metadata) -> bool {
+    false
+}
+
 /// Refuses a state directory owned by another user: what it holds (sessions naming token
 /// endpoints) decides where credentials are sent. Its mode matters for writes only
 /// ([`check_state_dir`]): files in it must be ours anyway to be read.

@@ -267,7 +267,7 @@ async fn refresh(ctx: &Context, client: &Client, sso: &Sso) -> Result<Secret<Str
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => std::path::Path::new("."),
     };
-    let lock = FileLock::acquire_within(dir, FileLock::wait_for(ctx.budget().total))?;
+    let lock = FileLock::acquire_in_users_dir(dir, FileLock::wait_for(ctx.budget().total))?;
     let cached = read_for_refresh(sso)?;
     let now = ctx.clock.now();
     if standing(cached.expires_at, now) == Standing::Fresh {
