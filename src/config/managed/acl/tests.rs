@@ -406,3 +406,38 @@ fn rights_are_named_as_icacls_groups_them() {
         "an entry whose principal this version cannot read (write)"
     );
 }
+
+/// The FFI against Windows itself: a file the test writes in its %TEMP% has the owner and
+/// DACL the user's temp folder gives (the user, SYSTEM, Administrators), read alike through
+/// the path and through an open handle, trusted for a test directory only.
+#[cfg(windows)]
+#[test]
+fn windows_reads_a_temp_files_owner_and_dacl_alike_by_path_and_by_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("managed-settings.json");
+    std::fs::write(&path, "{}").unwrap();
+    let me = win32::current_user().unwrap();
+    assert!(me.starts_with("S-1-5-"), "{me}");
+    let by_path = win32::of_path(&path).unwrap();
+    let by_handle = win32::of_file(&std::fs::File::open(&path).unwrap()).unwrap();
+    assert_eq!(format!("{by_path:?}"), format!("{by_handle:?}"));
+    let owner = by_path.owner.as_deref().expect("an owner");
+    assert!(owner.starts_with("S-1-"), "{owner}");
+    let dacl = by_path.dacl.as_ref().expect("a DACL");
+    assert!(!dacl.is_empty(), "{by_path:?}");
+    assert!(
+        dacl.iter().all(|ace| ace
+            .sid
+            .as_deref()
+            .is_some_and(|sid| sid.starts_with("S-1-"))),
+        "{by_path:?}"
+    );
+    assert_eq!(judge(&by_path, Some(&me)), Ok(()), "{by_path:?}");
+    let dir_descriptor = win32::of_path(dir.path()).unwrap();
+    assert_eq!(
+        judge(&dir_descriptor, Some(&me)),
+        Ok(()),
+        "{dir_descriptor:?}"
+    );
+    assert!(win32::of_path(&dir.path().join("absent")).is_err());
+}
