@@ -329,6 +329,7 @@ fn a_shared_state_directory_with_a_random_looking_name_gets_a_runnable_chmod_hin
     assert!(text(&out).contains(&hint), "`{hint}` in:\n{}", text(&out));
 }
 
+#[cfg(unix)] // the browser is a shell script
 #[test]
 fn a_squatter_on_the_ipv6_loopback_port_stops_the_login_before_the_browser() {
     let Ok(squatter) = std::net::TcpListener::bind("[::1]:0") else {

@@ -7,7 +7,8 @@
 //! and privacy comes from the ACL that files inherit from their folder. The default state
 //! directory, `%USERPROFILE%\.claude`, inherits the profile's ACL (the user, SYSTEM and
 //! Administrators only); a `CLAUDE_CONFIG_DIR` elsewhere gets that folder's ACL, which is
-//! not checked (see docs/security.md).
+//! not checked (see docs/security.md). Managed settings do read owners and DACLs on
+//! Windows (`config/managed/acl.rs`, whose reading could serve these checks too).
 
 use crate::error::AuthError;
 use std::fs::Metadata;

@@ -3,19 +3,24 @@
 //! before the user's configuration and laid over it so that the user cannot edit it away.
 //!
 //! Only root (uid 0) may own these files and the directory that holds them, and nobody else
-//! may write them: a policy file the user can change is advice, so one that fails the check
-//! is refused loudly (`config_error` with the `chown`/`chmod` that fixes it), never skipped.
+//! may write them; on Windows, only Administrators, SYSTEM or TrustedInstaller, read from
+//! the owner and DACL (`trust.rs`). A policy file the user can change is advice, so one that
+//! fails the check is refused loudly (`config_error` with the `chown`/`chmod` or
+//! `takeown`/`icacls` that fixes it), never skipped.
 //! Reading them costs a few `stat`/`open` calls; nothing here touches the network.
 
+// Judged on every platform (its tests run anywhere); read from Windows only there.
+#[cfg(any(windows, test))]
+mod acl;
 pub mod enforce;
 mod merge;
+mod trust;
 
 use crate::envvars::{self, Env};
 use crate::error::AuthError;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 
 pub use merge::{overlay, settled_paths};
@@ -128,8 +133,8 @@ fn locate(env: &Env) -> Location {
 /// Reads, checks and merges the managed files; `None` when there are none.
 ///
 /// # Errors
-/// `config_error` naming the file for one that is not owned by root or is writable by
-/// others, unreadable, not JSON, of the wrong types, or that interpolates `${VAR}`.
+/// `config_error` naming the file for one that is not owned by root (Windows: an
+/// administrative principal) or is writable by others, unreadable, not JSON, of the wrong types, or that interpolates `${VAR}`.
 pub fn read(env: &Env) -> Result<Option<Layer>, AuthError> {
     let location = locate(env);
     let mut files = Vec::new();
@@ -149,7 +154,7 @@ pub fn read(env: &Env) -> Result<Option<Layer>, AuthError> {
     // Whoever can write the directory can delete or replace the files in it.
     let dir_meta =
         std::fs::metadata(&location.dir).map_err(|err| unreadable(&location.dir, err))?;
-    check_trusted(&location.dir, &dir_meta, &location)?;
+    trust::check(&location.dir, &dir_meta, None, location.test_override)?;
     let mut layers = Vec::new();
     let mut warnings = Vec::new();
     let mut origins = BTreeMap::new();
@@ -189,7 +194,7 @@ fn drop_in_files(dir: &Path, location: &Location) -> Result<Vec<PathBuf>, AuthEr
         ))
         .with_hint("ask your administrator to remove it or make it a directory of *.json files"));
     }
-    check_trusted(dir, &meta, location)?;
+    trust::check(dir, &meta, None, location.test_override)?;
     let entries = std::fs::read_dir(dir).map_err(|err| unreadable(dir, err))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -219,7 +224,7 @@ fn read_file(path: &Path, location: &Location) -> Result<Option<String>, AuthErr
         ))
         .with_hint("ask your administrator to replace it with a JSON file"));
     }
-    check_trusted(path, &meta, location)?;
+    trust::check(path, &meta, Some(&file), location.test_override)?;
     let mut text = String::new();
     file.take(MAX_BYTES + 1)
         .read_to_string(&mut text)
@@ -236,46 +241,11 @@ fn read_file(path: &Path, location: &Location) -> Result<Option<String>, AuthErr
 fn unreadable(path: &Path, err: std::io::Error) -> AuthError {
     AuthError::config(format!("cannot read managed settings {}", path.display()))
         .caused_by(err)
-        .with_hint("managed settings are policy: fix the file's permissions (root-owned, mode 644) rather than removing it")
-}
-
-/// Refuses a managed file or directory that someone other than root owns, or that group or
-/// others may write. In a debug build pointed at a test directory, the current user may own
-/// it too (tests that do not run as root); the system directory stays root-only.
-#[cfg(unix)]
-fn check_trusted(path: &Path, meta: &Metadata, location: &Location) -> Result<(), AuthError> {
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    let owner_ok = meta.uid() == 0 || (location.test_override && meta.uid() == me);
-    let shown = path.display();
-    if !owner_ok {
-        return Err(AuthError::config(format!(
-            "managed settings {shown} are owned by uid {}, not root; whoever owns them can change the policy, so they are not used",
-            meta.uid()
-        ))
-        .with_hint(format!("an administrator must run `sudo chown root {shown}`")));
-    }
-    if meta.mode() & 0o022 != 0 {
-        let fix = if meta.is_dir() { "755" } else { "644" };
-        return Err(AuthError::config(format!(
-            "managed settings {shown} can be written by group or others (mode {:03o}), so they are not used",
-            meta.mode() & 0o777
-        ))
-        .with_hint(format!("an administrator must run `sudo chmod {fix} {shown}`")));
-    }
-    Ok(())
-}
-
-/// Windows: this version cannot read an owner or ACL, so it refuses managed settings rather
-/// than trust a file it cannot vouch for (docs/policy.md says so).
-#[cfg(not(unix))]
-fn check_trusted(path: &Path, _meta: &Metadata, _location: &Location) -> Result<(), AuthError> {
-    Err(AuthError::config(format!(
-        "managed settings {} were found, but this version cannot check who may write them on Windows, so it refuses to run under a policy it cannot vouch for",
-        path.display()
-    ))
-    .with_hint("on Windows, apply the policy through the user's configuration until the ACL check exists, or move the managed settings away"))
+        .with_hint(if cfg!(windows) {
+            "managed settings are policy: fix the file's ACL (owned by Administrators, Users may read) rather than removing it"
+        } else {
+            "managed settings are policy: fix the file's permissions (root-owned, mode 644) rather than removing it"
+        })
 }
 
 /// What a managed file may say, typed as the configuration types it: a wrong type is an
