@@ -168,7 +168,9 @@ impl Context {
                 warnings: Vec::new(),
                 managed: Default::default(),
             },
-            clock: Box::new(crate::clock::FixedClock(now)),
+            clock: Box::new(crate::clock::FixedClock(crate::time::UnixTime::from_secs(
+                now,
+            ))),
             flag_key: None,
             mfa_code: None,
             env,

@@ -2,6 +2,7 @@
 //! when it is read and time arithmetic saturates, so a hostile `expires_in` or `interval`
 //! can neither crash a command nor make it wait for ever.
 
+use crate::time::UnixTime;
 use std::time::Duration;
 
 /// The longest token lifetime believed: a server that claims more gets a day.
@@ -11,7 +12,7 @@ pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
 /// The longest wait honoured from one `Retry-After`.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// The latest instant that is rendered: 9999-12-31T23:59:59Z (RFC 3339 has four-digit years).
-pub const LATEST_RENDERED: u64 = 253_402_300_799;
+pub const LATEST_RENDERED: UnixTime = UnixTime::from_secs(253_402_300_799);
 
 /// A lifetime sent by a server, capped at [`MAX_TOKEN_LIFETIME`].
 pub fn lifetime(seconds: u64) -> Duration {

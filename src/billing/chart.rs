@@ -192,7 +192,7 @@ pub fn age(now: u64, at: u64) -> String {
 
 /// `Tue 1 Dec 14:30` in the local time zone (`TZ`, else the system's).
 pub fn local_time(at: u64) -> String {
-    let secs = i64::try_from(at.min(crate::limits::LATEST_RENDERED)).unwrap_or(0);
+    let secs = i64::try_from(at.min(crate::limits::LATEST_RENDERED.as_secs())).unwrap_or(0);
     match chrono::Local.timestamp_opt(secs, 0).single() {
         Some(time) => time.format("%a %-d %b %H:%M").to_string(),
         None => crate::clock::rfc3339(at),

@@ -97,7 +97,7 @@ impl Period {
 
 /// The UTC day of a Unix time.
 pub fn day_of(unix: u64) -> NaiveDate {
-    let secs = i64::try_from(unix.min(crate::limits::LATEST_RENDERED)).unwrap_or(0);
+    let secs = i64::try_from(unix.min(crate::limits::LATEST_RENDERED.as_secs())).unwrap_or(0);
     DateTime::from_timestamp(secs, 0)
         .unwrap_or_default()
         .date_naive()

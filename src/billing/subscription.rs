@@ -307,7 +307,7 @@ pub fn cached(ctx: &Context) -> Option<Cached> {
 /// A failure only loses the cache: it is said, never fatal.
 pub fn remember(ctx: &Context, endpoint: &SafeUrl, subscription: &Subscription) {
     let cached = Cached {
-        fetched_at: ctx.clock.now(),
+        fetched_at: ctx.clock.now().as_secs(),
         endpoint: endpoint.to_string(),
         subscription: subscription.clone(),
     };

@@ -99,7 +99,7 @@ pub struct AdminKeyJson {
 /// # Errors
 /// `usage` for a bad `--since`; `not_authenticated` without an Admin key; Admin API errors.
 pub async fn run(ctx: &Context, detailed: bool, since: Option<&str>) -> Result<Outcome, AuthError> {
-    let now = ctx.clock.now();
+    let now = ctx.clock.now().as_secs();
     let period = match since {
         Some(text) => Period::since(text, now)?,
         None => Period::month_to_date(now),

@@ -121,7 +121,7 @@ fn start(
     account: &str,
     requested: Vec<String>,
 ) -> Result<Session, AuthError> {
-    let now = ctx.clock.now();
+    let now = ctx.clock.now().as_secs();
     let session = Session {
         id: session::new_id()?,
         provider: PROVIDER.to_string(),
@@ -190,7 +190,7 @@ pub async fn install_app(ctx: &Context, no_browser: bool) -> Result<Outcome, Aut
         repository_selection: installation.repository_selection.clone(),
         repositories: repositories.clone(),
         api_url: settings.api_url.to_string(),
-        recorded_at: ctx.clock.now(),
+        recorded_at: ctx.clock.now().as_secs(),
     };
     {
         let lock = ctx.lock()?;

@@ -57,7 +57,7 @@ impl LoggedIn {
             github,
             expires_in_min: session
                 .access_expires_at
-                .map(|at| at.saturating_sub(ctx.clock.now()) / 60),
+                .map(|at| at.saturating_sub(ctx.clock.now().as_secs()) / 60),
         }
     }
 }
@@ -144,7 +144,7 @@ pub async fn run(
 /// Starts the session for a completed login: the one place every session begins, and so
 /// the place a second-factor check belongs.
 fn start(ctx: &Context, obtained: Obtained) -> Result<Session, AuthError> {
-    let now = ctx.clock.now();
+    let now = ctx.clock.now().as_secs();
     let Obtained {
         tokens,
         expires_in,

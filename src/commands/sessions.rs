@@ -143,7 +143,7 @@ pub fn list(ctx: &Context) -> Result<Outcome, AuthError> {
             Source::Session(provider) => Some(provider.clone()),
             _ => None,
         });
-    let now = ctx.clock.now();
+    let now = ctx.clock.now().as_secs();
     let sessions = all
         .sessions
         .values()

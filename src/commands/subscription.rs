@@ -59,7 +59,7 @@ pub async fn status(ctx: &Context) -> Result<Outcome, AuthError> {
         manage_url: manage_url(ctx)?,
         notes: Vec::new(),
         style: Some(Style::of(ctx)),
-        now: ctx.clock.now(),
+        now: ctx.clock.now().as_secs(),
     };
     match crate::providers::active(ctx) {
         Provider::Bedrock => return Ok(cloud(report, "bedrock")),

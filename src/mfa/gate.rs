@@ -141,7 +141,7 @@ pub fn session_fresh(ctx: &Context, provider: &str) -> Result<(), AuthError> {
     else {
         return Ok(());
     };
-    let now = ctx.clock.now();
+    let now = ctx.clock.now().as_secs();
     // A time in the future is not a verification: it would keep the session fresh forever.
     let plausible = |at: u64| at <= now.saturating_add(CLOCK_SKEW);
     let started_at = session.created_at;
@@ -176,7 +176,7 @@ pub fn check_totp(
     let lock = ctx.lock()?;
     // Re-read under the lock: another process may have used a step or failed meanwhile.
     let mut counters = state::load(&ctx.state_dir)?;
-    let now = ctx.clock.now();
+    let now = ctx.clock.now().as_secs();
     if let Some(left) = counters.backoff_left(now) {
         return Err(backoff_error(ctx, left));
     }
@@ -212,7 +212,7 @@ pub(super) fn refused(
     counters: &mut MfaState,
     lock: crate::storage::FileLock,
 ) -> AuthError {
-    let now = ctx.clock.now();
+    let now = ctx.clock.now().as_secs();
     counters.failed(now);
     let saved = state::save(&ctx.state_dir, counters, &lock);
     drop(lock);
@@ -270,7 +270,7 @@ pub(super) fn verified(ctx: &Context, purpose: Purpose<'_>, method: &str) {
 /// # Errors
 /// That error; storage errors reading `mfa.json`.
 pub fn refuse_during_backoff(ctx: &Context) -> Result<(), AuthError> {
-    match state::load(&ctx.state_dir)?.backoff_left(ctx.clock.now()) {
+    match state::load(&ctx.state_dir)?.backoff_left(ctx.clock.now().as_secs()) {
         Some(left) => Err(backoff_error(ctx, left)),
         None => Ok(()),
     }

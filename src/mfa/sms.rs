@@ -128,7 +128,7 @@ fn send(ctx: &Context, argv: &[String], phone: &str) -> Result<(), AuthError> {
     let store = ctx.store();
     let lock = ctx.lock()?;
     let mut counters = state::load(&ctx.state_dir)?;
-    let now = ctx.clock.now();
+    let now = ctx.clock.now().as_secs();
     let recent = counters
         .sms_sent_at
         .is_some_and(|at| now < at.saturating_add(RESEND_AFTER));
@@ -213,7 +213,7 @@ fn check(ctx: &Context, purpose: Purpose<'_>, code: &Secret<String>) -> Result<(
     let store = ctx.store();
     let lock = ctx.lock()?;
     let mut counters = state::load(&ctx.state_dir)?;
-    let now = ctx.clock.now();
+    let now = ctx.clock.now().as_secs();
     if let Some(left) = counters.backoff_left(now) {
         return Err(gate::backoff_error(ctx, left));
     }

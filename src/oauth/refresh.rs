@@ -43,7 +43,7 @@ pub async fn access_token(
     let store = ctx.store();
     // The whole read-check-refresh-write runs under the lock: refresh tokens are single-use.
     let lock = ctx.lock()?;
-    let now = ctx.clock.now();
+    let now = ctx.clock.now().as_secs();
     let Some(mut current) = session::load(&ctx.state_dir)?.sessions.remove(provider) else {
         return Err(
             AuthError::not_authenticated(format!("there is no {provider} session"))

@@ -95,7 +95,7 @@ pub fn status_lines(ctx: &Context, provider: Provider, stored: Option<&ItemMeta>
     }
     if let Some(meta) = stored {
         if let (Some(previous), Some(at)) = (&meta.previous_fingerprint, meta.rotated_at) {
-            if ctx.clock.now() < at.saturating_add(super::rotation::OVERLAP_SECS) {
+            if ctx.clock.now().as_secs() < at.saturating_add(super::rotation::OVERLAP_SECS) {
                 lines.push(format!(
                     "previous key: {previous}, replaced {}; make sure it is inactive once nothing uses it ({})",
                     rfc3339(at),

@@ -265,7 +265,7 @@ pub fn due(ctx: &Context, resolution: &crate::resolve::Resolution) -> Finding {
             active.source.describe()
         ));
     };
-    let age = ctx.clock.now().saturating_sub(meta.created_at);
+    let age = ctx.clock.now().as_secs().saturating_sub(meta.created_at);
     let span = crate::clock::span;
     if age >= interval {
         return Finding::Checked(Err(AuthError::policy(format!(

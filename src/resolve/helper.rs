@@ -103,7 +103,7 @@ fn digest(command: &str) -> String {
 /// # Errors
 /// `config_error` when the helper cannot start, fails, times out or prints nothing.
 pub fn key(ctx: &Context, command: &str) -> Result<Secret<String>, AuthError> {
-    let now_ms = ctx.clock.now().saturating_mul(1000);
+    let now_ms = ctx.clock.now().as_secs().saturating_mul(1000);
     if let Some(key) = lookup(ctx, command, now_ms) {
         return Ok(key);
     }
@@ -156,7 +156,7 @@ fn save(ctx: &Context, command: &str, key: &Secret<String>, expires_at_ms: u64) 
         .map_err(|e| AuthError::internal("cannot encode the apiKeyHelper cache").caused_by(e))?;
         let meta = ItemMeta {
             fingerprint: Fingerprint::of(key.expose()).to_string(),
-            created_at: ctx.clock.now(),
+            created_at: ctx.clock.now().as_secs(),
             rotated_at: None,
             previous_fingerprint: None,
         };

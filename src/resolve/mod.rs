@@ -457,7 +457,7 @@ fn helper_candidate(
 ) -> Candidate {
     let cached = index
         .and_then(|index| index.items.get(helper::ITEM))
-        .filter(|meta| helper::cached_until(ctx, meta.created_at) > ctx.clock.now())
+        .filter(|meta| helper::cached_until(ctx, meta.created_at) > ctx.clock.now().as_secs())
         .cloned();
     let fingerprint = match &cached {
         Some(meta) => Fingerprint::from_stored(meta.fingerprint.clone()),
@@ -478,7 +478,7 @@ fn helper_candidate(
 pub const NOT_RUN: &str = "(not run)";
 
 fn session_candidate(ctx: &Context, session: Session) -> Candidate {
-    let now = ctx.clock.now();
+    let now = ctx.clock.now().as_secs();
     let problem = session::expiry_problem(ctx, &session, now).or_else(|| {
         let stale = crate::oauth::refresh::is_stale(&session, now);
         let refreshable =

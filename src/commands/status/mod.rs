@@ -111,7 +111,7 @@ fn build(
         mfa,
         warnings,
         next_step,
-        now: ctx.clock.now(),
+        now: ctx.clock.now().as_secs(),
         verification,
         plan: resolution
             .active()
@@ -347,7 +347,7 @@ fn warnings(
 fn rotation_status(ctx: &Context, resolution: &Resolution) -> Option<Rotation> {
     let meta = resolution.candidates.iter().find_map(|c| c.meta())?;
     let policy = &ctx.loaded.config.security.key_rotation;
-    let age = ctx.clock.now().saturating_sub(meta.created_at);
+    let age = ctx.clock.now().as_secs().saturating_sub(meta.created_at);
     let interval = policy.interval.filter(|_| policy.enabled);
     Some(Rotation {
         created_at: meta.created_at,

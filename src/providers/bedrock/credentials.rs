@@ -587,7 +587,7 @@ pub(crate) fn sso_token(ctx: &Context, sso: &Sso) -> Result<Secret<String>, Auth
         .and_then(|t| t.as_str())
         .and_then(super::fetch::unix_time)
         .ok_or_else(damaged)?;
-    if expires <= ctx.clock.now() {
+    if expires <= ctx.clock.now().as_secs() {
         return Err(AuthError::new(
             ErrorCode::ExpiredToken,
             format!(

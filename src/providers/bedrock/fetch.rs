@@ -286,7 +286,7 @@ async fn sts(
         .post(url.clone())
         .header("content-type", "application/x-www-form-urlencoded");
     if let Some(keys) = signer {
-        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(ctx.clock.now());
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(ctx.clock.now().as_secs());
         for (name, value) in super::signing::sigv4_headers(
             "POST",
             &url,

@@ -138,7 +138,7 @@ fn cached(ctx: &Context, fingerprint: &str) -> Option<AccessKeys> {
     }
     let keys = super::fetch::parse_keys(&value, "the cache").ok()?;
     keys.expires
-        .is_some_and(|e| e > ctx.clock.now() + MARGIN)
+        .is_some_and(|e| e > ctx.clock.now().as_secs() + MARGIN)
         .then_some(keys)
 }
 
@@ -161,7 +161,7 @@ fn save(
     })?;
     let meta = crate::storage::ItemMeta {
         fingerprint: crate::secret::Fingerprint::of(keys.secret_access_key.expose()).to_string(),
-        created_at: ctx.clock.now(),
+        created_at: ctx.clock.now().as_secs(),
         rotated_at: None,
         previous_fingerprint: None,
     };

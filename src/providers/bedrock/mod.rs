@@ -255,7 +255,7 @@ async fn attempt(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, Aut
     let url = call_url(&endpoint.url, model);
     let found = &resolution.found;
     let auth = fetch::auth(ctx, client, found, &region).await?;
-    let signed_at = UNIX_EPOCH + Duration::from_secs(ctx.clock.now());
+    let signed_at = UNIX_EPOCH + Duration::from_secs(ctx.clock.now().as_secs());
     let (how, shown_id) = match &auth {
         Auth::None => ("no authentication", String::new()),
         Auth::Bearer(token) => ("bearer token", Fingerprint::of(token.expose()).to_string()),

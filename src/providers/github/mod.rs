@@ -157,7 +157,7 @@ pub fn stored_token(ctx: &Context) -> Result<AccessToken, AuthError> {
     let Some(current) = session::load(&ctx.state_dir)?.sessions.remove(PROVIDER) else {
         return Err(AuthError::not_authenticated("there is no GitHub session").with_hint(login));
     };
-    let now = ctx.clock.now();
+    let now = ctx.clock.now().as_secs();
     if let Some(why) = session::expiry_problem(ctx, &current, now) {
         return Err(session::expired_error(PROVIDER, &why));
     }

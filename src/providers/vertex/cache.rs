@@ -49,7 +49,7 @@ pub fn lookup(ctx: &Context, key: &str) -> Option<Secret<String>> {
         ctx.detail("vertex: ignoring a damaged token cache");
         return None;
     };
-    if cached.key != key || cached.expires_at <= ctx.clock.now() + MARGIN {
+    if cached.key != key || cached.expires_at <= ctx.clock.now().as_secs() + MARGIN {
         return None;
     }
     crate::trace::step(&format!(
@@ -86,7 +86,7 @@ fn try_save(
         .map_err(|e| AuthError::internal("cannot encode the token cache").caused_by(e))?;
     let meta = ItemMeta {
         fingerprint: Fingerprint::of(token.expose()).to_string(),
-        created_at: ctx.clock.now(),
+        created_at: ctx.clock.now().as_secs(),
         rotated_at: None,
         previous_fingerprint: None,
     };

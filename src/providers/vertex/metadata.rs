@@ -127,7 +127,7 @@ pub async fn fetch(
     Ok(Fresh {
         token,
         expires_at: crate::limits::expires_at(
-            ctx.clock.now(),
+            ctx.clock.now().as_secs(),
             crate::limits::lifetime(parsed.expires_in.unwrap_or(300)),
         ),
     })

@@ -97,7 +97,7 @@ async fn fetch_basic(
     let url = credential.token_uri();
     let shown = SafeUrl::from(url.clone());
     let form = match credential {
-        GoogleCredential::ServiceAccount(sa) => jwt_form(sa, path, ctx.clock.now())?,
+        GoogleCredential::ServiceAccount(sa) => jwt_form(sa, path, ctx.clock.now().as_secs())?,
         GoogleCredential::AuthorizedUser(user) => refresh_form(user),
         _ => {
             return Err(AuthError::internal(
@@ -128,7 +128,7 @@ async fn fetch_basic(
         reply.status,
         &reply.headers,
         &body,
-        ctx.clock.now(),
+        ctx.clock.now().as_secs(),
     )
 }
 
