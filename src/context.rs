@@ -149,7 +149,7 @@ impl Context {
         config_json: &str,
         env_name: Option<&str>,
         env: Env,
-        now: u64,
+        now: crate::time::UnixTime,
         store: crate::storage::memory::MemoryStore,
     ) -> Context {
         let path = PathBuf::from("/nonexistent/claude-test/config.json");
@@ -168,9 +168,7 @@ impl Context {
                 warnings: Vec::new(),
                 managed: Default::default(),
             },
-            clock: Box::new(crate::clock::FixedClock(crate::time::UnixTime::from_secs(
-                now,
-            ))),
+            clock: Box::new(crate::clock::FixedClock(now)),
             flag_key: None,
             mfa_code: None,
             env,

@@ -147,7 +147,7 @@ pub fn save(
     }
     let meta = ItemMeta {
         fingerprint: session.access_fingerprint.clone(),
-        created_at: session.created_at,
+        created_at: crate::time::UnixTime::from_secs(session.created_at),
         rotated_at: None,
         previous_fingerprint: None,
     };
@@ -293,7 +293,13 @@ mod tests {
             ),
         ];
         for (config, last_used, now, expired) in table {
-            let ctx = Context::for_test(config, None, Env::default(), now, MemoryStore::default());
+            let ctx = Context::for_test(
+                config,
+                None,
+                Env::default(),
+                crate::time::UnixTime::from_secs(now),
+                MemoryStore::default(),
+            );
             let problem = expiry_problem(&ctx, &session(last_used), now);
             assert_eq!(
                 problem.is_some(),

@@ -119,7 +119,7 @@ impl KeyPlace {
         let hex = ChainKey::generate_hex().map_err(|e| format!("no randomness: {e}"))?;
         let meta = ItemMeta {
             fingerprint: "audit-hmac-key".to_string(),
-            created_at: ctx.clock.now().as_secs(),
+            created_at: ctx.clock.now(),
             rotated_at: None,
             previous_fingerprint: None,
         };

@@ -197,7 +197,7 @@ pub(crate) fn store_new(
         .map(|m| m.fingerprint.clone());
     let meta = ItemMeta {
         fingerprint: fingerprint.to_string(),
-        created_at: ctx.clock.now().as_secs(),
+        created_at: ctx.clock.now(),
         rotated_at: None,
         previous_fingerprint: None,
     };
@@ -350,7 +350,7 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
     crate::storage::atomic::ensure_private_dir(&ctx.state_dir)?;
     store.probe()?;
     let check = check_online(ctx, &key, "input").await?;
-    let now = ctx.clock.now().as_secs();
+    let now = ctx.clock.now();
     let meta = ItemMeta {
         fingerprint: new_fp.to_string(),
         created_at: now,

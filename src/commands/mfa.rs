@@ -101,7 +101,7 @@ fn start(ctx: &Context, interactive: bool) -> Result<Outcome, AuthError> {
     let store = ctx.store();
     let meta = ItemMeta {
         fingerprint: id.clone(),
-        created_at: ctx.clock.now().as_secs(),
+        created_at: ctx.clock.now(),
         rotated_at: None,
         previous_fingerprint: None,
     };
@@ -162,7 +162,7 @@ fn pending_outcome(ctx: &Context, uri: &Secret<String>, account: &str) -> Outcom
 /// Makes the confirmed pending secret the enrolled one (replacing any other).
 fn promote(ctx: &Context, secret: &Secret<String>, id: &str) -> Result<Outcome, AuthError> {
     let store = ctx.store();
-    let now = ctx.clock.now().as_secs();
+    let now = ctx.clock.now();
     let meta = ItemMeta {
         fingerprint: id.to_string(),
         created_at: now,
@@ -182,6 +182,6 @@ fn promote(ctx: &Context, secret: &Secret<String>, id: &str) -> Result<Outcome, 
     };
     Ok(Outcome::ok(
         format!("✓ TOTP second factor enrolled.\n  {policy}."),
-        json!({ "enrolled": true, "pending": false, "method": "totp", "enrolledAt": crate::clock::rfc3339(now) }),
+        json!({ "enrolled": true, "pending": false, "method": "totp", "enrolledAt": now.rfc3339() }),
     ))
 }

@@ -402,10 +402,11 @@ mod tests {
     use crate::storage::memory::MemoryStore;
     use crate::storage::ItemMeta;
     use crate::terminal::ScriptedTerminal;
+    use crate::time::UnixTime;
     use std::rc::Rc;
 
     const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-    const NOW: u64 = 1_800_000_000;
+    const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
     /// Policy on, TOTP enrolled in memory, counters in a temporary state directory.
     fn ctx(tty: bool, typed: &str, dir: &std::path::Path) -> Context {
@@ -435,7 +436,7 @@ mod tests {
     fn current_code() -> String {
         let bytes = totp_rs::Secret::try_from_base32(SECRET).unwrap();
         let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
-        totp.generate(NOW).to_string()
+        totp.generate(NOW.as_secs()).to_string()
     }
 
     #[test]

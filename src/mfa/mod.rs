@@ -142,7 +142,7 @@ impl Summary {
             "not required".to_string()
         };
         let factor = match (&self.enrolled, &self.pending) {
-            (Some(meta), _) => format!("TOTP enrolled {}", crate::clock::rfc3339(meta.created_at)),
+            (Some(meta), _) => format!("TOTP enrolled {}", meta.created_at.rfc3339()),
             (None, Some(_)) => "TOTP enrollment pending confirmation".to_string(),
             (None, None) if self.sms_ready => "SMS codes through the delivery command".to_string(),
             (None, None) => "not enrolled".to_string(),
@@ -171,7 +171,7 @@ pub fn readiness(ctx: &Context) -> Result<String, AuthError> {
     let enrolled = summary.enrolled.as_ref().map(|meta| {
         format!(
             "TOTP enrolled {} (enrollment checked; no code asked)",
-            crate::clock::rfc3339(meta.created_at)
+            meta.created_at.rfc3339()
         )
     });
     let Some(policy) = policy(ctx) else {

@@ -144,7 +144,7 @@ fn send(ctx: &Context, argv: &[String], phone: &str) -> Result<(), AuthError> {
         .map_err(|e| AuthError::internal("cannot encode the SMS code").caused_by(e))?;
     let meta = ItemMeta {
         fingerprint: "sms-code".to_string(),
-        created_at: now,
+        created_at: crate::time::UnixTime::from_secs(now),
         rotated_at: None,
         previous_fingerprint: None,
     };

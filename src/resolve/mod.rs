@@ -457,7 +457,7 @@ fn helper_candidate(
 ) -> Candidate {
     let cached = index
         .and_then(|index| index.items.get(helper::ITEM))
-        .filter(|meta| helper::cached_until(ctx, meta.created_at) > ctx.clock.now().as_secs())
+        .filter(|meta| helper::cached_until(ctx, meta.created_at) > ctx.clock.now())
         .cloned();
     let fingerprint = match &cached {
         Some(meta) => Fingerprint::from_stored(meta.fingerprint.clone()),

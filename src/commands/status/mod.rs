@@ -15,6 +15,7 @@ use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::Outcome;
 use crate::resolve::{self, Candidate, Resolution, Source};
+use crate::time::UnixTime;
 use report::{Credential, CredentialState, SessionStatus};
 use serde_json::Value;
 use std::fmt::Write;
@@ -23,8 +24,8 @@ const DAY: u64 = 86_400;
 
 /// The stored key's age against `security.keyRotation`.
 struct Rotation {
-    created_at: u64,
-    rotated_at: Option<u64>,
+    created_at: UnixTime,
+    rotated_at: Option<UnixTime>,
     previous_fingerprint: Option<String>,
     /// Seconds since the key was stored.
     age: u64,
@@ -140,8 +141,8 @@ fn build(
 fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
     let (active, usable) = (facts.active(), facts.usable());
     let rotation = facts.rotation.as_ref().map(|r| report::Rotation {
-        created_at: rfc3339(r.created_at),
-        rotated_at: r.rotated_at.map(rfc3339),
+        created_at: r.created_at.rfc3339(),
+        rotated_at: r.rotated_at.map(UnixTime::rfc3339),
         previous_fingerprint: r.previous_fingerprint.clone(),
         age_days: r.age / DAY,
         age_seconds: r.age,
@@ -151,7 +152,7 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
         previous_until: r
             .rotated_at
             .filter(|_| r.previous_fingerprint.is_some())
-            .map(|at| rfc3339(at.saturating_add(crate::policy::rotation::OVERLAP_SECS))),
+            .map(|at| (at + crate::policy::rotation::OVERLAP).rfc3339()),
     });
     let detail = report::Detail::Anthropic {
         session: facts
@@ -347,7 +348,7 @@ fn warnings(
 fn rotation_status(ctx: &Context, resolution: &Resolution) -> Option<Rotation> {
     let meta = resolution.candidates.iter().find_map(|c| c.meta())?;
     let policy = &ctx.loaded.config.security.key_rotation;
-    let age = ctx.clock.now().as_secs().saturating_sub(meta.created_at);
+    let age = ctx.clock.now().saturating_since(meta.created_at).as_secs();
     let interval = policy.interval.filter(|_| policy.enabled);
     Some(Rotation {
         created_at: meta.created_at,
@@ -429,7 +430,7 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
         let _ = writeln!(
             out,
             "  stored key:   created {} ({} ago)",
-            rfc3339(r.created_at),
+            r.created_at.rfc3339(),
             crate::clock::span(r.age)
         );
     }
@@ -519,7 +520,7 @@ fn render_active(ctx: &Context, out: &mut String, facts: &Facts<'_>, provider: &
                 Some(meta) => format!(
                     "{} (the output of `{shown}`, cached until {}; status runs nothing, a command would reuse it)",
                     active.fingerprint,
-                    rfc3339(resolve::helper::cached_until(ctx, meta.created_at))
+                    resolve::helper::cached_until(ctx, meta.created_at).rfc3339()
                 ),
                 None => format!(
                     "from `apiKeyHelper`: status runs nothing; a command would run `{shown}`"

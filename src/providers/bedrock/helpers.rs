@@ -161,7 +161,7 @@ fn save(
     })?;
     let meta = crate::storage::ItemMeta {
         fingerprint: crate::secret::Fingerprint::of(keys.secret_access_key.expose()).to_string(),
-        created_at: ctx.clock.now().as_secs(),
+        created_at: ctx.clock.now(),
         rotated_at: None,
         previous_fingerprint: None,
     };

@@ -86,7 +86,7 @@ fn try_save(
         .map_err(|e| AuthError::internal("cannot encode the token cache").caused_by(e))?;
     let meta = ItemMeta {
         fingerprint: Fingerprint::of(token.expose()).to_string(),
-        created_at: ctx.clock.now().as_secs(),
+        created_at: ctx.clock.now(),
         rotated_at: None,
         previous_fingerprint: None,
     };
