@@ -2,12 +2,12 @@
 //! the tokens live in the configured secret store as item `session:PROVIDER`. With
 //! `security.sessionEncryption` the account and scopes are kept only with the tokens.
 
-use crate::clock::rfc3339;
 use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
 use crate::secret::{AccessToken, Fingerprint, RefreshToken};
 use crate::storage::atomic::{read_json, write_json};
 use crate::storage::{FileLock, ItemMeta, SecretStore};
+use crate::time::UnixTime;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,14 +21,14 @@ pub struct Session {
     /// The account's email; `None` when unknown or kept encrypted.
     pub account: Option<String>,
     pub scopes: Vec<String>,
-    pub created_at: u64,
-    pub last_used_at: u64,
-    /// When the access token expires (Unix seconds), when the server said.
-    pub access_expires_at: Option<u64>,
-    /// When the access token in force was issued (Unix seconds): with its expiry, the
-    /// lifetime the refresh margin is a share of. Absent in sessions from older versions.
+    pub created_at: UnixTime,
+    pub last_used_at: UnixTime,
+    /// When the access token expires, when the server said.
+    pub access_expires_at: Option<UnixTime>,
+    /// When the access token in force was issued: with its expiry, the lifetime the
+    /// refresh margin is a share of. Absent in sessions from older versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_issued_at: Option<u64>,
+    pub access_issued_at: Option<UnixTime>,
     pub has_refresh_token: bool,
     pub access_fingerprint: String,
     pub client_id: String,
@@ -147,7 +147,7 @@ pub fn save(
     }
     let meta = ItemMeta {
         fingerprint: session.access_fingerprint.clone(),
-        created_at: crate::time::UnixTime::from_secs(session.created_at),
+        created_at: session.created_at,
         rotated_at: None,
         previous_fingerprint: None,
     };
@@ -179,13 +179,14 @@ pub fn forget(
 }
 
 /// Why `session` can no longer be used, by `session.timeout` (idle) or `maxDuration`.
-pub fn expiry_problem(ctx: &Context, session: &Session, now: u64) -> Option<String> {
+pub fn expiry_problem(ctx: &Context, session: &Session, now: UnixTime) -> Option<String> {
     let policy = &ctx.loaded.config.session;
     if let Some(max) = policy.max_duration {
-        if now >= session.created_at.saturating_add(max) {
+        let end = session.created_at.plus_secs(max);
+        if now >= end {
             return Some(format!(
                 "the session reached `session.maxDuration` ({max} s) at {}",
-                rfc3339(session.created_at.saturating_add(max))
+                end.rfc3339()
             ));
         }
     }
@@ -196,7 +197,7 @@ pub fn expiry_problem(ctx: &Context, session: &Session, now: u64) -> Option<Stri
         } else {
             session.created_at
         };
-        if now >= base.saturating_add(idle) {
+        if now >= base.plus_secs(idle) {
             return Some(format!(
                 "the session was idle longer than `session.timeout` ({idle} s)"
             ));
@@ -230,16 +231,17 @@ mod tests {
 
     const START: u64 = 1_790_000_000;
 
-    fn session(last_used: u64) -> Session {
+    fn session(last_used: UnixTime) -> Session {
+        let start = UnixTime::from_secs(START);
         Session {
             id: "0".into(),
             provider: "anthropic".into(),
             account: None,
             scopes: Vec::new(),
-            created_at: START,
+            created_at: start,
             last_used_at: last_used,
-            access_expires_at: Some(START + 3600),
-            access_issued_at: Some(START),
+            access_expires_at: Some(start.plus_secs(3600)),
+            access_issued_at: Some(start),
             has_refresh_token: true,
             access_fingerprint: String::new(),
             client_id: "c".into(),
@@ -293,19 +295,14 @@ mod tests {
             ),
         ];
         for (config, last_used, now, expired) in table {
-            let ctx = Context::for_test(
-                config,
-                None,
-                Env::default(),
-                crate::time::UnixTime::from_secs(now),
-                MemoryStore::default(),
-            );
+            let (last_used, now) = (UnixTime::from_secs(last_used), UnixTime::from_secs(now));
+            let ctx = Context::for_test(config, None, Env::default(), now, MemoryStore::default());
             let problem = expiry_problem(&ctx, &session(last_used), now);
             assert_eq!(
                 problem.is_some(),
                 expired,
                 "{config} at +{}: {problem:?}",
-                now.saturating_sub(START)
+                now.as_secs() - START
             );
         }
     }

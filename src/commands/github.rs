@@ -121,7 +121,7 @@ fn start(
     account: &str,
     requested: Vec<String>,
 ) -> Result<Session, AuthError> {
-    let now = ctx.clock.now().as_secs();
+    let now = ctx.clock.now();
     let session = Session {
         id: session::new_id()?,
         provider: PROVIDER.to_string(),
@@ -129,9 +129,7 @@ fn start(
         scopes: Vec::new(),
         created_at: now,
         last_used_at: now,
-        access_expires_at: granted
-            .expires_in
-            .map(|d| crate::limits::expires_at(now, d)),
+        access_expires_at: granted.expires_in.map(|lifetime| now + lifetime),
         access_issued_at: Some(now),
         has_refresh_token: false,
         access_fingerprint: String::new(),
@@ -190,7 +188,7 @@ pub async fn install_app(ctx: &Context, no_browser: bool) -> Result<Outcome, Aut
         repository_selection: installation.repository_selection.clone(),
         repositories: repositories.clone(),
         api_url: settings.api_url.to_string(),
-        recorded_at: ctx.clock.now().as_secs(),
+        recorded_at: ctx.clock.now(),
     };
     {
         let lock = ctx.lock()?;

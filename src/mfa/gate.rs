@@ -144,7 +144,7 @@ pub fn session_fresh(ctx: &Context, provider: &str) -> Result<(), AuthError> {
     let now = ctx.clock.now().as_secs();
     // A time in the future is not a verification: it would keep the session fresh forever.
     let plausible = |at: u64| at <= now.saturating_add(CLOCK_SKEW);
-    let started_at = session.created_at;
+    let started_at = session.created_at.as_secs();
     let last_verified_at = state::load(&ctx.state_dir)?.last_verified_at.unwrap_or(0);
     if !plausible(started_at) || !plausible(last_verified_at) {
         ctx.warn(&format!(

@@ -478,7 +478,7 @@ fn helper_candidate(
 pub const NOT_RUN: &str = "(not run)";
 
 fn session_candidate(ctx: &Context, session: Session) -> Candidate {
-    let now = ctx.clock.now().as_secs();
+    let now = ctx.clock.now();
     let problem = session::expiry_problem(ctx, &session, now).or_else(|| {
         let stale = crate::oauth::refresh::is_stale(&session, now);
         let refreshable =

@@ -41,7 +41,7 @@ struct Facts<'a> {
     mfa: crate::mfa::Summary,
     warnings: Vec<String>,
     next_step: Option<String>,
-    now: u64,
+    now: UnixTime,
     /// `--check`'s answer; `None` when nothing was asked.
     verification: Option<Checked>,
     /// The last plan `--subscription-status` saw, for a login in force (a file read only).
@@ -112,7 +112,7 @@ fn build(
         mfa,
         warnings,
         next_step,
-        now: ctx.clock.now().as_secs(),
+        now: ctx.clock.now(),
         verification,
         plan: resolution
             .active()
@@ -175,7 +175,7 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
                 plan: cached.subscription.plan.clone(),
                 status: cached.subscription.status.clone(),
                 fetched_at: rfc3339(cached.fetched_at),
-                age_seconds: facts.now.saturating_sub(cached.fetched_at),
+                age_seconds: facts.now.as_secs().saturating_sub(cached.fetched_at),
             })
         }),
     };
@@ -281,17 +281,19 @@ pub(crate) fn claim(
     }
 }
 
-fn session_status(candidate: &Candidate, now: u64) -> SessionStatus {
+fn session_status(candidate: &Candidate, now: UnixTime) -> SessionStatus {
     let session = candidate.session().expect("a session candidate");
     SessionStatus {
         provider: session.provider.clone(),
         account: session.account.clone(),
         account_encrypted: session.metadata_encrypted,
         scopes: session.scopes.clone(),
-        created_at: rfc3339(session.created_at),
-        last_used_at: rfc3339(session.last_used_at),
-        access_token_expires_at: session.access_expires_at.map(rfc3339),
-        access_token_expires_in_seconds: session.access_expires_at.map(|at| at.saturating_sub(now)),
+        created_at: session.created_at.rfc3339(),
+        last_used_at: session.last_used_at.rfc3339(),
+        access_token_expires_at: session.access_expires_at.map(UnixTime::rfc3339),
+        access_token_expires_in_seconds: session
+            .access_expires_at
+            .map(|at| now.saturating_until(at).as_secs()),
         refreshable: session.has_refresh_token,
         state: if candidate.problem().is_some() {
             "expired"
@@ -568,14 +570,14 @@ fn render_active(ctx: &Context, out: &mut String, facts: &Facts<'_>, provider: &
                 let _ = writeln!(
                     out,
                     "  expires:      in {} min{refresh}",
-                    at.saturating_sub(facts.now) / 60
+                    facts.now.saturating_until(at).as_secs() / 60
                 );
             }
             let plan = facts.plan.as_ref().map(|cached| {
                 format!(
                     ", {} (as of {} ago; `claude --subscription-status` checks)",
                     cached.subscription.headline(),
-                    crate::billing::chart::age(facts.now, cached.fetched_at)
+                    crate::billing::chart::age(facts.now.as_secs(), cached.fetched_at)
                 )
             });
             let _ = writeln!(

@@ -157,7 +157,7 @@ pub fn stored_token(ctx: &Context) -> Result<AccessToken, AuthError> {
     let Some(current) = session::load(&ctx.state_dir)?.sessions.remove(PROVIDER) else {
         return Err(AuthError::not_authenticated("there is no GitHub session").with_hint(login));
     };
-    let now = ctx.clock.now().as_secs();
+    let now = ctx.clock.now();
     if let Some(why) = session::expiry_problem(ctx, &current, now) {
         return Err(session::expired_error(PROVIDER, &why));
     }
@@ -204,8 +204,7 @@ pub struct RecordedInstallation {
     pub repository_selection: String,
     pub repositories: Vec<String>,
     pub api_url: String,
-    /// Unix seconds.
-    pub recorded_at: u64,
+    pub recorded_at: crate::time::UnixTime,
 }
 
 /// `STATE_DIR/github.json`: installations by App slug. No secrets.
