@@ -13,10 +13,11 @@ use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
 use crate::events::{record, AuthEvent};
 use crate::secret::Secret;
+use crate::time::UnixTime;
 
 /// How far in the future a recorded verification or session start may be (clock steps
 /// between processes) before it is distrusted.
-pub const CLOCK_SKEW: u64 = 60;
+pub const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the code is asked for: named in messages and events.
 #[derive(Clone, Copy, Debug)]
@@ -141,11 +142,13 @@ pub fn session_fresh(ctx: &Context, provider: &str) -> Result<(), AuthError> {
     else {
         return Ok(());
     };
-    let now = ctx.clock.now().as_secs();
+    let now = ctx.clock.now();
     // A time in the future is not a verification: it would keep the session fresh forever.
-    let plausible = |at: u64| at <= now.saturating_add(CLOCK_SKEW);
-    let started_at = session.created_at.as_secs();
-    let last_verified_at = state::load(&ctx.state_dir)?.last_verified_at.unwrap_or(0);
+    let plausible = |at: UnixTime| at <= now + CLOCK_SKEW;
+    let started_at = session.created_at;
+    let last_verified_at = state::load(&ctx.state_dir)?
+        .last_verified_at
+        .unwrap_or(UnixTime::EPOCH);
     if !plausible(started_at) || !plausible(last_verified_at) {
         ctx.warn(&format!(
             "the {provider} session's start or last MFA verification is later than now; it is not trusted and a new code is needed"
@@ -153,7 +156,7 @@ pub fn session_fresh(ctx: &Context, provider: &str) -> Result<(), AuthError> {
         return require(ctx, Purpose::Reverify { provider });
     }
     let verified = last_verified_at.max(started_at);
-    if now < verified.saturating_add(ttl) {
+    if now < verified.plus_secs(ttl) {
         return Ok(());
     }
     ctx.detail(&format!(
@@ -176,7 +179,7 @@ pub fn check_totp(
     let lock = ctx.lock()?;
     // Re-read under the lock: another process may have used a step or failed meanwhile.
     let mut counters = state::load(&ctx.state_dir)?;
-    let now = ctx.clock.now().as_secs();
+    let now = ctx.clock.now();
     if let Some(left) = counters.backoff_left(now) {
         return Err(backoff_error(ctx, left));
     }
@@ -212,7 +215,7 @@ pub(super) fn refused(
     counters: &mut MfaState,
     lock: crate::storage::FileLock,
 ) -> AuthError {
-    let now = ctx.clock.now().as_secs();
+    let now = ctx.clock.now();
     counters.failed(now);
     let saved = state::save(&ctx.state_dir, counters, &lock);
     drop(lock);
@@ -270,7 +273,7 @@ pub(super) fn verified(ctx: &Context, purpose: Purpose<'_>, method: &str) {
 /// # Errors
 /// That error; storage errors reading `mfa.json`.
 pub fn refuse_during_backoff(ctx: &Context) -> Result<(), AuthError> {
-    match state::load(&ctx.state_dir)?.backoff_left(ctx.clock.now().as_secs()) {
+    match state::load(&ctx.state_dir)?.backoff_left(ctx.clock.now()) {
         Some(left) => Err(backoff_error(ctx, left)),
         None => Ok(()),
     }
@@ -402,7 +405,6 @@ mod tests {
     use crate::storage::memory::MemoryStore;
     use crate::storage::ItemMeta;
     use crate::terminal::ScriptedTerminal;
-    use crate::time::UnixTime;
     use std::rc::Rc;
 
     const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";

@@ -84,7 +84,7 @@ pub struct Summary {
     pub enrolled: Option<ItemMeta>,
     pub pending: Option<ItemMeta>,
     pub methods: Vec<&'static str>,
-    pub last_verified_at: Option<u64>,
+    pub last_verified_at: Option<crate::time::UnixTime>,
     /// The SMS delivery command is configured.
     pub sms_ready: bool,
     /// Why the facts are incomplete (an unreadable index or `mfa.json`).
@@ -149,7 +149,7 @@ impl Summary {
         };
         let verified = self
             .last_verified_at
-            .map(|at| format!(", last verified {}", crate::clock::rfc3339(at)))
+            .map(|at| format!(", last verified {}", at.rfc3339()))
             .unwrap_or_default();
         format!("{policy}; {factor}{verified}")
     }

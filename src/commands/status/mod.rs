@@ -167,7 +167,7 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
             enrolled: facts.mfa.enrolled.is_some(),
             pending: facts.mfa.pending.is_some(),
             methods: facts.mfa.methods.clone(),
-            last_verified_at: facts.mfa.last_verified_at.map(rfc3339),
+            last_verified_at: facts.mfa.last_verified_at.map(UnixTime::rfc3339),
         },
         rotation,
         plan: facts.plan.as_ref().map(|cached| {
