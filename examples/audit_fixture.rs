@@ -116,7 +116,7 @@ fn time_append(dir: &Path, count: u32) {
     for i in 0..count {
         let append = Append {
             dir,
-            now: START.plus_secs(u64::from(i)).as_secs(),
+            now: START.plus_secs(u64::from(i)),
             retention_days: Some(30),
         };
         append.line(&head(u64::from(i)), &signer).unwrap();

@@ -42,7 +42,7 @@ pub fn show(ctx: &Context, since: Option<&str>, verify: bool) -> Result<Outcome,
         return check(ctx, &path, reader);
     }
     let cutoff = since
-        .map(|s| read::since_cutoff(s, ctx.clock.now().as_secs()))
+        .map(|s| read::since_cutoff(s, ctx.clock.now()))
         .transpose()?;
     list(ctx, reader, cutoff.as_deref())
 }
