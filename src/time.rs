@@ -55,6 +55,11 @@ impl UnixTime {
         later.saturating_since(self)
     }
 
+    /// How far apart two instants are, whichever comes first (clock skew).
+    pub const fn abs_diff(self, other: UnixTime) -> Duration {
+        Duration::from_secs(self.0.abs_diff(other.0))
+    }
+
     /// The instant of a `SystemTime`; times before the epoch are the epoch.
     pub fn from_system_time(time: SystemTime) -> UnixTime {
         UnixTime(
@@ -167,6 +172,12 @@ mod tests {
         assert_eq!(T.saturating_since(later), Duration::ZERO);
         assert_eq!(T.saturating_until(later), Duration::from_secs(90));
         assert_eq!(later.saturating_until(T), Duration::ZERO);
+        assert_eq!(T.abs_diff(later), Duration::from_secs(90));
+        assert_eq!(later.abs_diff(T), Duration::from_secs(90));
+        assert_eq!(
+            UnixTime::EPOCH.abs_diff(UnixTime::MAX),
+            Duration::from_secs(u64::MAX)
+        );
         assert_eq!(
             UnixTime::MAX.saturating_since(UnixTime::EPOCH),
             Duration::from_secs(u64::MAX)

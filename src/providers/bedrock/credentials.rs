@@ -28,8 +28,8 @@ pub(crate) struct AccessKeys {
     pub access_key_id: String,
     pub secret_access_key: Secret<String>,
     pub session_token: Option<Secret<String>>,
-    /// Unix seconds, for temporary credentials that say when they end.
-    pub expires: Option<u64>,
+    /// For temporary credentials that say when they end.
+    pub expires: Option<crate::time::UnixTime>,
 }
 
 /// A link of the chain, as found offline.
@@ -587,7 +587,7 @@ pub(crate) fn sso_token(ctx: &Context, sso: &Sso) -> Result<Secret<String>, Auth
         .and_then(|t| t.as_str())
         .and_then(super::fetch::unix_time)
         .ok_or_else(damaged)?;
-    if expires <= ctx.clock.now().as_secs() {
+    if expires <= ctx.clock.now() {
         return Err(AuthError::new(
             ErrorCode::ExpiredToken,
             format!(

@@ -486,15 +486,12 @@ pub async fn fetch(
         .filter(|t| !t.is_empty())
         .map(Secret::new)
         .ok_or_else(|| AuthError::provider(format!("{shown} answered without an access token")))?;
-    let now = ctx.clock.now().as_secs();
+    let now = ctx.clock.now();
     match &account.impersonation_url {
         Some(url) => impersonate(ctx, http, url, &token).await,
         None => Ok(Fresh {
             token,
-            expires_at: crate::limits::expires_at(
-                now,
-                crate::limits::lifetime(sts.expires_in.unwrap_or(LIFETIME)),
-            ),
+            expires_at: now + crate::limits::lifetime(sts.expires_in.unwrap_or(LIFETIME)),
         }),
     }
 }
@@ -563,7 +560,7 @@ pub async fn impersonate(
     // We asked for an hour; the answer's RFC 3339 expiry is not trusted to be longer.
     Ok(Fresh {
         token,
-        expires_at: ctx.clock.now().as_secs().saturating_add(LIFETIME),
+        expires_at: ctx.clock.now().plus_secs(LIFETIME),
     })
 }
 
