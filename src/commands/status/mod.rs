@@ -9,7 +9,6 @@ pub mod report;
 #[cfg(test)]
 mod table;
 
-use crate::clock::rfc3339;
 use crate::config::schema::Provider;
 use crate::context::Context;
 use crate::error::AuthError;
@@ -174,8 +173,8 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
             Box::new(report::Plan {
                 plan: cached.subscription.plan.clone(),
                 status: cached.subscription.status.clone(),
-                fetched_at: rfc3339(cached.fetched_at),
-                age_seconds: facts.now.as_secs().saturating_sub(cached.fetched_at),
+                fetched_at: cached.fetched_at.rfc3339(),
+                age_seconds: facts.now.saturating_since(cached.fetched_at).as_secs(),
             })
         }),
     };
@@ -577,7 +576,7 @@ fn render_active(ctx: &Context, out: &mut String, facts: &Facts<'_>, provider: &
                 format!(
                     ", {} (as of {} ago; `claude --subscription-status` checks)",
                     cached.subscription.headline(),
-                    crate::billing::chart::age(facts.now.as_secs(), cached.fetched_at)
+                    crate::billing::chart::age(facts.now, cached.fetched_at)
                 )
             });
             let _ = writeln!(
