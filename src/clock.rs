@@ -56,11 +56,6 @@ pub fn span(secs: u64) -> String {
     }
 }
 
-/// `2026-11-25T15:33:00Z`: [`UnixTime::rfc3339`] of Unix seconds, while callers convert.
-pub fn rfc3339(unix: u64) -> String {
-    UnixTime::from_secs(unix).rfc3339()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! Bounds on numbers that come from outside (servers, stored files): every one is capped
-//! when it is read and time arithmetic saturates, so a hostile `expires_in` or `interval`
-//! can neither crash a command nor make it wait for ever.
+//! when it is read and time arithmetic saturates ([`UnixTime`]), so a hostile `expires_in`
+//! or `interval` can neither crash a command nor make it wait for ever.
 
 use crate::time::UnixTime;
 use std::time::Duration;
@@ -29,11 +29,6 @@ pub fn poll_interval(seconds: u64) -> Duration {
     Duration::from_secs(seconds.max(1)).min(MAX_POLL_INTERVAL)
 }
 
-/// `now + lifetime` in Unix seconds, saturating.
-pub fn expires_at(now: u64, lifetime: Duration) -> u64 {
-    now.saturating_add(lifetime.as_secs())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +44,9 @@ mod tests {
         );
         assert_eq!(poll_interval(u64::MAX), MAX_POLL_INTERVAL);
         assert_eq!(poll_interval(0), Duration::from_secs(1));
-        assert_eq!(expires_at(u64::MAX - 1, Duration::from_secs(10)), u64::MAX);
+        assert_eq!(
+            UnixTime::MAX.minus_secs(1) + lifetime(u64::MAX),
+            UnixTime::MAX
+        );
     }
 }
