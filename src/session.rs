@@ -252,6 +252,23 @@ mod tests {
         }
     }
 
+    /// `sessions.json` as earlier versions wrote it (times as bare numbers, one session
+    /// without `accessIssuedAt`) loads, and is written back byte for byte.
+    #[test]
+    fn stored_sessions_keep_their_exact_shape() {
+        let text = r#"{"sessions":{"anthropic":{"id":"00aa","provider":"anthropic","account":null,"scopes":[],"createdAt":1790000000,"lastUsedAt":1790000600,"accessExpiresAt":1790003600,"accessIssuedAt":1790000000,"hasRefreshToken":true,"accessFingerprint":"fp","clientId":"c","tokenEndpoint":"https://auth.example/token","revocationEndpoint":null,"issuer":null,"metadataEncrypted":false},"github":{"id":"00bb","provider":"github","account":null,"scopes":[],"createdAt":1,"lastUsedAt":18446744073709551615,"accessExpiresAt":null,"hasRefreshToken":false,"accessFingerprint":"fp","clientId":"c","tokenEndpoint":"https://github.example/token","revocationEndpoint":null,"issuer":null,"metadataEncrypted":false}}}"#;
+        let all: Sessions = serde_json::from_str(text).unwrap();
+        let anthropic = &all.sessions["anthropic"];
+        assert_eq!(anthropic.created_at, UnixTime::from_secs(1_790_000_000));
+        assert_eq!(
+            anthropic.access_expires_at,
+            Some(UnixTime::from_secs(1_790_003_600))
+        );
+        assert_eq!(all.sessions["github"].last_used_at, UnixTime::MAX);
+        assert_eq!(all.sessions["github"].access_issued_at, None);
+        assert_eq!(serde_json::to_string(&all).unwrap(), text);
+    }
+
     /// (policy, last use, now, expired?) for `session.timeout`, `maxDuration`, `autoExtend`.
     #[test]
     fn session_policy_expires_sessions_by_idle_time_and_age() {

@@ -1,7 +1,7 @@
 //! Instants as whole Unix seconds (`UnixTime`), with arithmetic that saturates instead of
 //! wrapping or panicking, so a hostile number in a server answer or a stored file can shift a
 //! deadline but never crash a command. On disk and in JSON an instant is the bare number it
-//! always was. Milliseconds, which one cache format keeps, are a type of their own.
+//! always was. Milliseconds, which two outside formats count in, are a type of their own.
 
 use serde::{Deserialize, Serialize};
 use std::ops::{Add, Sub};
@@ -12,9 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Arithmetic saturates: `t + d` past `u64::MAX` seconds stays at the end of time, `t - d`
 /// before the epoch stays at the epoch, and the span between two instants the wrong way
 /// round is zero. Sub-second parts of a `Duration` are dropped.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct UnixTime(u64);
 

@@ -148,6 +148,16 @@ mod tests {
         UnixTime::from_secs(secs)
     }
 
+    /// `mfa.json` as earlier versions wrote it loads and is written back byte for byte.
+    #[test]
+    fn stored_counters_keep_their_exact_shape() {
+        let text = r#"{"enrollment":"totp:aa","lastStep":60000000,"lastVerifiedAt":1800000000,"failures":2,"lastFailureAt":1800000030,"smsSentAt":1800000040,"lockouts":1}"#;
+        let state: MfaState = serde_json::from_str(text).unwrap();
+        assert_eq!(state.last_verified_at, Some(at(1_800_000_000)));
+        assert_eq!(state.last_failure_at, Some(at(1_800_000_030)));
+        assert_eq!(serde_json::to_string(&state).unwrap(), text);
+    }
+
     #[test]
     fn five_failures_in_a_row_back_off_for_30_seconds_from_the_last() {
         let mut state = MfaState::default();
