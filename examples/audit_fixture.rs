@@ -17,12 +17,13 @@ use claude_auth::audit::key::Signer;
 use claude_auth::secret::Secret;
 use claude_auth::storage::encrypted_file::{EncryptedFile, KeySource};
 use claude_auth::storage::{FileLock, ItemMeta, SecretStore};
+use claude_auth::time::UnixTime;
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
 /// 2027-01-15T08:00:00Z; one line a minute from there.
-const START: u64 = 1_800_000_000;
+const START: UnixTime = UnixTime::from_secs(1_800_000_000);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -42,7 +43,7 @@ fn main() {
 }
 
 fn head(i: u64) -> String {
-    let time = claude_auth::clock::rfc3339(START + i * 60);
+    let time = START.plus_secs(i * 60).rfc3339();
     format!(
         "{{\"time\":\"{time}\",\"event\":\"key_validated\",\"provider\":\"anthropic\",\
          \"fingerprint\":\"sk-ant-api03-…a1A1\",\"outcome\":\"success\",\"environment\":null,\
@@ -115,7 +116,7 @@ fn time_append(dir: &Path, count: u32) {
     for i in 0..count {
         let append = Append {
             dir,
-            now: START + u64::from(i),
+            now: START.plus_secs(u64::from(i)),
             retention_days: Some(30),
         };
         append.line(&head(u64::from(i)), &signer).unwrap();

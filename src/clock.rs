@@ -1,30 +1,28 @@
 //! The clock, behind a trait so that time-dependent rules can be tested.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use crate::time::UnixTime;
+use std::time::SystemTime;
 
-/// Wall-clock time in Unix seconds.
+/// Wall-clock time.
 pub trait Clock {
-    /// Now, in Unix seconds.
-    fn now(&self) -> u64;
+    /// Now, to the second.
+    fn now(&self) -> UnixTime;
 }
 
 /// The system clock.
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
+    fn now(&self) -> UnixTime {
+        UnixTime::from_system_time(SystemTime::now())
     }
 }
 
 /// A clock stopped at one instant: unit tests, and debug builds' `CLAUDE_TEST_NOW`.
-pub struct FixedClock(pub u64);
+pub struct FixedClock(pub UnixTime);
 
 impl Clock for FixedClock {
-    fn now(&self) -> u64 {
+    fn now(&self) -> UnixTime {
         self.0
     }
 }
@@ -38,7 +36,7 @@ pub fn from_env(env: &crate::envvars::Env) -> Box<dyn Clock> {
             .get(crate::envvars::CLAUDE_TEST_NOW)
             .and_then(|v| v.parse().ok())
         {
-            return Box::new(FixedClock(now));
+            return Box::new(FixedClock(UnixTime::from_secs(now)));
         }
     }
     Box::new(SystemClock)
@@ -56,13 +54,6 @@ pub fn span(secs: u64) -> String {
         (d, 0, _) => format!("{d} d"),
         (d, h, _) => format!("{d} d {h} h"),
     }
-}
-
-/// `2026-11-25T15:33:00Z`. Total: a stored time past year 9999 (a damaged or hostile file)
-/// renders as the last second of 9999 instead of aborting the command.
-pub fn rfc3339(unix: u64) -> String {
-    let unix = unix.min(crate::limits::LATEST_RENDERED);
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(unix)).to_string()
 }
 
 #[cfg(test)]

@@ -149,7 +149,7 @@ impl Context {
         config_json: &str,
         env_name: Option<&str>,
         env: Env,
-        now: u64,
+        now: crate::time::UnixTime,
         store: crate::storage::memory::MemoryStore,
     ) -> Context {
         let path = PathBuf::from("/nonexistent/claude-test/config.json");

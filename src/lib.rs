@@ -35,4 +35,5 @@ pub mod storage;
 pub mod style;
 pub mod terminal;
 pub mod terminal_text;
+pub mod time;
 pub mod trace;

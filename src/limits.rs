@@ -1,7 +1,8 @@
 //! Bounds on numbers that come from outside (servers, stored files): every one is capped
-//! when it is read and time arithmetic saturates, so a hostile `expires_in` or `interval`
-//! can neither crash a command nor make it wait for ever.
+//! when it is read and time arithmetic saturates ([`UnixTime`]), so a hostile `expires_in`
+//! or `interval` can neither crash a command nor make it wait for ever.
 
+use crate::time::UnixTime;
 use std::time::Duration;
 
 /// The longest token lifetime believed: a server that claims more gets a day.
@@ -11,7 +12,7 @@ pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
 /// The longest wait honoured from one `Retry-After`.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// The latest instant that is rendered: 9999-12-31T23:59:59Z (RFC 3339 has four-digit years).
-pub const LATEST_RENDERED: u64 = 253_402_300_799;
+pub const LATEST_RENDERED: UnixTime = UnixTime::from_secs(253_402_300_799);
 
 /// A lifetime sent by a server, capped at [`MAX_TOKEN_LIFETIME`].
 pub fn lifetime(seconds: u64) -> Duration {
@@ -26,11 +27,6 @@ pub fn token_lifetime(expires_in: Option<Duration>) -> Option<Duration> {
 /// A polling interval sent by a server: at least 1 s, at most [`MAX_POLL_INTERVAL`].
 pub fn poll_interval(seconds: u64) -> Duration {
     Duration::from_secs(seconds.max(1)).min(MAX_POLL_INTERVAL)
-}
-
-/// `now + lifetime` in Unix seconds, saturating.
-pub fn expires_at(now: u64, lifetime: Duration) -> u64 {
-    now.saturating_add(lifetime.as_secs())
 }
 
 #[cfg(test)]
@@ -48,6 +44,9 @@ mod tests {
         );
         assert_eq!(poll_interval(u64::MAX), MAX_POLL_INTERVAL);
         assert_eq!(poll_interval(0), Duration::from_secs(1));
-        assert_eq!(expires_at(u64::MAX - 1, Duration::from_secs(10)), u64::MAX);
+        assert_eq!(
+            UnixTime::MAX.minus_secs(1) + lifetime(u64::MAX),
+            UnixTime::MAX
+        );
     }
 }

@@ -78,7 +78,13 @@ mod tests {
     const KEY: &str = "sk-ant-api03-PROMPTPROMPTPROMPTPR-p5P5";
 
     fn ctx(tty: bool, input: &str) -> Context {
-        let mut ctx = Context::for_test("{}", None, Env::default(), 0, MemoryStore::default());
+        let mut ctx = Context::for_test(
+            "{}",
+            None,
+            Env::default(),
+            crate::time::UnixTime::EPOCH,
+            MemoryStore::default(),
+        );
         ctx.terminal = Rc::new(ScriptedTerminal {
             tty,
             input: input.to_string(),

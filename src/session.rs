@@ -2,12 +2,12 @@
 //! the tokens live in the configured secret store as item `session:PROVIDER`. With
 //! `security.sessionEncryption` the account and scopes are kept only with the tokens.
 
-use crate::clock::rfc3339;
 use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
 use crate::secret::{AccessToken, Fingerprint, RefreshToken};
 use crate::storage::atomic::{read_json, write_json};
 use crate::storage::{FileLock, ItemMeta, SecretStore};
+use crate::time::UnixTime;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,14 +21,14 @@ pub struct Session {
     /// The account's email; `None` when unknown or kept encrypted.
     pub account: Option<String>,
     pub scopes: Vec<String>,
-    pub created_at: u64,
-    pub last_used_at: u64,
-    /// When the access token expires (Unix seconds), when the server said.
-    pub access_expires_at: Option<u64>,
-    /// When the access token in force was issued (Unix seconds): with its expiry, the
-    /// lifetime the refresh margin is a share of. Absent in sessions from older versions.
+    pub created_at: UnixTime,
+    pub last_used_at: UnixTime,
+    /// When the access token expires, when the server said.
+    pub access_expires_at: Option<UnixTime>,
+    /// When the access token in force was issued: with its expiry, the lifetime the
+    /// refresh margin is a share of. Absent in sessions from older versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_issued_at: Option<u64>,
+    pub access_issued_at: Option<UnixTime>,
     pub has_refresh_token: bool,
     pub access_fingerprint: String,
     pub client_id: String,
@@ -179,13 +179,14 @@ pub fn forget(
 }
 
 /// Why `session` can no longer be used, by `session.timeout` (idle) or `maxDuration`.
-pub fn expiry_problem(ctx: &Context, session: &Session, now: u64) -> Option<String> {
+pub fn expiry_problem(ctx: &Context, session: &Session, now: UnixTime) -> Option<String> {
     let policy = &ctx.loaded.config.session;
     if let Some(max) = policy.max_duration {
-        if now >= session.created_at.saturating_add(max) {
+        let end = session.created_at.plus_secs(max);
+        if now >= end {
             return Some(format!(
                 "the session reached `session.maxDuration` ({max} s) at {}",
-                rfc3339(session.created_at.saturating_add(max))
+                end.rfc3339()
             ));
         }
     }
@@ -196,7 +197,7 @@ pub fn expiry_problem(ctx: &Context, session: &Session, now: u64) -> Option<Stri
         } else {
             session.created_at
         };
-        if now >= base.saturating_add(idle) {
+        if now >= base.plus_secs(idle) {
             return Some(format!(
                 "the session was idle longer than `session.timeout` ({idle} s)"
             ));
@@ -230,16 +231,17 @@ mod tests {
 
     const START: u64 = 1_790_000_000;
 
-    fn session(last_used: u64) -> Session {
+    fn session(last_used: UnixTime) -> Session {
+        let start = UnixTime::from_secs(START);
         Session {
             id: "0".into(),
             provider: "anthropic".into(),
             account: None,
             scopes: Vec::new(),
-            created_at: START,
+            created_at: start,
             last_used_at: last_used,
-            access_expires_at: Some(START + 3600),
-            access_issued_at: Some(START),
+            access_expires_at: Some(start.plus_secs(3600)),
+            access_issued_at: Some(start),
             has_refresh_token: true,
             access_fingerprint: String::new(),
             client_id: "c".into(),
@@ -248,6 +250,23 @@ mod tests {
             issuer: None,
             metadata_encrypted: false,
         }
+    }
+
+    /// `sessions.json` as earlier versions wrote it (times as bare numbers, one session
+    /// without `accessIssuedAt`) loads, and is written back byte for byte.
+    #[test]
+    fn stored_sessions_keep_their_exact_shape() {
+        let text = r#"{"sessions":{"anthropic":{"id":"00aa","provider":"anthropic","account":null,"scopes":[],"createdAt":1790000000,"lastUsedAt":1790000600,"accessExpiresAt":1790003600,"accessIssuedAt":1790000000,"hasRefreshToken":true,"accessFingerprint":"fp","clientId":"c","tokenEndpoint":"https://auth.example/token","revocationEndpoint":null,"issuer":null,"metadataEncrypted":false},"github":{"id":"00bb","provider":"github","account":null,"scopes":[],"createdAt":1,"lastUsedAt":18446744073709551615,"accessExpiresAt":null,"hasRefreshToken":false,"accessFingerprint":"fp","clientId":"c","tokenEndpoint":"https://github.example/token","revocationEndpoint":null,"issuer":null,"metadataEncrypted":false}}}"#;
+        let all: Sessions = serde_json::from_str(text).unwrap();
+        let anthropic = &all.sessions["anthropic"];
+        assert_eq!(anthropic.created_at, UnixTime::from_secs(1_790_000_000));
+        assert_eq!(
+            anthropic.access_expires_at,
+            Some(UnixTime::from_secs(1_790_003_600))
+        );
+        assert_eq!(all.sessions["github"].last_used_at, UnixTime::MAX);
+        assert_eq!(all.sessions["github"].access_issued_at, None);
+        assert_eq!(serde_json::to_string(&all).unwrap(), text);
     }
 
     /// (policy, last use, now, expired?) for `session.timeout`, `maxDuration`, `autoExtend`.
@@ -293,13 +312,14 @@ mod tests {
             ),
         ];
         for (config, last_used, now, expired) in table {
+            let (last_used, now) = (UnixTime::from_secs(last_used), UnixTime::from_secs(now));
             let ctx = Context::for_test(config, None, Env::default(), now, MemoryStore::default());
             let problem = expiry_problem(&ctx, &session(last_used), now);
             assert_eq!(
                 problem.is_some(),
                 expired,
                 "{config} at +{}: {problem:?}",
-                now.saturating_sub(START)
+                now.as_secs() - START
             );
         }
     }

@@ -8,9 +8,9 @@ use super::chain::{self, ChainKey};
 use super::key::Signer;
 use super::lines::{self, Line};
 use super::verify::Chain;
-use crate::clock::rfc3339;
 use crate::error::AuthError;
 use crate::storage::atomic::{lock_file, no_follow, storage_io, sync_dir};
+use crate::time::UnixTime;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::fs::File;
@@ -30,7 +30,7 @@ const TEMP_PREFIX: &str = ".audit-tmp-";
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 /// The tail read to find the last MAC: many lines, usually the last one is enough.
 const TAIL_BYTES: u64 = 64 * 1024;
-const DAY: u64 = 86_400;
+const DAY: Duration = Duration::from_secs(86_400);
 
 /// The path of the log in state directory `dir`.
 pub fn log_path(dir: &Path) -> PathBuf {
@@ -56,7 +56,7 @@ impl AuditLock {
 /// What an append needs besides the line: the time (for retention) and the retention.
 pub struct Append<'a> {
     pub dir: &'a Path,
-    pub now: u64,
+    pub now: UnixTime,
     /// `compliance.logRetention`, days.
     pub retention_days: Option<u32>,
 }
@@ -267,13 +267,13 @@ fn dated(line: &str) -> Option<Dated> {
 /// Whether a prune may be due: cheap, the first two lines only, unverified (a prune checks
 /// every line it would drop, the old anchor included, before it writes anything). At most
 /// once a day: after a prune the anchor's own time says when it ran.
-fn prune_due(path: &Path, now: u64, days: u32) -> std::io::Result<bool> {
+fn prune_due(path: &Path, now: UnixTime, days: u32) -> std::io::Result<bool> {
     let file = match no_follow().read(true).open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(err) => return Err(err),
     };
-    let cutoff = rfc3339(now.saturating_sub(u64::from(days) * DAY));
+    let cutoff = (now - DAY * days).rfc3339();
     let mut reader = BufReader::new(file);
     let mut buf = Vec::with_capacity(512);
     let mut next = |reader: &mut BufReader<File>| -> std::io::Result<Option<Dated>> {
@@ -286,7 +286,7 @@ fn prune_due(path: &Path, now: u64, days: u32) -> std::io::Result<bool> {
         return Ok(false);
     };
     if first.event.as_deref() == Some("anchor") {
-        if first.time.as_deref() > Some(rfc3339(now.saturating_sub(DAY)).as_str()) {
+        if first.time.as_deref() > Some((now - DAY).rfc3339().as_str()) {
             return Ok(false);
         }
         let second = next(&mut reader)?;
@@ -351,15 +351,15 @@ struct Pruned {
 fn prune_if_due(
     path: &Path,
     dir: &Path,
-    now: u64,
+    now: UnixTime,
     days: u32,
     key: &ChainKey,
 ) -> Result<Option<String>, AuthError> {
     if !prune_due(path, now, days).map_err(|err| storage_io("cannot read", path, err))? {
         return Ok(None);
     }
-    let cutoff = rfc3339(now.saturating_sub(u64::from(days) * DAY));
-    let day_ago = rfc3339(now.saturating_sub(DAY));
+    let cutoff = (now - DAY * days).rfc3339();
+    let day_ago = (now - DAY).rfc3339();
     let io = |err| storage_io("cannot prune", path, err);
     let file = no_follow().read(true).open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
@@ -424,7 +424,7 @@ fn prune_if_due(
     };
     let anchor_head = format!(
         "{{\"time\":\"{}\",\"event\":\"anchor\",\"prunedCount\":{}{unsigned},\"prunedThrough\":{},\"retentionDays\":{days}",
-        rfc3339(now),
+        now.rfc3339(),
         pruned.signed,
         serde_json::Value::from(pruned.through)
     );

@@ -4,10 +4,10 @@
 
 use super::file::Append;
 use super::key::{KeyPlace, Signer};
-use crate::clock::rfc3339;
 use crate::error::AuthError;
 use crate::events::sink::{Kind, Layer, Record};
 use crate::output::Outcome;
+use crate::time::UnixTime;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -129,12 +129,13 @@ impl Layer for AuditLayer {
     }
 
     fn on_record(&self, record: &Record) {
+        // `events::record` carries its clock's time as a number field.
         let at = record
             .fields
             .iter()
             .find(|(name, _)| *name == "at")
             .and_then(|(_, value)| value.as_u64())
-            .unwrap_or(0);
+            .map_or(UnixTime::EPOCH, UnixTime::from_secs);
         let head = head(record, at, self.environment.as_deref());
         let append = Append {
             dir: &self.dir,
@@ -158,7 +159,7 @@ impl Layer for AuditLayer {
 
 /// The entry as a JSON object left open (`prev` and `mac` come at append time): the common
 /// fields first, then the event's own, in the order it gave them, names in camelCase.
-pub fn head(record: &Record, at: u64, environment: Option<&str>) -> String {
+pub fn head(record: &Record, at: UnixTime, environment: Option<&str>) -> String {
     let field = |name: &str| {
         record
             .fields
@@ -173,7 +174,7 @@ pub fn head(record: &Record, at: u64, environment: Option<&str>) -> String {
         out.push(':');
         out.push_str(&value.to_string());
     };
-    push("time", &Value::from(rfc3339(at)));
+    push("time", &Value::from(at.rfc3339()));
     push("event", &Value::from(record.name));
     let provider = field("provider")
         .cloned()
@@ -290,8 +291,11 @@ mod tests {
                 ("storage", Value::from("keychain")),
             ],
         );
-        let line: Value =
-            serde_json::from_str(&format!("{}}}", head(&r, 1_764_410_400, Some("prod")))).unwrap();
+        let line: Value = serde_json::from_str(&format!(
+            "{}}}",
+            head(&r, UnixTime::from_secs(1_764_410_400), Some("prod"))
+        ))
+        .unwrap();
         assert_eq!(line["time"], "2025-11-29T10:00:00Z");
         assert_eq!(line["event"], "key_rotated");
         assert_eq!(line["provider"], "anthropic");
@@ -309,13 +313,15 @@ mod tests {
             "mfa_failed",
             vec![("method", Value::from("totp")), ("time", Value::from(3))],
         );
-        let line: Value = serde_json::from_str(&format!("{}}}", head(&r, 0, None))).unwrap();
+        let line: Value =
+            serde_json::from_str(&format!("{}}}", head(&r, UnixTime::EPOCH, None))).unwrap();
         assert_eq!(line["outcome"], "failure");
         assert_eq!(line["method"], "totp");
         assert_eq!(line["eventTime"], 3);
         assert_eq!(line["provider"], Value::Null);
         let refused = record("refused", vec![("code", Value::from("ip_restricted"))]);
-        let line: Value = serde_json::from_str(&format!("{}}}", head(&refused, 0, None))).unwrap();
+        let line: Value =
+            serde_json::from_str(&format!("{}}}", head(&refused, UnixTime::EPOCH, None))).unwrap();
         assert_eq!(line["outcome"], "refused");
     }
 }

@@ -1,8 +1,8 @@
 //! Reading `audit.log` for `--show-auth-logs`: `--since` as a cut-off time, and the fields a
 //! table row shows, parsed line by line (the log is never loaded whole).
 
-use crate::clock::rfc3339;
 use crate::error::AuthError;
+use crate::time::UnixTime;
 use std::borrow::Cow;
 
 /// The fields of a line a table row shows.
@@ -149,10 +149,10 @@ fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
 ///
 /// # Errors
 /// `usage` for anything else, with examples.
-pub fn since_cutoff(since: &str, now: u64) -> Result<String, AuthError> {
+pub fn since_cutoff(since: &str, now: UnixTime) -> Result<String, AuthError> {
     let since = since.trim();
     if let Ok(age) = humantime::parse_duration(since) {
-        return Ok(rfc3339(now.saturating_sub(age.as_secs())));
+        return Ok((now - age).rfc3339());
     }
     let full = if since.len() == 10 {
         format!("{since}T00:00:00Z")
@@ -160,11 +160,7 @@ pub fn since_cutoff(since: &str, now: u64) -> Result<String, AuthError> {
         since.to_string()
     };
     match humantime::parse_rfc3339_weak(&full) {
-        Ok(at) => Ok(rfc3339(
-            at.duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
-        )),
+        Ok(at) => Ok(UnixTime::from_system_time(at).rfc3339()),
         Err(_) => Err(AuthError::usage(format!(
             "`--since {since}` is neither an age nor a date"
         ))
@@ -201,7 +197,7 @@ mod tests {
 
     #[test]
     fn since_takes_ages_dates_and_times() {
-        let now = 1_764_410_400; // 2025-11-29T10:00:00Z
+        let now = UnixTime::from_secs(1_764_410_400); // 2025-11-29T10:00:00Z
         assert_eq!(since_cutoff("24h", now).unwrap(), "2025-11-28T10:00:00Z");
         assert_eq!(since_cutoff("7d", now).unwrap(), "2025-11-22T10:00:00Z");
         assert_eq!(

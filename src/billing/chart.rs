@@ -4,6 +4,7 @@
 //! the same.
 
 use crate::context::Context;
+use crate::time::UnixTime;
 use chrono::TimeZone;
 use std::fmt::Write;
 
@@ -168,8 +169,8 @@ pub fn cut(text: &str, max: usize, unicode: bool) -> String {
 }
 
 /// How long until `at`: `2 d 4 h`, `3 h 10 min`, `12 min`; `now` when it has passed.
-pub fn until(now: u64, at: u64) -> String {
-    let secs = at.saturating_sub(now);
+pub fn until(now: UnixTime, at: UnixTime) -> String {
+    let secs = now.saturating_until(at).as_secs();
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
     match (d, h, m) {
         (0, 0, 0) => "now".to_string(),
@@ -180,8 +181,8 @@ pub fn until(now: u64, at: u64) -> String {
 }
 
 /// How long ago `at` was: `12 s`, `3 min`, `2 h`, `4 d`.
-pub fn age(now: u64, at: u64) -> String {
-    let secs = now.saturating_sub(at);
+pub fn age(now: UnixTime, at: UnixTime) -> String {
+    let secs = now.saturating_since(at).as_secs();
     match secs {
         0..=119 => format!("{secs} s"),
         120..=7199 => format!("{} min", secs / 60),
@@ -191,11 +192,11 @@ pub fn age(now: u64, at: u64) -> String {
 }
 
 /// `Tue 1 Dec 14:30` in the local time zone (`TZ`, else the system's).
-pub fn local_time(at: u64) -> String {
-    let secs = i64::try_from(at.min(crate::limits::LATEST_RENDERED)).unwrap_or(0);
+pub fn local_time(at: UnixTime) -> String {
+    let secs = i64::try_from(at.min(crate::limits::LATEST_RENDERED).as_secs()).unwrap_or(0);
     match chrono::Local.timestamp_opt(secs, 0).single() {
         Some(time) => time.format("%a %-d %b %H:%M").to_string(),
-        None => crate::clock::rfc3339(at),
+        None => at.rfc3339(),
     }
 }
 
@@ -223,11 +224,29 @@ mod tests {
 
     #[test]
     fn durations_read_like_speech() {
-        assert_eq!(until(0, 2 * 86_400 + 4 * 3600 + 59), "2 d 4 h");
-        assert_eq!(until(0, 3 * 3600 + 600), "3 h 10 min");
-        assert_eq!(until(100, 50), "now");
-        assert_eq!(age(100, 88), "12 s");
-        assert_eq!(age(10_000, 0), "2 h");
+        assert_eq!(
+            until(
+                UnixTime::from_secs(0),
+                UnixTime::from_secs(2 * 86_400 + 4 * 3600 + 59)
+            ),
+            "2 d 4 h"
+        );
+        assert_eq!(
+            until(UnixTime::from_secs(0), UnixTime::from_secs(3 * 3600 + 600)),
+            "3 h 10 min"
+        );
+        assert_eq!(
+            until(UnixTime::from_secs(100), UnixTime::from_secs(50)),
+            "now"
+        );
+        assert_eq!(
+            age(UnixTime::from_secs(100), UnixTime::from_secs(88)),
+            "12 s"
+        );
+        assert_eq!(
+            age(UnixTime::from_secs(10_000), UnixTime::from_secs(0)),
+            "2 h"
+        );
     }
 
     #[test]

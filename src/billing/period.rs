@@ -3,7 +3,8 @@
 //! daily buckets, the API's `limit` for `bucket_width=1d`.
 
 use crate::error::AuthError;
-use chrono::{DateTime, Datelike, Days, NaiveDate};
+use crate::time::UnixTime;
+use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
 /// Daily buckets one request may ask for (`limit` ≤ 31 with `bucket_width=1d`).
@@ -20,7 +21,7 @@ pub struct Period {
 
 impl Period {
     /// From the first of this month (UTC) to today.
-    pub fn month_to_date(now: u64) -> Period {
+    pub fn month_to_date(now: UnixTime) -> Period {
         let today = day_of(now);
         Period {
             first: today.with_day(1).unwrap_or(today),
@@ -32,7 +33,7 @@ impl Period {
     ///
     /// # Errors
     /// `usage` for anything else, a date in the future or a period over a year.
-    pub fn since(text: &str, now: u64) -> Result<Period, AuthError> {
+    pub fn since(text: &str, now: UnixTime) -> Result<Period, AuthError> {
         let today = day_of(now);
         let first = if let Some(days) = text.strip_suffix('d') {
             let days: u64 = days
@@ -95,10 +96,10 @@ impl Period {
     }
 }
 
-/// The UTC day of a Unix time.
-pub fn day_of(unix: u64) -> NaiveDate {
-    let secs = i64::try_from(unix.min(crate::limits::LATEST_RENDERED)).unwrap_or(0);
-    DateTime::from_timestamp(secs, 0)
+/// The UTC day of a time (the last day of 9999 for anything later).
+pub fn day_of(at: UnixTime) -> NaiveDate {
+    at.min(crate::limits::LATEST_RENDERED)
+        .to_chrono()
         .unwrap_or_default()
         .date_naive()
 }
@@ -123,7 +124,7 @@ mod tests {
     use super::*;
 
     /// 2026-11-29T12:00:00Z.
-    const NOW: u64 = 1_795_953_600;
+    const NOW: UnixTime = UnixTime::from_secs(1_795_953_600);
 
     #[test]
     fn month_to_date_and_since() {

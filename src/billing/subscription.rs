@@ -12,6 +12,7 @@ use crate::http::{self, Call, Retry};
 use crate::redact::SafeUrl;
 use crate::secret::AccessToken;
 use crate::terminal_text::single_line;
+use crate::time::UnixTime;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -150,16 +151,7 @@ fn clean(text: &str) -> String {
 
 /// An RFC 3339 time, normalised to UTC (`…Z`); anything else is dropped.
 fn time(value: Option<&Value>) -> Option<String> {
-    let parsed = chrono::DateTime::parse_from_rfc3339(value?.as_str()?).ok()?;
-    u64::try_from(parsed.timestamp())
-        .ok()
-        .map(crate::clock::rfc3339)
-}
-
-/// Unix seconds of a time this module normalised.
-pub fn unix(rfc3339: &str) -> Option<u64> {
-    let parsed = chrono::DateTime::parse_from_rfc3339(rfc3339).ok()?;
-    u64::try_from(parsed.timestamp()).ok()
+    UnixTime::parse_rfc3339(value?.as_str()?).map(UnixTime::rfc3339)
 }
 
 /// The configured endpoint, checked (https, or http to loopback); `None` when unset.
@@ -258,8 +250,7 @@ fn not_a_plan(url: &SafeUrl, why: &str) -> AuthError {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Cached {
-    /// Unix seconds.
-    pub fetched_at: u64,
+    pub fetched_at: UnixTime,
     /// The endpoint that answered (an answer from another endpoint is not used as fresh).
     pub endpoint: String,
     pub subscription: Subscription,
@@ -267,7 +258,7 @@ pub struct Cached {
 
 impl Cached {
     /// Whether it may stand in for a new answer from `endpoint` at `now`.
-    pub fn fresh(&self, ctx: &Context, endpoint: &SafeUrl, now: u64) -> bool {
+    pub fn fresh(&self, ctx: &Context, endpoint: &SafeUrl, now: UnixTime) -> bool {
         let ttl = ctx
             .loaded
             .config
@@ -276,7 +267,7 @@ impl Cached {
             .unwrap_or(DEFAULT_TTL);
         self.endpoint == endpoint.to_string()
             && now >= self.fetched_at
-            && now - self.fetched_at <= ttl
+            && now.saturating_since(self.fetched_at).as_secs() <= ttl
     }
 }
 

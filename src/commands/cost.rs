@@ -359,7 +359,11 @@ mod tests {
 
     #[test]
     fn the_total_is_the_exact_sum_of_rows_a_float_would_get_wrong() {
-        let period = Period::since("2026-11-01", 1_795_953_600).unwrap();
+        let period = Period::since(
+            "2026-11-01",
+            crate::time::UnixTime::from_secs(1_795_953_600),
+        )
+        .unwrap();
         // 1,005 items of a tenth of a cent: exactly 100.5 cents, $1.01 once rounded.
         let rows: Vec<CostLine> = (0..1005)
             .map(|i| CostLine {

@@ -129,9 +129,7 @@ fn start(
         scopes: Vec::new(),
         created_at: now,
         last_used_at: now,
-        access_expires_at: granted
-            .expires_in
-            .map(|d| crate::limits::expires_at(now, d)),
+        access_expires_at: granted.expires_in.map(|lifetime| now + lifetime),
         access_issued_at: Some(now),
         has_refresh_token: false,
         access_fingerprint: String::new(),

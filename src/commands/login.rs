@@ -8,6 +8,7 @@ use crate::oauth::flow::{self, LoginOptions, Obtained};
 use crate::oauth::{self, oidc, DEFAULT_PROVIDER};
 use crate::output::{Outcome, Report};
 use crate::session::{self, Session};
+use crate::time::UnixTime;
 use serde::Serialize;
 
 /// `--login`'s result, for every provider: the session that was started.
@@ -51,13 +52,13 @@ impl LoggedIn {
             account: session.account.clone(),
             scopes: session.scopes.clone(),
             session_id: session.id.clone(),
-            access_token_expires_at: session.access_expires_at.map(crate::clock::rfc3339),
+            access_token_expires_at: session.access_expires_at.map(UnixTime::rfc3339),
             storage: kind.as_str(),
             stored_in: crate::resolve::Source::Stored(kind).describe(),
             github,
             expires_in_min: session
                 .access_expires_at
-                .map(|at| at.saturating_sub(ctx.clock.now()) / 60),
+                .map(|at| ctx.clock.now().saturating_until(at).as_secs() / 60),
         }
     }
 }
@@ -157,7 +158,7 @@ fn start(ctx: &Context, obtained: Obtained) -> Result<Session, AuthError> {
         scopes: Vec::new(),
         created_at: now,
         last_used_at: now,
-        access_expires_at: expires_in.map(|d| crate::limits::expires_at(now, d)),
+        access_expires_at: expires_in.map(|lifetime| now + lifetime),
         access_issued_at: Some(now),
         has_refresh_token: false,
         access_fingerprint: String::new(),

@@ -182,6 +182,6 @@ fn promote(ctx: &Context, secret: &Secret<String>, id: &str) -> Result<Outcome, 
     };
     Ok(Outcome::ok(
         format!("✓ TOTP second factor enrolled.\n  {policy}."),
-        json!({ "enrolled": true, "pending": false, "method": "totp", "enrolledAt": crate::clock::rfc3339(now) }),
+        json!({ "enrolled": true, "pending": false, "method": "totp", "enrolledAt": now.rfc3339() }),
     ))
 }

@@ -1,6 +1,5 @@
 //! `--list-sessions` and `--logout [--all] [--provider NAME]`.
 
-use crate::clock::rfc3339;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::events::{record, AuthEvent};
@@ -8,6 +7,7 @@ use crate::output::{Outcome, Report};
 use crate::resolve::{self, Source};
 use crate::session::{self, Session};
 use crate::terminal_text::single_line;
+use crate::time::UnixTime;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -155,9 +155,9 @@ pub fn list(ctx: &Context) -> Result<Outcome, AuthError> {
                 provider: s.provider.clone(),
                 account: s.account.clone(),
                 scopes: s.scopes.clone(),
-                created_at: rfc3339(s.created_at),
-                last_used_at: rfc3339(s.last_used_at),
-                access_token_expires_at: s.access_expires_at.map(rfc3339),
+                created_at: s.created_at.rfc3339(),
+                last_used_at: s.last_used_at.rfc3339(),
+                access_token_expires_at: s.access_expires_at.map(UnixTime::rfc3339),
                 state: if problem.is_some() {
                     "expired"
                 } else {

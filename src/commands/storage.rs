@@ -402,7 +402,7 @@ mod tests {
     fn meta() -> ItemMeta {
         ItemMeta {
             fingerprint: "fp".into(),
-            created_at: 0,
+            created_at: crate::time::UnixTime::EPOCH,
             rotated_at: None,
             previous_fingerprint: None,
         }

@@ -14,6 +14,7 @@ use crate::error::AuthError;
 use crate::output::{Outcome, Report};
 use crate::providers::admin_api;
 use crate::resolve;
+use crate::time::UnixTime;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -39,7 +40,7 @@ pub struct Status {
     #[serde(skip)]
     pub style: Option<Style>,
     #[serde(skip)]
-    pub now: u64,
+    pub now: UnixTime,
 }
 
 /// Builds the status for the credential in force.
@@ -155,8 +156,8 @@ async fn plan_of_login(ctx: &Context, login: &Login, report: &mut Status) -> Res
     let Some(endpoint) = subscription::endpoint(ctx)? else {
         if let Some(cached) = cached {
             report.source = "cache";
-            report.fetched_at = Some(crate::clock::rfc3339(cached.fetched_at));
-            report.age_seconds = Some(now.saturating_sub(cached.fetched_at));
+            report.fetched_at = Some(cached.fetched_at.rfc3339());
+            report.age_seconds = Some(now.saturating_since(cached.fetched_at).as_secs());
             report.subscription = Some(cached.subscription);
         } else if let Some(snapshot) = from_config(ctx) {
             report.source = "config";
@@ -171,14 +172,14 @@ async fn plan_of_login(ctx: &Context, login: &Login, report: &mut Status) -> Res
     report.endpoint = Some(endpoint.to_string());
     if let Some(cached) = cached.filter(|c| c.fresh(ctx, &endpoint, now)) {
         report.source = "cache";
-        report.fetched_at = Some(crate::clock::rfc3339(cached.fetched_at));
-        report.age_seconds = Some(now.saturating_sub(cached.fetched_at));
+        report.fetched_at = Some(cached.fetched_at.rfc3339());
+        report.age_seconds = Some(now.saturating_since(cached.fetched_at).as_secs());
         report.subscription = Some(cached.subscription);
         return Ok(());
     }
     let found = login.ask(ctx, &endpoint).await?;
     report.source = "endpoint";
-    report.fetched_at = Some(crate::clock::rfc3339(now));
+    report.fetched_at = Some(now.rfc3339());
     report.age_seconds = Some(0);
     report.subscription = Some(found);
     Ok(())
@@ -255,18 +256,18 @@ impl Status {
         let _ = writeln!(out, "\nManage: {}", self.manage_url);
     }
 
-    fn fetched_unix(&self) -> u64 {
+    fn fetched_unix(&self) -> UnixTime {
         self.fetched_at
             .as_deref()
-            .and_then(subscription::unix)
+            .and_then(UnixTime::parse_rfc3339)
             .unwrap_or(self.now)
     }
 }
 
 /// One bar per limit: the token count, then each window, with when it resets: on the
 /// same line from 100 columns, on the next one below.
-pub fn limits_table(sub: &Subscription, style: Style, now: u64) -> String {
-    let resets = |at: Option<&str>| match at.and_then(subscription::unix) {
+pub fn limits_table(sub: &Subscription, style: Style, now: UnixTime) -> String {
+    let resets = |at: Option<&str>| match at.and_then(UnixTime::parse_rfc3339) {
         Some(at) if at > now => format!("resets in {} ({})", until(now, at), local_time(at)),
         Some(at) => format!("reset {} (passed)", local_time(at)),
         None => String::new(),

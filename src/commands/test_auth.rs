@@ -8,9 +8,10 @@ use crate::error::{AuthError, ErrorCode};
 use crate::output::{document, ErrorObject, Outcome, Report};
 use crate::providers::{self, anthropic, Verdict};
 use crate::resolve::{self, Resolution, Source};
+use crate::time::UnixTime;
 use crate::trace;
 use serde::Serialize;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 /// The steps that wait on a server: the only ones whose time the text shows (the JSON has
 /// every step's `ms`).
@@ -438,7 +439,7 @@ async fn server_verdict(
     ctx: &Context,
     provider: Provider,
     resolution: &Resolution,
-) -> (Result<Verdict, AuthError>, Option<SystemTime>) {
+) -> (Result<Verdict, AuthError>, Option<UnixTime>) {
     let http = match ctx.http() {
         Ok(http) => http,
         Err(err) => return (Err(err), None),
@@ -459,7 +460,7 @@ async fn anthropic_verdict(
     ctx: &Context,
     http: &reqwest::Client,
     resolution: &Resolution,
-) -> (Result<Verdict, AuthError>, Option<SystemTime>) {
+) -> (Result<Verdict, AuthError>, Option<UnixTime>) {
     let Some(active) = resolution.active() else {
         return (Err(resolve::no_key_error()), None);
     };
@@ -540,12 +541,8 @@ async fn ask_with(
     })
 }
 
-fn clock_step(date: SystemTime, now: u64) -> Result<String, AuthError> {
-    let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now);
-    let (skew, ahead) = match now.duration_since(date) {
-        Ok(d) => (d.as_secs(), true),
-        Err(e) => (e.duration().as_secs(), false),
-    };
+fn clock_step(date: UnixTime, now: UnixTime) -> Result<String, AuthError> {
+    let (skew, ahead) = (now.abs_diff(date).as_secs(), now >= date);
     if skew > SKEW_LIMIT_SECS {
         return Err(AuthError::provider(format!(
             "this machine's clock is {skew} s {} the server's",

@@ -108,7 +108,7 @@ pub enum AuthEvent<'a> {
 /// Reports `event` to the sink, with the time from the context's clock (`at`, Unix
 /// seconds) so that tests with a fixed clock see fixed times.
 pub fn record(ctx: &Context, event: &AuthEvent<'_>) {
-    let at = ctx.clock.now();
+    let at = ctx.clock.now().as_secs();
     // One callsite per kind of event: each has its own name and fields, as the audit log
     // will write them.
     match *event {

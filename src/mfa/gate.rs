@@ -13,10 +13,11 @@ use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
 use crate::events::{record, AuthEvent};
 use crate::secret::Secret;
+use crate::time::UnixTime;
 
 /// How far in the future a recorded verification or session start may be (clock steps
 /// between processes) before it is distrusted.
-pub const CLOCK_SKEW: u64 = 60;
+pub const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the code is asked for: named in messages and events.
 #[derive(Clone, Copy, Debug)]
@@ -143,9 +144,11 @@ pub fn session_fresh(ctx: &Context, provider: &str) -> Result<(), AuthError> {
     };
     let now = ctx.clock.now();
     // A time in the future is not a verification: it would keep the session fresh forever.
-    let plausible = |at: u64| at <= now.saturating_add(CLOCK_SKEW);
+    let plausible = |at: UnixTime| at <= now + CLOCK_SKEW;
     let started_at = session.created_at;
-    let last_verified_at = state::load(&ctx.state_dir)?.last_verified_at.unwrap_or(0);
+    let last_verified_at = state::load(&ctx.state_dir)?
+        .last_verified_at
+        .unwrap_or(UnixTime::EPOCH);
     if !plausible(started_at) || !plausible(last_verified_at) {
         ctx.warn(&format!(
             "the {provider} session's start or last MFA verification is later than now; it is not trusted and a new code is needed"
@@ -153,7 +156,7 @@ pub fn session_fresh(ctx: &Context, provider: &str) -> Result<(), AuthError> {
         return require(ctx, Purpose::Reverify { provider });
     }
     let verified = last_verified_at.max(started_at);
-    if now < verified.saturating_add(ttl) {
+    if now < verified.plus_secs(ttl) {
         return Ok(());
     }
     ctx.detail(&format!(
@@ -405,7 +408,7 @@ mod tests {
     use std::rc::Rc;
 
     const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-    const NOW: u64 = 1_800_000_000;
+    const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
     /// Policy on, TOTP enrolled in memory, counters in a temporary state directory.
     fn ctx(tty: bool, typed: &str, dir: &std::path::Path) -> Context {
@@ -435,7 +438,7 @@ mod tests {
     fn current_code() -> String {
         let bytes = totp_rs::Secret::try_from_base32(SECRET).unwrap();
         let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
-        totp.generate(NOW).to_string()
+        totp.generate(NOW.as_secs()).to_string()
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub struct Summary {
     pub enrolled: Option<ItemMeta>,
     pub pending: Option<ItemMeta>,
     pub methods: Vec<&'static str>,
-    pub last_verified_at: Option<u64>,
+    pub last_verified_at: Option<crate::time::UnixTime>,
     /// The SMS delivery command is configured.
     pub sms_ready: bool,
     /// Why the facts are incomplete (an unreadable index or `mfa.json`).
@@ -142,14 +142,14 @@ impl Summary {
             "not required".to_string()
         };
         let factor = match (&self.enrolled, &self.pending) {
-            (Some(meta), _) => format!("TOTP enrolled {}", crate::clock::rfc3339(meta.created_at)),
+            (Some(meta), _) => format!("TOTP enrolled {}", meta.created_at.rfc3339()),
             (None, Some(_)) => "TOTP enrollment pending confirmation".to_string(),
             (None, None) if self.sms_ready => "SMS codes through the delivery command".to_string(),
             (None, None) => "not enrolled".to_string(),
         };
         let verified = self
             .last_verified_at
-            .map(|at| format!(", last verified {}", crate::clock::rfc3339(at)))
+            .map(|at| format!(", last verified {}", at.rfc3339()))
             .unwrap_or_default();
         format!("{policy}; {factor}{verified}")
     }
@@ -171,7 +171,7 @@ pub fn readiness(ctx: &Context) -> Result<String, AuthError> {
     let enrolled = summary.enrolled.as_ref().map(|meta| {
         format!(
             "TOTP enrolled {} (enrollment checked; no code asked)",
-            crate::clock::rfc3339(meta.created_at)
+            meta.created_at.rfc3339()
         )
     });
     let Some(policy) = policy(ctx) else {

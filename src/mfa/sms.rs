@@ -11,15 +11,16 @@ use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
 use crate::secret::Secret;
 use crate::storage::ItemMeta;
+use crate::time::UnixTime;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// How long an SMS code may be used.
-pub const CODE_LIFETIME: u64 = 300;
+pub const CODE_LIFETIME: Duration = Duration::from_secs(300);
 /// A code sent this recently is not sent again (each call without a code would otherwise
 /// send one).
-const RESEND_AFTER: u64 = 30;
+const RESEND_AFTER: Duration = Duration::from_secs(30);
 /// How long the delivery command may run.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -28,7 +29,8 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 #[serde(rename_all = "camelCase")]
 struct Pending {
     code: String,
-    expires_at: u64,
+    #[zeroize(skip)]
+    expires_at: UnixTime,
 }
 
 /// Whether a delivery command is configured.
@@ -66,7 +68,7 @@ pub fn challenge(ctx: &Context, purpose: Purpose<'_>, policy: &str) -> Result<()
         )
         .with_hint(format!(
             "run the command again within {} min with that code: `--mfa-code -` (on stdin) or CLAUDE_MFA_CODE",
-            CODE_LIFETIME / 60
+            CODE_LIFETIME.as_secs() / 60
         ))),
     }
 }
@@ -131,14 +133,14 @@ fn send(ctx: &Context, argv: &[String], phone: &str) -> Result<(), AuthError> {
     let now = ctx.clock.now();
     let recent = counters
         .sms_sent_at
-        .is_some_and(|at| now < at.saturating_add(RESEND_AFTER));
+        .is_some_and(|at| now < at + RESEND_AFTER);
     if recent && store.get(super::SMS_ITEM)?.is_some() {
         ctx.warn("an SMS code was sent less than 30 s ago; use that one");
         return Ok(());
     }
     let pending = Pending {
         code: random_code()?,
-        expires_at: now.saturating_add(CODE_LIFETIME),
+        expires_at: now + CODE_LIFETIME,
     };
     let blob = crate::secret::to_secret_json(&pending)
         .map_err(|e| AuthError::internal("cannot encode the SMS code").caused_by(e))?;
@@ -156,7 +158,7 @@ fn send(ctx: &Context, argv: &[String], phone: &str) -> Result<(), AuthError> {
     let message = Secret::new(format!(
         "Your Claude verification code is {}. It expires in {} minutes. If you did not ask for it, someone is trying to use your Claude credentials.\n",
         pending.code,
-        CODE_LIFETIME / 60
+        CODE_LIFETIME.as_secs() / 60
     ));
     deliver(ctx, argv, phone, &message)?;
     ctx.detail(&format!("an SMS code was sent to {}", masked(phone)));

@@ -6,6 +6,7 @@
 use crate::error::AuthError;
 use crate::storage::atomic::{read_json, write_json};
 use crate::storage::FileLock;
+use crate::time::UnixTime;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -30,17 +31,17 @@ pub struct MfaState {
     /// The last TOTP step accepted for `enrollment`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_step: Option<u64>,
-    /// When a code was last accepted (Unix seconds), whatever the method.
+    /// When a code was last accepted, whatever the method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_verified_at: Option<u64>,
+    pub last_verified_at: Option<UnixTime>,
     /// Codes refused in a row.
     #[serde(default)]
     pub failures: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_failure_at: Option<u64>,
+    pub last_failure_at: Option<UnixTime>,
     /// When the last SMS code was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sms_sent_at: Option<u64>,
+    pub sms_sent_at: Option<UnixTime>,
     /// Back-offs started since the last accepted code (each one doubles the next).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lockouts: u32,
@@ -69,12 +70,12 @@ impl MfaState {
     }
 
     /// Seconds left of the back-off at `now`, if one is running.
-    pub fn backoff_left(&self, now: u64) -> Option<u64> {
+    pub fn backoff_left(&self, now: UnixTime) -> Option<u64> {
         if self.failures < MAX_FAILURES {
             return None;
         }
-        let until = self.last_failure_at?.saturating_add(self.backoff_secs());
-        (now < until).then(|| until - now)
+        let until = self.last_failure_at?.plus_secs(self.backoff_secs());
+        (now < until).then(|| now.saturating_until(until).as_secs())
     }
 
     /// The length of the back-off running (or last run).
@@ -88,7 +89,7 @@ impl MfaState {
     }
 
     /// Records an accepted code (`step` for TOTP).
-    pub fn accepted(&mut self, enrollment: Option<&str>, step: Option<u64>, now: u64) {
+    pub fn accepted(&mut self, enrollment: Option<&str>, step: Option<u64>, now: UnixTime) {
         if let (Some(id), Some(step)) = (enrollment, step) {
             self.enrollment = Some(id.to_string());
             self.last_step = Some(step);
@@ -103,7 +104,7 @@ impl MfaState {
     /// Records a refused code. After a back-off has run out, the count starts again, and
     /// the next five failures cost twice the last back-off (30 s, 60 s, … up to 1 h) until
     /// a code is accepted.
-    pub fn failed(&mut self, now: u64) {
+    pub fn failed(&mut self, now: UnixTime) {
         if self.failures >= MAX_FAILURES {
             self.failures = 0;
         }
@@ -143,21 +144,35 @@ pub fn save(state_dir: &Path, state: &MfaState, lock: &FileLock) -> Result<(), A
 mod tests {
     use super::*;
 
+    fn at(secs: u64) -> UnixTime {
+        UnixTime::from_secs(secs)
+    }
+
+    /// `mfa.json` as earlier versions wrote it loads and is written back byte for byte.
+    #[test]
+    fn stored_counters_keep_their_exact_shape() {
+        let text = r#"{"enrollment":"totp:aa","lastStep":60000000,"lastVerifiedAt":1800000000,"failures":2,"lastFailureAt":1800000030,"smsSentAt":1800000040,"lockouts":1}"#;
+        let state: MfaState = serde_json::from_str(text).unwrap();
+        assert_eq!(state.last_verified_at, Some(at(1_800_000_000)));
+        assert_eq!(state.last_failure_at, Some(at(1_800_000_030)));
+        assert_eq!(serde_json::to_string(&state).unwrap(), text);
+    }
+
     #[test]
     fn five_failures_in_a_row_back_off_for_30_seconds_from_the_last() {
         let mut state = MfaState::default();
         for t in 0..4 {
-            state.failed(100 + t);
-            assert_eq!(state.backoff_left(100 + t), None);
+            state.failed(at(100 + t));
+            assert_eq!(state.backoff_left(at(100 + t)), None);
         }
-        state.failed(110);
-        assert_eq!(state.backoff_left(110), Some(30));
-        assert_eq!(state.backoff_left(139), Some(1));
-        assert_eq!(state.backoff_left(140), None);
+        state.failed(at(110));
+        assert_eq!(state.backoff_left(at(110)), Some(30));
+        assert_eq!(state.backoff_left(at(139)), Some(1));
+        assert_eq!(state.backoff_left(at(140)), None);
         // After the back-off, one more failure does not start another at once.
-        state.failed(141);
+        state.failed(at(141));
         assert_eq!(state.failures, 1);
-        assert_eq!(state.backoff_left(141), None);
+        assert_eq!(state.backoff_left(at(141)), None);
     }
 
     #[test]
@@ -167,10 +182,10 @@ mod tests {
         let mut lengths = Vec::new();
         for _ in 0..10 {
             for _ in 0..MAX_FAILURES {
-                assert_eq!(state.backoff_left(now), None);
-                state.failed(now);
+                assert_eq!(state.backoff_left(at(now)), None);
+                state.failed(at(now));
             }
-            let left = state.backoff_left(now).unwrap();
+            let left = state.backoff_left(at(now)).unwrap();
             lengths.push(left);
             now += left;
         }
@@ -178,21 +193,25 @@ mod tests {
             lengths,
             [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
         );
-        state.accepted(None, None, now);
+        state.accepted(None, None, at(now));
         for _ in 0..MAX_FAILURES {
-            state.failed(now);
+            state.failed(at(now));
         }
-        assert_eq!(state.backoff_left(now), Some(30), "a success starts again");
+        assert_eq!(
+            state.backoff_left(at(now)),
+            Some(30),
+            "a success starts again"
+        );
     }
 
     #[test]
     fn success_resets_failures_and_steps_belong_to_their_enrollment() {
         let mut state = MfaState::default();
-        state.failed(1);
-        state.accepted(Some("totp:aa"), Some(7), 2);
+        state.failed(at(1));
+        state.accepted(Some("totp:aa"), Some(7), at(2));
         assert_eq!(state.failures, 0);
         assert_eq!(state.last_step_for("totp:aa"), Some(7));
         assert_eq!(state.last_step_for("totp:bb"), None);
-        assert_eq!(state.last_verified_at, Some(2));
+        assert_eq!(state.last_verified_at, Some(at(2)));
     }
 }

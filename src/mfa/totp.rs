@@ -4,6 +4,7 @@
 
 use crate::error::AuthError;
 use crate::secret::Secret;
+use crate::time::UnixTime;
 
 /// Seconds per step (the URI's `period`).
 pub const STEP: u64 = 30;
@@ -98,7 +99,7 @@ pub fn qr(uri: &Secret<String>) -> Result<String, AuthError> {
 pub fn judge(
     secret: &Secret<String>,
     code: &str,
-    now: u64,
+    now: UnixTime,
     last_step: Option<u64>,
 ) -> Result<Verdict, AuthError> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
@@ -106,7 +107,7 @@ pub fn judge(
         return Ok(Verdict::Malformed);
     }
     let totp = totp_of(secret)?;
-    let origin = now / STEP;
+    let origin = now.as_secs() / STEP;
     let mut replayed = false;
     for step in origin.saturating_sub(SKEW)..=origin.saturating_add(SKEW) {
         if totp.check(&code, step.saturating_mul(STEP)).is_none() {
@@ -176,7 +177,7 @@ mod tests {
     fn rfc_6238_test_vector_is_accepted_at_its_step() {
         assert_eq!(code_at(59), AT_59);
         assert_eq!(
-            judge(&secret(), AT_59, 59, None).unwrap(),
+            judge(&secret(), AT_59, UnixTime::from_secs(59), None).unwrap(),
             Verdict::Accepted { step: 1 }
         );
     }
@@ -188,7 +189,7 @@ mod tests {
         for (offset, accepted) in [(-2i64, false), (-1, true), (0, true), (1, true), (2, false)] {
             let step = origin.checked_add_signed(offset).unwrap();
             let code = code_at(step * STEP);
-            let verdict = judge(&secret(), &code, now, None).unwrap();
+            let verdict = judge(&secret(), &code, UnixTime::from_secs(now), None).unwrap();
             if accepted {
                 assert_eq!(verdict, Verdict::Accepted { step }, "offset {offset}");
             } else {
@@ -203,18 +204,18 @@ mod tests {
         let origin = now / STEP;
         let current = code_at(now);
         assert_eq!(
-            judge(&secret(), &current, now, Some(origin)).unwrap(),
+            judge(&secret(), &current, UnixTime::from_secs(now), Some(origin)).unwrap(),
             Verdict::Replayed
         );
         let previous = code_at(now - STEP);
         assert_eq!(
-            judge(&secret(), &previous, now, Some(origin)).unwrap(),
+            judge(&secret(), &previous, UnixTime::from_secs(now), Some(origin)).unwrap(),
             Verdict::Replayed
         );
         // The next step's code is still fresh after this one was used.
         let next = code_at(now + STEP);
         assert_eq!(
-            judge(&secret(), &next, now, Some(origin)).unwrap(),
+            judge(&secret(), &next, UnixTime::from_secs(now), Some(origin)).unwrap(),
             Verdict::Accepted { step: origin + 1 }
         );
     }
@@ -223,12 +224,12 @@ mod tests {
     fn spaces_are_ignored_and_anything_but_six_digits_is_malformed() {
         let spaced = format!("{} {}", &AT_59[..3], &AT_59[3..]);
         assert_eq!(
-            judge(&secret(), &spaced, 59, None).unwrap(),
+            judge(&secret(), &spaced, UnixTime::from_secs(59), None).unwrap(),
             Verdict::Accepted { step: 1 }
         );
         for bad in ["", "12345", "1234567", "+12345", "12a456", "２８７０８２"] {
             assert_eq!(
-                judge(&secret(), bad, 59, None).unwrap(),
+                judge(&secret(), bad, UnixTime::from_secs(59), None).unwrap(),
                 Verdict::Malformed,
                 "{bad:?}"
             );
@@ -237,10 +238,16 @@ mod tests {
 
     #[test]
     fn a_damaged_secret_is_a_storage_error() {
-        let err = judge(&Secret::new("not base32!".into()), "123456", 59, None).unwrap_err();
+        let err = judge(
+            &Secret::new("not base32!".into()),
+            "123456",
+            UnixTime::from_secs(59),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(err.code().as_str(), "storage_error");
         let short = Secret::new("GEZDGNBV".into());
-        assert!(judge(&short, "123456", 59, None).is_err());
+        assert!(judge(&short, "123456", UnixTime::from_secs(59), None).is_err());
     }
 
     #[test]

@@ -6,27 +6,28 @@ use crate::context::Context;
 use crate::error::AuthError;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::session::{self, Session, Tokens};
+use crate::time::UnixTime;
 use oauth2::TokenResponse as _;
 use reqwest::Url;
 use std::time::Duration;
 
-/// Seconds before expiry at which a token counts as stale, for tokens that live long.
-const REFRESH_MARGIN: u64 = 60;
+/// How long before expiry a token counts as stale, for tokens that live long.
+const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 /// How long before expiry `session`'s token counts as stale: a minute, or half its lifetime
 /// when it lives two minutes or less (a fixed minute would refresh a 60 s token on every use).
-pub fn refresh_margin(session: &Session) -> u64 {
+pub fn refresh_margin(session: &Session) -> Duration {
     match (session.access_issued_at, session.access_expires_at) {
-        (Some(issued), Some(expires)) => REFRESH_MARGIN.min(expires.saturating_sub(issued) / 2),
+        (Some(issued), Some(expires)) => REFRESH_MARGIN.min(expires.saturating_since(issued) / 2),
         _ => REFRESH_MARGIN,
     }
 }
 
 /// True when `session`'s access token expires within its refresh margin of `now`.
-pub fn is_stale(session: &Session, now: u64) -> bool {
+pub fn is_stale(session: &Session, now: UnixTime) -> bool {
     session
         .access_expires_at
-        .is_some_and(|at| at <= now.saturating_add(refresh_margin(session)))
+        .is_some_and(|at| at <= now + refresh_margin(session))
 }
 
 /// A usable access token for `provider`'s session, refreshed first when stale and
@@ -86,7 +87,7 @@ pub async fn access_token(
                 fresh.scopes
             },
         };
-        current.access_expires_at = expires_in.map(|d| crate::limits::expires_at(now, d));
+        current.access_expires_at = expires_in.map(|lifetime| now + lifetime);
         current.access_issued_at = Some(now);
         current.last_used_at = now;
         // Persist before use: the old refresh token is already spent at the server.

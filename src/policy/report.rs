@@ -3,7 +3,6 @@
 //! replaced. Offline: settings and store metadata only.
 
 use super::compliance::{self, ANTHROPIC_RESIDENCY};
-use crate::clock::rfc3339;
 use crate::config::schema::Provider;
 use crate::context::Context;
 use crate::error::AuthError;
@@ -95,10 +94,10 @@ pub fn status_lines(ctx: &Context, provider: Provider, stored: Option<&ItemMeta>
     }
     if let Some(meta) = stored {
         if let (Some(previous), Some(at)) = (&meta.previous_fingerprint, meta.rotated_at) {
-            if ctx.clock.now() < at.saturating_add(super::rotation::OVERLAP_SECS) {
+            if ctx.clock.now() < at + super::rotation::OVERLAP {
                 lines.push(format!(
                     "previous key: {previous}, replaced {}; make sure it is inactive once nothing uses it ({})",
-                    rfc3339(at),
+                    at.rfc3339(),
                     super::rotation::CONSOLE_KEYS_URL
                 ));
             }

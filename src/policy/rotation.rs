@@ -21,7 +21,7 @@ const PAGE_SIZE: u32 = 100;
 const MAX_PAGES: usize = 50;
 /// How long status keeps showing the replaced key after a rotation: the overlap window in
 /// which other machines may still use it.
-pub const OVERLAP_SECS: u64 = 7 * 86_400;
+pub const OVERLAP: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
 
 /// What became of the replaced key in the organization.
 pub enum OldKey {
@@ -265,7 +265,7 @@ pub fn due(ctx: &Context, resolution: &crate::resolve::Resolution) -> Finding {
             active.source.describe()
         ));
     };
-    let age = ctx.clock.now().saturating_sub(meta.created_at);
+    let age = ctx.clock.now().saturating_since(meta.created_at).as_secs();
     let span = crate::clock::span;
     if age >= interval {
         return Finding::Checked(Err(AuthError::policy(format!(

@@ -23,7 +23,7 @@ pub struct KeyCheck {
     pub elapsed: Duration,
     pub attempts: u32,
     /// The server's `Date`, for the clock-skew check.
-    pub server_date: Option<std::time::SystemTime>,
+    pub server_date: Option<crate::time::UnixTime>,
 }
 
 /// `{ANTHROPIC_BASE_URL}/v1/models`, refusing plain HTTP to anything but loopback.
@@ -155,7 +155,7 @@ pub const OAUTH_BETA: &str = "oauth-2025-04-20";
 /// too, so the clock can still be checked after a refusal).
 pub struct Answer {
     pub verdict: Result<KeyCheck, AuthError>,
-    pub server_date: Option<std::time::SystemTime>,
+    pub server_date: Option<crate::time::UnixTime>,
 }
 
 /// Asks the API whether `key` works.

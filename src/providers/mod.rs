@@ -15,7 +15,8 @@ pub mod vertex;
 use crate::config::schema::{Method, Provider};
 use crate::context::Context;
 use crate::envvars;
-use std::time::{Duration, SystemTime};
+use crate::time::UnixTime;
+use std::time::Duration;
 
 /// Where a provider's credential comes from, found offline.
 #[derive(Clone, Debug)]
@@ -38,7 +39,7 @@ pub struct Verdict {
     /// One line for people: "model anthropic.claude-3-sonnet… is available".
     pub detail: String,
     /// The server's `Date` header, for the clock-skew check.
-    pub server_date: Option<SystemTime>,
+    pub server_date: Option<UnixTime>,
     pub elapsed: Duration,
 }
 
@@ -86,9 +87,10 @@ pub fn forced_by_env(env: &envvars::Env) -> Option<(Provider, &'static str)> {
 }
 
 /// The `Date` header of an answer, as a time.
-pub fn server_date(headers: &reqwest::header::HeaderMap) -> Option<SystemTime> {
+pub fn server_date(headers: &reqwest::header::HeaderMap) -> Option<UnixTime> {
     headers
         .get(reqwest::header::DATE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| httpdate::parse_http_date(v).ok())
+        .map(UnixTime::from_system_time)
 }

@@ -10,6 +10,7 @@ use crate::envvars;
 use crate::error::AuthError;
 use crate::secret::{Fingerprint, Secret};
 use crate::storage::ItemMeta;
+use crate::time::{UnixMillis, UnixTime};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -58,31 +59,33 @@ pub fn needs_shell(command: &str) -> bool {
             .is_some_and(|w| w.contains('='))
 }
 
-/// How long the helper's output is reused, in milliseconds.
-fn ttl_ms(ctx: &Context) -> u64 {
-    ctx.env
+/// How long the helper's output is reused (the variable counts milliseconds).
+fn ttl(ctx: &Context) -> Duration {
+    let ms = ctx
+        .env
         .get(envvars::CLAUDE_CODE_API_KEY_HELPER_TTL_MS)
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_TTL_MS)
+        .unwrap_or(DEFAULT_TTL_MS);
+    Duration::from_millis(ms)
 }
 
-/// Until when (Unix seconds) output stored at `created_at` is reused.
-pub fn cached_until(ctx: &Context, created_at: u64) -> u64 {
-    created_at.saturating_add(ttl_ms(ctx) / 1000)
+/// Until when output stored at `created_at` is reused (to the second).
+pub fn cached_until(ctx: &Context, created_at: UnixTime) -> UnixTime {
+    created_at + ttl(ctx)
 }
 
 #[derive(Deserialize)]
 struct Cached {
     #[serde(deserialize_with = "secret")]
     key: Secret<String>,
-    expires_at_ms: u64,
+    expires_at_ms: UnixMillis,
     command: String,
 }
 
 #[derive(Serialize)]
 struct ToCache<'a> {
     key: &'a str,
-    expires_at_ms: u64,
+    expires_at_ms: UnixMillis,
     command: &'a str,
 }
 
@@ -103,14 +106,14 @@ fn digest(command: &str) -> String {
 /// # Errors
 /// `config_error` when the helper cannot start, fails, times out or prints nothing.
 pub fn key(ctx: &Context, command: &str) -> Result<Secret<String>, AuthError> {
-    let now_ms = ctx.clock.now().saturating_mul(1000);
-    if let Some(key) = lookup(ctx, command, now_ms) {
+    let now = ctx.clock.now().as_millis();
+    if let Some(key) = lookup(ctx, command, now) {
         return Ok(key);
     }
     let key = run(ctx, command)?;
-    let ttl = ttl_ms(ctx);
-    if ttl > 0 {
-        save(ctx, command, &key, now_ms.saturating_add(ttl));
+    let ttl = ttl(ctx);
+    if !ttl.is_zero() {
+        save(ctx, command, &key, now + ttl);
     }
     Ok(key)
 }
@@ -124,7 +127,7 @@ pub fn rerun(ctx: &Context, command: &str) -> Result<Secret<String>, AuthError> 
     key(ctx, command)
 }
 
-fn lookup(ctx: &Context, command: &str, now_ms: u64) -> Option<Secret<String>> {
+fn lookup(ctx: &Context, command: &str, now: UnixMillis) -> Option<Secret<String>> {
     // Only look when the index lists it: no keychain unlock for nothing.
     let listed = ctx
         .store()
@@ -135,7 +138,7 @@ fn lookup(ctx: &Context, command: &str, now_ms: u64) -> Option<Secret<String>> {
     }
     let stored = ctx.store().get(ITEM).ok().flatten()?;
     let cached: Cached = serde_json::from_str(stored.expose()).ok()?;
-    if cached.command != digest(command) || cached.expires_at_ms <= now_ms {
+    if cached.command != digest(command) || cached.expires_at_ms <= now {
         return None;
     }
     ctx.detail(&format!(
@@ -145,7 +148,7 @@ fn lookup(ctx: &Context, command: &str, now_ms: u64) -> Option<Secret<String>> {
     Some(cached.key)
 }
 
-fn save(ctx: &Context, command: &str, key: &Secret<String>, expires_at_ms: u64) {
+fn save(ctx: &Context, command: &str, key: &Secret<String>, expires_at_ms: UnixMillis) {
     let saved = ctx.lock().and_then(|lock| {
         let digest = digest(command);
         let value = crate::secret::to_secret_json(&ToCache {

@@ -8,13 +8,14 @@ use crate::envvars::Env;
 use crate::secret::{Fingerprint, Secret};
 use crate::storage::memory::MemoryStore;
 use crate::storage::{ItemMeta, StorageKind, API_KEY_ITEM};
+use crate::time::UnixTime;
 
 const FLAG: &str = "sk-ant-api03-FLAGFLAGFLAGFLAGFLAG-f1F1";
 const ENV: &str = "sk-ant-api03-ENVENVENVENVENVENVENV-e2E2";
 const STORED: &str = "sk-ant-api03-STOREDSTOREDSTOREDST-s3S3";
 const AUTH_TOKEN: &str = "gateway-bearer-token-AUTHAUTHAUTH-a6A6";
 const OAUTH_TOKEN: &str = "sk-ant-oat01-OAUTHOAUTHOAUTHOAUTHOA-o7O7";
-const NOW: u64 = 1_790_000_000;
+const NOW: UnixTime = UnixTime::from_secs(1_790_000_000);
 
 struct Case {
     name: &'static str,
@@ -39,7 +40,7 @@ fn context(case: &Case) -> Context {
             STORED,
             ItemMeta {
                 fingerprint: Fingerprint::of(STORED).to_string(),
-                created_at: NOW - 86_400,
+                created_at: NOW.minus_secs(86_400),
                 rotated_at: None,
                 previous_fingerprint: None,
             },

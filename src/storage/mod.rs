@@ -12,6 +12,7 @@ mod passphrase;
 pub use crate::config::schema::StorageKind;
 use crate::error::AuthError;
 use crate::secret::{Fingerprint, Secret};
+use crate::time::UnixTime;
 pub use atomic::FileLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,10 +25,10 @@ pub const API_KEY_ITEM: &str = "api-key";
 #[serde(rename_all = "camelCase")]
 pub struct ItemMeta {
     pub fingerprint: String,
-    /// Unix seconds when this value was first stored.
-    pub created_at: u64,
+    /// When this value was first stored.
+    pub created_at: UnixTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rotated_at: Option<u64>,
+    pub rotated_at: Option<UnixTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_fingerprint: Option<String>,
 }

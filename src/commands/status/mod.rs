@@ -9,12 +9,12 @@ pub mod report;
 #[cfg(test)]
 mod table;
 
-use crate::clock::rfc3339;
 use crate::config::schema::Provider;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::Outcome;
 use crate::resolve::{self, Candidate, Resolution, Source};
+use crate::time::UnixTime;
 use report::{Credential, CredentialState, SessionStatus};
 use serde_json::Value;
 use std::fmt::Write;
@@ -23,8 +23,8 @@ const DAY: u64 = 86_400;
 
 /// The stored key's age against `security.keyRotation`.
 struct Rotation {
-    created_at: u64,
-    rotated_at: Option<u64>,
+    created_at: UnixTime,
+    rotated_at: Option<UnixTime>,
     previous_fingerprint: Option<String>,
     /// Seconds since the key was stored.
     age: u64,
@@ -40,7 +40,7 @@ struct Facts<'a> {
     mfa: crate::mfa::Summary,
     warnings: Vec<String>,
     next_step: Option<String>,
-    now: u64,
+    now: UnixTime,
     /// `--check`'s answer; `None` when nothing was asked.
     verification: Option<Checked>,
     /// The last plan `--subscription-status` saw, for a login in force (a file read only).
@@ -140,8 +140,8 @@ fn build(
 fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
     let (active, usable) = (facts.active(), facts.usable());
     let rotation = facts.rotation.as_ref().map(|r| report::Rotation {
-        created_at: rfc3339(r.created_at),
-        rotated_at: r.rotated_at.map(rfc3339),
+        created_at: r.created_at.rfc3339(),
+        rotated_at: r.rotated_at.map(UnixTime::rfc3339),
         previous_fingerprint: r.previous_fingerprint.clone(),
         age_days: r.age / DAY,
         age_seconds: r.age,
@@ -151,7 +151,7 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
         previous_until: r
             .rotated_at
             .filter(|_| r.previous_fingerprint.is_some())
-            .map(|at| rfc3339(at.saturating_add(crate::policy::rotation::OVERLAP_SECS))),
+            .map(|at| (at + crate::policy::rotation::OVERLAP).rfc3339()),
     });
     let detail = report::Detail::Anthropic {
         session: facts
@@ -166,15 +166,15 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
             enrolled: facts.mfa.enrolled.is_some(),
             pending: facts.mfa.pending.is_some(),
             methods: facts.mfa.methods.clone(),
-            last_verified_at: facts.mfa.last_verified_at.map(rfc3339),
+            last_verified_at: facts.mfa.last_verified_at.map(UnixTime::rfc3339),
         },
         rotation,
         plan: facts.plan.as_ref().map(|cached| {
             Box::new(report::Plan {
                 plan: cached.subscription.plan.clone(),
                 status: cached.subscription.status.clone(),
-                fetched_at: rfc3339(cached.fetched_at),
-                age_seconds: facts.now.saturating_sub(cached.fetched_at),
+                fetched_at: cached.fetched_at.rfc3339(),
+                age_seconds: facts.now.saturating_since(cached.fetched_at).as_secs(),
             })
         }),
     };
@@ -280,17 +280,19 @@ pub(crate) fn claim(
     }
 }
 
-fn session_status(candidate: &Candidate, now: u64) -> SessionStatus {
+fn session_status(candidate: &Candidate, now: UnixTime) -> SessionStatus {
     let session = candidate.session().expect("a session candidate");
     SessionStatus {
         provider: session.provider.clone(),
         account: session.account.clone(),
         account_encrypted: session.metadata_encrypted,
         scopes: session.scopes.clone(),
-        created_at: rfc3339(session.created_at),
-        last_used_at: rfc3339(session.last_used_at),
-        access_token_expires_at: session.access_expires_at.map(rfc3339),
-        access_token_expires_in_seconds: session.access_expires_at.map(|at| at.saturating_sub(now)),
+        created_at: session.created_at.rfc3339(),
+        last_used_at: session.last_used_at.rfc3339(),
+        access_token_expires_at: session.access_expires_at.map(UnixTime::rfc3339),
+        access_token_expires_in_seconds: session
+            .access_expires_at
+            .map(|at| now.saturating_until(at).as_secs()),
         refreshable: session.has_refresh_token,
         state: if candidate.problem().is_some() {
             "expired"
@@ -347,7 +349,7 @@ fn warnings(
 fn rotation_status(ctx: &Context, resolution: &Resolution) -> Option<Rotation> {
     let meta = resolution.candidates.iter().find_map(|c| c.meta())?;
     let policy = &ctx.loaded.config.security.key_rotation;
-    let age = ctx.clock.now().saturating_sub(meta.created_at);
+    let age = ctx.clock.now().saturating_since(meta.created_at).as_secs();
     let interval = policy.interval.filter(|_| policy.enabled);
     Some(Rotation {
         created_at: meta.created_at,
@@ -429,7 +431,7 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
         let _ = writeln!(
             out,
             "  stored key:   created {} ({} ago)",
-            rfc3339(r.created_at),
+            r.created_at.rfc3339(),
             crate::clock::span(r.age)
         );
     }
@@ -519,7 +521,7 @@ fn render_active(ctx: &Context, out: &mut String, facts: &Facts<'_>, provider: &
                 Some(meta) => format!(
                     "{} (the output of `{shown}`, cached until {}; status runs nothing, a command would reuse it)",
                     active.fingerprint,
-                    rfc3339(resolve::helper::cached_until(ctx, meta.created_at))
+                    resolve::helper::cached_until(ctx, meta.created_at).rfc3339()
                 ),
                 None => format!(
                     "from `apiKeyHelper`: status runs nothing; a command would run `{shown}`"
@@ -567,7 +569,7 @@ fn render_active(ctx: &Context, out: &mut String, facts: &Facts<'_>, provider: &
                 let _ = writeln!(
                     out,
                     "  expires:      in {} min{refresh}",
-                    at.saturating_sub(facts.now) / 60
+                    facts.now.saturating_until(at).as_secs() / 60
                 );
             }
             let plan = facts.plan.as_ref().map(|cached| {

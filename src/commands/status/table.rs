@@ -7,10 +7,11 @@ use crate::envvars::Env;
 use crate::secret::Fingerprint;
 use crate::storage::memory::MemoryStore;
 use crate::storage::{ItemMeta, API_KEY_ITEM};
+use crate::time::UnixTime;
 
 const ENV_KEY: &str = "sk-ant-api03-ENVENVENVENVENVENVENV-e2E2";
 const STORED: &str = "sk-ant-api03-STOREDSTOREDSTOREDST-s3S3";
-const NOW: u64 = 1_790_000_000;
+const NOW: UnixTime = UnixTime::from_secs(1_790_000_000);
 const DAY: u64 = 86_400;
 
 struct Row {
@@ -35,7 +36,7 @@ fn context(row: &Row, json: bool) -> Context {
             STORED,
             ItemMeta {
                 fingerprint: Fingerprint::of(STORED).to_string(),
-                created_at: NOW - days * DAY,
+                created_at: NOW.minus_secs(days * DAY),
                 rotated_at: None,
                 previous_fingerprint: None,
             },

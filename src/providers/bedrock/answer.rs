@@ -5,7 +5,8 @@ use crate::error::{AuthError, ErrorCode};
 use crate::http::Reply;
 use crate::providers::{server_date, Verdict};
 use crate::redact::SafeUrl;
-use std::time::{Duration, SystemTime};
+use crate::time::UnixTime;
+use std::time::Duration;
 
 /// Beyond this difference between the server's `Date` and ours, SigV4 signatures fail.
 const SKEW_LIMIT: Duration = Duration::from_secs(300);
@@ -34,7 +35,7 @@ pub(super) struct Call<'a> {
     pub setting: &'a str,
     pub bearer: bool,
     /// The local clock when the request was signed.
-    pub signed_at: SystemTime,
+    pub signed_at: UnixTime,
 }
 
 /// The verdict for a 2xx answer, else the error it stands for.
@@ -200,17 +201,18 @@ fn fix_for(call: &Call, signature: bool) -> String {
 /// "5m 3s behind the server's" when the server's `Date` is more than 5 minutes off ours.
 fn skew(call: &Call, reply: &Reply) -> Option<String> {
     let server = server_date(&reply.headers)?;
-    let (offset, side) = match server.duration_since(call.signed_at) {
-        Ok(ahead) => (ahead, "behind"),
-        Err(err) => (err.duration(), "ahead of"),
+    let side = if server >= call.signed_at {
+        "behind"
+    } else {
+        "ahead of"
     };
+    let offset = server.abs_diff(call.signed_at);
     if offset <= SKEW_LIMIT {
         return None;
     }
-    let shown = Duration::from_secs(offset.as_secs());
     Some(format!(
         "{} {side} the server's",
-        humantime::format_duration(shown)
+        humantime::format_duration(offset)
     ))
 }
 

@@ -28,8 +28,8 @@ pub(crate) struct AccessKeys {
     pub access_key_id: String,
     pub secret_access_key: Secret<String>,
     pub session_token: Option<Secret<String>>,
-    /// Unix seconds, for temporary credentials that say when they end.
-    pub expires: Option<u64>,
+    /// For temporary credentials that say when they end.
+    pub expires: Option<crate::time::UnixTime>,
 }
 
 /// A link of the chain, as found offline.

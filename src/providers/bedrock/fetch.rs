@@ -11,6 +11,7 @@ use crate::error::{AuthError, ErrorCode};
 use crate::http::{self, Call, Reply, Retry};
 use crate::redact::SafeUrl;
 use crate::secret::Secret;
+use crate::time::{UnixMillis, UnixTime};
 use reqwest::{Client, Url};
 use std::future::Future;
 use std::pin::Pin;
@@ -69,13 +70,11 @@ fn copy(keys: &AccessKeys) -> AccessKeys {
     }
 }
 
-/// RFC 3339 (`2030-01-02T03:04:05Z`, with or without fractions or an offset) as Unix seconds.
-pub(crate) fn unix_time(text: &str) -> Option<u64> {
+/// RFC 3339 (`2030-01-02T03:04:05Z`, with or without fractions or an offset, or `UTC`
+/// for `Z`) as a time.
+pub(crate) fn unix_time(text: &str) -> Option<UnixTime> {
     let text = text.trim();
-    let parsed = chrono::DateTime::parse_from_rfc3339(text)
-        .or_else(|_| chrono::DateTime::parse_from_rfc3339(&text.replace("UTC", "Z")))
-        .ok()?;
-    u64::try_from(parsed.timestamp()).ok()
+    UnixTime::parse_rfc3339(text).or_else(|| UnixTime::parse_rfc3339(&text.replace("UTC", "Z")))
 }
 
 /// Keys from a JSON document in any of the shapes AWS uses: `credential_process` and
@@ -112,7 +111,9 @@ pub(crate) fn parse_keys(value: &serde_json::Value, what: &str) -> Result<Access
     let token = text(&["SessionToken", "Token", "sessionToken"]).map(Secret::new);
     let expires = match value.get("Expiration").or_else(|| value.get("expiration")) {
         Some(serde_json::Value::String(s)) => unix_time(s),
-        Some(serde_json::Value::Number(n)) => n.as_u64().map(|ms| ms / 1000),
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .map(|ms| UnixMillis::from_millis(ms).to_unix_time()),
         _ => None,
     };
     let mut keys = AccessKeys::checked(id, secret, token, "AccessKeyId", "SessionToken")?;
@@ -287,7 +288,7 @@ async fn sts(
         .post(url.clone())
         .header("content-type", "application/x-www-form-urlencoded");
     if let Some(keys) = signer {
-        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(ctx.clock.now());
+        let now = ctx.clock.now().to_system_time();
         for (name, value) in super::signing::sigv4_headers(
             "POST",
             &url,
@@ -536,7 +537,11 @@ mod tests {
             let keys = parse_keys(&serde_json::from_str(doc).unwrap(), "test").unwrap();
             assert_eq!(keys.access_key_id, "AKID1");
             assert_eq!(keys.session_token.unwrap().expose(), "t");
-            assert_eq!(keys.expires, Some(1_893_456_000), "{doc}");
+            assert_eq!(
+                keys.expires,
+                Some(UnixTime::from_secs(1_893_456_000)),
+                "{doc}"
+            );
         }
         let Err(err) = parse_keys(&serde_json::json!({"x": 1}), "the command") else {
             panic!("keys from nothing");

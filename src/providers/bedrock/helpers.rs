@@ -8,6 +8,7 @@ use super::credentials::AccessKeys;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::secret::Secret;
+use crate::time::UnixTime;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ pub(crate) const ITEM: &str = "cache:aws-credential-export";
 /// The plain file earlier versions cached them in (removed on sight).
 pub(crate) const LEGACY_FILE: &str = "aws-credential-export.json";
 /// Cached credentials are used until this long before they expire.
-const MARGIN: u64 = 300;
+const MARGIN: Duration = Duration::from_secs(300);
 /// `awsAuthRefresh` may wait for a person (`aws sso login` opens a browser).
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(300);
 /// More output than any credential document needs.
@@ -146,15 +147,14 @@ fn save(
     ctx: &Context,
     fingerprint: &str,
     keys: &AccessKeys,
-    expires: u64,
+    expires: UnixTime,
 ) -> Result<(), AuthError> {
     let document = serde_json::json!({
         "command": fingerprint,
         "AccessKeyId": keys.access_key_id,
         "SecretAccessKey": keys.secret_access_key.expose(),
         "SessionToken": keys.session_token.as_ref().map(|t| t.expose()),
-        "Expiration": chrono::DateTime::from_timestamp(i64::try_from(expires).unwrap_or(0), 0)
-            .map(|t| t.to_rfc3339()),
+        "Expiration": expires.to_chrono().map(|t| t.to_rfc3339()),
     });
     let value = crate::secret::to_secret_json(&document).map_err(|e| {
         AuthError::internal("cannot encode the awsCredentialExport cache").caused_by(e)

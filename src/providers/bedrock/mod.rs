@@ -20,7 +20,6 @@ use crate::redact::SafeUrl;
 use crate::secret::Fingerprint;
 use credentials::Auth;
 use reqwest::Url;
-use std::time::{Duration, UNIX_EPOCH};
 
 // What Vertex's AWS-sourced workload identity federation shares with Bedrock: the
 // environment's keys, instance-metadata JSON and the one SigV4 signer.
@@ -268,7 +267,7 @@ async fn attempt(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, Aut
     let url = call_url(&endpoint.url, model);
     let found = &resolution.found;
     let auth = fetch::auth(ctx, client, found, &region).await?;
-    let signed_at = UNIX_EPOCH + Duration::from_secs(ctx.clock.now());
+    let signed_at = ctx.clock.now();
     let (how, shown_id) = match &auth {
         Auth::None => ("no authentication", String::new()),
         Auth::Bearer(token) => ("bearer token", Fingerprint::of(token.expose()).to_string()),
@@ -278,7 +277,7 @@ async fn attempt(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, Aut
         "bedrock: {} {shown_id} in {region}, {how}",
         found.source
     ));
-    let request = signing::get(client, &url, &auth, &region, signed_at)?;
+    let request = signing::get(client, &url, &auth, &region, signed_at.to_system_time())?;
     let service = format!("Bedrock in {region}");
     let shown = crate::redact::SafeUrl::from(url.clone());
     let ladder = http::Call {
@@ -350,10 +349,7 @@ pub async fn credential_process_json(
     if let Some(token) = &keys.session_token {
         document["SessionToken"] = token.expose().clone().into();
     }
-    if let Some(at) = keys
-        .expires
-        .and_then(|e| chrono::DateTime::from_timestamp(i64::try_from(e).ok()?, 0))
-    {
+    if let Some(at) = keys.expires.and_then(crate::time::UnixTime::to_chrono) {
         document["Expiration"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
     }
     let text = crate::secret::Secret::new(document.to_string());

@@ -204,8 +204,7 @@ pub struct RecordedInstallation {
     pub repository_selection: String,
     pub repositories: Vec<String>,
     pub api_url: String,
-    /// Unix seconds.
-    pub recorded_at: u64,
+    pub recorded_at: crate::time::UnixTime,
 }
 
 /// `STATE_DIR/github.json`: installations by App slug. No secrets.

@@ -6,25 +6,26 @@ use crate::context::Context;
 use crate::error::AuthError;
 use crate::secret::{Fingerprint, Secret};
 use crate::storage::ItemMeta;
+use crate::time::UnixTime;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The store item holding the cached token.
 pub const ITEM: &str = "cache:vertex";
 /// A token this close to expiry is not handed out: it could lapse in flight.
-const MARGIN: u64 = 60;
+const MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Deserialize)]
 struct Cached {
     #[serde(deserialize_with = "secret")]
     access_token: Secret<String>,
-    expires_at: u64,
+    expires_at: UnixTime,
     key: String,
 }
 
 #[derive(Serialize)]
 struct ToCache<'a> {
     access_token: &'a str,
-    expires_at: u64,
+    expires_at: UnixTime,
     key: &'a str,
 }
 
@@ -55,13 +56,13 @@ pub fn lookup(ctx: &Context, key: &str) -> Option<Secret<String>> {
     crate::trace::step(&format!(
         "vertex: using the cached access token {} (expires {})",
         Fingerprint::of(cached.access_token.expose()),
-        crate::clock::rfc3339(cached.expires_at)
+        cached.expires_at.rfc3339()
     ));
     Some(cached.access_token)
 }
 
 /// Caches `token` for the credential `key`; a failure is reported with `-v` and ignored.
-pub fn save(ctx: &Context, key: &str, token: &Secret<String>, expires_at: u64) {
+pub fn save(ctx: &Context, key: &str, token: &Secret<String>, expires_at: UnixTime) {
     if let Err(err) = try_save(ctx, key, token, expires_at) {
         ctx.detail(&format!(
             "vertex: access token not cached ({})",
@@ -74,7 +75,7 @@ fn try_save(
     ctx: &Context,
     key: &str,
     token: &Secret<String>,
-    expires_at: u64,
+    expires_at: UnixTime,
 ) -> Result<(), AuthError> {
     let lock = ctx.lock()?;
     let value = ToCache {

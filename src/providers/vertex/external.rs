@@ -520,10 +520,7 @@ pub async fn fetch(
         Some(url) => impersonate(ctx, http, url, &token).await,
         None => Ok(Fresh {
             token,
-            expires_at: crate::limits::expires_at(
-                now,
-                crate::limits::lifetime(sts.expires_in.unwrap_or(LIFETIME)),
-            ),
+            expires_at: now + crate::limits::lifetime(sts.expires_in.unwrap_or(LIFETIME)),
         }),
     }
 }
@@ -592,7 +589,7 @@ pub async fn impersonate(
     // We asked for an hour; the answer's RFC 3339 expiry is not trusted to be longer.
     Ok(Fresh {
         token,
-        expires_at: ctx.clock.now().saturating_add(LIFETIME),
+        expires_at: ctx.clock.now().plus_secs(LIFETIME),
     })
 }
 

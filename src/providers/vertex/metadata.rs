@@ -126,9 +126,6 @@ pub async fn fetch(
         .ok_or_else(|| AuthError::provider(format!("{shown} answered without an access token")))?;
     Ok(Fresh {
         token,
-        expires_at: crate::limits::expires_at(
-            ctx.clock.now(),
-            crate::limits::lifetime(parsed.expires_in.unwrap_or(300)),
-        ),
+        expires_at: ctx.clock.now() + crate::limits::lifetime(parsed.expires_in.unwrap_or(300)),
     })
 }

@@ -6,12 +6,12 @@ use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
 use crate::redact::SafeUrl;
 use crate::secret::Secret;
+use crate::time::UnixTime;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::path::Path;
-use std::time::UNIX_EPOCH;
 use zeroize::Zeroizing;
 
 /// The one scope Vertex AI needs.
@@ -33,8 +33,7 @@ const HINT_CLOCK: &str = "set the clock right (e.g. `timedatectl set-ntp true`) 
 /// A new access token.
 pub struct Fresh {
     pub token: Secret<String>,
-    /// Unix seconds.
-    pub expires_at: u64,
+    pub expires_at: UnixTime,
 }
 
 #[derive(Serialize)]
@@ -145,7 +144,11 @@ fn refresh_form(user: &AuthorizedUser) -> Zeroizing<String> {
 }
 
 /// `grant_type=…jwt-bearer&assertion=…` with a fresh RS256 assertion.
-fn jwt_form(sa: &ServiceAccount, path: &Path, now: u64) -> Result<Zeroizing<String>, AuthError> {
+fn jwt_form(
+    sa: &ServiceAccount,
+    path: &Path,
+    now: UnixTime,
+) -> Result<Zeroizing<String>, AuthError> {
     let assertion = Zeroizing::new(assertion(sa, path, now)?);
     Ok(Zeroizing::new(
         url::form_urlencoded::Serializer::new(String::new())
@@ -156,7 +159,7 @@ fn jwt_form(sa: &ServiceAccount, path: &Path, now: u64) -> Result<Zeroizing<Stri
 }
 
 /// The signed assertion: `iss` = `sub` = the account, `aud` = the token endpoint, one hour.
-fn assertion(sa: &ServiceAccount, path: &Path, now: u64) -> Result<String, AuthError> {
+fn assertion(sa: &ServiceAccount, path: &Path, now: UnixTime) -> Result<String, AuthError> {
     let key = EncodingKey::from_rsa_pem(sa.private_key.expose().as_bytes())
         .map_err(|_| super::file::bad_key(path))?;
     let mut header = Header::new(Algorithm::RS256);
@@ -166,8 +169,8 @@ fn assertion(sa: &ServiceAccount, path: &Path, now: u64) -> Result<String, AuthE
         sub: &sa.client_email,
         aud: sa.token_uri.as_str(),
         scope: SCOPE,
-        iat: now,
-        exp: now + ASSERTION_LIFETIME,
+        iat: now.as_secs(),
+        exp: now.plus_secs(ASSERTION_LIFETIME).as_secs(),
     };
     jsonwebtoken::encode(&header, &claims, &key).map_err(|_| super::file::bad_key(path))
 }
@@ -180,7 +183,7 @@ fn judge(
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
-    now: u64,
+    now: UnixTime,
 ) -> Result<Fresh, AuthError> {
     let shown = url;
     let content_type = crate::http::content_type(headers);
@@ -203,11 +206,12 @@ fn judge(
         error: None,
         error_description: None,
     });
-    let offset = crate::providers::server_date(headers).map(|date| unix(date) as i64 - now as i64);
+    let offset = crate::providers::server_date(headers)
+        .map(|date| date.as_secs() as i64 - now.as_secs() as i64);
     Err(refused(path, credential, status, &reply, offset))
 }
 
-fn parse_token(shown: &SafeUrl, body: &[u8], now: u64) -> Result<Fresh, AuthError> {
+fn parse_token(shown: &SafeUrl, body: &[u8], now: UnixTime) -> Result<Fresh, AuthError> {
     let reply: TokenReply = serde_json::from_slice(body)
         .map_err(|_| AuthError::provider(format!("{shown} answered a malformed token response")))?;
     let token = reply
@@ -218,7 +222,7 @@ fn parse_token(shown: &SafeUrl, body: &[u8], now: u64) -> Result<Fresh, AuthErro
     let lifetime = crate::limits::lifetime(reply.expires_in.unwrap_or(ASSERTION_LIFETIME));
     Ok(Fresh {
         token,
-        expires_at: crate::limits::expires_at(now, lifetime),
+        expires_at: now + lifetime,
     })
 }
 
@@ -314,10 +318,4 @@ fn assertion_rejected(sa: &ServiceAccount, offset: Option<i64>) -> AuthError {
         }
     };
     AuthError::new(ErrorCode::OauthError, message).with_hint(hint)
-}
-
-fn unix(time: std::time::SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
