@@ -296,7 +296,7 @@ fn prune_due(path: &Path, now: UnixTime, days: u32) -> std::io::Result<bool> {
 }
 
 /// Whether retention refused to prune less than a day ago.
-fn refused_within_a_day(dir: &Path, now: u64) -> bool {
+fn refused_within_a_day(dir: &Path, now: UnixTime) -> bool {
     let mut text = String::new();
     let read = no_follow()
         .read(true)
@@ -307,12 +307,13 @@ fn refused_within_a_day(dir: &Path, now: u64) -> bool {
         && text
             .trim()
             .parse::<u64>()
-            .is_ok_and(|at| at <= now && now - at < DAY)
+            .map(UnixTime::from_secs)
+            .is_ok_and(|at| at <= now && now.saturating_since(at) < DAY)
 }
 
 /// Records a refusal's time, or forgets the last one once a prune is no longer refused.
 /// Best effort: without the file, retention only tries again sooner.
-fn remember_refusal(dir: &Path, now: u64, refused: bool) {
+fn remember_refusal(dir: &Path, now: UnixTime, refused: bool) {
     let path = dir.join(PRUNE_REFUSED_FILE);
     if !refused {
         let _ = std::fs::remove_file(path);
@@ -323,7 +324,7 @@ fn remember_refusal(dir: &Path, now: u64, refused: bool) {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     if let Ok(mut file) = options.open(path) {
-        let _ = file.write_all(now.to_string().as_bytes());
+        let _ = file.write_all(now.as_secs().to_string().as_bytes());
     }
 }
 

@@ -65,7 +65,7 @@ fn rows() -> Vec<Row> {
             lines: &[
                 "✗ Not authenticated to anthropic",
                 "Next:",
-                "claude --login",
+                "claude --set-api-key",
             ],
             json: &[
                 ("/authenticated", "false"),

@@ -5,25 +5,26 @@
 
 use super::credentials::{header_safe, Sso};
 use super::sso_oidc::{create_token, Fresh, Grant};
-use crate::clock::{rfc3339, span};
+use crate::clock::span;
 use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
 use crate::secret::Secret;
 use crate::storage::FileLock;
+use crate::time::UnixTime;
 use reqwest::Client;
 use serde::Deserialize;
 
-/// The SDKs refresh a token this many seconds before it expires.
-const REFRESH_WINDOW: u64 = 300;
+/// The SDKs refresh a token this long before it expires.
+const REFRESH_WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The fields of a cache file that matter here; the file itself is kept for the rewrite.
 struct Cached {
     access_token: Secret<String>,
-    expires_at: u64,
+    expires_at: UnixTime,
     refresh_token: Option<Secret<String>>,
     client_id: Option<String>,
     client_secret: Option<Secret<String>>,
-    registration_expires_at: Option<u64>,
+    registration_expires_at: Option<UnixTime>,
     /// The whole file: a rewrite keeps every field it does not change.
     raw: Secret<Vec<u8>>,
 }
@@ -50,10 +51,10 @@ enum Standing {
     Expired,
 }
 
-fn standing(expires_at: u64, now: u64) -> Standing {
+fn standing(expires_at: UnixTime, now: UnixTime) -> Standing {
     if expires_at <= now {
         Standing::Expired
-    } else if expires_at <= now.saturating_add(REFRESH_WINDOW) {
+    } else if expires_at <= now + REFRESH_WINDOW {
         Standing::Expiring
     } else {
         Standing::Fresh
@@ -61,7 +62,7 @@ fn standing(expires_at: u64, now: u64) -> Standing {
 }
 
 /// Why the token cannot be refreshed; `None` when it can.
-fn not_refreshable(sso: &Sso, cached: &Cached, now: u64) -> Option<String> {
+fn not_refreshable(sso: &Sso, cached: &Cached, now: UnixTime) -> Option<String> {
     if sso.session.is_none() {
         return Some(
             "the profile has sso_start_url without an sso-session (the legacy form, whose \
@@ -77,7 +78,7 @@ fn not_refreshable(sso: &Sso, cached: &Cached, now: u64) -> Option<String> {
     }
     match cached.registration_expires_at {
         None => Some("the token cache does not say when its client registration ends".to_string()),
-        Some(at) if at <= now => Some(format!("its client registration ended at {}", rfc3339(at))),
+        Some(at) if at <= now => Some(format!("its client registration ended at {}", at.rfc3339())),
         Some(_) => None,
     }
 }
@@ -155,14 +156,17 @@ pub(crate) fn offline(ctx: &Context, sso: &Sso) -> Result<String, AuthError> {
     let now = ctx.clock.now();
     let blocker = not_refreshable(sso, &cached, now);
     let at = cached.expires_at;
-    let left = span(at.saturating_sub(now));
+    let left = span(at.saturating_since(now).as_secs());
     let line = match (standing(at, now), &blocker) {
         (Standing::Expired, Some(why)) => return Err(expired(sso, at, now, why)),
         (Standing::Expired, None) => format!(
             "expired {} ago; it will be refreshed on next use (the client registration is \
              valid until {})",
-            span(now.saturating_sub(at)),
-            rfc3339(cached.registration_expires_at.unwrap_or_default())
+            span(now.saturating_since(at).as_secs()),
+            cached
+                .registration_expires_at
+                .unwrap_or(UnixTime::EPOCH)
+                .rfc3339()
         ),
         (Standing::Expiring, None) => {
             format!("expires in {left}; it will be refreshed on next use")
@@ -173,22 +177,22 @@ pub(crate) fn offline(ctx: &Context, sso: &Sso) -> Result<String, AuthError> {
         ),
         (Standing::Fresh, None) => format!(
             "valid until {} ({left} left); refreshed when it nears its end",
-            rfc3339(at)
+            at.rfc3339()
         ),
-        (Standing::Fresh, Some(_)) => format!("valid until {} ({left} left)", rfc3339(at)),
+        (Standing::Fresh, Some(_)) => format!("valid until {} ({left} left)", at.rfc3339()),
     };
     header_safe(cached.access_token.expose(), "the SSO access token")?;
     Ok(line)
 }
 
-fn expired(sso: &Sso, at: u64, now: u64, why: &str) -> AuthError {
+fn expired(sso: &Sso, at: UnixTime, now: UnixTime, why: &str) -> AuthError {
     AuthError::new(
         ErrorCode::ExpiredToken,
         format!(
             "the IAM Identity Center session of profile {} expired {} ago and cannot be \
              refreshed: {why}",
             sso.profile,
-            span(now.saturating_sub(at))
+            span(now.saturating_since(at).as_secs())
         ),
     )
     .with_hint(login(sso))
@@ -221,7 +225,7 @@ pub(crate) async fn token(
                     "the IAM Identity Center token of profile {} expires in {} and could not \
                      be refreshed ({}); using it until then",
                     sso.profile,
-                    span(at.saturating_sub(now)),
+                    span(at.saturating_since(now).as_secs()),
                     failure.message()
                 ));
                 Ok(cached.access_token)
@@ -234,7 +238,7 @@ pub(crate) async fn token(
     Ok(token)
 }
 
-fn refresh_failed(sso: &Sso, at: u64, now: u64, failure: AuthError) -> AuthError {
+fn refresh_failed(sso: &Sso, at: UnixTime, now: UnixTime, failure: AuthError) -> AuthError {
     let hint = match (failure.code(), failure.hint()) {
         // `aws sso login` cannot fix a file or a directory others can read.
         (ErrorCode::StorageError, Some(hint)) => hint.to_string(),
@@ -248,7 +252,7 @@ fn refresh_failed(sso: &Sso, at: u64, now: u64, failure: AuthError) -> AuthError
             "the IAM Identity Center session of profile {} expired {} ago, and refreshing it \
              failed: {}",
             sso.profile,
-            span(now.saturating_sub(at)),
+            span(now.saturating_since(at).as_secs()),
             failure.message()
         ),
     )
@@ -300,7 +304,7 @@ async fn refresh(ctx: &Context, client: &Client, sso: &Sso) -> Result<Secret<Str
         refresh_token,
     };
     let fresh = create_token(ctx, client, &grant).await?;
-    let expires_at = crate::limits::expires_at(now, fresh.lifetime);
+    let expires_at = now + fresh.lifetime;
     rewrite(sso, &cached, &fresh, expires_at, &lock)?;
     crate::events::record(
         ctx,
@@ -311,7 +315,7 @@ async fn refresh(ctx: &Context, client: &Client, sso: &Sso) -> Result<Secret<Str
     ctx.detail(&format!(
         "the IAM Identity Center token of profile {} is valid until {}{}",
         sso.profile,
-        rfc3339(expires_at),
+        expires_at.rfc3339(),
         if fresh.refresh_token.is_some() {
             " (a new refresh token was saved)"
         } else {
@@ -327,7 +331,7 @@ fn rewrite(
     sso: &Sso,
     cached: &Cached,
     fresh: &Fresh,
-    expires_at: u64,
+    expires_at: UnixTime,
     lock: &FileLock,
 ) -> Result<(), AuthError> {
     use serde_json::Value;
@@ -339,7 +343,7 @@ fn rewrite(
         "accessToken".into(),
         Value::String(fresh.access_token.expose().clone()),
     );
-    document.insert("expiresAt".into(), Value::String(rfc3339(expires_at)));
+    document.insert("expiresAt".into(), Value::String(expires_at.rfc3339()));
     if let Some(rotated) = &fresh.refresh_token {
         document.insert(
             "refreshToken".into(),
@@ -377,16 +381,19 @@ mod tests {
         parse(&sso(Some("corp")), Secret::new(json.as_bytes().to_vec())).unwrap()
     }
 
-    const NOW: u64 = 1_800_000_000;
+    const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
     #[test]
     fn the_window_is_five_minutes_before_the_end() {
-        assert_eq!(standing(NOW + 301, NOW), Standing::Fresh);
-        assert_eq!(standing(NOW + 300, NOW), Standing::Expiring);
-        assert_eq!(standing(NOW + 1, NOW), Standing::Expiring);
+        assert_eq!(standing(NOW.plus_secs(301), NOW), Standing::Fresh);
+        assert_eq!(standing(NOW.plus_secs(300), NOW), Standing::Expiring);
+        assert_eq!(standing(NOW.plus_secs(1), NOW), Standing::Expiring);
         assert_eq!(standing(NOW, NOW), Standing::Expired);
-        assert_eq!(standing(0, u64::MAX), Standing::Expired);
-        assert_eq!(standing(u64::MAX, u64::MAX - 1), Standing::Expiring);
+        assert_eq!(standing(UnixTime::EPOCH, UnixTime::MAX), Standing::Expired);
+        assert_eq!(
+            standing(UnixTime::MAX, UnixTime::MAX.minus_secs(1)),
+            Standing::Expiring
+        );
     }
 
     #[test]

@@ -19,7 +19,6 @@ use reqwest::Url;
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, UNIX_EPOCH};
 use zeroize::Zeroizing;
 
 /// The one version of the AWS source this code builds.
@@ -263,7 +262,7 @@ pub async fn subject_token(
         "vertex: signing AWS GetCallerIdentity in {region} with key {}",
         Fingerprint::of(&keys.access_key_id)
     ));
-    let now = UNIX_EPOCH + Duration::from_secs(ctx.clock.now());
+    let now = ctx.clock.now().to_system_time();
     let signed = Signable {
         method: "POST",
         url: &url,
