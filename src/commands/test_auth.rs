@@ -347,19 +347,29 @@ fn needs_login(resolution: &Resolution, provider: Provider) -> bool {
 
 fn config_step(ctx: &Context) -> Result<String, AuthError> {
     let path = ctx.loaded.path.display();
-    Ok(match (ctx.loaded.file_exists, ctx.loaded.warnings.len()) {
+    let config = match (ctx.loaded.file_exists, ctx.loaded.warnings.len()) {
         (false, _) => format!("{path} not present; defaults in use"),
         (true, 0) => format!("{path} is valid"),
         (true, n) => format!(
             "{path} is valid ({} above)",
             crate::output::count(n as u64, "warning", "warnings")
         ),
-    })
+    };
+    Ok(
+        match crate::config::claude_code::report::test_auth_note(ctx) {
+            Some(note) => format!("{config}; {note}"),
+            None => config,
+        },
+    )
 }
 
 fn provider_step(ctx: &Context) -> String {
     let (provider, why) = providers::selection(ctx);
-    format!("{} (from {why})", provider.as_str())
+    format!(
+        "{} (from {why}{})",
+        provider.as_str(),
+        ctx.claude_code.variable_note(why)
+    )
 }
 
 fn credential_step(
@@ -464,6 +474,8 @@ async fn anthropic_verdict(
         return (Err(resolve::no_key_error()), None);
     };
     let budget = ctx.budget();
+    // What the server was shown: a helper's key is known only once it has run.
+    let mut shown = active.fingerprint.clone();
     let answer = if let Source::Session(provider) = &active.source {
         let token = match crate::oauth::refresh::access_token(ctx, provider).await {
             Ok((token, _)) => token,
@@ -478,7 +490,7 @@ async fn anthropic_verdict(
     } else {
         match ask_with(ctx, http, active, false).await {
             // A helper's cached key the API refuses: run the helper again, once.
-            Ok(answer)
+            Ok((answer, _))
                 if matches!(active.source, Source::Helper(_))
                     && answer
                         .verdict
@@ -487,17 +499,23 @@ async fn anthropic_verdict(
             {
                 ctx.detail("apiKeyHelper: the API refused its key; running it again");
                 match ask_with(ctx, http, active, true).await {
-                    Ok(answer) => answer,
+                    Ok((answer, fingerprint)) => {
+                        shown = fingerprint;
+                        answer
+                    }
                     Err(err) => return (Err(err), None),
                 }
             }
-            Ok(answer) => answer,
+            Ok((answer, fingerprint)) => {
+                shown = fingerprint;
+                answer
+            }
             Err(err) => return (Err(err), None),
         }
     };
     let what = match &active.source {
-        Source::Session(provider) => format!("the {provider} access token {}", active.fingerprint),
-        _ => active.fingerprint.as_str().to_string(),
+        Source::Session(provider) => format!("the {provider} access token {shown}"),
+        _ => shown.as_str().to_string(),
     };
     let verdict = answer.verdict.map(|check| Verdict {
         detail: format!(
@@ -511,20 +529,28 @@ async fn anthropic_verdict(
 }
 
 /// Asks the API with a credential that is not a login, as its source says it is sent;
-/// `rerun` runs `apiKeyHelper` again instead of using its cached output.
+/// `rerun` runs `apiKeyHelper` again instead of using its cached output. Also returns the
+/// fingerprint of what was sent (a helper's output is known only once it has run).
 async fn ask_with(
     ctx: &Context,
     http: &reqwest::Client,
     active: &resolve::Candidate,
     rerun: bool,
-) -> Result<anthropic::Answer, AuthError> {
+) -> Result<(anthropic::Answer, crate::secret::Fingerprint), AuthError> {
     let budget = ctx.budget();
-    let secret = match (&active.source, rerun) {
-        (Source::Helper(command), true) => resolve::helper::rerun(ctx, command)?,
-        _ => resolve::secret_of(ctx, active)?.0,
+    let (secret, sent) = match (&active.source, rerun) {
+        (Source::Helper(found), true) => {
+            let key = resolve::helper::rerun(ctx, found)?;
+            let sent = crate::secret::Fingerprint::of(key.expose());
+            (key, sent)
+        }
+        _ => {
+            let (key, _, sent) = resolve::secret_of(ctx, active)?;
+            (key, sent)
+        }
     };
-    let fingerprint = active.fingerprint.as_str().to_string();
-    Ok(match active.source.scheme() {
+    let fingerprint = sent.as_str().to_string();
+    let answer = match active.source.scheme() {
         resolve::Scheme::ApiKey => {
             let key = crate::apikey::ApiKey::parse(secret)?;
             anthropic::ask(http, &ctx.env, &anthropic::ApiCredential::Key(&key), budget).await
@@ -537,7 +563,8 @@ async fn ask_with(
             };
             anthropic::ask(http, &ctx.env, &credential, budget).await
         }
-    })
+    };
+    Ok((answer, sent))
 }
 
 fn clock_step(date: SystemTime, now: u64) -> Result<String, AuthError> {

@@ -3,6 +3,7 @@
 //! be in force, what it shadows, and what policy refuses. Memory store, fixed clock, no files.
 
 use super::{credentials, Source};
+use crate::config::claude_code::{Helper, Origin};
 use crate::context::Context;
 use crate::envvars::Env;
 use crate::secret::{Fingerprint, Secret};
@@ -90,7 +91,7 @@ fn cases() -> Vec<Case> {
             vars: &[("ANTHROPIC_API_KEY", ENV)],
             flag: false,
             stored: true,
-            active: Some(Source::Env),
+            active: Some(Source::Env(Origin::Own)),
             shadowed: &[Source::Stored(StorageKind::Keychain)],
             refusal: None,
         },
@@ -102,7 +103,10 @@ fn cases() -> Vec<Case> {
             flag: true,
             stored: true,
             active: Some(Source::Flag),
-            shadowed: &[Source::Env, Source::Stored(StorageKind::Keychain)],
+            shadowed: &[
+                Source::Env(Origin::Own),
+                Source::Stored(StorageKind::Keychain),
+            ],
             refusal: None,
         },
         Case {
@@ -156,7 +160,7 @@ fn cases() -> Vec<Case> {
             vars: &[("ANTHROPIC_API_KEY", ENV)],
             flag: false,
             stored: false,
-            active: Some(Source::Env),
+            active: Some(Source::Env(Origin::Own)),
             shadowed: &[],
             refusal: None,
         },
@@ -173,11 +177,11 @@ fn cases() -> Vec<Case> {
             stored: true,
             active: Some(Source::Flag),
             shadowed: Vec::leak(vec![
-                Source::AuthToken,
-                Source::Env,
+                Source::AuthToken(Origin::Own),
+                Source::Env(Origin::Own),
                 Source::Config,
-                Source::Helper(String::new()),
-                Source::OauthEnv,
+                Source::Helper(no_helper()),
+                Source::OauthEnv(Origin::Own),
                 Source::Stored(StorageKind::Keychain),
             ]),
             refusal: None,
@@ -192,8 +196,8 @@ fn cases() -> Vec<Case> {
             ],
             flag: false,
             stored: false,
-            active: Some(Source::AuthToken),
-            shadowed: &[Source::Env],
+            active: Some(Source::AuthToken(Origin::Own)),
+            shadowed: &[Source::Env(Origin::Own)],
             refusal: None,
         },
         Case {
@@ -203,9 +207,9 @@ fn cases() -> Vec<Case> {
             vars: &[("CLAUDE_CODE_OAUTH_TOKEN", OAUTH_TOKEN)],
             flag: false,
             stored: true,
-            active: Some(Source::Helper(String::new())),
+            active: Some(Source::Helper(no_helper())),
             shadowed: Vec::leak(vec![
-                Source::OauthEnv,
+                Source::OauthEnv(Origin::Own),
                 Source::Stored(StorageKind::Keychain),
             ]),
             refusal: None,
@@ -217,7 +221,7 @@ fn cases() -> Vec<Case> {
             vars: &[("CLAUDE_CODE_OAUTH_TOKEN", OAUTH_TOKEN)],
             flag: false,
             stored: true,
-            active: Some(Source::OauthEnv),
+            active: Some(Source::OauthEnv(Origin::Own)),
             shadowed: &[Source::Stored(StorageKind::Keychain)],
             refusal: None,
         },
@@ -231,7 +235,7 @@ fn cases() -> Vec<Case> {
             ],
             flag: false,
             stored: false,
-            active: Some(Source::OauthEnv),
+            active: Some(Source::OauthEnv(Origin::Own)),
             shadowed: &[],
             refusal: Some("without `fallback"),
         },
@@ -260,10 +264,18 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// The source with the helper's command left out: rows compare kinds of source.
+/// A helper with its command left out: rows compare kinds of source.
+fn no_helper() -> Helper {
+    Helper {
+        command: String::new(),
+        origin: Origin::Own,
+    }
+}
+
+/// The source with the helper's command left out.
 fn kind(source: &Source) -> Source {
     match source {
-        Source::Helper(_) => Source::Helper(String::new()),
+        Source::Helper(_) => Source::Helper(no_helper()),
         other => other.clone(),
     }
 }
@@ -306,7 +318,7 @@ fn malformed_keys_are_present_but_flagged() {
     };
     let resolution = credentials(&context(&case));
     let env = resolution.active().expect("the variable is present");
-    assert_eq!(env.source, Source::Env);
+    assert_eq!(env.source, Source::Env(Origin::Own));
     assert!(env.problem().is_some(), "a malformed key says why");
 }
 
@@ -333,9 +345,18 @@ fn offline_resolution_never_runs_the_helper() {
 
 #[test]
 fn tokens_from_the_environment_are_sent_as_bearer_tokens() {
-    assert_eq!(Source::AuthToken.scheme(), super::Scheme::Bearer);
-    assert_eq!(Source::OauthEnv.scheme(), super::Scheme::OAuth);
-    assert!(!Source::OauthEnv.is_api_key());
-    assert_eq!(Source::AuthToken.to_string(), "env:ANTHROPIC_AUTH_TOKEN");
-    assert_eq!(Source::OauthEnv.to_string(), "env:CLAUDE_CODE_OAUTH_TOKEN");
+    assert_eq!(
+        Source::AuthToken(Origin::Own).scheme(),
+        super::Scheme::Bearer
+    );
+    assert_eq!(Source::OauthEnv(Origin::Own).scheme(), super::Scheme::OAuth);
+    assert!(!Source::OauthEnv(Origin::Own).is_api_key());
+    assert_eq!(
+        Source::AuthToken(Origin::Own).to_string(),
+        "env:ANTHROPIC_AUTH_TOKEN"
+    );
+    assert_eq!(
+        Source::OauthEnv(Origin::Own).to_string(),
+        "env:CLAUDE_CODE_OAUTH_TOKEN"
+    );
 }
