@@ -79,7 +79,7 @@ fn api_key_helper_from_settings_json_is_used_and_named() {
     let shown = text(&human);
     assert!(
         shown.contains(&format!(
-            "from `apiKeyHelper` in {} (Claude Code's settings)",
+            "from `apiKeyHelper` in Claude Code's {}:",
             settings.display()
         )),
         "{shown}"
@@ -197,6 +197,17 @@ fn the_env_block_supplies_the_key_and_the_endpoint_and_status_names_the_file() {
     for out in [&status, &human, &test, &debug] {
         assert_not_echoed(out, SETTINGS_KEY);
     }
+    // The key stays where the user put it: no copy in any other file.
+    for file in files_under(env.home.path()) {
+        if file != settings {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(SETTINGS_KEY),
+                "{}",
+                file.display()
+            );
+        }
+    }
 }
 
 #[cfg(unix)]
@@ -242,10 +253,18 @@ fn the_env_block_wins_over_the_shell_as_in_claude_code_and_says_so() {
 #[cfg(unix)]
 #[test]
 fn the_env_block_can_switch_the_provider_and_the_refusal_names_the_file() {
+    const BEARER: &str = "bedrock-test-token-value-0123456789";
+    let bedrock =
+        common::bedrock_server::start(common::bedrock_server::Accept::Bearer(BEARER.to_string()));
     let env = TestEnv::new().with("ANTHROPIC_API_KEY", SHELL_KEY);
     let settings = write_settings(
         &env,
-        &serde_json::json!({"env": {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "us-east-1", "AWS_BEARER_TOKEN_BEDROCK": "bedrock-test-token-value-0123456789"}}),
+        &serde_json::json!({"env": {
+            "CLAUDE_CODE_USE_BEDROCK": "1",
+            "AWS_REGION": "us-east-1",
+            "AWS_BEARER_TOKEN_BEDROCK": BEARER,
+            "ANTHROPIC_BEDROCK_BASE_URL": bedrock.url(),
+        }}),
         0o600,
     );
     let out = env.run(&["--auth-status", "--json"]);
@@ -263,8 +282,23 @@ fn the_env_block_can_switch_the_provider_and_the_refusal_names_the_file() {
     );
     let human = env.run(&["--auth-status"]);
     assert!(text(&human).contains("claude code:"), "{}", text(&human));
-    for out in [&out, &human] {
-        assert_not_echoed(out, "bedrock-test-token-value-0123456789");
+    // The whole check runs on the block's variables: provider, region, token, endpoint.
+    let test = env.run(&["--test-auth"]);
+    assert!(test.status.success(), "{}", text(&test));
+    assert!(
+        text(&test).contains(&format!(
+            "bedrock (from CLAUDE_CODE_USE_BEDROCK, set by the `env` block of {})",
+            settings.display()
+        )),
+        "{}",
+        text(&test)
+    );
+    assert_eq!(
+        bedrock.requests()[0].header("authorization"),
+        Some(format!("Bearer {BEARER}").as_str())
+    );
+    for out in [&out, &human, &test] {
+        assert_not_echoed(out, BEARER);
         assert_not_echoed(out, SHELL_KEY);
     }
 }
@@ -292,7 +326,7 @@ fn aws_credential_export_from_settings_json_is_named_and_not_run_offline() {
         doc["settings"]["awsAuthRefresh"]
             .as_str()
             .unwrap()
-            .contains("Claude Code's settings"),
+            .contains("in Claude Code's "),
         "{doc}"
     );
     assert!(!ran.exists(), "status never runs awsCredentialExport");

@@ -365,11 +365,14 @@ fn config_step(ctx: &Context) -> Result<String, AuthError> {
 
 fn provider_step(ctx: &Context) -> String {
     let (provider, why) = providers::selection(ctx);
-    format!(
-        "{} (from {why}{})",
-        provider.as_str(),
-        ctx.claude_code.variable_note(why)
-    )
+    match ctx.claude_code.origin_of(why).settings_file() {
+        Some(file) => format!(
+            "{} (from {why}, set by the `env` block of {})",
+            provider.as_str(),
+            file.display()
+        ),
+        None => format!("{} (from {why})", provider.as_str()),
+    }
 }
 
 fn credential_step(

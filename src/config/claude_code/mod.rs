@@ -83,13 +83,11 @@ pub struct Helper {
 }
 
 impl Helper {
-    /// "in the config" or "in /home/me/.claude/settings.json (Claude Code's settings)".
+    /// "in the config" or "in Claude Code's /home/me/.claude/settings.json".
     pub fn place(&self) -> String {
         match &self.origin {
             Origin::Own => "in the config".to_string(),
-            Origin::Settings(path) => {
-                format!("in {} (Claude Code's settings)", path.display())
-            }
+            Origin::Settings(path) => format!("in Claude Code's {}", path.display()),
         }
     }
 }
