@@ -5,9 +5,10 @@
 //! `apiKey` → config `apiKey` → `apiKeyHelper` (this tool's config, then Claude Code's
 //! `settings.json`) → `CLAUDE_CODE_OAUTH_TOKEN` → the stored key; then the OAuth session
 //! from `--login`. Variables may come from the `env` block of Claude Code's settings
-//! ([`crate::config::claude_code`]); each source says so. `authentication.method: "oauth"` puts the
-//! OAuth credentials first (keys only with `fallback: "api-key"`). An environment pinned to one method refuses the others, and a
-//! non-Anthropic provider refuses all of them; every refusal says why.
+//! ([`crate::config::claude_code`]); each source says so. `authentication.method: "oauth"`
+//! puts the OAuth credentials first (keys only with `fallback: "api-key"`). An environment
+//! pinned to one method refuses the others, and a non-Anthropic provider refuses all of
+//! them; every refusal says why.
 
 use crate::apikey::ApiKey;
 use crate::config::claude_code::{Helper, HelperKey, Origin};
@@ -68,7 +69,7 @@ impl Source {
             Source::Flag => "the `--api-key` flag".to_string(),
             Source::AuthToken(origin) => format!(
                 "the ANTHROPIC_AUTH_TOKEN environment variable{}, a bearer token",
-                set_by(origin)
+                origin.note()
             ),
             Source::Helper(found) => format!(
                 "the `apiKeyHelper` command `{}` {}",
@@ -77,11 +78,11 @@ impl Source {
             ),
             Source::OauthEnv(origin) => format!(
                 "the CLAUDE_CODE_OAUTH_TOKEN environment variable{}, an OAuth token",
-                set_by(origin)
+                origin.note()
             ),
             Source::Env(origin) => format!(
                 "the ANTHROPIC_API_KEY environment variable{}",
-                set_by(origin)
+                origin.note()
             ),
             Source::Environment(name) => format!("`environments.{name}.apiKey` in the config"),
             Source::Config => "`apiKey` in the config".to_string(),
@@ -118,14 +119,6 @@ impl Source {
             Source::Helper(found) => found.origin.settings_file(),
             _ => None,
         }
-    }
-}
-
-/// " (set by the `env` block of FILE)" for a variable from Claude Code's settings.
-fn set_by(origin: &Origin) -> String {
-    match origin {
-        Origin::Own => String::new(),
-        Origin::Settings(path) => format!(" (set by the `env` block of {})", path.display()),
     }
 }
 

@@ -360,3 +360,50 @@ fn tokens_from_the_environment_are_sent_as_bearer_tokens() {
         "env:CLAUDE_CODE_OAUTH_TOKEN"
     );
 }
+
+#[test]
+fn the_configs_helper_shadows_claude_codes_and_the_guard_refuses_both() {
+    let settings = std::path::Path::new("/home/me/.claude/settings.json");
+    let case = Case {
+        name: "two helpers",
+        config: r#"{"apiKeyHelper": "ours"}"#,
+        environment: None,
+        vars: &[],
+        flag: false,
+        stored: true,
+        active: None,
+        shadowed: &[],
+        refusal: None,
+    };
+    let mut ctx = context(&case);
+    ctx.claude_code =
+        crate::config::claude_code::Settings::with_api_key_helper(settings, "theirs", false);
+    let resolution = credentials(&ctx);
+    let helpers: Vec<_> = resolution
+        .candidates
+        .iter()
+        .filter_map(|c| c.helper())
+        .collect();
+    assert_eq!(helpers[0].0.origin, Origin::Own);
+    assert_eq!(
+        helpers[1].0.origin,
+        Origin::Settings(settings.to_path_buf())
+    );
+    let shadowed: Vec<String> = resolution
+        .shadowed()
+        .map(|c| c.source.to_string())
+        .collect();
+    assert_eq!(shadowed, ["apiKeyHelper", "keychain"]);
+
+    ctx.claude_code =
+        crate::config::claude_code::Settings::with_api_key_helper(settings, "theirs", true);
+    let resolution = credentials(&ctx);
+    let active = resolution.active().unwrap();
+    assert_eq!(active.source, Source::Stored(StorageKind::Keychain));
+    let refused: Vec<_> = resolution
+        .candidates
+        .iter()
+        .filter(|c| c.refused().is_some())
+        .collect();
+    assert_eq!(refused.len(), 2, "both helpers, whichever file named them");
+}

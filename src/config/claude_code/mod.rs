@@ -48,6 +48,14 @@ impl Origin {
             Origin::Settings(path) => Some(path),
         }
     }
+
+    /// For a variable: " (set by the `env` block of FILE)" when the file set it, else "".
+    pub fn note(&self) -> String {
+        match self {
+            Origin::Own => String::new(),
+            Origin::Settings(path) => format!(" (set by the `env` block of {})", path.display()),
+        }
+    }
 }
 
 /// The commands that both this tool's config and Claude Code's settings may name.
@@ -202,6 +210,20 @@ impl Settings {
         }
     }
 
+    /// Settings whose file at `path` sets `apiKeyHelper`, with the recursion guard on or
+    /// off: for unit tests of resolution.
+    #[cfg(test)]
+    pub fn with_api_key_helper(path: &Path, command: &str, guard: bool) -> Settings {
+        Settings {
+            path: path.to_path_buf(),
+            found: true,
+            read: true,
+            api_key_helper: Some(command.to_string()),
+            guard,
+            ..Settings::default()
+        }
+    }
+
     /// Applies the `env` block over `env`, as Claude Code applies it over the shell's
     /// variables: a value in the file replaces the process's (an empty one unsets it).
     /// The process environment itself is never changed.
@@ -238,10 +260,7 @@ impl Settings {
 
     /// " (set by the `env` block of FILE)" when `name` came from this file, else "".
     pub fn variable_note(&self, name: &str) -> String {
-        match self.origin_of(name) {
-            Origin::Own => String::new(),
-            Origin::Settings(path) => format!(" (set by the `env` block of {})", path.display()),
-        }
+        self.origin_of(name).note()
     }
 
     fn value(&self, key: HelperKey) -> Option<&str> {
