@@ -32,8 +32,11 @@ pub struct Context {
     pub flag_key: Option<Secret<String>>,
     /// `--mfa-code` as given (`-`: read stdin when a code is needed; see `mfa::gate`).
     pub mfa_code: Option<Secret<String>>,
-    /// The environment, as it was when the command started.
+    /// The environment, as it was when the command started, with the `env` block of Claude
+    /// Code's settings applied over it (as Claude Code applies it).
     pub env: Env,
+    /// Claude Code's user settings, as far as they decide credentials.
+    pub claude_code: crate::config::claude_code::Settings,
     /// The user's terminal: prompts, piped input, whether a person is there.
     pub terminal: std::rc::Rc<dyn crate::terminal::Terminal>,
     /// The HTTP client, built on first use (offline commands never build one).
@@ -61,26 +64,39 @@ impl Context {
         flag_key: Option<Secret<String>>,
         env: Env,
     ) -> Result<Context, AuthError> {
+        let mut env = env;
         let state_dir = config::state_dir(&env);
         let link = crate::storage::ownership::inspect_state_dir(&state_dir)?;
-        let loaded = match config::load(
+        let wiping = matches!(
+            cli.action(),
+            crate::cli::Action::Logout | crate::cli::Action::ResetAuth
+        );
+        let project_dir = std::env::current_dir().ok();
+        let mut claude_code = match crate::config::claude_code::read(&state_dir, project_dir, &env)
+        {
+            Ok(settings) => settings,
+            // Wiping must not depend on a settings file that may be what went wrong.
+            Err(err) if wiping => crate::config::claude_code::Settings::recovered(&state_dir, &err),
+            Err(err) => return Err(err),
+        };
+        // Before the configuration: its `${VAR}` and CLAUDE_ENV see what a Claude Code
+        // session would see.
+        claude_code.apply_env(&mut env);
+        let mut loaded = match config::load(
             cli.config.as_deref(),
             cli.environment.as_deref(),
             &state_dir,
             &env,
         ) {
             // Wiping must not depend on the configuration that may be what went wrong.
-            Err(err)
-                if err.code() == crate::error::ErrorCode::ConfigError
-                    && matches!(
-                        cli.action(),
-                        crate::cli::Action::Logout | crate::cli::Action::ResetAuth
-                    ) =>
-            {
+            Err(err) if err.code() == crate::error::ErrorCode::ConfigError && wiping => {
                 config::recover(cli.config.as_deref(), &state_dir, &env, &err)
             }
             other => other?,
         };
+        loaded
+            .warnings
+            .extend(std::mem::take(&mut claude_code.warnings));
         // Every request checks `security.ipRestrictions` (`http::send`): the policy is in
         // place as soon as the configuration is loaded, before any client can exist.
         crate::policy::ip::install(crate::policy::ip::Policy::new(
@@ -101,6 +117,7 @@ impl Context {
             flag_key,
             mfa_code: cli.mfa_code.clone(),
             env,
+            claude_code,
             terminal: std::rc::Rc::new(crate::terminal::SystemTerminal),
             http: std::cell::OnceCell::new(),
             #[cfg(test)]
@@ -172,10 +189,21 @@ impl Context {
             flag_key: None,
             mfa_code: None,
             env,
+            claude_code: Default::default(),
             terminal: std::rc::Rc::new(crate::terminal::SystemTerminal),
             http: std::cell::OnceCell::new(),
             memory: Some(store),
         }
+    }
+
+    /// The `key` command in force (this tool's config first, then Claude Code's settings),
+    /// leaving out any the recursion guard or a self-reference keeps from running.
+    pub fn helper(
+        &self,
+        key: crate::config::claude_code::HelperKey,
+    ) -> Option<crate::config::claude_code::Helper> {
+        let own = crate::config::claude_code::report::own(self, key);
+        self.claude_code.helper(key, own)
     }
 
     /// The configured secret store. Constructing it touches nothing.

@@ -138,6 +138,12 @@ pub const DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 /// An Anthropic Admin API key (`sk-ant-admin…`): lets `--rotate-key` mark the old key
 /// inactive in the organization. Never printed; only its fingerprint.
 pub const ANTHROPIC_ADMIN_API_KEY: &str = "ANTHROPIC_ADMIN_API_KEY";
+/// Set (to `1`) in the environment of every child process this binary starts (see
+/// `process::command`). A `claude` that starts with it runs no credential helper
+/// (`apiKeyHelper`, `awsCredentialExport`, `awsAuthRefresh`): it was itself started by one,
+/// possibly its own (`"apiKeyHelper": "claude --print-token …"`), and running it again
+/// would start the same command without end.
+pub const CLAUDE_AUTH_HELPER_CHILD: &str = "CLAUDE_AUTH_HELPER_CHILD";
 /// Debug builds only: the directory holding `managed-settings.json` and
 /// `managed-settings.d/` instead of the system's, for tests. Release builds ignore it, so a
 /// user cannot shed the policy by pointing it at an empty directory.

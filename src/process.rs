@@ -82,9 +82,9 @@ fn has_secret_value(value: &OsStr) -> bool {
     lower.contains("sk-ant-") || lower.contains("bearer ") || lower.contains("basic ")
 }
 
-/// A `Command` for `program` whose environment is ours minus every secret variable, with
-/// stdin, stdout and stderr detached (a child must not read the user's paste or print over
-/// the prompt).
+/// A `Command` for `program` whose environment is ours minus every secret variable, plus
+/// [`crate::envvars::CLAUDE_AUTH_HELPER_CHILD`] (the recursion guard), with stdin, stdout
+/// and stderr detached (a child must not read the user's paste or print over the prompt).
 pub fn command(env: &crate::envvars::Env, program: impl AsRef<OsStr>) -> Command {
     let mut command = Command::new(program);
     // The child's environment is built from the snapshot, not inherited: nothing reaches it
@@ -97,6 +97,9 @@ pub fn command(env: &crate::envvars::Env, program: impl AsRef<OsStr>) -> Command
             command.env(name, value);
         }
     }
+    // A `claude` started by one of its own helpers (an `apiKeyHelper` of
+    // `claude --print-token`, a wrapper script around it) must not run the helper again.
+    command.env(crate::envvars::CLAUDE_AUTH_HELPER_CHILD, "1");
     command
         .stdin(Stdio::null())
         .stdout(Stdio::null())

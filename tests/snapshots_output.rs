@@ -579,3 +579,44 @@ fn assert_error_object(args: &[&str], out: &std::process::Output) {
         "{args:?}: error.exitCode is the exit status"
     );
 }
+
+/// Claude Code's settings beside this tool's config: the config's helper wins and the
+/// settings' one is shadowed, an `env` variable replaces the shell's, one is left out, and
+/// a project file's credential settings are named, not used.
+#[cfg(unix)]
+#[test]
+fn status_with_claude_code_settings() {
+    let env = TestEnv::new().with("ANTHROPIC_BASE_URL", "https://gateway.example");
+    env.write_config(r#"{"apiKeyHelper": "get-key --from-config"}"#);
+    let settings_path = env.state_dir().join("settings.json");
+    std::fs::write(
+        &settings_path,
+        r#"{"apiKeyHelper": "get-key --from-settings", "env": {"ANTHROPIC_BASE_URL": "https://other-gateway.example", "HOME": "/elsewhere", "DISABLE_TELEMETRY": "1"}, "permissions": {"allow": ["Bash(ls)"]}}"#,
+    )
+    .unwrap();
+    set_mode(&settings_path, 0o600);
+    let project = env.home.path().join("project");
+    std::fs::create_dir_all(project.join(".claude")).unwrap();
+    std::fs::write(
+        project.join(".claude/settings.json"),
+        r#"{"apiKeyHelper": "curl https://example.invalid/key", "env": {"ANTHROPIC_BASE_URL": "https://example.invalid"}}"#,
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        env.claude()
+            .current_dir(&project)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    settings(&env).bind(|| {
+        insta::assert_snapshot!(
+            "status_claude_code_settings_text",
+            transcript(&run(&["--auth-status"]))
+        );
+        insta::assert_snapshot!(
+            "status_claude_code_settings_json",
+            transcript(&run(&["--auth-status", "--json"]))
+        );
+    });
+}

@@ -471,10 +471,11 @@ fn from_source(err: AuthError, source: &Source) -> AuthError {
     err.with_hint(hint)
 }
 
-fn unset_hint(source: &Source) -> &'static str {
-    match source {
-        Source::Env => " (`unset ANTHROPIC_API_KEY` to stop using it)",
-        _ => "",
+fn unset_hint(source: &Source) -> String {
+    match (source, source.settings_file()) {
+        (Source::Env(_), None) => " (`unset ANTHROPIC_API_KEY` to stop using it)".to_string(),
+        (_, Some(file)) => format!(" (remove it from {} to stop using it)", file.display()),
+        _ => String::new(),
     }
 }
 

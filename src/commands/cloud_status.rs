@@ -25,6 +25,7 @@ pub fn run(
             .iter()
             .map(|c| Credential {
                 source: c.source.to_string(),
+                origin: c.source.settings_file().map(|f| f.display().to_string()),
                 fingerprint: c.fingerprint.as_str().to_string(),
                 state: CredentialState::Refused,
                 reason: c.refused().map(str::to_string),
@@ -87,6 +88,9 @@ pub fn run(
             for line in crate::policy::report::status_lines(ctx, provider, None) {
                 let _ = writeln!(human, "  {line}");
             }
+            for line in crate::config::claude_code::report::status_lines(ctx) {
+                let _ = writeln!(human, "  claude code:  {line}");
+            }
             (doc, human)
         }
         Err(err) => {
@@ -108,6 +112,9 @@ pub fn run(
             );
             if let Some(summary) = ctx.loaded.managed.summary() {
                 let _ = writeln!(human, "  {summary}");
+            }
+            for line in crate::config::claude_code::report::status_lines(ctx) {
+                let _ = writeln!(human, "  claude code:  {line}");
             }
             if let Some(hint) = err.hint() {
                 let _ = writeln!(human, "\nNext: {hint}.");

@@ -82,7 +82,7 @@ pub async fn status(ctx: &Context) -> Result<Outcome, AuthError> {
     // A stored session, or `CLAUDE_CODE_OAUTH_TOKEN`: a Claude login's access token, used
     // as is for the endpoint (as `/upgrade --claude-max` and `--manage-subscription` do).
     let login = match active.secret() {
-        Some(token) if active.source == resolve::Source::OauthEnv => {
+        Some(token) if matches!(active.source, resolve::Source::OauthEnv(_)) => {
             Login::Token(crate::secret::AccessToken::new(token.expose().clone()))
         }
         _ => Login::Session(resolve::oauth_provider_of(active).to_string()),

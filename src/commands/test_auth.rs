@@ -348,19 +348,32 @@ fn needs_login(resolution: &Resolution, provider: Provider) -> bool {
 
 fn config_step(ctx: &Context) -> Result<String, AuthError> {
     let path = ctx.loaded.path.display();
-    Ok(match (ctx.loaded.file_exists, ctx.loaded.warnings.len()) {
+    let config = match (ctx.loaded.file_exists, ctx.loaded.warnings.len()) {
         (false, _) => format!("{path} not present; defaults in use"),
         (true, 0) => format!("{path} is valid"),
         (true, n) => format!(
             "{path} is valid ({} above)",
             crate::output::count(n as u64, "warning", "warnings")
         ),
-    })
+    };
+    Ok(
+        match crate::config::claude_code::report::test_auth_note(ctx) {
+            Some(note) => format!("{config}; {note}"),
+            None => config,
+        },
+    )
 }
 
 fn provider_step(ctx: &Context) -> String {
     let (provider, why) = providers::selection(ctx);
-    format!("{} (from {why})", provider.as_str())
+    match ctx.claude_code.origin_of(why).settings_file() {
+        Some(file) => format!(
+            "{} (from {why}, set by the `env` block of {})",
+            provider.as_str(),
+            file.display()
+        ),
+        None => format!("{} (from {why})", provider.as_str()),
+    }
 }
 
 fn credential_step(
@@ -465,6 +478,8 @@ async fn anthropic_verdict(
         return (Err(resolve::no_key_error()), None);
     };
     let budget = ctx.budget();
+    // What the server was shown: a helper's key is known only once it has run.
+    let mut shown = active.fingerprint.clone();
     let answer = if let Source::Session(provider) = &active.source {
         let token = match crate::oauth::refresh::access_token(ctx, provider).await {
             Ok((token, _)) => token,
@@ -479,7 +494,7 @@ async fn anthropic_verdict(
     } else {
         match ask_with(ctx, http, active, false).await {
             // A helper's cached key the API refuses: run the helper again, once.
-            Ok(answer)
+            Ok((answer, _))
                 if matches!(active.source, Source::Helper(_))
                     && answer
                         .verdict
@@ -488,17 +503,23 @@ async fn anthropic_verdict(
             {
                 ctx.detail("apiKeyHelper: the API refused its key; running it again");
                 match ask_with(ctx, http, active, true).await {
-                    Ok(answer) => answer,
+                    Ok((answer, fingerprint)) => {
+                        shown = fingerprint;
+                        answer
+                    }
                     Err(err) => return (Err(err), None),
                 }
             }
-            Ok(answer) => answer,
+            Ok((answer, fingerprint)) => {
+                shown = fingerprint;
+                answer
+            }
             Err(err) => return (Err(err), None),
         }
     };
     let what = match &active.source {
-        Source::Session(provider) => format!("the {provider} access token {}", active.fingerprint),
-        _ => active.fingerprint.as_str().to_string(),
+        Source::Session(provider) => format!("the {provider} access token {shown}"),
+        _ => shown.as_str().to_string(),
     };
     let verdict = answer.verdict.map(|check| Verdict {
         detail: format!(
@@ -512,20 +533,28 @@ async fn anthropic_verdict(
 }
 
 /// Asks the API with a credential that is not a login, as its source says it is sent;
-/// `rerun` runs `apiKeyHelper` again instead of using its cached output.
+/// `rerun` runs `apiKeyHelper` again instead of using its cached output. Also returns the
+/// fingerprint of what was sent (a helper's output is known only once it has run).
 async fn ask_with(
     ctx: &Context,
     http: &reqwest::Client,
     active: &resolve::Candidate,
     rerun: bool,
-) -> Result<anthropic::Answer, AuthError> {
+) -> Result<(anthropic::Answer, crate::secret::Fingerprint), AuthError> {
     let budget = ctx.budget();
-    let secret = match (&active.source, rerun) {
-        (Source::Helper(command), true) => resolve::helper::rerun(ctx, command)?,
-        _ => resolve::secret_of(ctx, active)?.0,
+    let (secret, sent) = match (&active.source, rerun) {
+        (Source::Helper(found), true) => {
+            let key = resolve::helper::rerun(ctx, found)?;
+            let sent = crate::secret::Fingerprint::of(key.expose());
+            (key, sent)
+        }
+        _ => {
+            let (key, _, sent) = resolve::secret_of(ctx, active)?;
+            (key, sent)
+        }
     };
-    let fingerprint = active.fingerprint.as_str().to_string();
-    Ok(match active.source.scheme() {
+    let fingerprint = sent.as_str().to_string();
+    let answer = match active.source.scheme() {
         resolve::Scheme::ApiKey => {
             let key = crate::apikey::ApiKey::parse(secret)?;
             anthropic::ask(http, &ctx.env, &anthropic::ApiCredential::Key(&key), budget).await
@@ -538,7 +567,8 @@ async fn ask_with(
             };
             anthropic::ask(http, &ctx.env, &credential, budget).await
         }
-    })
+    };
+    Ok((answer, sent))
 }
 
 fn clock_step(date: UnixTime, now: UnixTime) -> Result<String, AuthError> {

@@ -127,7 +127,7 @@ impl Login {
     pub fn find(ctx: &Context) -> Result<Option<Login>, AuthError> {
         let resolution = crate::resolve::credentials(ctx);
         if let Some(active) = resolution.active() {
-            if active.source == crate::resolve::Source::OauthEnv {
+            if matches!(active.source, crate::resolve::Source::OauthEnv(_)) {
                 if let Some(secret) = active.secret() {
                     return Ok(Some(Login::Token(AccessToken::new(
                         secret.expose().clone(),

@@ -1,5 +1,6 @@
 //! Configuration: where the file is, how it is read, and which environment is active.
 
+pub mod claude_code;
 pub mod edit;
 pub mod environments;
 mod interpolate;

@@ -5,6 +5,7 @@
 //! the configured secret store (item `cache:api-key-helper`): a key on disk is only ever in
 //! the store, never in a plain file. Offline status never runs it.
 
+use crate::config::claude_code::{Helper, Origin};
 use crate::context::Context;
 use crate::envvars;
 use crate::error::AuthError;
@@ -33,6 +34,11 @@ pub fn shown(command: &str) -> String {
         .split(' ')
         .map(|word| {
             let bare = word.trim_matches(|c| c == '"' || c == '\'');
+            // A path (the helper's own program, often long) is judged one segment at a
+            // time, so it stays readable while a random segment in it is still masked.
+            if ["/", "~/", "./", "../"].iter().any(|p| bare.starts_with(p)) {
+                return crate::redact::scrub_secrets(word);
+            }
             let long_token = bare.len() >= 32
                 && bare
                     .chars()
@@ -105,12 +111,13 @@ fn digest(command: &str) -> String {
 ///
 /// # Errors
 /// `config_error` when the helper cannot start, fails, times out or prints nothing.
-pub fn key(ctx: &Context, command: &str) -> Result<Secret<String>, AuthError> {
+pub fn key(ctx: &Context, found: &Helper) -> Result<Secret<String>, AuthError> {
+    let command = found.command.as_str();
     let now = ctx.clock.now().as_millis();
     if let Some(key) = lookup(ctx, command, now) {
         return Ok(key);
     }
-    let key = run(ctx, command)?;
+    let key = run(ctx, found)?;
     let ttl = ttl(ctx);
     if !ttl.is_zero() {
         save(ctx, command, &key, now + ttl);
@@ -122,9 +129,9 @@ pub fn key(ctx: &Context, command: &str) -> Result<Secret<String>, AuthError> {
 ///
 /// # Errors
 /// As [`key`].
-pub fn rerun(ctx: &Context, command: &str) -> Result<Secret<String>, AuthError> {
+pub fn rerun(ctx: &Context, found: &Helper) -> Result<Secret<String>, AuthError> {
     forget(ctx);
-    key(ctx, command)
+    key(ctx, found)
 }
 
 fn lookup(ctx: &Context, command: &str, now: UnixMillis) -> Option<Secret<String>> {
@@ -198,11 +205,16 @@ fn slow_after(ctx: &Context) -> Duration {
 }
 
 /// Runs the helper once and returns its trimmed standard output.
-fn run(ctx: &Context, command: &str) -> Result<Secret<String>, AuthError> {
+fn run(ctx: &Context, found: &Helper) -> Result<Secret<String>, AuthError> {
+    let command = found.command.as_str();
     let shown = shown(command);
+    let file = match &found.origin {
+        Origin::Own => ctx.loaded.path.as_path(),
+        Origin::Settings(path) => path.as_path(),
+    };
     let fix = format!(
         "run the command yourself to see why, or fix `apiKeyHelper` in {}",
-        ctx.loaded.path.display()
+        file.display()
     );
     let child = if needs_shell(command) {
         let mut c = crate::process::command(&ctx.env, "sh");
@@ -297,5 +309,7 @@ mod tests {
         assert!(!masked.contains("SECRETSECRET"), "{masked}");
         assert!(masked.starts_with("echo "));
         assert_eq!(shown("op read op://v/k"), "op read op://v/k");
+        let path = "/home/someone/projects/tools/target/debug/claude --print-token";
+        assert_eq!(shown(path), path, "a long path stays readable");
     }
 }

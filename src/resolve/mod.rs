@@ -2,12 +2,16 @@
 //!
 //! First usable wins, in Claude Code's order (docs/configuration.md has the table):
 //! `--api-key` → `ANTHROPIC_AUTH_TOKEN` (bearer) → `ANTHROPIC_API_KEY` → the environment's
-//! `apiKey` → config `apiKey` → `apiKeyHelper` → `CLAUDE_CODE_OAUTH_TOKEN` → the stored
-//! key; then the OAuth session from `--login`. `authentication.method: "oauth"` puts the
-//! OAuth credentials first (keys only with `fallback: "api-key"`). An environment pinned to one method refuses the others, and a
-//! non-Anthropic provider refuses all of them; every refusal says why.
+//! `apiKey` → config `apiKey` → `apiKeyHelper` (this tool's config, then Claude Code's
+//! `settings.json`) → `CLAUDE_CODE_OAUTH_TOKEN` → the stored key; then the OAuth session
+//! from `--login`. Variables may come from the `env` block of Claude Code's settings
+//! ([`crate::config::claude_code`]); each source says so. `authentication.method: "oauth"`
+//! puts the OAuth credentials first (keys only with `fallback: "api-key"`). An environment
+//! pinned to one method refuses the others, and a non-Anthropic provider refuses all of
+//! them; every refusal says why.
 
 use crate::apikey::ApiKey;
+use crate::config::claude_code::{Helper, HelperKey, Origin};
 use crate::config::schema::{Method, Provider, StorageKind};
 use crate::context::Context;
 use crate::envvars;
@@ -22,19 +26,21 @@ pub mod helper;
 #[cfg(test)]
 mod table;
 
-/// Where a credential came from.
+/// Where a credential came from. A variable's [`Origin`] says whether the process
+/// environment or the `env` block of Claude Code's settings set it; a helper's, which file
+/// named the command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     Flag,
     /// `ANTHROPIC_AUTH_TOKEN`: a bearer token.
-    AuthToken,
-    Env,
+    AuthToken(Origin),
+    Env(Origin),
     Environment(String),
     Config,
     /// `apiKeyHelper`: the command whose output is the key.
-    Helper(String),
+    Helper(Helper),
     /// `CLAUDE_CODE_OAUTH_TOKEN`: an OAuth access token.
-    OauthEnv,
+    OauthEnv(Origin),
     Stored(StorageKind),
     /// The OAuth session of this provider.
     Session(String),
@@ -44,10 +50,10 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Flag => f.write_str("flag"),
-            Source::AuthToken => write!(f, "env:{}", envvars::ANTHROPIC_AUTH_TOKEN),
+            Source::AuthToken(_) => write!(f, "env:{}", envvars::ANTHROPIC_AUTH_TOKEN),
             Source::Helper(_) => f.write_str("apiKeyHelper"),
-            Source::OauthEnv => write!(f, "env:{}", envvars::CLAUDE_CODE_OAUTH_TOKEN),
-            Source::Env => write!(f, "env:{}", envvars::ANTHROPIC_API_KEY),
+            Source::OauthEnv(_) => write!(f, "env:{}", envvars::CLAUDE_CODE_OAUTH_TOKEN),
+            Source::Env(_) => write!(f, "env:{}", envvars::ANTHROPIC_API_KEY),
             Source::Environment(name) => write!(f, "environment:{name}"),
             Source::Config => f.write_str("config"),
             Source::Stored(kind) => f.write_str(kind.as_str()),
@@ -61,16 +67,23 @@ impl Source {
     pub fn describe(&self) -> String {
         match self {
             Source::Flag => "the `--api-key` flag".to_string(),
-            Source::AuthToken => {
-                "the ANTHROPIC_AUTH_TOKEN environment variable, a bearer token".to_string()
-            }
-            Source::Helper(command) => {
-                format!("the `apiKeyHelper` command `{}`", helper::shown(command))
-            }
-            Source::OauthEnv => {
-                "the CLAUDE_CODE_OAUTH_TOKEN environment variable, an OAuth token".to_string()
-            }
-            Source::Env => "the ANTHROPIC_API_KEY environment variable".to_string(),
+            Source::AuthToken(origin) => format!(
+                "the ANTHROPIC_AUTH_TOKEN environment variable{}, a bearer token",
+                origin.note()
+            ),
+            Source::Helper(found) => format!(
+                "the `apiKeyHelper` command `{}` {}",
+                helper::shown(&found.command),
+                found.place()
+            ),
+            Source::OauthEnv(origin) => format!(
+                "the CLAUDE_CODE_OAUTH_TOKEN environment variable{}, an OAuth token",
+                origin.note()
+            ),
+            Source::Env(origin) => format!(
+                "the ANTHROPIC_API_KEY environment variable{}",
+                origin.note()
+            ),
             Source::Environment(name) => format!("`environments.{name}.apiKey` in the config"),
             Source::Config => "`apiKey` in the config".to_string(),
             Source::Stored(StorageKind::Keychain) => "the keychain".to_string(),
@@ -84,15 +97,27 @@ impl Source {
     /// True for API keys and other non-OAuth credentials (billed to an API account),
     /// false for the OAuth session and `CLAUDE_CODE_OAUTH_TOKEN`.
     pub fn is_api_key(&self) -> bool {
-        !matches!(self, Source::Session(_) | Source::OauthEnv)
+        !matches!(self, Source::Session(_) | Source::OauthEnv(_))
     }
 
     /// How the credential is sent to the API.
     pub fn scheme(&self) -> Scheme {
         match self {
-            Source::AuthToken => Scheme::Bearer,
-            Source::OauthEnv | Source::Session(_) => Scheme::OAuth,
+            Source::AuthToken(_) => Scheme::Bearer,
+            Source::OauthEnv(_) | Source::Session(_) => Scheme::OAuth,
             _ => Scheme::ApiKey,
+        }
+    }
+
+    /// Claude Code's settings file that set it (its `env` block or its `apiKeyHelper`),
+    /// when it came from there.
+    pub fn settings_file(&self) -> Option<&std::path::Path> {
+        match self {
+            Source::AuthToken(origin) | Source::Env(origin) | Source::OauthEnv(origin) => {
+                origin.settings_file()
+            }
+            Source::Helper(found) => found.origin.settings_file(),
+            _ => None,
         }
     }
 }
@@ -121,7 +146,7 @@ pub enum Credential {
     /// `apiKeyHelper`: the command, run only when the key is used; the metadata of its
     /// cached output, when the store lists one.
     Helper {
-        command: String,
+        found: Helper,
         cached: Option<ItemMeta>,
     },
     /// An OAuth login; its tokens stay in the store.
@@ -208,10 +233,11 @@ impl Candidate {
         }
     }
 
-    /// The `apiKeyHelper` command, and the metadata of its cached output.
-    pub fn helper(&self) -> Option<(&str, Option<&ItemMeta>)> {
+    /// The `apiKeyHelper` command (and where it was set), and the metadata of its cached
+    /// output.
+    pub fn helper(&self) -> Option<(&Helper, Option<&ItemMeta>)> {
         match &self.credential {
-            Credential::Helper { command, cached } => Some((command, cached.as_ref())),
+            Credential::Helper { found, cached } => Some((found, cached.as_ref())),
             _ => None,
         }
     }
@@ -347,7 +373,8 @@ pub fn credentials(ctx: &Context) -> Resolution {
         add(Source::Flag, key);
     }
     if let Some(key) = ctx.env.get(envvars::ANTHROPIC_API_KEY) {
-        add(Source::Env, &Secret::new(key));
+        let origin = ctx.claude_code.origin_of(envvars::ANTHROPIC_API_KEY);
+        add(Source::Env(origin), &Secret::new(key));
     }
     if let Some(env) = ctx.loaded.environment.as_ref() {
         if let Some(key) = &env.api_key {
@@ -360,24 +387,36 @@ pub fn credentials(ctx: &Context) -> Resolution {
     // Second, after `--api-key` (the closure above holds `keys` until here).
     if let Some(token) = ctx.env.get(envvars::ANTHROPIC_AUTH_TOKEN) {
         let at = usize::from(keys.first().is_some_and(|k| k.source == Source::Flag));
-        keys.insert(at, token_candidate(Source::AuthToken, token));
+        let origin = ctx.claude_code.origin_of(envvars::ANTHROPIC_AUTH_TOKEN);
+        keys.insert(at, token_candidate(Source::AuthToken(origin), token));
     }
     let store = ctx.store();
     let index = store.index();
-    if let Some(command) = ctx
-        .loaded
-        .config
-        .api_key_helper
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        keys.push(helper_candidate(ctx, command, index.as_ref().ok()));
+    // This tool's `apiKeyHelper`, then Claude Code's: one runs at most, the first not kept
+    // from running (the recursion guard, a self-reference); any other is listed.
+    let own = crate::config::claude_code::report::own(ctx, HelperKey::ApiKeyHelper);
+    let mut first = true;
+    for listed in ctx.claude_code.helpers(HelperKey::ApiKeyHelper, own) {
+        // Only the helper that would run can have its output cached.
+        let cache = index
+            .as_ref()
+            .ok()
+            .filter(|_| first && listed.skipped.is_none());
+        let mut candidate = helper_candidate(ctx, listed.helper, cache);
+        if let Some(reason) = listed.skipped {
+            candidate.standing = Standing::Refused {
+                reason,
+                problem: None,
+            };
+        } else {
+            first = false;
+        }
+        keys.push(candidate);
     }
-    let oauth_env = ctx
-        .env
-        .get(envvars::CLAUDE_CODE_OAUTH_TOKEN)
-        .map(|token| token_candidate(Source::OauthEnv, token));
+    let oauth_env = ctx.env.get(envvars::CLAUDE_CODE_OAUTH_TOKEN).map(|token| {
+        let origin = ctx.claude_code.origin_of(envvars::CLAUDE_CODE_OAUTH_TOKEN);
+        token_candidate(Source::OauthEnv(origin), token)
+    });
     let mut stored = None;
     match index {
         Ok(index) => {
@@ -465,7 +504,7 @@ fn token_candidate(source: Source, token: String) -> Candidate {
 /// index lists a fresh one, else a note that it runs when used.
 fn helper_candidate(
     ctx: &Context,
-    command: &str,
+    found: Helper,
     index: Option<&crate::storage::Index>,
 ) -> Candidate {
     let cached = index
@@ -477,12 +516,9 @@ fn helper_candidate(
         None => Fingerprint::from_stored(NOT_RUN.to_string()),
     };
     Candidate {
-        source: Source::Helper(command.to_string()),
+        source: Source::Helper(found.clone()),
         fingerprint,
-        credential: Credential::Helper {
-            command: command.to_string(),
-            cached,
-        },
+        credential: Credential::Helper { found, cached },
         standing: Standing::Usable,
     }
 }
@@ -514,7 +550,8 @@ fn refusals(ctx: &Context) -> (Option<Refusal>, Option<String>) {
     let (provider, chosen_by) = crate::providers::selection(ctx);
     if provider != Provider::Anthropic {
         let reason = format!(
-            "{chosen_by} selects the `{}` provider, which does not take Anthropic credentials",
+            "{chosen_by}{} selects the `{}` provider, which does not take Anthropic credentials",
+            ctx.claude_code.variable_note(chosen_by),
             provider.as_str()
         );
         let next_step = format!(
@@ -641,8 +678,8 @@ pub fn secret_of(
             active.fingerprint.clone(),
         ));
     }
-    if let Some((command, _)) = active.helper() {
-        let key = helper::key(ctx, command)?;
+    if let Some((found, _)) = active.helper() {
+        let key = helper::key(ctx, found)?;
         let fingerprint = Fingerprint::of(key.expose());
         return Ok((key, active.source.clone(), fingerprint));
     }

@@ -3,6 +3,7 @@
 //! be in force, what it shadows, and what policy refuses. Memory store, fixed clock, no files.
 
 use super::{credentials, Source};
+use crate::config::claude_code::{Helper, Origin};
 use crate::context::Context;
 use crate::envvars::Env;
 use crate::secret::{Fingerprint, Secret};
@@ -91,7 +92,7 @@ fn cases() -> Vec<Case> {
             vars: &[("ANTHROPIC_API_KEY", ENV)],
             flag: false,
             stored: true,
-            active: Some(Source::Env),
+            active: Some(Source::Env(Origin::Own)),
             shadowed: &[Source::Stored(StorageKind::Keychain)],
             refusal: None,
         },
@@ -103,7 +104,10 @@ fn cases() -> Vec<Case> {
             flag: true,
             stored: true,
             active: Some(Source::Flag),
-            shadowed: &[Source::Env, Source::Stored(StorageKind::Keychain)],
+            shadowed: &[
+                Source::Env(Origin::Own),
+                Source::Stored(StorageKind::Keychain),
+            ],
             refusal: None,
         },
         Case {
@@ -157,7 +161,7 @@ fn cases() -> Vec<Case> {
             vars: &[("ANTHROPIC_API_KEY", ENV)],
             flag: false,
             stored: false,
-            active: Some(Source::Env),
+            active: Some(Source::Env(Origin::Own)),
             shadowed: &[],
             refusal: None,
         },
@@ -174,11 +178,11 @@ fn cases() -> Vec<Case> {
             stored: true,
             active: Some(Source::Flag),
             shadowed: Vec::leak(vec![
-                Source::AuthToken,
-                Source::Env,
+                Source::AuthToken(Origin::Own),
+                Source::Env(Origin::Own),
                 Source::Config,
-                Source::Helper(String::new()),
-                Source::OauthEnv,
+                Source::Helper(no_helper()),
+                Source::OauthEnv(Origin::Own),
                 Source::Stored(StorageKind::Keychain),
             ]),
             refusal: None,
@@ -193,8 +197,8 @@ fn cases() -> Vec<Case> {
             ],
             flag: false,
             stored: false,
-            active: Some(Source::AuthToken),
-            shadowed: &[Source::Env],
+            active: Some(Source::AuthToken(Origin::Own)),
+            shadowed: &[Source::Env(Origin::Own)],
             refusal: None,
         },
         Case {
@@ -204,9 +208,9 @@ fn cases() -> Vec<Case> {
             vars: &[("CLAUDE_CODE_OAUTH_TOKEN", OAUTH_TOKEN)],
             flag: false,
             stored: true,
-            active: Some(Source::Helper(String::new())),
+            active: Some(Source::Helper(no_helper())),
             shadowed: Vec::leak(vec![
-                Source::OauthEnv,
+                Source::OauthEnv(Origin::Own),
                 Source::Stored(StorageKind::Keychain),
             ]),
             refusal: None,
@@ -218,7 +222,7 @@ fn cases() -> Vec<Case> {
             vars: &[("CLAUDE_CODE_OAUTH_TOKEN", OAUTH_TOKEN)],
             flag: false,
             stored: true,
-            active: Some(Source::OauthEnv),
+            active: Some(Source::OauthEnv(Origin::Own)),
             shadowed: &[Source::Stored(StorageKind::Keychain)],
             refusal: None,
         },
@@ -232,7 +236,7 @@ fn cases() -> Vec<Case> {
             ],
             flag: false,
             stored: false,
-            active: Some(Source::OauthEnv),
+            active: Some(Source::OauthEnv(Origin::Own)),
             shadowed: &[],
             refusal: Some("without `fallback"),
         },
@@ -261,10 +265,18 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// The source with the helper's command left out: rows compare kinds of source.
+/// A helper with its command left out: rows compare kinds of source.
+fn no_helper() -> Helper {
+    Helper {
+        command: String::new(),
+        origin: Origin::Own,
+    }
+}
+
+/// The source with the helper's command left out.
 fn kind(source: &Source) -> Source {
     match source {
-        Source::Helper(_) => Source::Helper(String::new()),
+        Source::Helper(_) => Source::Helper(no_helper()),
         other => other.clone(),
     }
 }
@@ -307,7 +319,7 @@ fn malformed_keys_are_present_but_flagged() {
     };
     let resolution = credentials(&context(&case));
     let env = resolution.active().expect("the variable is present");
-    assert_eq!(env.source, Source::Env);
+    assert_eq!(env.source, Source::Env(Origin::Own));
     assert!(env.problem().is_some(), "a malformed key says why");
 }
 
@@ -334,9 +346,65 @@ fn offline_resolution_never_runs_the_helper() {
 
 #[test]
 fn tokens_from_the_environment_are_sent_as_bearer_tokens() {
-    assert_eq!(Source::AuthToken.scheme(), super::Scheme::Bearer);
-    assert_eq!(Source::OauthEnv.scheme(), super::Scheme::OAuth);
-    assert!(!Source::OauthEnv.is_api_key());
-    assert_eq!(Source::AuthToken.to_string(), "env:ANTHROPIC_AUTH_TOKEN");
-    assert_eq!(Source::OauthEnv.to_string(), "env:CLAUDE_CODE_OAUTH_TOKEN");
+    assert_eq!(
+        Source::AuthToken(Origin::Own).scheme(),
+        super::Scheme::Bearer
+    );
+    assert_eq!(Source::OauthEnv(Origin::Own).scheme(), super::Scheme::OAuth);
+    assert!(!Source::OauthEnv(Origin::Own).is_api_key());
+    assert_eq!(
+        Source::AuthToken(Origin::Own).to_string(),
+        "env:ANTHROPIC_AUTH_TOKEN"
+    );
+    assert_eq!(
+        Source::OauthEnv(Origin::Own).to_string(),
+        "env:CLAUDE_CODE_OAUTH_TOKEN"
+    );
+}
+
+#[test]
+fn the_configs_helper_shadows_claude_codes_and_the_guard_refuses_both() {
+    let settings = std::path::Path::new("/home/me/.claude/settings.json");
+    let case = Case {
+        name: "two helpers",
+        config: r#"{"apiKeyHelper": "ours"}"#,
+        environment: None,
+        vars: &[],
+        flag: false,
+        stored: true,
+        active: None,
+        shadowed: &[],
+        refusal: None,
+    };
+    let mut ctx = context(&case);
+    ctx.claude_code =
+        crate::config::claude_code::Settings::with_api_key_helper(settings, "theirs", false);
+    let resolution = credentials(&ctx);
+    let helpers: Vec<_> = resolution
+        .candidates
+        .iter()
+        .filter_map(|c| c.helper())
+        .collect();
+    assert_eq!(helpers[0].0.origin, Origin::Own);
+    assert_eq!(
+        helpers[1].0.origin,
+        Origin::Settings(settings.to_path_buf())
+    );
+    let shadowed: Vec<String> = resolution
+        .shadowed()
+        .map(|c| c.source.to_string())
+        .collect();
+    assert_eq!(shadowed, ["apiKeyHelper", "keychain"]);
+
+    ctx.claude_code =
+        crate::config::claude_code::Settings::with_api_key_helper(settings, "theirs", true);
+    let resolution = credentials(&ctx);
+    let active = resolution.active().unwrap();
+    assert_eq!(active.source, Source::Stored(StorageKind::Keychain));
+    let refused: Vec<_> = resolution
+        .candidates
+        .iter()
+        .filter(|c| c.refused().is_some())
+        .collect();
+    assert_eq!(refused.len(), 2, "both helpers, whichever file named them");
 }

@@ -189,6 +189,9 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
         .to_string()
     });
     report.source = active.map(|c| c.source.to_string());
+    report.origin = active
+        .and_then(|c| c.source.settings_file())
+        .map(|f| f.display().to_string());
     report.fingerprint = active.map(|c| c.fingerprint.as_str().to_string());
     report.billing = usable.map(|c| {
         if c.source.is_api_key() {
@@ -313,6 +316,10 @@ fn credential(candidate: &Candidate, active: Option<&Candidate>) -> Credential {
     };
     Credential {
         source: candidate.source.to_string(),
+        origin: candidate
+            .source
+            .settings_file()
+            .map(|f| f.display().to_string()),
         fingerprint: candidate.fingerprint.as_str().to_string(),
         state,
         reason: candidate
@@ -366,13 +373,22 @@ fn next_step(ctx: &Context, resolution: &Resolution) -> String {
         return refusal.next_step.clone();
     }
     match resolution.active() {
-        Some(active) if active.source == Source::Env => {
-            "ANTHROPIC_API_KEY does not hold an API key: fix it, or `unset ANTHROPIC_API_KEY` to use the next source".to_string()
+        Some(active) if matches!(active.source, Source::Env(_)) => {
+            match active.source.settings_file() {
+                Some(file) => format!("ANTHROPIC_API_KEY does not hold an API key: fix it in the `env` block of {}, or remove it there to use the next source", file.display()),
+                None => "ANTHROPIC_API_KEY does not hold an API key: fix it, or `unset ANTHROPIC_API_KEY` to use the next source".to_string(),
+            }
         }
         Some(active) if !active.source.is_api_key() => {
-            format!("log in again with `claude --login --provider {}`", resolve::oauth_provider_of(active))
+            format!(
+                "log in again with `claude --login --provider {}`",
+                resolve::oauth_provider_of(active)
+            )
         }
-        Some(active) => format!("fix {}: it does not hold an API key", active.source.describe()),
+        Some(active) => format!(
+            "fix {}: it does not hold an API key",
+            active.source.describe()
+        ),
         None => resolve::get_a_credential(ctx),
     }
 }
@@ -427,6 +443,9 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
         "  config:       {}{config_state}",
         ctx.loaded.path.display()
     );
+    for line in crate::config::claude_code::report::status_lines(ctx) {
+        let _ = writeln!(out, "  claude code:  {line}");
+    }
     if let Some(r) = &facts.rotation {
         let _ = writeln!(
             out,
@@ -476,9 +495,9 @@ fn render_active(ctx: &Context, out: &mut String, facts: &Facts<'_>, provider: &
     match facts.active() {
         Some(active)
             if active.problem().is_none()
-                && matches!(active.source, Source::AuthToken | Source::OauthEnv) =>
+                && matches!(active.source, Source::AuthToken(_) | Source::OauthEnv(_)) =>
         {
-            let (what, billing) = if active.source == Source::AuthToken {
+            let (what, billing) = if matches!(active.source, Source::AuthToken(_)) {
                 ("Bearer token", bearer_billing(ctx))
             } else {
                 (
@@ -505,7 +524,10 @@ fn render_active(ctx: &Context, out: &mut String, facts: &Facts<'_>, provider: &
             let _ = writeln!(out, "  billing:      {billing}");
         }
         Some(active) if active.problem().is_none() && active.helper().is_some() => {
-            let (command, cached) = active.helper().unwrap_or_default();
+            let Some((found, cached)) = active.helper() else {
+                return;
+            };
+            let command = found.command.as_str();
             let _ = writeln!(
                 out,
                 "{}",
@@ -519,12 +541,14 @@ fn render_active(ctx: &Context, out: &mut String, facts: &Facts<'_>, provider: &
             let shown = resolve::helper::shown(command);
             let line = match cached {
                 Some(meta) => format!(
-                    "{} (the output of `{shown}`, cached until {}; status runs nothing, a command would reuse it)",
+                    "{} (the output of `{shown}` {}, cached until {}; status runs nothing, a command would reuse it)",
                     active.fingerprint,
+                    found.place(),
                     resolve::helper::cached_until(ctx, meta.created_at).rfc3339()
                 ),
                 None => format!(
-                    "from `apiKeyHelper`: status runs nothing; a command would run `{shown}`"
+                    "from `apiKeyHelper` {}: status runs nothing; a command would run `{shown}`",
+                    found.place()
                 ),
             };
             let _ = writeln!(out, "  key:          {line}");

@@ -21,6 +21,10 @@ pub struct StatusReport {
     pub provider: &'static str,
     pub method: Option<String>,
     pub source: Option<String>,
+    /// Claude Code's settings file the credential in force was set in (its `env` block or
+    /// its `apiKeyHelper`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     pub fingerprint: Option<String>,
     pub billing: Option<&'static str>,
     pub shadowed: Vec<String>,
@@ -39,6 +43,10 @@ pub struct StatusReport {
     /// What `compliance` requires and what was found; absent when it asks for nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compliance: Option<Value>,
+    /// What Claude Code's settings decide here; absent without a settings file, a project
+    /// file with credential settings, or the recursion guard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claude_code_settings: Option<Value>,
     #[serde(flatten)]
     pub detail: Detail,
 }
@@ -71,6 +79,9 @@ pub enum Detail {
 #[derive(Serialize)]
 pub struct Credential {
     pub source: String,
+    /// Claude Code's settings file that set it; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     pub fingerprint: String,
     pub state: CredentialState,
     /// The refusal's reason, or the problem that makes the credential unusable.
@@ -165,6 +176,7 @@ impl StatusReport {
             provider,
             method: None,
             source: None,
+            origin: None,
             fingerprint: None,
             billing: None,
             shadowed: Vec::new(),
@@ -177,6 +189,7 @@ impl StatusReport {
             ip_restrictions: crate::policy::ip::status(&ctx.loaded.config.security),
             managed: crate::policy::report::managed_json(ctx),
             compliance: crate::policy::report::compliance_json(ctx, crate::providers::active(ctx)),
+            claude_code_settings: crate::config::claude_code::report::status_json(ctx),
             detail,
         }
     }

@@ -209,21 +209,23 @@ fn bearer(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
 }
 
 fn export(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
-    let Some(command) = ctx
-        .loaded
-        .config
-        .aws_credential_export
-        .clone()
-        .filter(|c| !c.trim().is_empty())
-    else {
+    use crate::config::claude_code::{HelperKey, Origin};
+    // This tool's config first, then Claude Code's settings (status names the other).
+    let Some(found) = ctx.helper(HelperKey::AwsCredentialExport) else {
         return Ok(None);
     };
+    let source = match found.origin {
+        Origin::Own => "config:awsCredentialExport",
+        Origin::Settings(_) => "settings:awsCredentialExport",
+    };
     Ok(Some(Found {
-        link: Link::Export(command),
-        source: "config:awsCredentialExport".to_string(),
-        description: "the `awsCredentialExport` command in the config (run when used, cached \
-                      until 5 minutes before the credentials expire)"
-            .to_string(),
+        description: format!(
+            "the `awsCredentialExport` command {} (run when used, cached until 5 minutes \
+             before the credentials expire)",
+            found.place()
+        ),
+        link: Link::Export(found.command),
+        source: source.to_string(),
     }))
 }
 

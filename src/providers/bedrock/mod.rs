@@ -211,10 +211,10 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
             settings.push(("ssoToken".to_string(), status.clone()));
         }
     }
-    if ctx.loaded.config.aws_auth_refresh.is_some() {
+    if let Some(found) = ctx.helper(crate::config::claude_code::HelperKey::AwsAuthRefresh) {
         settings.push((
             "awsAuthRefresh".to_string(),
-            "configured (run when the check fails)".to_string(),
+            format!("configured {} (run when the check fails)", found.place()),
         ));
     }
     Ok(CredentialInfo {
@@ -237,9 +237,10 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
 /// (unreachable, timeout, 5xx), `provider_error` (unknown model, redirect, not Bedrock).
 pub async fn verify(ctx: &Context, client: &reqwest::Client) -> Result<Verdict, AuthError> {
     let first = attempt(ctx, client).await;
-    let Some(command) = ctx.loaded.config.aws_auth_refresh.as_deref() else {
+    let Some(found) = ctx.helper(crate::config::claude_code::HelperKey::AwsAuthRefresh) else {
         return first;
     };
+    let command = found.command.as_str();
     match &first {
         Err(err) if needs_refresh(err) => {
             // Claude Code's `awsAuthRefresh`: typically `aws sso login`; then read again.
