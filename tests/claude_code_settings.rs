@@ -3,6 +3,9 @@
 //! the `env` block wins over the shell as in Claude Code; project files are named, never used;
 //! the file gets the config's ownership and mode checks; a broken one is a warning; and a
 //! helper that is `claude` itself can never loop.
+//!
+//! Unix only: the helpers are shell scripts and the checks are on file modes.
+#![cfg(unix)]
 
 mod common;
 
@@ -46,7 +49,6 @@ fn runs(path: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
 }
 
-#[cfg(unix)]
 #[test]
 fn api_key_helper_from_settings_json_is_used_and_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -105,7 +107,6 @@ fn api_key_helper_from_settings_json_is_used_and_named() {
     }
 }
 
-#[cfg(unix)]
 #[test]
 fn this_tools_config_shadows_the_settings_helper_and_status_says_so() {
     let dir = tempfile::tempdir().unwrap();
@@ -152,7 +153,6 @@ fn this_tools_config_shadows_the_settings_helper_and_status_says_so() {
     assert_eq!((runs(&our_runs), runs(&their_runs)), (1, 0));
 }
 
-#[cfg(unix)]
 #[test]
 fn the_env_block_supplies_the_key_and_the_endpoint_and_status_names_the_file() {
     let api = Server::anthropic(&[SETTINGS_KEY]);
@@ -210,7 +210,6 @@ fn the_env_block_supplies_the_key_and_the_endpoint_and_status_names_the_file() {
     }
 }
 
-#[cfg(unix)]
 #[test]
 fn the_env_block_wins_over_the_shell_as_in_claude_code_and_says_so() {
     let env = TestEnv::new().with("ANTHROPIC_API_KEY", SHELL_KEY);
@@ -250,7 +249,6 @@ fn the_env_block_wins_over_the_shell_as_in_claude_code_and_says_so() {
     assert_eq!(json_stdout(&out)["configured"], false);
 }
 
-#[cfg(unix)]
 #[test]
 fn the_env_block_can_switch_the_provider_and_the_refusal_names_the_file() {
     const BEARER: &str = "bedrock-test-token-value-0123456789";
@@ -303,7 +301,6 @@ fn the_env_block_can_switch_the_provider_and_the_refusal_names_the_file() {
     }
 }
 
-#[cfg(unix)]
 #[test]
 fn aws_credential_export_from_settings_json_is_named_and_not_run_offline() {
     let dir = tempfile::tempdir().unwrap();
@@ -332,7 +329,6 @@ fn aws_credential_export_from_settings_json_is_named_and_not_run_offline() {
     assert!(!ran.exists(), "status never runs awsCredentialExport");
 }
 
-#[cfg(unix)]
 #[test]
 fn project_settings_are_named_but_never_used() {
     let project = tempfile::tempdir().unwrap();
@@ -419,7 +415,6 @@ fn project_settings_are_named_but_never_used() {
     }
 }
 
-#[cfg(unix)]
 #[test]
 fn a_settings_file_others_can_write_is_refused_with_the_chmod_hint() {
     let env = TestEnv::encrypted();
@@ -445,7 +440,6 @@ fn a_settings_file_others_can_write_is_refused_with_the_chmod_hint() {
     );
 }
 
-#[cfg(unix)]
 #[test]
 fn a_key_in_a_settings_file_others_can_read_is_refused() {
     let env = TestEnv::new();
@@ -507,7 +501,6 @@ fn stored_key_user(api: &Server) -> TestEnv {
     env
 }
 
-#[cfg(unix)]
 #[test]
 fn a_settings_helper_that_is_claude_itself_answers_with_the_stored_key() {
     let api = Server::anthropic(&[KEY_A]);
@@ -544,7 +537,6 @@ fn a_settings_helper_that_is_claude_itself_answers_with_the_stored_key() {
     );
 }
 
-#[cfg(unix)]
 #[test]
 fn the_recursion_guard_stops_a_wrapped_self_reference_after_one_level() {
     let api = Server::anthropic(&[KEY_A]);
@@ -611,7 +603,6 @@ fn the_recursion_guard_stops_a_wrapped_self_reference_after_one_level() {
     assert_no_secret(&guarded, KEY_A);
 }
 
-#[cfg(unix)]
 #[test]
 fn a_settings_env_block_cannot_lift_the_guard() {
     let env = TestEnv::new().with("CLAUDE_AUTH_HELPER_CHILD", "1");
