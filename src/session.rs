@@ -150,6 +150,7 @@ pub fn save(
         created_at: session.created_at,
         rotated_at: None,
         previous_fingerprint: None,
+        helper_digest: None,
     };
     store.put(&item(&session.provider), &blob, meta, lock)?;
     let mut all = load(&ctx.state_dir)?;

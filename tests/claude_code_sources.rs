@@ -115,6 +115,28 @@ fn status_says_the_helper_would_run_and_never_runs_it() {
 }
 
 #[test]
+fn status_never_shows_one_helpers_cached_output_as_anothers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (script, _, key_file) = counting_helper(dir.path());
+    std::fs::write(&key_file, KEY_B).unwrap();
+    let env = with_helper(&script.display().to_string());
+    let out = env.run(&["--print-token"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let cached = env.status_json();
+    assert_eq!(cached["fingerprint"], "sk-ant-api03-…b2B2", "{cached}");
+    // Another command now: its output is not the cached one, so status does not claim it.
+    let config = serde_json::json!({
+        "authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "user-derived-key"}},
+        "apiKeyHelper": "/bin/echo sk-ant-api03-OTHEROTHEROTHEROTHER00-ZZZZ",
+    });
+    env.write_config(&config.to_string());
+    let out = env.run(&["--auth-status"]);
+    let shown = text(&out);
+    assert!(!shown.contains("b2B2"), "{shown}");
+    assert!(shown.contains("a command would run `/bin/echo"), "{shown}");
+}
+
+#[test]
 fn each_source_wins_when_the_ones_before_it_are_unset() {
     let dir = tempfile::tempdir().unwrap();
     let (script, _, key_file) = counting_helper(dir.path());

@@ -122,6 +122,7 @@ impl KeyPlace {
             created_at: ctx.clock.now(),
             rotated_at: None,
             previous_fingerprint: None,
+            helper_digest: None,
         };
         store
             .put(KEY_ITEM, &Secret::new(hex.to_string()), meta, &lock)

@@ -200,6 +200,7 @@ pub(crate) fn store_new(
         created_at: ctx.clock.now(),
         rotated_at: None,
         previous_fingerprint: None,
+        helper_digest: None,
     };
     store.put(item, secret, meta, &lock)?;
     drop(lock);
@@ -358,6 +359,7 @@ pub async fn rotate(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outco
         created_at: now,
         rotated_at: Some(now),
         previous_fingerprint: Some(old.fingerprint.clone()),
+        helper_digest: None,
     };
     let lock = ctx.lock()?;
     // Another process may have replaced the key while this one was checking the new key.

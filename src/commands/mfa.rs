@@ -104,6 +104,7 @@ fn start(ctx: &Context, interactive: bool) -> Result<Outcome, AuthError> {
         created_at: ctx.clock.now(),
         rotated_at: None,
         previous_fingerprint: None,
+        helper_digest: None,
     };
     let lock = ctx.lock()?;
     store.put(PENDING_ITEM, &secret, meta, &lock)?;
@@ -168,6 +169,7 @@ fn promote(ctx: &Context, secret: &Secret<String>, id: &str) -> Result<Outcome, 
         created_at: now,
         rotated_at: None,
         previous_fingerprint: None,
+        helper_digest: None,
     };
     let lock = ctx.lock()?;
     store.put(TOTP_ITEM, secret, meta, &lock)?;

@@ -405,6 +405,7 @@ mod tests {
             created_at: crate::time::UnixTime::EPOCH,
             rotated_at: None,
             previous_fingerprint: None,
+            helper_digest: None,
         }
     }
 

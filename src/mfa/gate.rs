@@ -418,6 +418,7 @@ mod tests {
             created_at: NOW,
             rotated_at: None,
             previous_fingerprint: None,
+            helper_digest: None,
         };
         store.insert(crate::mfa::TOTP_ITEM, SECRET, meta);
         let mut ctx = Context::for_test(

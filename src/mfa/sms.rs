@@ -149,6 +149,7 @@ fn send(ctx: &Context, argv: &[String], phone: &str) -> Result<(), AuthError> {
         created_at: now,
         rotated_at: None,
         previous_fingerprint: None,
+        helper_digest: None,
     };
     store.put(super::SMS_ITEM, &blob, meta, &lock)?;
     counters.sms_sent_at = Some(now);

@@ -100,7 +100,7 @@ fn secret<'de, D: Deserializer<'de>>(de: D) -> Result<Secret<String>, D::Error> 
 }
 
 /// Identifies the command in the cache: a changed helper never reuses an old key.
-fn digest(command: &str) -> String {
+pub fn digest(command: &str) -> String {
     Sha256::digest(command.as_bytes())[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -169,6 +169,7 @@ fn save(ctx: &Context, command: &str, key: &Secret<String>, expires_at_ms: UnixM
             created_at: ctx.clock.now(),
             rotated_at: None,
             previous_fingerprint: None,
+            helper_digest: Some(digest.clone()),
         };
         ctx.store().put(ITEM, &value, meta, &lock)
     });

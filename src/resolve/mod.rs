@@ -510,6 +510,7 @@ fn helper_candidate(
     let cached = index
         .and_then(|index| index.items.get(helper::ITEM))
         .filter(|meta| helper::cached_until(ctx, meta.created_at) > ctx.clock.now())
+        .filter(|meta| meta.helper_digest.as_deref() == Some(&helper::digest(&found.command)))
         .cloned();
     let fingerprint = match &cached {
         Some(meta) => Fingerprint::from_stored(meta.fingerprint.clone()),

@@ -44,6 +44,7 @@ fn context(case: &Case) -> Context {
                 created_at: NOW.minus_secs(86_400),
                 rotated_at: None,
                 previous_fingerprint: None,
+                helper_digest: None,
             },
         );
     }

@@ -31,6 +31,10 @@ pub struct ItemMeta {
     pub rotated_at: Option<UnixTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_fingerprint: Option<String>,
+    /// For a command's cached output (`apiKeyHelper`): which command produced it, so status
+    /// never shows one command's output as another's without unlocking the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helper_digest: Option<String>,
 }
 
 /// The non-secret index of a store: item name → metadata.

@@ -39,6 +39,7 @@ fn context(row: &Row, json: bool) -> Context {
                 created_at: NOW.minus_secs(days * DAY),
                 rotated_at: None,
                 previous_fingerprint: None,
+                helper_digest: None,
             },
         );
     }

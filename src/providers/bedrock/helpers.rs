@@ -164,6 +164,7 @@ fn save(
         created_at: ctx.clock.now(),
         rotated_at: None,
         previous_fingerprint: None,
+        helper_digest: None,
     };
     let lock = ctx.lock()?;
     ctx.store().put(ITEM, &value, meta, &lock)

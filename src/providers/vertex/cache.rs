@@ -90,6 +90,7 @@ fn try_save(
         created_at: ctx.clock.now(),
         rotated_at: None,
         previous_fingerprint: None,
+        helper_digest: None,
     };
     ctx.store().put(ITEM, &value, meta, &lock)
 }
