@@ -107,6 +107,33 @@ pub fn command(env: &crate::envvars::Env, program: impl AsRef<OsStr>) -> Command
     command
 }
 
+/// [`command`] for a helper command (`apiKeyHelper`, `credential_process`, the AWS helpers,
+/// a Google executable source, the SMS command), refused in a `claude` that one of its own
+/// helpers started: a helper that runs `claude` (directly, through a wrapper, or through an
+/// AWS profile's `credential_process`) would otherwise start `claude` again without end,
+/// each level in its own process group, beyond the reach of the first one's timeout. One
+/// level is all a legitimate setup needs.
+///
+/// # Errors
+/// `config_error` naming `setting` when this process was started by a helper.
+pub fn helper_command(
+    env: &crate::envvars::Env,
+    program: impl AsRef<OsStr>,
+    setting: &str,
+) -> Result<Command, crate::error::AuthError> {
+    if env.get(crate::envvars::CLAUDE_AUTH_HELPER_CHILD).is_some() {
+        return Err(crate::error::AuthError::config(format!(
+            "{setting} was not run: this claude was started by a helper command of claude \
+             ({} is set), and runs none itself, so that a helper which runs claude cannot loop",
+            crate::envvars::CLAUDE_AUTH_HELPER_CHILD
+        ))
+        .with_hint(format!(
+            "make {setting} not run claude, or give the claude it runs its credential another way (e.g. a stored key)"
+        )));
+    }
+    Ok(command(env, program))
+}
+
 /// Why [`output_within`] got no output.
 #[derive(Debug)]
 pub enum RunError {

@@ -616,3 +616,69 @@ fn a_settings_env_block_cannot_lift_the_guard() {
     assert_eq!(doc["configured"], false);
     assert_eq!(doc["claudeCodeSettings"]["env"][0]["applied"], false);
 }
+
+#[test]
+fn a_credential_process_that_runs_claude_runs_once_and_cannot_loop() {
+    let env = TestEnv::new()
+        .with("CLAUDE_CODE_USE_BEDROCK", "1")
+        .with("AWS_PROFILE", "loop");
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("claude");
+    let runs_file = dir.path().join("runs");
+    let script = dir.path().join("aws-creds");
+    // As docs/login.md suggests for other tools, but named by this tool's own profile. The
+    // script gives up after three runs, so a broken guard fails the test, not the machine.
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n[ \"$(wc -l < '{runs}' 2>/dev/null || echo 0)\" -ge 3 ] && exit 9\necho run >> '{runs}'\nexec '{bin}' --print-token --format aws-credential-process -q\n",
+            runs = runs_file.display(),
+            bin = bin.display()
+        ),
+    )
+    .unwrap();
+    set_mode(&script, 0o755);
+    let aws = env.home.path().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(
+        aws.join("config"),
+        format!(
+            "[profile loop]\nregion = us-east-1\ncredential_process = {}\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    set_mode(aws.join("config"), 0o600);
+    let started = Instant::now();
+    let out = env
+        .claude()
+        .args(["--print-token", "--format", "aws-credential-process"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&runs_file).unwrap(),
+        "run\n",
+        "the nested claude ran no credential_process of its own"
+    );
+    // The nested claude's own words, as it says them.
+    let nested = env
+        .claude()
+        .env("CLAUDE_AUTH_HELPER_CHILD", "1")
+        .args(["--print-token", "--format", "aws-credential-process"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&nested).contains(
+            "credential_process was not run: this claude was started by a helper command"
+        ),
+        "{}",
+        text(&nested)
+    );
+}

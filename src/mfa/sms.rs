@@ -180,7 +180,7 @@ fn deliver(
             "check `security.mfa.sms.command` (run it by hand with a test message on stdin)",
         )
     };
-    let mut child = crate::process::command(&ctx.env, program)
+    let mut child = crate::process::helper_command(&ctx.env, program, "security.mfa.sms.command")?
         .args(&argv[1..])
         .arg(phone)
         .stdin(std::process::Stdio::piped())

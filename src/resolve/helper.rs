@@ -218,13 +218,13 @@ fn run(ctx: &Context, found: &Helper) -> Result<Secret<String>, AuthError> {
         file.display()
     );
     let child = if needs_shell(command) {
-        let mut c = crate::process::command(&ctx.env, "sh");
+        let mut c = crate::process::helper_command(&ctx.env, "sh", "apiKeyHelper")?;
         c.arg("-c").arg(command);
         c
     } else {
         let mut words = command.split_whitespace();
         let program = words.next().unwrap_or_default();
-        let mut c = crate::process::command(&ctx.env, program);
+        let mut c = crate::process::helper_command(&ctx.env, program, "apiKeyHelper")?;
         c.args(words);
         c
     };

@@ -25,12 +25,12 @@ const OUTPUT_LIMIT: u64 = 64 * 1024;
 
 /// `line` as a command: split on blanks, or `sh -c line` when it holds quotes, variables,
 /// pipes, redirections or globs.
-fn build(ctx: &Context, line: &str) -> Result<Command, AuthError> {
+fn build(ctx: &Context, line: &str, setting: &str) -> Result<Command, AuthError> {
     let needs_shell = line
         .chars()
         .any(|c| "|&;<>()$`\\\"'*?[]#~%{}\n".contains(c));
     if needs_shell {
-        let mut command = crate::process::command(&ctx.env, "sh");
+        let mut command = crate::process::helper_command(&ctx.env, "sh", setting)?;
         command.arg("-c").arg(line);
         return Ok(command);
     }
@@ -38,7 +38,7 @@ fn build(ctx: &Context, line: &str) -> Result<Command, AuthError> {
     let program = words
         .next()
         .ok_or_else(|| AuthError::config("the AWS credential command is empty"))?;
-    let mut command = crate::process::command(&ctx.env, program);
+    let mut command = crate::process::helper_command(&ctx.env, program, setting)?;
     command.args(words);
     Ok(command)
 }
@@ -72,7 +72,7 @@ fn run_error(err: crate::process::RunError, timeout: Duration, setting: &str) ->
 pub(crate) fn process(ctx: &Context, line: &str, setting: &str) -> Result<AccessKeys, AuthError> {
     let timeout = crate::process::helper_timeout(&ctx.env, ctx.budget().total);
     let (status, output) =
-        crate::process::output_within(build(ctx, line)?, timeout, OUTPUT_LIMIT, |_| {})
+        crate::process::output_within(build(ctx, line, setting)?, timeout, OUTPUT_LIMIT, |_| {})
             .map_err(|e| run_error(e, timeout, setting))?;
     let mut output = output;
     let output = Secret::new(std::mem::take(&mut *output));
@@ -206,7 +206,7 @@ pub(crate) fn refresh(ctx: &Context, line: &str) -> Result<(), AuthError> {
         "running awsAuthRefresh: {}",
         crate::resolve::helper::shown(line)
     ));
-    let mut command = build(ctx, line)?;
+    let mut command = build(ctx, line, "awsAuthRefresh")?;
     command
         .stdout(Stdio::from(std::io::stderr()))
         .stderr(Stdio::from(std::io::stderr()));

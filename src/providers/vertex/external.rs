@@ -406,7 +406,11 @@ fn run_executable(
         .with_hint("set GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1 if you trust the command (Google's own switch)"));
     }
     let mut words = command.split_whitespace();
-    let mut child = crate::process::command(&ctx.env, words.next().unwrap_or_default());
+    let mut child = crate::process::helper_command(
+        &ctx.env,
+        words.next().unwrap_or_default(),
+        "the external_account executable",
+    )?;
     child.args(words);
     child
         .env("GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE", &account.audience)
