@@ -77,6 +77,7 @@ fn write_log(dir: &Path, lines: u64) {
         created_at: START,
         rotated_at: None,
         previous_fingerprint: None,
+        helper_digest: None,
     };
     store
         .put(KEY_ITEM, &Secret::new(hex.to_string()), meta, &lock)
