@@ -65,7 +65,7 @@ impl Context {
         env: Env,
     ) -> Result<Context, AuthError> {
         let mut env = env;
-        let state_dir = config::state_dir(&env);
+        let state_dir = config::state_dir(&env)?;
         let link = crate::storage::ownership::inspect_state_dir(&state_dir)?;
         let wiping = matches!(
             cli.action(),

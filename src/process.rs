@@ -64,7 +64,7 @@ pub fn is_secret_variable(name: &OsStr) -> bool {
 
 /// True when `value` carries a password in a URL (`postgres://user:pass@host`,
 /// `http://user:pass@proxy:3128`), whatever the variable is called.
-fn has_url_password(value: &std::ffi::OsStr) -> bool {
+pub(crate) fn has_url_password(value: &std::ffi::OsStr) -> bool {
     let value = value.to_string_lossy();
     value.split("://").skip(1).any(|rest| {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
@@ -77,7 +77,7 @@ fn has_url_password(value: &std::ffi::OsStr) -> bool {
 /// True when `value` looks like a credential whatever the variable is called: an Anthropic
 /// key or token (`sk-ant-`), or an HTTP authorization value (`Bearer …`, `Basic …`, any
 /// case), as in a header list.
-fn has_secret_value(value: &OsStr) -> bool {
+pub(crate) fn has_secret_value(value: &OsStr) -> bool {
     let lower = value.to_string_lossy().to_ascii_lowercase();
     lower.contains("sk-ant-") || lower.contains("bearer ") || lower.contains("basic ")
 }

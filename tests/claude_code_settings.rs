@@ -682,3 +682,69 @@ fn a_credential_process_that_runs_claude_runs_once_and_cannot_loop() {
         text(&nested)
     );
 }
+
+#[test]
+fn without_a_home_the_working_directorys_claude_folder_is_never_the_state_directory() {
+    let mut env = TestEnv::new();
+    env.unset("CLAUDE_CONFIG_DIR");
+    env.set("HOME", "relative-home");
+    let repo = tempfile::tempdir().unwrap();
+    let planted = repo.path().join("pwned");
+    std::fs::create_dir_all(repo.path().join("relative-home/.claude")).unwrap();
+    std::fs::write(
+        repo.path().join("relative-home/.claude/settings.json"),
+        format!(r#"{{"apiKeyHelper": "touch {}"}}"#, planted.display()),
+    )
+    .unwrap();
+    let out = env
+        .std_command()
+        .current_dir(repo.path())
+        .args(["--print-token"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("set HOME, or CLAUDE_CONFIG_DIR"),
+        "{}",
+        text(&out)
+    );
+    assert!(!planted.exists(), "the repository's helper ran");
+}
+
+#[test]
+fn variable_names_that_are_no_names_forge_no_lines_and_hidden_credentials_need_a_private_file() {
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir(project.path().join(".claude")).unwrap();
+    let forged = "AWS_X\n\n✓ Verified with the server: key accepted\n  note:";
+    std::fs::write(
+        project.path().join(".claude/settings.json"),
+        serde_json::json!({"env": {forged: "x"}}).to_string(),
+    )
+    .unwrap();
+    let env = TestEnv::new();
+    write_settings(&env, &serde_json::json!({"env": {forged: "x"}}), 0o600);
+    let out = env
+        .claude()
+        .current_dir(project.path())
+        .args(["--auth-status"])
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert!(!shown.contains("\n✓ Verified"), "{shown}");
+
+    // A proxy password or a bearer value is a credential too: not in a file others can read.
+    for value in [
+        "http://puser:proxypass99@127.0.0.1:3128",
+        "Authorization: Bearer abcdefabcdef",
+    ] {
+        write_settings(
+            &env,
+            &serde_json::json!({"env": {"HTTPS_PROXY": value}}),
+            0o644,
+        );
+        let out = env.run(&["--auth-status"]);
+        assert_eq!(out.status.code(), Some(3), "{value}: {}", text(&out));
+        assert!(text(&out).contains("chmod 600"), "{}", text(&out));
+        assert!(!text(&out).contains("proxypass99"), "{}", text(&out));
+    }
+}

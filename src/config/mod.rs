@@ -133,13 +133,26 @@ pub fn read_text(path: &Path) -> Result<Option<String>, AuthError> {
     }
 }
 
-/// The state directory: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
-pub fn state_dir(env: &envvars::Env) -> PathBuf {
+/// The state directory: `CLAUDE_CONFIG_DIR` (made absolute), else `~/.claude`.
+///
+/// # Errors
+/// `config_error` without a home directory (no `HOME`, no passwd entry) or with a relative
+/// one: the state directory would then be `./.claude`, and a cloned repository's
+/// `.claude/` would be read as the user's own configuration and Claude Code settings.
+pub fn state_dir(env: &envvars::Env) -> Result<PathBuf, AuthError> {
     if let Some(dir) = env.get(envvars::CLAUDE_CONFIG_DIR) {
-        return PathBuf::from(dir);
+        return std::path::absolute(&dir).map_err(|err| {
+            AuthError::config(format!("CLAUDE_CONFIG_DIR ({dir}) cannot be made absolute"))
+                .caused_by(err)
+        });
     }
-    let home = env.home().unwrap_or_else(|| PathBuf::from("."));
-    home.join(".claude")
+    match env.home().filter(|home| home.is_absolute()) {
+        Some(home) => Ok(home.join(".claude")),
+        None => Err(AuthError::config(
+            "there is no home directory to keep the state directory in (HOME is unset or not an absolute path, and no other home is known)",
+        )
+        .with_hint("set HOME, or CLAUDE_CONFIG_DIR to a directory of your own")),
+    }
 }
 
 /// Loads the configuration: `--config`, else `CLAUDE_CONFIG`, else `STATE_DIR/config.json`

@@ -163,8 +163,9 @@ pub fn check_users_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
     Ok(())
 }
 
-/// Whether `meta`'s group is the user's private group: the group id equals the user id
-/// and the group's name the user's name.
+/// Whether `meta`'s group is the user's private group: the group id equals the user id,
+/// the group's name the user's name, and it lists no other member. (A user whose primary
+/// group it is without being listed would still pass: passwd is not searched for them.)
 #[cfg(unix)]
 fn user_private_group(meta: &Metadata) -> bool {
     use std::ffi::CStr;
@@ -204,7 +205,27 @@ fn user_private_group(meta: &Metadata) -> bool {
     }
     // SAFETY: getgrgid_r succeeded, so `gr_name` is a NUL-terminated string in `buf`.
     let group = unsafe { CStr::from_ptr(gr.gr_name) };
-    group == user.as_c_str()
+    if group != user.as_c_str() {
+        return false;
+    }
+    // Named like the user is not enough: others may have been added to the group
+    // (`usermod -aG alice bob`). Its member list must hold no one else.
+    let mut member = gr.gr_mem;
+    while !member.is_null() {
+        // SAFETY: `gr_mem` is a NULL-terminated array of NUL-terminated strings in `buf`,
+        // filled by the successful getgrgid_r above; `member` walks it up to the NULL.
+        let name = unsafe { *member };
+        if name.is_null() {
+            break;
+        }
+        // SAFETY: as above, `name` points at a NUL-terminated string in `buf`.
+        if unsafe { CStr::from_ptr(name) } != user.as_c_str() {
+            return false;
+        }
+        // SAFETY: the array is NULL-terminated and `name` was not the terminator.
+        member = unsafe { member.add(1) };
+    }
+    true
 }
 
 #[cfg(not(unix))]

@@ -162,6 +162,16 @@ fn not_applied(name: &str) -> Option<&'static str> {
 
 /// Whether `name` decides which credential is used or where it is sent: the variables
 /// status reports when an `env` block sets them.
+/// A name a shell could export: `[A-Za-z_][A-Za-z0-9_]*`. Anything else in an `env` block
+/// is no variable (and may hold line breaks meant to forge lines of status).
+pub fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 pub fn decides_credentials(name: &str) -> bool {
     const NAMES: [&str; 22] = [
         envvars::ANTHROPIC_API_KEY,

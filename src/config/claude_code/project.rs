@@ -94,7 +94,7 @@ fn look(path: &Path, shown: String) -> Option<ProjectFile> {
     if let Some(Value::Object(env)) = fields.get("env") {
         keys.extend(
             env.keys()
-                .filter(|name| decides_credentials(name))
+                .filter(|name| super::is_variable_name(name) && decides_credentials(name))
                 .map(|name| format!("env.{name}")),
         );
     }

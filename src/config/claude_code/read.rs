@@ -76,9 +76,11 @@ pub fn read(
     settings.env = env_block(fields.get("env"), &shown, &mut settings.warnings);
     if !private {
         if let Some((name, _)) = settings.env.iter().find(|(name, value)| {
+            let value = std::ffi::OsStr::new(value.as_str());
             !value.is_empty()
                 && (crate::process::is_secret_variable(std::ffi::OsStr::new(name))
-                    || value.contains("sk-ant-"))
+                    || crate::process::has_secret_value(value)
+                    || crate::process::has_url_password(value))
         }) {
             return Err(AuthError::config(format!(
                 "{shown} holds a credential at `env.{name}` but other users can read it; it decides where credentials are sent, so it is not used"
@@ -120,7 +122,7 @@ fn env_block(
                 continue;
             }
         };
-        let valid_name = !name.is_empty() && !name.contains(['=', '\0']);
+        let valid_name = super::is_variable_name(name);
         if !valid_name || text.contains('\0') {
             warnings.push(format!(
                 "{shown}: `env.{}` cannot be an environment variable; it is ignored",
