@@ -304,7 +304,11 @@ fn mask_random_runs(text: &str) -> String {
             at += 1;
         }
         let run = &text[start..body_end];
-        if in_path(&text[..start], run) {
+        if in_file_path(&text[..start], run) && names_a_digest_file(run, &text[body_end..]) {
+            // A hint must name the file it asks to fix, and the AWS CLI names its token
+            // caches by the SHA-1 of the session (`…/cache/0ad3…031c.json`): a digest file
+            // name is no credential. Other random names in paths stay masked.
+        } else if in_path(&text[..start], run) {
             // `/` separates names here, not base64 digits: each name is judged alone, so a
             // long directory name or a tenant id beside a digit-bearing name stays readable.
             if let Some(shown) = segments_masked(run) {
@@ -330,7 +334,39 @@ fn in_path(before: &str, run: &str) -> bool {
     if run.starts_with('/') || run.contains("//") {
         return true;
     }
-    let word_start = before
+    let word = &before[word_start(before)..];
+    word.contains('/') && !word.contains(['?', '#', '&'])
+}
+
+/// Whether `run` is part of a local file's path: its word (as [`in_path`] finds it) starts
+/// with `/` or `~/` and is no URL.
+fn in_file_path(before: &str, run: &str) -> bool {
+    let word = &before[word_start(before)..];
+    let whole = if word.is_empty() { run } else { word };
+    (whole.starts_with('/') || whole.starts_with("~/"))
+        && !word.contains("://")
+        && !run.contains("//")
+}
+
+/// Whether the last `/`-separated name of `run` is a hexadecimal digest followed by a file
+/// extension (`after` starts with `.` and a letter).
+fn names_a_digest_file(run: &str, after: &str) -> bool {
+    let name = run.rsplit('/').next().unwrap_or_default();
+    let digest = matches!(name.len(), 32 | 40 | 64)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let extension = after
+        .strip_prefix('.')
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(|c| c.is_ascii_alphabetic());
+    digest && extension
+}
+
+/// Where the word that `before` ends in begins: after the last space, quote, bracket, `=`,
+/// `,` or `;`.
+fn word_start(before: &str) -> usize {
+    before
         .char_indices()
         .rev()
         .find(|&(_, c)| {
@@ -340,9 +376,7 @@ fn in_path(before: &str, run: &str) -> bool {
                     '"' | '\'' | '`' | '(' | '<' | '[' | '{' | '=' | ',' | ';'
                 )
         })
-        .map_or(0, |(at, c)| at + c.len_utf8());
-    let word = &before[word_start..];
-    word.contains('/') && !word.contains(['?', '#', '&'])
+        .map_or(0, |(at, c)| at + c.len_utf8())
 }
 
 /// `run` with each `/`-separated segment that alone looks random masked, or `None` when
@@ -595,6 +629,18 @@ mod tests {
         ] {
             assert_eq!(scrub_secrets(text), text);
         }
+    }
+
+    #[test]
+    fn a_digest_file_name_in_a_local_path_is_kept_for_the_hint() {
+        let path = "/home/me/.aws/sso/cache/0ad3d7a1f1c05c1b49e3f5b4b0e0c2f6a1b9031c.json";
+        let hint = format!("run `chmod 600 {path}`");
+        assert_eq!(scrub_secrets(&hint), hint);
+        // Not in a URL, and not without the extension.
+        let url = "https://host/cache/0ad3d7a1f1c05c1b49e3f5b4b0e0c2f6a1b9031c.json";
+        assert_ne!(scrub_secrets(url), url);
+        let bare = "/home/me/0ad3d7a1f1c05c1b49e3f5b4b0e0c2f6a1b9031c";
+        assert_ne!(scrub_secrets(bare), bare);
     }
 
     #[test]

@@ -494,8 +494,21 @@ fn a_cache_directory_others_can_write_is_refused_but_umask_002_is_not() {
     let sso = Sso::new(Mode::Issue);
     let cache = sso.cache(json!({}));
     let dir = cache.parent().unwrap().to_path_buf();
-    // Anyone may write: nothing is sent, the fix is named.
+    // Anyone may write: nothing is sent, the fix is named; offline status says so too
+    // instead of promising a refresh.
     set_mode(&dir, 0o777);
+    let status = sso.env.run(&["--auth-status"]);
+    assert_eq!(status.status.code(), Some(4), "{}", text(&status));
+    assert!(
+        text(&status).contains(&format!("chmod go-w {}", dir.display())),
+        "{}",
+        text(&status)
+    );
+    assert!(
+        !text(&status).contains("will be refreshed"),
+        "{}",
+        text(&status)
+    );
     let out = sso.keys();
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
     assert!(

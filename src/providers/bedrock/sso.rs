@@ -156,6 +156,11 @@ pub(crate) fn offline(ctx: &Context, sso: &Sso) -> Result<String, AuthError> {
     let now = ctx.clock.now();
     let blocker = not_refreshable(sso, &cached, now);
     let at = cached.expires_at;
+    if blocker.is_none() && standing(at, now) != Standing::Fresh {
+        // What the refresh will check before it writes, checked now: status must not
+        // promise a refresh that a shared directory or a readable file would refuse.
+        refreshable_in_place(sso)?;
+    }
     let left = span(at.saturating_since(now).as_secs());
     let line = match (standing(at, now), &blocker) {
         (Standing::Expired, Some(why)) => return Err(expired(sso, at, now, why)),
@@ -263,14 +268,31 @@ fn refresh_failed(sso: &Sso, at: UnixTime, now: UnixTime, failure: AuthError) ->
     error
 }
 
+/// The checks a refresh makes on the cache directory and file before it writes, without
+/// the lock.
+///
+/// # Errors
+/// `storage_error` as the refresh would fail.
+fn refreshable_in_place(sso: &Sso) -> Result<(), AuthError> {
+    let dir = cache_dir(sso);
+    let meta = std::fs::metadata(dir)
+        .map_err(|err| crate::storage::atomic::storage_io("cannot stat", dir, err))?;
+    crate::storage::ownership::check_users_dir(dir, &meta)?;
+    read_for_refresh(sso).map(drop)
+}
+
+fn cache_dir(sso: &Sso) -> &std::path::Path {
+    match sso.cache.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    }
+}
+
 /// Refreshes under the lock of the cache directory: another process may have refreshed
 /// while this one waited, so the file is read again and refreshed only if still due; the
 /// new token is written before it is used (a rotated refresh token is spent at the server).
 async fn refresh(ctx: &Context, client: &Client, sso: &Sso) -> Result<Secret<String>, AuthError> {
-    let dir = match sso.cache.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => std::path::Path::new("."),
-    };
+    let dir = cache_dir(sso);
     let lock = FileLock::acquire_in_users_dir(dir, FileLock::wait_for(ctx.budget().total))?;
     let cached = read_for_refresh(sso)?;
     let now = ctx.clock.now();
