@@ -79,6 +79,13 @@ impl Context {
             Err(err) if wiping => crate::config::claude_code::Settings::recovered(&state_dir, &err),
             Err(err) => return Err(err),
         };
+        // Managed settings before the user's `env` is applied: nothing in an `env` block may
+        // move them (CLAUDE_MANAGED_SETTINGS_DIR is not applied). A failure is reported by
+        // `config::load`, where it always was.
+        let mut policy = config::managed::read(&env);
+        if let Ok(Some(layer)) = &mut policy {
+            claude_code.managed = std::mem::take(&mut layer.claude_code);
+        }
         // Before the configuration: its `${VAR}` and CLAUDE_ENV see what a Claude Code
         // session would see.
         claude_code.apply_env(&mut env);
@@ -87,6 +94,7 @@ impl Context {
             cli.environment.as_deref(),
             &state_dir,
             &env,
+            policy,
         ) {
             // Wiping must not depend on the configuration that may be what went wrong.
             Err(err) if err.code() == crate::error::ErrorCode::ConfigError && wiping => {
@@ -196,7 +204,8 @@ impl Context {
         }
     }
 
-    /// The `key` command in force (this tool's config first, then Claude Code's settings),
+    /// The `key` command in force (managed settings first, then this tool's config, then
+    /// Claude Code's settings),
     /// leaving out any the recursion guard or a self-reference keeps from running.
     pub fn helper(
         &self,

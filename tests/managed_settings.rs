@@ -404,3 +404,311 @@ fn managed_sms_without_a_managed_command_or_phone_is_the_administrators_to_fix()
     assert!(text(&out).contains("ending in 00"), "{}", text(&out));
     assert!(sms.exists());
 }
+
+// Claude Code's own credential keys in managed settings: they win over everything.
+
+/// A key that lives only in a managed `env` block in these tests.
+const MANAGED_KEY: &str = "sk-ant-api03-TESTMANAGEDKEYMMMMMMMMM-m7M7";
+/// A key in the user's settings `env` block (not KEY_A–C, which never sit in a plain file).
+const USER_SETTINGS_KEY: &str = "sk-ant-api03-TESTUSERSETTINGSKEYUUUU-u8U8";
+
+/// A helper script that counts its runs and prints `key`.
+fn helper_script(dir: &Path, name: &str, key: &str) -> (PathBuf, PathBuf) {
+    let script = dir.join(name);
+    let runs = dir.join(format!("{name}.runs"));
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho run >> '{}'\necho '{key}'\n",
+            runs.display()
+        ),
+    )
+    .unwrap();
+    set_mode(&script, 0o755);
+    (script, runs)
+}
+
+fn runs(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
+}
+
+/// Claude Code's user settings for `env` (0600).
+fn write_settings(env: &TestEnv, json: &serde_json::Value) -> PathBuf {
+    std::fs::create_dir_all(env.state_dir()).unwrap();
+    set_mode(env.state_dir(), 0o700);
+    let path = env.state_dir().join("settings.json");
+    std::fs::write(&path, json.to_string()).unwrap();
+    set_mode(&path, 0o600);
+    path
+}
+
+/// A user under `managed` with no key of their own.
+fn plain_user(managed: &Managed) -> TestEnv {
+    TestEnv::new().with(
+        "CLAUDE_MANAGED_SETTINGS_DIR",
+        &managed.dir.path().display().to_string(),
+    )
+}
+
+#[test]
+fn a_managed_api_key_helper_wins_and_the_users_helpers_are_shown_shadowed() {
+    let scripts = tempfile::tempdir().unwrap();
+    let (policy, policy_runs) = helper_script(scripts.path(), "policy", KEY_A);
+    let (ours, our_runs) = helper_script(scripts.path(), "ours", KEY_B);
+    let (theirs, their_runs) = helper_script(scripts.path(), "theirs", KEY_C);
+    let managed = Managed::new();
+    managed.base(r#"{"security": {"auditLog": {"enabled": false}}}"#);
+    let file = managed.drop_in(
+        "20-helper.json",
+        &serde_json::json!({"apiKeyHelper": policy.display().to_string()}).to_string(),
+    );
+    let api = common::servers::Server::anthropic(&[KEY_A]);
+    let env = plain_user(&managed).api(&api.url());
+    env.write_config(&serde_json::json!({"apiKeyHelper": ours.display().to_string()}).to_string());
+    let settings = write_settings(
+        &env,
+        &serde_json::json!({"apiKeyHelper": theirs.display().to_string()}),
+    );
+
+    let status = env.run(&["--auth-status", "--json"]);
+    assert!(status.status.success(), "{}", text(&status));
+    let doc = json_stdout(&status);
+    let shown_file = file.display().to_string();
+    assert_eq!(doc["source"], "apiKeyHelper");
+    assert_eq!(doc["origin"], shown_file);
+    assert_eq!(doc["credentials"][0]["origin"], shown_file);
+    assert_eq!(doc["credentials"][1]["state"], "shadowed");
+    assert_eq!(
+        doc["credentials"][2]["origin"],
+        settings.display().to_string()
+    );
+    let helpers = &doc["claudeCodeSettings"]["helpers"];
+    assert_eq!(helpers[0]["from"], "managed", "{helpers}");
+    assert_eq!(helpers[0]["file"], shown_file);
+    assert_eq!(helpers[0]["state"], "in-force");
+    for (i, from) in [(1, "config"), (2, "settings")] {
+        assert_eq!(helpers[i]["from"], from, "{helpers}");
+        assert_eq!(helpers[i]["state"], "shadowed", "{helpers}");
+        assert!(
+            helpers[i]["reason"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("set by managed settings {shown_file}")),
+            "{helpers}"
+        );
+    }
+
+    let human = env.run(&["--auth-status"]);
+    let shown = text(&human);
+    assert!(
+        shown.contains(&format!(
+            "from `apiKeyHelper` in managed settings {shown_file}"
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "apiKeyHelper in the config is shadowed: set by managed settings {shown_file}"
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "apiKeyHelper in {} is shadowed: set by managed settings {shown_file}",
+            settings.display()
+        )),
+        "{shown}"
+    );
+    assert_eq!(runs(&policy_runs), 0, "status runs nothing");
+
+    let test = env.run(&["--test-auth"]);
+    assert!(test.status.success(), "{}", text(&test));
+    assert!(text(&test).contains(&format!("managed settings {shown_file}")));
+    assert_eq!(
+        api.requests().last().unwrap().header("x-api-key"),
+        Some(KEY_A)
+    );
+    let token = env.run(&["--print-token"]);
+    assert_eq!(String::from_utf8_lossy(&token.stdout).trim(), KEY_A);
+    assert_eq!(
+        (runs(&policy_runs), runs(&our_runs), runs(&their_runs)),
+        (2, 0, 0)
+    );
+    for out in [&status, &human, &test] {
+        for key in [KEY_A, KEY_B, KEY_C] {
+            assert_no_secret(out, key);
+        }
+    }
+}
+
+#[test]
+fn a_managed_env_supplies_variables_and_beats_the_shell_and_the_users_settings() {
+    let api = common::servers::Server::anthropic(&[MANAGED_KEY]);
+    let managed = Managed::new();
+    let file = managed.base(
+        &serde_json::json!({"env": {"ANTHROPIC_API_KEY": MANAGED_KEY, "ANTHROPIC_BASE_URL": api.url()}})
+            .to_string(),
+    );
+    // The shell and the user's settings both point elsewhere, with another key.
+    let env = plain_user(&managed)
+        .with("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+        .with("ANTHROPIC_API_KEY", KEY_A);
+    let settings = write_settings(
+        &env,
+        &serde_json::json!({"env": {"ANTHROPIC_BASE_URL": "http://127.0.0.1:7", "ANTHROPIC_API_KEY": USER_SETTINGS_KEY}}),
+    );
+
+    let status = env.run(&["--auth-status", "--json"]);
+    assert!(status.status.success(), "{}", text(&status));
+    let doc = json_stdout(&status);
+    let shown_file = file.display().to_string();
+    assert_eq!(doc["source"], "env:ANTHROPIC_API_KEY");
+    assert_eq!(doc["origin"], shown_file);
+    assert_eq!(doc["fingerprint"], "sk-ant-api03-…m7M7");
+    let entries = doc["claudeCodeSettings"]["env"].as_array().unwrap();
+    let entry = |name: &str, from: &str| {
+        entries
+            .iter()
+            .find(|e| e["name"] == name && e["from"] == from)
+            .unwrap_or_else(|| panic!("{name} from {from}: {entries:?}"))
+    };
+    let policy = entry("ANTHROPIC_BASE_URL", "managed");
+    assert_eq!(policy["applied"], true);
+    assert_eq!(policy["file"], shown_file);
+    assert_eq!(policy["replacedShellValue"], true);
+    let user = entry("ANTHROPIC_BASE_URL", "settings");
+    assert_eq!(user["applied"], false);
+    assert_eq!(user["file"], settings.display().to_string());
+    assert!(
+        user["reason"].as_str().unwrap().contains(&shown_file),
+        "{user}"
+    );
+
+    let human = env.run(&["--auth-status"]);
+    let shown = text(&human);
+    assert!(
+        shown.contains(&format!(
+            "the ANTHROPIC_API_KEY environment variable (set by the `env` block of managed settings {shown_file})"
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "env ANTHROPIC_BASE_URL of managed settings {shown_file} replaces the shell's value"
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "env ANTHROPIC_BASE_URL of {} is not applied: managed settings {shown_file} set it too",
+            settings.display()
+        )),
+        "{shown}"
+    );
+
+    // The managed endpoint and key were the ones used.
+    let test = env.run(&["--test-auth"]);
+    assert!(test.status.success(), "{}", text(&test));
+    assert_eq!(api.requests().len(), 1);
+    assert_eq!(api.requests()[0].header("x-api-key"), Some(MANAGED_KEY));
+    for out in [&status, &human, &test] {
+        assert_not_echoed(out, MANAGED_KEY);
+        assert_no_secret(out, KEY_A);
+        assert_no_secret(out, USER_SETTINGS_KEY);
+    }
+    assert_no_secret_in_files(env.state_dir().as_path(), MANAGED_KEY);
+}
+
+#[test]
+fn a_managed_file_that_fails_the_ownership_check_contributes_nothing() {
+    let scripts = tempfile::tempdir().unwrap();
+    let (policy, policy_runs) = helper_script(scripts.path(), "policy", KEY_A);
+    let managed = Managed::new();
+    let file = managed.base(
+        &serde_json::json!({"apiKeyHelper": policy.display().to_string(), "env": {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}})
+            .to_string(),
+    );
+    set_mode(&file, 0o666);
+    let env = plain_user(&managed);
+    for args in [&["--auth-status"][..], &["--print-token"], &["--test-auth"]] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains(&format!("sudo chmod 644 {}", file.display())),
+            "{}",
+            text(&out)
+        );
+        assert_no_secret(&out, KEY_A);
+    }
+    assert_eq!(runs(&policy_runs), 0, "a refused file runs nothing");
+}
+
+#[test]
+fn the_recursion_guard_stops_a_managed_helper_and_a_managed_env_cannot_lift_it() {
+    let scripts = tempfile::tempdir().unwrap();
+    let (policy, policy_runs) = helper_script(scripts.path(), "policy", KEY_A);
+    let managed = Managed::new();
+    let file = managed.base(
+        &serde_json::json!({"apiKeyHelper": policy.display().to_string(), "env": {"CLAUDE_AUTH_HELPER_CHILD": ""}})
+            .to_string(),
+    );
+    let env = plain_user(&managed).with("CLAUDE_AUTH_HELPER_CHILD", "1");
+    let status = env.run(&["--auth-status", "--json"]);
+    let doc = json_stdout(&status);
+    let ccs = &doc["claudeCodeSettings"];
+    assert_eq!(ccs["guard"], true, "{ccs}");
+    assert_eq!(ccs["helpers"][0]["from"], "managed");
+    assert_eq!(ccs["helpers"][0]["state"], "skipped");
+    let lifted = ccs["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "CLAUDE_AUTH_HELPER_CHILD")
+        .unwrap();
+    assert_eq!(lifted["applied"], false, "{lifted}");
+    let token = env.run(&["--print-token"]);
+    assert!(!token.status.success(), "{}", text(&token));
+    assert!(
+        text(&token).contains(&file.display().to_string()) || runs(&policy_runs) == 0,
+        "{}",
+        text(&token)
+    );
+    assert_eq!(runs(&policy_runs), 0, "the guard holds whatever the origin");
+    assert_no_secret(&token, KEY_A);
+}
+
+#[test]
+fn a_managed_env_that_agrees_with_the_managed_method_is_the_policy_and_one_that_does_not_is_the_administrators_to_fix(
+) {
+    let managed = Managed::new();
+    let file = managed.base(
+        r#"{"authentication": {"method": "bedrock"}, "env": {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "eu-west-1"}}"#,
+    );
+    let env = plain_user(&managed);
+    let out = env.run(&["--auth-status", "--json"]);
+    assert_ne!(out.status.code(), Some(16), "{}", text(&out));
+    assert_ne!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(json_stdout(&out)["provider"], "bedrock", "{}", text(&out));
+    let test = env.run(&["--test-auth"]);
+    assert!(
+        text(&test).contains(&format!(
+            "bedrock (from CLAUDE_CODE_USE_BEDROCK, set by the `env` block of managed settings {})",
+            file.display()
+        )),
+        "{}",
+        text(&test)
+    );
+
+    managed.base(
+        r#"{"authentication": {"method": "api-key"}, "env": {"CLAUDE_CODE_USE_BEDROCK": "1"}}"#,
+    );
+    let out = env.run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let all = text(&out);
+    assert!(
+        all.contains("managed settings contradict themselves"),
+        "{all}"
+    );
+    assert!(all.contains("ask your administrator"), "{all}");
+    assert!(!all.contains("unset CLAUDE_CODE_USE_BEDROCK"), "{all}");
+}

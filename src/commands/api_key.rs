@@ -474,9 +474,21 @@ fn from_source(err: AuthError, source: &Source) -> AuthError {
 }
 
 fn unset_hint(source: &Source) -> String {
-    match (source, source.settings_file()) {
-        (Source::Env(_), None) => " (`unset ANTHROPIC_API_KEY` to stop using it)".to_string(),
-        (_, Some(file)) => format!(" (remove it from {} to stop using it)", file.display()),
+    use crate::config::claude_code::Origin;
+    let origin = match source {
+        Source::Env(origin) | Source::AuthToken(origin) | Source::OauthEnv(origin) => Some(origin),
+        Source::Helper(found) => Some(&found.origin),
+        _ => None,
+    };
+    match (source, origin) {
+        (_, Some(Origin::Managed(file))) => format!(
+            " (it is set by managed settings {}, which only an administrator can change)",
+            file.display()
+        ),
+        (_, Some(Origin::Settings(file))) => {
+            format!(" (remove it from {} to stop using it)", file.display())
+        }
+        (Source::Env(_), _) => " (`unset ANTHROPIC_API_KEY` to stop using it)".to_string(),
         _ => String::new(),
     }
 }

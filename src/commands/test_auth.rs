@@ -366,12 +366,8 @@ fn config_step(ctx: &Context) -> Result<String, AuthError> {
 
 fn provider_step(ctx: &Context) -> String {
     let (provider, why) = providers::selection(ctx);
-    match ctx.claude_code.origin_of(why).settings_file() {
-        Some(file) => format!(
-            "{} (from {why}, set by the `env` block of {})",
-            provider.as_str(),
-            file.display()
-        ),
+    match ctx.claude_code.origin_of(why).set_by() {
+        Some(by) => format!("{} (from {why}, set by {by})", provider.as_str()),
         None => format!("{} (from {why})", provider.as_str()),
     }
 }

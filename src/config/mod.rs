@@ -157,6 +157,8 @@ pub fn state_dir(env: &envvars::Env) -> Result<PathBuf, AuthError> {
 
 /// Loads the configuration: `--config`, else `CLAUDE_CONFIG`, else `STATE_DIR/config.json`
 /// (which may be absent), then selects the environment named by `--env` / `CLAUDE_ENV`.
+/// `policy` is what [`managed::read`] made of the managed settings (read by the caller, which
+/// takes Claude Code's keys out of it first); its failure is reported once the file is read.
 ///
 /// # Errors
 /// `config_error` for an explicit file that is missing, a bad file, an unknown environment,
@@ -166,6 +168,7 @@ pub fn load(
     flag_env: Option<&str>,
     state_dir: &Path,
     env: &envvars::Env,
+    policy: Result<Option<managed::Layer>, AuthError>,
 ) -> Result<Loaded, AuthError> {
     let explicit = flag_path
         .map(Path::to_path_buf)
@@ -185,7 +188,7 @@ pub fn load(
         Err(ReadError::Refused(err)) => return Err(err),
     };
     let file_exists = text.is_some();
-    let policy = managed::read(env)?;
+    let policy = policy?;
     // Policy applies even to a user who has no configuration file.
     let text = match (text, &policy) {
         (None, Some(_)) => Some("{}".to_string()),
@@ -218,6 +221,7 @@ pub fn load(
             wanted.as_deref(),
             &layer.value,
             &layer.managed,
+            &layer.env_origins,
             env,
             &path,
         )?,

@@ -209,14 +209,20 @@ fn slow_after(ctx: &Context) -> Duration {
 fn run(ctx: &Context, found: &Helper) -> Result<Secret<String>, AuthError> {
     let command = found.command.as_str();
     let shown = shown(command);
-    let file = match &found.origin {
-        Origin::Own => ctx.loaded.path.as_path(),
-        Origin::Settings(path) => path.as_path(),
+    let fix = match &found.origin {
+        Origin::Own => format!(
+            "run the command yourself to see why, or fix `apiKeyHelper` in {}",
+            ctx.loaded.path.display()
+        ),
+        Origin::Settings(path) => format!(
+            "run the command yourself to see why, or fix `apiKeyHelper` in {}",
+            path.display()
+        ),
+        Origin::Managed(path) => format!(
+            "run the command yourself to see why; `apiKeyHelper` is set by managed settings {}, which only an administrator can change",
+            path.display()
+        ),
     };
-    let fix = format!(
-        "run the command yourself to see why, or fix `apiKeyHelper` in {}",
-        file.display()
-    );
     let child = if needs_shell(command) {
         let mut c = crate::process::helper_command(&ctx.env, "sh", "apiKeyHelper")?;
         c.arg("-c").arg(command);

@@ -392,8 +392,9 @@ pub fn credentials(ctx: &Context) -> Resolution {
     }
     let store = ctx.store();
     let index = store.index();
-    // This tool's `apiKeyHelper`, then Claude Code's: one runs at most, the first not kept
-    // from running (the recursion guard, a self-reference); any other is listed.
+    // Managed settings' `apiKeyHelper`, this tool's, then Claude Code's user settings': one
+    // runs at most, the first not kept from running (the recursion guard, a
+    // self-reference); any other is listed.
     let own = crate::config::claude_code::report::own(ctx, HelperKey::ApiKeyHelper);
     let mut first = true;
     for listed in ctx.claude_code.helpers(HelperKey::ApiKeyHelper, own) {

@@ -369,16 +369,16 @@ fn rotation_status(ctx: &Context, resolution: &Resolution) -> Option<Rotation> {
 }
 
 fn next_step(ctx: &Context, resolution: &Resolution) -> String {
+    use crate::config::claude_code::Origin;
     if let Some(refusal) = resolution.refusal() {
         return refusal.next_step.clone();
     }
     match resolution.active() {
-        Some(active) if matches!(active.source, Source::Env(_)) => {
-            match active.source.settings_file() {
-                Some(file) => format!("ANTHROPIC_API_KEY does not hold an API key: fix it in the `env` block of {}, or remove it there to use the next source", file.display()),
-                None => "ANTHROPIC_API_KEY does not hold an API key: fix it, or `unset ANTHROPIC_API_KEY` to use the next source".to_string(),
-            }
-        }
+        Some(active) if matches!(active.source, Source::Env(_)) => match &active.source {
+            Source::Env(Origin::Managed(file)) => format!("ANTHROPIC_API_KEY does not hold an API key: it is set by the `env` block of managed settings {}; ask your administrator to fix it", file.display()),
+            Source::Env(Origin::Settings(file)) => format!("ANTHROPIC_API_KEY does not hold an API key: fix it in the `env` block of {}, or remove it there to use the next source", file.display()),
+            _ => "ANTHROPIC_API_KEY does not hold an API key: fix it, or `unset ANTHROPIC_API_KEY` to use the next source".to_string(),
+        },
         Some(active) if !active.source.is_api_key() => {
             format!(
                 "log in again with `claude --login --provider {}`",

@@ -12,6 +12,10 @@
 //!   tool); the one it shadows is still listed;
 //! - its `env` is applied over the process environment, as Claude Code applies it over the
 //!   shell's, into the [`Env`] snapshot only (the process environment is never changed);
+//! - managed settings (`crate::config::managed`, root-owned) may set the same keys, and
+//!   win over everything: their helpers over the config's and this file's, their `env` over
+//!   this file's and the shell's, as Claude Code gives managed settings the last word
+//!   ([`ManagedKeys`]);
 //! - project files (`./.claude/settings.json`, `settings.local.json`) are never used for
 //!   credentials ([`project`]);
 //! - a `claude` started by one of its own helpers runs no helper (the recursion guard,
@@ -21,7 +25,7 @@ pub mod project;
 mod read;
 pub mod report;
 
-pub use read::read;
+pub use read::{keys, read};
 
 use crate::envvars::{self, Env};
 use crate::error::AuthError;
@@ -38,22 +42,48 @@ pub enum Origin {
     Own,
     /// Claude Code's user settings at this path (a key, or its `env` block).
     Settings(PathBuf),
+    /// The managed settings file at this path (the last, in merge order, that set it).
+    Managed(PathBuf),
 }
 
 impl Origin {
-    /// The settings file, when the value came from one.
+    /// The settings file, when the value came from one (the user's or a managed one).
     pub fn settings_file(&self) -> Option<&Path> {
         match self {
             Origin::Own => None,
-            Origin::Settings(path) => Some(path),
+            Origin::Settings(path) | Origin::Managed(path) => Some(path),
         }
     }
 
-    /// For a variable: " (set by the `env` block of FILE)" when the file set it, else "".
-    pub fn note(&self) -> String {
+    /// For a variable: "the `env` block of FILE" when a settings file set it.
+    pub fn set_by(&self) -> Option<String> {
         match self {
-            Origin::Own => String::new(),
-            Origin::Settings(path) => format!(" (set by the `env` block of {})", path.display()),
+            Origin::Own => None,
+            Origin::Settings(path) => Some(format!("the `env` block of {}", path.display())),
+            Origin::Managed(path) => Some(format!(
+                "the `env` block of managed settings {}",
+                path.display()
+            )),
+        }
+    }
+
+    /// For a variable: " (set by the `env` block of FILE)" when a file set it, else "".
+    pub fn note(&self) -> String {
+        self.set_by()
+            .map(|by| format!(" (set by {by})"))
+            .unwrap_or_default()
+    }
+
+    /// How the user stops using what this origin set: the user cannot edit managed
+    /// settings, so they are told who can.
+    pub fn removal(&self) -> Option<String> {
+        match self {
+            Origin::Own => None,
+            Origin::Settings(path) => Some(format!("remove it from {}", path.display())),
+            Origin::Managed(path) => Some(format!(
+                "it is set by managed settings {}, which only an administrator can change",
+                path.display()
+            )),
         }
     }
 }
@@ -91,11 +121,13 @@ pub struct Helper {
 }
 
 impl Helper {
-    /// "in the config" or "in Claude Code's /home/me/.claude/settings.json".
+    /// "in the config", "in Claude Code's /home/me/.claude/settings.json" or "in managed
+    /// settings /etc/claude-code/managed-settings.json".
     pub fn place(&self) -> String {
         match &self.origin {
             Origin::Own => "in the config".to_string(),
             Origin::Settings(path) => format!("in Claude Code's {}", path.display()),
+            Origin::Managed(path) => format!("in managed settings {}", path.display()),
         }
     }
 }
@@ -108,14 +140,79 @@ pub struct Listed {
     pub skipped: Option<String>,
 }
 
-/// What became of one variable of the `env` block.
+/// What became of one variable of an `env` block (the user's settings' or a managed one).
 #[derive(Clone, Debug)]
 pub struct EnvEntry {
     pub name: String,
+    /// The file whose `env` block set it.
+    pub origin: Origin,
     /// `None`: applied. `Some(why)`: left out.
-    pub ignored: Option<&'static str>,
-    /// The process environment held another value, which this one replaced.
+    pub ignored: Option<String>,
+    /// The shell held another value, which this one replaced.
     pub replaced: bool,
+}
+
+/// Claude Code's credential keys as the managed files set them, each with the file that
+/// set it: the last one in merge order, as the managed module merges its own blocks (a
+/// later file wins per key, and per variable of `env`). Only files that passed the managed
+/// module's ownership checks get here.
+#[derive(Default)]
+pub struct ManagedKeys {
+    pub helpers: Vec<(HelperKey, String, PathBuf)>,
+    pub env: Vec<(String, Zeroizing<String>, PathBuf)>,
+}
+
+impl ManagedKeys {
+    /// Lays one managed file's keys over those of the files before it.
+    pub fn merge(&mut self, keys: Keys, file: &Path) {
+        for key in HelperKey::ALL {
+            if let Some(command) = keys.value(key) {
+                self.helpers.retain(|(k, _, _)| *k != key);
+                self.helpers
+                    .push((key, command.to_string(), file.to_path_buf()));
+            }
+        }
+        for (name, value) in keys.env {
+            self.env.retain(|(n, _, _)| *n != name);
+            self.env.push((name, value, file.to_path_buf()));
+        }
+    }
+
+    /// Each variable of the `env` block and the managed file that sets it.
+    pub fn env_files(&self) -> impl Iterator<Item = (&str, &Path)> {
+        self.env
+            .iter()
+            .map(|(name, _, file)| (name.as_str(), file.as_path()))
+    }
+
+    fn helper(&self, key: HelperKey) -> Option<Helper> {
+        self.helpers
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, command, file)| Helper {
+                command: command.trim().to_string(),
+                origin: Origin::Managed(file.clone()),
+            })
+    }
+}
+
+/// The credential keys of one settings file, as read (values of the wrong type left out).
+#[derive(Default)]
+pub struct Keys {
+    pub api_key_helper: Option<String>,
+    pub aws_auth_refresh: Option<String>,
+    pub aws_credential_export: Option<String>,
+    pub env: Vec<(String, Zeroizing<String>)>,
+}
+
+impl Keys {
+    fn value(&self, key: HelperKey) -> Option<&str> {
+        match key {
+            HelperKey::ApiKeyHelper => self.api_key_helper.as_deref(),
+            HelperKey::AwsAuthRefresh => self.aws_auth_refresh.as_deref(),
+            HelperKey::AwsCredentialExport => self.aws_credential_export.as_deref(),
+        }
+    }
 }
 
 /// Claude Code's user settings as far as they decide credentials.
@@ -127,12 +224,12 @@ pub struct Settings {
     pub found: bool,
     /// Its keys are used: it exists and is a JSON object.
     pub read: bool,
-    api_key_helper: Option<String>,
-    aws_auth_refresh: Option<String>,
-    aws_credential_export: Option<String>,
-    /// The `env` block as read, until [`Settings::apply_env`] applies it.
-    env: Vec<(String, Zeroizing<String>)>,
-    /// Each variable of the `env` block, after [`Settings::apply_env`].
+    /// Its credential keys; the `env` block only until [`Settings::apply_env`] applies it.
+    keys: Keys,
+    /// The same keys in managed settings, which win; `env` likewise until applied.
+    pub managed: ManagedKeys,
+    /// Each variable of the `env` blocks (the user's file's, then the managed files'),
+    /// after [`Settings::apply_env`].
     pub applied: Vec<EnvEntry>,
     /// The recursion guard is on: this process was started by one of this tool's helpers.
     pub guard: bool,
@@ -228,18 +325,30 @@ impl Settings {
             path: path.to_path_buf(),
             found: true,
             read: true,
-            api_key_helper: Some(command.to_string()),
+            keys: Keys {
+                api_key_helper: Some(command.to_string()),
+                ..Keys::default()
+            },
             guard,
             ..Settings::default()
         }
     }
 
     /// Applies the `env` block over `env`, as Claude Code applies it over the shell's
-    /// variables: a value in the file replaces the process's (an empty one unsets it).
-    /// The process environment itself is never changed.
+    /// variables: a value in the file replaces the process's (an empty one unsets it). Then
+    /// the managed files' `env` over both: policy, which neither the user's file nor the
+    /// shell can override. The process environment itself is never changed.
     pub fn apply_env(&mut self, env: &mut Env) {
-        for (name, value) in std::mem::take(&mut self.env) {
-            let ignored = not_applied(&name);
+        let shell = |env: &Env, name: &str| env.raw(name).map(str::to_string);
+        let managed = std::mem::take(&mut self.managed.env);
+        // What the shell held, before the user's file changes it: "replaced" is about it.
+        let shell_values: Vec<Option<String>> = managed
+            .iter()
+            .map(|(name, _, _)| shell(env, name))
+            .collect();
+        let origin = Origin::Settings(self.path.clone());
+        for (name, value) in std::mem::take(&mut self.keys.env) {
+            let ignored = not_applied(&name).map(str::to_string);
             let replaced = ignored.is_none()
                 && env
                     .raw(&name)
@@ -249,6 +358,29 @@ impl Settings {
             }
             self.applied.push(EnvEntry {
                 name,
+                origin: origin.clone(),
+                ignored,
+                replaced,
+            });
+        }
+        for ((name, value, file), before) in managed.into_iter().zip(shell_values) {
+            let ignored = not_applied(&name).map(str::to_string);
+            let replaced = ignored.is_none()
+                && before.is_some_and(|old| !old.is_empty() && old != value.as_str());
+            if ignored.is_none() {
+                env.set(&name, &value);
+                let why = format!(
+                    "managed settings {} set it too, and they win",
+                    file.display()
+                );
+                for entry in self.applied.iter_mut().filter(|e| e.name == name) {
+                    entry.ignored.get_or_insert_with(|| why.clone());
+                    entry.replaced = false;
+                }
+            }
+            self.applied.push(EnvEntry {
+                name,
+                origin: Origin::Managed(file),
                 ignored,
                 replaced,
             });
@@ -257,28 +389,25 @@ impl Settings {
 
     /// Where the variable `name` in force came from.
     pub fn origin_of(&self, name: &str) -> Origin {
-        let applied = self
-            .applied
+        self.applied
             .iter()
-            .any(|entry| entry.name == name && entry.ignored.is_none());
-        if applied {
-            Origin::Settings(self.path.clone())
-        } else {
-            Origin::Own
-        }
+            .rev()
+            .find(|entry| entry.name == name && entry.ignored.is_none())
+            .map_or(Origin::Own, |entry| entry.origin.clone())
     }
 
-    /// " (set by the `env` block of FILE)" when `name` came from this file, else "".
+    /// " (set by the `env` block of FILE)" when `name` came from a settings file, else "".
     pub fn variable_note(&self, name: &str) -> String {
         self.origin_of(name).note()
     }
 
-    fn value(&self, key: HelperKey) -> Option<&str> {
-        match key {
-            HelperKey::ApiKeyHelper => self.api_key_helper.as_deref(),
-            HelperKey::AwsAuthRefresh => self.aws_auth_refresh.as_deref(),
-            HelperKey::AwsCredentialExport => self.aws_credential_export.as_deref(),
-        }
+    /// Whether Claude Code's keys were found in managed settings.
+    pub fn has_managed(&self) -> bool {
+        !self.managed.helpers.is_empty()
+            || self
+                .applied
+                .iter()
+                .any(|e| matches!(e.origin, Origin::Managed(_)))
     }
 
     /// Every `key` command present, the config's (`own`) first: this tool's configuration is
@@ -292,11 +421,14 @@ impl Settings {
                 command: command.to_string(),
                 origin: Origin::Own,
             });
-        let theirs = self.value(key).map(|command| Helper {
+        let theirs = self.keys.value(key).map(|command| Helper {
             command: command.trim().to_string(),
             origin: Origin::Settings(self.path.clone()),
         });
-        own.into_iter()
+        self.managed
+            .helper(key)
+            .into_iter()
+            .chain(own)
             .chain(theirs)
             .map(|helper| Listed {
                 skipped: self.skip_reason(key, &helper.command),

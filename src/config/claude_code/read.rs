@@ -2,7 +2,7 @@
 //! other write, a credential in `env` only in a private file), a 1 MiB cap, one parse; a
 //! file that is not JSON, or a value of the wrong type, is a warning and is left out.
 
-use super::{HelperKey, Settings, FILE_NAME};
+use super::{HelperKey, Keys, Settings, FILE_NAME};
 use crate::envvars::{self, Env};
 use crate::error::AuthError;
 use serde_json::Value;
@@ -56,26 +56,9 @@ pub fn read(
         return Ok(settings);
     };
     settings.read = true;
-    let mut string = |key: HelperKey| match fields.get(key.as_str()) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(command)) => Some(command.clone()).filter(|c| !c.trim().is_empty()),
-        Some(_) => {
-            settings.warnings.push(format!(
-                "{shown}: `{}` must be a string (a command line); it is ignored",
-                key.as_str()
-            ));
-            None
-        }
-    };
-    let api_key_helper = string(HelperKey::ApiKeyHelper);
-    let aws_auth_refresh = string(HelperKey::AwsAuthRefresh);
-    let aws_credential_export = string(HelperKey::AwsCredentialExport);
-    settings.api_key_helper = api_key_helper;
-    settings.aws_auth_refresh = aws_auth_refresh;
-    settings.aws_credential_export = aws_credential_export;
-    settings.env = env_block(fields.get("env"), &shown, &mut settings.warnings);
+    settings.keys = keys(&fields, &shown, &mut settings.warnings);
     if !private {
-        if let Some((name, _)) = settings.env.iter().find(|(name, value)| {
+        if let Some((name, _)) = settings.keys.env.iter().find(|(name, value)| {
             let value = std::ffi::OsStr::new(value.as_str());
             !value.is_empty()
                 && (crate::process::is_secret_variable(std::ffi::OsStr::new(name))
@@ -89,6 +72,35 @@ pub fn read(
         }
     }
     Ok(settings)
+}
+
+/// The credential keys of a settings file's top level (`shown` names it in warnings): the
+/// user's, or a managed one's. A value of the wrong type is a warning and is left out.
+pub fn keys(
+    fields: &serde_json::Map<String, Value>,
+    shown: &str,
+    warnings: &mut Vec<String>,
+) -> Keys {
+    let mut string = |key: HelperKey| match fields.get(key.as_str()) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(command)) => Some(command.clone()).filter(|c| !c.trim().is_empty()),
+        Some(_) => {
+            warnings.push(format!(
+                "{shown}: `{}` must be a string (a command line); it is ignored",
+                key.as_str()
+            ));
+            None
+        }
+    };
+    let api_key_helper = string(HelperKey::ApiKeyHelper);
+    let aws_auth_refresh = string(HelperKey::AwsAuthRefresh);
+    let aws_credential_export = string(HelperKey::AwsCredentialExport);
+    Keys {
+        api_key_helper,
+        aws_auth_refresh,
+        aws_credential_export,
+        env: env_block(fields.get("env"), shown, warnings),
+    }
 }
 
 /// The `env` block's variables with string values (numbers and booleans as written, as

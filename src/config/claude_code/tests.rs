@@ -76,7 +76,7 @@ fn values_of_the_wrong_type_are_warnings() {
     assert_eq!(settings.warnings.len(), 2, "{:?}", settings.warnings);
     assert!(settings.warnings[0].contains("`apiKeyHelper` must be a string"));
     assert!(settings.warnings[1].contains("`env.C` must be a string"));
-    let names: Vec<&str> = settings.env.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = settings.keys.env.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["A", "B"]);
 }
 
@@ -263,4 +263,112 @@ fn project_files_are_named_never_used() {
     // Run from the home directory, the project file is the user's own.
     let own = project::scan(dir.path(), &dir.path().join(".claude/settings.json"));
     assert!(own.is_empty());
+}
+
+fn managed_keys(files: &[(&str, &str)]) -> ManagedKeys {
+    let mut keys = ManagedKeys::default();
+    for (file, text) in files {
+        let serde_json::Value::Object(fields) = serde_json::from_str(text).unwrap() else {
+            panic!("an object");
+        };
+        keys.merge(super::keys(&fields, file, &mut Vec::new()), Path::new(file));
+    }
+    keys
+}
+
+#[test]
+fn managed_keys_merge_per_key_and_per_variable_later_file_winning() {
+    let keys = managed_keys(&[
+        (
+            "/m/managed-settings.json",
+            r#"{"apiKeyHelper": "base", "awsAuthRefresh": "refresh", "env": {"AWS_PROFILE": "a", "AWS_REGION": "eu-west-1"}}"#,
+        ),
+        (
+            "/m/managed-settings.d/10.json",
+            r#"{"apiKeyHelper": "later", "env": {"AWS_PROFILE": "b"}}"#,
+        ),
+    ]);
+    let helper = |key| {
+        keys.helper(key)
+            .map(|h| (h.command, h.origin.settings_file().unwrap().to_path_buf()))
+    };
+    assert_eq!(
+        helper(HelperKey::ApiKeyHelper),
+        Some(("later".into(), "/m/managed-settings.d/10.json".into()))
+    );
+    assert_eq!(
+        helper(HelperKey::AwsAuthRefresh),
+        Some(("refresh".into(), "/m/managed-settings.json".into()))
+    );
+    let env: Vec<(&str, &Path)> = keys.env_files().collect();
+    assert!(env.contains(&("AWS_PROFILE", Path::new("/m/managed-settings.d/10.json"))));
+    assert!(env.contains(&("AWS_REGION", Path::new("/m/managed-settings.json"))));
+}
+
+#[test]
+fn managed_env_wins_over_the_user_file_and_the_shell() {
+    let mut settings = read_str(
+        r#"{"env": {"AWS_PROFILE": "user", "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}}"#,
+        0o600,
+    )
+    .ok()
+    .unwrap();
+    settings.managed = managed_keys(&[(
+        "/m/managed-settings.json",
+        r#"{"env": {"AWS_PROFILE": "policy", "AWS_REGION": "eu-west-1", "HOME": "/x"}}"#,
+    )]);
+    let mut env = Env::of([("AWS_PROFILE", "shell"), ("AWS_REGION", "us-east-1")]);
+    settings.apply_env(&mut env);
+    assert_eq!(env.get("AWS_PROFILE").as_deref(), Some("policy"));
+    assert_eq!(env.get("AWS_REGION").as_deref(), Some("eu-west-1"));
+    assert_eq!(env.get("HOME"), None, "the same variables are kept out");
+    let managed = Origin::Managed("/m/managed-settings.json".into());
+    assert_eq!(settings.origin_of("AWS_PROFILE"), managed);
+    assert!(matches!(
+        settings.origin_of("ANTHROPIC_BASE_URL"),
+        Origin::Settings(_)
+    ));
+    let user = settings
+        .applied
+        .iter()
+        .find(|e| e.name == "AWS_PROFILE" && matches!(e.origin, Origin::Settings(_)))
+        .unwrap();
+    assert!(user
+        .ignored
+        .as_deref()
+        .unwrap()
+        .contains("managed settings"));
+    let region = settings
+        .applied
+        .iter()
+        .find(|e| e.name == "AWS_REGION")
+        .unwrap();
+    assert!(region.replaced && region.ignored.is_none());
+}
+
+#[test]
+fn a_managed_helper_comes_first_and_the_guard_still_stops_it() {
+    let mut settings =
+        Settings::with_api_key_helper(Path::new("/h/settings.json"), "theirs", false);
+    settings.managed = managed_keys(&[(
+        "/m/managed-settings.json",
+        r#"{"apiKeyHelper": "policy-helper"}"#,
+    )]);
+    let listed = settings.helpers(HelperKey::ApiKeyHelper, Some("own"));
+    let origins: Vec<&Origin> = listed.iter().map(|l| &l.helper.origin).collect();
+    assert!(matches!(
+        origins[..],
+        [Origin::Managed(_), Origin::Own, Origin::Settings(_)]
+    ));
+    assert_eq!(
+        settings
+            .helper(HelperKey::ApiKeyHelper, Some("own"))
+            .unwrap()
+            .command,
+        "policy-helper"
+    );
+    settings.guard = true;
+    assert!(settings
+        .helper(HelperKey::ApiKeyHelper, Some("own"))
+        .is_none());
 }

@@ -5,7 +5,10 @@
 //!   `provider`, or `CLAUDE_CODE_USE_BEDROCK` / `CLAUDE_CODE_USE_VERTEX` that would use
 //!   another method is refused (`policy_violation`, naming the managed file and the
 //!   setting): silently using another provider than the one Claude Code will use is worse
-//!   than stopping;
+//!   than stopping. When the variable comes from the managed files' own `env` block, the
+//!   policy contradicts itself: that is refused as the administrator's `config_error`,
+//!   naming both files, never with a hint to unset what the user cannot unset (a managed
+//!   `CLAUDE_CODE_USE_*` that agrees with the method is simply the policy's choice);
 //! - when managed settings require MFA, who receives SMS codes and which factors count are
 //!   policy too: `security.mfa.methods`, `sms.command` and `sms.phone` count only from
 //!   managed files (the user's values are ignored with a warning).
@@ -15,7 +18,8 @@ use crate::config::schema::{Config, Method, Provider};
 use crate::envvars::Env;
 use crate::error::AuthError;
 use serde_json::Value;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// The provider a method is used with.
 fn provider_of(method: Method) -> Provider {
@@ -50,6 +54,7 @@ pub fn check_method(
     wanted: Option<&str>,
     value: &Value,
     managed: &Managed,
+    env_origins: &BTreeMap<String, PathBuf>,
     env: &Env,
     user_file: &Path,
 ) -> Result<Option<(Method, Option<Method>)>, AuthError> {
@@ -88,6 +93,18 @@ pub fn check_method(
         }
     }
     if let Some((other, variable)) = crate::providers::forced_by_env(env) {
+        if let Some(env_file) = env_origins.get(variable).filter(|_| other != expected) {
+            return Err(AuthError::config(format!(
+                "managed settings contradict themselves: {file} sets `authentication.method` to \"{}\", but the `env` block of {} sets {variable}=1, which asks for provider \"{}\"",
+                method.as_str(),
+                env_file.display(),
+                other.as_str()
+            ))
+            .with_hint(format!(
+                "ask your administrator to make them agree: remove {variable} from `env` in {}, or change `authentication.method` in {file}",
+                env_file.display()
+            )));
+        }
         if other != expected {
             return Err(refuse(
                 &format!("{variable}=1"),

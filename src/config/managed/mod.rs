@@ -8,6 +8,11 @@
 //! fails the check is refused loudly (`config_error` with the `chown`/`chmod` or
 //! `takeown`/`icacls` that fixes it), never skipped.
 //! Reading them costs a few `stat`/`open` calls; nothing here touches the network.
+//!
+//! Of Claude Code's own keys in these files, those that decide credentials
+//! (`apiKeyHelper`, `awsAuthRefresh`, `awsCredentialExport`, `env`) are handed to
+//! [`crate::config::claude_code`], where they win over the user's; the rest are Claude
+//! Code's business and left alone.
 
 // Judged on every platform (its tests run anywhere); read from Windows only there.
 #[cfg(any(windows, test))]
@@ -31,8 +36,9 @@ pub const FILE_NAME: &str = "managed-settings.json";
 pub const DROP_IN_DIR: &str = "managed-settings.d";
 /// The largest managed file read (a policy is a few KiB).
 const MAX_BYTES: u64 = 1 << 20;
-/// The top-level blocks a managed file decides. Everything else in these files belongs to
-/// Claude Code's other settings (`permissions`, `env`, …) and is left alone, unwarned.
+/// The top-level blocks a managed file decides as this tool's policy. Claude Code's
+/// credential keys are read too ([`Layer::claude_code`]); its other settings
+/// (`permissions`, `hooks`, …) are left alone, unwarned.
 pub const BLOCKS: [&str; 4] = ["security", "compliance", "environments", "authentication"];
 /// The keys of `authentication` a managed file decides.
 const AUTHENTICATION_KEYS: [&str; 2] = ["method", "fallback"];
@@ -92,6 +98,12 @@ pub struct Layer {
     pub managed: Managed,
     /// Warnings naming the managed file and JSON path (unknown or unmanaged keys).
     pub warnings: Vec<String>,
+    /// Claude Code's credential keys (`apiKeyHelper`, …, `env`), merged across files, for
+    /// [`crate::config::claude_code::Settings`] to take.
+    pub claude_code: crate::config::claude_code::ManagedKeys,
+    /// Each variable the managed `env` blocks set, and the file that sets it (names only: the
+    /// values go with `claude_code`).
+    pub env_origins: BTreeMap<String, PathBuf>,
 }
 
 /// Where the managed files are looked for, and whether the current user may own them.
@@ -158,8 +170,10 @@ pub fn read(env: &Env) -> Result<Option<Layer>, AuthError> {
     let mut layers = Vec::new();
     let mut warnings = Vec::new();
     let mut origins = BTreeMap::new();
+    let mut claude_code = crate::config::claude_code::ManagedKeys::default();
     for (path, text) in &files {
-        let layer = parse(path, text, &mut warnings)?;
+        let (layer, keys) = parse(path, text, &mut warnings)?;
+        claude_code.merge(keys, path);
         for setting in settled_paths(&layer) {
             origins.insert(setting, path.clone());
         }
@@ -173,10 +187,16 @@ pub fn read(env: &Env) -> Result<Option<Layer>, AuthError> {
         settings,
         origins,
     };
+    let env_origins = claude_code
+        .env_files()
+        .map(|(name, file)| (name.to_string(), file.to_path_buf()))
+        .collect();
     Ok(Some(Layer {
         value,
         managed,
         warnings,
+        claude_code,
+        env_origins,
     }))
 }
 
@@ -267,8 +287,9 @@ struct AuthenticationView {
     fallback: Option<super::schema::Method>,
 }
 
-/// Top-level keys of real Claude Code's managed settings that are not this tool's policy:
-/// left alone without a word (a managed file usually holds several).
+/// Top-level keys of real Claude Code's managed settings that are not this tool's policy
+/// blocks: not warned about (a managed file usually holds several). The credential ones
+/// among them are read by [`parse`] for Claude Code's settings.
 const CLAUDE_CODE_KEYS: [&str; 16] = [
     "env",
     "permissions",
@@ -288,8 +309,13 @@ const CLAUDE_CODE_KEYS: [&str; 16] = [
     "statusLine",
 ];
 
-/// Parses one managed file into its managed blocks, reporting what it ignores.
-fn parse(path: &Path, text: &str, warnings: &mut Vec<String>) -> Result<Value, AuthError> {
+/// Parses one managed file into its managed blocks and Claude Code's credential keys,
+/// reporting what it ignores.
+fn parse(
+    path: &Path,
+    text: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(Value, crate::config::claude_code::Keys), AuthError> {
     let shown = path.display().to_string();
     let raw: Value = serde_json::from_str(text).map_err(|err| {
         AuthError::config(format!(
@@ -305,6 +331,7 @@ fn parse(path: &Path, text: &str, warnings: &mut Vec<String>) -> Result<Value, A
         )));
     };
     type_check(path, text, warnings)?;
+    let keys = crate::config::claude_code::keys(&fields, &shown, warnings);
     let mut kept = serde_json::Map::new();
     for (key, value) in fields {
         if BLOCKS.contains(&key.as_str()) {
@@ -324,7 +351,7 @@ fn parse(path: &Path, text: &str, warnings: &mut Vec<String>) -> Result<Value, A
     let typed: super::Config = serde_json::from_value(value.clone())
         .map_err(|err| AuthError::config(format!("{shown}: {err}")))?;
     super::load::validate(&typed, &shown)?;
-    Ok(value)
+    Ok((value, keys))
 }
 
 /// Type errors (with line:column) and unknown keys inside the managed blocks.

@@ -128,7 +128,7 @@ fn managed_files_keep_only_policy_and_refuse_interpolation() {
         "authentication": {"method": "oauth", "timeout": 5},
         "environments": {"prod": {"apiKey": "k", "requireMFA": true}},
         "securty": {}}"#;
-    let value = parse(path, text, &mut warnings).unwrap();
+    let (value, _) = parse(path, text, &mut warnings).unwrap();
     assert_eq!(
         value,
         json!({"authentication": {"method": "oauth"}, "environments": {"prod": {"requireMFA": true}}})
@@ -150,6 +150,7 @@ fn managed_files_keep_only_policy_and_refuse_interpolation() {
         r#"{"compliance": {"dataResidency": "${REGION}"}}"#,
         &mut warnings,
     )
+    .map(|(value, _)| value)
     .unwrap_err();
     assert!(
         err.message().contains("compliance.dataResidency"),
@@ -162,7 +163,9 @@ fn managed_files_keep_only_policy_and_refuse_interpolation() {
 fn managed_type_errors_name_the_file_line_and_path() {
     let path = Path::new("/m/managed-settings.d/10-mfa.json");
     let text = "{\n  \"security\": {\"mfa\": {\"enabled\": \"yes\"}}\n}";
-    let err = parse(path, text, &mut Vec::new()).unwrap_err();
+    let err = parse(path, text, &mut Vec::new())
+        .map(|(value, _)| value)
+        .unwrap_err();
     assert!(
         err.message()
             .starts_with("/m/managed-settings.d/10-mfa.json:2:")
@@ -175,6 +178,7 @@ fn managed_type_errors_name_the_file_line_and_path() {
         r#"{"security": {"ipRestrictions": ["10.0.0/33"]}}"#,
         &mut Vec::new(),
     )
+    .map(|(value, _)| value)
     .unwrap_err();
     assert!(cidr.message().contains("10-mfa.json"), "{}", cidr.message());
 }

@@ -210,13 +210,15 @@ fn bearer(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
 
 fn export(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
     use crate::config::claude_code::{HelperKey, Origin};
-    // This tool's config first, then Claude Code's settings (status names the other).
+    // Managed settings first, then this tool's config, then Claude Code's settings (status
+    // names the others).
     let Some(found) = ctx.helper(HelperKey::AwsCredentialExport) else {
         return Ok(None);
     };
     let source = match found.origin {
         Origin::Own => "config:awsCredentialExport",
         Origin::Settings(_) => "settings:awsCredentialExport",
+        Origin::Managed(_) => "managed:awsCredentialExport",
     };
     Ok(Some(Found {
         description: format!(
