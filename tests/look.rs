@@ -169,3 +169,32 @@ fn double_verbose_shows_each_http_exchange_with_status_and_time() {
     assert!(vv.contains("x-api-key: [redacted]"), "{vv}");
     assert!(!vv.contains(KEY_A));
 }
+
+/// Linux without a session bus (as in these tests): status says the keychain cannot be
+/// used, and the next step starts with the way out.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_keychain_this_machine_lacks_is_said_with_the_way_out() {
+    let env = TestEnv::new();
+    let out = env.run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(4));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("storage:      keychain (cannot be used here: no D-Bus session bus"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Next: the keychain cannot be used here: run `claude --set-storage encrypted-file`, then store an API key"),
+        "{shown}"
+    );
+    // Switching away needs no keychain when nothing is stored in it.
+    let env = env.with("CLAUDE_PASSPHRASE", "a long enough passphrase");
+    let out = env.run(&["--set-storage", "encrypted-file"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.run(&["--auth-status"]);
+    assert!(
+        !text(&out.stdout).contains("cannot be used here"),
+        "{}",
+        text(&out.stdout)
+    );
+}

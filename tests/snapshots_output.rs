@@ -26,6 +26,17 @@ fn settings(env: &TestEnv) -> insta::Settings {
     // Whether the login's stdin closes before or after the callback arrives is a race of
     // the test harness, not something the user controls: the line that says so is dropped.
     settings.add_filter(r"\(stdin is closed[^\n]*\n", "");
+    // Linux tests have no session bus, so status says the keychain cannot be used there; a
+    // macOS or Windows run would not. The snapshots keep what every platform shows
+    // (tests/look.rs checks the Linux words).
+    settings.add_filter(
+        r" \(cannot be used here: no D-Bus session bus \(DBUS_SESSION_BUS_ADDRESS is not set\), so no Secret Service\)",
+        "",
+    );
+    settings.add_filter(
+        r"the keychain cannot be used here: run `claude --set-storage encrypted-file`, then store",
+        "store",
+    );
     settings.add_filter(r#""(ms|latencyMs)": \d+"#, r#""$1": [MS]"#);
     settings.add_filter(r"\d+ ms\)", "[MS] ms)");
     settings.add_filter(r"within \d+ s of", "within [N] s of");

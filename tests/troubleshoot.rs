@@ -27,8 +27,9 @@ fn test_auth_on_an_unconfigured_machine_says_what_to_do_next() {
 
 #[test]
 fn the_no_credential_hint_offers_login_once_a_client_id_is_configured() {
-    let env = TestEnv::new();
-    env.write_config(r#"{"oauth": {"clientId": "cli-app"}}"#);
+    // The encrypted file: a keychain this machine lacks would come first in the hint.
+    let env = TestEnv::encrypted();
+    env.write_config(r#"{"authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "user-derived-key"}}, "oauth": {"clientId": "cli-app"}}"#);
     let out = env.run(&["--print-token"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(
@@ -37,7 +38,7 @@ fn the_no_credential_hint_offers_login_once_a_client_id_is_configured() {
         text(&out)
     );
 
-    env.write_config(r#"{"oauth": {"providers": {"corp": {"clientId": "corp-cli", "issuer": "https://sso.example.com"}}}}"#);
+    env.write_config(r#"{"authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "user-derived-key"}}, "oauth": {"providers": {"corp": {"clientId": "corp-cli", "issuer": "https://sso.example.com"}}}}"#);
     let status = env.status_json();
     assert_eq!(
         status["nextStep"],

@@ -159,7 +159,14 @@ pub async fn set(ctx: &Context, arg: Option<&Secret<String>>) -> Result<Outcome,
     // The same store (and the key it may have derived) is used for the write.
     let store = ctx.store();
     store.probe()?;
-    let check = check_online(ctx, &key, "input").await?;
+    let check = check_online(ctx, &key, "input").await.map_err(|err| {
+        // Whatever went wrong, say what it left: a user retrying must know nothing changed.
+        let hint = err.hint().map_or_else(String::new, |h| format!("{h}; "));
+        let hint = format!(
+            "{hint}nothing was stored: the key is stored only once the API has accepted it"
+        );
+        err.with_hint(hint)
+    })?;
     let (replaced, kind) = store_new(
         ctx,
         store.as_ref(),

@@ -120,6 +120,8 @@ pub fn set(ctx: &Context, target: StorageKind) -> Result<Outcome, AuthError> {
     let new_text = edited_config(ctx, target, storage.encryption_key.is_none())?;
     let old = ctx.store();
     let new = ctx.store_of(target, encryption_key);
+    // The index is a local file, readable without the keychain.
+    let nothing_stored = old.index().is_ok_and(|index| index.items.is_empty());
     new.probe().map_err(|err| {
         // A new file's own hint (e.g. "set CLAUDE_PASSPHRASE …") says how to fix it: kept.
         // The keychain's points back at this command, so it is not.
@@ -127,6 +129,11 @@ pub fn set(ctx: &Context, target: StorageKind) -> Result<Outcome, AuthError> {
             .hint()
             .filter(|_| target == StorageKind::EncryptedFile)
             .map_or_else(|| "fix the above".to_string(), str::to_string);
+        if nothing_stored {
+            return err.with_hint(format!(
+                "{fix}; the configuration was not changed, so run the command again after that"
+            ));
+        }
         err.with_hint(format!(
             "{fix}; nothing was moved: the credentials stay in {}, so run the command again after that",
             Source::Stored(current).describe()
@@ -243,10 +250,19 @@ fn copy_all(
     new: &dyn SecretStore,
     lock: &FileLock,
 ) -> Result<Copied, AuthError> {
+    let index = old.index()?;
+    if index.items.is_empty() {
+        // Nothing to copy: the old store need not open (a keychain this machine lacks).
+        return Ok(Copied {
+            moved: Vec::new(),
+            missing: Vec::new(),
+            created: Vec::new(),
+            overwritten: Vec::new(),
+        });
+    }
     // The old store must open as a whole before anything is copied (a wrong passphrase is
     // found here, not halfway).
     old.authenticate()?;
-    let index = old.index()?;
     let before = new.index()?;
     let mut moved = Vec::new();
     let mut missing = Vec::new();

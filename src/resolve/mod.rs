@@ -263,6 +263,10 @@ impl Refusal {
 /// only once one is configured (for the default server, else the first named one).
 pub fn get_a_credential(ctx: &Context) -> String {
     const KEY: &str = "store an API key with `claude --set-api-key` (or export ANTHROPIC_API_KEY)";
+    if ctx.store().unreachable().is_some() {
+        // `--set-api-key` would fail on the store: the way out comes first.
+        return "the keychain cannot be used here: run `claude --set-storage encrypted-file`, then store an API key with `claude --set-api-key` (or export ANTHROPIC_API_KEY)".to_string();
+    }
     let has_id = |id: &Option<String>| id.as_deref().is_some_and(|id| !id.trim().is_empty());
     let oauth = &ctx.loaded.config.oauth;
     if has_id(&oauth.client_id) {

@@ -184,6 +184,10 @@ impl Keychain {
 }
 
 impl SecretStore for Keychain {
+    fn unreachable(&self) -> Option<String> {
+        self.preflight().err()
+    }
+
     fn kind(&self) -> StorageKind {
         StorageKind::Keychain
     }

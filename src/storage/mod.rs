@@ -51,6 +51,12 @@ pub trait SecretStore {
     /// Which backend this is.
     fn kind(&self) -> StorageKind;
 
+    /// Why this store cannot possibly answer here, found without touching it (a keychain
+    /// with no D-Bus session bus); `None` when it may.
+    fn unreachable(&self) -> Option<String> {
+        None
+    }
+
     /// The metadata of every stored item. Never unlocks the keychain or runs the KDF.
     ///
     /// # Errors

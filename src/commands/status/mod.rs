@@ -418,9 +418,13 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
             c.source.describe()
         );
     }
+    let unreachable = ctx
+        .store()
+        .unreachable()
+        .map_or_else(String::new, |why| format!(" (cannot be used here: {why})"));
     let _ = writeln!(
         out,
-        "  storage:      {}{}",
+        "  storage:      {}{}{unreachable}",
         ctx.loaded.config.authentication.storage.kind.as_str(),
         crate::policy::report::storage_note(ctx)
     );
