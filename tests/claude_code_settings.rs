@@ -183,7 +183,7 @@ fn the_env_block_supplies_the_key_and_the_endpoint_and_status_names_the_file() {
     let shown = text(&human);
     assert!(
         shown.contains(&format!(
-            "the ANTHROPIC_API_KEY environment variable (set by the `env` block of {})",
+            "the ANTHROPIC_API_KEY environment variable, set by the `env` block of {}",
             settings.display()
         )),
         "{shown}"
@@ -273,7 +273,7 @@ fn the_env_block_can_switch_the_provider_and_the_refusal_names_the_file() {
     let reason = doc["credentials"][0]["reason"].as_str().unwrap();
     assert!(
         reason.contains(&format!(
-            "CLAUDE_CODE_USE_BEDROCK (set by the `env` block of {})",
+            "CLAUDE_CODE_USE_BEDROCK, set by the `env` block of {}",
             settings.display()
         )),
         "{reason}"
@@ -375,7 +375,7 @@ fn project_settings_are_named_but_never_used() {
         .unwrap();
     let shown = text(&human);
     assert!(
-        shown.contains("./.claude/settings.json sets apiKeyHelper, env.ANTHROPIC_BASE_URL; not used: project settings can come from anyone who commits to the repository"),
+        shown.contains("./.claude/settings.json sets apiKeyHelper, env.ANTHROPIC_BASE_URL; not used: project settings come with the directory (a cloned repository), not from you, and this tool has no workspace trust to ask for"),
         "{shown}"
     );
     assert!(

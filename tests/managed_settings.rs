@@ -588,7 +588,7 @@ fn a_managed_env_supplies_variables_and_beats_the_shell_and_the_users_settings()
     let shown = text(&human);
     assert!(
         shown.contains(&format!(
-            "the ANTHROPIC_API_KEY environment variable (set by the `env` block of managed settings {shown_file})"
+            "the ANTHROPIC_API_KEY environment variable, set by the `env` block of managed settings {shown_file}"
         )),
         "{shown}"
     );

@@ -26,7 +26,8 @@ pub fn run(
             .map(|c| Credential {
                 source: c.source.to_string(),
                 origin: c.source.settings_file().map(|f| f.display().to_string()),
-                fingerprint: c.fingerprint.as_str().to_string(),
+                fingerprint: (c.fingerprint.as_str() != crate::resolve::NOT_RUN)
+                    .then(|| c.fingerprint.as_str().to_string()),
                 state: CredentialState::Refused,
                 reason: c.refused().map(str::to_string),
             })

@@ -192,7 +192,7 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
     report.origin = active
         .and_then(|c| c.source.settings_file())
         .map(|f| f.display().to_string());
-    report.fingerprint = active.map(|c| c.fingerprint.as_str().to_string());
+    report.fingerprint = active.and_then(shown_fingerprint);
     report.billing = usable.map(|c| {
         if c.source.is_api_key() {
             "api"
@@ -320,13 +320,20 @@ fn credential(candidate: &Candidate, active: Option<&Candidate>) -> Credential {
             .source
             .settings_file()
             .map(|f| f.display().to_string()),
-        fingerprint: candidate.fingerprint.as_str().to_string(),
+        fingerprint: shown_fingerprint(candidate),
         state,
         reason: candidate
             .refused()
             .or(candidate.problem())
             .map(str::to_string),
     }
+}
+
+/// A candidate's fingerprint for the JSON document: none for a helper that has not run
+/// (the text says "(not run)" there).
+fn shown_fingerprint(candidate: &resolve::Candidate) -> Option<String> {
+    let fingerprint = candidate.fingerprint.as_str();
+    (fingerprint != resolve::NOT_RUN).then(|| fingerprint.to_string())
 }
 
 fn warnings(

@@ -82,7 +82,8 @@ pub struct Credential {
     /// Claude Code's settings file that set it; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
-    pub fingerprint: String,
+    /// `None` for an `apiKeyHelper` whose output is not cached (it has not run).
+    pub fingerprint: Option<String>,
     pub state: CredentialState,
     /// The refusal's reason, or the problem that makes the credential unusable.
     pub reason: Option<String>,

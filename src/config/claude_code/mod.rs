@@ -67,10 +67,10 @@ impl Origin {
         }
     }
 
-    /// For a variable: " (set by the `env` block of FILE)" when a file set it, else "".
+    /// For a variable: ", set by the `env` block of FILE" when a file set it, else "".
     pub fn note(&self) -> String {
         self.set_by()
-            .map(|by| format!(" (set by {by})"))
+            .map(|by| format!(", set by {by}"))
             .unwrap_or_default()
     }
 
@@ -396,7 +396,7 @@ impl Settings {
             .map_or(Origin::Own, |entry| entry.origin.clone())
     }
 
-    /// " (set by the `env` block of FILE)" when `name` came from a settings file, else "".
+    /// ", set by the `env` block of FILE" when `name` came from a settings file, else "".
     pub fn variable_note(&self, name: &str) -> String {
         self.origin_of(name).note()
     }

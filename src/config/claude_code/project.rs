@@ -13,7 +13,7 @@ use std::path::Path;
 pub const FILES: [&str; 2] = [".claude/settings.json", ".claude/settings.local.json"];
 /// Why their credential settings are not used, in words.
 pub const WHY_NOT_USED: &str =
-    "project settings can come from anyone who commits to the repository";
+    "project settings come with the directory (a cloned repository), not from you, and this tool has no workspace trust to ask for";
 /// More than a settings file needs; a bigger one is not looked into.
 const MAX_BYTES: u64 = 1 << 20;
 
