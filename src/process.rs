@@ -66,12 +66,16 @@ pub fn is_secret_variable(name: &OsStr) -> bool {
 /// `http://user:pass@proxy:3128`), whatever the variable is called.
 pub(crate) fn has_url_password(value: &std::ffi::OsStr) -> bool {
     let value = value.to_string_lossy();
-    value.split("://").skip(1).any(|rest| {
+    let has_password = |rest: &str| {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         authority
             .rsplit_once('@')
             .is_some_and(|(userinfo, _)| userinfo.contains(':'))
-    })
+    };
+    // `user:pass@host:port` without a scheme is a proxy URL too: the proxy code adds
+    // `http://` to it.
+    value.split("://").skip(1).any(has_password)
+        || (!value.contains("://") && !value.contains(char::is_whitespace) && has_password(&value))
 }
 
 /// True when `value` looks like a credential whatever the variable is called: an Anthropic
@@ -297,6 +301,11 @@ mod tests {
     #[test]
     fn passwords_in_urls_mark_a_variable_secret() {
         assert!(has_url_password(OsStr::new("postgres://u:dbpass@db/x")));
+        assert!(has_url_password(OsStr::new(
+            "alice:s3cretpw@127.0.0.1:3128"
+        )));
+        assert!(!has_url_password(OsStr::new("127.0.0.1:3128")));
+        assert!(!has_url_password(OsStr::new("see me@host: now")));
         assert!(has_url_password(OsStr::new(
             "http://user:proxypass@proxy:3128"
         )));

@@ -306,8 +306,16 @@ fn mask_random_runs(text: &str) -> String {
         let run = &text[start..body_end];
         if in_file_path(&text[..start], run) && names_a_digest_file(run, &text[body_end..]) {
             // A hint must name the file it asks to fix, and the AWS CLI names its token
-            // caches by the SHA-1 of the session (`…/cache/0ad3…031c.json`): a digest file
-            // name is no credential. Other random names in paths stay masked.
+            // caches by the SHA-1 of the session (`…/cache/0ad3…031c.json`): that file name
+            // is kept, every directory before it judged as any path's.
+            let (dirs, name) = run.rsplit_once('/').unwrap_or(("", run));
+            if let Some(shown) = segments_masked(dirs) {
+                out.push_str(&text[copied..start]);
+                out.push_str(&shown);
+                out.push('/');
+                out.push_str(name);
+                copied = body_end;
+            }
         } else if in_path(&text[..start], run) {
             // `/` separates names here, not base64 digits: each name is judged alone, so a
             // long directory name or a tenant id beside a digit-bearing name stays readable.
@@ -641,6 +649,12 @@ mod tests {
         assert_ne!(scrub_secrets(url), url);
         let bare = "/home/me/0ad3d7a1f1c05c1b49e3f5b4b0e0c2f6a1b9031c";
         assert_ne!(scrub_secrets(bare), bare);
+        // Only the file name is kept: a random directory before it is still masked.
+        let deeper = "/tmp/Zx9Qm2Lr7Tk4Wv8Np3Hs6Jd1Fg5Bc0Ya7Ue2Ri9Oq4/0ad3d7a1f1c05c1b49e3f5b4b0e0c2f6a1b9031c.json";
+        assert_eq!(
+            scrub_secrets(deeper),
+            "/tmp/Zx9Q…9Oq4/0ad3d7a1f1c05c1b49e3f5b4b0e0c2f6a1b9031c.json"
+        );
     }
 
     #[test]

@@ -385,6 +385,43 @@ impl Settings {
                 replaced,
             });
         }
+        self.managed_proxy_decides_all_spellings(env);
+    }
+
+    /// A managed proxy variable decides its whole family: the other spelling takes the same
+    /// value, and, when managed settings name a proxy but no exceptions, the user's
+    /// `NO_PROXY`/`no_proxy` go (`https_proxy` is read before `HTTPS_PROXY`, and
+    /// `NO_PROXY=*` turns every proxy off, so either would route around the policy).
+    fn managed_proxy_decides_all_spellings(&self, env: &mut Env) {
+        const FAMILY: [[&str; 2]; 4] = [
+            ["HTTPS_PROXY", "https_proxy"],
+            ["HTTP_PROXY", "http_proxy"],
+            ["ALL_PROXY", "all_proxy"],
+            ["NO_PROXY", "no_proxy"],
+        ];
+        let managed = |name: &str| {
+            self.applied.iter().any(|e| {
+                e.name == name && e.ignored.is_none() && matches!(e.origin, Origin::Managed(_))
+            })
+        };
+        let mut sets_a_proxy = false;
+        for pair in FAMILY {
+            let Some(value) = pair
+                .iter()
+                .find(|name| managed(name))
+                .and_then(|name| env.raw(name).map(str::to_string))
+            else {
+                continue;
+            };
+            sets_a_proxy |= pair[0] != "NO_PROXY";
+            for name in pair {
+                env.set(name, &value);
+            }
+        }
+        if sets_a_proxy && !managed("NO_PROXY") && !managed("no_proxy") {
+            env.remove("NO_PROXY");
+            env.remove("no_proxy");
+        }
     }
 
     /// Where the variable `name` in force came from.

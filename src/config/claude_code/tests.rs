@@ -259,7 +259,7 @@ fn project_files_are_named_never_used() {
     assert_eq!(found[0].keys, ["apiKeyHelper", "env.ANTHROPIC_BASE_URL"]);
     assert!(found[0]
         .sentence()
-        .contains("not used: project settings can come from anyone"));
+        .contains("not used: project settings come with the directory"));
     // Run from the home directory, the project file is the user's own.
     let own = project::scan(dir.path(), &dir.path().join(".claude/settings.json"));
     assert!(own.is_empty());
@@ -371,4 +371,38 @@ fn a_managed_helper_comes_first_and_the_guard_still_stops_it() {
     assert!(settings
         .helper(HelperKey::ApiKeyHelper, Some("own"))
         .is_none());
+}
+
+#[test]
+fn a_managed_proxy_decides_both_spellings_and_the_users_exceptions_go() {
+    let mut settings = read_str(
+        r#"{"env": {"https_proxy": "http://127.0.0.1:18081"}}"#,
+        0o600,
+    )
+    .ok()
+    .unwrap();
+    settings.managed = managed_keys(&[(
+        "/m/managed-settings.json",
+        r#"{"env": {"HTTPS_PROXY": "http://proxy.corp.example:3128"}}"#,
+    )]);
+    let mut env = Env::of([
+        ("NO_PROXY", "*"),
+        ("no_proxy", "*"),
+        ("HTTP_PROXY", "http://mine:1"),
+    ]);
+    settings.apply_env(&mut env);
+    for name in ["HTTPS_PROXY", "https_proxy"] {
+        assert_eq!(
+            env.get(name).as_deref(),
+            Some("http://proxy.corp.example:3128"),
+            "{name}"
+        );
+    }
+    assert_eq!(env.get("NO_PROXY"), None);
+    assert_eq!(env.get("no_proxy"), None);
+    assert_eq!(
+        env.get("HTTP_PROXY").as_deref(),
+        Some("http://mine:1"),
+        "what the policy does not name stays the user's"
+    );
 }
