@@ -37,3 +37,4 @@ pub mod terminal;
 pub mod terminal_text;
 pub mod time;
 pub mod trace;
+pub mod uri;

@@ -11,7 +11,7 @@ mod common;
 
 use common::servers::Server;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Keys that live in a settings file in these tests (not KEY_A–C, which the harness checks
@@ -27,26 +27,6 @@ fn write_settings(env: &TestEnv, json: &serde_json::Value, mode: u32) -> PathBuf
     std::fs::write(&path, json.to_string()).unwrap();
     set_mode(&path, mode);
     path
-}
-
-/// A helper script that counts its runs in `runs` and prints `key`.
-fn helper_script(dir: &Path, name: &str, key: &str) -> (PathBuf, PathBuf) {
-    let script = dir.join(name);
-    let runs = dir.join(format!("{name}.runs"));
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho run >> '{}'\necho '{key}'\n",
-            runs.display()
-        ),
-    )
-    .unwrap();
-    set_mode(&script, 0o755);
-    (script, runs)
-}
-
-fn runs(path: &Path) -> usize {
-    std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
 }
 
 #[test]

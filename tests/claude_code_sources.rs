@@ -41,10 +41,6 @@ fn counting_helper(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (script, runs, key_file)
 }
 
-fn runs(path: &Path) -> usize {
-    std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
-}
-
 /// The API stand-in: a known key in `x-api-key`, or a known bearer token.
 fn api() -> Server {
     Server::start(|req, _| {

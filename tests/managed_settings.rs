@@ -412,26 +412,6 @@ const MANAGED_KEY: &str = "sk-ant-api03-TESTMANAGEDKEYMMMMMMMMM-m7M7";
 /// A key in the user's settings `env` block (not KEY_A–C, which never sit in a plain file).
 const USER_SETTINGS_KEY: &str = "sk-ant-api03-TESTUSERSETTINGSKEYUUUU-u8U8";
 
-/// A helper script that counts its runs and prints `key`.
-fn helper_script(dir: &Path, name: &str, key: &str) -> (PathBuf, PathBuf) {
-    let script = dir.join(name);
-    let runs = dir.join(format!("{name}.runs"));
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho run >> '{}'\necho '{key}'\n",
-            runs.display()
-        ),
-    )
-    .unwrap();
-    set_mode(&script, 0o755);
-    (script, runs)
-}
-
-fn runs(path: &Path) -> usize {
-    std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
-}
-
 /// Claude Code's user settings for `env` (0600).
 fn write_settings(env: &TestEnv, json: &serde_json::Value) -> PathBuf {
     std::fs::create_dir_all(env.state_dir()).unwrap();

@@ -65,7 +65,7 @@ pub fn new_secret() -> Result<Secret<String>, AuthError> {
 pub fn uri(secret: &Secret<String>, account: &str) -> Secret<String> {
     Secret::new(format!(
         "otpauth://totp/{ISSUER}:{}?secret={}&issuer={ISSUER}&algorithm=SHA1&digits={DIGITS}&period={STEP}",
-        percent_encode(account),
+        crate::uri::percent_encode(account),
         secret.expose()
     ))
 }
@@ -141,19 +141,6 @@ fn totp_of(secret: &Secret<String>) -> Result<totp_rs::Totp, AuthError> {
         .with_skew(0)
         .build()
         .map_err(|_| damaged())
-}
-
-/// RFC 3986 percent-encoding of everything but the unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -267,7 +254,7 @@ mod tests {
             "otpauth://totp/Claude:ada%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\
              &issuer=Claude&algorithm=SHA1&digits=6&period=30"
         );
-        assert_eq!(percent_encode("a b:c/é"), "a%20b%3Ac%2F%C3%A9");
+        assert_eq!(crate::uri::percent_encode("a b:c/é"), "a%20b%3Ac%2F%C3%A9");
     }
 
     #[test]

@@ -325,3 +325,26 @@ pub fn loopback_snapshots() -> insta::Settings {
     settings.set_prepend_module_to_snapshot(false);
     settings
 }
+
+/// A helper command (a shell script in `dir`) that prints `key` and counts its runs in the
+/// file returned beside it.
+#[cfg(unix)]
+pub fn helper_script(dir: &Path, name: &str, key: &str) -> (PathBuf, PathBuf) {
+    let script = dir.join(name);
+    let runs = dir.join(format!("{name}.runs"));
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho run >> '{}'\necho '{key}'\n",
+            runs.display()
+        ),
+    )
+    .unwrap();
+    set_mode(&script, 0o755);
+    (script, runs)
+}
+
+/// How many times a helper counting its runs in `path` ran.
+pub fn runs(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
+}

@@ -330,20 +330,7 @@ fn serialize(
         serde_json::to_string(&request)
             .map_err(|_| AuthError::internal("cannot serialize the signed AWS request"))?,
     );
-    Ok(Secret::new(percent_encode(&json)))
-}
-
-/// Every byte but RFC 3986's unreserved characters as `%XX`.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    Ok(Secret::new(crate::uri::percent_encode(&json)))
 }
 
 #[cfg(test)]
@@ -378,7 +365,7 @@ mod tests {
     #[test]
     fn json_is_percent_encoded() {
         assert_eq!(
-            percent_encode(r#"{"a": "b/c~"}"#),
+            crate::uri::percent_encode(r#"{"a": "b/c~"}"#),
             "%7B%22a%22%3A%20%22b%2Fc~%22%7D"
         );
     }
