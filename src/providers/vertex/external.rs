@@ -464,12 +464,6 @@ fn run_executable(
         .ok_or_else(|| failed("printed no id_token or saml_response".to_string()))
 }
 
-#[derive(Deserialize)]
-struct StsReply {
-    access_token: Option<String>,
-    expires_in: Option<u64>,
-}
-
 /// Exchanges the subject token at STS, then impersonates when the file says so.
 ///
 /// # Errors
@@ -512,20 +506,10 @@ pub async fn fetch(
         return Err(refused("Google's Security Token Service", &shown, reply.status, &body)
             .with_hint("check the workload identity pool, its provider's attribute conditions and the audience"));
     }
-    let sts: StsReply = serde_json::from_slice(&body)
-        .map_err(|_| AuthError::provider(format!("{shown} answered a malformed token response")))?;
-    let token = sts
-        .access_token
-        .filter(|t| !t.is_empty())
-        .map(Secret::new)
-        .ok_or_else(|| AuthError::provider(format!("{shown} answered without an access token")))?;
-    let now = ctx.clock.now();
+    let sts = super::token::parse_token(&shown, &body, ctx.clock.now(), LIFETIME)?;
     match &account.impersonation_url {
-        Some(url) => impersonate(ctx, http, url, &token).await,
-        None => Ok(Fresh {
-            token,
-            expires_at: now + crate::limits::lifetime(sts.expires_in.unwrap_or(LIFETIME)),
-        }),
+        Some(url) => impersonate(ctx, http, url, &sts.token).await,
+        None => Ok(sts),
     }
 }
 

@@ -9,10 +9,8 @@ use crate::envvars;
 use crate::error::AuthError;
 use crate::http::{Budget, Call, Retry};
 use crate::redact::SafeUrl;
-use crate::secret::Secret;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Url;
-use serde::Deserialize;
 use std::time::Duration;
 
 /// Google's metadata host.
@@ -48,12 +46,6 @@ pub fn detect(ctx: &Context) -> Option<Metadata> {
             "the machine's DMI product name (Google Compute Engine)"
         },
     })
-}
-
-#[derive(Deserialize)]
-struct TokenReply {
-    access_token: Option<String>,
-    expires_in: Option<u64>,
 }
 
 /// The default service account's access token, from the metadata server.
@@ -117,15 +109,6 @@ pub async fn fetch(
         )));
     }
     let body = zeroize::Zeroizing::new(reply.body);
-    let parsed: TokenReply = serde_json::from_slice(&body)
-        .map_err(|_| AuthError::provider(format!("{shown} answered a malformed token")))?;
-    let token = parsed
-        .access_token
-        .filter(|t| !t.is_empty())
-        .map(Secret::new)
-        .ok_or_else(|| AuthError::provider(format!("{shown} answered without an access token")))?;
-    Ok(Fresh {
-        token,
-        expires_at: ctx.clock.now() + crate::limits::lifetime(parsed.expires_in.unwrap_or(300)),
-    })
+    // The metadata server hands out tokens for minutes: 5 when it does not say.
+    super::token::parse_token(&shown, &body, ctx.clock.now(), 300)
 }

@@ -200,7 +200,7 @@ fn judge(
         .with_hint("a proxy or captive portal is in the way, or the token_uri is wrong"));
     }
     if status.is_success() {
-        return parse_token(shown, body, now);
+        return parse_token(shown, body, now, ASSERTION_LIFETIME);
     }
     let reply: ErrorReply = serde_json::from_slice(body).unwrap_or(ErrorReply {
         error: None,
@@ -211,15 +211,25 @@ fn judge(
     Err(refused(path, credential, status, &reply, offset))
 }
 
-fn parse_token(shown: &SafeUrl, body: &[u8], now: UnixTime) -> Result<Fresh, AuthError> {
+/// A Google token answer (`access_token`, `expires_in`), from the OAuth token endpoint,
+/// STS or the metadata server, as the token and when it ends: `default_lifetime` seconds
+/// when the answer gives none, at most a day whatever it says.
+///
+/// # Errors
+/// `provider_error` for a malformed answer or one without an access token.
+pub(super) fn parse_token(
+    shown: &SafeUrl,
+    body: &[u8],
+    now: UnixTime,
+    default_lifetime: u64,
+) -> Result<Fresh, AuthError> {
     let reply: TokenReply = serde_json::from_slice(body)
         .map_err(|_| AuthError::provider(format!("{shown} answered a malformed token response")))?;
     let token = reply
         .access_token
         .filter(|t| !t.expose().is_empty())
         .ok_or_else(|| AuthError::provider(format!("{shown} answered without an access token")))?;
-    // Google says 3599; a missing lifetime is an hour, an absurd one a day.
-    let lifetime = crate::limits::lifetime(reply.expires_in.unwrap_or(ASSERTION_LIFETIME));
+    let lifetime = crate::limits::lifetime(reply.expires_in.unwrap_or(default_lifetime));
     Ok(Fresh {
         token,
         expires_at: now + lifetime,
