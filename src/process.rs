@@ -15,9 +15,10 @@ const SECRET_NAMES: [&str; 6] = [
     "DOCKER_AUTH_CONFIG",
 ];
 /// Name endings of variables that conventionally hold secrets (`ANTHROPIC_API_KEY`,
-/// `GH_TOKEN`, `AWS_SESSION_TOKEN`, `CI_JOB_JWT`, `BW_SESSION`, `SENTRY_DSN`, …).
-/// `_HEADERS`: `ANTHROPIC_CUSTOM_HEADERS`, `OTEL_EXPORTER_OTLP_HEADERS` carry auth headers.
-const SECRET_ENDINGS: [&str; 12] = [
+/// `GH_TOKEN`, `AWS_SESSION_TOKEN`, `CI_JOB_JWT`, `BW_SESSION`, `SENTRY_DSN`, `SMTP_PASS`,
+/// …). `_HEADERS`: `ANTHROPIC_CUSTOM_HEADERS`, `OTEL_EXPORTER_OTLP_HEADERS` carry auth
+/// headers.
+const SECRET_ENDINGS: [&str; 13] = [
     "_KEY",
     "_HEADERS",
     "_TOKEN",
@@ -27,21 +28,32 @@ const SECRET_ENDINGS: [&str; 12] = [
     "_AUTH",
     "_JWT",
     "_PWD",
+    "_PASS",
     "_SESSION",
     "_DSN",
     "_WEBHOOK_URL",
 ];
 /// Name parts that mark a secret wherever they appear (`CLAUDE_PASSPHRASE`, `DB_PASSWORD`,
-/// `AWS_SECRET_ACCESS_KEY`, `npm_config__authToken`, `OP_SESSION_my`).
-const SECRET_PARTS: [&str; 8] = [
+/// `AWS_SECRET_ACCESS_KEY`, `npm_config__authToken`, `OP_SESSION_my`, Terraform's
+/// `TF_TOKEN_app_terraform_io`, Poetry's `POETRY_PYPI_TOKEN_PYPI`, Azure DevOps'
+/// `SYSTEM_ACCESSTOKEN`, `AZURE_STORAGE_CONNECTION_STRING`, `GOOGLE_CLOUD_KEYFILE_JSON`,
+/// `SESSION_COOKIE`).
+const SECRET_PARTS: [&str; 15] = [
     "SECRET",
     "PASSWORD",
+    "PASSWD",
     "PASSPHRASE",
     "BEARER",
     "API_KEY",
     "AUTHTOKEN",
+    "ACCESSTOKEN",
+    "_TOKEN_",
     "OP_SESSION",
     "PRIVATE",
+    "COOKIE",
+    "CONNECTION_STRING",
+    "KEYFILE",
+    "CREDENTIALS_JSON",
 ];
 /// Names that end like a secret but are paths or switches a child needs.
 const NOT_SECRET: [&str; 3] = [
@@ -57,8 +69,19 @@ pub fn is_secret_variable(name: &OsStr) -> bool {
     if NOT_SECRET.contains(&upper.as_str()) {
         return false;
     }
-    SECRET_NAMES.contains(&upper.as_str())
-        || SECRET_ENDINGS.iter().any(|end| upper.ends_with(end))
+    if SECRET_NAMES.contains(&upper.as_str()) {
+        return true;
+    }
+    // `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`: where a
+    // secret is, not the secret, and an `aws` helper in a pod needs them. Their values are
+    // still judged by `has_secret_value`.
+    if ["_FILE", "_PATH", "_DIR"]
+        .iter()
+        .any(|end| upper.ends_with(end))
+    {
+        return false;
+    }
+    SECRET_ENDINGS.iter().any(|end| upper.ends_with(end))
         || SECRET_PARTS.iter().any(|part| upper.contains(part))
 }
 
@@ -78,12 +101,25 @@ pub(crate) fn has_url_password(value: &std::ffi::OsStr) -> bool {
         || (!value.contains("://") && !value.contains(char::is_whitespace) && has_password(&value))
 }
 
-/// True when `value` looks like a credential whatever the variable is called: an Anthropic
-/// key or token (`sk-ant-`), or an HTTP authorization value (`Bearer …`, `Basic …`, any
-/// case), as in a header list.
+/// True when `value` looks like a credential whatever the variable is called: a token known
+/// by its prefix ([`crate::redact::holds_prefixed_credential`]: `sk-ant-`, `ghp_`, `ya29.`,
+/// `AKIA…`, a JWT, …), an HTTP authorization value (`Bearer …`, `Basic …`, any case) as in a
+/// header list, a connection string's `AccountKey=`/`SharedAccessSignature=`, or a
+/// service-account key's `"private_key"`.
 pub(crate) fn has_secret_value(value: &OsStr) -> bool {
-    let lower = value.to_string_lossy().to_ascii_lowercase();
-    lower.contains("sk-ant-") || lower.contains("bearer ") || lower.contains("basic ")
+    let value = value.to_string_lossy();
+    let lower = value.to_ascii_lowercase();
+    [
+        "sk-ant-",
+        "bearer ",
+        "basic ",
+        "accountkey=",
+        "sharedaccesssignature=",
+        "\"private_key\"",
+    ]
+    .iter()
+    .any(|marker| lower.contains(marker))
+        || crate::redact::holds_prefixed_credential(&value)
 }
 
 /// A `Command` for `program` whose environment is ours minus every secret variable, plus
@@ -338,6 +374,42 @@ mod tests {
         }
         for value in ["/usr/bin:/bin", "en_US.UTF-8", "basically fine", "bearer"] {
             assert!(!has_secret_value(OsStr::new(value)), "{value}");
+        }
+    }
+
+    #[test]
+    fn other_tools_conventions_for_secrets_are_caught() {
+        for name in [
+            "SMTP_PASS",
+            "X_PASSWD",
+            "SESSION_COOKIE",
+            "GOOGLE_APPLICATION_CREDENTIALS_JSON",
+            "GOOGLE_CLOUD_KEYFILE_JSON",
+            "TF_TOKEN_app_terraform_io",
+            "POETRY_PYPI_TOKEN_PYPI",
+            "SYSTEM_ACCESSTOKEN",
+            "AZURE_STORAGE_CONNECTION_STRING",
+        ] {
+            assert!(is_secret_variable(OsStr::new(name)), "{name}");
+        }
+        // Whatever the name: tokens known by their prefix, connection strings, key files.
+        for value in [
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "ya29.a0AfH6SMBabcdefghijklmnop",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl",
+            "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=abc==",
+            r#"{"type": "service_account", "private_key": "-----BEGIN"}"#,
+        ] {
+            assert!(has_secret_value(OsStr::new(value)), "{value}");
+        }
+        // Where a secret is kept is not the secret; a pod's `aws` needs these.
+        for name in [
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "BYPASS",
+        ] {
+            assert!(!is_secret_variable(OsStr::new(name)), "{name}");
         }
     }
 

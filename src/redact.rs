@@ -112,6 +112,14 @@ pub fn scrub_secrets(text: &str) -> String {
     mask_random_runs(&mask_prefixed(text))
 }
 
+/// Whether `text` holds a credential known by its prefix (an Anthropic, GitHub, GitLab,
+/// Slack, Stripe, npm or Hugging Face token, a Google API key, client secret or access
+/// token, an AWS access key id, a JWT): what a variable's value must not carry into a child,
+/// whatever the variable is called. Random-looking runs are not judged here: paths hold them.
+pub fn holds_prefixed_credential(text: &str) -> bool {
+    mask_prefixed(text) != text
+}
+
 /// `prefix…` and the last four characters of `value` when it has 16 or more; the width of
 /// a fingerprint, so that a short value shows no tail at all.
 fn masked(prefix: &str, value: &str) -> String {
@@ -304,22 +312,21 @@ fn mask_random_runs(text: &str) -> String {
             at += 1;
         }
         let run = &text[start..body_end];
-        if in_file_path(&text[..start], run) && names_a_digest_file(run, &text[body_end..]) {
-            // A hint must name the file it asks to fix, and the AWS CLI names its token
-            // caches by the SHA-1 of the session (`…/cache/0ad3…031c.json`): that file name
-            // is kept, every directory before it judged as any path's.
-            let (dirs, name) = run.rsplit_once('/').unwrap_or(("", run));
-            if let Some(shown) = segments_masked(dirs) {
+        if in_file_path(&text[..start], run) {
+            // A hint must name the file or directory it asks to fix, and local paths are
+            // full of digests: the AWS CLI names its token caches by a session's SHA-1
+            // (`…/cache/0ad3…031c.json`), CI workspaces, container layers and the Nix store
+            // name directories by hashes. Those names are kept; any other random-looking
+            // name is masked as in any path.
+            if let Some(shown) = segments_masked(run, is_digest_name) {
                 out.push_str(&text[copied..start]);
                 out.push_str(&shown);
-                out.push('/');
-                out.push_str(name);
                 copied = body_end;
             }
         } else if in_path(&text[..start], run) {
             // `/` separates names here, not base64 digits: each name is judged alone, so a
             // long directory name or a tenant id beside a digit-bearing name stays readable.
-            if let Some(shown) = segments_masked(run) {
+            if let Some(shown) = segments_masked(run, |_| false) {
                 out.push_str(&text[copied..start]);
                 out.push_str(&shown);
                 copied = body_end;
@@ -356,19 +363,25 @@ fn in_file_path(before: &str, run: &str) -> bool {
         && !run.contains("//")
 }
 
-/// Whether the last `/`-separated name of `run` is a hexadecimal digest followed by a file
-/// extension (`after` starts with `.` and a letter).
-fn names_a_digest_file(run: &str, after: &str) -> bool {
-    let name = run.rsplit('/').next().unwrap_or_default();
-    let digest = matches!(name.len(), 32 | 40 | 64)
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let extension = after
-        .strip_prefix('.')
-        .and_then(|rest| rest.chars().next())
-        .is_some_and(|c| c.is_ascii_alphabetic());
-    digest && extension
+/// Whether a path name is a digest rather than a secret: 32, 40 or 64 lower-case
+/// hexadecimal digits (MD5, SHA-1, SHA-256 as tools print them), alone or before a `-name`
+/// (a Nix store path's 32 lower-case letters and digits). Secrets are mixed-case base64 or
+/// carry a prefix, and nobody names a directory after one.
+fn is_digest_name(name: &str) -> bool {
+    let hex = |s: &str| {
+        matches!(s.len(), 32 | 40 | 64)
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let nix = |s: &str| {
+        s.len() == 32
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    };
+    match name.split_once('-') {
+        Some((hash, rest)) => !rest.is_empty() && (hex(hash) || nix(hash)),
+        None => hex(name),
+    }
 }
 
 /// Where the word that `before` ends in begins: after the last space, quote, bracket, `=`,
@@ -387,16 +400,17 @@ fn word_start(before: &str) -> usize {
         .map_or(0, |(at, c)| at + c.len_utf8())
 }
 
-/// `run` with each `/`-separated segment that alone looks random masked, or `None` when
-/// none does.
-fn segments_masked(run: &str) -> Option<String> {
-    if !run.split('/').any(looks_random) {
+/// `run` with each `/`-separated segment that alone looks random, and is not one `keep`
+/// accepts, masked; `None` when none is.
+fn segments_masked(run: &str, keep: fn(&str) -> bool) -> Option<String> {
+    let masked = |segment: &str| looks_random(segment) && !keep(segment);
+    if !run.split('/').any(masked) {
         return None;
     }
     let shown: Vec<String> = run
         .split('/')
         .map(|segment| {
-            if looks_random(segment) {
+            if masked(segment) {
                 Fingerprint::of(segment).to_string()
             } else {
                 segment.to_string()
@@ -647,9 +661,19 @@ mod tests {
         // Not in a URL, and not without the extension.
         let url = "https://host/cache/0ad3d7a1f1c05c1b49e3f5b4b0e0c2f6a1b9031c.json";
         assert_ne!(scrub_secrets(url), url);
-        let bare = "/home/me/0ad3d7a1f1c05c1b49e3f5b4b0e0c2f6a1b9031c";
-        assert_ne!(scrub_secrets(bare), bare);
-        // Only the file name is kept: a random directory before it is still masked.
+        // Directories named by digests too (CI workspaces, container layers, the Nix
+        // store), so a `chmod 700` of a state directory under one can be pasted.
+        for path in [
+            "/home/me/0ad3d7a1f1c05c1b49e3f5b4b0e0c2f6a1b9031c",
+            "run `chmod 700 /tmp/ci/721f5e3c9a0b4d6e8f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5ea01f/claude`",
+            "/nix/store/0c9y7k2ax8g4d1m5n6p3q2r1s0t9v8w7-claude-auth-1.0/bin/claude",
+        ] {
+            assert_eq!(scrub_secrets(path), path);
+        }
+        // Mixed case is no digest: a secret used as a directory name is still masked.
+        let mixed = "/home/me/0aD3d7A1f1C05c1B49e3F5b4B0e0C2f6A1b9031c/x";
+        assert_ne!(scrub_secrets(mixed), mixed);
+        // Only digest names are kept: a random directory before one is still masked.
         let deeper = "/tmp/Zx9Qm2Lr7Tk4Wv8Np3Hs6Jd1Fg5Bc0Ya7Ue2Ri9Oq4/0ad3d7a1f1c05c1b49e3f5b4b0e0c2f6a1b9031c.json";
         assert_eq!(
             scrub_secrets(deeper),

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 /// Secret values put in the environment of `claude`; none may reach a child process.
 #[cfg(target_os = "linux")]
-const CANARIES: [(&str, &str); 6] = [
+const CANARIES: [(&str, &str); 12] = [
     ("ANTHROPIC_API_KEY", KEY_B),
     (
         "AWS_SECRET_ACCESS_KEY",
@@ -32,6 +32,17 @@ const CANARIES: [(&str, &str); 6] = [
     ),
     ("GH_TOKEN", "canary-gh-token-0123456789"),
     ("ANTHROPIC_ADMIN_API_KEY", "canary-admin-key-0123456789"),
+    // Other tools' conventions, found by the second review.
+    ("SMTP_PASS", "canary-smtp-pass-0123456789"),
+    ("SESSION_COOKIE", "canary-session-cookie-0123456789"),
+    ("TF_TOKEN_app_terraform_io", "canary-terraform-0123456789"),
+    ("SYSTEM_ACCESSTOKEN", "canary-azure-devops-0123456789"),
+    (
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "AccountName=a;AccountKey=canary-azure-account-key==",
+    ),
+    // A token under a name that says nothing: known by its prefix.
+    ("OTHER_GH", "ghp_canaryCanaryCanaryCanary0123456789"),
 ];
 
 fn server() -> OAuthServer {
@@ -327,6 +338,70 @@ fn a_shared_state_directory_with_a_random_looking_name_gets_a_runnable_chmod_hin
     assert_eq!(out.status.code(), Some(11), "{}", text(&out));
     let hint = format!("hint: run `chmod 700 {}`", dir.display());
     assert!(text(&out).contains(&hint), "`{hint}` in:\n{}", text(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_state_directory_under_a_hash_named_directory_gets_a_runnable_chmod_hint() {
+    // CI workspaces, container layers and build caches are named by digests.
+    let mut env = TestEnv::new();
+    let dir = env
+        .home
+        .path()
+        .join("ci/721f5e3c9a0b4d6e8f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5ea01f/claude");
+    std::fs::create_dir_all(&dir).unwrap();
+    set_mode(&dir, 0o777);
+    env.set("CLAUDE_CONFIG_DIR", &dir.display().to_string());
+    let out = env.run_with_stdin(&["--login", "--no-browser"], "");
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    let hint = format!("hint: run `chmod 700 {}`", dir.display());
+    assert!(text(&out).contains(&hint), "`{hint}` in:\n{}", text(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_shared_sticky_directory_is_never_offered_a_chmod() {
+    // `chmod 700 /tmp`, run as root as printed, would break the machine for every user.
+    let mut env = TestEnv::new();
+    let dir = env.home.path().join("shared-tmp");
+    std::fs::create_dir(&dir).unwrap();
+    set_mode(&dir, 0o1777);
+    env.set("CLAUDE_CONFIG_DIR", &dir.display().to_string());
+    let out = env.run_with_stdin(&["--login", "--no-browser"], "");
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    assert!(!text(&out).contains("chmod"), "{}", text(&out));
+    assert!(
+        text(&out).contains("set CLAUDE_CONFIG_DIR to a directory of your own"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_writable_config_of_roots_in_a_users_directory_gets_a_hint_the_user_can_run() {
+    if !running_as_root() {
+        eprintln!("skipped: needs root to make the file root's and to become another user");
+        return;
+    }
+    // The user (65534) owns the state directory; root's config in it is writable by all.
+    let mut env = TestEnv::new();
+    env.write_config("{}");
+    set_mode(env.config_path(), 0o666);
+    let home = env.home.path().to_path_buf();
+    for entry in [home.clone(), env.state_dir()] {
+        std::os::unix::fs::chown(&entry, Some(65534), Some(65534)).unwrap();
+    }
+    env.set("HOME", &home.display().to_string());
+    let out = {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = env.std_command();
+        cmd.uid(65534).gid(65534).arg("--auth-status");
+        cmd.output().unwrap()
+    };
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("belongs to root"), "{}", text(&out));
+    assert!(text(&out).contains(".mine"), "{}", text(&out));
 }
 
 #[cfg(unix)] // the browser is a shell script

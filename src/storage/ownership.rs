@@ -64,11 +64,20 @@ pub fn check_config(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
         .with_hint(format!("if the file is yours, run `chown {} {shown}`", p.me)));
     }
     if p.mode & 0o022 != 0 {
+        let hint = if p.owner == p.me {
+            format!("run `chmod go-w {shown}`")
+        } else {
+            // Root's file in a place of ours: only root can chmod it, but we can put a
+            // copy of our own in its place.
+            format!(
+                "it belongs to root: ask an administrator to run `chmod go-w {shown}`, or replace it with a copy of your own (`cp {shown} {shown}.mine && mv {shown}.mine {shown}`)"
+            )
+        };
         return Err(AuthError::config(format!(
             "{shown} can be written by other users (mode {:03o}); it decides where credentials are sent, so it is not used",
             p.mode & 0o777
         ))
-        .with_hint(format!("run `chmod go-w {shown}`")));
+        .with_hint(hint));
     }
     Ok(())
 }
@@ -133,9 +142,21 @@ pub fn check_state_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
             "{shown} can be written by other users (mode {:03o}); refusing to keep credentials there",
             p.mode & 0o777
         ))
-        .with_hint(format!("run `chmod 700 {shown}`")));
+        .with_hint(if shared_directory(p.mode) {
+            // `/tmp` and its kind: a chmod (as root) would break them for everyone.
+            "it is a directory shared by every user: set CLAUDE_CONFIG_DIR to a directory of your own (`mkdir -m 700 DIR`)".to_string()
+        } else {
+            format!("run `chmod 700 {shown}`")
+        }));
     }
     Ok(())
+}
+
+/// Whether a directory with these mode bits is shared by every user on purpose (`/tmp`,
+/// `/var/tmp`, `/dev/shm`): writable by all, with the sticky bit that keeps users from
+/// removing each other's files.
+fn shared_directory(mode: u32) -> bool {
+    mode & 0o1002 == 0o1002
 }
 
 /// Refuses a directory another program keeps for the user (the AWS CLI's SSO token cache)
@@ -245,14 +266,20 @@ pub fn check_state_dir_owner(dir: &Path, meta: &Metadata) -> Result<(), AuthErro
     };
     let shown = dir.display();
     if p.owner != p.me {
+        let elsewhere = "set CLAUDE_CONFIG_DIR to a directory of your own";
         return Err(AuthError::storage(format!(
             "{shown} is owned by another user (uid {}); refusing to keep credentials there",
             p.owner
         ))
-        .with_hint(format!(
-            "if it is yours, run `chown -R {} {shown}`; otherwise set CLAUDE_CONFIG_DIR to a directory of your own",
-            p.me
-        )));
+        .with_hint(if p.owner == 0 || shared_directory(p.mode) {
+            // Never suggest taking over root's directories or `/tmp`.
+            format!("{elsewhere} (`mkdir -m 700 DIR`)")
+        } else {
+            format!(
+                "if it is yours, run `chown -R {} {shown}`; otherwise {elsewhere}",
+                p.me
+            )
+        }));
     }
     Ok(())
 }
