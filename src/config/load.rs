@@ -119,7 +119,7 @@ pub(super) fn validate(config: &Config, file: &str) -> Result<(), AuthError> {
         return Err(AuthError::config(format!(
             "{file}: `authentication.storage.encryptionKey` must be \"user-derived-key\" (a passphrase) or \"keychain\" (a random key kept in the keychain)"
         ))
-        .with_hint("fix the value, or remove the key for the keychain default; the passphrase itself goes in CLAUDE_PASSPHRASE or the prompt, never in the config"));
+        .with_hint("set it to \"user-derived-key\" to seal the file with a passphrase (which goes in CLAUDE_PASSPHRASE or the prompt, never in the config), or to \"keychain\""));
     }
     crate::policy::ip::parse_ranges(&config.security.ip_restrictions, file)?;
     if let Some(url) = &config.security.ip_check_url {
