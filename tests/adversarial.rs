@@ -419,12 +419,13 @@ fn a_squatter_on_the_ipv6_loopback_port_stops_the_login_before_the_browser() {
     let server = server();
     let bin = tempfile::tempdir().unwrap();
     let (script, pid_file) = fake_browser(bin.path(), "browser");
-    let env = oauth_env(
-        &server,
-        &format!(r#", "redirectUri": "http://localhost:{port}/callback""#),
-        "",
-    )
-    .with("BROWSER", script.to_str().unwrap());
+    let env = oauth_env(&server, "", "").with("BROWSER", script.to_str().unwrap());
+    // The login listens where the squatter is (one `redirectUri`: a repeated key is refused).
+    let config = std::fs::read_to_string(env.config_path()).unwrap().replace(
+        "http://127.0.0.1:0/callback",
+        &format!("http://localhost:{port}/callback"),
+    );
+    env.write_config(&config);
     let out = env
         .claude()
         .arg("--login")
@@ -486,6 +487,76 @@ fn core_dumps_are_off_while_secrets_are_in_memory() {
         .expect("a core size line");
     let numbers: Vec<&str> = line.split_whitespace().skip(4).take(2).collect();
     assert_eq!(numbers, ["0", "0"], "{line}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn another_process_of_the_same_user_cannot_read_a_running_claudes_memory() {
+    if !running_as_root() {
+        eprintln!("skipped: needs root to start claude as another user");
+        return;
+    }
+    // Not dumpable: the kernel gives /proc/PID/{environ,mem,…} to root, so the user's other
+    // processes (and ptrace by the same user) cannot read the login's verifier and state.
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    let server = server();
+    let env = oauth_env(&server, "", "");
+    chown_tree(env.home.path(), 65534);
+    let mut child = env
+        .std_command()
+        .args(["--login", "--no-browser"])
+        .uid(65534)
+        .gid(65534)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The mark is set first thing in main; wait until the process is past exec (its
+    // command line is ours), then read who owns its /proc files.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let proc_dir = format!("/proc/{}", child.id());
+    while Instant::now() < deadline
+        && !std::fs::read(format!("{proc_dir}/cmdline"))
+            .unwrap_or_default()
+            .windows(7)
+            .any(|w| w == b"--login")
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let status = std::fs::read_to_string(format!("{proc_dir}/status")).unwrap_or_default();
+    let owner = std::fs::metadata(format!("{proc_dir}/environ")).map(|m| m.uid());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("Uid:") && l.contains("65534")),
+        "the process runs as 65534:\n{status}"
+    );
+    // Still waiting for the login, not exited: a zombie's files are root's too.
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("State:") && !l.contains('Z')),
+        "the login must still be running:\n{status}"
+    );
+    assert_eq!(owner.unwrap(), 0, "/proc/PID/environ must be root's");
+}
+
+#[cfg(target_os = "linux")]
+fn chown_tree(dir: &Path, uid: u32) {
+    std::os::unix::fs::chown(dir, Some(uid), Some(uid)).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() && !path.is_symlink() {
+            chown_tree(&path, uid);
+        } else {
+            std::os::unix::fs::lchown(&path, Some(uid), Some(uid)).unwrap();
+        }
+    }
 }
 
 #[test]

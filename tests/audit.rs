@@ -374,6 +374,9 @@ fn nothing_is_written_while_auditing_is_off_and_show_says_how_to_turn_it_on() {
     assert!(said.contains("Auditing is off"), "{said}");
     assert!(said.contains("`security.auditLogging`"), "{said}");
     assert!(!env.state_dir().join("audit.log").exists());
+    // A bad --since is wrong whether or not auditing is on.
+    let bad = env.run(&["--show-auth-logs", "--since", "last tuesday"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
 }
 
 #[test]

@@ -19,6 +19,20 @@ fn malformed_json_names_file_line_and_column() {
 }
 
 #[test]
+fn a_key_written_twice_is_refused_at_its_second_place() {
+    // A reader of the file sees the first value; the last would be used.
+    let env = TestEnv::new();
+    env.write_config(
+        "{\"authentication\": {\n  \"method\": \"api-key\",\n  \"method\": \"oauth\"}}\n",
+    );
+    let out = env.run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("config.json:3:"), "{stderr}");
+    assert!(stderr.contains("duplicate key `method`"), "{stderr}");
+}
+
+#[test]
 fn wrong_type_names_the_json_path() {
     let env = TestEnv::new();
     env.write_config(r#"{"authentication": {"timeout": "30s"}}"#);

@@ -86,6 +86,18 @@ const RULES: &[Rule] = &[
         allowed: &["src/output.rs"],
         instead: "output::notice",
     },
+    Rule {
+        // The configuration is read and parsed once per command (a large one cost seconds
+        // each time it was parsed again); everything else reads `ctx.loaded`.
+        needle: "config::load(",
+        allowed: &["src/context.rs"],
+        instead: "ctx.loaded (parsed once, in Context::new)",
+    },
+    Rule {
+        needle: "load::parse(",
+        allowed: &["src/config/mod.rs"],
+        instead: "ctx.loaded (parsed once, in Context::new)",
+    },
 ];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

@@ -21,6 +21,11 @@ use std::path::Path;
 pub fn show(ctx: &Context, since: Option<&str>, verify: bool) -> Result<Outcome, AuthError> {
     let path = log_path(&ctx.state_dir);
     let enabled = audit::enabled(&ctx.loaded.config);
+    // A bad `--since` is a usage error whatever the log holds: a script must not learn
+    // that its argument is wrong only once auditing is turned on.
+    let cutoff = since
+        .map(|s| read::since_cutoff(s, ctx.clock.now()))
+        .transpose()?;
     let file = match open(&path)? {
         Some(file) => file,
         None if !enabled => return Ok(auditing_off(ctx)),
@@ -41,9 +46,6 @@ pub fn show(ctx: &Context, since: Option<&str>, verify: bool) -> Result<Outcome,
     if verify {
         return check(ctx, &path, reader);
     }
-    let cutoff = since
-        .map(|s| read::since_cutoff(s, ctx.clock.now()))
-        .transpose()?;
     list(ctx, reader, cutoff.as_deref())
 }
 

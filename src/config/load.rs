@@ -28,14 +28,18 @@ pub fn parse(
     managed: Option<&serde_json::Value>,
 ) -> Result<Parsed, AuthError> {
     let shown = path.display();
-    let mut raw: serde_json::Value = serde_json::from_str(text).map_err(|err| {
+    let mut raw: serde_json::Value = super::strict_json::from_str(text).map_err(|err| {
         AuthError::config(format!(
             "{shown}:{}:{}: invalid JSON: {}",
             err.line(),
             err.column(),
             bare_message(&err)
         ))
-        .with_hint("fix the file at that line and column (a trailing comma or a missing quote is the usual cause)")
+        .with_hint(if bare_message(&err).starts_with("duplicate key") {
+            "keep one of the two values: the file says two things, and a reader sees the first"
+        } else {
+            "fix the file at that line and column (a trailing comma or a missing quote is the usual cause)"
+        })
     })?;
     if !raw.is_object() {
         return Err(AuthError::config(format!(

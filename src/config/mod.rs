@@ -8,6 +8,7 @@ mod introspect;
 mod load;
 pub mod managed;
 pub mod schema;
+mod strict_json;
 
 use crate::envvars;
 use crate::error::AuthError;
