@@ -292,7 +292,12 @@ impl Context {
     /// config files and servers).
     pub fn warn(&self, message: &str) {
         if !self.prefs.quiet {
-            output::notice(&format!("warning: {message}"));
+            // Warnings quote files and servers; a credential among them is masked as in
+            // errors (a key pasted where a name goes, a helper's command line).
+            output::notice(&format!(
+                "warning: {}",
+                crate::redact::scrub_secrets(message)
+            ));
         }
     }
 

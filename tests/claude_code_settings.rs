@@ -88,6 +88,25 @@ fn api_key_helper_from_settings_json_is_used_and_named() {
 }
 
 #[test]
+fn a_credential_inside_a_helpers_command_line_is_never_shown() {
+    let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+    for command in [
+        format!("printf %s x-api-key:{SETTINGS_KEY}"),
+        format!("curl -s -u me:{token} https://vault.example/key"),
+    ] {
+        let env = TestEnv::new().api("http://127.0.0.1:9");
+        write_settings(&env, &serde_json::json!({ "apiKeyHelper": command }), 0o600);
+        for args in [&["--auth-status"][..], &["--auth-status", "--json"]] {
+            let out = env.run(args);
+            let all = text(&out);
+            assert!(all.contains("apiKeyHelper"), "{args:?}: {all}");
+            assert!(!all.contains(SETTINGS_KEY), "{args:?}: {all}");
+            assert!(!all.contains(token), "{args:?}: {all}");
+        }
+    }
+}
+
+#[test]
 fn this_tools_config_shadows_the_settings_helper_and_status_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let (ours, our_runs) = helper_script(dir.path(), "ours", KEY_A);

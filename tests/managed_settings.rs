@@ -204,6 +204,25 @@ fn unknown_managed_keys_warn_naming_the_managed_file() {
 }
 
 #[test]
+fn key_names_quoted_in_warnings_forge_no_line_and_show_no_credential() {
+    let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+    let managed = Managed::new();
+    managed.base(&format!(
+        r#"{{"authentication": {{"{MANAGED_KEY}": true, "x\nerror: forged": 1}},
+            "environments": {{"prod {token}": {{"apiKey": "x"}}}}}}"#
+    ));
+    let out = managed.user().run(&["--auth-status"]);
+    let all = text(&out);
+    assert!(!all.contains(MANAGED_KEY), "{all}");
+    assert!(!all.contains(token), "{all}");
+    assert!(
+        !all.lines().any(|line| line.starts_with("error: forged")),
+        "{all}"
+    );
+    assert!(all.contains("x\\u{a}error: forged"), "shown escaped: {all}");
+}
+
+#[test]
 fn claude_codes_own_managed_keys_are_left_alone_without_a_warning() {
     let managed = Managed::new();
     managed.base(

@@ -140,14 +140,18 @@ pub(super) fn unknown_key_warning(file: &str, path: &[String]) -> String {
     let (key, parent) = path
         .split_last()
         .expect("serde_ignored reports non-empty paths");
-    let mut text = format!(
-        "{file}: unknown key `{}` is ignored",
-        crate::redact::scrub_secrets(&path.join("."))
-    );
+    let mut text = format!("{file}: unknown key `{}` is ignored", shown_key(&path.join(".")));
     if let Some(better) = suggest(key, known_keys(parent)) {
         text.push_str(&format!(" (did you mean `{better}`?)"));
     }
     text
+}
+
+/// A key name from a file, as a warning may quote it: on one line (a name holding `\n`
+/// would print a line of its own) and with anything credential-shaped masked (people paste
+/// keys where a name goes).
+pub(super) fn shown_key(name: &str) -> String {
+    crate::terminal_text::single_line(&crate::redact::scrub_secrets(name))
 }
 
 /// serde_ignored's path as its segments.

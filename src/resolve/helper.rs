@@ -46,7 +46,9 @@ pub fn shown(command: &str) -> String {
             if bare.starts_with("sk-ant-") || long_token {
                 Fingerprint::of(bare).to_string()
             } else {
-                word.to_string()
+                // `x-api-key:sk-ant-…`, `-u me:ghp_…`, `?token=…`: a credential inside a
+                // word, found by the error masker's rules.
+                crate::redact::scrub_secrets(word)
             }
         })
         .collect();

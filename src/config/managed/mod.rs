@@ -377,7 +377,8 @@ fn type_check(path: &Path, text: &str, warnings: &mut Vec<String>) -> Result<(),
             // Claude Code's own settings share the file: not ours to judge.
             [_] => {}
             [block, key] if block == "authentication" => warnings.push(format!(
-                "{shown}: `authentication.{key}` is not a managed setting and is ignored (managed settings decide `authentication.method` and `fallback` only)"
+                "{shown}: `authentication.{}` is not a managed setting and is ignored (managed settings decide `authentication.method` and `fallback` only)",
+                super::load::shown_key(key)
             )),
             _ => warnings.push(super::load::unknown_key_warning(&shown, &path)),
         }
@@ -400,7 +401,8 @@ fn strip_unmanaged(value: &mut Value, file: &str, warnings: &mut Vec<String>) {
             if let Some(env) = env.as_object_mut() {
                 if env.remove("apiKey").is_some() {
                     warnings.push(format!(
-                        "{file}: `environments.{name}.apiKey` is ignored: a key is not policy, and managed settings are readable by every user"
+                        "{file}: `environments.{}.apiKey` is ignored: a key is not policy, and managed settings are readable by every user",
+                        super::load::shown_key(name)
                     ));
                 }
             }
