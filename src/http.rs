@@ -425,8 +425,17 @@ async fn read_reply(
     Ok((status, headers, body))
 }
 
-/// A connection-level failure, without reqwest's URL (which could carry a query).
+/// A connection-level failure, without reqwest's URL (which could carry a query). An answer
+/// that is not HTTP (a bad status line or header) is the server's fault, not the network's:
+/// a `provider_error`, which is not retried, so the credential is not sent to it again.
 fn connection_error(url: &SafeUrl, err: &reqwest::Error) -> AuthError {
+    if is_malformed_answer(err) {
+        return AuthError::provider(format!("{url} sent an answer that is not valid HTTP"))
+            .caused_by(root_cause(err))
+            .with_hint(
+                "the server (or a proxy in between) is broken; check the URL it was given by",
+            );
+    }
     let what = if err.is_connect() {
         "cannot connect to"
     } else if err.is_timeout() {
@@ -434,13 +443,30 @@ fn connection_error(url: &SafeUrl, err: &reqwest::Error) -> AuthError {
     } else {
         "the connection failed with"
     };
-    let mut cause: &dyn std::error::Error = err;
+    AuthError::network(format!("{what} {url}"))
+        .caused_by(root_cause(err))
+        .with_hint("check your network and the API URL (ANTHROPIC_BASE_URL)")
+}
+
+/// The innermost error of `err`'s chain: the one that says what happened.
+fn root_cause(err: &reqwest::Error) -> &(dyn std::error::Error + 'static) {
+    let mut cause: &(dyn std::error::Error + 'static) = err;
     while let Some(inner) = cause.source() {
         cause = inner;
     }
-    AuthError::network(format!("{what} {url}"))
-        .caused_by(cause)
-        .with_hint("check your network and the API URL (ANTHROPIC_BASE_URL)")
+    cause
+}
+
+/// Whether hyper could not parse the answer's status line or headers.
+fn is_malformed_answer(err: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = cause {
+        if let Some(hyper) = current.downcast_ref::<hyper::Error>() {
+            return hyper.is_parse() || hyper.is_parse_status();
+        }
+        cause = current.source();
+    }
+    false
 }
 
 fn rate_limited(call: &Call, reply: &Reply, wait: Duration) -> AuthError {

@@ -652,6 +652,81 @@ fn an_answer_too_large_to_read_is_not_retried() {
     assert_eq!(api.requests().len(), 1, "the key was sent again");
 }
 
+#[test]
+fn an_answer_that_is_not_http_is_not_retried() {
+    for answer in [
+        "HTTP/1.1 200 OK\r\nContent-Length: zzz\r\n\r\n{}",
+        "HTTP/1.1 2OO OK\r\n\r\n",
+        "SSH-2.0-OpenSSH_9.6\r\n",
+    ] {
+        let server = RawServer::start(answer);
+        let env = TestEnv::env_key(&server.url, KEY_A);
+        let out = env.run(&["--test-api-key", "--json"]);
+        assert_eq!(out.status.code(), Some(14), "{answer:?}: {}", text(&out));
+        assert_eq!(
+            server.connections(),
+            1,
+            "{answer:?}: the key was sent again\n{}",
+            text(&out)
+        );
+    }
+}
+
+/// A loopback listener that answers every connection with `answer` and counts them; it
+/// stops when dropped.
+struct RawServer {
+    url: String,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RawServer {
+    fn start(answer: &'static str) -> RawServer {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let connections = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen, stopped) = (Arc::clone(&connections), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !stopped.load(Ordering::SeqCst) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        seen.fetch_add(1, Ordering::SeqCst);
+                        stream.set_nonblocking(false).unwrap();
+                        stream
+                            .set_read_timeout(Some(Duration::from_millis(500)))
+                            .unwrap();
+                        let mut request = [0u8; 4096];
+                        let _ = stream.read(&mut request);
+                        let _ = stream.write_all(answer.as_bytes());
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        RawServer {
+            url,
+            connections,
+            stop,
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for RawServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn print_token_gives_the_stores_own_error() {

@@ -140,7 +140,10 @@ pub(super) fn unknown_key_warning(file: &str, path: &[String]) -> String {
     let (key, parent) = path
         .split_last()
         .expect("serde_ignored reports non-empty paths");
-    let mut text = format!("{file}: unknown key `{}` is ignored", shown_key(&path.join(".")));
+    let mut text = format!(
+        "{file}: unknown key `{}` is ignored",
+        shown_key(&path.join("."))
+    );
     if let Some(better) = suggest(key, known_keys(parent)) {
         text.push_str(&format!(" (did you mean `{better}`?)"));
     }
