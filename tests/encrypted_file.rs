@@ -177,27 +177,11 @@ fn state_directory_others_can_write_is_refused() {
     assert!(!store_file(&env).exists());
 }
 
-/// Rewrites the header of the store at `path` with `edit`, keeping the format valid (magic,
-/// version, new length, header, then the nonce and ciphertext as they were).
-fn edit_header(path: &std::path::Path, edit: impl FnOnce(&mut serde_json::Value)) {
-    let original = std::fs::read(path).unwrap();
-    let header_len = u32::from_be_bytes(original[9..13].try_into().unwrap()) as usize;
-    let mut header: serde_json::Value =
-        serde_json::from_slice(&original[13..13 + header_len]).unwrap();
-    edit(&mut header);
-    let header = serde_json::to_vec(&header).unwrap();
-    let mut tampered = original[..9].to_vec();
-    tampered.extend_from_slice(&(header.len() as u32).to_be_bytes());
-    tampered.extend_from_slice(&header);
-    tampered.extend_from_slice(&original[13 + header_len..]);
-    std::fs::write(path, tampered).unwrap();
-}
-
 #[test]
 fn item_dropped_from_the_header_is_damage_not_absence() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::with_stored_key(&api.url(), KEY_A);
-    edit_header(&store_file(&env), |header| {
+    edit_store_header(&store_file(&env), |header| {
         header["items"].as_object_mut().unwrap().remove("api-key");
     });
     let tampered = std::fs::read(store_file(&env)).unwrap();
