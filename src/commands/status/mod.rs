@@ -62,7 +62,8 @@ impl Facts<'_> {
 }
 
 /// Builds the status, offline. Exit 0 when a usable credential resolves (it is then
-/// "configured"), `not_authenticated` otherwise.
+/// "configured"); the store's own `storage_error` when the store is why nothing usable
+/// resolves (see [`Resolution::store_failure`]); `not_authenticated` otherwise.
 pub fn run(ctx: &Context) -> Outcome {
     let resolution = resolve::credentials(ctx);
     resolve::explain(ctx, &resolution);
