@@ -35,7 +35,11 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
         // Before anything is done: an audited command that could not record it must not act.
         crate::audit::preflight(&ctx)?;
     }
-    let audit = crate::events::install(&ctx, matches!(action, Action::DebugAuth));
+    let audit = crate::events::install(
+        &ctx,
+        matches!(action, Action::DebugAuth),
+        read_only(&action),
+    );
     let flag = flag_of(&action);
     let result = match action {
         Action::AuthStatus => Ok(status::run(&ctx)),
@@ -84,6 +88,19 @@ fn record_refusal(ctx: &Context, action: &str, result: &Result<Outcome, AuthErro
         let code = code.as_str();
         crate::events::record(ctx, &crate::events::AuthEvent::Refused { action, code });
     }
+}
+
+/// The actions that change nothing anywhere (offline reads): auditing them must not make
+/// an audit key, or a store to hold it, as a side effect.
+fn read_only(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::AuthStatus
+            | Action::ListSessions
+            | Action::ShowAuthLogs
+            | Action::Upgrade { claude_max: false }
+            | Action::Completions(_)
+    )
 }
 
 /// The flag of an action, as the audit log names it.

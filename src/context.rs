@@ -233,7 +233,8 @@ impl Context {
         kind: StorageKind,
         encryption_key: Option<&str>,
     ) -> Box<dyn SecretStore> {
-        let keychain = Keychain::new(&self.env, &self.state_dir, &self.loaded.path);
+        let keychain = Keychain::new(&self.env, &self.state_dir, &self.loaded.path)
+            .keys_refused(crate::resolve::keys_refused(self));
         match kind {
             StorageKind::Keychain => Box::new(keychain),
             StorageKind::EncryptedFile => {

@@ -88,7 +88,7 @@ error_codes! {
 /// fingerprints, never secrets. Every value shaped like a credential in them is masked as
 /// the error is built ([`scrub_secrets`]), so an error quoting a config value, an argument
 /// or a server's answer that was a key cannot carry it to any output.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct AuthError {
     code: ErrorCode,
     message: String,

@@ -406,7 +406,20 @@ fn without_the_passphrase_lines_are_unsigned_and_verify_says_so() {
     );
     assert_eq!(doc["firstUnsigned"]["line"], 2);
     let human = verify(&env);
-    assert!(String::from_utf8_lossy(&human.stdout).contains("1 entries are unsigned"));
+    let said = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        said.contains("3 entries, 2 signed") && said.contains("1 entry is unsigned, so it is"),
+        "{said}"
+    );
+    // What the line says is what happened: the key exists but could not be read.
+    assert!(
+        all[1]["unsigned"]
+            .as_str()
+            .unwrap()
+            .starts_with("the audit key could not be read"),
+        "{}",
+        all[1]
+    );
 }
 
 /// The MAC of stored line `line` (0-based).

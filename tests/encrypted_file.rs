@@ -177,27 +177,11 @@ fn state_directory_others_can_write_is_refused() {
     assert!(!store_file(&env).exists());
 }
 
-/// Rewrites the header of the store at `path` with `edit`, keeping the format valid (magic,
-/// version, new length, header, then the nonce and ciphertext as they were).
-fn edit_header(path: &std::path::Path, edit: impl FnOnce(&mut serde_json::Value)) {
-    let original = std::fs::read(path).unwrap();
-    let header_len = u32::from_be_bytes(original[9..13].try_into().unwrap()) as usize;
-    let mut header: serde_json::Value =
-        serde_json::from_slice(&original[13..13 + header_len]).unwrap();
-    edit(&mut header);
-    let header = serde_json::to_vec(&header).unwrap();
-    let mut tampered = original[..9].to_vec();
-    tampered.extend_from_slice(&(header.len() as u32).to_be_bytes());
-    tampered.extend_from_slice(&header);
-    tampered.extend_from_slice(&original[13 + header_len..]);
-    std::fs::write(path, tampered).unwrap();
-}
-
 #[test]
 fn item_dropped_from_the_header_is_damage_not_absence() {
     let api = Server::anthropic(&[KEY_A]);
     let env = TestEnv::with_stored_key(&api.url(), KEY_A);
-    edit_header(&store_file(&env), |header| {
+    edit_store_header(&store_file(&env), |header| {
         header["items"].as_object_mut().unwrap().remove("api-key");
     });
     let tampered = std::fs::read(store_file(&env)).unwrap();
@@ -339,10 +323,47 @@ fn set_storage_to_a_new_file_applies_the_passphrase_rules() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("at least 12 characters"), "{stderr}");
     assert!(stderr.contains("CLAUDE_PASSPHRASE"), "{stderr}");
+    assert_eq!(
+        stderr.matches("run the command again").count(),
+        1,
+        "the hint says it once: {stderr}"
+    );
     assert!(!env.config_path().exists(), "the config is not changed");
     assert!(!store_file(&env).exists());
 
     let env = env.with("CLAUDE_PASSPHRASE", PASSPHRASE);
     let out = env.run(&["--set-storage", "encrypted-file"]);
     assert!(out.status.success(), "{}", text(&out));
+}
+
+/// A new store's passphrase typed too short at the prompt is asked for again, and the key
+/// typed (and checked by the API) before it is stored once a good one is given; three
+/// refusals end the command with `usage`, nothing written.
+#[test]
+fn a_short_passphrase_at_the_prompt_is_asked_again_and_the_key_kept() {
+    let api = Server::anthropic(&[KEY_A]);
+    let mut env = TestEnv::encrypted().api(&api.url());
+    env.unset("CLAUDE_PASSPHRASE");
+    let typed = format!("{KEY_A}\nshort\n{PASSPHRASE}\n{PASSPHRASE}\n");
+    let Some(shown) = env.on_terminal(&["--set-api-key"], &typed) else {
+        return;
+    };
+    assert_eq!(shown.code, 0, "{}", shown.text);
+    assert!(shown.text.contains("try again (2 of 3)"), "{}", shown.text);
+    assert!(shown.text.contains("Stored API key"), "{}", shown.text);
+    let env = env.with("CLAUDE_PASSPHRASE", PASSPHRASE);
+    let out = env.run(&["--test-api-key"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let mut env = TestEnv::encrypted().api(&api.url());
+    env.unset("CLAUDE_PASSPHRASE");
+    let typed = format!("{KEY_A}\nshort\n\nstill short\n{PASSPHRASE}\n{PASSPHRASE}\n");
+    let shown = env.on_terminal(&["--set-api-key"], &typed).unwrap();
+    assert_eq!(shown.code, 2, "{}", shown.text);
+    assert!(
+        shown.text.contains("3 tries were refused"),
+        "{}",
+        shown.text
+    );
+    assert!(!store_file(&env).exists(), "nothing was written");
 }

@@ -141,6 +141,33 @@ fn not_regular(path: &Path) -> AuthError {
     ))
 }
 
+/// Whether the log in `dir` holds a signed line: then only the key that signed it can
+/// verify it, and a new key must not be made in its place. Reads from the start and stops
+/// at the first signed line (usually the first line).
+///
+/// # Errors
+/// What reading the log reports.
+pub fn holds_signed_line(dir: &Path) -> std::io::Result<bool> {
+    let file = match no_follow().read(true).open(log_path(dir)) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(err) => return Err(err),
+    };
+    let mut reader = BufReader::new(file);
+    let mut buf = Vec::with_capacity(512);
+    loop {
+        match lines::next(&mut reader, &mut buf)? {
+            Line::Eof => return Ok(false),
+            Line::TooLong => {}
+            Line::Whole | Line::Torn => {
+                if mac_of(&String::from_utf8_lossy(&buf)).is_some() {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+}
+
 /// `head` closed into a stored line: `unsigned` when there is no key, `prev`, `mac`.
 pub fn signed_line(head: &str, prev: Option<&str>, signer: &Signer) -> String {
     let mut body = String::with_capacity(head.len() + 100);

@@ -88,35 +88,83 @@ impl KeyPlace {
         })
     }
 
-    /// Creates the key when the store's index does not list it: once, under the state lock
-    /// (taken here, before any command holds it). Reading the index opens nothing, so when
-    /// the key exists this costs one small file read.
+    /// Makes sure lines can be signed: the store's index lists the key, or, when `create`,
+    /// the key is made (once, under the state lock, taken here before any command holds
+    /// it). Reading the index opens nothing, so when the key exists this costs one small
+    /// file read. A command that changes nothing passes `create: false`: it must not make
+    /// a store (or a key) as a side effect of being audited.
+    ///
+    /// No key is made while `audit.log` holds signed lines: they were signed with a key that
+    /// is gone from the store (the file was deleted, another store is configured), and a new
+    /// one would make every one of them look tampered with. Lines are then written unsigned
+    /// and `--verify` says the key is missing.
     ///
     /// # Errors
-    /// Why the key could not be created; lines are then written unsigned.
-    pub fn ensure(&self, ctx: &Context) -> Result<(), String> {
-        let store = self.store()?;
+    /// Why lines go unsigned, as the lines say it: the key `could not be read`, `could not
+    /// be created`, or `is missing`.
+    pub fn ensure(&self, ctx: &Context, create: bool) -> Result<(), String> {
+        let unreadable = |why: &str| format!("the audit key could not be read: {why}");
+        let uncreatable = |why: &str| format!("the audit key could not be created: {why}");
+        let store = match self.store() {
+            Ok(store) => store,
+            // The file cannot be opened without asking, but its header says whether the key
+            // is in it: so the line can say which of the two it is.
+            Err(why) => {
+                return Err(match self.listed_in_header() {
+                    Some(false) => uncreatable(&why),
+                    _ => unreadable(&why),
+                })
+            }
+        };
         let listed = |store: &dyn SecretStore| -> Result<bool, String> {
             Ok(store
                 .index()
-                .map_err(|e| e.message().to_string())?
+                .map_err(|e| unreadable(e.message()))?
                 .items
                 .contains_key(KEY_ITEM))
         };
         if listed(store.as_ref())? {
             return Ok(());
         }
-        let lock = ctx.lock().map_err(|e| e.message().to_string())?;
+        if !create {
+            return Err(format!(
+                "the store holds no `{KEY_ITEM}`, and a command that changes nothing does not make one"
+            ));
+        }
+        let lock = ctx.lock().map_err(|e| uncreatable(e.message()))?;
         // Another process may have created it while this one waited for the lock.
         if listed(store.as_ref())? {
             return Ok(());
         }
         // `--reset-auth` with an older version may have dropped the index entry only:
         // never replace a key that still signs the log.
-        if store.get(KEY_ITEM).map_err(|e| describe(&e))?.is_some() {
+        if store
+            .get(KEY_ITEM)
+            .map_err(|e| unreadable(&describe(&e)))?
+            .is_some()
+        {
             return Ok(());
         }
-        let hex = ChainKey::generate_hex().map_err(|e| format!("no randomness: {e}"))?;
+        let log = super::file::log_path(&self.dir);
+        match super::file::holds_signed_line(&self.dir) {
+            Ok(false) => {}
+            Ok(true) => {
+                return Err(format!(
+                    "the audit key is missing: the {} store holds no `{KEY_ITEM}`, but {} holds \
+                     lines signed with one, which a new key could never verify, so none is made",
+                    store.kind().as_str(),
+                    log.display()
+                ))
+            }
+            Err(err) => {
+                return Err(uncreatable(&format!(
+                    "{} cannot be read to see whether an earlier key signed it ({err})",
+                    log.display()
+                )))
+            }
+        }
+        let hex =
+            ChainKey::generate_hex().map_err(|e| uncreatable(&format!("no randomness: {e}")))?;
         let meta = ItemMeta {
             fingerprint: "audit-hmac-key".to_string(),
             created_at: ctx.clock.now(),
@@ -126,7 +174,27 @@ impl KeyPlace {
         };
         store
             .put(KEY_ITEM, &Secret::new(hex.to_string()), meta, &lock)
-            .map_err(|e| describe(&e))
+            .map_err(|e| uncreatable(&describe(&e)))
+    }
+
+    /// For a passphrase-sealed file that cannot be opened without asking: whether its header
+    /// lists the key (`None`: the header cannot be read, or this is another store).
+    fn listed_in_header(&self) -> Option<bool> {
+        let Place::Nowhere(_) = self.kind else {
+            return None;
+        };
+        // `index` reads the header only: the terminal is never asked.
+        let file = EncryptedFile::new(
+            &self.dir,
+            KeySource::Passphrase {
+                from_env: None,
+                terminal: std::rc::Rc::new(crate::terminal::SystemTerminal),
+                cache: None,
+            },
+        );
+        file.index()
+            .ok()
+            .map(|index| index.items.contains_key(KEY_ITEM))
     }
 
     /// The signer for this process's lines: the key from the store, or why there is none.

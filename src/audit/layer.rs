@@ -34,7 +34,7 @@ pub struct AuditLayer {
     pub(super) retention_days: Option<u32>,
     pub(super) environment: Option<String>,
     pub(super) place: KeyPlace,
-    /// Why the key could not be created, when it could not (then lines go unsigned).
+    /// Why lines cannot be signed, found before the command acts (then lines go unsigned).
     pub(super) setup_error: Option<String>,
     /// The key, fetched from the store on the first event of the process only.
     signer: OnceLock<Signer>,
@@ -117,7 +117,8 @@ impl AuditLayer {
 
     fn signer(&self) -> &Signer {
         self.signer.get_or_init(|| match &self.setup_error {
-            Some(why) => Signer::Unsigned(format!("the audit key could not be created: {why}")),
+            // Already a sentence about the key (`could not be read`, `… created`, `is missing`).
+            Some(why) => Signer::Unsigned(why.clone()),
             None => self.place.signer(),
         })
     }

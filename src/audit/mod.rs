@@ -53,14 +53,15 @@ pub fn preflight(ctx: &Context) -> Result<(), AuthError> {
 
 /// The audit layer for this process and the handle that reports its write failures at the
 /// command's end, or `None` when auditing is off (then nothing is read, created or
-/// installed). Makes sure the HMAC key exists first (see [`key::KeyPlace::ensure`]).
-pub fn layer(ctx: &Context) -> Option<(AuditLayer, Failures)> {
+/// installed). Makes sure the HMAC key exists first, making it only when `read_only` is
+/// false (see [`key::KeyPlace::ensure`]).
+pub fn layer(ctx: &Context, read_only: bool) -> Option<(AuditLayer, Failures)> {
     let config = &ctx.loaded.config;
     if !enabled(config) {
         return None;
     }
     let place = key::KeyPlace::of(ctx);
-    let setup_error = place.ensure(ctx).err();
+    let setup_error = place.ensure(ctx, !read_only).err();
     let failures = Failures::default();
     let layer = AuditLayer::new(
         ctx.state_dir.clone(),

@@ -4,6 +4,7 @@
 
 use crate::audit::lines::{self, Line};
 use crate::audit::{self, chain::KEY_ITEM, file::log_path, key, read, verify};
+use crate::config::schema::StorageKind;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::{LineWriter, Outcome};
@@ -144,9 +145,13 @@ fn list(
     }
     out.finish();
     if let Some(first) = first_bad {
+        let lines = if unreadable == 1 {
+            "1 line of the audit log is not JSON".to_string()
+        } else {
+            format!("{unreadable} lines of the audit log are not JSON")
+        };
         ctx.warn(&format!(
-            "{unreadable} line(s) of the audit log are not JSON (the first is line {first}); run \
-             `claude --show-auth-logs --verify`"
+            "{lines} (the first is line {first}); run `claude --show-auth-logs --verify`"
         ));
     }
     if shown == 0 && !ctx.prefs.quiet {
@@ -185,7 +190,10 @@ fn table_row(out: &mut String, row: &read::Row<'_>, signed: bool) {
         row.provider.as_deref().unwrap_or("-"),
     );
     if row.event.as_deref() == Some("anchor") {
-        let pruned = format!("{} older entries pruned", row.pruned_count.unwrap_or(0));
+        let pruned = match row.pruned_count.unwrap_or(0) {
+            1 => "1 older entry pruned".to_string(),
+            n => format!("{n} older entries pruned"),
+        };
         let _ = write!(out, "{pruned:<26}");
     } else {
         let who = row
@@ -208,18 +216,44 @@ fn table_row(out: &mut String, row: &read::Row<'_>, signed: bool) {
     }
 }
 
+/// `--verify` without the key (`key_missing`): the log can no longer be verified, and why.
+/// Never a MAC mismatch: no line was checked.
+fn key_missing(ctx: &Context, path: &Path) -> Outcome {
+    let kind = ctx.store().kind();
+    let file = ctx.state_dir.join("credentials.enc");
+    let why = if kind == StorageKind::EncryptedFile && !file.exists() {
+        format!(
+            "{} does not exist: it was deleted or moved away",
+            file.display()
+        )
+    } else {
+        format!("the {} store does not hold it", kind.as_str())
+    };
+    let missing = format!("its key `{KEY_ITEM}` is missing ({why})");
+    let failure = AuthError::storage(format!("{} cannot be verified: {missing}", path.display()))
+        .with_hint(format!(
+            "only the key that signed the log can verify it, and no other key is made while the \
+         log holds signed lines: restore the store (or its `{KEY_ITEM}` item) from a backup, \
+         or set `authentication.storage` back to the store it was signed under; if the key \
+         is lost, the log can no longer be verified: keep it as a record and move it away \
+         (`mv {0} {0}.unverifiable`), and the next audited command starts a new chain",
+            path.display()
+        ));
+    let human = format!(
+        "✗ The audit log cannot be verified: {missing}\n  hint: {}",
+        failure.hint().unwrap_or_default()
+    );
+    Outcome::failed(
+        human,
+        json!({ "verified": false, "problem": "key_missing" }),
+        failure,
+    )
+}
+
 /// `--verify`: the whole chain, with the key from the store.
 fn check(ctx: &Context, path: &Path, reader: impl BufRead) -> Result<Outcome, AuthError> {
     let Some(key) = key::for_reading(ctx)? else {
-        return Err(AuthError::storage(format!(
-            "the audit key `{KEY_ITEM}` is not in the {} store, so {} cannot be verified",
-            ctx.store().kind().as_str(),
-            path.display()
-        ))
-        .with_hint(
-            "the log was signed with a key kept in another store (check \
-             `authentication.storage`), or the key was deleted; without it the log cannot be checked",
-        ));
+        return Ok(key_missing(ctx, path));
     };
     let checked = match verify::verify(reader, &key) {
         Ok(checked) => checked,
@@ -248,19 +282,27 @@ fn check(ctx: &Context, path: &Path, reader: impl BufRead) -> Result<Outcome, Au
         }
     };
     let mut human = format!(
-        "✓ The audit log is intact: {} entries, {} signed and chained{}.",
-        checked.lines,
+        "✓ The audit log is intact: {}, {} signed and chained{}.",
+        crate::output::count(checked.lines, "entry", "entries"),
         checked.signed,
         checked
             .pruned
-            .map(|n| format!(" from an anchor that stands for {n} pruned entries"))
+            .map(|n| {
+                format!(
+                    " from an anchor that stands for {}",
+                    crate::output::count(n, "pruned entry", "pruned entries")
+                )
+            })
             .unwrap_or_default()
     );
     if let Some((line, why)) = &checked.first_unsigned {
+        let unsigned = if checked.unsigned == 1 {
+            "1 entry is unsigned, so it is".to_string()
+        } else {
+            format!("{} entries are unsigned, so they are", checked.unsigned)
+        };
         human.push_str(&format!(
-            "\n  warning: {} entries are unsigned, so not tamper-evident (the first is line \
-             {line}: {why}).",
-            checked.unsigned
+            "\n  warning: {unsigned} not tamper-evident (the first is line {line}: {why})."
         ));
     }
     Ok(Outcome::ok(

@@ -8,8 +8,10 @@ use crate::providers::{CredentialInfo, Verdict};
 use crate::storage::atomic::check_private;
 use crate::storage::ownership::unix_mode;
 
-/// Whether the configured store answers (the keychain is asked for a probe item).
-pub fn storage(ctx: &Context) -> Result<String, AuthError> {
+/// Whether the configured store answers (the keychain is asked for a probe item);
+/// `opened` is what `authenticate` said of it (the caller opened it once, for every step
+/// that needs to know).
+pub fn storage(ctx: &Context, opened: &Result<(), AuthError>) -> Result<String, AuthError> {
     let store = ctx.store();
     match store.kind() {
         StorageKind::Keychain => {
@@ -20,7 +22,13 @@ pub fn storage(ctx: &Context) -> Result<String, AuthError> {
         StorageKind::EncryptedFile => {
             // Opened and authenticated, not just its header read: a tampered item list or a
             // wrong passphrase fails here, in the step that names storage.
-            store.authenticate()?;
+            opened.clone()?;
+            if !ctx.state_dir.join("credentials.enc").exists() {
+                return Ok(
+                    "no encrypted file yet (it is made when a credential is first stored)"
+                        .to_string(),
+                );
+            }
             let index = store.index()?;
             let items = crate::output::count(index.items.len() as u64, "item", "items");
             Ok(format!(

@@ -35,9 +35,14 @@ pub struct Reset {
     pub removed: Vec<String>,
     /// The configuration file, which is never removed.
     pub config_kept: String,
-    /// Store items kept because removing them needs a second factor (`mfa-totp`).
+    /// Store items kept: the audit log's key (`audit-hmac-key`), evidence rather than a
+    /// credential, and the enrolled factor (`mfa-totp`) when removing it needs a code.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kept: Vec<String>,
+    /// The encrypted file that now holds only the kept items (it was removed with
+    /// everything else, then written again with them); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rewritten: Option<String>,
 }
 
 impl Report for Reset {
@@ -45,14 +50,21 @@ impl Report for Reset {
         if !self.reset {
             return "Nothing removed.".to_string();
         }
-        let kept = if self.kept.is_empty() {
-            String::new()
-        } else {
-            format!(
+        let mut kept = String::new();
+        if self.kept.iter().any(|item| item == AUDIT_KEY) {
+            kept.push_str(&format!(
+                "\n  The audit log's key ({AUDIT_KEY}) was kept: it is evidence, not a credential, so the entries written before this reset can still be verified."
+            ));
+        }
+        if self.kept.iter().any(|item| item == crate::mfa::TOTP_ITEM) {
+            kept.push_str(&format!(
                 "\n  The enrolled second factor ({}) was kept: policy requires MFA, and removing it needs a current code from it (`claude --reset-auth --yes --mfa-code -`).",
-                self.kept.join(", ")
-            )
-        };
+                crate::mfa::TOTP_ITEM
+            ));
+        }
+        if let Some(file) = &self.rewritten {
+            kept.push_str(&format!("\n  {file} now holds only what was kept."));
+        }
         if self.removed.is_empty() {
             return format!("Nothing was stored; nothing to reset.{kept}");
         }
@@ -77,13 +89,15 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
             removed: Vec::new(),
             config_kept: ctx.loaded.path.display().to_string(),
             kept: Vec::new(),
+            rewritten: None,
         }));
     }
     let keep_factor = !factor_may_go(ctx)?;
     let store = ctx.store();
     let lock = ctx.lock()?;
     let mut removed = Vec::new();
-    let audit_key = keep_audit_key(ctx, store.as_ref());
+    // Before anything is removed: a key that must be kept but cannot be read stops the reset.
+    let audit_key = keep_audit_key(ctx, store.as_ref())?;
     // Under an MFA policy the enrolled factor goes only with a code from it; a factor that
     // must stay but cannot be read now (an encrypted file without its passphrase) stops
     // the reset before anything is removed.
@@ -138,18 +152,25 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
             }
         }
     }
+    let mut kept = Vec::new();
     if let Some((key, meta)) = audit_key {
         // Removing the files above took its index entry (and, for the encrypted file, the
         // key itself) with them.
         store.put(AUDIT_KEY, &key, meta, &lock)?;
+        kept.push(AUDIT_KEY.to_string());
     }
-    let mut kept = Vec::new();
     if let Some((secret, meta)) = factor {
         // The same for the factor: the encrypted file held it too.
         store.put(crate::mfa::TOTP_ITEM, &secret, meta, &lock)?;
         kept.push(crate::mfa::TOTP_ITEM.to_string());
     }
     drop(lock);
+    // The file went and came back holding only what was kept: it was not removed.
+    let mut rewritten = None;
+    if store.kind() == StorageKind::EncryptedFile && !kept.is_empty() {
+        removed.retain(|item| item != "credentials.enc");
+        rewritten = Some(ctx.state_dir.join("credentials.enc").display().to_string());
+    }
     crate::events::record(
         ctx,
         &crate::events::AuthEvent::AuthReset {
@@ -172,6 +193,7 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
         removed,
         config_kept: ctx.loaded.path.display().to_string(),
         kept,
+        rewritten,
     }))
 }
 
@@ -246,26 +268,82 @@ fn factor_may_go(ctx: &Context) -> Result<bool, AuthError> {
 }
 
 /// The audit log's key is evidence, not a credential: it outlives a reset, or no entry
-/// before the reset could be verified again. `None` when none is stored, or when it cannot
-/// be read now (an encrypted file without its passphrase): then it goes with the file, and
-/// a warning says what that costs.
+/// before the reset could be verified again. `None` when none is stored. The encrypted file
+/// is deleted whole, so a key that cannot be read now (no passphrase, a damaged file) would
+/// go with it: with auditing on that stops the reset before anything is removed; with
+/// auditing off it goes, and a warning says what that costs. (A keychain's items are
+/// removed one by one, sparing the key, which then stays where it is.)
+///
+/// # Errors
+/// `storage_error` with auditing on when the key cannot be read from the encrypted file.
 fn keep_audit_key(
     ctx: &Context,
     store: &dyn SecretStore,
-) -> Option<(crate::secret::Secret<String>, crate::storage::ItemMeta)> {
-    let meta = store.index().ok()?.items.remove(AUDIT_KEY)?;
+) -> Result<Option<(crate::secret::Secret<String>, crate::storage::ItemMeta)>, AuthError> {
+    let encrypted = store.kind() == StorageKind::EncryptedFile;
+    let audited = crate::audit::enabled(&ctx.loaded.config);
+    let meta = match store.index() {
+        Ok(mut index) => match index.items.remove(AUDIT_KEY) {
+            Some(meta) => meta,
+            None => return Ok(None),
+        },
+        // A file whose header cannot be read may hold the key: it cannot be told.
+        Err(err) if encrypted && audited => return Err(audit_key_unreadable(ctx, &err)),
+        Err(_) => return Ok(None),
+    };
     match store.get(AUDIT_KEY) {
-        Ok(Some(key)) => Some((key, meta)),
-        Ok(None) => None,
+        Ok(Some(key)) => Ok(Some((key, meta))),
+        Ok(None) => Ok(None),
+        Err(err) if encrypted && audited => Err(audit_key_unreadable(ctx, &err)),
         Err(err) => {
             ctx.warn(&format!(
                 "the audit log's key could not be read ({}); it is removed with the store, so \
                  entries written before this reset can no longer be verified",
                 err.message()
             ));
-            None
+            Ok(None)
         }
     }
+}
+
+/// With auditing on, the reset stops rather than delete the audit log's key with the file:
+/// the hint says how to keep it, and how to let it go knowingly.
+fn audit_key_unreadable(ctx: &Context, err: &AuthError) -> AuthError {
+    let file = ctx.state_dir.join("credentials.enc");
+    let passphrase = ctx
+        .loaded
+        .config
+        .authentication
+        .storage
+        .encryption_key
+        .as_deref()
+        == Some("user-derived-key");
+    let keep = if passphrase {
+        "give the passphrase so the key is kept: set CLAUDE_PASSPHRASE, or run `claude \
+         --reset-auth` at a terminal to be asked for it"
+    } else {
+        "make the keychain that holds the file's master key reachable and unlocked, so the \
+         key is kept"
+    };
+    let lost = if passphrase {
+        "the passphrase is lost"
+    } else {
+        "the master key is lost"
+    };
+    AuthError::storage(format!(
+        "auditing is on, and the audit log's key in {} cannot be read: removing the file \
+         would delete it, so nothing was removed",
+        file.display()
+    ))
+    .caused_by(err.message())
+    .with_hint(format!(
+        "{keep}. If {lost} or the file is damaged, move it aside yourself (`mv {0} {0}.lost`) \
+         and run `claude --reset-auth` again, knowing that the audit entries written before \
+         can then no longer be verified (move {1} aside too, and the next audited command \
+         starts a new signed chain)",
+        file.display(),
+        crate::audit::file::log_path(&ctx.state_dir).display()
+    ))
 }
 
 /// Whether the user wants the reset: `--yes`, or "y" at the question.

@@ -21,13 +21,15 @@ const NETWORK_STEPS: [&str; 2] = ["server", "ip policy"];
 const SKEW_LIMIT_SECS: u64 = 300;
 
 /// One step's result. `warn` marks a problem that does not stop the credential in force
-/// from working (e.g. no keychain while the key comes from the environment).
+/// from working (e.g. no keychain while the key comes from the environment). `waited`: the
+/// step waited on a server, so its time is worth reading.
 struct Step {
     name: &'static str,
     result: Result<String, AuthError>,
     millis: u128,
     warn: bool,
     skipped: bool,
+    waited: bool,
 }
 
 /// The steps so far; a failed step makes the online ones that depend on it skip.
@@ -43,19 +45,30 @@ impl Steps {
         let started = Instant::now();
         let result = check();
         let ok = result.is_ok();
+        self.record(name, result, started.elapsed().as_millis());
+        ok
+    }
+
+    /// A step whose check ran earlier (its result was needed before its turn).
+    fn record(&mut self, name: &'static str, result: Result<String, AuthError>, millis: u128) {
         self.0.push(Step {
             name,
+            waited: NETWORK_STEPS.contains(&name),
             result,
-            millis: started.elapsed().as_millis(),
+            millis,
             warn: false,
             skipped: false,
         });
-        ok
     }
 
     /// Like `run`, but a failure only warns.
     fn advise(&mut self, name: &'static str, check: impl FnOnce() -> Result<String, AuthError>) {
         self.run(name, check);
+        self.warn_only();
+    }
+
+    /// Makes the last step's failure a warning.
+    fn warn_only(&mut self) {
         if let Some(step) = self.0.last_mut() {
             step.warn = step.result.is_err();
         }
@@ -68,6 +81,7 @@ impl Steps {
             millis: 0,
             warn: false,
             skipped: true,
+            waited: false,
         });
     }
 
@@ -97,6 +111,9 @@ pub struct StepReport<'a> {
     pub name: &'static str,
     pub state: StepState,
     pub ms: u64,
+    /// It waited on a server (the text shows its time).
+    #[serde(skip)]
+    pub waited: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,6 +157,7 @@ impl Checks<'_> {
                     (Err(_), false, _) => StepState::Failed,
                 },
                 ms: u64::try_from(step.millis).unwrap_or(u64::MAX),
+                waited: step.waited && !step.skipped,
                 detail: step.result.as_ref().ok().map(String::as_str),
                 error: step.result.as_ref().err().map(ErrorObject::of),
             })
@@ -165,7 +183,7 @@ impl Report for Checks<'_> {
             };
             let mark = step.state.mark();
             // Local steps take no time worth reading; the ones that wait on a server do.
-            let took = if NETWORK_STEPS.contains(&step.name) && step.state != StepState::Skipped {
+            let took = if step.waited {
                 format!(" ({} ms)", step.ms)
             } else {
                 String::new()
@@ -206,7 +224,15 @@ pub async fn run(ctx: &Context) -> Outcome {
     steps.run("provider", || Ok(provider_step(ctx)));
     // Resolved once: every step below looks at the same facts.
     let resolution = resolve::credentials(ctx);
-    let credential_ok = steps.run("credential", || credential_step(ctx, provider, &resolution));
+    // The store is opened once (a passphrase is asked for once), before the credential
+    // step, which needs its verdict: "no credential" is only true of a store that opens.
+    let started = Instant::now();
+    let opened = ctx.store().authenticate();
+    let storage = crate::commands::diagnose::storage(ctx, &opened);
+    let storage_ms = started.elapsed().as_millis();
+    let credential_ok = steps.run("credential", || {
+        credential_step(ctx, provider, &resolution, opened.as_ref().err())
+    });
     let compliant = match crate::policy::report::compliance_step(ctx, provider) {
         Ok(Some(found)) => steps.run("compliance", || Ok(found)),
         Ok(None)
@@ -236,10 +262,13 @@ pub async fn run(ctx: &Context) -> Outcome {
         }
         crate::policy::rotation::Finding::Skipped(why) => steps.skip("key rotation", &why),
     }
-    if uses_store(&resolution, provider) {
-        steps.run("storage", || crate::commands::diagnose::storage(ctx));
-    } else {
-        steps.advise("storage", || crate::commands::diagnose::storage(ctx));
+    // The credential in force is read from a store that cannot be used: the server is not
+    // asked (there is nothing to send), and the storage step says why.
+    let unreadable =
+        storage.is_err() && uses_store(&resolution, provider) && resolution.active().is_some();
+    steps.record("storage", storage, storage_ms);
+    if !uses_store(&resolution, provider) {
+        steps.warn_only();
     }
     steps.run("file permissions", || {
         crate::commands::diagnose::file_permissions(ctx)
@@ -263,22 +292,33 @@ pub async fn run(ctx: &Context) -> Outcome {
     if credential_ok && !ip_ok {
         steps.skip("server", "the IP policy refused the request");
         steps.skip("clock", "no server answer");
+    } else if credential_ok && unreadable {
+        steps.skip(
+            "server",
+            "the credential in force is kept in the store, which cannot be used (see storage)",
+        );
+        steps.skip("clock", "no request was made");
     } else if credential_ok && compliant {
         let started = Instant::now();
-        let (verdict, date) = server_verdict(ctx, provider, &resolution).await;
-        let millis = started.elapsed().as_millis();
-        steps.0.push(Step {
-            name: "server",
-            result: verdict.map(|v| v.detail),
-            millis,
-            warn: false,
-            skipped: false,
-        });
+        let asked = server_verdict(ctx, provider, &resolution).await;
+        steps.record(
+            "server",
+            asked.verdict.map(|v| v.detail),
+            started.elapsed().as_millis(),
+        );
+        if !asked.sent {
+            // It failed before anything was sent (the credential's value could not be had):
+            // no time to show, no answer to read a clock from.
+            if let Some(step) = steps.0.last_mut() {
+                step.waited = false;
+            }
+        }
         // The `Date` of an error answer (a 401) counts too: the clock may be why it failed.
-        match date {
+        match asked.date {
             Some(date) => {
                 steps.run("clock", || clock_step(date, ctx.clock.now()));
             }
+            None if !asked.sent => steps.skip("clock", "no request was made to the API"),
             None => steps.skip("clock", "the server sent no Date header"),
         }
     } else if !compliant {
@@ -310,13 +350,7 @@ async fn ip_step(ctx: &Context, provider: Provider, steps: &mut Steps) -> bool {
     let started = Instant::now();
     let result = ip_verdict(ctx).await;
     let ok = result.is_ok();
-    steps.0.push(Step {
-        name: NAME,
-        result,
-        millis: started.elapsed().as_millis(),
-        warn: false,
-        skipped: false,
-    });
+    steps.record(NAME, result, started.elapsed().as_millis());
     ok
 }
 
@@ -372,10 +406,13 @@ fn provider_step(ctx: &Context) -> String {
     }
 }
 
+/// The credential in force, offline; `opened`: why the store did not open, when it did not
+/// (then "nothing is configured" is not known to be true).
 fn credential_step(
     ctx: &Context,
     provider: Provider,
     resolution: &Resolution,
+    opened: Option<&AuthError>,
 ) -> Result<String, AuthError> {
     if provider != Provider::Anthropic {
         return crate::commands::diagnose::cloud_credential(ctx, provider);
@@ -393,6 +430,10 @@ fn credential_step(
     let Some(active) = resolution.active() else {
         if let Some(refusal) = resolution.refusal() {
             return Err(refusal.to_error());
+        }
+        // A store that cannot be read, or that does not open, may hold what is missing.
+        if let Some(failure) = resolution.store_failure(ctx).or(opened) {
+            return Err(failure.clone());
         }
         return Err(resolve::no_credential(ctx, ""));
     };
@@ -438,28 +479,43 @@ pub(crate) async fn server_check(
 ) -> Result<String, AuthError> {
     server_verdict(ctx, provider, resolution)
         .await
-        .0
+        .verdict
         .map(|v| v.detail)
 }
 
-/// The server's verdict on the credential in force, and the `Date` of its answer (of an
-/// error answer too).
-async fn server_verdict(
-    ctx: &Context,
-    provider: Provider,
-    resolution: &Resolution,
-) -> (Result<Verdict, AuthError>, Option<UnixTime>) {
+/// The server's verdict on the credential in force, the `Date` of its answer (of an error
+/// answer too), and whether anything was sent.
+struct Asked {
+    verdict: Result<Verdict, AuthError>,
+    date: Option<UnixTime>,
+    /// `false` when it failed before a request (the client, the credential's value).
+    sent: bool,
+}
+
+async fn server_verdict(ctx: &Context, provider: Provider, resolution: &Resolution) -> Asked {
     let http = match ctx.http() {
         Ok(http) => http,
-        Err(err) => return (Err(err), None),
+        Err(err) => return not_sent(err),
     };
     match provider {
         Provider::Anthropic => anthropic_verdict(ctx, http, resolution).await,
         other => {
             let verdict = crate::commands::diagnose::cloud_verdict(ctx, other, http).await;
             let date = verdict.as_ref().ok().and_then(|v| v.server_date);
-            (verdict, date)
+            Asked {
+                verdict,
+                date,
+                sent: true,
+            }
         }
+    }
+}
+
+fn not_sent(err: AuthError) -> Asked {
+    Asked {
+        verdict: Err(err),
+        date: None,
+        sent: false,
     }
 }
 
@@ -469,9 +525,9 @@ async fn anthropic_verdict(
     ctx: &Context,
     http: &reqwest::Client,
     resolution: &Resolution,
-) -> (Result<Verdict, AuthError>, Option<UnixTime>) {
+) -> Asked {
     let Some(active) = resolution.active() else {
-        return (Err(resolve::no_key_error()), None);
+        return not_sent(resolve::no_key_error());
     };
     let budget = ctx.budget();
     // What the server was shown: a helper's key is known only once it has run.
@@ -479,7 +535,7 @@ async fn anthropic_verdict(
     let answer = if let Source::Session(provider) = &active.source {
         let token = match crate::oauth::refresh::access_token(ctx, provider).await {
             Ok((token, _)) => token,
-            Err(err) => return (Err(err), None),
+            Err(err) => return not_sent(err),
         };
         let fingerprint = active.fingerprint.as_str().to_string();
         let credential = anthropic::ApiCredential::Token {
@@ -490,9 +546,9 @@ async fn anthropic_verdict(
     } else {
         match ask_with(ctx, http, active, false).await {
             // A helper's cached key the API refuses: run the helper again, once.
-            Ok((answer, _))
+            Ok((first, _))
                 if matches!(active.source, Source::Helper(_))
-                    && answer
+                    && first
                         .verdict
                         .as_ref()
                         .is_err_and(|e| e.code() == crate::error::ErrorCode::InvalidApiKey) =>
@@ -503,14 +559,21 @@ async fn anthropic_verdict(
                         shown = fingerprint;
                         answer
                     }
-                    Err(err) => return (Err(err), None),
+                    // The first answer was had: its clock still counts.
+                    Err(err) => {
+                        return Asked {
+                            verdict: Err(err),
+                            date: first.server_date,
+                            sent: true,
+                        }
+                    }
                 }
             }
             Ok((answer, fingerprint)) => {
                 shown = fingerprint;
                 answer
             }
-            Err(err) => return (Err(err), None),
+            Err(err) => return not_sent(err),
         }
     };
     let what = match &active.source {
@@ -525,7 +588,11 @@ async fn anthropic_verdict(
         server_date: check.server_date,
         elapsed: check.elapsed,
     });
-    (verdict, answer.server_date)
+    Asked {
+        verdict,
+        date: answer.server_date,
+        sent: true,
+    }
 }
 
 /// Asks the API with a credential that is not a login, as its source says it is sent;

@@ -207,9 +207,14 @@ pub fn detail(message: &str) {
 /// `-v` (events and detail lines), `-vv` (those and the trace: resolution steps and every
 /// HTTP exchange with its status and time) and `--debug-auth` (`trace`). Nothing is
 /// installed when no layer listens, so a plain call pays for no subscriber. Call once,
-/// before the handler. Returns, when auditing is on, the handle that fails the command at
-/// its end if one of its audit lines could not be written.
-pub fn install(ctx: &Context, trace: bool) -> Option<crate::audit::layer::Failures> {
+/// before the handler. `read_only`: the command changes nothing, so auditing it makes no
+/// audit key. Returns, when auditing is on, the handle that fails the command at its end if
+/// one of its audit lines could not be written.
+pub fn install(
+    ctx: &Context,
+    trace: bool,
+    read_only: bool,
+) -> Option<crate::audit::layer::Failures> {
     let text = TextLayer {
         verbose: ctx.prefs.verbose > 0,
         trace: trace || ctx.prefs.verbose > 1,
@@ -218,7 +223,7 @@ pub fn install(ctx: &Context, trace: bool) -> Option<crate::audit::layer::Failur
     // Only when `security.auditLogging` or `compliance.auditLogging` asks for it: otherwise
     // nothing is read or created, and the sink stays idle.
     let mut failures = None;
-    if let Some((audit, handle)) = crate::audit::layer(ctx) {
+    if let Some((audit, handle)) = crate::audit::layer(ctx, read_only) {
         sink = sink.with(audit);
         failures = Some(handle);
     }

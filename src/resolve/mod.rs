@@ -289,6 +289,8 @@ pub struct Resolution {
     pub candidates: Vec<Candidate>,
     /// Problems met while looking (e.g. a store that cannot be read); shown as warnings.
     pub problems: Vec<AuthError>,
+    /// The store's index could not be read: its error is the first of `problems`.
+    pub index_unreadable: bool,
     /// Set when policy refuses every API key.
     pub policy: Option<Refusal>,
 }
@@ -329,6 +331,37 @@ impl Resolution {
             Ok(()) => otherwise,
             Err(err) => err,
         }
+    }
+
+    /// Why the store keeps the credential in force from being had, as found without
+    /// unlocking anything (a shared, linked or foreign `credentials.enc`, a damaged index
+    /// or `sessions.json`): when nothing is in force, or what is in force lives in the
+    /// store. `None` when policy refuses every key (its refusal comes first), or when the
+    /// credential in force does not need the store (a broken store is then a warning).
+    pub fn store_failure(&self, ctx: &Context) -> Option<&AuthError> {
+        if self.policy.is_some() {
+            return None;
+        }
+        match self.active() {
+            None => self.problems.first(),
+            Some(active) if active.problem().is_none() && in_store(ctx, active) => {
+                self.problems.first().filter(|_| self.index_unreadable)
+            }
+            Some(_) => None,
+        }
+    }
+}
+
+/// Whether `candidate`'s secret is read from the configured store: the stored key, and a
+/// login's tokens. (The keychain's index is a file of its own, so a damaged one does not
+/// keep a session's tokens from being read; the encrypted file's header is the file.)
+pub fn in_store(ctx: &Context, candidate: &Candidate) -> bool {
+    match candidate.source {
+        Source::Stored(_) => true,
+        Source::Session(_) => {
+            ctx.loaded.config.authentication.storage.kind == StorageKind::EncryptedFile
+        }
+        _ => false,
     }
 }
 
@@ -439,6 +472,7 @@ pub fn credentials(ctx: &Context) -> Resolution {
         }
         Err(err) => problems.push(err),
     }
+    let index_unreadable = !problems.is_empty();
     let session = match session::load(&ctx.state_dir) {
         Ok(mut all) => all
             .sessions
@@ -485,6 +519,7 @@ pub fn credentials(ctx: &Context) -> Resolution {
     Resolution {
         candidates,
         problems,
+        index_unreadable,
         policy: key_policy,
     }
 }
@@ -547,6 +582,11 @@ fn session_candidate(ctx: &Context, session: Session) -> Candidate {
         credential: Credential::Session(session),
         standing: problem.map_or(Standing::Usable, Standing::Unusable),
     }
+}
+
+/// Whether policy refuses every API key here (so no hint may offer one).
+pub fn keys_refused(ctx: &Context) -> bool {
+    refusals(ctx).0.is_some()
 }
 
 /// Why policy refuses API keys, and why it refuses the OAuth session.

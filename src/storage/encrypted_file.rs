@@ -198,8 +198,20 @@ impl EncryptedFile {
     }
 
     fn damaged(&self, why: &str) -> AuthError {
-        AuthError::storage(format!("{} cannot be opened: {why}", self.path.display()))
-            .with_hint("the file was left untouched; restore it from a backup, or move it away and store your credentials again")
+        AuthError::storage(format!("{} cannot be opened: {why}", self.path.display())).with_hint(
+            format!("the file was left untouched; {}", self.start_over()),
+        )
+    }
+
+    /// The ways out of a file that will not open: a backup, or starting over without it
+    /// (`--reset-auth` removes a file it cannot open, as it removes a good one).
+    fn start_over(&self) -> String {
+        let path = self.path.display();
+        format!(
+            "restore it from a backup, or start over: move it away (`mv {path} {path}.bad`) \
+             or run `claude --reset-auth` (it removes every stored credential, this file \
+             included), then store your credentials again"
+        )
     }
 
     /// AEAD cannot tell a wrong key from a changed byte, so the error names both and says
@@ -221,8 +233,8 @@ impl EncryptedFile {
         ))
         .with_hint(format!(
             "{check}; the file was left untouched. If it is right, the file was tampered \
-             with or damaged: restore it from a backup, or move it away and store your \
-             credentials again"
+             with or damaged: {}",
+            self.start_over()
         ))
     }
 

@@ -41,6 +41,8 @@ pub struct Keychain {
     /// Used for the encrypted file's master key, not as the store (changes the way out an
     /// "unavailable" error names).
     for_master_key: bool,
+    /// Policy refuses API keys here, so "use ANTHROPIC_API_KEY" is no way out.
+    keys_refused: bool,
 }
 
 impl Keychain {
@@ -60,7 +62,15 @@ impl Keychain {
             bus_address: env.get(envvars::DBUS_SESSION_BUS_ADDRESS),
             runtime_dir: env.get(envvars::XDG_RUNTIME_DIR),
             for_master_key: false,
+            keys_refused: false,
         }
+    }
+
+    /// This keychain where policy refuses API keys: its errors do not offer one.
+    #[must_use]
+    pub fn keys_refused(mut self, refused: bool) -> Keychain {
+        self.keys_refused = refused;
+        self
     }
 
     /// This keychain as the holder of the encrypted file's master key.
@@ -156,8 +166,9 @@ impl Keychain {
     }
 
     fn unavailable(&self, why: String) -> AuthError {
-        AuthError::keychain_unavailable(format!("the OS keychain is unavailable: {why}"))
-            .with_hint(alternatives_hint(&self.config_path, self.for_master_key))
+        AuthError::keychain_unavailable(format!("the OS keychain is unavailable: {why}")).with_hint(
+            alternatives_hint(&self.config_path, self.for_master_key, !self.keys_refused),
+        )
     }
 
     fn translate(&self, err: KeyringError) -> AuthError {

@@ -129,17 +129,24 @@ pub trait SecretStore {
 /// The hint a "keychain unavailable" error ends with: the alternatives that do not need it.
 /// `master_key`: the keychain was wanted for the encrypted file's master key (storage is
 /// already `encrypted-file`), so the way out is a passphrase, not `encrypted-file` again.
-pub fn alternatives_hint(config_path: &std::path::Path, master_key: bool) -> String {
+/// `api_key`: an API key from the environment is a way out (policy does not refuse keys).
+pub fn alternatives_hint(config_path: &std::path::Path, master_key: bool, api_key: bool) -> String {
+    let or_key = if api_key {
+        ", or use ANTHROPIC_API_KEY"
+    } else {
+        ""
+    };
     if master_key {
         format!(
             "set `authentication.storage.encryptionKey` to \"user-derived-key\" in {} to seal \
              the file with a passphrase instead of a key kept in the keychain (CLAUDE_PASSPHRASE \
-             in scripts), or use ANTHROPIC_API_KEY",
+             in scripts){or_key}",
             config_path.display()
         )
     } else {
-        "run `claude --set-storage encrypted-file` to keep credentials in a file sealed with a \
-         passphrase (CLAUDE_PASSPHRASE in scripts), or use ANTHROPIC_API_KEY"
-            .to_string()
+        format!(
+            "run `claude --set-storage encrypted-file` to keep credentials in a file sealed \
+             with a passphrase (CLAUDE_PASSPHRASE in scripts){or_key}"
+        )
     }
 }

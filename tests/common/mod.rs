@@ -348,3 +348,19 @@ pub fn helper_script(dir: &Path, name: &str, key: &str) -> (PathBuf, PathBuf) {
 pub fn runs(path: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
 }
+
+/// Rewrites the header of the store at `path` with `edit`, keeping the format valid (magic,
+/// version, new length, header, then the nonce and ciphertext as they were).
+pub fn edit_store_header(path: &std::path::Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let original = std::fs::read(path).unwrap();
+    let header_len = u32::from_be_bytes(original[9..13].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value =
+        serde_json::from_slice(&original[13..13 + header_len]).unwrap();
+    edit(&mut header);
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut tampered = original[..9].to_vec();
+    tampered.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    tampered.extend_from_slice(&header);
+    tampered.extend_from_slice(&original[13 + header_len..]);
+    std::fs::write(path, tampered).unwrap();
+}

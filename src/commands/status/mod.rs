@@ -45,6 +45,9 @@ struct Facts<'a> {
     verification: Option<Checked>,
     /// The last plan `--subscription-status` saw, for a login in force (a file read only).
     plan: Option<crate::billing::subscription::Cached>,
+    /// Why the store keeps a credential from being had (nothing else in force, or what is
+    /// in force lives in it): the command fails with it, and its hint is the next step.
+    store_failure: Option<AuthError>,
 }
 
 impl Facts<'_> {
@@ -53,16 +56,19 @@ impl Facts<'_> {
     }
 
     fn usable(&self) -> Option<&Candidate> {
-        self.active().filter(|c| c.problem().is_none())
+        self.active()
+            .filter(|c| c.problem().is_none() && self.store_failure.is_none())
     }
 }
 
 /// Builds the status, offline. Exit 0 when a usable credential resolves (it is then
-/// "configured"), `not_authenticated` otherwise.
+/// "configured"); the store's own `storage_error` when the store is why nothing usable
+/// resolves (see [`Resolution::store_failure`]); `not_authenticated` otherwise.
 pub fn run(ctx: &Context) -> Outcome {
     let resolution = resolve::credentials(ctx);
     resolve::explain(ctx, &resolution);
-    build(ctx, &resolution, None)
+    let store_failure = resolution.store_failure(ctx).cloned();
+    build(ctx, &resolution, None, store_failure)
 }
 
 /// `--auth-status --check`: the status, after the one cheap online check `--test-auth`'s
@@ -72,8 +78,19 @@ pub async fn run_checked(ctx: &Context) -> Outcome {
     let resolution = resolve::credentials(ctx);
     resolve::explain(ctx, &resolution);
     let provider = crate::providers::active(ctx);
+    let mut store_failure = resolution.store_failure(ctx).cloned();
+    if provider == Provider::Anthropic
+        && store_failure.is_none()
+        && resolution.active().is_none()
+        && resolution.refusal().is_none()
+    {
+        // Online, so the store may be opened: only its authenticated contents may say that
+        // nothing is stored (its index is unproven: an item deleted from an encrypted
+        // file's header is damage, not absence).
+        store_failure = ctx.store().authenticate().err();
+    }
     let configured = if provider == Provider::Anthropic {
-        resolution.active().is_some_and(|c| c.problem().is_none())
+        store_failure.is_none() && resolution.active().is_some_and(|c| c.problem().is_none())
     } else {
         crate::commands::diagnose::cloud_info(ctx, provider).is_ok()
     };
@@ -86,14 +103,16 @@ pub async fn run_checked(ctx: &Context) -> Outcome {
     } else {
         None
     };
-    build(ctx, &resolution, verification)
+    build(ctx, &resolution, verification, store_failure)
 }
 
-/// The status of `resolution`, with `--check`'s verdict when it was asked for.
+/// The status of `resolution`, with `--check`'s verdict when it was asked for, failing with
+/// `store_failure` when the store keeps the credential from being had.
 fn build(
     ctx: &Context,
     resolution: &Resolution,
     verification: Option<Result<String, AuthError>>,
+    store_failure: Option<AuthError>,
 ) -> Outcome {
     let provider = crate::providers::active(ctx);
     if provider != crate::config::schema::Provider::Anthropic {
@@ -103,8 +122,14 @@ fn build(
     let rotation = rotation_status(ctx, resolution);
     let mfa = crate::mfa::summary(ctx);
     let warnings = warnings(ctx, resolution, rotation.as_ref(), &mfa);
-    let usable = resolution.active().is_some_and(|c| c.problem().is_none());
-    let next_step = (!usable).then(|| next_step(ctx, resolution));
+    let usable =
+        store_failure.is_none() && resolution.active().is_some_and(|c| c.problem().is_none());
+    let next_step = (!usable).then(|| match &store_failure {
+        Some(failure) => failure
+            .hint()
+            .map_or_else(|| next_step(ctx, resolution), str::to_string),
+        None => next_step(ctx, resolution),
+    });
     let facts = Facts {
         resolution,
         rotation,
@@ -117,6 +142,7 @@ fn build(
             .active()
             .filter(|c| !c.source.is_api_key())
             .and_then(|_| crate::billing::subscription::cached(ctx)),
+        store_failure,
     };
     let (human, json) = if ctx.prefs.json {
         (String::new(), document(ctx, &facts))
@@ -128,6 +154,9 @@ fn build(
     }
     if usable {
         return Outcome::ok(human, json);
+    }
+    if let Some(failure) = facts.store_failure {
+        return Outcome::failed(human, json, failure);
     }
     let failure = AuthError::not_authenticated(match resolution.active() {
         Some(active) => format!("the credential in force ({}) cannot be used", active.source),
@@ -209,7 +238,7 @@ fn document(ctx: &Context, facts: &Facts<'_>) -> Value {
         .resolution
         .candidates
         .iter()
-        .map(|c| credential(c, active))
+        .map(|c| credential(c, active, facts.store_failure.as_ref()))
         .collect();
     report.warnings = facts.warnings.clone();
     report.next_step = facts.next_step.clone();
@@ -306,9 +335,20 @@ fn session_status(candidate: &Candidate, now: UnixTime) -> SessionStatus {
     }
 }
 
-fn credential(candidate: &Candidate, active: Option<&Candidate>) -> Credential {
+/// One entry of `credentials`; the one in force is `invalid` when `store_failure` keeps its
+/// secret from being read.
+fn credential(
+    candidate: &Candidate,
+    active: Option<&Candidate>,
+    store_failure: Option<&AuthError>,
+) -> Credential {
     let is_active = active.is_some_and(|a| std::ptr::eq(a, candidate));
-    let state = match (candidate.refused(), candidate.problem(), is_active) {
+    let unreadable = store_failure.filter(|_| is_active).map(AuthError::message);
+    let state = match (
+        candidate.refused(),
+        candidate.problem().or(unreadable),
+        is_active,
+    ) {
         (Some(_), _, _) => CredentialState::Refused,
         (None, Some(_), true) => CredentialState::Invalid,
         (None, _, true) => CredentialState::Active,
@@ -325,6 +365,7 @@ fn credential(candidate: &Candidate, active: Option<&Candidate>) -> Credential {
         reason: candidate
             .refused()
             .or(candidate.problem())
+            .or(unreadable)
             .map(str::to_string),
     }
 }
@@ -403,7 +444,10 @@ fn next_step(ctx: &Context, resolution: &Resolution) -> String {
 fn render(ctx: &Context, facts: &Facts<'_>) -> String {
     let mut out = String::new();
     let provider = crate::providers::active(ctx).as_str();
-    render_active(ctx, &mut out, facts, provider);
+    match &facts.store_failure {
+        Some(_) => render_store_failure(&mut out, facts, provider),
+        None => render_active(ctx, &mut out, facts, provider),
+    }
     for c in facts.resolution.shadowed() {
         let _ = writeln!(
             out,
@@ -425,10 +469,13 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
             c.source.describe()
         );
     }
-    let unreachable = ctx
-        .store()
-        .unreachable()
-        .map_or_else(String::new, |why| format!(" (cannot be used here: {why})"));
+    let unreachable = match &facts.store_failure {
+        Some(failure) => format!(" (cannot be used: {})", failure.message()),
+        None => ctx
+            .store()
+            .unreachable()
+            .map_or_else(String::new, |why| format!(" (cannot be used here: {why})")),
+    };
     let _ = writeln!(
         out,
         "  storage:      {}{}{unreachable}",
@@ -475,9 +522,13 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
     if let Some(refusal) = facts.resolution.refusal() {
         let _ = writeln!(out, "  why:          {}", refusal.reason);
     }
-    // Config warnings were already printed on stderr as `warning:` lines.
+    // Config warnings were already printed on stderr as `warning:` lines; the store's
+    // failure is on the storage line.
+    let failure = facts.store_failure.as_ref().map(AuthError::message);
     for warning in facts.warnings.iter().skip(ctx.loaded.warnings.len()) {
-        let _ = writeln!(out, "  ! {warning}");
+        if Some(warning.as_str()) != failure {
+            let _ = writeln!(out, "  ! {warning}");
+        }
     }
     if let Some(step) = &facts.next_step {
         let _ = writeln!(out, "\nNext: {step}.");
@@ -499,6 +550,23 @@ fn bearer_billing(ctx: &Context) -> String {
                 .unwrap_or_else(|_| "ANTHROPIC_BASE_URL (not a valid URL)".to_string());
             format!("whatever the gateway at {origin} (ANTHROPIC_BASE_URL) bills")
         }
+    }
+}
+
+/// The first lines when the store keeps the credential from being had: not "no credential",
+/// but the store, and (on the storage line) why.
+fn render_store_failure(out: &mut String, facts: &Facts<'_>, provider: &str) {
+    let _ = writeln!(
+        out,
+        "✗ Not authenticated to {provider}: the credential store cannot be used"
+    );
+    if let Some(active) = facts.active() {
+        let _ = writeln!(
+            out,
+            "  in force:     {} (from {}), kept in the store",
+            active.fingerprint,
+            active.source.describe()
+        );
     }
 }
 
