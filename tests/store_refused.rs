@@ -70,6 +70,20 @@ fn a_store_others_can_read_is_reported_by_status_and_test_auth() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn check_permissions_gives_the_stores_error_too() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::with_stored_key(&api.url(), KEY_A);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&config).unwrap();
+    doc["permissions"] = serde_json::json!(["read"]);
+    env.write_config(&doc.to_string());
+    set_mode(store_file(&env), 0o644);
+    let args = ["--check-permissions"];
+    assert_store_error(&args, &env.run(&args), "chmod 600");
+}
+
 #[test]
 fn a_file_that_is_not_a_store_is_reported_by_status_and_test_auth() {
     let api = Server::anthropic(&[KEY_A]);

@@ -191,7 +191,9 @@ fn anthropic_part(ctx: &Context) -> Result<Option<Scopes>, AuthError> {
         if required.is_empty() {
             return Ok(None);
         }
-        return Err(resolve::no_credential(ctx, ", so nothing was granted"));
+        return Err(
+            resolution.into_error(ctx, resolve::no_credential(ctx, ", so nothing was granted"))
+        );
     };
     let granted = match &active.source {
         Source::Session(provider) => Some(session_scopes(ctx, active.session(), provider)?),
