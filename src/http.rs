@@ -94,17 +94,9 @@ const MAX_CA_BUNDLE: u64 = 4 << 20;
 /// # Errors
 /// `config_error` naming the fix.
 fn ca_bundle(path: &Path) -> Result<Zeroizing<Vec<u8>>, AuthError> {
-    let hint = "point CLAUDE_CA_BUNDLE at a PEM file of your own (or root's) that only its owner can write";
     CheckedFile::new("CA bundle", Trust::Config, MAX_CA_BUNDLE)
-        .hint(hint)
-        .read(path)?
-        .ok_or_else(|| {
-            AuthError::config(format!(
-                "CLAUDE_CA_BUNDLE names {}, which does not exist",
-                path.display()
-            ))
-            .with_hint(hint)
-        })
+        .hint("point CLAUDE_CA_BUNDLE at a PEM file of your own (or root's) that only its owner can write")
+        .read_existing(path)
 }
 
 /// The proxy from `https_proxy` / `HTTPS_PROXY` / `ALL_PROXY` (minus `NO_PROXY`), used only

@@ -92,6 +92,17 @@ impl<'a> CheckedFile<'a> {
         Ok(self.read_judged(path)?.map(|(bytes, _)| bytes))
     }
 
+    /// [`Self::read`] of a file that must be there: one named by a variable or a setting.
+    ///
+    /// # Errors
+    /// As [`Self::read`], and when the file does not exist.
+    pub fn read_existing(&self, path: &Path) -> Result<Zeroizing<Vec<u8>>, AuthError> {
+        self.read(path)?.ok_or_else(|| {
+            let missing = format!("the {} {} does not exist", self.what, path.display());
+            hinted(self.refusal(missing), self.hint.as_deref())
+        })
+    }
+
     /// [`Self::read`], as UTF-8 text.
     ///
     /// # Errors
@@ -220,10 +231,7 @@ impl<'a> CheckedFile<'a> {
         // The shared checks speak of the path; say what the file is, under its own code.
         verdict.map_err(|err| {
             let refused = self.refusal(format!("the {} {}", self.what, err.message()));
-            match err.hint() {
-                Some(hint) => refused.with_hint(hint),
-                None => refused,
-            }
+            hinted(refused, err.hint())
         })
     }
 
@@ -235,10 +243,7 @@ impl<'a> CheckedFile<'a> {
         let error = self
             .refusal(format!("cannot read the {} {}", self.what, path.display()))
             .caused_by(err);
-        match &self.hint {
-            Some(hint) => error.with_hint(hint.clone()),
-            None => error,
-        }
+        hinted(error, self.hint.as_deref())
     }
 
     fn link_refused(&self, path: &Path) -> AuthError {
@@ -255,6 +260,13 @@ impl<'a> CheckedFile<'a> {
 /// on Windows, which has no modes): a file that holds a key must be.
 pub fn is_private(meta: &Metadata) -> bool {
     ownership::unix_mode(meta).is_none_or(|mode| mode & 0o077 == 0)
+}
+
+fn hinted(error: AuthError, hint: Option<&str>) -> AuthError {
+    match hint {
+        Some(hint) => error.with_hint(hint),
+        None => error,
+    }
 }
 
 fn rm() -> &'static str {

@@ -425,11 +425,7 @@ const MAX_TOKEN_FILE: u64 = 64 * 1024;
 fn platform_token(path: &Path, what: &str, hint: &str) -> Result<Secret<String>, AuthError> {
     let bytes = CheckedFile::new(what, Trust::Platform, MAX_TOKEN_FILE)
         .hint(hint)
-        .read(path)?
-        .ok_or_else(|| {
-            AuthError::config(format!("the {what} {} does not exist", path.display()))
-                .with_hint(hint)
-        })?;
+        .read_existing(path)?;
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         AuthError::config(format!("the {what} {} is not UTF-8 text", path.display()))
             .with_hint(hint)

@@ -328,19 +328,12 @@ async fn subject_token(
 /// The workload's token: put there by its platform (often root's and world-readable), so
 /// only its type and size are judged.
 fn read_subject_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, AuthError> {
-    let hint =
-        "the workload's token is not there yet, or the path in credential_source.file is wrong";
     CheckedFile::new("subject token file", Trust::Platform, MAX_SUBJECT)
         .code(ErrorCode::NotAuthenticated)
-        .hint(hint)
-        .read(path)?
-        .ok_or_else(|| {
-            AuthError::not_authenticated(format!(
-                "the subject token file {} does not exist",
-                path.display()
-            ))
-            .with_hint(hint)
-        })
+        .hint(
+            "the workload's token is not there yet, or the path in credential_source.file is wrong",
+        )
+        .read_existing(path)
 }
 
 async fn fetch_subject(

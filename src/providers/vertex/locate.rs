@@ -92,15 +92,7 @@ fn adc_path(env: &Env) -> Option<PathBuf> {
 pub fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, AuthError> {
     // Like ssh with private keys: a key another user owns could have been planted, and a key
     // others can read is already half leaked. (Windows: see storage::ownership.)
-    let hint = "point GOOGLE_APPLICATION_CREDENTIALS at the JSON key file";
     CheckedFile::new("Google credential file", Trust::Private, MAX_FILE)
-        .hint(hint)
-        .read(path)?
-        .ok_or_else(|| {
-            AuthError::config(format!(
-                "the Google credential file {} does not exist",
-                path.display()
-            ))
-            .with_hint(hint)
-        })
+        .hint("point GOOGLE_APPLICATION_CREDENTIALS at the JSON key file")
+        .read_existing(path)
 }
