@@ -38,19 +38,19 @@ enum ReadError {
 }
 
 /// The configuration file's text, and whether no other user can read it.
-struct Read {
+struct ConfigText {
     text: String,
     private: bool,
 }
 
 /// Reads the configuration file: its owner and mode are checked on the open handle (no
 /// window between check and read), then at most [`MAX_CONFIG_BYTES`] are read.
-fn read_config(path: &Path) -> Result<Read, ReadError> {
+fn read_config(path: &Path) -> Result<ConfigText, ReadError> {
     let read = CheckedFile::new("config file", Trust::Config, MAX_CONFIG_BYTES)
         .hint("check the path given by `--config` or CLAUDE_CONFIG")
         .read_text_and_meta(path);
     match read {
-        Ok(Some((text, meta))) => Ok(Read {
+        Ok(Some((text, meta))) => Ok(ConfigText {
             text,
             private: is_private(&meta),
         }),
