@@ -5,9 +5,12 @@
 use crate::envvars;
 use crate::error::{AuthError, ErrorCode};
 use crate::redact::SafeUrl;
+use crate::storage::checked_file::{CheckedFile, Trust};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, StatusCode, Url};
+use std::path::Path;
 use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
 
 /// Largest response body read; anything bigger is hostile or a wrong endpoint.
 const MAX_BODY: usize = 1 << 20;
@@ -65,9 +68,7 @@ pub fn client(env: &envvars::Env) -> Result<Client, AuthError> {
         builder = builder.proxy(proxy);
     }
     if let Some(path) = env.get(envvars::CLAUDE_CA_BUNDLE) {
-        let pem = std::fs::read(&path).map_err(|e| {
-            AuthError::config(format!("cannot read CLAUDE_CA_BUNDLE {path}")).caused_by(e)
-        })?;
+        let pem = ca_bundle(Path::new(&path))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
             AuthError::config(format!(
                 "CLAUDE_CA_BUNDLE {path} holds no usable PEM certificate"
@@ -81,6 +82,21 @@ pub fn client(env: &envvars::Env) -> Result<Client, AuthError> {
     builder
         .build()
         .map_err(|e| AuthError::internal("cannot build the HTTP client").caused_by(e))
+}
+
+/// The most a CA bundle may hold: the whole Mozilla root store is about 250 KiB.
+const MAX_CA_BUNDLE: u64 = 4 << 20;
+
+/// Reads `CLAUDE_CA_BUNDLE`. A bundle decides who may impersonate every endpoint, so it is
+/// judged like a configuration: the user's or root's, writable by no one else, a regular
+/// file (a FIFO would hang the command), at most 4 MiB.
+///
+/// # Errors
+/// `config_error` naming the fix.
+fn ca_bundle(path: &Path) -> Result<Zeroizing<Vec<u8>>, AuthError> {
+    CheckedFile::new("CA bundle", Trust::Config, MAX_CA_BUNDLE)
+        .hint("point CLAUDE_CA_BUNDLE at a PEM file of your own (or root's) that only its owner can write")
+        .read_existing(path)
 }
 
 /// The proxy from `https_proxy` / `HTTPS_PROXY` / `ALL_PROXY` (minus `NO_PROXY`), used only

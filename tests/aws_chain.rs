@@ -274,6 +274,8 @@ fn sso_cache(s: &Scenario, expires: &str) -> PathBuf {
         ),
     )
     .unwrap();
+    // As the AWS CLI writes it: a cache others can read is refused.
+    set_mode(&path, 0o600);
     path
 }
 

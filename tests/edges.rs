@@ -1,7 +1,8 @@
 //! The code reaches the outside world only through its edges: the environment through
 //! `Context` (a snapshot taken once), time through the clock (as `UnixTime`), the async
-//! runtime in `app`, the terminal through `output`. This test reads `src/` and names any
-//! line that goes around them, so the rule holds without anyone remembering it.
+//! runtime in `app`, the terminal through `output`, files that decide credentials through
+//! `storage::checked_file`. This test reads `src/` and names any line that goes around
+//! them, so the rule holds without anyone remembering it.
 
 use std::path::{Path, PathBuf};
 
@@ -79,6 +80,31 @@ const RULES: &[Rule] = &[
         needle: "println!",
         allowed: &["src/output.rs"],
         instead: "output::emit / output::notice",
+    },
+    Rule {
+        // Files that decide credentials (where they go, what runs, whom to believe) are
+        // judged on the handle they are read from, without blocking, up to a cap.
+        needle: "fs::read(",
+        allowed: &[],
+        instead: "storage::checked_file::CheckedFile::new(…).read(path)",
+    },
+    Rule {
+        needle: "fs::read_to_string",
+        // The DMI product name: a root-owned kernel file, only a hint that this is a GCE VM.
+        allowed: &["src/providers/vertex/metadata.rs"],
+        instead: "storage::checked_file::CheckedFile::new(…).read_text(path)",
+    },
+    Rule {
+        needle: "File::open",
+        // Directories opened to be synced; a Windows test of ACLs read from a handle.
+        allowed: &["src/storage/atomic.rs", "src/config/managed/acl/tests.rs"],
+        instead: "storage::checked_file::CheckedFile::new(…).open(path)",
+    },
+    Rule {
+        needle: "open_nonblocking",
+        // Project settings files are only named by status, never believed.
+        allowed: &["src/storage/atomic.rs", "src/config/claude_code/project.rs"],
+        instead: "storage::checked_file::CheckedFile (it opens without blocking, then judges)",
     },
     Rule {
         needle: "eprint!",

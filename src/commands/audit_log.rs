@@ -6,8 +6,9 @@ use crate::audit::lines::{self, Line};
 use crate::audit::{self, chain::KEY_ITEM, file::log_path, key, read, verify};
 use crate::config::schema::StorageKind;
 use crate::context::Context;
-use crate::error::AuthError;
+use crate::error::{AuthError, ErrorCode};
 use crate::output::{LineWriter, Outcome};
+use crate::storage::checked_file::{CheckedFile, Trust};
 use serde_json::json;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -52,22 +53,11 @@ pub fn show(ctx: &Context, since: Option<&str>, verify: bool) -> Result<Outcome,
 
 /// Opens the log, refusing a link or a file other users can read; `None` when absent.
 fn open(path: &Path) -> Result<Option<File>, AuthError> {
-    let file = match crate::storage::atomic::open_nonblocking(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(crate::storage::atomic::storage_io("cannot open", path, err)),
-    };
-    let meta = file
-        .metadata()
-        .map_err(|err| crate::storage::atomic::storage_io("cannot stat", path, err))?;
-    if !meta.is_file() {
-        return Err(AuthError::storage(format!(
-            "{} is not a regular file",
-            path.display()
-        )));
-    }
-    crate::storage::ownership::check_private_file(path, &meta)?;
-    Ok(Some(file))
+    // Streamed, never read whole: no cap on its size (each line is bounded as it is read).
+    CheckedFile::new("audit log", Trust::Private, u64::MAX)
+        .code(ErrorCode::StorageError)
+        .no_links()
+        .open(path)
 }
 
 fn turn_on_hint(ctx: &Context) -> String {

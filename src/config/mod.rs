@@ -12,7 +12,7 @@ mod strict_json;
 
 use crate::envvars;
 use crate::error::AuthError;
-use crate::storage::atomic::check_private;
+use crate::storage::checked_file::{is_private, CheckedFile, Trust};
 pub use environments::ActiveEnvironment;
 pub use schema::Config;
 use std::path::{Path, PathBuf};
@@ -38,49 +38,26 @@ enum ReadError {
     Refused(AuthError),
 }
 
+/// The configuration file's text, and whether no other user can read it.
+struct ConfigText {
+    text: String,
+    private: bool,
+}
+
 /// Reads the configuration file: its owner and mode are checked on the open handle (no
 /// window between check and read), then at most [`MAX_CONFIG_BYTES`] are read.
-fn read_config(path: &Path) -> Result<String, ReadError> {
-    use std::io::Read;
-    let refused = |err: std::io::Error| {
-        ReadError::Refused(
-            AuthError::config(format!("cannot read config file {}", path.display()))
-                .caused_by(err)
-                .with_hint("check the path given by `--config` or CLAUDE_CONFIG"),
-        )
-    };
-    // Non-blocking, so that a FIFO planted at the path cannot hang the command before its
-    // type is checked; reads of a regular file are unaffected.
-    let file = match crate::storage::atomic::open_nonblocking(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing),
-        Err(err) => return Err(refused(err)),
-    };
-    let meta = file.metadata().map_err(refused)?;
-    if !meta.is_file() {
-        return Err(ReadError::Refused(
-            AuthError::config(format!(
-                "{} is not a regular file; the configuration must be one",
-                path.display()
-            ))
-            .with_hint("point `--config` / CLAUDE_CONFIG at a JSON file"),
-        ));
+fn read_config(path: &Path) -> Result<ConfigText, ReadError> {
+    let read = CheckedFile::new("config file", Trust::Config, MAX_CONFIG_BYTES)
+        .hint("check the path given by `--config` or CLAUDE_CONFIG")
+        .read_text_and_meta(path);
+    match read {
+        Ok(Some((text, meta))) => Ok(ConfigText {
+            text,
+            private: is_private(&meta),
+        }),
+        Ok(None) => Err(ReadError::Missing),
+        Err(err) => Err(ReadError::Refused(err)),
     }
-    crate::storage::ownership::check_config(path, &meta).map_err(ReadError::Refused)?;
-    let mut text = String::new();
-    file.take(MAX_CONFIG_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(refused)?;
-    if text.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(ReadError::Refused(
-            AuthError::config(format!(
-                "{} is larger than 1 MiB; that is not a configuration file",
-                path.display()
-            ))
-            .with_hint("a configuration is a few KiB of JSON: check the file's contents, or point `--config` / CLAUDE_CONFIG at the right one"),
-        ));
-    }
-    Ok(text)
 }
 
 /// For the commands that wipe (`--logout`, `--reset-auth`), which must work when the
@@ -97,7 +74,7 @@ pub fn recover(
         .map(Path::to_path_buf)
         .or_else(|| env.get(envvars::CLAUDE_CONFIG).map(PathBuf::from))
         .unwrap_or_else(|| state_dir.join("config.json"));
-    let text = read_config(&path).ok().unwrap_or_default();
+    let text = read_config(&path).map(|read| read.text).unwrap_or_default();
     let mut config = Config::default();
     let storage = &mut config.authentication.storage;
     if text.contains("\"encrypted-file\"") {
@@ -128,7 +105,7 @@ pub fn recover(
 /// `config_error` when it exists but is refused or unreadable.
 pub fn read_text(path: &Path) -> Result<Option<String>, AuthError> {
     match read_config(path) {
-        Ok(text) => Ok(Some(text)),
+        Ok(read) => Ok(Some(read.text)),
         Err(ReadError::Missing) => Ok(None),
         Err(ReadError::Refused(err)) => Err(err),
     }
@@ -177,9 +154,9 @@ pub fn load(
     let path = explicit
         .clone()
         .unwrap_or_else(|| state_dir.join("config.json"));
-    let text = match read_config(&path) {
-        Ok(text) => Some(text),
-        Err(ReadError::Missing) if explicit.is_none() => None,
+    let (text, private) = match read_config(&path) {
+        Ok(read) => (Some(read.text), read.private),
+        Err(ReadError::Missing) if explicit.is_none() => (None, true),
         Err(ReadError::Missing) => {
             return Err(
                 AuthError::config(format!("config file {} does not exist", path.display()))
@@ -203,14 +180,13 @@ pub fn load(
         Some(text) => {
             let overlay = policy.as_ref().map(|layer| &layer.value);
             let parsed = load::parse(&path, text, &lookup, wanted.as_deref(), overlay)?;
-            if let Some(secret_path) = parsed.literal_secrets.first() {
-                check_private(&path).map_err(|err| {
-                    AuthError::config(format!(
-                        "{} holds a key at `{secret_path}` but other users can read it",
-                        path.display()
-                    ))
-                    .with_hint(err.hint().unwrap_or_default().to_string())
-                })?;
+            // Judged on the handle the text came from, not on the path again.
+            if let (Some(secret_path), false) = (parsed.literal_secrets.first(), private) {
+                return Err(AuthError::config(format!(
+                    "{} holds a key at `{secret_path}` but other users can read it",
+                    path.display()
+                ))
+                .with_hint(format!("run `chmod 600 {}`", path.display())));
             }
             (parsed.config, parsed.warnings)
         }

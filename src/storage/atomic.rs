@@ -5,9 +5,10 @@
 //! Windows there are no modes: files inherit their folder's ACL (see
 //! [`super::ownership`]), and symlinks are refused all the same.
 
-use crate::error::AuthError;
+use super::checked_file::{CheckedFile, Trust};
+use crate::error::{AuthError, ErrorCode};
 use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -250,65 +251,22 @@ pub(crate) fn no_follow() -> OpenOptions {
     options
 }
 
-/// The error an `O_NOFOLLOW` open gives for a symbolic link; Windows opens the link instead.
-#[cfg(unix)]
-const LINK_REFUSED: Option<i32> = Some(libc::ELOOP);
-#[cfg(not(unix))]
-const LINK_REFUSED: Option<i32> = None;
+/// The largest private state file read: the biggest, the encrypted file, holds a few KiB
+/// per item.
+const MAX_PRIVATE: u64 = 64 << 20;
 
-fn symlink_refused(path: &Path) -> AuthError {
-    let hint = if cfg!(windows) {
-        format!("remove the link: `del {}`", path.display())
-    } else {
-        format!("remove the link: `rm {}`", path.display())
-    };
-    AuthError::storage(format!(
-        "{} is a symbolic link; credential files must be regular files",
-        path.display()
-    ))
-    .with_hint(hint)
-}
-
-/// Reads a private file; `None` when it does not exist.
+/// Reads a private file of the state directory; `None` when it does not exist.
 ///
 /// # Errors
-/// `storage_error` for a symlink, a file other users can read (with a `chmod` hint) or an
-/// I/O failure.
+/// `storage_error` for a symlink, a file other users can read (with a `chmod` hint), one
+/// that is not a regular file or is over 64 MiB, or an I/O failure.
 pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
-    // O_NONBLOCK: a FIFO in place of the file must not hang the command before it is refused.
-    let mut options = no_follow();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    let mut file = match options.read(true).open(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(err) if LINK_REFUSED.is_some() && err.raw_os_error() == LINK_REFUSED => {
-            return Err(symlink_refused(path))
-        }
-        Err(err) => return Err(storage_io("cannot open", path, err)),
-    };
-    let meta = file
-        .metadata()
-        .map_err(|err| storage_io("cannot stat", path, err))?;
-    // Where the open itself does not refuse a link (Windows), the opened file says what it is.
-    if meta.file_type().is_symlink() {
-        return Err(symlink_refused(path));
-    }
-    if !meta.is_file() {
-        return Err(AuthError::storage(format!(
-            "{} is not a regular file; refusing to read it",
-            path.display()
-        ))
-        .with_hint(format!("remove it: `rm {}`", path.display())));
-    }
-    super::ownership::check_private_file(path, &meta)?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .map_err(|err| storage_io("cannot read", path, err))?;
-    Ok(Some(bytes))
+    let bytes = CheckedFile::new("state file", Trust::Private, MAX_PRIVATE)
+        .code(ErrorCode::StorageError)
+        .no_links()
+        .read(path)?;
+    // Callers keep what they need; the buffer itself is handed over, not copied.
+    Ok(bytes.map(|mut bytes| std::mem::take(&mut *bytes)))
 }
 
 /// Checks that no other user can read or write `path`.

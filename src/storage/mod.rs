@@ -1,6 +1,7 @@
 //! Secret storage: the `SecretStore` trait, its non-secret index, and choosing a backend.
 
 pub mod atomic;
+pub mod checked_file;
 pub mod encrypted_file;
 pub mod key_cache;
 pub mod keychain;

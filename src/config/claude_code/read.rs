@@ -5,6 +5,7 @@
 use super::{HelperKey, Keys, Settings, FILE_NAME};
 use crate::envvars::{self, Env};
 use crate::error::AuthError;
+use crate::storage::checked_file::{is_private, CheckedFile, Trust};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -150,41 +151,11 @@ fn env_block(
 /// The file's text and whether it is private to its owner (mode `& 077` = 0), checked on
 /// the open handle like `config.json`; `None` when it does not exist.
 fn read_text(path: &Path) -> Result<Option<(String, bool)>, AuthError> {
-    use std::io::Read;
-    let refused = |err: std::io::Error| {
-        AuthError::config(format!(
-            "cannot read Claude Code's settings {}",
-            path.display()
-        ))
-        .caused_by(err)
-        .with_hint("check the file's permissions, or move it away to run without it")
-    };
-    // Non-blocking: a FIFO planted at the path must not hang the command.
-    let file = match crate::storage::atomic::open_nonblocking(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(refused(err)),
-    };
-    let meta = file.metadata().map_err(refused)?;
-    if !meta.is_file() {
-        return Err(AuthError::config(format!(
-            "{} is not a regular file; Claude Code's settings must be one",
-            path.display()
-        ))
-        .with_hint("replace it with a JSON file, or remove it"));
-    }
-    crate::storage::ownership::check_config(path, &meta)?;
-    let private = crate::storage::ownership::unix_mode(&meta).is_none_or(|mode| mode & 0o077 == 0);
-    let mut text = String::new();
-    file.take(MAX_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(refused)?;
-    if text.len() as u64 > MAX_BYTES {
-        return Err(AuthError::config(format!(
-            "{} is larger than 1 MiB; that is not a settings file",
-            path.display()
-        ))
-        .with_hint("check the file's contents, or move it away"));
-    }
-    Ok(Some((text, private)))
+    let read = CheckedFile::new("Claude Code settings file", Trust::Config, MAX_BYTES)
+        .hint("check the file's permissions and contents, or move it away to run without it")
+        .read_text_and_meta(path)?;
+    Ok(read.map(|(text, meta)| {
+        let private = is_private(&meta);
+        (text, private)
+    }))
 }

@@ -23,6 +23,7 @@ mod trust;
 
 use crate::envvars::{self, Env};
 use crate::error::AuthError;
+use crate::storage::checked_file::{CheckedFile, Trust};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -230,42 +231,25 @@ fn drop_in_files(dir: &Path, location: &Location) -> Result<Vec<PathBuf>, AuthEr
 
 /// The text of one managed file, checked on the open handle; `None` when it is absent.
 fn read_file(path: &Path, location: &Location) -> Result<Option<String>, AuthError> {
-    use std::io::Read;
-    let file = match crate::storage::atomic::open_nonblocking(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(unreadable(path, err)),
+    let trusted = |path: &Path, meta: &std::fs::Metadata, file: &std::fs::File| {
+        trust::check(path, meta, Some(file), location.test_override)
     };
-    let meta = file.metadata().map_err(|err| unreadable(path, err))?;
-    if !meta.is_file() {
-        return Err(AuthError::config(format!(
-            "{} is not a regular file; managed settings must be one",
-            path.display()
-        ))
-        .with_hint("ask your administrator to replace it with a JSON file"));
-    }
-    trust::check(path, &meta, Some(&file), location.test_override)?;
-    let mut text = String::new();
-    file.take(MAX_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|err| unreadable(path, err))?;
-    if text.len() as u64 > MAX_BYTES {
-        return Err(AuthError::config(format!(
-            "{} is larger than 1 MiB; that is not a settings file",
-            path.display()
-        )));
-    }
-    Ok(Some(text))
+    CheckedFile::new("managed settings file", Trust::Custom(&trusted), MAX_BYTES)
+        .hint(FIX_HINT)
+        .read_text(path)
 }
+
+/// What to do about a managed file or directory that cannot be used.
+const FIX_HINT: &str = if cfg!(windows) {
+    "managed settings are policy: fix the file's ACL (owned by Administrators, Users may read) rather than removing it"
+} else {
+    "managed settings are policy: fix the file's permissions (root-owned, mode 644) rather than removing it"
+};
 
 fn unreadable(path: &Path, err: std::io::Error) -> AuthError {
     AuthError::config(format!("cannot read managed settings {}", path.display()))
         .caused_by(err)
-        .with_hint(if cfg!(windows) {
-            "managed settings are policy: fix the file's ACL (owned by Administrators, Users may read) rather than removing it"
-        } else {
-            "managed settings are policy: fix the file's permissions (root-owned, mode 644) rather than removing it"
-        })
+        .with_hint(FIX_HINT)
 }
 
 /// What a managed file may say, typed as the configuration types it: a wrong type is an

@@ -11,9 +11,11 @@ use crate::error::{AuthError, ErrorCode};
 use crate::http::{self, Call, Reply, Retry};
 use crate::redact::SafeUrl;
 use crate::secret::Secret;
+use crate::storage::checked_file::{CheckedFile, Trust};
 use crate::time::{UnixMillis, UnixTime};
 use reqwest::{Client, Url};
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 
 /// The credential to put on the Bedrock request; `region` is Bedrock's, the default region of
@@ -396,16 +398,11 @@ async fn web_identity(
     web: &WebIdentity,
     region: &str,
 ) -> Result<AccessKeys, AuthError> {
-    let token = std::fs::read_to_string(&web.token_file)
-        .map(|t| Secret::new(t.trim().to_string()))
-        .map_err(|e| {
-            AuthError::config(format!(
-                "cannot read the web identity token file {}",
-                web.token_file.display()
-            ))
-            .caused_by(e)
-            .with_hint("check AWS_WEB_IDENTITY_TOKEN_FILE or web_identity_token_file")
-        })?;
+    let token = platform_token(
+        &web.token_file,
+        "web identity token file",
+        "check AWS_WEB_IDENTITY_TOKEN_FILE or web_identity_token_file",
+    )?;
     let form = [
         ("Action", "AssumeRoleWithWebIdentity"),
         ("RoleArn", web.role_arn.as_str()),
@@ -417,6 +414,23 @@ async fn web_identity(
         web.role_arn
     );
     sts(ctx, client, region, &form, None, &hint).await
+}
+
+/// The most a token file may hold: a service account JWT is a few KiB.
+const MAX_TOKEN_FILE: u64 = 64 * 1024;
+
+/// A token file the platform mounts for this process (EKS service account and Pod Identity
+/// tokens, often root's and 0644, behind symbolic links): any owner, but a regular file of
+/// at most 64 KiB, read without waiting on it, trimmed.
+fn platform_token(path: &Path, what: &str, hint: &str) -> Result<Secret<String>, AuthError> {
+    let bytes = CheckedFile::new(what, Trust::Platform, MAX_TOKEN_FILE)
+        .hint(hint)
+        .read_existing(path)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        AuthError::config(format!("the {what} {} is not UTF-8 text", path.display()))
+            .with_hint(hint)
+    })?;
+    Ok(Secret::new(text.trim().to_string()))
 }
 
 /// `http` is allowed for loopback and the link-local addresses AWS serves credentials on.
@@ -448,13 +462,11 @@ async fn container_keys(
     let setting = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
     let url = metadata_url(&container.url, setting)?;
     let token = match (&container.token_file, &container.token) {
-        (Some(file), _) => Some(
-            std::fs::read_to_string(file)
-                .map(|t| Secret::new(t.trim().to_string()))
-                .map_err(|e| {
-                    AuthError::config(format!("cannot read {}", file.display())).caused_by(e)
-                })?,
-        ),
+        (Some(file), _) => Some(platform_token(
+            file,
+            "container authorization token file",
+            "check AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        )?),
         (None, token) => token.clone(),
     };
     let mut request = client.get(url.clone());

@@ -6,6 +6,7 @@
 use crate::envvars::{self, Env};
 use crate::error::AuthError;
 use crate::secret::Secret;
+use crate::storage::checked_file::{CheckedFile, Trust};
 use std::path::{Path, PathBuf};
 
 /// One section's keys, later lines winning.
@@ -43,14 +44,15 @@ impl Profiles {
     /// Reads both files; a missing file is an empty one.
     ///
     /// # Errors
-    /// `config_error` for an unreadable file, a credentials file others can read, or a
-    /// config file another user owns or others can write.
+    /// `config_error` for a file that cannot be read, is not a regular file or is over
+    /// 1 MiB, a credentials file another user owns or others can read, or a config file
+    /// another user (root excepted) owns or others can write.
     pub fn load(env: &Env) -> Result<Profiles, AuthError> {
         let config_path = file(env, envvars::AWS_CONFIG_FILE, "config");
         let credentials_path = file(env, envvars::AWS_SHARED_CREDENTIALS_FILE, "credentials");
         let mut profiles = Vec::new();
         let mut sso_sessions = Vec::new();
-        let config_text = read(&config_path, false)?;
+        let config_text = read(&config_path, AwsFile::Config)?;
         let config_exists = config_text.is_some();
         if let Some(text) = config_text {
             for (name, props) in parse_ini(text.expose()) {
@@ -63,7 +65,7 @@ impl Profiles {
                 }
             }
         }
-        let credentials_text = read(&credentials_path, true)?;
+        let credentials_text = read(&credentials_path, AwsFile::Credentials)?;
         let credentials_exists = credentials_text.is_some();
         if let Some(text) = credentials_text {
             // After the config file's sections: its keys win.
@@ -143,39 +145,30 @@ pub(crate) fn sso_cache_dir(env: &Env) -> PathBuf {
         .join("cache")
 }
 
-fn read(path: &Path, private: bool) -> Result<Option<Secret<String>>, AuthError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => Secret::from(text),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => {
-            return Err(
-                AuthError::config(format!("cannot read the AWS file {}", path.display()))
-                    .caused_by(err)
-                    .with_hint(
-                        "check AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE",
-                    ),
-            )
-        }
+/// The most either AWS file may hold: real ones are a few KiB.
+const MAX_FILE: u64 = 1 << 20;
+
+/// Reads one AWS file, judged on the handle it is read from (so another user cannot swap it
+/// between the check and the read): the config decides which commands run
+/// (`credential_process`) and where tokens go, so like this tool's own config it must be
+/// the user's (or root's) and writable by no one else; the credentials file holds keys, so
+/// like an ssh key it must be the user's and readable by no one else.
+fn read(path: &Path, kind: AwsFile) -> Result<Option<Secret<String>>, AuthError> {
+    let (what, trust) = match kind {
+        AwsFile::Config => ("AWS config file", Trust::Config),
+        AwsFile::Credentials => ("AWS credentials file", Trust::Private),
     };
-    if !private {
-        // The config decides which commands run and where tokens go: like the product's own
-        // config, one another user owns (root excepted) or others can write is refused.
-        let meta = std::fs::metadata(path).map_err(|err| {
-            AuthError::config(format!("cannot read the AWS file {}", path.display())).caused_by(err)
-        })?;
-        crate::storage::ownership::check_config(path, &meta).map_err(|err| {
-            AuthError::config(format!("the AWS config file: {}", err.message()))
-                .with_hint(err.hint().unwrap_or_default().to_string())
-        })?;
-    }
-    if private {
-        // Like ssh with keys: a credentials file others can read is refused, not used.
-        crate::storage::atomic::check_private(path).map_err(|err| {
-            AuthError::config(format!("the AWS credentials file: {}", err.message()))
-                .with_hint(err.hint().unwrap_or_default().to_string())
-        })?;
-    }
-    Ok(Some(text))
+    let text = CheckedFile::new(what, trust, MAX_FILE)
+        .hint("check AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE")
+        .read_text(path)?;
+    Ok(text.map(Secret::from))
+}
+
+/// Which of the two AWS files.
+#[derive(Clone, Copy)]
+enum AwsFile {
+    Config,
+    Credentials,
 }
 
 /// The INI dialect of the AWS files: `[name]` sections, `key = value` lines, `#` and `;`

@@ -9,6 +9,7 @@ use crate::clock::span;
 use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
 use crate::secret::Secret;
+use crate::storage::checked_file::{CheckedFile, Trust};
 use crate::storage::FileLock;
 use crate::time::UnixTime;
 use reqwest::Client;
@@ -87,24 +88,20 @@ fn login(sso: &Sso) -> String {
     format!("run `aws sso login --profile {}`", sso.profile)
 }
 
-/// The cache file, read without conditions (as the AWS CLI and SDKs read it).
-fn read(sso: &Sso) -> Result<Cached, AuthError> {
-    match std::fs::read(&sso.cache) {
-        Ok(bytes) => parse(sso, Secret::new(bytes)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(missing(sso)),
-        Err(err) => Err(
-            AuthError::config(format!("cannot read {}", sso.cache.display()))
-                .caused_by(err)
-                .with_hint(login(sso)),
-        ),
-    }
-}
+/// The largest token cache file read: the AWS CLI writes a few hundred bytes.
+const MAX_CACHE: u64 = 64 * 1024;
 
-/// The cache file, read before it is rewritten: never through a symbolic link, and only
-/// when no other user can read it (it holds a refresh token and a client secret).
-fn read_for_refresh(sso: &Sso) -> Result<Cached, AuthError> {
-    match crate::storage::atomic::read_private(&sso.cache)? {
-        Some(bytes) => parse(sso, Secret::new(bytes)),
+/// The cache file, for status, for use and again under the lock before it is rewritten:
+/// never through a symbolic link, and only when it is the user's and no other user can read
+/// it (it holds the access token, a refresh token and a client secret; the AWS CLI writes it
+/// 0600). One rule for every read, so status never promises what a refresh would refuse.
+fn read(sso: &Sso) -> Result<Cached, AuthError> {
+    let bytes = CheckedFile::new("SSO token cache", Trust::Private, MAX_CACHE)
+        .code(ErrorCode::StorageError)
+        .no_links()
+        .read(&sso.cache)?;
+    match bytes {
+        Some(mut bytes) => parse(sso, Secret::new(std::mem::take(&mut *bytes))),
         None => Err(missing(sso)),
     }
 }
@@ -150,7 +147,8 @@ fn parse(sso: &Sso, raw: Secret<Vec<u8>>) -> Result<Cached, AuthError> {
 /// # Errors
 /// `not_authenticated` without a cache file; `config_error` for a damaged one;
 /// `expired_token` for an expired token that cannot be refreshed, saying why. Each with the
-/// hint `aws sso login --profile NAME`.
+/// hint `aws sso login --profile NAME`. `storage_error` for a cache file that is a link, not
+/// a regular file, not the user's, readable by others or over 64 KiB (with its fix).
 pub(crate) fn offline(ctx: &Context, sso: &Sso) -> Result<String, AuthError> {
     let cached = read(sso)?;
     let now = ctx.clock.now();
@@ -268,8 +266,8 @@ fn refresh_failed(sso: &Sso, at: UnixTime, now: UnixTime, failure: AuthError) ->
     error
 }
 
-/// The checks a refresh makes on the cache directory and file before it writes, without
-/// the lock.
+/// The check a refresh makes on the cache directory before it writes, without the lock
+/// (the file itself passed the same checks when [`read`] read it).
 ///
 /// # Errors
 /// `storage_error` as the refresh would fail.
@@ -277,8 +275,7 @@ fn refreshable_in_place(sso: &Sso) -> Result<(), AuthError> {
     let dir = cache_dir(sso);
     let meta = std::fs::metadata(dir)
         .map_err(|err| crate::storage::atomic::storage_io("cannot stat", dir, err))?;
-    crate::storage::ownership::check_users_dir(dir, &meta)?;
-    read_for_refresh(sso).map(drop)
+    crate::storage::ownership::check_users_dir(dir, &meta)
 }
 
 fn cache_dir(sso: &Sso) -> &std::path::Path {
@@ -294,7 +291,7 @@ fn cache_dir(sso: &Sso) -> &std::path::Path {
 async fn refresh(ctx: &Context, client: &Client, sso: &Sso) -> Result<Secret<String>, AuthError> {
     let dir = cache_dir(sso);
     let lock = FileLock::acquire_in_users_dir(dir, FileLock::wait_for(ctx.budget().total))?;
-    let cached = read_for_refresh(sso)?;
+    let cached = read(sso)?;
     let now = ctx.clock.now();
     if standing(cached.expires_at, now) == Standing::Fresh {
         ctx.detail(&format!(

@@ -12,6 +12,7 @@ use crate::envvars::{self, Env};
 use crate::error::{AuthError, ErrorCode};
 use crate::redact::{is_loopback, SafeUrl};
 use crate::secret::Secret;
+use crate::storage::checked_file::{CheckedFile, Trust};
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::Url;
 use serde::Deserialize;
@@ -324,24 +325,15 @@ async fn subject_token(
     Ok(Secret::new(token))
 }
 
+/// The workload's token: put there by its platform (often root's and world-readable), so
+/// only its type and size are judged.
 fn read_subject_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, AuthError> {
-    use std::io::Read;
-    let cannot = |e: std::io::Error| {
-        AuthError::not_authenticated(format!(
-            "cannot read the subject token file {}",
-            path.display()
-        ))
-        .caused_by(e)
-        .with_hint(
+    CheckedFile::new("subject token file", Trust::Platform, MAX_SUBJECT)
+        .code(ErrorCode::NotAuthenticated)
+        .hint(
             "the workload's token is not there yet, or the path in credential_source.file is wrong",
         )
-    };
-    let file = crate::storage::atomic::open_nonblocking(path).map_err(cannot)?;
-    let mut out = Zeroizing::new(Vec::new());
-    file.take(MAX_SUBJECT)
-        .read_to_end(&mut out)
-        .map_err(cannot)?;
-    Ok(out)
+        .read_existing(path)
 }
 
 async fn fetch_subject(

@@ -3,7 +3,7 @@
 
 use crate::envvars::{self, Env};
 use crate::error::AuthError;
-use std::io::Read;
+use crate::storage::checked_file::{CheckedFile, Trust};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -90,36 +90,9 @@ fn adc_path(env: &Env) -> Option<PathBuf> {
 /// `config_error` for a file that cannot be read, is not a regular file, is open to other
 /// users (with a `chmod 600` hint) or is too large.
 pub fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, AuthError> {
-    let cannot = |err: std::io::Error| {
-        AuthError::config(format!(
-            "cannot read the Google credential file {}",
-            path.display()
-        ))
-        .caused_by(err)
-    };
-    let file = crate::storage::atomic::open_nonblocking(path).map_err(cannot)?;
-    let meta = file.metadata().map_err(cannot)?;
-    if !meta.is_file() {
-        return Err(
-            AuthError::config(format!("{} is not a regular file", path.display()))
-                .with_hint("point GOOGLE_APPLICATION_CREDENTIALS at the JSON key file"),
-        );
-    }
     // Like ssh with private keys: a key another user owns could have been planted, and a key
     // others can read is already half leaked. (Windows: see storage::ownership.)
-    crate::storage::ownership::check_private_file(path, &meta).map_err(|err| {
-        AuthError::config(err.message().to_string())
-            .with_hint(err.hint().unwrap_or_default().to_string())
-    })?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.take(MAX_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_FILE {
-        return Err(AuthError::config(format!(
-            "{} is too large to be a Google credential file",
-            path.display()
-        )));
-    }
-    Ok(bytes)
+    CheckedFile::new("Google credential file", Trust::Private, MAX_FILE)
+        .hint("point GOOGLE_APPLICATION_CREDENTIALS at the JSON key file")
+        .read_existing(path)
 }
