@@ -204,6 +204,11 @@ fn table_row(out: &mut String, row: &read::Row<'_>, signed: bool) {
     if row.unsigned || !signed {
         out.push_str("  (unsigned)");
     }
+    // A line break in a hand-edited field must not print a row of its own (the renderer
+    // escapes every other control character). Rare, so checked once per row, not per field.
+    if out.contains(['\n', '\t']) {
+        *out = crate::terminal_text::single_line(out);
+    }
 }
 
 /// `--verify` without the key (`key_missing`): the log can no longer be verified, and why.
@@ -255,10 +260,11 @@ fn check(ctx: &Context, path: &Path, reader: impl BufRead) -> Result<Outcome, Au
                 broken.line,
                 broken.problem.describe()
             ))
-            .with_hint(
+            .with_hint(format!(
                 "the audit log was altered or damaged at that line; keep a copy of the file as \
-                 evidence, then move it away (`mv audit.log audit.log.broken`) to start a new chain",
-            );
+                 evidence, then move it away (`mv {0} {0}.broken`) to start a new chain",
+                path.display()
+            ));
             let human = format!(
                 "✗ The audit log is NOT intact: {}\n  hint: {}",
                 failure.message(),
