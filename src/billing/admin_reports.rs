@@ -25,9 +25,9 @@ const MAX_LABEL: usize = 80;
 /// (models × token kinds × context windows and tiers, plus web search and code execution):
 /// a few hundred for the busiest organization; more is not a report.
 pub const MAX_ITEMS_PER_BUCKET: usize = 10_000;
-/// Totals (one per day and label) one report may keep. A year is 366 days; 100,000 allows
-/// some 270 models or descriptions with a cost on every one of them, ten times what any
-/// organization has, and costs at most a few tens of MiB.
+/// Totals (one per day and label) one report may keep. A year is 366 days: 100,000 allows
+/// some 270 models or descriptions with a cost on every day of it, where organizations have
+/// tens; at that bound the totals take a few MiB.
 pub const MAX_ROWS: usize = 100_000;
 /// The longest `next_page` cursor sent back (the API's are a few dozen characters).
 const MAX_CURSOR: usize = 1024;
@@ -374,4 +374,57 @@ fn count(n: usize) -> String {
 fn not_a_report(from: &str) -> AuthError {
     AuthError::provider(format!("{from} did not answer like the Admin API's report"))
         .with_hint("check ANTHROPIC_ADMIN_BASE_URL: it should point at the Anthropic API")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn totals_sum_per_day_and_label_and_stop_at_the_cap() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let mut totals = Totals::new("cost_report");
+        for _ in 0..3 {
+            totals
+                .add(day, "a".into(), 2u64, u64::saturating_add)
+                .unwrap();
+        }
+        for n in 1..MAX_ROWS {
+            totals
+                .add(day, n.to_string(), 1, u64::saturating_add)
+                .unwrap();
+        }
+        let err = totals
+            .add(day, "one too many".into(), 1, u64::saturating_add)
+            .unwrap_err();
+        assert!(err.message().contains("more than 100,000 rows"), "{err:?}");
+        // A label already kept still adds up past the cap: only new rows cost memory.
+        totals.add(day, "a".into(), 2, u64::saturating_add).unwrap();
+        let rows: Vec<_> = totals.into_rows().collect();
+        assert_eq!(rows.len(), MAX_ROWS);
+        assert_eq!(rows.iter().find(|((_, l), _)| l == "a").unwrap().1, 8);
+    }
+
+    #[test]
+    fn a_cursor_is_followed_once_and_must_be_short() {
+        let url: crate::redact::SafeUrl =
+            reqwest::Url::parse("http://127.0.0.1:1/r").unwrap().into();
+        let mut seen = HashSet::new();
+        let page = |next: &str| json!({"has_more": true, "next_page": next});
+        assert_eq!(
+            next_page(&page("A"), &url, "cost_report", &mut seen).unwrap(),
+            Some("A".into())
+        );
+        assert!(next_page(&page("B"), &url, "cost_report", &mut seen).is_ok());
+        assert!(next_page(&page("A"), &url, "cost_report", &mut seen).is_err());
+        let done = json!({"has_more": false, "next_page": "A"});
+        assert_eq!(
+            next_page(&done, &url, "cost_report", &mut seen).unwrap(),
+            None
+        );
+        let long = "x".repeat(MAX_CURSOR + 1);
+        let err = next_page(&page(&long), &url, "cost_report", &mut HashSet::new()).unwrap_err();
+        assert!(err.message().contains("longer than the 1024"), "{err:?}");
+    }
 }
