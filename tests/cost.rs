@@ -1,11 +1,14 @@
 //! `/cost` and `/cost --detailed` against the Admin API stand-in: pages followed to the
 //! end, long periods split at 31 days, exact totals, the errors that name the role needed,
-//! `Retry-After`, an Admin key stored apart from the key in force, and the tables and bars
-//! pinned as snapshots at 80 and 120 columns, UTF-8 and ASCII.
+//! `Retry-After`, an Admin key stored apart from the key in force, the tables and bars
+//! pinned as snapshots at 80 and 120 columns, UTF-8 and ASCII, and hostile reports (pages
+//! that go round, more than a report may keep) refused after a few requests.
 
 mod common;
 
-use common::billing_server::{param, BillingApi, BillingSetup, CostRow, UsageRow, ADMIN_KEY};
+use common::billing_server::{
+    param, BillingApi, BillingSetup, CostRow, Hostile, UsageRow, ADMIN_KEY,
+};
 use common::servers::Reply;
 use common::*;
 
@@ -490,4 +493,66 @@ fn a_period_too_long_says_how_many_days_were_asked_for() {
         "{message}"
     );
     assert!(api.cost_requests().is_empty());
+}
+
+/// `/cost --json` against a report that never ends: the error object, and the requests made.
+fn hostile_cost(hostile: Hostile) -> (serde_json::Value, usize) {
+    let api = BillingApi::start(BillingSetup {
+        hostile: Some(hostile),
+        ..Default::default()
+    });
+    let out = user(&api, "80").run(&["/cost", "--json"]);
+    assert_eq!(out.status.code(), Some(14), "{}", text(&out));
+    assert_not_echoed(&out, ADMIN_KEY);
+    let error = json_stdout(&out)["error"].clone();
+    assert_eq!(error["code"], "provider_error", "{error}");
+    (error, api.cost_requests().len())
+}
+
+#[test]
+fn a_next_page_cursor_seen_before_is_refused_at_once() {
+    // The same cursor again: the second page names it.
+    let (error, requests) = hostile_cost(Hostile::Cursors(vec!["page_A"]));
+    assert_eq!(requests, 2, "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("`next_page` it had already given"),
+        "{message}"
+    );
+
+    // A, B, A, …: the third page brings A back, which the chain has followed already.
+    let (error, requests) = hostile_cost(Hostile::Cursors(vec!["page_A", "page_B"]));
+    assert_eq!(requests, 3, "{error}");
+    assert!(error["hint"]
+        .as_str()
+        .unwrap()
+        .contains("ANTHROPIC_ADMIN_BASE_URL"));
+}
+
+#[test]
+fn a_report_past_its_caps_is_refused_naming_the_cap() {
+    // One day's bucket with one item more than a bucket may hold.
+    let (error, requests) = hostile_cost(Hostile::Flood {
+        buckets: 1,
+        items: 10_001,
+    });
+    assert_eq!(requests, 1, "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("10,001 items") && message.contains("the 10,000 a day's bucket may hold"),
+        "{message}"
+    );
+
+    // 20,000 new models a page: the 100,000 totals a report keeps are reached on the 6th.
+    let (error, requests) = hostile_cost(Hostile::Flood {
+        buckets: 4,
+        items: 5_000,
+    });
+    assert_eq!(requests, 6, "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("more than 100,000 rows"), "{message}");
+    assert!(
+        error["hint"].as_str().unwrap().contains("--since"),
+        "{error}"
+    );
 }

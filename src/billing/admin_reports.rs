@@ -3,9 +3,10 @@
 //! /v1/organizations/usage_report/messages` (`bucket_width=1d`, `group_by[]=model`), one
 //! request per window of ≤ 31 days, each followed through `next_page` until `has_more` is
 //! false. Answers are hostile input: every field is checked, strings made one printable
-//! line, and a page loop is bounded.
+//! line, each page is totalled per day and label as it is read and then dropped, and the
+//! page loop, a day's bucket and the totals kept are all bounded.
 
-use super::money::Money;
+use super::money::{self, Money};
 use super::period::Period;
 use crate::context::Context;
 use crate::error::AuthError;
@@ -14,11 +15,22 @@ use crate::terminal_text::single_line;
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
 
 /// Pages followed per window at most: a server whose `next_page` never ends is refused.
 const MAX_PAGES: usize = 100;
 /// The longest label kept (model names, cost descriptions).
 const MAX_LABEL: usize = 80;
+/// Items one day's bucket may hold. A day's cost report has one item per description
+/// (models × token kinds × context windows and tiers, plus web search and code execution):
+/// a few hundred for the busiest organization; more is not a report.
+pub const MAX_ITEMS_PER_BUCKET: usize = 10_000;
+/// Totals (one per day and label) one report may keep. A year is 366 days: 100,000 allows
+/// some 270 models or descriptions with a cost on every day of it, where organizations have
+/// tens; at that bound the totals take a few MiB.
+pub const MAX_ROWS: usize = 100_000;
+/// The longest `next_page` cursor sent back (the API's are a few dozen characters).
+const MAX_CURSOR: usize = 1024;
 
 /// One cost item of one day.
 #[derive(Clone, Debug)]
@@ -80,23 +92,35 @@ pub struct UsageLine {
     pub tokens: Tokens,
 }
 
-/// The cost report over `period`, every page of every window.
+/// The cost report over `period`, every page of every window, one line per day and label
+/// (the amounts of that day's items with that label, summed exactly).
 ///
 /// # Errors
 /// Admin API errors (401/403 name the key and the role needed), `provider_error` for an
-/// answer that is not the report.
+/// answer that is not the report, or one past the bounds ([`MAX_ITEMS_PER_BUCKET`],
+/// [`MAX_ROWS`], a repeated `next_page`).
 pub async fn costs(
     ctx: &Context,
     key: &AdminKey,
     period: &Period,
 ) -> Result<Vec<CostLine>, AuthError> {
-    let mut lines = Vec::new();
-    for bucket in buckets(ctx, key, period, "cost_report", "description").await? {
-        for item in bucket.results {
-            lines.push(cost_line(bucket.day, &item)?);
-        }
-    }
-    Ok(lines)
+    let mut totals = Totals::new("cost_report");
+    read(
+        ctx,
+        key,
+        period,
+        "cost_report",
+        "description",
+        |day, item| {
+            let line = cost_line(day, item)?;
+            totals.add(day, line.label, line.amount, Money::plus)
+        },
+    )
+    .await?;
+    Ok(totals
+        .into_rows()
+        .map(|((day, label), amount)| CostLine { day, label, amount })
+        .collect())
 }
 
 /// The messages usage report over `period`, per model and day.
@@ -108,37 +132,85 @@ pub async fn usage(
     key: &AdminKey,
     period: &Period,
 ) -> Result<Vec<UsageLine>, AuthError> {
-    let mut lines = Vec::new();
-    for bucket in buckets(ctx, key, period, "usage_report/messages", "model").await? {
-        for item in bucket.results {
-            lines.push(UsageLine {
-                day: bucket.day,
-                model: label(&item, &["model"]).unwrap_or_else(|| "(all models)".into()),
-                tokens: tokens(&item),
-            });
+    let mut totals = Totals::new("usage_report/messages");
+    read(
+        ctx,
+        key,
+        period,
+        "usage_report/messages",
+        "model",
+        |day, item| {
+            let model = label(item, &["model"]).unwrap_or_else(|| "(all models)".into());
+            totals.add(day, model, tokens(item), Tokens::plus)
+        },
+    )
+    .await?;
+    Ok(totals
+        .into_rows()
+        .map(|((day, model), tokens)| UsageLine { day, model, tokens })
+        .collect())
+}
+
+/// Sums per day and label, at most [`MAX_ROWS`] of them: what is kept of a report, whatever
+/// the server sends.
+struct Totals<T> {
+    report: &'static str,
+    rows: BTreeMap<(NaiveDate, String), T>,
+}
+
+impl<T: Copy> Totals<T> {
+    fn new(report: &'static str) -> Totals<T> {
+        Totals {
+            report,
+            rows: BTreeMap::new(),
         }
     }
-    Ok(lines)
+
+    /// Adds `value` to the total of `day` and `label`.
+    fn add(
+        &mut self,
+        day: NaiveDate,
+        label: String,
+        value: T,
+        plus: fn(T, T) -> T,
+    ) -> Result<(), AuthError> {
+        let key = (day, label);
+        if let Some(total) = self.rows.get_mut(&key) {
+            *total = plus(*total, value);
+            return Ok(());
+        }
+        if self.rows.len() >= MAX_ROWS {
+            return Err(AuthError::provider(format!(
+                "the Admin API's {} has more than {} rows (one per day and model or description); refusing to keep more",
+                self.report,
+                count(MAX_ROWS)
+            ))
+            .with_hint("ask for a shorter period with `--since`; if it repeats, check ANTHROPIC_ADMIN_BASE_URL"));
+        }
+        self.rows.insert(key, value);
+        Ok(())
+    }
+
+    fn into_rows(self) -> impl Iterator<Item = ((NaiveDate, String), T)> {
+        self.rows.into_iter()
+    }
 }
 
-/// A day's bucket: its results, unread.
-struct Bucket {
-    day: NaiveDate,
-    results: Vec<Value>,
-}
-
-/// Every bucket of `report` over `period`: one request chain per window.
-async fn buckets(
+/// Reads every page of `report` over `period` (one request chain per window) and hands each
+/// item of each day's bucket to `each`; a page is dropped once read.
+async fn read(
     ctx: &Context,
     key: &AdminKey,
     period: &Period,
     report: &str,
     group_by: &str,
-) -> Result<Vec<Bucket>, AuthError> {
+    mut each: impl FnMut(NaiveDate, &Value) -> Result<(), AuthError>,
+) -> Result<(), AuthError> {
     let base = admin_api::url(ctx, &format!("/v1/organizations/{report}"))?;
     let doing = format!("read the {}", report.replace(['_', '/'], " "));
-    let mut out = Vec::new();
     for window in period.windows() {
+        // Cursors of this window's chain: one seen before means the pages go round.
+        let mut seen: HashSet<String> = HashSet::new();
         let mut page: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let mut url = base.as_url().clone();
@@ -159,33 +231,30 @@ async fn buckets(
                 .and_then(Value::as_array)
                 .ok_or_else(|| not_a_report(&url.to_string()))?;
             for bucket in data {
-                let bucket = bucket_of(bucket).ok_or_else(|| not_a_report(&url.to_string()))?;
-                if bucket.day < window.first || bucket.day > window.last {
+                let (day, results) =
+                    bucket_of(bucket).ok_or_else(|| not_a_report(&url.to_string()))?;
+                if day < window.first || day > window.last {
                     return Err(AuthError::provider(format!(
-                        "the Admin API's {report} has a bucket for {}, outside the period asked for ({} to {})",
-                        bucket.day, window.first, window.last
+                        "the Admin API's {report} has a bucket for {day}, outside the period asked for ({} to {})",
+                        window.first, window.last
                     ))
                     .with_hint("try again later; if it repeats, check ANTHROPIC_ADMIN_BASE_URL"));
                 }
-                out.push(bucket);
-            }
-            let more = doc.get("has_more").and_then(Value::as_bool) == Some(true);
-            let next = doc
-                .get("next_page")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            match next {
-                Some(next) if more && page.as_deref() != Some(next.as_str()) => page = Some(next),
-                None if more => {
+                if results.len() > MAX_ITEMS_PER_BUCKET {
                     return Err(AuthError::provider(format!(
-                        "{url} said there is more (`has_more`) but gave no `next_page`"
+                        "the Admin API's {report} has {} items for {day}, more than the {} a day's bucket may hold",
+                        count(results.len()),
+                        count(MAX_ITEMS_PER_BUCKET)
                     ))
-                    .with_hint("try again later; if it repeats, check ANTHROPIC_ADMIN_BASE_URL"))
+                    .with_hint("check ANTHROPIC_ADMIN_BASE_URL: it should point at the Anthropic API"));
                 }
-                _ => {
-                    page = None;
-                    break;
+                for item in results {
+                    each(day, item)?;
                 }
+            }
+            page = next_page(&doc, &url, report, &mut seen)?;
+            if page.is_none() {
+                break;
             }
         }
         if page.is_some() {
@@ -195,17 +264,50 @@ async fn buckets(
             .with_hint("ask for a shorter period with `--since`"));
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-fn bucket_of(bucket: &Value) -> Option<Bucket> {
+/// The cursor of the page after `doc`, `None` at the end. A cursor this chain has already
+/// followed would only bring the same pages again, so it is refused at once.
+fn next_page(
+    doc: &Value,
+    url: &crate::redact::SafeUrl,
+    report: &str,
+    seen: &mut HashSet<String>,
+) -> Result<Option<String>, AuthError> {
+    if doc.get("has_more").and_then(Value::as_bool) != Some(true) {
+        return Ok(None);
+    }
+    let Some(next) = doc.get("next_page").and_then(Value::as_str) else {
+        return Err(AuthError::provider(format!(
+            "{url} said there is more (`has_more`) but gave no `next_page`"
+        ))
+        .with_hint("try again later; if it repeats, check ANTHROPIC_ADMIN_BASE_URL"));
+    };
+    if next.len() > MAX_CURSOR {
+        return Err(AuthError::provider(format!(
+            "the Admin API's {report} gave a `next_page` of {} bytes, longer than the {MAX_CURSOR} a cursor may be",
+            count(next.len())
+        ))
+        .with_hint("check ANTHROPIC_ADMIN_BASE_URL: it should point at the Anthropic API"));
+    }
+    if !seen.insert(next.to_string()) {
+        return Err(AuthError::provider(format!(
+            "the Admin API's {report} gave a `next_page` it had already given: its pages go round and would never end"
+        ))
+        .with_hint("try again later; if it repeats, check ANTHROPIC_ADMIN_BASE_URL"));
+    }
+    Ok(Some(next.to_string()))
+}
+
+/// A day's bucket: its day and its results, borrowed from the page.
+fn bucket_of(bucket: &Value) -> Option<(NaiveDate, &Vec<Value>)> {
     let start = bucket.get("starting_at")?.as_str()?;
     let day = chrono::DateTime::parse_from_rfc3339(start)
         .ok()?
         .naive_utc()
         .date();
-    let results = bucket.get("results")?.as_array()?.clone();
-    Some(Bucket { day, results })
+    Some((day, bucket.get("results")?.as_array()?))
 }
 
 fn cost_line(day: NaiveDate, item: &Value) -> Result<CostLine, AuthError> {
@@ -264,7 +366,65 @@ fn tokens(item: &Value) -> Tokens {
     }
 }
 
+/// `10,000`: a size for messages.
+fn count(n: usize) -> String {
+    money::count(u64::try_from(n).unwrap_or(u64::MAX))
+}
+
 fn not_a_report(from: &str) -> AuthError {
     AuthError::provider(format!("{from} did not answer like the Admin API's report"))
         .with_hint("check ANTHROPIC_ADMIN_BASE_URL: it should point at the Anthropic API")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn totals_sum_per_day_and_label_and_stop_at_the_cap() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let mut totals = Totals::new("cost_report");
+        for _ in 0..3 {
+            totals
+                .add(day, "a".into(), 2u64, u64::saturating_add)
+                .unwrap();
+        }
+        for n in 1..MAX_ROWS {
+            totals
+                .add(day, n.to_string(), 1, u64::saturating_add)
+                .unwrap();
+        }
+        let err = totals
+            .add(day, "one too many".into(), 1, u64::saturating_add)
+            .unwrap_err();
+        assert!(err.message().contains("more than 100,000 rows"), "{err:?}");
+        // A label already kept still adds up past the cap: only new rows cost memory.
+        totals.add(day, "a".into(), 2, u64::saturating_add).unwrap();
+        let rows: Vec<_> = totals.into_rows().collect();
+        assert_eq!(rows.len(), MAX_ROWS);
+        assert_eq!(rows.iter().find(|((_, l), _)| l == "a").unwrap().1, 8);
+    }
+
+    #[test]
+    fn a_cursor_is_followed_once_and_must_be_short() {
+        let url: crate::redact::SafeUrl =
+            reqwest::Url::parse("http://127.0.0.1:1/r").unwrap().into();
+        let mut seen = HashSet::new();
+        let page = |next: &str| json!({"has_more": true, "next_page": next});
+        assert_eq!(
+            next_page(&page("A"), &url, "cost_report", &mut seen).unwrap(),
+            Some("A".into())
+        );
+        assert!(next_page(&page("B"), &url, "cost_report", &mut seen).is_ok());
+        assert!(next_page(&page("A"), &url, "cost_report", &mut seen).is_err());
+        let done = json!({"has_more": false, "next_page": "A"});
+        assert_eq!(
+            next_page(&done, &url, "cost_report", &mut seen).unwrap(),
+            None
+        );
+        let long = "x".repeat(MAX_CURSOR + 1);
+        let err = next_page(&page(&long), &url, "cost_report", &mut HashSet::new()).unwrap_err();
+        assert!(err.message().contains("longer than the 1024"), "{err:?}");
+    }
 }

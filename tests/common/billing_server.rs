@@ -9,6 +9,7 @@
 //! | `GET /v1/organizations/api_keys`              | 200 an empty first page (the Admin key check of `--set-api-key`)                           |
 //! | either report, when `stray_day` is set         | also a bucket for that day, whatever the period asked for                                  |
 //! | any Admin route, when `fail` is set           | that reply (401, 403, or 429 with `Retry-After`) for the first `fail_times` requests       |
+//! | either report, when `hostile` is set          | every page says `has_more`: `Cursors` cycles `next_page` through its list; `Flood` sends `buckets` buckets of `items` items, each under a model never sent before, and a fresh cursor |
 //! | `GET /subscription`                           | the n-th of `plans` (the last repeats) for `Authorization: Bearer at_…`, else 401          |
 #![allow(dead_code)]
 
@@ -55,6 +56,20 @@ pub struct BillingSetup {
     /// A day whose bucket (with its rows) the first page of every report also carries,
     /// whatever the period asked for: a misbehaving server.
     pub stray_day: Option<&'static str>,
+    /// Reports whose pages never end (see [`Hostile`]).
+    pub hostile: Option<Hostile>,
+}
+
+/// A report server that never says it is done.
+#[derive(Clone, Debug)]
+pub enum Hostile {
+    /// `next_page` goes through these cursors in turn and starts again: the first page
+    /// gives the first, the page of the last gives the first again. Each page has one
+    /// bucket (the first day asked for) with one cost item of a cent.
+    Cursors(Vec<&'static str>),
+    /// Each page: `buckets` buckets on the first day asked for, each of `items` cost items
+    /// under a model name never sent before, and a cursor never sent before.
+    Flood { buckets: usize, items: usize },
 }
 
 pub struct BillingApi {
@@ -153,6 +168,9 @@ fn route(
             return fail.clone();
         }
     }
+    if let (Some(hostile), true) = (&setup.hostile, path.contains("_report")) {
+        return endless(req, hostile);
+    }
     match path {
         "/v1/organizations/api_keys" => Reply::json(
             200,
@@ -245,4 +263,46 @@ fn report(req: &Request, setup: &BillingSetup, results: impl Fn(&str) -> Vec<Val
         "next_page": if has_more { Value::String(format!("page_{next}")) } else { Value::Null },
     });
     Reply::json(200, &body.to_string())
+}
+
+/// A page of a report that never ends (see [`Hostile`]); `n` numbers the model names so
+/// that no two pages share one.
+fn endless(req: &Request, hostile: &Hostile) -> Reply {
+    let day = param(req, "starting_at")
+        .and_then(|v| v.get(..10).map(str::to_string))
+        .unwrap_or_default();
+    let page = param(req, "page");
+    let bucket = |results: &str| {
+        format!(
+            r#"{{"starting_at":"{day}T00:00:00Z","ending_at":"{day}T23:59:59Z","results":[{results}]}}"#
+        )
+    };
+    let (data, next) = match hostile {
+        Hostile::Cursors(cursors) => {
+            let at = page
+                .and_then(|p| cursors.iter().position(|c| *c == p))
+                .map_or(0, |i| (i + 1) % cursors.len());
+            (
+                bucket(r#"{"currency":"USD","amount":"1","model":"claude-haiku-4-5"}"#),
+                cursors[at].to_string(),
+            )
+        }
+        Hostile::Flood { buckets, items } => {
+            static PAGES: AtomicUsize = AtomicUsize::new(0);
+            let n = PAGES.fetch_add(1, Ordering::SeqCst);
+            let data: Vec<String> = (0..*buckets)
+                .map(|b| {
+                    let results: Vec<String> = (0..*items)
+                        .map(|i| format!(r#"{{"amount":"1","model":"m{n}-{b}-{i}"}}"#))
+                        .collect();
+                    bucket(&results.join(","))
+                })
+                .collect();
+            (data.join(","), format!("flood_{n}"))
+        }
+    };
+    Reply::json(
+        200,
+        &format!(r#"{{"data":[{data}],"has_more":true,"next_page":"{next}"}}"#),
+    )
 }
