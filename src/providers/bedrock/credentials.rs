@@ -222,8 +222,8 @@ fn export(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
     };
     Ok(Some(Found {
         description: format!(
-            "the `awsCredentialExport` command {} (run when used, cached until 5 minutes \
-             before the credentials expire)",
+            "the `awsCredentialExport` command {} (run when used, cached until 5 minutes, \
+             or half their lifetime when shorter, before the credentials expire)",
             found.place()
         ),
         link: Link::Export(found.command),

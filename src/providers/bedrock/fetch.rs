@@ -10,11 +10,12 @@ use crate::envvars;
 use crate::error::{AuthError, ErrorCode};
 use crate::http::{self, Call, Reply, Retry};
 use crate::redact::SafeUrl;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretJson};
 use crate::time::{UnixMillis, UnixTime};
 use reqwest::{Client, Url};
 use std::future::Future;
 use std::pin::Pin;
+use zeroize::Zeroizing;
 
 /// The credential to put on the Bedrock request; `region` is Bedrock's, the default region of
 /// STS.
@@ -216,10 +217,14 @@ fn aws_code(reply: &Reply) -> Option<String> {
         .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-fn json(reply: &Reply, what: &str) -> Result<serde_json::Value, AuthError> {
-    let body = Secret::new(reply.body.clone());
-    serde_json::from_slice(body.expose())
-        .map_err(|_| AuthError::provider(format!("{what} answered with something other than JSON")))
+/// The keys in a JSON answer. The body is moved (not copied) into a buffer wiped on drop,
+/// and the parsed document is wiped too: both hold the secret key.
+fn json_keys(reply: Reply, what: &str) -> Result<AccessKeys, AuthError> {
+    let body = Zeroizing::new(reply.body);
+    let document = SecretJson::parse(&body).map_err(|_| {
+        AuthError::provider(format!("{what} answered with something other than JSON"))
+    })?;
+    parse_keys(document.expose(), what)
 }
 
 async fn sso_keys(ctx: &Context, client: &Client, sso: &Sso) -> Result<AccessKeys, AuthError> {
@@ -257,7 +262,7 @@ async fn sso_keys(ctx: &Context, client: &Client, sso: &Sso) -> Result<AccessKey
     if !reply.status.is_success() {
         return Err(refused(&reply, service, &login));
     }
-    parse_keys(&json(&reply, service)?, service)
+    json_keys(reply, service)
 }
 
 fn sts_endpoint(ctx: &Context, region: &str) -> Result<(Url, &'static str), AuthError> {
@@ -307,17 +312,21 @@ async fn sts(
     if !reply.status.is_success() {
         return Err(refused(&reply, &service, hint));
     }
-    sts_keys(&reply, &service)
+    sts_keys(reply, &service)
 }
 
-/// `<Credentials>` of an STS XML answer.
-fn sts_keys(reply: &Reply, service: &str) -> Result<AccessKeys, AuthError> {
-    let body = Secret::new(String::from_utf8_lossy(&reply.body).into_owned());
+/// `<Credentials>` of an STS XML answer. The body is moved (not copied) into a buffer wiped
+/// on drop and read in place: a lossy copy would leave the secret key behind unwiped.
+fn sts_keys(reply: Reply, service: &str) -> Result<AccessKeys, AuthError> {
+    let body = Zeroizing::new(reply.body);
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        AuthError::provider(format!("{service} answered with something other than XML"))
+    })?;
     let tag = |name: &str| {
         let open = format!("<{name}>");
-        let start = body.expose().find(&open)? + open.len();
-        let end = body.expose()[start..].find(&format!("</{name}>"))? + start;
-        Some(body.expose()[start..end].trim().to_string())
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{name}>"))? + start;
+        Some(text[start..end].trim().to_string())
     };
     let (Some(id), Some(secret)) = (tag("AccessKeyId"), tag("SecretAccessKey").map(Secret::new))
     else {
@@ -470,7 +479,7 @@ async fn container_keys(
     if !reply.status.is_success() {
         return Err(refused(&reply, service, "check the task or pod role"));
     }
-    parse_keys(&json(&reply, service)?, service)
+    json_keys(reply, service)
 }
 
 async fn imds(ctx: &Context, client: &Client, endpoint: &str) -> Result<AccessKeys, AuthError> {
@@ -519,7 +528,7 @@ async fn imds(ctx: &Context, client: &Client, endpoint: &str) -> Result<AccessKe
     if !reply.status.is_success() {
         return Err(refused(&reply, service, hint));
     }
-    parse_keys(&json(&reply, service)?, service)
+    json_keys(reply, service)
 }
 
 #[cfg(test)]

@@ -223,7 +223,8 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
         description: resolution.found.description,
         shadowed: resolution.shadowed,
         settings,
-    })
+    }
+    .one_line())
 }
 
 /// One cheap authenticated call: `GET {endpoint}/foundation-models/{model}` when `model` is
@@ -342,18 +343,22 @@ pub async fn credential_process_json(
             .with_hint("use `claude --print-token` for the Bedrock API key"))
         }
     };
-    let mut document = serde_json::json!({
+    // The document holds copies of the secret key and token: wiped when it is dropped.
+    let mut document = crate::secret::SecretJson::new(serde_json::json!({
         "Version": 1,
         "AccessKeyId": keys.access_key_id,
         "SecretAccessKey": keys.secret_access_key.expose(),
-    });
+    }));
+    let fields = document.expose_mut();
     if let Some(token) = &keys.session_token {
-        document["SessionToken"] = token.expose().clone().into();
+        fields["SessionToken"] = token.expose().clone().into();
     }
     if let Some(at) = keys.expires.and_then(crate::time::UnixTime::to_chrono) {
-        document["Expiration"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
+        fields["Expiration"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
     }
-    let text = crate::secret::Secret::new(document.to_string());
+    let text = document
+        .to_text()
+        .map_err(|e| AuthError::internal("cannot encode the credentials").caused_by(e))?;
     Ok((text, resolution.found.source))
 }
 
