@@ -535,6 +535,40 @@ async fn imds(ctx: &Context, client: &Client, endpoint: &str) -> Result<AccessKe
 mod tests {
     use super::*;
 
+    fn reply(body: &[u8]) -> Reply {
+        Reply {
+            status: reqwest::StatusCode::OK,
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.to_vec(),
+            elapsed: std::time::Duration::ZERO,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn answers_are_read_in_place_and_text_that_is_not_utf8_is_refused() {
+        let xml = b"<AssumeRoleResponse><Credentials><AccessKeyId>ASIA1</AccessKeyId>\
+            <SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken>\
+            <Expiration>2030-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResponse>";
+        let keys = sts_keys(reply(xml), "STS").unwrap();
+        assert_eq!(keys.access_key_id, "ASIA1");
+        assert_eq!(keys.secret_access_key.expose(), "s");
+        assert_eq!(keys.expires, Some(UnixTime::from_secs(1_893_456_000)));
+        let Err(err) = sts_keys(reply(b"<SecretAccessKey>\xff</SecretAccessKey>"), "STS") else {
+            panic!("keys from text that is not UTF-8");
+        };
+        assert_eq!(err.code(), ErrorCode::ProviderError);
+        let json = br#"{"AccessKeyId":"ASIA1","SecretAccessKey":"s","Token":"t"}"#;
+        assert_eq!(
+            json_keys(reply(json), "IMDS").unwrap().access_key_id,
+            "ASIA1"
+        );
+        let Err(err) = json_keys(reply(b"<html>"), "IMDS") else {
+            panic!("keys from HTML");
+        };
+        assert_eq!(err.code(), ErrorCode::ProviderError);
+    }
+
     #[test]
     fn every_shape_of_credentials_json_is_read() {
         for doc in [

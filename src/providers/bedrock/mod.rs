@@ -62,7 +62,7 @@ pub fn region(ctx: &Context) -> Result<String, AuthError> {
         // A profile that is not there (or files that cannot be used) explains the missing
         // region better than "no region".
         let loaded = profiles::Profiles::load(&ctx.env)?;
-        if let Some(name) = ctx.env.get(envvars::AWS_PROFILE) {
+        if let Some(name) = credentials::named_profile(&ctx.env) {
             if loaded.profile(&name).is_none() {
                 return Err(credentials::missing_profile(&loaded, &name));
             }
@@ -113,10 +113,7 @@ pub(crate) fn aws_url(service: &str, region: &str, setting: &str) -> Result<Url,
 
 /// The `region` of the `AWS_PROFILE` profile (else `default`), when the files can be read.
 fn profile_region(ctx: &Context) -> Option<String> {
-    let name = ctx
-        .env
-        .get(envvars::AWS_PROFILE)
-        .unwrap_or_else(|| "default".to_string());
+    let name = credentials::named_profile(&ctx.env).unwrap_or_else(|| "default".to_string());
     profiles::Profiles::load(&ctx.env)
         .ok()?
         .profile(&name)?

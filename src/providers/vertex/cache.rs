@@ -110,3 +110,28 @@ pub fn forget(ctx: &Context) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_from_an_earlier_version_loads_without_its_issue_time() {
+        let old: Cached =
+            serde_json::from_str(r#"{"access_token":"t","expires_at":1800000060,"key":"k"}"#)
+                .unwrap();
+        assert_eq!(old.issued_at, None);
+        assert_eq!(
+            crate::limits::refresh_margin(MARGIN, old.issued_at, old.expires_at),
+            MARGIN
+        );
+        let new: Cached = serde_json::from_str(
+            r#"{"access_token":"t","issued_at":1800000000,"expires_at":1800000060,"key":"k"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            crate::limits::refresh_margin(MARGIN, new.issued_at, new.expires_at),
+            std::time::Duration::from_secs(30)
+        );
+    }
+}
