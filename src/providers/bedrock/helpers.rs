@@ -1,8 +1,9 @@
 //! The commands AWS users configure: a profile's `credential_process`, Claude Code's
 //! `awsCredentialExport` (cached in the secret store until 5 minutes, or half their
-//! lifetime when shorter, before the credentials expire) and `awsAuthRefresh` (run when the check fails for want of
-//! credentials, its output shown). Each starts from `process::command` (no secret in its
-//! environment), without a shell unless the line needs one, and is killed at its timeout.
+//! lifetime when shorter, before the credentials expire) and `awsAuthRefresh` (run when
+//! the check fails for want of credentials, its output shown). Each starts from
+//! `process::command` (no secret in its environment), without a shell unless the line
+//! needs one, and is killed at its timeout.
 
 use super::credentials::AccessKeys;
 use crate::context::Context;
