@@ -179,6 +179,70 @@ pub fn to_secret_json<T: serde::Serialize>(value: &T) -> Result<Secret<String>, 
         .map_err(|e| serde_json::Error::io(std::io::Error::other(e.utf8_error())))
 }
 
+/// A JSON document that holds secrets (credentials from a server or a command, a cache
+/// entry, a file about to be written): every string in it is wiped when it is dropped.
+///
+/// # Security
+/// `serde_json::Value` frees its strings unwiped; documents with keys in them are kept in
+/// this type from the moment they are parsed or built, so no early return can skip the wipe.
+/// (What the parser's own scratch buffer held for strings with escapes is beyond reach.)
+pub struct SecretJson(serde_json::Value);
+
+impl SecretJson {
+    /// Wraps a document built in place (`json!` with exposed secrets).
+    pub fn new(value: serde_json::Value) -> SecretJson {
+        SecretJson(value)
+    }
+
+    /// Parses `bytes`; the caller keeps (and wipes) the bytes.
+    ///
+    /// # Errors
+    /// What `serde_json` reports; its message can quote the input, so show only its position.
+    pub fn parse(bytes: &[u8]) -> Result<SecretJson, serde_json::Error> {
+        serde_json::from_slice(bytes).map(SecretJson)
+    }
+
+    /// The document. Keep the borrow short and never format it.
+    pub fn expose(&self) -> &serde_json::Value {
+        &self.0
+    }
+
+    /// The document, to change in place.
+    pub fn expose_mut(&mut self) -> &mut serde_json::Value {
+        &mut self.0
+    }
+
+    /// The document as JSON text, itself wiped on drop ([`to_secret_json`]).
+    ///
+    /// # Errors
+    /// What `serde_json` reports.
+    pub fn to_text(&self) -> Result<Secret<String>, serde_json::Error> {
+        to_secret_json(&self.0)
+    }
+}
+
+impl Drop for SecretJson {
+    fn drop(&mut self) {
+        wipe_json(&mut self.0);
+    }
+}
+
+impl fmt::Debug for SecretJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretJson([redacted])")
+    }
+}
+
+/// Wipes every string of `value`, at any depth (object keys are names, not secrets).
+fn wipe_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => text.zeroize(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(wipe_json),
+        serde_json::Value::Object(members) => members.values_mut().for_each(wipe_json),
+        _ => {}
+    }
+}
+
 /// `Authorization: Bearer TOKEN`, marked sensitive (never logged by the HTTP stack), built
 /// in a buffer that is wiped afterwards. `None` when the token cannot be a header value.
 pub fn bearer_header(token: &Secret<String>) -> Option<http::HeaderValue> {
@@ -200,6 +264,21 @@ mod tests {
         let json = to_secret_json(&value).unwrap();
         assert_eq!(json.expose(), &value.to_string());
         assert_eq!(json.expose().capacity(), json.expose().len());
+    }
+
+    #[test]
+    fn secret_json_wipes_every_string_at_any_depth() {
+        let mut doc = SecretJson::parse(
+            br#"{"Credentials":{"SecretAccessKey":"s3cr3t","List":["t0k3n",1]},"n":2}"#,
+        )
+        .unwrap();
+        wipe_json(doc.expose_mut());
+        let wiped = doc.expose();
+        assert_eq!(wiped["Credentials"]["SecretAccessKey"], "");
+        assert_eq!(wiped["Credentials"]["List"][0], "");
+        assert_eq!(wiped["Credentials"]["List"][1], 1);
+        assert_eq!(wiped["n"], 2);
+        assert_eq!(format!("{doc:?}"), "SecretJson([redacted])");
     }
 
     #[test]

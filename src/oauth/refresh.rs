@@ -15,11 +15,13 @@ use std::time::Duration;
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 /// How long before expiry `session`'s token counts as stale: a minute, or half its lifetime
-/// when it lives two minutes or less (a fixed minute would refresh a 60 s token on every use).
+/// when it lives two minutes or less ([`crate::limits::refresh_margin`]).
 pub fn refresh_margin(session: &Session) -> Duration {
-    match (session.access_issued_at, session.access_expires_at) {
-        (Some(issued), Some(expires)) => REFRESH_MARGIN.min(expires.saturating_since(issued) / 2),
-        _ => REFRESH_MARGIN,
+    match session.access_expires_at {
+        Some(expires) => {
+            crate::limits::refresh_margin(REFRESH_MARGIN, session.access_issued_at, expires)
+        }
+        None => REFRESH_MARGIN,
     }
 }
 

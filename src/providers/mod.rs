@@ -33,6 +33,28 @@ pub struct CredentialInfo {
     pub settings: Vec<(String, String)>,
 }
 
+impl CredentialInfo {
+    /// Every field as one line ([`crate::terminal_text::single_line`]). Each is shown inside
+    /// a line of status, and parts come from files others may write (a Google credential
+    /// file, the AWS files, an SSO cache) or from the environment: a newline in any of them
+    /// would print a line the product never wrote. The providers return their info through
+    /// this, so a value forgotten at parse time is still caught here.
+    pub fn one_line(self) -> CredentialInfo {
+        use crate::terminal_text::single_line;
+        CredentialInfo {
+            source: single_line(&self.source),
+            description: single_line(&self.description),
+            fingerprint: self.fingerprint.map(|f| single_line(&f)),
+            shadowed: self.shadowed.iter().map(|s| single_line(s)).collect(),
+            settings: self
+                .settings
+                .iter()
+                .map(|(k, v)| (single_line(k), single_line(v)))
+                .collect(),
+        }
+    }
+}
+
 /// What the provider's server said to one authenticated call.
 #[derive(Clone, Debug)]
 pub struct Verdict {

@@ -3,7 +3,7 @@
 //!
 //! | route          | checked                                                                                  | answer |
 //! |----------------|------------------------------------------------------------------------------------------|--------|
-//! | `POST /token`  | JSON body: `grantType` = `refresh_token`, `clientId` = [`CLIENT_ID`], `clientSecret` = [`CLIENT_SECRET`], `refreshToken` = [`REFRESH_TOKEN`] (or, when rotating, [`ROTATED_REFRESH_TOKEN`]); `Content-Type: application/json` | 200 `{"accessToken": aws_chain_server::SSO_TOKEN, "expiresIn": 28800, "tokenType": "Bearer"}`, plus `"refreshToken": ROTATED_REFRESH_TOKEN` when rotating |
+//! | `POST /token`  | JSON body: `grantType` = `refresh_token`, `clientId` = [`CLIENT_ID`], `clientSecret` = [`CLIENT_SECRET`], `refreshToken` = [`REFRESH_TOKEN`] (or, when rotating, [`ROTATED_REFRESH_TOKEN`]); `Content-Type: application/json` | 200 `{"accessToken": aws_chain_server::SSO_TOKEN, "expiresIn": 28800, "tokenType": "Bearer"}` (`expiresIn` as given to [`start_lifetime`]), plus `"refreshToken": ROTATED_REFRESH_TOKEN` when rotating |
 //! | anything else, a failed check, or [`Mode::Reject`] | —                                                   | 400 `{"error":"invalid_grant","error_description":…}` (the description echoes the body, as careless servers do) with `x-amzn-ErrorType: InvalidGrantException` |
 #![allow(dead_code)]
 
@@ -32,7 +32,12 @@ pub enum Mode {
 
 /// Starts the stand-in; every answer waits `delay` (to make two refreshes overlap).
 pub fn start(mode: Mode, delay: Duration) -> Server {
-    Server::start(move |req, _| answer(mode, req).delayed(delay))
+    Server::start(move |req, _| answer(mode, req, EXPIRES_IN).delayed(delay))
+}
+
+/// Starts the stand-in issuing tokens (as [`Mode::Issue`]) that live `expires_in` seconds.
+pub fn start_lifetime(expires_in: u64) -> Server {
+    Server::start(move |req, _| answer(Mode::Issue, req, expires_in))
 }
 
 fn invalid_grant(req: &Request) -> Reply {
@@ -44,7 +49,7 @@ fn invalid_grant(req: &Request) -> Reply {
     .header("x-amzn-ErrorType", "InvalidGrantException:http://internal.amazon.com/coral/")
 }
 
-fn answer(mode: Mode, req: &Request) -> Reply {
+fn answer(mode: Mode, req: &Request, expires_in: u64) -> Reply {
     if mode == Mode::Reject || req.method != "POST" || req.path != "/token" {
         return invalid_grant(req);
     }
@@ -62,7 +67,7 @@ fn answer(mode: Mode, req: &Request) -> Reply {
     }
     let mut reply = serde_json::json!({
         "accessToken": SSO_TOKEN,
-        "expiresIn": EXPIRES_IN,
+        "expiresIn": expires_in,
         "tokenType": "Bearer",
     });
     if mode == Mode::Rotate {

@@ -222,8 +222,8 @@ fn export(ctx: &Context, _: &Lazy) -> Result<Option<Found>, AuthError> {
     };
     Ok(Some(Found {
         description: format!(
-            "the `awsCredentialExport` command {} (run when used, cached until 5 minutes \
-             before the credentials expire)",
+            "the `awsCredentialExport` command {} (run when used, cached until 5 minutes, \
+             or half their lifetime when shorter, before the credentials expire)",
             found.place()
         ),
         link: Link::Export(found.command),
@@ -307,8 +307,16 @@ pub(crate) fn header_safe(value: &str, name: &str) -> Result<(), AuthError> {
     )))
 }
 
+/// `AWS_PROFILE`, as one line. The name is shown in status lines, errors and hints; one
+/// with a newline (which no section of the AWS files can have, so it names none) would
+/// print a line of its own there.
+pub(crate) fn named_profile(env: &Env) -> Option<String> {
+    env.get(envvars::AWS_PROFILE)
+        .map(|name| crate::terminal_text::single_line(&name))
+}
+
 fn profile(ctx: &Context, files: &Lazy) -> Result<Option<Found>, AuthError> {
-    let named = ctx.env.get(envvars::AWS_PROFILE);
+    let named = named_profile(&ctx.env);
     let name = named.clone().unwrap_or_else(|| "default".to_string());
     let profiles = files.profiles(&ctx.env)?;
     let Some(props) = profiles.profile(&name) else {

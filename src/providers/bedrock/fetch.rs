@@ -10,13 +10,14 @@ use crate::envvars;
 use crate::error::{AuthError, ErrorCode};
 use crate::http::{self, Call, Reply, Retry};
 use crate::redact::SafeUrl;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretJson};
 use crate::storage::checked_file::{CheckedFile, Trust};
 use crate::time::{UnixMillis, UnixTime};
 use reqwest::{Client, Url};
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
+use zeroize::Zeroizing;
 
 /// The credential to put on the Bedrock request; `region` is Bedrock's, the default region of
 /// STS.
@@ -218,10 +219,14 @@ fn aws_code(reply: &Reply) -> Option<String> {
         .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-fn json(reply: &Reply, what: &str) -> Result<serde_json::Value, AuthError> {
-    let body = Secret::new(reply.body.clone());
-    serde_json::from_slice(body.expose())
-        .map_err(|_| AuthError::provider(format!("{what} answered with something other than JSON")))
+/// The keys in a JSON answer. The body is moved (not copied) into a buffer wiped on drop,
+/// and the parsed document is wiped too: both hold the secret key.
+fn json_keys(reply: Reply, what: &str) -> Result<AccessKeys, AuthError> {
+    let body = Zeroizing::new(reply.body);
+    let document = SecretJson::parse(&body).map_err(|_| {
+        AuthError::provider(format!("{what} answered with something other than JSON"))
+    })?;
+    parse_keys(document.expose(), what)
 }
 
 async fn sso_keys(ctx: &Context, client: &Client, sso: &Sso) -> Result<AccessKeys, AuthError> {
@@ -259,7 +264,7 @@ async fn sso_keys(ctx: &Context, client: &Client, sso: &Sso) -> Result<AccessKey
     if !reply.status.is_success() {
         return Err(refused(&reply, service, &login));
     }
-    parse_keys(&json(&reply, service)?, service)
+    json_keys(reply, service)
 }
 
 fn sts_endpoint(ctx: &Context, region: &str) -> Result<(Url, &'static str), AuthError> {
@@ -309,17 +314,21 @@ async fn sts(
     if !reply.status.is_success() {
         return Err(refused(&reply, &service, hint));
     }
-    sts_keys(&reply, &service)
+    sts_keys(reply, &service)
 }
 
-/// `<Credentials>` of an STS XML answer.
-fn sts_keys(reply: &Reply, service: &str) -> Result<AccessKeys, AuthError> {
-    let body = Secret::new(String::from_utf8_lossy(&reply.body).into_owned());
+/// `<Credentials>` of an STS XML answer. The body is moved (not copied) into a buffer wiped
+/// on drop and read in place: a lossy copy would leave the secret key behind unwiped.
+fn sts_keys(reply: Reply, service: &str) -> Result<AccessKeys, AuthError> {
+    let body = Zeroizing::new(reply.body);
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        AuthError::provider(format!("{service} answered with something other than XML"))
+    })?;
     let tag = |name: &str| {
         let open = format!("<{name}>");
-        let start = body.expose().find(&open)? + open.len();
-        let end = body.expose()[start..].find(&format!("</{name}>"))? + start;
-        Some(body.expose()[start..end].trim().to_string())
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{name}>"))? + start;
+        Some(text[start..end].trim().to_string())
     };
     let (Some(id), Some(secret)) = (tag("AccessKeyId"), tag("SecretAccessKey").map(Secret::new))
     else {
@@ -482,7 +491,7 @@ async fn container_keys(
     if !reply.status.is_success() {
         return Err(refused(&reply, service, "check the task or pod role"));
     }
-    parse_keys(&json(&reply, service)?, service)
+    json_keys(reply, service)
 }
 
 async fn imds(ctx: &Context, client: &Client, endpoint: &str) -> Result<AccessKeys, AuthError> {
@@ -531,12 +540,46 @@ async fn imds(ctx: &Context, client: &Client, endpoint: &str) -> Result<AccessKe
     if !reply.status.is_success() {
         return Err(refused(&reply, service, hint));
     }
-    parse_keys(&json(&reply, service)?, service)
+    json_keys(reply, service)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reply(body: &[u8]) -> Reply {
+        Reply {
+            status: reqwest::StatusCode::OK,
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.to_vec(),
+            elapsed: std::time::Duration::ZERO,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn answers_are_read_in_place_and_text_that_is_not_utf8_is_refused() {
+        let xml = b"<AssumeRoleResponse><Credentials><AccessKeyId>ASIA1</AccessKeyId>\
+            <SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken>\
+            <Expiration>2030-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResponse>";
+        let keys = sts_keys(reply(xml), "STS").unwrap();
+        assert_eq!(keys.access_key_id, "ASIA1");
+        assert_eq!(keys.secret_access_key.expose(), "s");
+        assert_eq!(keys.expires, Some(UnixTime::from_secs(1_893_456_000)));
+        let Err(err) = sts_keys(reply(b"<SecretAccessKey>\xff</SecretAccessKey>"), "STS") else {
+            panic!("keys from text that is not UTF-8");
+        };
+        assert_eq!(err.code(), ErrorCode::ProviderError);
+        let json = br#"{"AccessKeyId":"ASIA1","SecretAccessKey":"s","Token":"t"}"#;
+        assert_eq!(
+            json_keys(reply(json), "IMDS").unwrap().access_key_id,
+            "ASIA1"
+        );
+        let Err(err) = json_keys(reply(b"<html>"), "IMDS") else {
+            panic!("keys from HTML");
+        };
+        assert_eq!(err.code(), ErrorCode::ProviderError);
+    }
 
     #[test]
     fn every_shape_of_credentials_json_is_read() {

@@ -1,13 +1,14 @@
 //! The commands AWS users configure: a profile's `credential_process`, Claude Code's
-//! `awsCredentialExport` (cached in the secret store until 5 minutes before the
-//! credentials expire) and `awsAuthRefresh` (run when the check fails for want of
-//! credentials, its output shown). Each starts from `process::command` (no secret in its
-//! environment), without a shell unless the line needs one, and is killed at its timeout.
+//! `awsCredentialExport` (cached in the secret store until 5 minutes, or half their
+//! lifetime when shorter, before the credentials expire) and `awsAuthRefresh` (run when
+//! the check fails for want of credentials, its output shown). Each starts from
+//! `process::command` (no secret in its environment), without a shell unless the line
+//! needs one, and is killed at its timeout.
 
 use super::credentials::AccessKeys;
 use crate::context::Context;
 use crate::error::AuthError;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretJson};
 use crate::time::UnixTime;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -16,8 +17,12 @@ use std::time::Duration;
 pub(crate) const ITEM: &str = "cache:aws-credential-export";
 /// The plain file earlier versions cached them in (removed on sight).
 pub(crate) const LEGACY_FILE: &str = "aws-credential-export.json";
-/// Cached credentials are used until this long before they expire.
+/// Cached credentials are used until this long before they expire; those that live less
+/// than twice this, until half their lifetime before ([`crate::limits::refresh_margin`]).
 const MARGIN: Duration = Duration::from_secs(300);
+/// The cache entry's field for when the command gave the keys (absent in entries written by
+/// earlier versions, which get the fixed margin).
+const ISSUED_AT: &str = "IssuedAt";
 /// `awsAuthRefresh` may wait for a person (`aws sso login` opens a browser).
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(300);
 /// More output than any credential document needs.
@@ -85,13 +90,13 @@ pub(crate) fn process(ctx: &Context, line: &str, setting: &str) -> Result<Access
             )),
         );
     }
-    let value: serde_json::Value = serde_json::from_slice(output.expose()).map_err(|_| {
+    let value = SecretJson::parse(output.expose()).map_err(|_| {
         AuthError::provider(format!(
             "the {setting} command printed something other than JSON"
         ))
         .with_hint("it must print {\"Version\":1,\"AccessKeyId\":…,\"SecretAccessKey\":…}")
     })?;
-    super::fetch::parse_keys(&value, &format!("the {setting} command"))
+    super::fetch::parse_keys(value.expose(), &format!("the {setting} command"))
 }
 
 /// `awsCredentialExport`: the cached credentials while they last, else the command's.
@@ -110,9 +115,11 @@ pub(crate) fn export(ctx: &Context, line: &str) -> Result<AccessKeys, AuthError>
         ctx.detail("bedrock: awsCredentialExport answered from its cache");
         return Ok(keys);
     }
+    let issued = ctx.clock.now();
     let keys = process(ctx, line, "awsCredentialExport")?;
-    if let Some(expires) = keys.expires {
-        if let Err(err) = save(ctx, &fingerprint, &keys, expires) {
+    // Keys that have already expired are not worth a store write.
+    if let Some(expires) = keys.expires.filter(|&e| e > issued) {
+        if let Err(err) = save(ctx, &fingerprint, &keys, (issued, expires)) {
             ctx.detail(&format!(
                 "bedrock: awsCredentialExport output not cached ({})",
                 err.message()
@@ -122,7 +129,7 @@ pub(crate) fn export(ctx: &Context, line: &str) -> Result<AccessKeys, AuthError>
     Ok(keys)
 }
 
-/// The cached keys of the command `fingerprint` while they are good for [`MARGIN`] more.
+/// The cached keys of the command `fingerprint` while they are good for their margin more.
 fn cached(ctx: &Context, fingerprint: &str) -> Option<AccessKeys> {
     // Only look when the index lists it: no keychain unlock for nothing.
     let listed = ctx
@@ -133,30 +140,36 @@ fn cached(ctx: &Context, fingerprint: &str) -> Option<AccessKeys> {
         return None;
     }
     let stored = ctx.store().get(ITEM).ok().flatten()?;
-    let value: serde_json::Value = serde_json::from_str(stored.expose()).ok()?;
+    let value = SecretJson::parse(stored.expose().as_bytes()).ok()?;
+    let value = value.expose();
     if value.get("command").and_then(|c| c.as_str()) != Some(fingerprint) {
         return None;
     }
-    let keys = super::fetch::parse_keys(&value, "the cache").ok()?;
-    keys.expires
-        .is_some_and(|e| e > ctx.clock.now() + MARGIN)
-        .then_some(keys)
+    let keys = super::fetch::parse_keys(value, "the cache").ok()?;
+    let issued = value
+        .get(ISSUED_AT)
+        .and_then(serde_json::Value::as_u64)
+        .map(UnixTime::from_secs);
+    let expires = keys.expires?;
+    let margin = crate::limits::refresh_margin(MARGIN, issued, expires);
+    (expires > ctx.clock.now() + margin).then_some(keys)
 }
 
 fn save(
     ctx: &Context,
     fingerprint: &str,
     keys: &AccessKeys,
-    expires: UnixTime,
+    (issued, expires): (UnixTime, UnixTime),
 ) -> Result<(), AuthError> {
-    let document = serde_json::json!({
+    let document = SecretJson::new(serde_json::json!({
         "command": fingerprint,
         "AccessKeyId": keys.access_key_id,
         "SecretAccessKey": keys.secret_access_key.expose(),
         "SessionToken": keys.session_token.as_ref().map(|t| t.expose()),
         "Expiration": expires.to_chrono().map(|t| t.to_rfc3339()),
-    });
-    let value = crate::secret::to_secret_json(&document).map_err(|e| {
+        ISSUED_AT: issued.as_secs(),
+    }));
+    let value = document.to_text().map_err(|e| {
         AuthError::internal("cannot encode the awsCredentialExport cache").caused_by(e)
     })?;
     let meta = crate::storage::ItemMeta {

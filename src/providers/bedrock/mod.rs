@@ -62,7 +62,7 @@ pub fn region(ctx: &Context) -> Result<String, AuthError> {
         // A profile that is not there (or files that cannot be used) explains the missing
         // region better than "no region".
         let loaded = profiles::Profiles::load(&ctx.env)?;
-        if let Some(name) = ctx.env.get(envvars::AWS_PROFILE) {
+        if let Some(name) = credentials::named_profile(&ctx.env) {
             if loaded.profile(&name).is_none() {
                 return Err(credentials::missing_profile(&loaded, &name));
             }
@@ -113,10 +113,7 @@ pub(crate) fn aws_url(service: &str, region: &str, setting: &str) -> Result<Url,
 
 /// The `region` of the `AWS_PROFILE` profile (else `default`), when the files can be read.
 fn profile_region(ctx: &Context) -> Option<String> {
-    let name = ctx
-        .env
-        .get(envvars::AWS_PROFILE)
-        .unwrap_or_else(|| "default".to_string());
+    let name = credentials::named_profile(&ctx.env).unwrap_or_else(|| "default".to_string());
     profiles::Profiles::load(&ctx.env)
         .ok()?
         .profile(&name)?
@@ -223,7 +220,8 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
         description: resolution.found.description,
         shadowed: resolution.shadowed,
         settings,
-    })
+    }
+    .one_line())
 }
 
 /// One cheap authenticated call: `GET {endpoint}/foundation-models/{model}` when `model` is
@@ -342,18 +340,22 @@ pub async fn credential_process_json(
             .with_hint("use `claude --print-token` for the Bedrock API key"))
         }
     };
-    let mut document = serde_json::json!({
+    // The document holds copies of the secret key and token: wiped when it is dropped.
+    let mut document = crate::secret::SecretJson::new(serde_json::json!({
         "Version": 1,
         "AccessKeyId": keys.access_key_id,
         "SecretAccessKey": keys.secret_access_key.expose(),
-    });
+    }));
+    let fields = document.expose_mut();
     if let Some(token) = &keys.session_token {
-        document["SessionToken"] = token.expose().clone().into();
+        fields["SessionToken"] = token.expose().clone().into();
     }
     if let Some(at) = keys.expires.and_then(crate::time::UnixTime::to_chrono) {
-        document["Expiration"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
+        fields["Expiration"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
     }
-    let text = crate::secret::Secret::new(document.to_string());
+    let text = document
+        .to_text()
+        .map_err(|e| AuthError::internal("cannot encode the credentials").caused_by(e))?;
     Ok((text, resolution.found.source))
 }
 

@@ -1,7 +1,8 @@
 //! The IAM Identity Center access token of an SSO profile: read from the AWS CLI's cache
 //! file (offline, for status), and refreshed (`sso_oidc`) when the AWS SDKs would (the
-//! token expires within 5 minutes, and the cache holds a refresh token and a client
-//! registration that has not expired), under a lock, written back atomically.
+//! token expires within 5 minutes, or half its lifetime when shorter, and the cache holds a
+//! refresh token and a client registration that has not expired), under a lock, written
+//! back atomically.
 
 use super::credentials::{header_safe, Sso};
 use super::sso_oidc::{create_token, Fresh, Grant};
@@ -15,13 +16,24 @@ use crate::time::UnixTime;
 use reqwest::Client;
 use serde::Deserialize;
 
-/// The SDKs refresh a token this long before it expires.
+/// The SDKs refresh a token this long before it expires. A token this tool refreshed and
+/// that lives less than twice this gets half its lifetime instead
+/// ([`crate::limits::refresh_margin`]): a 60 s token would otherwise be refreshed, its
+/// refresh token spent and the cache file rewritten, on every use.
 const REFRESH_WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
+/// The field this tool adds to a cache file it rewrites: when the token in it was issued
+/// (RFC 3339, like the file's other times). The AWS CLI's format has no issue time; the
+/// SDKs skip fields they do not know, and one that rewrites the file drops it, which brings
+/// back the fixed window. Kept by a tool that keeps unknown fields, it is older than the
+/// token, so the lifetime looks longer and the window only grows back towards 5 minutes.
+const ISSUED_AT: &str = "claudeAuthIssuedAt";
 
 /// The fields of a cache file that matter here; the file itself is kept for the rewrite.
 struct Cached {
     access_token: Secret<String>,
     expires_at: UnixTime,
+    /// [`ISSUED_AT`], when this tool wrote the token.
+    issued_at: Option<UnixTime>,
     refresh_token: Option<Secret<String>>,
     client_id: Option<String>,
     client_secret: Option<Secret<String>>,
@@ -40,22 +52,26 @@ struct CacheFile {
     client_id: Option<String>,
     client_secret: Option<String>,
     registration_expires_at: Option<String>,
+    #[serde(rename = "claudeAuthIssuedAt")]
+    issued_at: Option<String>,
 }
 
 /// Where a token stands against the clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Standing {
-    /// Valid for more than [`REFRESH_WINDOW`].
+    /// Valid for longer than its refresh window.
     Fresh,
-    /// Still valid, but within [`REFRESH_WINDOW`] of its end: the SDKs refresh it now.
+    /// Still valid, but within its refresh window: the SDKs refresh it now.
     Expiring,
     Expired,
 }
 
-fn standing(expires_at: UnixTime, now: UnixTime) -> Standing {
+/// Where a token that ends at `expires_at` (issued at `issued_at`, when known) stands.
+fn standing(expires_at: UnixTime, issued_at: Option<UnixTime>, now: UnixTime) -> Standing {
+    let window = crate::limits::refresh_margin(REFRESH_WINDOW, issued_at, expires_at);
     if expires_at <= now {
         Standing::Expired
-    } else if expires_at <= now + REFRESH_WINDOW {
+    } else if expires_at <= now + window {
         Standing::Expiring
     } else {
         Standing::Fresh
@@ -138,6 +154,7 @@ fn parse(sso: &Sso, raw: Secret<Vec<u8>>) -> Result<Cached, AuthError> {
             .registration_expires_at
             .as_deref()
             .and_then(super::fetch::unix_time),
+        issued_at: file.issued_at.as_deref().and_then(super::fetch::unix_time),
         raw,
     })
 }
@@ -154,13 +171,14 @@ pub(crate) fn offline(ctx: &Context, sso: &Sso) -> Result<String, AuthError> {
     let now = ctx.clock.now();
     let blocker = not_refreshable(sso, &cached, now);
     let at = cached.expires_at;
-    if blocker.is_none() && standing(at, now) != Standing::Fresh {
+    let standing = standing(at, cached.issued_at, now);
+    if blocker.is_none() && standing != Standing::Fresh {
         // What the refresh will check before it writes, checked now: status must not
         // promise a refresh that a shared directory or a readable file would refuse.
         refreshable_in_place(sso)?;
     }
     let left = span(at.saturating_since(now).as_secs());
-    let line = match (standing(at, now), &blocker) {
+    let line = match (standing, &blocker) {
         (Standing::Expired, Some(why)) => return Err(expired(sso, at, now, why)),
         (Standing::Expired, None) => format!(
             "expired {} ago; it will be refreshed on next use (the client registration is \
@@ -217,7 +235,8 @@ pub(crate) async fn token(
     let cached = read(sso)?;
     let now = ctx.clock.now();
     let at = cached.expires_at;
-    let result = match (standing(at, now), not_refreshable(sso, &cached, now)) {
+    let standing = standing(at, cached.issued_at, now);
+    let result = match (standing, not_refreshable(sso, &cached, now)) {
         (Standing::Fresh, _) => Ok(cached.access_token),
         (Standing::Expired, Some(why)) => Err(expired(sso, at, now, &why)),
         (Standing::Expiring, Some(_)) => Ok(cached.access_token),
@@ -293,7 +312,7 @@ async fn refresh(ctx: &Context, client: &Client, sso: &Sso) -> Result<Secret<Str
     let lock = FileLock::acquire_in_users_dir(dir, FileLock::wait_for(ctx.budget().total))?;
     let cached = read(sso)?;
     let now = ctx.clock.now();
-    if standing(cached.expires_at, now) == Standing::Fresh {
+    if standing(cached.expires_at, cached.issued_at, now) == Standing::Fresh {
         ctx.detail(&format!(
             "the IAM Identity Center token of profile {} was refreshed by another process",
             sso.profile
@@ -324,7 +343,7 @@ async fn refresh(ctx: &Context, client: &Client, sso: &Sso) -> Result<Secret<Str
     };
     let fresh = create_token(ctx, client, &grant).await?;
     let expires_at = now + fresh.lifetime;
-    rewrite(sso, &cached, &fresh, expires_at, &lock)?;
+    rewrite(sso, &cached, &fresh, (now, expires_at), &lock)?;
     crate::events::record(
         ctx,
         &crate::events::AuthEvent::TokenRefreshed {
@@ -345,39 +364,37 @@ async fn refresh(ctx: &Context, client: &Client, sso: &Sso) -> Result<Secret<Str
 }
 
 /// Writes the new token (and a rotated refresh token) into the cache file, keeping every
-/// other field; atomically, 0600, under `lock`.
+/// other field, with when it was issued ([`ISSUED_AT`]); atomically, 0600, under `lock`.
 fn rewrite(
     sso: &Sso,
     cached: &Cached,
     fresh: &Fresh,
-    expires_at: UnixTime,
+    (issued_at, expires_at): (UnixTime, UnixTime),
     lock: &FileLock,
 ) -> Result<(), AuthError> {
     use serde_json::Value;
-    let mut document: serde_json::Map<String, Value> = serde_json::from_slice(cached.raw.expose())
-        .map_err(|_| {
-            AuthError::config(format!("{} is not an SSO token cache", sso.cache.display()))
-        })?;
-    document.insert(
+    let damaged =
+        || AuthError::config(format!("{} is not an SSO token cache", sso.cache.display()));
+    // The document holds the secrets too: its strings are wiped when it is dropped.
+    let mut document =
+        crate::secret::SecretJson::parse(cached.raw.expose()).map_err(|_| damaged())?;
+    let fields = document.expose_mut().as_object_mut().ok_or_else(damaged)?;
+    fields.insert(
         "accessToken".into(),
         Value::String(fresh.access_token.expose().clone()),
     );
-    document.insert("expiresAt".into(), Value::String(expires_at.rfc3339()));
+    fields.insert("expiresAt".into(), Value::String(expires_at.rfc3339()));
+    fields.insert(ISSUED_AT.into(), Value::String(issued_at.rfc3339()));
     if let Some(rotated) = &fresh.refresh_token {
-        document.insert(
+        fields.insert(
             "refreshToken".into(),
             Value::String(rotated.expose().clone()),
         );
     }
-    let text = crate::secret::to_secret_json(&document)
-        .map_err(|e| AuthError::internal("cannot encode the SSO token cache").caused_by(e));
-    // The map holds the secrets too: wipe its strings before it is dropped.
-    for value in document.values_mut() {
-        if let Value::String(s) = value {
-            zeroize::Zeroize::zeroize(s);
-        }
-    }
-    crate::storage::atomic::write_atomic(&sso.cache, text?.expose().as_bytes(), lock)
+    let text = document
+        .to_text()
+        .map_err(|e| AuthError::internal("cannot encode the SSO token cache").caused_by(e))?;
+    crate::storage::atomic::write_atomic(&sso.cache, text.expose().as_bytes(), lock)
 }
 
 #[cfg(test)]
@@ -404,14 +421,36 @@ mod tests {
 
     #[test]
     fn the_window_is_five_minutes_before_the_end() {
-        assert_eq!(standing(NOW.plus_secs(301), NOW), Standing::Fresh);
-        assert_eq!(standing(NOW.plus_secs(300), NOW), Standing::Expiring);
-        assert_eq!(standing(NOW.plus_secs(1), NOW), Standing::Expiring);
-        assert_eq!(standing(NOW, NOW), Standing::Expired);
-        assert_eq!(standing(UnixTime::EPOCH, UnixTime::MAX), Standing::Expired);
+        assert_eq!(standing(NOW.plus_secs(301), None, NOW), Standing::Fresh);
+        assert_eq!(standing(NOW.plus_secs(300), None, NOW), Standing::Expiring);
+        assert_eq!(standing(NOW.plus_secs(1), None, NOW), Standing::Expiring);
+        assert_eq!(standing(NOW, None, NOW), Standing::Expired);
         assert_eq!(
-            standing(UnixTime::MAX, UnixTime::MAX.minus_secs(1)),
+            standing(UnixTime::EPOCH, None, UnixTime::MAX),
+            Standing::Expired
+        );
+        assert_eq!(
+            standing(UnixTime::MAX, None, UnixTime::MAX.minus_secs(1)),
             Standing::Expiring
+        );
+    }
+
+    #[test]
+    fn a_short_lived_token_this_tool_issued_has_half_its_lifetime_as_window() {
+        // 60 s tokens have a 30 s window: fresh 10 s after issue, expiring 40 s after.
+        let (early, late) = (Some(NOW.minus_secs(10)), Some(NOW.minus_secs(40)));
+        assert_eq!(standing(NOW.plus_secs(50), early, NOW), Standing::Fresh);
+        assert_eq!(standing(NOW.plus_secs(20), late, NOW), Standing::Expiring);
+        // An hour-long token keeps the SDKs' 5 minutes.
+        let hour = Some(NOW.minus_secs(3300));
+        assert_eq!(standing(NOW.plus_secs(300), hour, NOW), Standing::Expiring);
+        let entry = cached(
+            r#"{"accessToken":"a","expiresAt":"2027-01-15T08:01:00Z",
+            "claudeAuthIssuedAt":"2027-01-15T08:00:00Z"}"#,
+        );
+        assert_eq!(
+            entry.issued_at,
+            UnixTime::parse_rfc3339("2027-01-15T08:00:00Z")
         );
     }
 

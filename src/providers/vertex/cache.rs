@@ -1,7 +1,9 @@
 //! The Vertex access token cache: item `cache:vertex` in the configured secret store, JSON
-//! `{access_token, expires_at, key}`, used until a minute before expiry and only for the
-//! credential it was issued to. A store that cannot be used means no cache, never a failure.
+//! `{access_token, issued_at, expires_at, key}`, used until a minute (or half its lifetime,
+//! when shorter) before expiry and only for the credential it was issued to. A store that
+//! cannot be used means no cache, never a failure.
 
+use super::token::Fresh;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::secret::{Fingerprint, Secret};
@@ -11,13 +13,17 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// The store item holding the cached token.
 pub const ITEM: &str = "cache:vertex";
-/// A token this close to expiry is not handed out: it could lapse in flight.
+/// A token this close to expiry is not handed out: it could lapse in flight. Tokens that
+/// live less than twice this get half their lifetime instead ([`crate::limits::refresh_margin`]).
 const MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Deserialize)]
 struct Cached {
     #[serde(deserialize_with = "secret")]
     access_token: Secret<String>,
+    /// Absent in entries written by earlier versions: those get the fixed margin.
+    #[serde(default)]
+    issued_at: Option<UnixTime>,
     expires_at: UnixTime,
     key: String,
 }
@@ -25,6 +31,7 @@ struct Cached {
 #[derive(Serialize)]
 struct ToCache<'a> {
     access_token: &'a str,
+    issued_at: UnixTime,
     expires_at: UnixTime,
     key: &'a str,
 }
@@ -50,7 +57,8 @@ pub fn lookup(ctx: &Context, key: &str) -> Option<Secret<String>> {
         ctx.detail("vertex: ignoring a damaged token cache");
         return None;
     };
-    if cached.key != key || cached.expires_at <= ctx.clock.now() + MARGIN {
+    let margin = crate::limits::refresh_margin(MARGIN, cached.issued_at, cached.expires_at);
+    if cached.key != key || cached.expires_at <= ctx.clock.now() + margin {
         return None;
     }
     crate::trace::step(&format!(
@@ -61,9 +69,9 @@ pub fn lookup(ctx: &Context, key: &str) -> Option<Secret<String>> {
     Some(cached.access_token)
 }
 
-/// Caches `token` for the credential `key`; a failure is reported with `-v` and ignored.
-pub fn save(ctx: &Context, key: &str, token: &Secret<String>, expires_at: UnixTime) {
-    if let Err(err) = try_save(ctx, key, token, expires_at) {
+/// Caches `fresh` for the credential `key`; a failure is reported with `-v` and ignored.
+pub fn save(ctx: &Context, key: &str, fresh: &Fresh) {
+    if let Err(err) = try_save(ctx, key, fresh) {
         ctx.detail(&format!(
             "vertex: access token not cached ({})",
             err.message()
@@ -71,16 +79,13 @@ pub fn save(ctx: &Context, key: &str, token: &Secret<String>, expires_at: UnixTi
     }
 }
 
-fn try_save(
-    ctx: &Context,
-    key: &str,
-    token: &Secret<String>,
-    expires_at: UnixTime,
-) -> Result<(), AuthError> {
+fn try_save(ctx: &Context, key: &str, fresh: &Fresh) -> Result<(), AuthError> {
     let lock = ctx.lock()?;
+    let token = &fresh.token;
     let value = ToCache {
         access_token: token.expose(),
-        expires_at,
+        issued_at: fresh.issued_at,
+        expires_at: fresh.expires_at,
         key,
     };
     let value = crate::secret::to_secret_json(&value)
@@ -103,5 +108,30 @@ pub fn forget(ctx: &Context) {
             "vertex: cannot drop the token cache ({})",
             err.message()
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_from_an_earlier_version_loads_without_its_issue_time() {
+        let old: Cached =
+            serde_json::from_str(r#"{"access_token":"t","expires_at":1800000060,"key":"k"}"#)
+                .unwrap();
+        assert_eq!(old.issued_at, None);
+        assert_eq!(
+            crate::limits::refresh_margin(MARGIN, old.issued_at, old.expires_at),
+            MARGIN
+        );
+        let new: Cached = serde_json::from_str(
+            r#"{"access_token":"t","issued_at":1800000000,"expires_at":1800000060,"key":"k"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            crate::limits::refresh_margin(MARGIN, new.issued_at, new.expires_at),
+            std::time::Duration::from_secs(30)
+        );
     }
 }

@@ -13,6 +13,7 @@ use crate::error::{AuthError, ErrorCode};
 use crate::redact::{is_loopback, SafeUrl};
 use crate::secret::Secret;
 use crate::storage::checked_file::{CheckedFile, Trust};
+use crate::terminal_text::single_line;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::Url;
 use serde::Deserialize;
@@ -92,11 +93,59 @@ impl ExternalAccount {
     }
 }
 
-/// The service account an impersonation URL names (`…/serviceAccounts/EMAIL:generateAccessToken`).
+/// The service account an impersonation URL names (`…/serviceAccounts/EMAIL:generateAccessToken`),
+/// percent-decoded; `None` when it names none, or a name with a character a terminal acts
+/// on (refused when the file is read: [`checked_email`]).
 pub fn impersonated_email(url: &Url) -> Option<String> {
+    named_email(url).filter(|email| printable(email))
+}
+
+/// The percent-decoded name, whatever it holds.
+fn named_email(url: &Url) -> Option<String> {
     let last = url.path_segments()?.next_back()?;
     let email = last.strip_suffix(":generateAccessToken")?;
     Some(percent_decode(email).trim_start_matches("-/").to_string())
+}
+
+/// No control character (newlines included) and nothing invisible: the name is printed
+/// inside status lines and sent as a child's environment value.
+fn printable(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| c.is_control() || crate::terminal_text::is_active(c))
+}
+
+/// The service account `url` names, when the file is read: `required` says whether it must
+/// name one.
+///
+/// # Errors
+/// `config_error` when a required name is missing, and when the decoded name holds a
+/// control or invisible character (`%0A` would print a line of its own in status).
+pub fn checked_email(
+    path: &Path,
+    field: &str,
+    url: &Url,
+    required: bool,
+) -> Result<Option<String>, AuthError> {
+    let Some(email) = named_email(url).filter(|e| !e.is_empty()) else {
+        if !required {
+            return Ok(None);
+        }
+        return Err(AuthError::config(format!(
+            "the {field} in {} names no service account",
+            path.display()
+        ))
+        .with_hint("use the file as Google's tools wrote it"));
+    };
+    if !printable(&email) {
+        return Err(AuthError::config(format!(
+            "the service account named by the {field} in {} holds control or invisible \
+             characters",
+            path.display()
+        ))
+        .with_hint("use the file as Google's tools wrote it"));
+    }
+    Ok(Some(email))
 }
 
 fn percent_decode(text: &str) -> String {
@@ -111,11 +160,13 @@ fn percent_decode(text: &str) -> String {
 /// # Errors
 /// `config_error` naming the file and field; never quoting values.
 pub fn parse_external(path: &Path, doc: &Value) -> Result<ExternalAccount, AuthError> {
+    // Every value that can be shown is made one line as it is read: a newline in the
+    // audience would otherwise print a status line of the file's choosing.
     let text = |field: &str| {
         doc.get(field)
             .and_then(Value::as_str)
             .filter(|v| !v.is_empty())
-            .map(str::to_string)
+            .map(single_line)
     };
     let audience = text("audience").ok_or_else(|| missing(path, "audience"))?;
     let subject_token_type =
@@ -126,14 +177,14 @@ pub fn parse_external(path: &Path, doc: &Value) -> Result<ExternalAccount, AuthE
         text("token_url").as_deref().unwrap_or(STS_URL),
         &["sts.googleapis.com"],
     )?;
-    let impersonation_url = text("service_account_impersonation_url")
+    let impersonation_url = doc
+        .get("service_account_impersonation_url")
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
         .map(|u| {
-            checked_url(
-                path,
-                "service_account_impersonation_url",
-                &u,
-                &["iamcredentials.googleapis.com"],
-            )
+            let field = "service_account_impersonation_url";
+            let url = checked_url(path, field, u, &["iamcredentials.googleapis.com"])?;
+            checked_email(path, field, &url, false).map(|_| url)
         })
         .transpose()?;
     let source = doc
@@ -154,13 +205,14 @@ pub const STS_URL: &str = "https://sts.googleapis.com/v1/token";
 
 fn subject_source(path: &Path, source: &Value) -> Result<SubjectSource, AuthError> {
     let format = match source.pointer("/format/type").and_then(Value::as_str) {
-        Some("json") => Format::Json(
+        Some("json") => Format::Json(single_line(
             source
                 .pointer("/format/subject_token_field_name")
                 .and_then(Value::as_str)
-                .ok_or_else(|| missing(path, "credential_source.format.subject_token_field_name"))?
-                .to_string(),
-        ),
+                .ok_or_else(|| {
+                    missing(path, "credential_source.format.subject_token_field_name")
+                })?,
+        )),
         _ => Format::Text,
     };
     if source
@@ -188,8 +240,10 @@ fn subject_source(path: &Path, source: &Value) -> Result<SubjectSource, AuthErro
         });
     }
     if let Some(file) = source.get("file").and_then(Value::as_str) {
+        // Shown in status: a path with a newline in it would print a line of its own (and
+        // names no file anyone means to read).
         return Ok(SubjectSource::File {
-            path: PathBuf::from(file),
+            path: PathBuf::from(single_line(file)),
             format,
         });
     }
@@ -567,9 +621,11 @@ pub async fn impersonate(
         .map(Secret::new)
         .ok_or_else(|| AuthError::provider(format!("{shown} answered without an access token")))?;
     // We asked for an hour; the answer's RFC 3339 expiry is not trusted to be longer.
+    let now = ctx.clock.now();
     Ok(Fresh {
         token,
-        expires_at: ctx.clock.now().plus_secs(LIFETIME),
+        issued_at: now,
+        expires_at: now.plus_secs(LIFETIME),
     })
 }
 

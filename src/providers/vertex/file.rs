@@ -6,6 +6,7 @@ use super::locate::{self, Found};
 use crate::error::AuthError;
 use crate::redact::{is_loopback, SafeUrl};
 use crate::secret::{Fingerprint, Secret};
+use crate::terminal_text::single_line;
 use reqwest::Url;
 use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
@@ -189,6 +190,23 @@ fn secret<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Secret<String>>, D:
     Ok(Option::<String>::deserialize(de)?.map(Secret::new))
 }
 
+impl RawFile {
+    /// Every value that can be shown (account, key id, client id, projects) as one line, as
+    /// it is read: a newline in `client_email` would print a status line of the file's
+    /// choosing. The secrets are never shown and stay as they are.
+    fn one_line(self) -> RawFile {
+        let line = |v: Option<String>| v.map(|v| single_line(&v));
+        RawFile {
+            client_email: line(self.client_email),
+            private_key_id: line(self.private_key_id),
+            project_id: line(self.project_id),
+            client_id: line(self.client_id),
+            quota_project_id: line(self.quota_project_id),
+            ..self
+        }
+    }
+}
+
 /// Finds, reads and checks the credential file.
 ///
 /// # Errors
@@ -219,6 +237,7 @@ fn parse_value(path: &Path, doc: serde_json::Value) -> Result<GoogleCredential, 
         _ => {}
     }
     let raw: RawFile = serde_json::from_value(doc).map_err(|err| not_json(path, &err))?;
+    let raw = raw.one_line();
     match raw.kind.as_deref() {
         Some("service_account") => service_account(path, raw).map(GoogleCredential::ServiceAccount),
         Some("authorized_user") => authorized_user(path, raw).map(GoogleCredential::AuthorizedUser),
@@ -260,16 +279,12 @@ fn impersonated(path: &Path, mut doc: serde_json::Value) -> Result<Impersonated,
         url,
         &["iamcredentials.googleapis.com"],
     )?;
-    let email = external::impersonated_email(&url).ok_or_else(|| {
-        AuthError::config(format!(
-            "the service_account_impersonation_url in {} names no service account",
-            path.display()
-        ))
-    })?;
+    let email = external::checked_email(path, "service_account_impersonation_url", &url, true)?
+        .unwrap_or_default();
     let quota_project_id = doc
         .get("quota_project_id")
         .and_then(serde_json::Value::as_str)
-        .map(str::to_string);
+        .map(single_line);
     let source = doc
         .get_mut("source_credentials")
         .map(serde_json::Value::take)

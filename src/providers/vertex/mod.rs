@@ -173,7 +173,7 @@ pub fn credential(ctx: &Context) -> Result<CredentialInfo, AuthError> {
             }
         }
     };
-    Ok(info)
+    Ok(info.one_line())
 }
 
 /// Obtains an access token (from the cache when live) and asks Vertex AI whether the
@@ -206,7 +206,8 @@ pub async fn verify(ctx: &Context, http: &reqwest::Client) -> Result<Verdict, Au
 }
 
 /// A Google access token for the credential in force, from the cache while it has more
-/// than a minute left, else from its source (and then cached).
+/// than a minute (or half its lifetime, when shorter) left, else from its source (and then
+/// cached).
 ///
 /// # Errors
 /// Those of [`credential`] for the file (project and location are not needed); `usage`
@@ -259,7 +260,7 @@ async fn fetch_and_cache(
         Principal::Metadata(m) => metadata::fetch(ctx, http, m).await?,
         Principal::Skip => return Err(AuthError::internal("no token without credentials")),
     };
-    cache::save(ctx, &principal.cache_key(), &fresh.token, fresh.expires_at);
+    cache::save(ctx, &principal.cache_key(), &fresh);
     Ok(fresh.token)
 }
 

@@ -33,6 +33,8 @@ const HINT_CLOCK: &str = "set the clock right (e.g. `timedatectl set-ntp true`) 
 /// A new access token.
 pub struct Fresh {
     pub token: Secret<String>,
+    /// When it was received: with `expires_at`, the lifetime the cache's margin is a share of.
+    pub issued_at: UnixTime,
     pub expires_at: UnixTime,
 }
 
@@ -216,7 +218,8 @@ fn judge(
 /// when the answer gives none, at most a day whatever it says.
 ///
 /// # Errors
-/// `provider_error` for a malformed answer or one without an access token.
+/// `provider_error` for a malformed answer, one without an access token, or one whose
+/// token has already expired (`expires_in: 0`, refused as SSO-OIDC's answer is).
 pub(super) fn parse_token(
     shown: &SafeUrl,
     body: &[u8],
@@ -229,9 +232,16 @@ pub(super) fn parse_token(
         .access_token
         .filter(|t| !t.expose().is_empty())
         .ok_or_else(|| AuthError::provider(format!("{shown} answered without an access token")))?;
+    if reply.expires_in == Some(0) {
+        return Err(AuthError::provider(format!(
+            "{shown} answered an access token that has already expired (expires_in 0)"
+        ))
+        .with_hint("try again later; if it persists, the token service is misconfigured"));
+    }
     let lifetime = crate::limits::lifetime(reply.expires_in.unwrap_or(default_lifetime));
     Ok(Fresh {
         token,
+        issued_at: now,
         expires_at: now + lifetime,
     })
 }
