@@ -252,16 +252,23 @@ fn print_stdout(text: &str) {
 /// on stderr.
 ///
 /// # Security
-/// Every error passes here, so here, in text, control characters are escaped. Values
-/// shaped like credentials were already masked when the error was built (`AuthError::new`).
+/// Every error passes here, so here, in text, control characters are escaped, line breaks
+/// too: an error's message, causes and hint are one line each, so a path or name from the
+/// environment (`AWS_CONFIG_FILE`, `GOOGLE_APPLICATION_CREDENTIALS`) cannot print a
+/// `hint:` line of its own. Values shaped like credentials were already masked when the
+/// error was built (`AuthError::new`).
 pub fn emit_error(err: &AuthError, as_json: bool) {
     if as_json {
         print_stdout(&json_text(&error_document(err)));
         return;
     }
     let look = stderr_look();
-    let shown =
-        |prefix: &str, text: &str| style::render(&format!("{prefix} {}", printable(text)), look);
+    let shown = |prefix: &str, text: &str| {
+        style::render(
+            &format!("{prefix} {}", crate::terminal_text::single_line(text)),
+            look,
+        )
+    };
     err_line(&shown("error:", err.message()));
     for cause in err.causes() {
         err_line(&shown("caused by:", cause));

@@ -25,7 +25,7 @@ pub struct Config {
     /// of credentials (e.g. `aws sso login --profile dev`), then the credentials are re-read.
     pub aws_auth_refresh: Option<String>,
     /// Claude Code's `awsCredentialExport`: a command printing AWS credentials JSON, cached
-    /// until 5 minutes before they expire.
+    /// until 5 minutes (or half their lifetime, when shorter) before they expire.
     pub aws_credential_export: Option<String>,
     /// Vertex AI endpoint override (else `ANTHROPIC_VERTEX_BASE_URL`,
     /// `https://LOCATION-aiplatform.googleapis.com`).
