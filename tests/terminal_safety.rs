@@ -125,15 +125,6 @@ fn a_servers_account_name_is_kept_and_shown_escaped_in_text_and_json() {
 
 /// Fails when a line of stdout or stderr starts (after its indentation) with `forged`: a
 /// value from outside printed a line of its own.
-fn assert_no_line_starting_with(output: &std::process::Output, forged: &str) {
-    let all = text(output);
-    assert!(
-        !all.lines()
-            .any(|line| line.trim_start().starts_with(forged)),
-        "a forged line `{forged}…` was printed:\n{all}"
-    );
-}
-
 #[test]
 fn a_token_endpoint_error_cannot_forge_a_hint_line_at_login() {
     let server = OAuthServer::start(OAuthOptions::default());

@@ -16,16 +16,6 @@ const FORGED: &str = "✓ Verified by Anthropic Security";
 /// A settings line a hostile file would like read as the product's own.
 const FORGED_ENDPOINT: &str = "endpoint: https://forged.example/";
 
-/// Fails when a line of stdout or stderr starts (after its indentation) with `forged`.
-fn assert_no_line_starting_with(output: &std::process::Output, forged: &str) {
-    let all = text(output);
-    assert!(
-        !all.lines()
-            .any(|line| line.trim_start().starts_with(forged)),
-        "a forged line `{forged}…` was printed:\n{all}"
-    );
-}
-
 /// `--auth-status` (text) of a Vertex user with `doc` as the credential file.
 fn vertex_status(doc: &serde_json::Value) -> std::process::Output {
     let env = TestEnv::new();

@@ -42,9 +42,7 @@ impl KeyPlace {
         let storage = &ctx.loaded.config.authentication.storage;
         let kind = match storage.kind {
             StorageKind::Keychain => Place::Keychain,
-            StorageKind::EncryptedFile
-                if storage.encryption_key.as_deref() == Some("user-derived-key") =>
-            {
+            StorageKind::EncryptedFile if storage.passphrase_sealed() => {
                 match ctx.env.raw(CLAUDE_PASSPHRASE) {
                     Some(value) if !value.is_empty() => {
                         Place::FileWithPassphrase(Secret::new(value.to_string()))

@@ -124,14 +124,7 @@ pub fn run(ctx: &Context) -> Result<Outcome, AuthError> {
         remove_items(ctx, store.as_ref(), &lock, &spared, &mut removed)?;
     }
     if store.kind() == StorageKind::EncryptedFile
-        && ctx
-            .loaded
-            .config
-            .authentication
-            .storage
-            .encryption_key
-            .as_deref()
-            != Some("user-derived-key")
+        && !ctx.loaded.config.authentication.storage.passphrase_sealed()
     {
         let keychain = Keychain::new(&ctx.env, &ctx.state_dir, &ctx.loaded.path).for_master_key();
         if keychain.remove_unindexed(crate::storage::encrypted_file::MASTER_KEY_ITEM)? {
@@ -310,14 +303,7 @@ fn keep_audit_key(
 /// the hint says how to keep it, and how to let it go knowingly.
 fn audit_key_unreadable(ctx: &Context, err: &AuthError) -> AuthError {
     let file = ctx.state_dir.join("credentials.enc");
-    let passphrase = ctx
-        .loaded
-        .config
-        .authentication
-        .storage
-        .encryption_key
-        .as_deref()
-        == Some("user-derived-key");
+    let passphrase = ctx.loaded.config.authentication.storage.passphrase_sealed();
     let keep = if passphrase {
         "give the passphrase so the key is kept: set CLAUDE_PASSPHRASE, or run `claude \
          --reset-auth` at a terminal to be asked for it"

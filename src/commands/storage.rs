@@ -350,14 +350,7 @@ fn clear_old(ctx: &Context, old: &dyn SecretStore, moved: &[String], lock: &File
                 ));
             }
         }
-        let master = ctx
-            .loaded
-            .config
-            .authentication
-            .storage
-            .encryption_key
-            .as_deref()
-            != Some("user-derived-key");
+        let master = !ctx.loaded.config.authentication.storage.passphrase_sealed();
         if master {
             let keychain = Keychain::new(&ctx.env, &ctx.state_dir, &ctx.loaded.path);
             let _ = keychain.remove_unindexed(MASTER_KEY_ITEM);

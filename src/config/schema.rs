@@ -202,6 +202,12 @@ pub struct StorageConfig {
 }
 
 impl StorageConfig {
+    /// Whether an encrypted file is sealed with a key derived from a passphrase
+    /// (`encryptionKey: "user-derived-key"`) rather than a master key kept in the keychain.
+    pub fn passphrase_sealed(&self) -> bool {
+        self.encryption_key.as_deref() == Some("user-derived-key")
+    }
+
     /// The passphrase cache's lifetime in seconds; 0 when it is off.
     pub fn cache_seconds(&self) -> u64 {
         self.passphrase_cache_seconds

@@ -235,6 +235,17 @@ pub fn text(output: &std::process::Output) -> String {
     )
 }
 
+/// Fails when a line of stdout or stderr starts (after its indentation) with `forged`: text
+/// from outside printed a line the product did not write.
+pub fn assert_no_line_starting_with(output: &std::process::Output, forged: &str) {
+    let all = text(output);
+    assert!(
+        !all.lines()
+            .any(|line| line.trim_start().starts_with(forged)),
+        "a forged line `{forged}…` was printed:\n{all}"
+    );
+}
+
 /// Fails when `secret` (or its distinctive middle) appears in the output.
 pub fn assert_no_secret(output: &std::process::Output, secret: &str) {
     let all = text(output);
