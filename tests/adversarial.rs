@@ -325,37 +325,23 @@ fn login_checks_the_state_directory_before_the_browser() {
 #[cfg(unix)]
 #[test]
 fn a_shared_state_directory_with_a_random_looking_name_gets_a_runnable_chmod_hint() {
-    // macOS's per-user temporary directories look like this; the hint must name it exactly.
-    let mut env = TestEnv::new();
-    let dir = env
-        .home
-        .path()
-        .join("var/folders/7x/k2ms0ph13fdgqk7t5w3jlc7r0000gn/T/claude");
-    std::fs::create_dir_all(&dir).unwrap();
-    set_mode(&dir, 0o777);
-    env.set("CLAUDE_CONFIG_DIR", &dir.display().to_string());
-    let out = env.run_with_stdin(&["--login", "--no-browser"], "");
-    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
-    let hint = format!("hint: run `chmod 700 {}`", dir.display());
-    assert!(text(&out).contains(&hint), "`{hint}` in:\n{}", text(&out));
-}
-
-#[cfg(unix)]
-#[test]
-fn a_state_directory_under_a_hash_named_directory_gets_a_runnable_chmod_hint() {
-    // CI workspaces, container layers and build caches are named by digests.
-    let mut env = TestEnv::new();
-    let dir = env
-        .home
-        .path()
-        .join("ci/721f5e3c9a0b4d6e8f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5ea01f/claude");
-    std::fs::create_dir_all(&dir).unwrap();
-    set_mode(&dir, 0o777);
-    env.set("CLAUDE_CONFIG_DIR", &dir.display().to_string());
-    let out = env.run_with_stdin(&["--login", "--no-browser"], "");
-    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
-    let hint = format!("hint: run `chmod 700 {}`", dir.display());
-    assert!(text(&out).contains(&hint), "`{hint}` in:\n{}", text(&out));
+    // The hint must name the directory exactly, whatever its names look like.
+    for under in [
+        // macOS's per-user temporary directories.
+        "var/folders/7x/k2ms0ph13fdgqk7t5w3jlc7r0000gn/T/claude",
+        // CI workspaces, container layers and build caches are named by digests.
+        "ci/721f5e3c9a0b4d6e8f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5ea01f/claude",
+    ] {
+        let mut env = TestEnv::new();
+        let dir = env.home.path().join(under);
+        std::fs::create_dir_all(&dir).unwrap();
+        set_mode(&dir, 0o777);
+        env.set("CLAUDE_CONFIG_DIR", &dir.display().to_string());
+        let out = env.run_with_stdin(&["--login", "--no-browser"], "");
+        assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+        let hint = format!("hint: run `chmod 700 {}`", dir.display());
+        assert!(text(&out).contains(&hint), "`{hint}` in:\n{}", text(&out));
+    }
 }
 
 #[cfg(unix)]
