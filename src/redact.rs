@@ -120,6 +120,13 @@ pub fn holds_prefixed_credential(text: &str) -> bool {
     mask_prefixed(text) != text
 }
 
+/// Whether `text` holds anything [`scrub_secrets`] would mask: a credential known by its
+/// prefix, or a long random run outside a path's digest names. For commands written in a
+/// file (`apiKeyHelper: "echo sk-ant-…"`), whose file must then be private.
+pub fn holds_credential(text: &str) -> bool {
+    scrub_secrets(text) != text
+}
+
 /// `prefix…` and the last four characters of `value` when it has 16 or more; the width of
 /// a fingerprint, so that a short value shows no tail at all.
 fn masked(prefix: &str, value: &str) -> String {

@@ -107,6 +107,36 @@ fn a_credential_inside_a_helpers_command_line_is_never_shown() {
 }
 
 #[test]
+fn a_key_inside_a_helper_command_needs_a_file_only_you_can_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let command = format!("touch {} && echo {SETTINGS_KEY}", marker.display());
+    // Claude Code's settings.json, and this tool's config.json.
+    let env = TestEnv::new().api("http://127.0.0.1:9");
+    let settings = write_settings(&env, &serde_json::json!({ "apiKeyHelper": command }), 0o644);
+    let out = env.run(&["--print-token"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("`apiKeyHelper` command"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains(&format!("chmod 600 {}", settings.display())),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains(SETTINGS_KEY), "{}", text(&out));
+    let env = TestEnv::new().api("http://127.0.0.1:9");
+    env.write_config(&serde_json::json!({ "apiKeyHelper": command }).to_string());
+    set_mode(env.config_path(), 0o644);
+    let out = env.run(&["--print-token"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("`apiKeyHelper`"), "{}", text(&out));
+    assert!(!marker.exists(), "the helper must not run");
+}
+
+#[test]
 fn this_tools_config_shadows_the_settings_helper_and_status_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let (ours, our_runs) = helper_script(dir.path(), "ours", KEY_A);

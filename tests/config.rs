@@ -29,7 +29,10 @@ fn a_key_written_twice_is_refused_at_its_second_place() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("config.json:3:"), "{stderr}");
-    assert!(stderr.contains("duplicate key `method`"), "{stderr}");
+    assert!(
+        stderr.contains("`authentication.method` is written twice"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -29,17 +29,18 @@ pub fn parse(
 ) -> Result<Parsed, AuthError> {
     let shown = path.display();
     let mut raw: serde_json::Value = super::strict_json::from_str(text).map_err(|err| {
-        AuthError::config(format!(
-            "{shown}:{}:{}: invalid JSON: {}",
-            err.line(),
-            err.column(),
-            bare_message(&err)
-        ))
-        .with_hint(if bare_message(&err).starts_with("duplicate key") {
-            "keep one of the two values: the file says two things, and a reader sees the first"
-        } else {
-            "fix the file at that line and column (a trailing comma or a missing quote is the usual cause)"
-        })
+        let at = format!("{shown}:{}:{}", err.line(), err.column());
+        match super::strict_json::duplicate_path(text) {
+            // Tools disagree on which of two values counts (serde keeps the last, a
+            // reader of the file sees the first): the file must say one thing.
+            Some(key) => AuthError::config(format!(
+                "{at}: `{}` is written twice in the same object",
+                shown_key(&key)
+            ))
+            .with_hint("keep one of the two values and remove the other"),
+            None => AuthError::config(format!("{at}: invalid JSON: {}", bare_message(&err)))
+                .with_hint("fix the file at that line and column (a trailing comma or a missing quote is the usual cause)"),
+        }
     })?;
     if !raw.is_object() {
         return Err(AuthError::config(format!(
@@ -200,6 +201,16 @@ fn literal_secret_paths(raw: &serde_json::Value) -> Vec<String> {
     let mut paths = Vec::new();
     if literal(raw.get("apiKey")) {
         paths.push("apiKey".to_string());
+    }
+    // A command line may carry a key too (`echo sk-ant-…`, `curl -u me:ghp_…`).
+    for command in ["apiKeyHelper", "awsCredentialExport", "awsAuthRefresh"] {
+        if raw
+            .get(command)
+            .and_then(|v| v.as_str())
+            .is_some_and(crate::redact::holds_credential)
+        {
+            paths.push(command.to_string());
+        }
     }
     if let Some(envs) = raw.get("environments").and_then(|v| v.as_object()) {
         for (name, env) in envs {

@@ -18,6 +18,19 @@ pub fn from_str(text: &str) -> Result<Value, serde_json::Error> {
     Ok(value)
 }
 
+/// The JSON path of the first repeated key in `text` (`authentication.storage`), for the
+/// error that [`from_str`] gave; `None` when the text has none.
+pub fn duplicate_path(text: &str) -> Option<String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let err = serde_path_to_error::deserialize::<_, Strict>(&mut de).err()?;
+    let message = err.inner().to_string();
+    let key = message.strip_prefix("duplicate key `")?.split('`').next()?;
+    Some(match err.path().to_string().as_str() {
+        "." => key.to_string(),
+        object => format!("{object}.{key}"),
+    })
+}
+
 /// A `Value` built by a visitor that checks each object's keys.
 struct Strict(Value);
 
@@ -84,7 +97,10 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut fields = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if fields.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+                return Err(de::Error::custom(format_args!(
+                    "duplicate key `{}`",
+                    crate::config::load::shown_key(&key)
+                )));
             }
             let Strict(value) = map.next_value()?;
             fields.insert(key, value);
@@ -112,6 +128,11 @@ mod tests {
         let err = from_str(text).unwrap_err();
         assert!(err.to_string().contains("duplicate key `method`"), "{err}");
         assert_eq!(err.line(), 3);
+        assert_eq!(
+            duplicate_path(text).as_deref(),
+            Some("authentication.method")
+        );
+        assert_eq!(duplicate_path(r#"{"a": 1, "a": 2}"#).as_deref(), Some("a"));
         // The same name in different objects is fine.
         assert!(from_str(r#"{"a": {"x": 1}, "b": {"x": 2}}"#).is_ok());
         assert!(from_str(r#"{"a": 1} trailing"#).is_err());

@@ -44,7 +44,8 @@ pub fn shown(command: &str) -> String {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.=+/".contains(c));
             if bare.starts_with("sk-ant-") || long_token {
-                Fingerprint::of(bare).to_string()
+                // The quotes around it stay, so the command still reads as written.
+                word.replacen(bare, Fingerprint::of(bare).as_str(), 1)
             } else {
                 // `x-api-key:sk-ant-…`, `-u me:ghp_…`, `?token=…`: a credential inside a
                 // word, found by the error masker's rules.
@@ -320,5 +321,9 @@ mod tests {
         assert_eq!(shown("op read op://v/k"), "op read op://v/k");
         let path = "/home/someone/projects/tools/target/debug/claude --print-token";
         assert_eq!(shown(path), path, "a long path stays readable");
+        // Quotes around a masked token are kept, so the command still reads as written.
+        let quoted = shown(r#"curl -H "x-api-key: sk-ant-api03-SECRETSECRETSECRETSECRET-abcd""#);
+        assert!(quoted.ends_with("…abcd\""), "{quoted}");
+        assert!(!quoted.contains("SECRETSECRET"), "{quoted}");
     }
 }

@@ -71,6 +71,19 @@ pub fn read(
             ))
             .with_hint(format!("run `chmod 600 {shown}`")));
         }
+        // A command line may carry a key too (`echo sk-ant-…`, `curl -u me:ghp_…`).
+        if let Some(key) = HelperKey::ALL.into_iter().find(|key| {
+            settings
+                .keys
+                .value(*key)
+                .is_some_and(crate::redact::holds_credential)
+        }) {
+            return Err(AuthError::config(format!(
+                "{shown} holds a credential in its `{}` command but other users can read it, so it is not used",
+                key.as_str()
+            ))
+            .with_hint(format!("run `chmod 600 {shown}`")));
+        }
     }
     Ok(settings)
 }
