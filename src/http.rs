@@ -426,11 +426,14 @@ async fn read_reply(
     let status = response.status();
     let headers = response.headers().clone();
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|err| connection_error(url, &err))?
-    {
+    // The status line and headers came: a body that then breaks (a bad chunk, one shorter
+    // than its Content-Length) is the server's doing, and asking again would send the
+    // credential to it again.
+    while let Some(chunk) = response.chunk().await.map_err(|err| {
+        AuthError::provider(format!("{url} sent an answer whose body is broken"))
+            .caused_by(root_cause(&err))
+            .with_hint("the server (or a proxy in between) is broken; try again later, or check the URL it was given by")
+    })? {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(AuthError::provider(format!(
                 "{url} sent more than 1 MiB; refusing to read it"

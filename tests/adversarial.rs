@@ -248,6 +248,27 @@ fn a_config_others_can_write_is_not_used() {
 
 #[cfg(unix)]
 #[test]
+fn a_config_writable_only_by_the_users_own_group_is_used() {
+    if !running_as_root() {
+        eprintln!("skipped: needs a user whose private group is known (root:root)");
+        return;
+    }
+    // Under umask 002 every file the user makes is 664, in a group only they are in.
+    let env = TestEnv::new();
+    env.write_config("{}");
+    set_mode(env.config_path(), 0o664);
+    std::os::unix::fs::chown(env.config_path(), None, Some(0)).unwrap();
+    let out = env.run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    // A group others are in is still refused.
+    std::os::unix::fs::chown(env.config_path(), None, Some(65534)).unwrap();
+    let out = env.run(&["--auth-status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("chmod go-w"), "{}", text(&out));
+}
+
+#[cfg(unix)]
+#[test]
 fn a_config_owned_by_another_user_is_not_used() {
     if !running_as_root() {
         eprintln!("skipped: only root can give a file to another user");
@@ -644,6 +665,9 @@ fn an_answer_that_is_not_http_is_not_retried() {
         "HTTP/1.1 200 OK\r\nContent-Length: zzz\r\n\r\n{}",
         "HTTP/1.1 2OO OK\r\n\r\n",
         "SSH-2.0-OpenSSH_9.6\r\n",
+        // A body that breaks after the headers: a bad chunk, one cut short.
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZZZ\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"data\"",
     ] {
         let server = RawServer::start(answer);
         let env = TestEnv::env_key(&server.url, KEY_A);

@@ -63,7 +63,11 @@ pub fn check_config(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
         ))
         .with_hint(format!("if the file is yours, run `chown {} {shown}`", p.me)));
     }
-    if p.mode & 0o022 != 0 {
+    // Group write is fine for the user's private group: umask 002 (Fedora, and Debian's
+    // USERGROUPS_ENAB) gives every file the user makes, a downloaded CA bundle or an
+    // edited AWS config, mode 664 in a group only they are in.
+    let group_write_ok = p.mode & 0o020 == 0 || (p.owner == p.me && user_private_group(meta));
+    if p.mode & 0o002 != 0 || !group_write_ok {
         let hint = if p.owner == p.me {
             format!("run `chmod go-w {shown}`")
         } else {
