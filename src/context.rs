@@ -295,9 +295,11 @@ impl Context {
         if !self.prefs.quiet {
             // Warnings quote files and servers; a credential among them is masked as in
             // errors (a key pasted where a name goes, a helper's command line).
+            // One line: a path or name quoted in it (CLAUDE_CONFIG holding a line break)
+            // must not print a `hint:` line of its own.
             output::notice(&format!(
                 "warning: {}",
-                crate::redact::scrub_secrets(message)
+                crate::terminal_text::single_line(&crate::redact::scrub_secrets(message))
             ));
         }
     }

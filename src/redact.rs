@@ -386,7 +386,10 @@ fn is_digest_name(name: &str) -> bool {
                 .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
     };
     match name.split_once('-') {
-        Some((hash, rest)) => !rest.is_empty() && (hex(hash) || nix(hash)),
+        // The name after the hash is judged as any name (`<hash>-<a secret>` is masked).
+        Some((hash, rest)) => {
+            !rest.is_empty() && (hex(hash) || nix(hash)) && !rest.split('-').any(looks_random)
+        }
         None => hex(name),
     }
 }
@@ -677,6 +680,10 @@ mod tests {
         ] {
             assert_eq!(scrub_secrets(path), path);
         }
+        // A random name after a hash is still judged.
+        let after =
+            "/tmp/s/0c9y7k2ax8g4d1m5n6p3q2r1s0t9v8w7-wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEYzz";
+        assert_ne!(scrub_secrets(after), after);
         // Mixed case is no digest: a secret used as a directory name is still masked.
         let mixed = "/home/me/0aD3d7A1f1C05c1B49e3F5b4B0e0C2f6A1b9031c/x";
         assert_ne!(scrub_secrets(mixed), mixed);

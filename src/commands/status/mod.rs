@@ -14,6 +14,7 @@ use crate::context::Context;
 use crate::error::AuthError;
 use crate::output::Outcome;
 use crate::resolve::{self, Candidate, Resolution, Source};
+use crate::terminal_text::single_line;
 use crate::time::UnixTime;
 use report::{Credential, CredentialState, SessionStatus};
 use serde_json::Value;
@@ -487,7 +488,7 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
         .environment
         .as_ref()
         .map_or("none", |e| e.name.as_str());
-    let _ = writeln!(out, "  environment:  {environment}");
+    let _ = writeln!(out, "  environment:  {}", single_line(environment));
     if let Some(line) = crate::policy::ip::status_line(&ctx.loaded.config.security) {
         let _ = writeln!(out, "  ip ranges:    {line}");
     }
@@ -496,10 +497,11 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
     } else {
         " (not present; defaults in use)"
     };
+    // The path comes from `--config` or CLAUDE_CONFIG: one line, whatever it holds.
     let _ = writeln!(
         out,
         "  config:       {}{config_state}",
-        ctx.loaded.path.display()
+        single_line(&ctx.loaded.path.display().to_string())
     );
     for line in crate::config::claude_code::report::status_lines(ctx) {
         let _ = writeln!(out, "  claude code:  {line}");

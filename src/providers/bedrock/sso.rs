@@ -52,8 +52,10 @@ struct CacheFile {
     client_id: Option<String>,
     client_secret: Option<String>,
     registration_expires_at: Option<String>,
+    /// Ours, in another tool's file: a value of the wrong type is ignored, not a damaged
+    /// cache.
     #[serde(rename = "claudeAuthIssuedAt")]
-    issued_at: Option<String>,
+    issued_at: Option<serde_json::Value>,
 }
 
 /// Where a token stands against the clock.
@@ -154,7 +156,11 @@ fn parse(sso: &Sso, raw: Secret<Vec<u8>>) -> Result<Cached, AuthError> {
             .registration_expires_at
             .as_deref()
             .and_then(super::fetch::unix_time),
-        issued_at: file.issued_at.as_deref().and_then(super::fetch::unix_time),
+        issued_at: file
+            .issued_at
+            .as_ref()
+            .and_then(serde_json::Value::as_str)
+            .and_then(super::fetch::unix_time),
         raw,
     })
 }
@@ -379,17 +385,18 @@ fn rewrite(
     let mut document =
         crate::secret::SecretJson::parse(cached.raw.expose()).map_err(|_| damaged())?;
     let fields = document.expose_mut().as_object_mut().ok_or_else(damaged)?;
-    fields.insert(
-        "accessToken".into(),
-        Value::String(fresh.access_token.expose().clone()),
-    );
-    fields.insert("expiresAt".into(), Value::String(expires_at.rfc3339()));
-    fields.insert(ISSUED_AT.into(), Value::String(issued_at.rfc3339()));
+    // The values replaced are the old tokens (the spent refresh token, an access token
+    // still valid): wiped as they leave the document.
+    let mut put = |name: &str, value: String| {
+        if let Some(Value::String(mut old)) = fields.insert(name.into(), Value::String(value)) {
+            zeroize::Zeroize::zeroize(&mut old);
+        }
+    };
+    put("accessToken", fresh.access_token.expose().clone());
+    put("expiresAt", expires_at.rfc3339());
+    put(ISSUED_AT, issued_at.rfc3339());
     if let Some(rotated) = &fresh.refresh_token {
-        fields.insert(
-            "refreshToken".into(),
-            Value::String(rotated.expose().clone()),
-        );
+        put("refreshToken", rotated.expose().clone());
     }
     let text = document
         .to_text()
@@ -452,6 +459,11 @@ mod tests {
             entry.issued_at,
             UnixTime::parse_rfc3339("2027-01-15T08:00:00Z")
         );
+        // Our field of the wrong type in another tool's file is ignored, not damage.
+        let odd = cached(
+            r#"{"accessToken":"a","expiresAt":"2027-01-15T08:01:00Z","claudeAuthIssuedAt":12345}"#,
+        );
+        assert_eq!(odd.issued_at, None);
     }
 
     #[test]
