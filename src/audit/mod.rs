@@ -36,7 +36,7 @@ pub fn preflight(ctx: &Context) -> Result<(), AuthError> {
     if !enabled(&ctx.loaded.config) {
         return Ok(());
     }
-    file::check_writable(&ctx.state_dir).map_err(|err| {
+    file::check_writable(&ctx.state_dir, ctx.clock.now()).map_err(|err| {
         let hint = err.hint().map(str::to_string);
         AuthError::storage(format!(
             "auditing is on, but the audit log cannot be written: {}",
