@@ -135,7 +135,7 @@ impl AuditLayer {
     /// log holds signed lines, says so once (even with `-q`, as a refused prune is): from
     /// here on every line is unsigned, which `--verify` alone would reveal only later.
     fn warn_if_missing(&self, signer: &Signer, at: UnixTime) {
-        let (Signer::Unsigned(_), Some(KeyProblem::Missing { why, restore })) =
+        let (Signer::Unsigned(_), Some(problem @ KeyProblem::Missing { restore, .. })) =
             (signer, &self.setup_error)
         else {
             return;
@@ -151,8 +151,9 @@ impl AuditLayer {
         crate::output::notice(&format!(
             "warning: {}\n  hint: {}",
             single(&format!(
-                "the audit log is no longer signed: its key is missing ({why}); this command's \
-                 lines, and every later one, are written unsigned"
+                "the audit log is no longer signed (this command's lines and every later \
+                 one): {}",
+                problem.reason()
             )),
             single(&format!(
                 "{restore}; or, if the key is lost, keep the log as a record and move it aside \

@@ -1,8 +1,10 @@
 //! `--reset-auth`: forget every stored credential (API key, sessions and their tokens, cached
-//! provider tokens, the encrypted file's master key) after a confirmation or `--yes`. The
-//! configuration, the audit log and its key are kept. When policy requires MFA, so is the
-//! enrolled TOTP factor unless a current code from it is given: otherwise whoever is at the
-//! keyboard could reset, enroll their own authenticator and mint credentials.
+//! provider tokens, the encrypted file's master key when the file goes) after a confirmation
+//! or `--yes`. The configuration, the audit log and its key are kept. When policy requires
+//! MFA, so is the enrolled TOTP factor unless a current code from it is given: otherwise
+//! whoever is at the keyboard could reset, enroll their own authenticator and mint
+//! credentials. An encrypted file that holds what is kept is rewritten in place, atomically,
+//! under the passphrase or key it already has.
 
 use crate::audit::chain::KEY_ITEM as AUDIT_KEY;
 use crate::config::schema::StorageKind;
