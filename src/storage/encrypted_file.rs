@@ -421,7 +421,7 @@ impl EncryptedFile {
                 }
                 Ok(key)
             }
-            (Kdf::KeychainMasterKey, KeySource::KeychainMasterKey(keychain)) => master_key(keychain, creating, &self.path),
+            (Kdf::KeychainMasterKey, KeySource::KeychainMasterKey(keychain)) => master_key(keychain, creating, &self.path, self.now),
             (Kdf::KeychainMasterKey, KeySource::Passphrase { .. }) => Err(AuthError::storage(format!(
                 "{} is sealed with a master key from the keychain, but `encryptionKey` is `user-derived-key`",
                 self.path.display()
@@ -572,6 +572,7 @@ fn master_key(
     keychain: &Keychain,
     creating: bool,
     path: &Path,
+    now: UnixTime,
 ) -> Result<Zeroizing<[u8; 32]>, AuthError> {
     if let Some(stored) = keychain.get(MASTER_KEY_ITEM)? {
         let bytes = unhex(stored.expose())
@@ -588,9 +589,11 @@ fn master_key(
             "the master key for {} is missing from the keychain",
             path.display()
         ))
-        .with_hint(
-            "restore the keychain item, or move the file away and store your credentials again",
-        ));
+        .with_hint(format!(
+            "restore the keychain item, or move the file away (`{}`) and store your \
+             credentials again",
+            move_aside(path, Aside::Bad, now)
+        )));
     }
     let key = Zeroizing::new(random::<32>()?);
     keychain.put_unindexed(MASTER_KEY_ITEM, &Secret::new(hex(key.as_ref())))?;
