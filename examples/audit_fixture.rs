@@ -69,6 +69,7 @@ fn write_log(dir: &Path, lines: u64) {
             terminal: std::rc::Rc::new(claude_auth::terminal::SystemTerminal),
             cache: None,
         },
+        START,
     );
     let hex = ChainKey::generate_hex().unwrap();
     let lock = FileLock::acquire(dir).unwrap();

@@ -257,7 +257,11 @@ impl Context {
                 } else {
                     KeySource::KeychainMasterKey(keychain.for_master_key())
                 };
-                Box::new(EncryptedFile::new(&self.state_dir, source))
+                Box::new(EncryptedFile::new(
+                    &self.state_dir,
+                    source,
+                    self.clock.now(),
+                ))
             }
         }
     }

@@ -239,7 +239,7 @@ fn every_kind_of_tampering_is_named_by_verify() {
     assert_broken_at(&env, 5, "mac_mismatch");
     reset();
     // A line break planted in a field is shown escaped, on the row it belongs to, and the
-    // hint's `mv` names the log by its full path.
+    // hint's `mv` names the log by its full path, moved to a name stamped with the time.
     rewrite(&env, |l| {
         let mut v: Value = serde_json::from_str(&l[1]).unwrap();
         v["reason"] = "x\n2099-01-01 00:00:00  login  anthropic  ok".into();
@@ -250,7 +250,10 @@ fn every_kind_of_tampering_is_named_by_verify() {
     assert!(!shown.lines().any(|l| l.starts_with("2099")), "{shown}");
     let out = verify(&env);
     assert!(
-        text(&out).contains(&format!("mv {0} {0}.broken", path.display())),
+        text(&out).contains(&format!(
+            "`mv {0} {0}.broken-20270115T080000Z`",
+            path.display()
+        )),
         "{}",
         text(&out)
     );

@@ -185,3 +185,37 @@ fn a_slow_refresh_holds_the_lock_longer_than_fifteen_seconds_and_the_other_calle
         "the waiting process re-read the store instead of refreshing again"
     );
 }
+
+/// `--reset-auth` with auditing on keeps the audit key by rewriting the encrypted file in
+/// one atomic step: killed at any moment, it leaves the old file or the new one, and the key
+/// is in either (it used to delete the file, then write a new one).
+#[test]
+fn reset_auth_killed_at_random_moments_never_loses_the_audit_key() {
+    let api = Server::anthropic(&[KEY_A]);
+    let env = TestEnv::encrypted().api(&api.url());
+    env.write_config(
+        r#"{"authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "user-derived-key"}},
+            "security": {"auditLogging": true}}"#,
+    );
+    let mut jitter = Jitter::new();
+    for round in 0..12 {
+        env.store_key(KEY_A);
+        let mut child = env
+            .std_command()
+            .args(["--reset-auth", "--yes", "-q"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(jitter.below(400_000)));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let out = env.run(&["--show-auth-logs", "--verify", "--json"]);
+        assert!(
+            out.status.success(),
+            "round {round}: the audit log no longer verifies: {}",
+            text(&out)
+        );
+    }
+}

@@ -112,6 +112,43 @@ fn encrypted_file_with_a_keychain_master_key_round_trips() {
     assert_no_secret_in_files(env.home.path(), KEY_A);
 }
 
+/// With auditing on, `--reset-auth` of a file sealed with a keychain master key keeps the
+/// audit key in the file and the master key that opens it (it used to remove the master
+/// key, then seal the kept key with it: a file nothing could open).
+#[test]
+fn reset_keeps_the_master_key_of_a_file_that_keeps_the_audit_key() {
+    let api = Server::anthropic(&[KEY_A]);
+    let Some(env) = keychain_env(&api) else {
+        return;
+    };
+    env.write_config(
+        r#"{"authentication": {"storage": {"type": "encrypted-file"}}, "security": {"auditLogging": true}}"#,
+    );
+    env.store_key(KEY_A);
+    let out = env.run(&["--reset-auth", "--yes", "--json"]);
+    let doc = json_stdout(&out);
+    assert!(out.status.success(), "{doc}");
+    assert_eq!(doc["removed"], serde_json::json!(["api-key"]), "{doc}");
+    assert_eq!(doc["kept"], serde_json::json!(["audit-hmac-key"]), "{doc}");
+    let out = env.run(&["--show-auth-logs", "--verify", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(json_stdout(&out)["verified"], true);
+    // Nothing to keep (no audit key was ever made): the file and its master key go.
+    let env = keychain_env(&api).unwrap();
+    env.write_config(r#"{"authentication": {"storage": {"type": "encrypted-file"}}}"#);
+    env.store_key(KEY_A);
+    let doc = json_stdout(&env.run(&["--reset-auth", "--yes", "--json"]));
+    assert!(
+        doc["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|item| item == "encrypted-file master key"),
+        "{doc}"
+    );
+    assert!(!env.state_dir().join("credentials.enc").exists());
+}
+
 #[test]
 fn no_session_bus_fails_closed_and_names_the_alternative() {
     let api = Server::anthropic(&[KEY_A]);

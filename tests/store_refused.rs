@@ -100,7 +100,7 @@ fn a_file_that_is_not_a_store_is_reported_by_status_and_test_auth() {
     );
     let path = store_file(&env).display().to_string();
     assert!(
-        stdout.contains(&format!("mv {path} {path}.bad")),
+        stdout.contains(&format!("mv {path} {path}.bad-20")),
         "{stdout}"
     );
     assert!(stdout.contains("claude --reset-auth"), "{stdout}");

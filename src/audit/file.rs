@@ -9,6 +9,7 @@ use super::key::Signer;
 use super::lines::{self, Line};
 use super::verify::Chain;
 use crate::error::AuthError;
+use crate::storage::aside::{move_aside, Aside};
 use crate::storage::atomic::{lock_file, no_follow, storage_io, sync_dir};
 use crate::time::UnixTime;
 use serde::Deserialize;
@@ -83,7 +84,7 @@ impl Append<'_> {
                 remember_refusal(self.dir, self.now, refused.is_some());
             }
         }
-        let mut file = open_log(&path)?;
+        let mut file = open_log(&path, self.now)?;
         let (prev, torn) = tail(&mut file).map_err(|err| storage_io("cannot read", &path, err))?;
         let mut line = String::with_capacity(head.len() + 160);
         if torn {
@@ -106,12 +107,12 @@ impl Append<'_> {
 ///
 /// # Errors
 /// `storage_error` naming the fix.
-pub fn check_writable(dir: &Path) -> Result<(), AuthError> {
+pub fn check_writable(dir: &Path, now: UnixTime) -> Result<(), AuthError> {
     let path = log_path(dir);
     match std::fs::symlink_metadata(&path) {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(err) => return Err(storage_io("cannot stat", &path, err)),
-        Ok(meta) if !meta.is_file() => return Err(not_regular(&path)),
+        Ok(meta) if !meta.is_file() => return Err(not_regular(&path, now)),
         Ok(_) => {}
     }
     let file = no_follow()
@@ -121,23 +122,24 @@ pub fn check_writable(dir: &Path) -> Result<(), AuthError> {
         .map_err(|err| {
             storage_io("cannot open", &path, err).with_hint(format!(
                 "audit lines must be appended to {0}: give it back to you with mode 600 \
-                 (`chmod 600 {0}`), or move it away (`mv {0} {0}.bad`) to start a new chain",
-                path.display()
+                 (`chmod 600 {0}`), or move it away (`{1}`) to start a new chain",
+                path.display(),
+                move_aside(&path, Aside::Bad, now)
             ))
         })?;
     let meta = file
         .metadata()
         .map_err(|err| storage_io("cannot stat", &path, err))?;
     if !meta.is_file() {
-        return Err(not_regular(&path));
+        return Err(not_regular(&path, now));
     }
     crate::storage::ownership::check_private_file(&path, &meta)
 }
 
-fn not_regular(path: &Path) -> AuthError {
+fn not_regular(path: &Path, now: UnixTime) -> AuthError {
     AuthError::storage(format!("{} is not a regular file", path.display())).with_hint(format!(
-        "move it away (`mv {0} {0}.bad`); the next audited command starts a new log",
-        path.display()
+        "move it away (`{}`); the next audited command starts a new log",
+        move_aside(path, Aside::Bad, now)
     ))
 }
 
@@ -195,7 +197,7 @@ pub fn signed_line(head: &str, prev: Option<&str>, signer: &Signer) -> String {
 }
 
 /// Opens (creating 0600) the log for appending, refusing a link or a file others can read.
-fn open_log(path: &Path) -> Result<File, AuthError> {
+fn open_log(path: &Path, now: UnixTime) -> Result<File, AuthError> {
     let file = no_follow()
         .read(true)
         .append(true)
@@ -206,7 +208,7 @@ fn open_log(path: &Path) -> Result<File, AuthError> {
         .metadata()
         .map_err(|err| storage_io("cannot stat", path, err))?;
     if !meta.is_file() {
-        return Err(not_regular(path));
+        return Err(not_regular(path, now));
     }
     crate::storage::ownership::check_private_file(path, &meta)?;
     Ok(file)
@@ -392,7 +394,7 @@ fn prune_if_due(
     let file = no_follow().read(true).open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if !meta.is_file() {
-        return Err(not_regular(path));
+        return Err(not_regular(path, now));
     }
     crate::storage::ownership::check_private_file(path, &meta)?;
     let mut reader = BufReader::with_capacity(64 * 1024, file);

@@ -1,6 +1,7 @@
 //! Where the audit log's HMAC key lives (the configured store, item [`KEY_ITEM`]) and how it
 //! is had without ever prompting: a line that cannot be signed is written unsigned, saying
-//! why, instead of asking for a passphrase to write an audit line.
+//! why, instead of asking for a passphrase to write an audit line. A command that read the
+//! key itself (after a prompt of its own) hands it over with [`offer`].
 
 use super::chain::{ChainKey, KEY_ITEM};
 use crate::config::schema::StorageKind;
@@ -11,12 +12,61 @@ use crate::secret::Secret;
 use crate::storage::encrypted_file::{EncryptedFile, KeySource};
 use crate::storage::keychain::Keychain;
 use crate::storage::{ItemMeta, SecretStore};
+use crate::time::UnixTime;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// How this process signs lines: with the key, or not, for a reason the line carries.
 pub enum Signer {
     Key(ChainKey),
     Unsigned(String),
+}
+
+/// Why lines cannot be signed, found before the command acts.
+pub enum KeyProblem {
+    /// The key is in the store, which cannot be opened without asking (or failed to open).
+    Unreadable(String),
+    /// There is no key yet, and none can be made now.
+    Uncreatable(String),
+    /// A command that changes nothing found no key: it makes none.
+    NotMade,
+    /// There is no key, but the log holds lines signed with one: every line is unsigned
+    /// from now on, until the key comes back or the log is moved aside. `restore` says how
+    /// to bring it back.
+    Missing { why: String, restore: String },
+}
+
+impl KeyProblem {
+    /// The reason an unsigned line carries: `the audit key could not be read: …`, `… could
+    /// not be created: …`, `… is missing: …`.
+    pub fn reason(&self) -> String {
+        match self {
+            KeyProblem::Unreadable(why) => format!("the audit key could not be read: {why}"),
+            KeyProblem::Uncreatable(why) => format!("the audit key could not be created: {why}"),
+            KeyProblem::NotMade => format!(
+                "the store holds no `{KEY_ITEM}`, and a command that changes nothing does not make one"
+            ),
+            KeyProblem::Missing { why, .. } => format!("the audit key is missing: {why}"),
+        }
+    }
+}
+
+/// A key this process's command read from the store itself, for the audit layer.
+static OFFERED: OnceLock<Signer> = OnceLock::new();
+
+/// Hands the audit layer the key (as stored: hex) that the command read from the store
+/// itself, after asking for the passphrase at its own prompt (`--reset-auth`): the layer
+/// never prompts, so without this the command's own lines would go unsigned although the
+/// key was in hand. Only the first offer counts; one that is not a key is ignored.
+pub fn offer(hex: &Secret<String>) {
+    if let Some(key) = ChainKey::from_hex(hex.expose()) {
+        let _ = OFFERED.set(Signer::Key(key));
+    }
+}
+
+/// The key offered by the command, if any.
+pub(super) fn offered() -> Option<&'static Signer> {
+    OFFERED.get()
 }
 
 /// The configured store, described so that it can be opened from the event sink (which
@@ -26,6 +76,7 @@ pub struct KeyPlace {
     env: Env,
     dir: PathBuf,
     config_path: PathBuf,
+    now: UnixTime,
 }
 
 enum Place {
@@ -61,6 +112,7 @@ impl KeyPlace {
             env: ctx.env.clone(),
             dir: ctx.state_dir.clone(),
             config_path: ctx.loaded.path.clone(),
+            now: ctx.clock.now(),
         }
     }
 
@@ -71,6 +123,7 @@ impl KeyPlace {
             Place::FileWithMasterKey => Box::new(EncryptedFile::new(
                 &self.dir,
                 KeySource::KeychainMasterKey(keychain()),
+                self.now,
             )),
             // The passphrase is given, so the terminal is never asked.
             Place::FileWithPassphrase(passphrase) => Box::new(EncryptedFile::new(
@@ -81,6 +134,7 @@ impl KeyPlace {
                     // A given passphrase is never cached (as for CLAUDE_PASSPHRASE).
                     cache: None,
                 },
+                self.now,
             )),
             Place::Nowhere(why) => return Err(why.clone()),
         })
@@ -95,26 +149,27 @@ impl KeyPlace {
     /// No key is made while `audit.log` holds signed lines: they were signed with a key that
     /// is gone from the store (the file was deleted, another store is configured), and a new
     /// one would make every one of them look tampered with. Lines are then written unsigned
-    /// and `--verify` says the key is missing.
+    /// ([`KeyProblem::Missing`]) and `--verify` says the key is missing.
     ///
     /// # Errors
-    /// Why lines go unsigned, as the lines say it: the key `could not be read`, `could not
-    /// be created`, or `is missing`.
-    pub fn ensure(&self, ctx: &Context, create: bool) -> Result<(), String> {
-        let unreadable = |why: &str| format!("the audit key could not be read: {why}");
-        let uncreatable = |why: &str| format!("the audit key could not be created: {why}");
+    /// Why lines go unsigned.
+    pub fn ensure(&self, ctx: &Context, create: bool) -> Result<(), KeyProblem> {
+        let unreadable = |why: &str| KeyProblem::Unreadable(why.to_string());
+        let uncreatable = |why: &str| KeyProblem::Uncreatable(why.to_string());
         let store = match self.store() {
             Ok(store) => store,
             // The file cannot be opened without asking, but its header says whether the key
-            // is in it: so the line can say which of the two it is.
+            // is in it: so the line can say which it is.
             Err(why) => {
                 return Err(match self.listed_in_header() {
-                    Some(false) => uncreatable(&why),
+                    Some(false) => self
+                        .absent(StorageKind::EncryptedFile)
+                        .unwrap_or_else(|_| uncreatable(&why)),
                     _ => unreadable(&why),
                 })
             }
         };
-        let listed = |store: &dyn SecretStore| -> Result<bool, String> {
+        let listed = |store: &dyn SecretStore| -> Result<bool, KeyProblem> {
             Ok(store
                 .index()
                 .map_err(|e| unreadable(e.message()))?
@@ -125,9 +180,7 @@ impl KeyPlace {
             return Ok(());
         }
         if !create {
-            return Err(format!(
-                "the store holds no `{KEY_ITEM}`, and a command that changes nothing does not make one"
-            ));
+            return Err(self.absent(store.kind()).unwrap_or(KeyProblem::NotMade));
         }
         let lock = ctx.lock().map_err(|e| uncreatable(e.message()))?;
         // Another process may have created it while this one waited for the lock.
@@ -143,23 +196,10 @@ impl KeyPlace {
         {
             return Ok(());
         }
-        let log = super::file::log_path(&self.dir);
-        match super::file::holds_signed_line(&self.dir) {
-            Ok(false) => {}
-            Ok(true) => {
-                return Err(format!(
-                    "the audit key is missing: the {} store holds no `{KEY_ITEM}`, but {} holds \
-                     lines signed with one, which a new key could never verify, so none is made",
-                    store.kind().as_str(),
-                    log.display()
-                ))
-            }
-            Err(err) => {
-                return Err(uncreatable(&format!(
-                    "{} cannot be read to see whether an earlier key signed it ({err})",
-                    log.display()
-                )))
-            }
+        match self.absent(store.kind()) {
+            Ok(missing) => return Err(missing),
+            Err(Some(why)) => return Err(uncreatable(&why)),
+            Err(None) => {}
         }
         let hex =
             ChainKey::generate_hex().map_err(|e| uncreatable(&format!("no randomness: {e}")))?;
@@ -173,6 +213,57 @@ impl KeyPlace {
         store
             .put(KEY_ITEM, &Secret::new(hex.to_string()), meta, &lock)
             .map_err(|e| uncreatable(&describe(&e)))
+    }
+
+    /// For a store of `kind` that holds no key: [`KeyProblem::Missing`] when `audit.log`
+    /// holds signed lines; `Err(None)` when it holds none (a key may be made), `Err(Some(why))`
+    /// when the log cannot be read to tell.
+    fn absent(&self, kind: StorageKind) -> Result<KeyProblem, Option<String>> {
+        let log = super::file::log_path(&self.dir);
+        match super::file::holds_signed_line(&self.dir) {
+            Ok(false) => Err(None),
+            Ok(true) => {
+                let file = self.dir.join("credentials.enc");
+                let (gone, restore) = match kind {
+                    StorageKind::EncryptedFile if !file.exists() => (
+                        format!(" ({} does not exist)", file.display()),
+                        format!(
+                            "restore {} from a backup (it holds the key)",
+                            file.display()
+                        ),
+                    ),
+                    StorageKind::EncryptedFile => (
+                        String::new(),
+                        format!(
+                            "restore {} from a backup taken before the key went (it holds the key)",
+                            file.display()
+                        ),
+                    ),
+                    StorageKind::Keychain => (
+                        String::new(),
+                        format!(
+                            "restore the keychain item `{KEY_ITEM}` from a backup, or set \
+                             `authentication.storage` back to the store the log was signed \
+                             under in {}",
+                            self.config_path.display()
+                        ),
+                    ),
+                };
+                Ok(KeyProblem::Missing {
+                    why: format!(
+                        "the {} store holds no `{KEY_ITEM}`{gone}, but {} holds lines signed \
+                         with one, which a new key could never verify, so none is made",
+                        kind.as_str(),
+                        log.display()
+                    ),
+                    restore,
+                })
+            }
+            Err(err) => Err(Some(format!(
+                "{} cannot be read to see whether an earlier key signed it ({err})",
+                log.display()
+            ))),
+        }
     }
 
     /// For a passphrase-sealed file that cannot be opened without asking: whether its header
@@ -189,6 +280,7 @@ impl KeyPlace {
                 terminal: std::rc::Rc::new(crate::terminal::SystemTerminal),
                 cache: None,
             },
+            self.now,
         );
         file.index()
             .ok()

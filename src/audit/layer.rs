@@ -3,13 +3,14 @@
 //! are), with the facts of this process around them.
 
 use super::file::Append;
-use super::key::{KeyPlace, Signer};
+use super::key::{KeyPlace, KeyProblem, Signer};
 use crate::error::AuthError;
 use crate::events::sink::{Kind, Layer, Record};
 use crate::output::Outcome;
 use crate::time::UnixTime;
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Names the line itself sets: an event field with one of them is kept as `eventNAME`.
@@ -35,13 +36,15 @@ pub struct AuditLayer {
     pub(super) environment: Option<String>,
     pub(super) place: KeyPlace,
     /// Why lines cannot be signed, found before the command acts (then lines go unsigned).
-    pub(super) setup_error: Option<String>,
+    pub(super) setup_error: Option<KeyProblem>,
     /// The key, fetched from the store on the first event of the process only.
     signer: OnceLock<Signer>,
     /// The first line that could not be written, for the command's end.
     failures: Failures,
     /// Warn once per process when retention refuses to prune.
     warned: Mutex<bool>,
+    /// Warn once per process when a line goes unsigned because the key is missing.
+    warned_missing: AtomicBool,
 }
 
 /// The first audit line of this process that could not be written, shared between the
@@ -100,7 +103,7 @@ impl AuditLayer {
         retention_days: Option<u32>,
         environment: Option<String>,
         place: KeyPlace,
-        setup_error: Option<String>,
+        setup_error: Option<KeyProblem>,
         failures: Failures,
     ) -> AuditLayer {
         AuditLayer {
@@ -112,15 +115,51 @@ impl AuditLayer {
             signer: OnceLock::new(),
             failures,
             warned: Mutex::new(false),
+            warned_missing: AtomicBool::new(false),
         }
     }
 
+    /// The key the command offered (it read the key itself), else the store's, fetched on
+    /// the first event, else why there is none.
     fn signer(&self) -> &Signer {
+        if let Some(offered) = super::key::offered() {
+            return offered;
+        }
         self.signer.get_or_init(|| match &self.setup_error {
-            // Already a sentence about the key (`could not be read`, `… created`, `is missing`).
-            Some(why) => Signer::Unsigned(why.clone()),
+            Some(problem) => Signer::Unsigned(problem.reason()),
             None => self.place.signer(),
         })
+    }
+
+    /// After an unsigned line: when it went unsigned because the key is missing while the
+    /// log holds signed lines, says so once (even with `-q`, as a refused prune is): from
+    /// here on every line is unsigned, which `--verify` alone would reveal only later.
+    fn warn_if_missing(&self, signer: &Signer, at: UnixTime) {
+        let (Signer::Unsigned(_), Some(problem @ KeyProblem::Missing { restore, .. })) =
+            (signer, &self.setup_error)
+        else {
+            return;
+        };
+        if self.warned_missing.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let log = super::file::log_path(&self.dir);
+        let aside =
+            crate::storage::aside::move_aside(&log, crate::storage::aside::Aside::Unverifiable, at);
+        // Paths come from the environment: each part stays on its one line.
+        let single = crate::terminal_text::single_line;
+        crate::output::notice(&format!(
+            "warning: {}\n  hint: {}",
+            single(&format!(
+                "the audit log is no longer signed (this command's lines and every later \
+                 one): {}",
+                problem.reason()
+            )),
+            single(&format!(
+                "{restore}; or, if the key is lost, keep the log as a record and move it aside \
+                 (`{aside}`): the next audited command starts a new signed chain"
+            ))
+        ));
     }
 }
 
@@ -143,7 +182,12 @@ impl Layer for AuditLayer {
             now: at,
             retention_days: self.retention_days,
         };
-        match append.line(&head, self.signer()) {
+        let signer = self.signer();
+        let appended = append.line(&head, signer);
+        if appended.is_ok() {
+            self.warn_if_missing(signer, at);
+        }
+        match appended {
             Ok(None) => {}
             Ok(Some(refused)) => {
                 // A log whose old lines do not verify: said even with `-q`, once.

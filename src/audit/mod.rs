@@ -36,7 +36,7 @@ pub fn preflight(ctx: &Context) -> Result<(), AuthError> {
     if !enabled(&ctx.loaded.config) {
         return Ok(());
     }
-    file::check_writable(&ctx.state_dir).map_err(|err| {
+    file::check_writable(&ctx.state_dir, ctx.clock.now()).map_err(|err| {
         let hint = err.hint().map(str::to_string);
         AuthError::storage(format!(
             "auditing is on, but the audit log cannot be written: {}",
@@ -44,8 +44,13 @@ pub fn preflight(ctx: &Context) -> Result<(), AuthError> {
         ))
         .with_hint(hint.unwrap_or_else(|| {
             format!(
-                "fix or move away {} (nothing was done, so nothing goes unrecorded)",
-                file::log_path(&ctx.state_dir).display()
+                "nothing was done, so nothing goes unrecorded: fix the log, or move it away \
+                 (`{}`) to start a new one",
+                crate::storage::aside::move_aside(
+                    &file::log_path(&ctx.state_dir),
+                    crate::storage::aside::Aside::Bad,
+                    ctx.clock.now()
+                )
             )
         }))
     })

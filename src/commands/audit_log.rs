@@ -8,6 +8,7 @@ use crate::config::schema::StorageKind;
 use crate::context::Context;
 use crate::error::{AuthError, ErrorCode};
 use crate::output::{LineWriter, Outcome};
+use crate::storage::aside::{move_aside, Aside};
 use crate::storage::checked_file::{CheckedFile, Trust};
 use serde_json::json;
 use std::fs::File;
@@ -231,8 +232,8 @@ fn key_missing(ctx: &Context, path: &Path) -> Outcome {
          log holds signed lines: restore the store (or its `{KEY_ITEM}` item) from a backup, \
          or set `authentication.storage` back to the store it was signed under; if the key \
          is lost, the log can no longer be verified: keep it as a record and move it away \
-         (`mv {0} {0}.unverifiable`), and the next audited command starts a new chain",
-            path.display()
+         (`{}`), and the next audited command starts a new chain",
+            move_aside(path, Aside::Unverifiable, ctx.clock.now())
         ));
     let human = format!(
         "✗ The audit log cannot be verified: {missing}\n  hint: {}",
@@ -262,8 +263,8 @@ fn check(ctx: &Context, path: &Path, reader: impl BufRead) -> Result<Outcome, Au
             ))
             .with_hint(format!(
                 "the audit log was altered or damaged at that line; keep a copy of the file as \
-                 evidence, then move it away (`mv {0} {0}.broken`) to start a new chain",
-                path.display()
+                 evidence, then move it away (`{}`) to start a new chain",
+                move_aside(path, Aside::Broken, ctx.clock.now())
             ));
             let human = format!(
                 "✗ The audit log is NOT intact: {}\n  hint: {}",

@@ -7,6 +7,7 @@
 //! `--auth-status` reads the header without running the KDF, so there it is unproven: `get`
 //! and `remove` always open (authenticate) the whole file and trust only what it holds.
 
+use super::aside::{move_aside, Aside};
 use super::atomic::{read_private, write_atomic, FileLock};
 use super::key_cache::KeyCache;
 use super::keychain::Keychain;
@@ -14,6 +15,7 @@ use super::passphrase::passphrase;
 use super::{Index, ItemMeta, SecretStore, StorageKind};
 use crate::error::AuthError;
 use crate::secret::Secret;
+use crate::time::UnixTime;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
@@ -62,6 +64,8 @@ pub struct EncryptedFile {
     memo: std::cell::RefCell<Option<(String, Zeroizing<[u8; 32]>)>>,
     /// The memo's key was derived from a passphrase typed at the prompt, not yet cached.
     typed: std::cell::Cell<bool>,
+    /// The command's time, for the names its hints offer to move the file aside to.
+    now: UnixTime,
 }
 
 /// How the file's key is made. On disk it is a flat object with an `alg` field (see
@@ -145,13 +149,14 @@ struct Opened {
 }
 
 impl EncryptedFile {
-    /// The encrypted store of state directory `dir`.
-    pub fn new(dir: &Path, key_source: KeySource) -> EncryptedFile {
+    /// The encrypted store of state directory `dir`, for a command running at `now`.
+    pub fn new(dir: &Path, key_source: KeySource, now: UnixTime) -> EncryptedFile {
         EncryptedFile {
             path: dir.join("credentials.enc"),
             key_source,
             memo: std::cell::RefCell::new(None),
             typed: std::cell::Cell::new(false),
+            now,
         }
     }
 
@@ -206,11 +211,11 @@ impl EncryptedFile {
     /// The ways out of a file that will not open: a backup, or starting over without it
     /// (`--reset-auth` removes a file it cannot open, as it removes a good one).
     fn start_over(&self) -> String {
-        let path = self.path.display();
         format!(
-            "restore it from a backup, or start over: move it away (`mv {path} {path}.bad`) \
-             or run `claude --reset-auth` (it removes every stored credential, this file \
-             included), then store your credentials again"
+            "restore it from a backup, or start over: move it away (`{}`) or run `claude \
+             --reset-auth` (it removes every stored credential, this file included), then \
+             store your credentials again",
+            move_aside(&self.path, Aside::Bad, self.now)
         )
     }
 
@@ -416,7 +421,7 @@ impl EncryptedFile {
                 }
                 Ok(key)
             }
-            (Kdf::KeychainMasterKey, KeySource::KeychainMasterKey(keychain)) => master_key(keychain, creating, &self.path),
+            (Kdf::KeychainMasterKey, KeySource::KeychainMasterKey(keychain)) => master_key(keychain, creating, &self.path, self.now),
             (Kdf::KeychainMasterKey, KeySource::Passphrase { .. }) => Err(AuthError::storage(format!(
                 "{} is sealed with a master key from the keychain, but `encryptionKey` is `user-derived-key`",
                 self.path.display()
@@ -475,6 +480,35 @@ impl SecretStore for EncryptedFile {
         }
         self.seal(&opened, lock)?;
         Ok(true)
+    }
+
+    /// One atomic rewrite under the same key (and salt): the file on disk is the old one
+    /// until the new one replaces it, so an interruption loses nothing, and no new
+    /// passphrase is asked for. A file that does not open is left as it is.
+    fn keep_only(
+        &self,
+        keep: &dyn Fn(&str) -> bool,
+        lock: &FileLock,
+    ) -> Result<Vec<String>, AuthError> {
+        let Some(mut opened) = self.open()? else {
+            return Ok(Vec::new());
+        };
+        let mut dropped: Vec<String> = opened
+            .secrets
+            .keys()
+            .chain(opened.header.items.keys())
+            .filter(|item| !keep(item))
+            .cloned()
+            .collect();
+        if dropped.is_empty() {
+            return Ok(dropped);
+        }
+        dropped.sort();
+        dropped.dedup();
+        opened.secrets.retain(|item, _| keep(item));
+        opened.header.items.retain(|item, _| keep(item));
+        self.seal(&opened, lock)?;
+        Ok(dropped)
     }
 
     fn authenticate(&self) -> Result<(), AuthError> {
@@ -538,6 +572,7 @@ fn master_key(
     keychain: &Keychain,
     creating: bool,
     path: &Path,
+    now: UnixTime,
 ) -> Result<Zeroizing<[u8; 32]>, AuthError> {
     if let Some(stored) = keychain.get(MASTER_KEY_ITEM)? {
         let bytes = unhex(stored.expose())
@@ -554,9 +589,11 @@ fn master_key(
             "the master key for {} is missing from the keychain",
             path.display()
         ))
-        .with_hint(
-            "restore the keychain item, or move the file away and store your credentials again",
-        ));
+        .with_hint(format!(
+            "restore the keychain item, or move the file away (`{}`) and store your \
+             credentials again",
+            move_aside(path, Aside::Bad, now)
+        )));
     }
     let key = Zeroizing::new(random::<32>()?);
     keychain.put_unindexed(MASTER_KEY_ITEM, &Secret::new(hex(key.as_ref())))?;

@@ -1,5 +1,6 @@
 //! Secret storage: the `SecretStore` trait, its non-secret index, and choosing a backend.
 
+pub mod aside;
 pub mod atomic;
 pub mod checked_file;
 pub mod encrypted_file;
@@ -87,6 +88,28 @@ pub trait SecretStore {
     /// # Errors
     /// `storage_error` / `keychain_unavailable`.
     fn remove(&self, item: &str, lock: &FileLock) -> Result<bool, AuthError>;
+
+    /// Removes every item but those `keep` accepts (index entries and secrets alike) and
+    /// returns the names removed. Stores that hold everything in one file do it in one
+    /// atomic write, so nothing `keep` accepts is ever missing, even for a moment; the
+    /// default removes the indexed items one by one.
+    ///
+    /// # Errors
+    /// What opening or writing the store fails with; for a one-file store, nothing was
+    /// then changed.
+    fn keep_only(
+        &self,
+        keep: &dyn Fn(&str) -> bool,
+        lock: &FileLock,
+    ) -> Result<Vec<String>, AuthError> {
+        let mut removed = Vec::new();
+        for item in self.index()?.items.into_keys().filter(|item| !keep(item)) {
+            if self.remove(&item, lock)? {
+                removed.push(item);
+            }
+        }
+        Ok(removed)
+    }
 
     /// Proves that the index is what was stored, for a caller about to say "nothing is
     /// stored" on the index's word (`index` never unlocks anything, so it cannot tell a
