@@ -38,7 +38,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, AuthError> {
     let audit = crate::events::install(
         &ctx,
         matches!(action, Action::DebugAuth),
-        read_only(&action),
+        makes_no_audit_key(&action),
     );
     let flag = flag_of(&action);
     let result = match action {
@@ -90,9 +90,12 @@ fn record_refusal(ctx: &Context, action: &str, result: &Result<Outcome, AuthErro
     }
 }
 
-/// The actions that change nothing anywhere (offline reads): auditing them must not make
-/// an audit key, or a store to hold it, as a side effect.
-fn read_only(action: &Action) -> bool {
+/// The actions that never make an audit key, or a store to hold it, as a side effect:
+/// offline reads, which change nothing anywhere, and `--reset-auth`, which removes (with
+/// nothing stored there is nothing to keep, and a key made for its one line would then be
+/// "kept"). Their lines are signed when a key exists. Checks that ask a server do make one,
+/// so that a setup whose key lives in the environment gets signed lines too.
+fn makes_no_audit_key(action: &Action) -> bool {
     matches!(
         action,
         Action::AuthStatus
@@ -100,6 +103,7 @@ fn read_only(action: &Action) -> bool {
             | Action::ShowAuthLogs
             | Action::Upgrade { claude_max: false }
             | Action::Completions(_)
+            | Action::ResetAuth
     )
 }
 

@@ -83,10 +83,15 @@ fn read_only_commands_make_no_audit_key() {
         env.run(args);
         assert!(!store_file(&env).exists(), "{args:?} made a store");
     }
+    // Nor does a reset: with nothing stored there is nothing to keep, or to claim kept.
+    let out = env.run(&["--reset-auth", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!store_file(&env).exists(), "the reset made a store");
+    assert!(!text(&out).contains("was kept"), "{}", text(&out));
     // A command that acts makes it, and signs with it.
     refuse(&env);
     assert!(lists_audit_key(&env));
-    assert!(log_lines(&env)[0]["mac"].is_string());
+    assert!(log_lines(&env).last().unwrap()["mac"].is_string());
 }
 
 #[test]
