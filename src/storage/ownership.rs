@@ -145,16 +145,17 @@ fn replaceable(path: &Path, me: u32) -> bool {
 fn not_yours_hint(path: &Path, p: &Posix, then: &str) -> String {
     let shown = path.display();
     let owner = who(p.owner);
+    let chown = if path.is_dir() { "chown -R" } else { "chown" };
     if p.me == 0 {
         return format!(
-            "it belongs to {owner}: if the file is yours, run `chown 0 {shown}`; otherwise move it aside and {then}"
+            "it belongs to {owner}: if it is yours, run `{chown} 0 {shown}`; otherwise move it aside and {then}"
         );
     }
     let ask = if p.owner == 0 {
-        format!("ask an administrator to run `chown {} {shown}`", p.me)
+        format!("ask an administrator to run `{chown} {} {shown}`", p.me)
     } else {
         format!(
-            "ask its owner to remove it, or an administrator to run `chown {} {shown}`",
+            "ask its owner to remove it, or an administrator to run `{chown} {} {shown}`",
             p.me
         )
     };
@@ -277,10 +278,22 @@ fn shared_directory(mode: u32) -> bool {
 /// # Errors
 /// `storage_error` with the `chmod` that fixes it.
 pub fn check_users_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
-    check_state_dir_owner(dir, meta)?;
     let Some(p) = posix(meta) else {
         return Ok(());
     };
+    if p.owner != p.me {
+        // Often root's, after `sudo aws sso login`: the program that fills it makes it again.
+        return Err(AuthError::storage(format!(
+            "{} is owned by another user (uid {}); refusing to write credentials there",
+            dir.display(),
+            p.owner
+        ))
+        .with_hint(not_yours_hint(
+            dir,
+            &p,
+            "run the command that fills it again as yourself (`aws sso login` for the AWS SSO cache)",
+        )));
+    }
     let group_write_ok = p.mode & 0o020 == 0 || user_private_group(meta);
     if p.mode & 0o002 != 0 || !group_write_ok {
         let shown = dir.display();
