@@ -15,9 +15,8 @@ use zeroize::{Zeroize, Zeroizing};
 
 /// Who may own and change a file before its contents are believed.
 pub enum Trust<'a> {
-    /// It decides where credentials go, what runs or whom to believe (a configuration, the
-    /// AWS config, a CA bundle): owned by the user or root, writable by no one else
-    /// ([`ownership::check_config`]).
+    /// It decides where credentials go or what runs (a configuration, the AWS config):
+    /// owned by the user or root, writable by no one else ([`ownership::check_config`]).
     Config,
     /// A CA bundle: judged as [`Trust::Config`], but what it decides is which servers are
     /// trusted ([`ownership::check_ca_bundle`]).
