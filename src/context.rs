@@ -233,8 +233,10 @@ impl Context {
         kind: StorageKind,
         encryption_key: Option<&str>,
     ) -> Box<dyn SecretStore> {
-        let keychain = Keychain::new(&self.env, &self.state_dir, &self.loaded.path)
-            .keys_refused(crate::resolve::keys_refused(self));
+        let keychain = Keychain::new(&self.env, &self.state_dir, &self.loaded.path).offer_env_key(
+            !crate::resolve::keys_refused(self)
+                && self.env.get(crate::envvars::ANTHROPIC_API_KEY).is_none(),
+        );
         match kind {
             StorageKind::Keychain => Box::new(keychain),
             StorageKind::EncryptedFile => {

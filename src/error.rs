@@ -81,6 +81,23 @@ error_codes! {
     Cancelled => ("cancelled", 130, "The action was cancelled or timed out"),
 }
 
+impl ErrorCode {
+    /// Whether an error of this code is a server's (or the format check's) verdict on the
+    /// credential itself, so that changing the credential may help. Everything else (a
+    /// network failure, a configuration or a store that cannot be used) says nothing about
+    /// the credential, and a hint about where it came from would send the user the wrong way.
+    pub const fn judges_the_credential(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::InvalidApiKey
+                | ErrorCode::ExpiredToken
+                | ErrorCode::InsufficientPermissions
+                | ErrorCode::IpRestricted
+                | ErrorCode::NotAuthenticated
+        )
+    }
+}
+
 /// An error the user sees: what went wrong, the chain of causes and what to do next.
 ///
 /// # Security

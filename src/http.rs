@@ -94,7 +94,7 @@ const MAX_CA_BUNDLE: u64 = 4 << 20;
 /// # Errors
 /// `config_error` naming the fix.
 fn ca_bundle(path: &Path) -> Result<Zeroizing<Vec<u8>>, AuthError> {
-    CheckedFile::new("CA bundle", Trust::Config, MAX_CA_BUNDLE)
+    CheckedFile::new("CA bundle", Trust::Certificates, MAX_CA_BUNDLE)
         .hint("point CLAUDE_CA_BUNDLE at a PEM file of your own (or root's) that only its owner can write")
         .read_existing(path)
 }

@@ -541,3 +541,26 @@ fn a_cache_directory_others_can_write_is_refused_but_umask_002_is_not() {
         assert_eq!(sso.oidc.requests().len(), 1, "nothing more was sent");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_cache_directory_of_another_user_gets_the_aws_fix_not_claudes() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to give the directory to another user");
+        return;
+    }
+    let sso = Sso::new(Mode::Issue);
+    let cache = sso.cache(json!({}));
+    let dir = cache.parent().unwrap().to_path_buf();
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+    let out = sso.keys();
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    let said = stderr(&out);
+    assert!(said.contains("belongs to uid 65534"), "{said}");
+    assert!(said.contains("aws sso login"), "{said}");
+    // This is the AWS CLI's directory, not the state directory.
+    assert!(!said.contains("CLAUDE_CONFIG_DIR"), "{said}");
+    assert!(sso.oidc.requests().is_empty());
+    clean(&sso, &out);
+}

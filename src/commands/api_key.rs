@@ -464,8 +464,13 @@ fn checked(fingerprint: &Fingerprint, source: Option<&Source>, check: &KeyCheck)
     }
 }
 
-/// Adds to `err` which source the failing key came from and how to change it.
+/// Adds to `err` which source the failing key came from and how to change it, when the
+/// error is about the key (not a network, configuration or store failure, which another
+/// key would not fix).
 fn from_source(err: AuthError, source: &Source) -> AuthError {
+    if !err.code().judges_the_credential() {
+        return err;
+    }
     let hint = match (err.hint(), source) {
         (Some(hint), Source::Stored(_)) => {
             format!("{hint}; then `claude --set-api-key` to store the new key")

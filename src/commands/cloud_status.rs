@@ -47,6 +47,9 @@ pub fn run(
             report.billing = Some("cloud");
             report.shadowed = info.shadowed.clone();
             report.credentials = refused();
+            let (next_step, warning) = crate::commands::status::check_advice(refusal.as_ref());
+            report.warnings.extend(warning);
+            report.next_step.clone_from(&next_step);
             let doc = report.to_json();
             let mut human = crate::commands::status::claim(
                 verification.as_ref(),
@@ -92,6 +95,9 @@ pub fn run(
             for line in crate::config::claude_code::report::status_lines(ctx) {
                 let _ = writeln!(human, "  claude code:  {line}");
             }
+            if let Some(step) = next_step {
+                let _ = writeln!(human, "{}", crate::commands::status::next_line(&step));
+            }
             (doc, human)
         }
         Err(err) => {
@@ -118,7 +124,7 @@ pub fn run(
                 let _ = writeln!(human, "  claude code:  {line}");
             }
             if let Some(hint) = err.hint() {
-                let _ = writeln!(human, "\nNext: {hint}.");
+                let _ = writeln!(human, "{}", crate::commands::status::next_line(hint));
             }
             (doc, human)
         }

@@ -187,6 +187,10 @@ pub async fn run(ctx: &Context) -> Result<Outcome, AuthError> {
 fn anthropic_part(ctx: &Context) -> Result<Option<Scopes>, AuthError> {
     let required = ctx.loaded.config.permissions.clone();
     let resolution = resolve::credentials(ctx);
+    // A store that cannot be used is said as every command says it, not as "nothing here".
+    if let Some(failure) = resolution.store_failure(ctx) {
+        return Err(failure.clone());
+    }
     let Some(active) = resolution.active() else {
         if required.is_empty() {
             return Ok(None);

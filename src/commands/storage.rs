@@ -40,8 +40,15 @@ pub struct StorageSet {
     pub config: String,
     /// Whether the configuration file was changed.
     pub config_changed: bool,
+    /// The uid that owned the configuration file before it was rewritten, when that was
+    /// another user (root): the rewrite made it the user's own file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_owner_before: Option<u32>,
     #[serde(skip)]
     passphrase: bool,
+    /// The encrypted file exists (something is sealed in it now).
+    #[serde(skip)]
+    file_exists: bool,
 }
 
 impl Report for StorageSet {
@@ -72,10 +79,26 @@ impl Report for StorageSet {
             self.config,
             self.storage
         );
-        if self.passphrase {
+        if let Some(owner) = self.config_owner_before {
+            let owner = if owner == 0 {
+                "root".to_string()
+            } else {
+                format!("uid {owner}")
+            };
+            text.push_str(&format!(
+                "\n  {} belonged to {owner}; it was replaced by a file of your own with the same settings and this change.",
+                self.config
+            ));
+        }
+        if self.passphrase && self.file_exists {
             text.push_str(
                 "\n  The file is sealed with your passphrase (`encryptionKey: \"user-derived-key\"`); \
                  scripts give it in CLAUDE_PASSPHRASE.",
+            );
+        } else if self.passphrase {
+            text.push_str(
+                "\n  The file will be created, sealed with your passphrase (`encryptionKey: \"user-derived-key\"`), \
+                 when something is stored; scripts give it in CLAUDE_PASSPHRASE.",
             );
         }
         if !self.missing.is_empty() {
@@ -105,7 +128,9 @@ pub fn set(ctx: &Context, target: StorageKind) -> Result<Outcome, AuthError> {
             missing: Vec::new(),
             config: path,
             config_changed: false,
+            config_owner_before: None,
             passphrase: false,
+            file_exists: false,
         }));
     }
     // A file needs a key that does not depend on the keychain being there, unless the user
@@ -140,6 +165,11 @@ pub fn set(ctx: &Context, target: StorageKind) -> Result<Outcome, AuthError> {
         ))
     })?;
     let copied = copy_all(old.as_ref(), new.as_ref(), &lock)?;
+    // The rename puts a file of the user's own in place of one another user (root) owned:
+    // said in the output, since its owner changes.
+    let config_owner_before = std::fs::metadata(&ctx.loaded.path)
+        .ok()
+        .and_then(|meta| crate::storage::ownership::other_owner(&meta));
     crate::storage::atomic::write_atomic(&ctx.loaded.path, new_text.as_bytes(), &lock)
         .inspect_err(|_| undo(new.as_ref(), &copied, &lock))?;
     let Copied { moved, missing, .. } = copied;
@@ -152,8 +182,10 @@ pub fn set(ctx: &Context, target: StorageKind) -> Result<Outcome, AuthError> {
         missing,
         config: path,
         config_changed: true,
+        config_owner_before,
         passphrase: target == StorageKind::EncryptedFile
             && encryption_key == Some("user-derived-key"),
+        file_exists: ctx.state_dir.join("credentials.enc").exists(),
     }))
 }
 

@@ -45,11 +45,15 @@ struct ConfigText {
 }
 
 /// Reads the configuration file: its owner and mode are checked on the open handle (no
-/// window between check and read), then at most [`MAX_CONFIG_BYTES`] are read.
-fn read_config(path: &Path) -> Result<ConfigText, ReadError> {
-    let read = CheckedFile::new("config file", Trust::Config, MAX_CONFIG_BYTES)
-        .hint("check the path given by `--config` or CLAUDE_CONFIG")
-        .read_text_and_meta(path);
+/// window between check and read), then at most [`MAX_CONFIG_BYTES`] are read. `named_by`:
+/// the flag or variable that gave the path, for the hint; `None` for the default path.
+fn read_config(path: &Path, named_by: Option<&str>) -> Result<ConfigText, ReadError> {
+    let rule = CheckedFile::new("config file", Trust::Config, MAX_CONFIG_BYTES);
+    let rule = match named_by {
+        Some(named_by) => rule.hint(format!("check the path given by {named_by}")),
+        None => rule,
+    };
+    let read = rule.read_text_and_meta(path);
     match read {
         Ok(Some((text, meta))) => Ok(ConfigText {
             text,
@@ -70,11 +74,10 @@ pub fn recover(
     env: &envvars::Env,
     failure: &AuthError,
 ) -> Loaded {
-    let path = flag_path
-        .map(Path::to_path_buf)
-        .or_else(|| env.get(envvars::CLAUDE_CONFIG).map(PathBuf::from))
-        .unwrap_or_else(|| state_dir.join("config.json"));
-    let text = read_config(&path).map(|read| read.text).unwrap_or_default();
+    let (path, named_by) = config_path(flag_path, state_dir, env);
+    let text = read_config(&path, named_by)
+        .map(|read| read.text)
+        .unwrap_or_default();
     let mut config = Config::default();
     let storage = &mut config.authentication.storage;
     if text.contains("\"encrypted-file\"") {
@@ -104,10 +107,26 @@ pub fn recover(
 /// # Errors
 /// `config_error` when it exists but is refused or unreadable.
 pub fn read_text(path: &Path) -> Result<Option<String>, AuthError> {
-    match read_config(path) {
+    match read_config(path, None) {
         Ok(read) => Ok(Some(read.text)),
         Err(ReadError::Missing) => Ok(None),
         Err(ReadError::Refused(err)) => Err(err),
+    }
+}
+
+/// The configuration's path: `--config`, else `CLAUDE_CONFIG`, else `STATE_DIR/config.json`;
+/// with what named it (`None` for the default).
+fn config_path(
+    flag_path: Option<&Path>,
+    state_dir: &Path,
+    env: &envvars::Env,
+) -> (PathBuf, Option<&'static str>) {
+    if let Some(path) = flag_path {
+        return (path.to_path_buf(), Some("`--config`"));
+    }
+    match env.get(envvars::CLAUDE_CONFIG) {
+        Some(path) => (PathBuf::from(path), Some("CLAUDE_CONFIG")),
+        None => (state_dir.join("config.json"), None),
     }
 }
 
@@ -148,22 +167,17 @@ pub fn load(
     env: &envvars::Env,
     policy: Result<Option<managed::Layer>, AuthError>,
 ) -> Result<Loaded, AuthError> {
-    let explicit = flag_path
-        .map(Path::to_path_buf)
-        .or_else(|| env.get(envvars::CLAUDE_CONFIG).map(PathBuf::from));
-    let path = explicit
-        .clone()
-        .unwrap_or_else(|| state_dir.join("config.json"));
-    let (text, private) = match read_config(&path) {
-        Ok(read) => (Some(read.text), read.private),
-        Err(ReadError::Missing) if explicit.is_none() => (None, true),
-        Err(ReadError::Missing) => {
+    let (path, named_by) = config_path(flag_path, state_dir, env);
+    let (text, private) = match (read_config(&path, named_by), named_by) {
+        (Ok(read), _) => (Some(read.text), read.private),
+        (Err(ReadError::Missing), None) => (None, true),
+        (Err(ReadError::Missing), Some(named_by)) => {
             return Err(
                 AuthError::config(format!("config file {} does not exist", path.display()))
-                    .with_hint("check the path given by `--config` or CLAUDE_CONFIG"),
+                    .with_hint(format!("check the path given by {named_by}")),
             )
         }
-        Err(ReadError::Refused(err)) => return Err(err),
+        (Err(ReadError::Refused(err)), _) => return Err(err),
     };
     let file_exists = text.is_some();
     let policy = policy?;

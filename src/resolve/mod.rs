@@ -262,6 +262,20 @@ impl Refusal {
 /// always works; `--login` refuses to start without an OAuth client id, so it is offered
 /// only once one is configured (for the default server, else the first named one).
 pub fn get_a_credential(ctx: &Context) -> String {
+    let step = a_way_in(ctx);
+    // Every way in writes to the state directory (the key, its index, the session): one the
+    // writes would refuse is the first thing to change, or the step would fail as printed.
+    let refused = std::fs::metadata(&ctx.state_dir)
+        .ok()
+        .and_then(|meta| crate::storage::ownership::check_state_dir(&ctx.state_dir, &meta).err());
+    match refused.as_ref().and_then(AuthError::hint) {
+        Some(fix) => format!("first {fix}; then {step}"),
+        None => step,
+    }
+}
+
+/// [`get_a_credential`] in a state directory that can take it.
+fn a_way_in(ctx: &Context) -> String {
     const KEY: &str = "store an API key with `claude --set-api-key` (or export ANTHROPIC_API_KEY)";
     if ctx.store().unreachable().is_some() {
         // `--set-api-key` would fail on the store: the way out comes first.

@@ -15,10 +15,12 @@ use zeroize::{Zeroize, Zeroizing};
 
 /// Who may own and change a file before its contents are believed.
 pub enum Trust<'a> {
-    /// It decides where credentials go, what runs or whom to believe (a configuration, the
-    /// AWS config, a CA bundle): owned by the user or root, writable by no one else
-    /// ([`ownership::check_config`]).
+    /// It decides where credentials go or what runs (a configuration, the AWS config):
+    /// owned by the user or root, writable by no one else ([`ownership::check_config`]).
     Config,
+    /// A CA bundle: judged as [`Trust::Config`], but what it decides is which servers are
+    /// trusted ([`ownership::check_ca_bundle`]).
+    Certificates,
     /// It holds the user's secrets (AWS credentials, a Google key, this tool's own state):
     /// the user's alone and readable by no one else, as ssh wants private keys
     /// ([`ownership::check_private_file`]).
@@ -206,8 +208,9 @@ impl<'a> CheckedFile<'a> {
         if !meta.is_file() {
             return Err(self
                 .refusal(format!(
-                    "{} is not a regular file; the {} must be one",
+                    "{} is {}, not a regular file; the {} must be one",
                     path.display(),
+                    kind_of(&meta),
                     self.what
                 ))
                 .with_hint(
@@ -224,6 +227,7 @@ impl<'a> CheckedFile<'a> {
     fn judge(&self, path: &Path, meta: &Metadata, file: &File) -> Result<(), AuthError> {
         let verdict = match &self.trust {
             Trust::Config => ownership::check_config(path, meta),
+            Trust::Certificates => ownership::check_ca_bundle(path, meta),
             Trust::Private => ownership::check_private_file(path, meta),
             Trust::Platform => Ok(()),
             Trust::Custom(check) => return check(path, meta, file),
@@ -240,10 +244,21 @@ impl<'a> CheckedFile<'a> {
     }
 
     fn unreadable(&self, path: &Path, err: std::io::Error) -> AuthError {
+        // Someone else's file the user may not open (a file that must be the user's or
+        // root's, not one the platform or an administrator keeps): whose it is says more
+        // than any hint about where its path came from.
+        let owned = match self.trust {
+            Trust::Config | Trust::Certificates => Some(false),
+            Trust::Private => Some(true),
+            Trust::Platform | Trust::Custom(_) => None,
+        };
+        let not_yours = owned
+            .filter(|_| err.kind() == ErrorKind::PermissionDenied)
+            .and_then(|private| ownership::unreadable_hint(path, private));
         let error = self
             .refusal(format!("cannot read the {} {}", self.what, path.display()))
             .caused_by(err);
-        hinted(error, self.hint.as_deref())
+        hinted(error, not_yours.as_deref().or(self.hint.as_deref()))
     }
 
     fn link_refused(&self, path: &Path) -> AuthError {
@@ -260,6 +275,29 @@ impl<'a> CheckedFile<'a> {
 /// on Windows, which has no modes): a file that holds a key must be.
 pub fn is_private(meta: &Metadata) -> bool {
     ownership::unix_mode(meta).is_none_or(|mode| mode & 0o077 == 0)
+}
+
+/// What a file that is not a regular file is, in words: "a FIFO", "a directory", ….
+fn kind_of(meta: &Metadata) -> &'static str {
+    let kind = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "something else"
+    }
 }
 
 fn hinted(error: AuthError, hint: Option<&str>) -> AuthError {

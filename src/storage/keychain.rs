@@ -41,8 +41,8 @@ pub struct Keychain {
     /// Used for the encrypted file's master key, not as the store (changes the way out an
     /// "unavailable" error names).
     for_master_key: bool,
-    /// Policy refuses API keys here, so "use ANTHROPIC_API_KEY" is no way out.
-    keys_refused: bool,
+    /// "Use ANTHROPIC_API_KEY" is a way out to offer (see [`Keychain::offer_env_key`]).
+    offer_env_key: bool,
 }
 
 impl Keychain {
@@ -62,14 +62,16 @@ impl Keychain {
             bus_address: env.get(envvars::DBUS_SESSION_BUS_ADDRESS),
             runtime_dir: env.get(envvars::XDG_RUNTIME_DIR),
             for_master_key: false,
-            keys_refused: false,
+            offer_env_key: true,
         }
     }
 
-    /// This keychain where policy refuses API keys: its errors do not offer one.
+    /// Whether its errors may offer `ANTHROPIC_API_KEY` as a way out: not where policy
+    /// refuses API keys, nor when that variable is already set (and so already the way
+    /// out, or the key in use).
     #[must_use]
-    pub fn keys_refused(mut self, refused: bool) -> Keychain {
-        self.keys_refused = refused;
+    pub fn offer_env_key(mut self, offer: bool) -> Keychain {
+        self.offer_env_key = offer;
         self
     }
 
@@ -167,7 +169,7 @@ impl Keychain {
 
     fn unavailable(&self, why: String) -> AuthError {
         AuthError::keychain_unavailable(format!("the OS keychain is unavailable: {why}")).with_hint(
-            alternatives_hint(&self.config_path, self.for_master_key, !self.keys_refused),
+            alternatives_hint(&self.config_path, self.for_master_key, self.offer_env_key),
         )
     }
 

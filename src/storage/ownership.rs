@@ -46,22 +46,47 @@ pub fn unix_mode(meta: &Metadata) -> Option<u32> {
     posix(meta).map(|p| p.mode)
 }
 
+/// The owner of `meta` when it is not this process's user (root's file in the user's
+/// directory, say); `None` when it is ours, or on platforms without owners.
+pub fn other_owner(meta: &Metadata) -> Option<u32> {
+    posix(meta).filter(|p| p.owner != p.me).map(|p| p.owner)
+}
+
 /// Refuses a configuration file owned by another user (root excepted, for system-wide files)
 /// or writable by anyone but its owner.
 ///
 /// # Errors
-/// `config_error` with the `chown`/`chmod` command that fixes it.
+/// `config_error` with a fix the user can run (`chmod`, or a file of their own in its place).
 pub fn check_config(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
+    check_believed(path, meta, "it decides where credentials are sent")
+}
+
+/// [`check_config`] for a CA bundle, whose certificates decide which servers are believed
+/// to be who they say (and so which ones receive credentials).
+///
+/// # Errors
+/// As [`check_config`].
+pub fn check_ca_bundle(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
+    check_believed(
+        path,
+        meta,
+        "its certificates decide which servers are trusted",
+    )
+}
+
+/// A file whose contents are believed (`why` says what they decide): the user's or root's,
+/// writable by no one else.
+fn check_believed(path: &Path, meta: &Metadata, why: &str) -> Result<(), AuthError> {
     let Some(p) = posix(meta) else {
         return Ok(());
     };
     let shown = path.display();
     if p.owner != p.me && p.owner != 0 {
         return Err(AuthError::config(format!(
-            "{shown} is owned by another user (uid {}); it decides where credentials are sent, so it is not used",
+            "{shown} is owned by another user (uid {}); {why}, so it is not used",
             p.owner
         ))
-        .with_hint(format!("if the file is yours, run `chown {} {shown}`", p.me)));
+        .with_hint(not_yours_hint(path, &p, "write your own in its place")));
     }
     // Group write is fine for the user's private group: umask 002 (Fedora, and Debian's
     // USERGROUPS_ENAB) gives every file the user makes, a downloaded CA bundle or an
@@ -71,14 +96,21 @@ pub fn check_config(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
         let hint = if p.owner == p.me {
             format!("run `chmod go-w {shown}`")
         } else {
-            // Root's file in a place of ours: only root can chmod it, but we can put a
-            // copy of our own in its place.
+            // Root's file that others can write: only root can chmod it, and what it holds
+            // may no longer be what root wrote, so a copy is made only after reading it.
+            let copy = if replaceable(path, p.me) {
+                format!(
+                    "replace it with a copy of your own (`cp {shown} {shown}.mine && mv {shown}.mine {shown}`)"
+                )
+            } else {
+                "use a copy of your own instead".to_string()
+            };
             format!(
-                "it belongs to root: ask an administrator to run `chmod go-w {shown}`, or replace it with a copy of your own (`cp {shown} {shown}.mine && mv {shown}.mine {shown}`)"
+                "it belongs to root, and others could have changed it: check what it holds first (`cat {shown}`); then {copy} and undo anything you did not write, or ask an administrator to run `chmod go-w {shown}`"
             )
         };
         return Err(AuthError::config(format!(
-            "{shown} can be written by other users (mode {:03o}); it decides where credentials are sent, so it is not used",
+            "{shown} can be written by other users (mode {:03o}); {why}, so it is not used",
             p.mode & 0o777
         ))
         .with_hint(hint));
@@ -86,10 +118,92 @@ pub fn check_config(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// Who owns `path`, said as people read it: `root` or `uid N`.
+fn who(owner: u32) -> String {
+    if owner == 0 {
+        "root".to_string()
+    } else {
+        format!("uid {owner}")
+    }
+}
+
+/// Whether the user could put a file of their own at `path` (rename over it, or move it
+/// aside): root can, anyone else only in a directory of their own.
+fn replaceable(path: &Path, me: u32) -> bool {
+    if me == 0 {
+        return true;
+    }
+    let parent = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::metadata(parent)
+        .ok()
+        .and_then(|meta| posix(&meta))
+        .is_some_and(|d| d.owner == me && d.mode & 0o300 == 0o300)
+}
+
+/// The fix for a file that belongs to someone else, runnable by the user as printed: only
+/// root can `chown`, so anyone else is told whose it is, to move it aside and `then` (put
+/// their own in its place), or to ask.
+fn not_yours_hint(path: &Path, p: &Posix, then: &str) -> String {
+    let shown = path.display();
+    let owner = who(p.owner);
+    let chown = if path.is_dir() { "chown -R" } else { "chown" };
+    if p.me == 0 {
+        return format!(
+            "it belongs to {owner}: if it is yours, run `{chown} 0 {shown}`; otherwise move it aside and {then}"
+        );
+    }
+    let ask = if p.owner == 0 {
+        format!("ask an administrator to run `{chown} {} {shown}`", p.me)
+    } else {
+        format!(
+            "ask its owner to remove it, or an administrator to run `{chown} {} {shown}`",
+            p.me
+        )
+    };
+    if replaceable(path, p.me) {
+        format!(
+            "it belongs to {owner}, not to you (uid {}): move it aside (`mv {shown} {shown}.{}`) and {then}, or {ask}",
+            p.me,
+            owner.replace(' ', "")
+        )
+    } else {
+        format!(
+            "it belongs to {owner}, not to you (uid {}), in a directory you cannot change: use a file of your own elsewhere, or {ask}",
+            p.me
+        )
+    }
+}
+
+/// The fix for a file the user cannot open because it is someone else's (a root-owned
+/// `config.json` at mode 600 in the user's own directory), or the user's own without read
+/// permission; `None` when neither explains it, or its owner cannot be read. `private`: it holds secrets (it is created again
+/// rather than written over).
+pub fn unreadable_hint(path: &Path, private: bool) -> Option<String> {
+    let p = std::fs::metadata(path).ok().and_then(|meta| posix(&meta))?;
+    if p.owner == p.me {
+        // The user's own file, without read permission for the user.
+        let mode = if private { "600" } else { "u+r" };
+        return (p.mode & 0o400 == 0).then(|| format!("run `chmod {mode} {}`", path.display()));
+    }
+    let then = if private {
+        RECREATE
+    } else {
+        "write your own in its place"
+    };
+    Some(not_yours_hint(path, &p, then))
+}
+
+/// What to do once someone else's file of secrets is moved aside.
+const RECREATE: &str = "create it again as yourself";
+
 /// Refuses a credential file owned by another user (who could have planted it).
 ///
 /// # Errors
-/// `storage_error` with the `chown` command that fixes it.
+/// `storage_error` with a fix the user can run: whose it is, and a file of their own in its
+/// place (root: the `chown`).
 pub fn check_owner(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
     let Some(p) = posix(meta) else {
         return Ok(());
@@ -102,11 +216,7 @@ pub fn check_owner(path: &Path, meta: &Metadata) -> Result<(), AuthError> {
         path.display(),
         p.owner
     ))
-    .with_hint(format!(
-        "if it is yours, run `chown {} {}`",
-        p.me,
-        path.display()
-    )))
+    .with_hint(not_yours_hint(path, &p, RECREATE)))
 }
 
 /// Refuses a credential file another user owns or that group or others can read or write,
@@ -148,7 +258,7 @@ pub fn check_state_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
         ))
         .with_hint(if shared_directory(p.mode) {
             // `/tmp` and its kind: a chmod (as root) would break them for everyone.
-            "it is a directory shared by every user: set CLAUDE_CONFIG_DIR to a directory of your own (`mkdir -m 700 DIR`)".to_string()
+            format!("set CLAUDE_CONFIG_DIR to a directory of your own (`mkdir -m 700 DIR`): {shown} is shared by every user")
         } else {
             format!("run `chmod 700 {shown}`")
         }));
@@ -172,10 +282,22 @@ fn shared_directory(mode: u32) -> bool {
 /// # Errors
 /// `storage_error` with the `chmod` that fixes it.
 pub fn check_users_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
-    check_state_dir_owner(dir, meta)?;
     let Some(p) = posix(meta) else {
         return Ok(());
     };
+    if p.owner != p.me {
+        // Often root's, after `sudo aws sso login`: the program that fills it makes it again.
+        return Err(AuthError::storage(format!(
+            "{} is owned by another user (uid {}); refusing to write credentials there",
+            dir.display(),
+            p.owner
+        ))
+        .with_hint(not_yours_hint(
+            dir,
+            &p,
+            "run the command that fills it again as yourself (`aws sso login` for the AWS SSO cache)",
+        )));
+    }
     let group_write_ok = p.mode & 0o020 == 0 || user_private_group(meta);
     if p.mode & 0o002 != 0 || !group_write_ok {
         let shown = dir.display();
@@ -270,18 +392,21 @@ pub fn check_state_dir_owner(dir: &Path, meta: &Metadata) -> Result<(), AuthErro
     };
     let shown = dir.display();
     if p.owner != p.me {
-        let elsewhere = "set CLAUDE_CONFIG_DIR to a directory of your own";
+        let elsewhere = "set CLAUDE_CONFIG_DIR to a directory of your own (`mkdir -m 700 DIR`)";
         return Err(AuthError::storage(format!(
             "{shown} is owned by another user (uid {}); refusing to keep credentials there",
             p.owner
         ))
         .with_hint(if p.owner == 0 || shared_directory(p.mode) {
             // Never suggest taking over root's directories or `/tmp`.
-            format!("{elsewhere} (`mkdir -m 700 DIR`)")
+            elsewhere.to_string()
+        } else if p.me == 0 {
+            format!("if it is yours, run `chown -R 0 {shown}`; otherwise {elsewhere}")
         } else {
+            // Only root can give a directory away: the user can only go elsewhere.
             format!(
-                "if it is yours, run `chown -R {} {shown}`; otherwise {elsewhere}",
-                p.me
+                "it belongs to uid {}, not to you (uid {}): {elsewhere}, or ask an administrator to run `chown -R {} {shown}`",
+                p.owner, p.me, p.me
             )
         }));
     }

@@ -69,7 +69,7 @@ pub fn run(ctx: &Context) -> Outcome {
     let resolution = resolve::credentials(ctx);
     resolve::explain(ctx, &resolution);
     let store_failure = resolution.store_failure(ctx).cloned();
-    build(ctx, &resolution, None, store_failure)
+    build(ctx, &resolution, None, store_failure, false)
 }
 
 /// `--auth-status --check`: the status, after the one cheap online check `--test-auth`'s
@@ -104,16 +104,18 @@ pub async fn run_checked(ctx: &Context) -> Outcome {
     } else {
         None
     };
-    build(ctx, &resolution, verification, store_failure)
+    build(ctx, &resolution, verification, store_failure, true)
 }
 
 /// The status of `resolution`, with `--check`'s verdict when it was asked for, failing with
-/// `store_failure` when the store keeps the credential from being had.
+/// `store_failure` when the store keeps the credential from being had. `opened`: the store
+/// was opened (`--check`), so what its index lists is proven.
 fn build(
     ctx: &Context,
     resolution: &Resolution,
     verification: Option<Result<String, AuthError>>,
     store_failure: Option<AuthError>,
+    opened: bool,
 ) -> Outcome {
     let provider = crate::providers::active(ctx);
     if provider != crate::config::schema::Provider::Anthropic {
@@ -122,15 +124,20 @@ fn build(
     let (verification, refusal) = split(verification);
     let rotation = rotation_status(ctx, resolution);
     let mfa = crate::mfa::summary(ctx);
-    let warnings = warnings(ctx, resolution, rotation.as_ref(), &mfa);
+    let mut warnings = warnings(ctx, resolution, rotation.as_ref(), &mfa);
     let usable =
         store_failure.is_none() && resolution.active().is_some_and(|c| c.problem().is_none());
-    let next_step = (!usable).then(|| match &store_failure {
-        Some(failure) => failure
-            .hint()
-            .map_or_else(|| next_step(ctx, resolution), str::to_string),
-        None => next_step(ctx, resolution),
-    });
+    let (check_step, check_warning) = check_advice(refusal.as_ref());
+    warnings.extend(check_warning);
+    let next_step = match &store_failure {
+        _ if usable => check_step,
+        // Never "store a key" past a store that refuses it.
+        Some(failure) => Some(failure.hint().map_or_else(
+            || format!("fix the store first: {}", failure.message()),
+            str::to_string,
+        )),
+        None => Some(next_step(ctx, resolution, opened)),
+    };
     let facts = Facts {
         resolution,
         rotation,
@@ -271,19 +278,11 @@ impl Checked {
 pub(crate) fn split(
     verification: Option<Result<String, AuthError>>,
 ) -> (Option<Checked>, Option<AuthError>) {
-    use crate::error::ErrorCode;
     match verification {
         None => (None, None),
         Some(Ok(detail)) => (Some(Checked::Accepted(detail)), None),
         Some(Err(err)) => {
-            let judged = matches!(
-                err.code(),
-                ErrorCode::InvalidApiKey
-                    | ErrorCode::ExpiredToken
-                    | ErrorCode::InsufficientPermissions
-                    | ErrorCode::IpRestricted
-                    | ErrorCode::NotAuthenticated
-            );
+            let judged = err.code().judges_the_credential();
             let why = err.message().to_string();
             let checked = if judged {
                 Checked::Refused(why)
@@ -293,6 +292,30 @@ pub(crate) fn split(
             (Some(checked), Some(err))
         }
     }
+}
+
+/// What a failed `--check` adds to the report: its error's fix as the next step, and, for a
+/// store that would not open, its message among the warnings (as an offline store failure
+/// is reported).
+pub(crate) fn check_advice(refusal: Option<&AuthError>) -> (Option<String>, Option<String>) {
+    use crate::error::ErrorCode;
+    let Some(err) = refusal else {
+        return (None, None);
+    };
+    let store = matches!(
+        err.code(),
+        ErrorCode::StorageError | ErrorCode::KeychainUnavailable
+    );
+    (
+        err.hint().map(str::to_string),
+        store.then(|| err.message().to_string()),
+    )
+}
+
+/// The last line of a status that is not fine: `Next: STEP.`, with one full stop.
+pub(crate) fn next_line(step: &str) -> String {
+    let stop = if step.ends_with('.') { "" } else { "." };
+    format!("\nNext: {step}{stop}")
 }
 
 /// The first line's claim: "configured" offline, "authenticated" only after the server's
@@ -417,7 +440,7 @@ fn rotation_status(ctx: &Context, resolution: &Resolution) -> Option<Rotation> {
     })
 }
 
-fn next_step(ctx: &Context, resolution: &Resolution) -> String {
+fn next_step(ctx: &Context, resolution: &Resolution, opened: bool) -> String {
     use crate::config::claude_code::Origin;
     if let Some(refusal) = resolution.refusal() {
         return refusal.next_step.clone();
@@ -438,8 +461,28 @@ fn next_step(ctx: &Context, resolution: &Resolution) -> String {
             "fix {}: it does not hold an API key",
             active.source.describe()
         ),
+        None if !opened => match unopened_file(ctx) {
+            // Its header lists nothing, but offline status cannot tell that from an item
+            // deleted from it, and a store that does not open refuses `--set-api-key` too.
+            Some(file) => format!(
+                "{} lists no credential, but offline status cannot prove it without opening the file: run `claude --auth-status --check` to open and check it; if it holds none, {}",
+                file.display(),
+                resolve::get_a_credential(ctx)
+            ),
+            None => resolve::get_a_credential(ctx),
+        },
         None => resolve::get_a_credential(ctx),
     }
+}
+
+/// The encrypted file of the configured store, when there is one (status reads only its
+/// header, which is authenticated only when the file is opened).
+fn unopened_file(ctx: &Context) -> Option<std::path::PathBuf> {
+    let file = ctx.state_dir.join("credentials.enc");
+    (ctx.loaded.config.authentication.storage.kind
+        == crate::config::schema::StorageKind::EncryptedFile
+        && file.exists())
+    .then_some(file)
 }
 
 fn render(ctx: &Context, facts: &Facts<'_>) -> String {
@@ -525,15 +568,19 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
         let _ = writeln!(out, "  why:          {}", refusal.reason);
     }
     // Config warnings were already printed on stderr as `warning:` lines; the store's
-    // failure is on the storage line.
+    // failure is on the storage line, and a failed check's on the first line.
     let failure = facts.store_failure.as_ref().map(AuthError::message);
+    let unanswered = match &facts.verification {
+        Some(Checked::Unanswered(why) | Checked::Refused(why)) => Some(why.as_str()),
+        _ => None,
+    };
     for warning in facts.warnings.iter().skip(ctx.loaded.warnings.len()) {
-        if Some(warning.as_str()) != failure {
+        if Some(warning.as_str()) != failure && Some(warning.as_str()) != unanswered {
             let _ = writeln!(out, "  ! {warning}");
         }
     }
     if let Some(step) = &facts.next_step {
-        let _ = writeln!(out, "\nNext: {step}.");
+        let _ = writeln!(out, "{}", next_line(step));
     }
     out
 }

@@ -52,7 +52,7 @@ impl Profiles {
         let credentials_path = file(env, envvars::AWS_SHARED_CREDENTIALS_FILE, "credentials");
         let mut profiles = Vec::new();
         let mut sso_sessions = Vec::new();
-        let config_text = read(&config_path, AwsFile::Config)?;
+        let config_text = read(env, &config_path, AwsFile::Config)?;
         let config_exists = config_text.is_some();
         if let Some(text) = config_text {
             for (name, props) in parse_ini(text.expose()) {
@@ -65,7 +65,7 @@ impl Profiles {
                 }
             }
         }
-        let credentials_text = read(&credentials_path, AwsFile::Credentials)?;
+        let credentials_text = read(env, &credentials_path, AwsFile::Credentials)?;
         let credentials_exists = credentials_text.is_some();
         if let Some(text) = credentials_text {
             // After the config file's sections: its keys win.
@@ -153,15 +153,44 @@ const MAX_FILE: u64 = 1 << 20;
 /// (`credential_process`) and where tokens go, so like this tool's own config it must be
 /// the user's (or root's) and writable by no one else; the credentials file holds keys, so
 /// like an ssh key it must be the user's and readable by no one else.
-fn read(path: &Path, kind: AwsFile) -> Result<Option<Secret<String>>, AuthError> {
-    let (what, trust) = match kind {
-        AwsFile::Config => ("AWS config file", Trust::Config),
-        AwsFile::Credentials => ("AWS credentials file", Trust::Private),
+fn read(env: &Env, path: &Path, kind: AwsFile) -> Result<Option<Secret<String>>, AuthError> {
+    let (what, trust, variable, name) = match kind {
+        AwsFile::Config => (
+            "AWS config file",
+            Trust::Config,
+            envvars::AWS_CONFIG_FILE,
+            "config",
+        ),
+        AwsFile::Credentials => (
+            "AWS credentials file",
+            Trust::Private,
+            envvars::AWS_SHARED_CREDENTIALS_FILE,
+            "credentials",
+        ),
     };
     let text = CheckedFile::new(what, trust, MAX_FILE)
-        .hint("check AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE")
+        .hint(file_hint(env, path, variable, name))
         .read_text(path)?;
     Ok(text.map(Secret::from))
+}
+
+/// What to do about an AWS file that cannot be read as one (not a regular file, unreadable,
+/// too large): change the variable that named it, or replace the file at the default path.
+fn file_hint(env: &Env, path: &Path, variable: &str, name: &str) -> String {
+    let shown = path.display();
+    if env.get(variable).is_some() {
+        let default = env.home().map_or_else(
+            || format!("~/.aws/{name}"),
+            |home| home.join(".aws").join(name).display().to_string(),
+        );
+        format!(
+            "{shown} comes from {variable}: point {variable} at a regular file that holds your AWS {name}, or `unset {variable}` to use {default}"
+        )
+    } else {
+        format!(
+            "{shown} is at the default path ({variable} is not set): replace what is there with a regular file that holds your AWS {name} (`rm {shown}`, then write it again), or set {variable} to one"
+        )
+    }
 }
 
 /// Which of the two AWS files.
