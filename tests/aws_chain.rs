@@ -715,7 +715,8 @@ fn aws_config_others_can_write_is_refused() {
         s.credential().unwrap().source,
         "profile:default:credential_process"
     );
-    for mode in [0o664, 0o666] {
+    // (Group write alone is allowed for the user's private group: umask 002.)
+    for mode in [0o662, 0o666] {
         set_mode(&path, mode);
         let err = s.credential().unwrap_err();
         assert_eq!(err.code(), ErrorCode::ConfigError, "{err:?}");

@@ -447,12 +447,12 @@ fn project_settings_are_named_but_never_used() {
 #[test]
 fn a_settings_file_others_can_write_is_refused_with_the_chmod_hint() {
     let env = TestEnv::encrypted();
-    let settings = write_settings(&env, &serde_json::json!({"apiKeyHelper": "get-key"}), 0o664);
+    let settings = write_settings(&env, &serde_json::json!({"apiKeyHelper": "get-key"}), 0o666);
     let out = env.run(&["--auth-status"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let shown = text(&out);
     assert!(
-        shown.contains("can be written by other users (mode 664)"),
+        shown.contains("can be written by other users (mode 666)"),
         "{shown}"
     );
     assert!(

@@ -166,7 +166,7 @@ fn an_aws_config_others_can_write_runs_no_credential_process() {
     env.run(&KEYS);
     assert!(marker.exists(), "the user's own credential_process ran");
     std::fs::remove_file(&marker).unwrap();
-    for mode in [0o620, 0o602, 0o666] {
+    for mode in [0o622, 0o602, 0o666] {
         set_mode(&config, mode);
         let out = promptly(&env, &KEYS);
         says(&out, 3, "can be written by other users");

@@ -384,7 +384,7 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::ConfigError);
         assert!(err.message().starts_with("the test key "), "{err:?}");
         assert!(err.hint().unwrap().contains("chmod 600"), "{err:?}");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
         let err = config.read(&path).unwrap_err();
         assert!(err.hint().unwrap().contains("chmod go-w"), "{err:?}");
     }

@@ -100,7 +100,7 @@ fn check_believed(path: &Path, meta: &Metadata, why: &str) -> Result<(), AuthErr
             // may no longer be what root wrote, so a copy is made only after reading it.
             let copy = if replaceable(path, p.me) {
                 format!(
-                    "replace it with a copy of your own (`cp {shown} {shown}.mine && mv {shown}.mine {shown}`)"
+                    "replace it with a private copy of your own (`install -m 600 {shown} {shown}.mine && mv {shown}.mine {shown}`)"
                 )
             } else {
                 "use a copy of your own instead".to_string()

@@ -83,7 +83,7 @@ fn values_of_the_wrong_type_are_warnings() {
 #[cfg(unix)]
 #[test]
 fn a_file_others_can_write_is_refused_like_the_config() {
-    let err = read_str(r#"{"apiKeyHelper": "get-key"}"#, 0o664)
+    let err = read_str(r#"{"apiKeyHelper": "get-key"}"#, 0o666)
         .err()
         .unwrap();
     assert!(
