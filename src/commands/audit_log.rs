@@ -207,7 +207,7 @@ fn table_row(out: &mut String, row: &read::Row<'_>, signed: bool) {
     }
     // A line break in a hand-edited field must not print a row of its own (the renderer
     // escapes every other control character). Rare, so checked once per row, not per field.
-    if out.contains(['\n', '\t']) {
+    if memchr::memchr2(b'\n', b'\t', out.as_bytes()).is_some() {
         *out = crate::terminal_text::single_line(out);
     }
 }
