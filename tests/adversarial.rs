@@ -248,20 +248,12 @@ fn a_config_others_can_write_is_not_used() {
 
 #[cfg(unix)]
 #[test]
-fn a_config_writable_only_by_the_users_own_group_is_used() {
-    if !running_as_root() {
-        eprintln!("skipped: needs a user whose private group is known (root:root)");
-        return;
-    }
-    // Under umask 002 every file the user makes is 664, in a group only they are in.
+fn a_config_its_group_can_write_is_not_used_even_for_the_users_own_group() {
+    // Who else has a group as their primary group cannot be known for sure, and whoever
+    // can write the config runs commands as the user: group write is refused outright.
     let env = TestEnv::new();
     env.write_config("{}");
     set_mode(env.config_path(), 0o664);
-    std::os::unix::fs::chown(env.config_path(), None, Some(0)).unwrap();
-    let out = env.run(&["--auth-status"]);
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    // A group others are in is still refused.
-    std::os::unix::fs::chown(env.config_path(), None, Some(65534)).unwrap();
     let out = env.run(&["--auth-status"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("chmod go-w"), "{}", text(&out));
@@ -915,4 +907,23 @@ fn a_closed_stderr_does_not_turn_an_error_into_a_panic() {
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(5));
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hints_command_is_safe_to_paste_whatever_the_path_holds() {
+    let api = Server::anthropic(&[KEY_A]);
+    let mut env = TestEnv::with_stored_key(&api.url(), KEY_A);
+    let odd = env.home.path().join("s $(touch pwned)");
+    std::fs::rename(env.state_dir(), &odd).unwrap();
+    env.set("CLAUDE_CONFIG_DIR", odd.to_str().unwrap());
+    set_mode(odd.join("credentials.enc"), 0o644);
+    let out = env.run(&["--print-token"]);
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out));
+    let quoted = format!("chmod 600 '{}/credentials.enc'", odd.display());
+    assert!(
+        text(&out).contains(&quoted),
+        "`{quoted}` in:\n{}",
+        text(&out)
+    );
 }

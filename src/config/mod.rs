@@ -200,7 +200,10 @@ pub fn load(
                     "{} holds a key at `{secret_path}` but other users can read it",
                     path.display()
                 ))
-                .with_hint(format!("run `chmod 600 {}`", path.display())));
+                .with_hint(format!(
+                    "run `chmod 600 {}`",
+                    crate::storage::aside::shell_word(&path)
+                )));
             }
             (parsed.config, parsed.warnings)
         }

@@ -55,7 +55,7 @@ fn free_name(path: &Path, why: Aside, now: UnixTime) -> PathBuf {
 
 /// `path` as one shell word: bare when it holds only characters no shell treats specially,
 /// otherwise in single quotes (`'` as `'\''`).
-fn shell_word(path: &Path) -> String {
+pub fn shell_word(path: &Path) -> String {
     let text = path.display().to_string();
     let plain = !text.is_empty()
         && text.chars().all(|c| {

@@ -81,6 +81,7 @@ fn check_believed(path: &Path, meta: &Metadata, why: &str) -> Result<(), AuthErr
         return Ok(());
     };
     let shown = path.display();
+    let word = super::aside::shell_word(path);
     if p.owner != p.me && p.owner != 0 {
         return Err(AuthError::config(format!(
             "{shown} is owned by another user (uid {}); {why}, so it is not used",
@@ -88,25 +89,25 @@ fn check_believed(path: &Path, meta: &Metadata, why: &str) -> Result<(), AuthErr
         ))
         .with_hint(not_yours_hint(path, &p, "write your own in its place")));
     }
-    // Group write is fine for the user's private group: umask 002 (Fedora, and Debian's
-    // USERGROUPS_ENAB) gives every file the user makes, a downloaded CA bundle or an
-    // edited AWS config, mode 664 in a group only they are in.
-    let group_write_ok = p.mode & 0o020 == 0 || (p.owner == p.me && user_private_group(meta));
-    if p.mode & 0o002 != 0 || !group_write_ok {
+    // Group write is refused even for a group that looks like the user's own: who else has
+    // it as their primary group cannot be known for certain (NSS directories need not
+    // enumerate), and whoever can write this file runs commands as the user. umask 002
+    // users get the `chmod go-w` below.
+    if p.mode & 0o022 != 0 {
         let hint = if p.owner == p.me {
-            format!("run `chmod go-w {shown}`")
+            format!("run `chmod go-w {word}`")
         } else {
             // Root's file that others can write: only root can chmod it, and what it holds
             // may no longer be what root wrote, so a copy is made only after reading it.
             let copy = if replaceable(path, p.me) {
                 format!(
-                    "replace it with a private copy of your own (`install -m 600 {shown} {shown}.mine && mv {shown}.mine {shown}`)"
+                    "replace it with a private copy of your own (`install -m 600 {word} {word}.mine && mv {word}.mine {word}`)"
                 )
             } else {
                 "use a copy of your own instead".to_string()
             };
             format!(
-                "it belongs to root, and others could have changed it: check what it holds first (`cat {shown}`); then {copy} and undo anything you did not write, or ask an administrator to run `chmod go-w {shown}`"
+                "it belongs to root, and others could have changed it: check what it holds first (`cat {word}`); then {copy} and undo anything you did not write, or ask an administrator to run `chmod go-w {word}`"
             )
         };
         return Err(AuthError::config(format!(
@@ -147,25 +148,25 @@ fn replaceable(path: &Path, me: u32) -> bool {
 /// root can `chown`, so anyone else is told whose it is, to move it aside and `then` (put
 /// their own in its place), or to ask.
 fn not_yours_hint(path: &Path, p: &Posix, then: &str) -> String {
-    let shown = path.display();
+    let word = super::aside::shell_word(path);
     let owner = who(p.owner);
     let chown = if path.is_dir() { "chown -R" } else { "chown" };
     if p.me == 0 {
         return format!(
-            "it belongs to {owner}: if it is yours, run `{chown} 0 {shown}`; otherwise move it aside and {then}"
+            "it belongs to {owner}: if it is yours, run `{chown} 0 {word}`; otherwise move it aside and {then}"
         );
     }
     let ask = if p.owner == 0 {
-        format!("ask an administrator to run `{chown} {} {shown}`", p.me)
+        format!("ask an administrator to run `{chown} {} {word}`", p.me)
     } else {
         format!(
-            "ask its owner to remove it, or an administrator to run `{chown} {} {shown}`",
+            "ask its owner to remove it, or an administrator to run `{chown} {} {word}`",
             p.me
         )
     };
     if replaceable(path, p.me) {
         format!(
-            "it belongs to {owner}, not to you (uid {}): move it aside (`mv {shown} {shown}.{}`) and {then}, or {ask}",
+            "it belongs to {owner}, not to you (uid {}): move it aside (`mv {word} {word}.{}`) and {then}, or {ask}",
             p.me,
             owner.replace(' ', "")
         )
@@ -186,7 +187,8 @@ pub fn unreadable_hint(path: &Path, private: bool) -> Option<String> {
     if p.owner == p.me {
         // The user's own file, without read permission for the user.
         let mode = if private { "600" } else { "u+r" };
-        return (p.mode & 0o400 == 0).then(|| format!("run `chmod {mode} {}`", path.display()));
+        return (p.mode & 0o400 == 0)
+            .then(|| format!("run `chmod {mode} {}`", super::aside::shell_word(path)));
     }
     let then = if private {
         RECREATE
@@ -235,7 +237,10 @@ pub fn check_private_file(path: &Path, meta: &Metadata) -> Result<(), AuthError>
             path.display(),
             p.mode & 0o777
         ))
-        .with_hint(format!("run `chmod 600 {}`", path.display())));
+        .with_hint(format!(
+            "run `chmod 600 {}`",
+            super::aside::shell_word(path)
+        )));
     }
     Ok(())
 }
@@ -251,6 +256,7 @@ pub fn check_state_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
         return Ok(());
     };
     let shown = dir.display();
+    let word = super::aside::shell_word(dir);
     if p.mode & 0o022 != 0 {
         return Err(AuthError::storage(format!(
             "{shown} can be written by other users (mode {:03o}); refusing to keep credentials there",
@@ -260,7 +266,7 @@ pub fn check_state_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
             // `/tmp` and its kind: a chmod (as root) would break them for everyone.
             format!("set CLAUDE_CONFIG_DIR to a directory of your own (`mkdir -m 700 DIR`): {shown} is shared by every user")
         } else {
-            format!("run `chmod 700 {shown}`")
+            format!("run `chmod 700 {word}`")
         }));
     }
     Ok(())
@@ -301,18 +307,21 @@ pub fn check_users_dir(dir: &Path, meta: &Metadata) -> Result<(), AuthError> {
     let group_write_ok = p.mode & 0o020 == 0 || user_private_group(meta);
     if p.mode & 0o002 != 0 || !group_write_ok {
         let shown = dir.display();
+        let word = super::aside::shell_word(dir);
         return Err(AuthError::storage(format!(
             "{shown} can be written by other users (mode {:03o}); refusing to write credentials there",
             p.mode & 0o777
         ))
-        .with_hint(format!("run `chmod go-w {shown}`")));
+        .with_hint(format!("run `chmod go-w {word}`")));
     }
     Ok(())
 }
 
 /// Whether `meta`'s group is the user's private group: the group id equals the user id,
-/// the group's name the user's name, and it lists no other member. (A user whose primary
-/// group it is without being listed would still pass: passwd is not searched for them.)
+/// the group's name the user's name, it lists no other member, and no other account that
+/// the password database enumerates has it as its primary group. (A directory service that
+/// does not enumerate could still hide one: used for the AWS CLI's cache directory only,
+/// never for files that decide where credentials go.)
 #[cfg(unix)]
 fn user_private_group(meta: &Metadata) -> bool {
     use std::ffi::CStr;
@@ -372,7 +381,33 @@ fn user_private_group(meta: &Metadata) -> bool {
         // SAFETY: the array is NULL-terminated and `name` was not the terminator.
         member = unsafe { member.add(1) };
     }
-    true
+    // Nor is it enough to be listed alone: an account whose primary group it is
+    // (`mallory:x:4242:<our gid>`) is in it without being listed.
+    !others_have_primary_group(meta.gid(), uid)
+}
+
+/// Whether an account other than `uid` has `gid` as its primary group, as far as the
+/// password database enumerates (fails closed: an error counts as yes).
+#[cfg(unix)]
+fn others_have_primary_group(gid: u32, uid: u32) -> bool {
+    // SAFETY: setpwent/getpwent/endpwent walk the database with libc's own state; this runs
+    // on the main thread, and each entry is read before the next call replaces it.
+    unsafe {
+        libc::setpwent();
+        let mut found = false;
+        loop {
+            let entry = libc::getpwent();
+            if entry.is_null() {
+                break;
+            }
+            if (*entry).pw_gid == gid && (*entry).pw_uid != uid {
+                found = true;
+                break;
+            }
+        }
+        libc::endpwent();
+        found
+    }
 }
 
 #[cfg(not(unix))]
@@ -391,6 +426,7 @@ pub fn check_state_dir_owner(dir: &Path, meta: &Metadata) -> Result<(), AuthErro
         return Ok(());
     };
     let shown = dir.display();
+    let word = super::aside::shell_word(dir);
     if p.owner != p.me {
         let elsewhere = "set CLAUDE_CONFIG_DIR to a directory of your own (`mkdir -m 700 DIR`)";
         return Err(AuthError::storage(format!(
@@ -401,11 +437,11 @@ pub fn check_state_dir_owner(dir: &Path, meta: &Metadata) -> Result<(), AuthErro
             // Never suggest taking over root's directories or `/tmp`.
             elsewhere.to_string()
         } else if p.me == 0 {
-            format!("if it is yours, run `chown -R 0 {shown}`; otherwise {elsewhere}")
+            format!("if it is yours, run `chown -R 0 {word}`; otherwise {elsewhere}")
         } else {
             // Only root can give a directory away: the user can only go elsewhere.
             format!(
-                "it belongs to uid {}, not to you (uid {}): {elsewhere}, or ask an administrator to run `chown -R {} {shown}`",
+                "it belongs to uid {}, not to you (uid {}): {elsewhere}, or ask an administrator to run `chown -R {} {word}`",
                 p.owner, p.me, p.me
             )
         }));
@@ -437,7 +473,7 @@ pub fn inspect_state_dir(dir: &Path) -> Result<Option<PathBuf>, AuthError> {
         .caused_by(err)
         .with_hint(format!(
             "remove the link (`rm {}`) or create its target",
-            dir.display()
+            super::aside::shell_word(dir)
         ))
     })?;
     let meta = std::fs::metadata(&target)

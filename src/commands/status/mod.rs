@@ -314,6 +314,8 @@ pub(crate) fn check_advice(refusal: Option<&AuthError>) -> (Option<String>, Opti
 
 /// The last line of a status that is not fine: `Next: STEP.`, with one full stop.
 pub(crate) fn next_line(step: &str) -> String {
+    // A step may quote a path or name from outside: it stays on its one line.
+    let step = single_line(step);
     let stop = if step.ends_with('.') { "" } else { "." };
     format!("\nNext: {step}{stop}")
 }
@@ -330,9 +332,13 @@ pub(crate) fn claim(
         None => {
             format!("✓ {configured} (not verified: `claude --auth-status --check` asks the server)")
         }
-        Some(Checked::Accepted(detail)) => format!("✓ {authenticated} ({detail})"),
-        Some(Checked::Refused(why)) => format!("✗ Not authenticated to {provider}: {why}"),
-        Some(Checked::Unanswered(why)) => format!("! {configured}, but not verified: {why}"),
+        Some(Checked::Accepted(detail)) => format!("✓ {authenticated} ({})", single_line(detail)),
+        Some(Checked::Refused(why)) => {
+            format!("✗ Not authenticated to {provider}: {}", single_line(why))
+        }
+        Some(Checked::Unanswered(why)) => {
+            format!("! {configured}, but not verified: {}", single_line(why))
+        }
     }
 }
 
@@ -514,7 +520,7 @@ fn render(ctx: &Context, facts: &Facts<'_>) -> String {
         );
     }
     let unreachable = match &facts.store_failure {
-        Some(failure) => format!(" (cannot be used: {})", failure.message()),
+        Some(failure) => format!(" (cannot be used: {})", single_line(failure.message())),
         None => ctx
             .store()
             .unreachable()

@@ -69,7 +69,10 @@ pub fn read(
             return Err(AuthError::config(format!(
                 "{shown} holds a credential at `env.{name}` but other users can read it; it decides where credentials are sent, so it is not used"
             ))
-            .with_hint(format!("run `chmod 600 {shown}`")));
+            .with_hint(format!(
+                "run `chmod 600 {}`",
+                crate::storage::aside::shell_word(&path)
+            )));
         }
         // A command line may carry a key too (`echo sk-ant-…`, `curl -u me:ghp_…`).
         if let Some(key) = HelperKey::ALL.into_iter().find(|key| {
@@ -82,7 +85,10 @@ pub fn read(
                 "{shown} holds a credential in its `{}` command but other users can read it, so it is not used",
                 key.as_str()
             ))
-            .with_hint(format!("run `chmod 600 {shown}`")));
+            .with_hint(format!(
+                "run `chmod 600 {}`",
+                crate::storage::aside::shell_word(&path)
+            )));
         }
     }
     Ok(settings)
