@@ -9,7 +9,7 @@ mod common;
 
 use common::aws_chain_server::{self as imds_server, IMDS_TOKEN, TEMP_SECRET, TEMP_TOKEN};
 use common::google_chain_server::{self as chain, *};
-use common::google_server::{vertex, LOCATION, PROJECT};
+use common::google_server::{vertex, vertex_user};
 use common::servers::Server;
 use common::*;
 use serde_json::json;
@@ -43,14 +43,7 @@ fn aws_doc(google: &Server, imds: &str, impersonate: bool) -> serde_json::Value 
 
 /// A Vertex user with `doc` as the credential file.
 fn vertex_env(doc: &serde_json::Value) -> TestEnv {
-    let env = TestEnv::encrypted();
-    let path = env.home.path().join("aws.json");
-    std::fs::write(&path, doc.to_string()).unwrap();
-    set_mode(&path, 0o600);
-    env.with("CLAUDE_CODE_USE_VERTEX", "1")
-        .with("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap())
-        .with("CLOUD_ML_REGION", LOCATION)
-        .with("ANTHROPIC_VERTEX_PROJECT_ID", PROJECT)
+    vertex_user(TestEnv::encrypted(), doc)
 }
 
 fn with_env_keys(env: TestEnv) -> TestEnv {

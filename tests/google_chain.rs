@@ -8,7 +8,8 @@ mod common;
 
 use common::google_chain_server::{self as chain, *};
 use common::google_server::{
-    authorized_user_json, vertex, TokenMode, TokenServer, LOCATION, PROJECT, USER_ACCESS_TOKEN,
+    authorized_user_json, vertex, vertex_user, TokenMode, TokenServer, LOCATION, PROJECT,
+    USER_ACCESS_TOKEN,
 };
 use common::servers::{Reply, Server};
 use common::*;
@@ -17,14 +18,7 @@ use std::path::Path;
 
 /// A Vertex user with `doc` as the credential file.
 fn vertex_env(doc: &serde_json::Value) -> TestEnv {
-    let env = TestEnv::encrypted();
-    let path = env.home.path().join("adc.json");
-    std::fs::write(&path, doc.to_string()).unwrap();
-    set_mode(&path, 0o600);
-    env.with("CLAUDE_CODE_USE_VERTEX", "1")
-        .with("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap())
-        .with("CLOUD_ML_REGION", LOCATION)
-        .with("ANTHROPIC_VERTEX_PROJECT_ID", PROJECT)
+    vertex_user(TestEnv::encrypted(), doc)
 }
 
 fn external(server: &Server, source: serde_json::Value, impersonate: bool) -> serde_json::Value {

@@ -7,7 +7,7 @@
 mod common;
 
 use common::google_chain_server::{AUDIENCE, SUBJECT_TYPE};
-use common::google_server::{service_account_json, LOCATION, PROJECT};
+use common::google_server::{service_account_json, vertex_user, LOCATION};
 use common::*;
 use serde_json::json;
 
@@ -18,15 +18,7 @@ const FORGED_ENDPOINT: &str = "endpoint: https://forged.example/";
 
 /// `--auth-status` (text) of a Vertex user with `doc` as the credential file.
 fn vertex_status(doc: &serde_json::Value) -> std::process::Output {
-    let env = TestEnv::new();
-    let path = env.home.path().join("adc.json");
-    std::fs::write(&path, doc.to_string()).unwrap();
-    set_mode(&path, 0o600);
-    env.with("CLAUDE_CODE_USE_VERTEX", "1")
-        .with("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap())
-        .with("CLOUD_ML_REGION", LOCATION)
-        .with("ANTHROPIC_VERTEX_PROJECT_ID", PROJECT)
-        .run(&["--auth-status"])
+    vertex_user(TestEnv::new(), doc).run(&["--auth-status"])
 }
 
 fn external_account(audience: &str, file: &str, impersonation: Option<&str>) -> serde_json::Value {

@@ -255,3 +255,14 @@ pub fn authorized_user_json(token_uri: &str, quota_project: &str) -> String {
     })
     .to_string()
 }
+
+/// `env` as a Vertex user whose credential file (0600, in its home) is `doc`.
+pub fn vertex_user(env: crate::common::TestEnv, doc: &serde_json::Value) -> crate::common::TestEnv {
+    let path = env.home.path().join("adc.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    crate::common::set_mode(&path, 0o600);
+    env.with("CLAUDE_CODE_USE_VERTEX", "1")
+        .with("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap())
+        .with("CLOUD_ML_REGION", LOCATION)
+        .with("ANTHROPIC_VERTEX_PROJECT_ID", PROJECT)
+}
