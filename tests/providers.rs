@@ -92,12 +92,7 @@ fn bedrock_sigv4_keys_from_a_profile_pass_debug_auth_without_leaking() {
         text(&out)
     );
     let doc = json_stdout(&out);
-    let credential = doc["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "credential")
-        .unwrap();
+    let credential = test_auth_step(&doc, "credential");
     assert!(
         credential["detail"].as_str().unwrap().contains("profile"),
         "{credential}"

@@ -125,12 +125,7 @@ fn an_item_removed_from_the_header_fails_every_path_that_decrypts() {
     }
     let out = env.run(&["--test-auth", "--json"]);
     let doc = json_stdout(&out);
-    let credential = doc["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "credential")
-        .unwrap();
+    let credential = test_auth_step(&doc, "credential");
     assert_eq!(credential["error"]["code"], "storage_error", "{doc}");
     // Offline status reads the header only: without decrypting, it cannot tell (storage.md
     // says so).

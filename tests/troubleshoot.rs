@@ -80,12 +80,7 @@ fn test_auth_passes_every_step_with_a_working_key() {
             "clock"
         ]
     );
-    let server = doc["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "server")
-        .unwrap();
+    let server = test_auth_step(&doc, "server");
     assert_eq!(server["state"], "ok");
     assert!(server["detail"].as_str().unwrap().contains("accepted"));
     assert_no_secret(&out, KEY_A);

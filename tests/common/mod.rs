@@ -375,3 +375,13 @@ pub fn edit_store_header(path: &std::path::Path, edit: impl FnOnce(&mut serde_js
     tampered.extend_from_slice(&original[13 + header_len..]);
     std::fs::write(path, tampered).unwrap();
 }
+
+/// The step called `name` of a `--test-auth --json` document.
+pub fn test_auth_step<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    doc["steps"]
+        .as_array()
+        .expect("a steps array")
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no `{name}` step in {doc}"))
+}
